@@ -1,0 +1,280 @@
+// Package flows holds gridbot's domain types, the conversation engine and
+// every chat flow. It imports no HTTP, WeChat, SQL or Redis package: the
+// edges (bot/) and the stores (store/) implement the small interfaces
+// declared here, so every flow can be tested with fakes.
+package flows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors the stores translate driver errors into.
+var (
+	// ErrNotFound means the requested row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a unique rule was violated (a member already bound, a duplicate code).
+	ErrConflict = errors.New("conflict")
+)
+
+// Role is a member's role on the roster.
+type Role string
+
+// Roster roles.
+const (
+	RoleVolunteer   Role = "volunteer"
+	RoleCoordinator Role = "coordinator"
+	RoleLeader      Role = "leader"
+)
+
+// Label is the Chinese name of a role, as the roster and replies use it.
+func (r Role) Label() string {
+	switch r {
+	case RoleCoordinator:
+		return "联络员"
+	case RoleLeader:
+		return "负责人"
+	default:
+		return "志愿者"
+	}
+}
+
+// CanRecordActivity reports whether the role may record collective activities.
+func (r Role) CanRecordActivity() bool { return r == RoleCoordinator || r == RoleLeader }
+
+// ParseRole accepts the Chinese or English role names of the roster.
+func ParseRole(s string) (Role, bool) {
+	switch s {
+	case "志愿者", "volunteer", "Volunteer", "VOLUNTEER":
+		return RoleVolunteer, true
+	case "联络员", "coordinator", "Coordinator", "COORDINATOR":
+		return RoleCoordinator, true
+	case "负责人", "leader", "Leader", "LEADER":
+		return RoleLeader, true
+	}
+	return "", false
+}
+
+// Member is one staff member on the roster, possibly bound to a WeChat user.
+type Member struct {
+	ID         int64
+	Name       string
+	Phone      string
+	UnitID     int64
+	Unit       string
+	GridID     int64
+	Grid       string
+	Role       Role
+	OpenID     string // empty when not bound
+	Reminders  bool
+	Unfollowed bool
+}
+
+// Bound reports whether a WeChat user is bound to the member.
+func (m Member) Bound() bool { return m.OpenID != "" }
+
+// Date is a calendar day in the office's time zone.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// DateOf returns the calendar day of t in t's location.
+func DateOf(t time.Time) Date {
+	y, m, d := t.Date()
+	return Date{y, m, d}
+}
+
+// ParseISODate parses "2006-01-02".
+func ParseISODate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("date %q: %w", s, err)
+	}
+	return DateOf(t), nil
+}
+
+// In returns midnight of the day in loc.
+func (d Date) In(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
+
+// String formats the day as "2006-01-02".
+func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
+
+// Chinese formats the day as "11月28日".
+func (d Date) Chinese() string { return fmt.Sprintf("%d月%d日", d.Month, d.Day) }
+
+// AddDays returns the day n days later (earlier for negative n).
+func (d Date) AddDays(n int) Date {
+	return DateOf(time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC))
+}
+
+// Before reports whether d is earlier than e.
+func (d Date) Before(e Date) bool { return d.String() < e.String() }
+
+// IsZero reports whether d is unset.
+func (d Date) IsZero() bool { return d.Year == 0 }
+
+// Month is a calendar month in the office's time zone.
+type Month struct {
+	Year  int
+	Month time.Month
+}
+
+// MonthOf returns the month of a day.
+func MonthOf(d Date) Month { return Month{d.Year, d.Month} }
+
+// ParseMonth parses "2006-01".
+func ParseMonth(s string) (Month, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil || len(s) != 7 {
+		return Month{}, fmt.Errorf("month %q: want YYYY-MM", s)
+	}
+	return Month{t.Year(), t.Month()}, nil
+}
+
+// First is the first day of the month.
+func (m Month) First() Date { return Date{m.Year, m.Month, 1} }
+
+// Next is the following month.
+func (m Month) Next() Month {
+	if m.Month == time.December {
+		return Month{m.Year + 1, time.January}
+	}
+	return Month{m.Year, m.Month + 1}
+}
+
+// String formats the month as "2006-01".
+func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, m.Month) }
+
+// Location is a place: a label and, when the user sent a location message, coordinates.
+type Location struct {
+	Label     string
+	Latitude  float64
+	Longitude float64
+	HasCoords bool
+}
+
+// ServiceCategories are the categories of a volunteer service session, in menu order.
+var ServiceCategories = []string{"知识讲座", "义务家教", "法律咨询", "邻里守望", "卫生大扫除", "交通劝导", "结对帮扶", "文体活动", "其他"}
+
+// QualifiedMinutes is the shortest session that counts as qualified (2 hours).
+const QualifiedMinutes = 120
+
+// ServiceRecord is one volunteer service session.
+type ServiceRecord struct {
+	ID       int64
+	MemberID int64
+	UnitID   int64
+	GridID   int64
+	Date     Date
+	// StartMin and EndMin are minutes since midnight when the member gave a
+	// range; both -1 when only a duration was given.
+	StartMin     int
+	EndMin       int
+	Minutes      int
+	Category     string
+	Place        Location
+	Content      string
+	ActivityID   int64 // 0 when not linked to a collective activity
+	ActivityCode string
+	CreatedAt    time.Time
+}
+
+// HasRange reports whether the record has a start and end time.
+func (r ServiceRecord) HasRange() bool { return r.StartMin >= 0 && r.EndMin > r.StartMin }
+
+// Qualified reports whether the session counts as qualified (2 h or more).
+func (r ServiceRecord) Qualified() bool { return r.Minutes >= QualifiedMinutes }
+
+// Overlaps reports whether two ranged sessions overlap in time.
+func (r ServiceRecord) Overlaps(start, end int) bool {
+	return r.HasRange() && start < r.EndMin && r.StartMin < end
+}
+
+// Activity is a unit's collective volunteer activity.
+type Activity struct {
+	ID           int64
+	Code         string
+	UnitID       int64
+	Unit         string
+	GridID       int64
+	Grid         string
+	MemberID     int64
+	Date         Date
+	Place        Location
+	Theme        string
+	Participants int
+	Content      string
+	CreatedAt    time.Time
+}
+
+// HoursSummary is what 我的时长 and the saved reply of log hours show.
+type HoursSummary struct {
+	MonthMinutes     int
+	MonthSessions    int
+	MonthQualified   int
+	YearMinutes      int
+	TotalMinutes     int
+	UnitActivities   int // collective activities of the member's unit this month
+	UnitActivityGoal int
+}
+
+// Star levels by total service hours (SPEC §1).
+var starHours = []int{100, 300, 600, 1000, 1500}
+
+// StarLevel returns the number of stars (0–5) for total minutes, and the
+// minutes still needed for the next star (0 at five stars).
+func StarLevel(totalMinutes int) (stars int, toNext int) {
+	for i, h := range starHours {
+		if totalMinutes < h*60 {
+			return i, h*60 - totalMinutes
+		}
+	}
+	return len(starHours), 0
+}
+
+// Stars renders a star level as "★★" or "暂无星级".
+func Stars(n int) string {
+	if n == 0 {
+		return "暂无星级"
+	}
+	s := ""
+	for i := 0; i < n; i++ {
+		s += "★"
+	}
+	return s
+}
+
+// Hours formats minutes as hours with one decimal, "2.5".
+func Hours(minutes int) string {
+	return fmt.Sprintf("%.1f", float64(minutes)/60)
+}
+
+// RosterRow is one validated row of a roster file.
+type RosterRow struct {
+	Row   int // 1-based row number in the file (headers are row 1)
+	Unit  string
+	Grid  string
+	Name  string
+	Phone string
+	Role  Role
+}
+
+// GridRow is one validated row of a grids file.
+type GridRow struct {
+	Row      int
+	Grid     string
+	District string
+	LeadUnit string
+}
+
+// ImportResult counts what an import changed.
+type ImportResult struct {
+	Added     int
+	Updated   int
+	Unchanged int
+}

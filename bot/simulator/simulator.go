@@ -1,0 +1,172 @@
+// Package simulator plays a WeChat user against a gridbot webhook: it builds
+// messages as WeChat's servers send them (plaintext mode), signs them with
+// the token, posts them and decodes the reply. The terminal chat and the
+// load command use it.
+package simulator
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"gridbot/bot/wechat"
+)
+
+// Message is what a user sends: text, a menu click, a location or an image.
+type Message struct {
+	Text     string
+	MenuKey  string
+	Location *Location
+	MediaID  string // image message
+	PicURL   string
+}
+
+// Location is a location message.
+type Location struct {
+	Lat, Lng float64
+	Label    string
+}
+
+// User is one simulated WeChat user talking to one gridbot.
+type User struct {
+	URL    string // webhook URL, http://host:port/wechat
+	Token  string
+	OpenID string
+	ToUser string // the official account's id; any string works
+	HTTP   *http.Client
+}
+
+var msgSeq atomic.Int64
+
+func init() { msgSeq.Store(time.Now().UnixNano()) }
+
+type incoming struct {
+	XMLName      xml.Name `xml:"xml"`
+	ToUserName   cdata    `xml:"ToUserName"`
+	FromUserName cdata    `xml:"FromUserName"`
+	CreateTime   int64    `xml:"CreateTime"`
+	MsgType      cdata    `xml:"MsgType"`
+	Content      *cdata   `xml:"Content,omitempty"`
+	Event        *cdata   `xml:"Event,omitempty"`
+	EventKey     *cdata   `xml:"EventKey,omitempty"`
+	LocationX    *float64 `xml:"Location_X,omitempty"`
+	LocationY    *float64 `xml:"Location_Y,omitempty"`
+	Scale        *int     `xml:"Scale,omitempty"`
+	Label        *cdata   `xml:"Label,omitempty"`
+	PicURL       *cdata   `xml:"PicUrl,omitempty"`
+	MediaID      *cdata   `xml:"MediaId,omitempty"`
+	MsgID        int64    `xml:"MsgId,omitempty"`
+}
+
+type cdata struct {
+	Value string `xml:",cdata"`
+}
+
+func ptr(s string) *cdata { return &cdata{s} }
+
+// Reply is the bot's answer to one message.
+type Reply struct {
+	Status  int
+	Content string // text reply; "" for "success" or an empty body
+	Raw     string
+}
+
+// Send posts one message and returns the reply.
+func (u *User) Send(ctx context.Context, m Message) (Reply, error) {
+	now := time.Now().Unix()
+	in := incoming{ToUserName: cdata{u.ToUser}, FromUserName: cdata{u.OpenID}, CreateTime: now}
+	switch {
+	case m.MenuKey != "":
+		in.MsgType = cdata{"event"}
+		in.Event, in.EventKey = ptr("CLICK"), ptr(m.MenuKey)
+	case m.Location != nil:
+		in.MsgType = cdata{"location"}
+		scale := 15
+		in.LocationX, in.LocationY, in.Scale, in.Label = &m.Location.Lat, &m.Location.Lng, &scale, ptr(m.Location.Label)
+		in.MsgID = msgSeq.Add(1)
+	case m.MediaID != "":
+		in.MsgType = cdata{"image"}
+		in.MediaID, in.PicURL = ptr(m.MediaID), ptr(m.PicURL)
+		in.MsgID = msgSeq.Add(1)
+	default:
+		in.MsgType = cdata{"text"}
+		in.Content = ptr(m.Text)
+		in.MsgID = msgSeq.Add(1)
+	}
+	body, err := xml.Marshal(in)
+	if err != nil {
+		return Reply{}, fmt.Errorf("simulator: encode: %w", err)
+	}
+	return u.post(ctx, body, now)
+}
+
+// Subscribe sends a subscribe event.
+func (u *User) Subscribe(ctx context.Context) (Reply, error) {
+	now := time.Now().Unix()
+	in := incoming{ToUserName: cdata{u.ToUser}, FromUserName: cdata{u.OpenID}, CreateTime: now,
+		MsgType: cdata{"event"}, Event: ptr("subscribe"), EventKey: ptr("")}
+	body, err := xml.Marshal(in)
+	if err != nil {
+		return Reply{}, fmt.Errorf("simulator: encode: %w", err)
+	}
+	return u.post(ctx, body, now)
+}
+
+func (u *User) post(ctx context.Context, body []byte, now int64) (Reply, error) {
+	ts := strconv.FormatInt(now, 10)
+	nonce := randomNonce()
+	q := url.Values{}
+	q.Set("signature", wechat.Signature(u.Token, ts, nonce))
+	q.Set("timestamp", ts)
+	q.Set("nonce", nonce)
+	q.Set("openid", u.OpenID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.URL+"?"+q.Encode(), bytes.NewReader(body))
+	if err != nil {
+		return Reply{}, fmt.Errorf("simulator: %w", err)
+	}
+	req.Header.Set("Content-Type", "text/xml")
+	hc := u.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return Reply{}, fmt.Errorf("simulator: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Reply{}, fmt.Errorf("simulator: read reply: %w", err)
+	}
+	r := Reply{Status: resp.StatusCode, Raw: string(raw)}
+	if resp.StatusCode != http.StatusOK {
+		return r, fmt.Errorf("simulator: status %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
+	}
+	if len(raw) == 0 || string(raw) == "success" {
+		return r, nil
+	}
+	var out struct {
+		Content string `xml:"Content"`
+	}
+	if err := xml.Unmarshal(raw, &out); err != nil {
+		return r, fmt.Errorf("simulator: decode reply: %w", err)
+	}
+	r.Content = out.Content
+	return r, nil
+}
+
+func randomNonce() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

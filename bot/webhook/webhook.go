@@ -1,0 +1,375 @@
+// Package webhook serves WeChat's callbacks at /wechat: it checks
+// signatures, decodes plaintext, compatible and safe-mode messages through
+// the silenceper SDK, drops retries of messages already handled, keeps one
+// user's messages in order, and answers within WeChat's 5 seconds.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+	"github.com/silenceper/wechat/v2/officialaccount/server"
+
+	"gridbot/bot/wechat"
+	"gridbot/flows"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// Timing of the webhook. WeChat gives up after 5 s and retries 3 times in
+// about 15 s; a claim outlives the handling of a live instance, and a
+// retry after a crashed instance's claim expired handles the message anew.
+const (
+	replyBudget   = 4500 * time.Millisecond
+	handleTimeout = 10 * time.Second
+	claimTTL      = 12 * time.Second
+	replyTTL      = 10 * time.Minute
+	userLockTTL   = 15 * time.Second
+)
+
+// Engine answers one user's input (flows.Engine).
+type Engine interface {
+	Handle(ctx context.Context, openID string, in flows.Input) (string, error)
+}
+
+// Coordinator dedupes deliveries and serializes a user's messages across
+// instances (store/session).
+type Coordinator interface {
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	Result(ctx context.Context, key string) (string, bool, error)
+	Finish(ctx context.Context, key, reply string, ttl time.Duration) error
+	Abandon(ctx context.Context, key string) error
+	Lock(ctx context.Context, name string, ttl time.Duration) (func(), error)
+}
+
+// Members is the part of the store events change.
+type Members interface {
+	SetUnfollowed(ctx context.Context, openID string, unfollowed bool) error
+}
+
+// Pusher sends a customer-service text, for replies that missed the 5 s window.
+type Pusher interface {
+	SendText(ctx context.Context, openID, text string) error
+}
+
+// Protocol builds the SDK server for one request (wechat.Client).
+type Protocol interface {
+	Server(w http.ResponseWriter, r *http.Request) *server.Server
+}
+
+// Handler is the /wechat endpoint.
+type Handler struct {
+	Token       string
+	AESEnabled  bool
+	Protocol    Protocol
+	Engine      Engine
+	Coordinator Coordinator
+	Members     Members
+	Pusher      Pusher
+	Metrics     *Metrics
+	Log         *slog.Logger
+	// Budget overrides how long a request waits for its reply (tests).
+	Budget time.Duration
+}
+
+// Register mounts GET and POST /wechat.
+func (h *Handler) Register(r gin.IRoutes) {
+	r.GET("/wechat", h.verify)
+	r.POST("/wechat", h.post)
+}
+
+// verify answers WeChat's URL check.
+func (h *Handler) verify(c *gin.Context) {
+	if !h.signatureOK(c) {
+		h.Metrics.request("verify", "forbidden")
+		c.String(http.StatusForbidden, "invalid signature")
+		return
+	}
+	h.Metrics.request("verify", "ok")
+	c.String(http.StatusOK, c.Query("echostr"))
+}
+
+func (h *Handler) signatureOK(c *gin.Context) bool {
+	want := wechat.Signature(h.Token, c.Query("timestamp"), c.Query("nonce"))
+	return subtle.ConstantTimeCompare([]byte(want), []byte(c.Query("signature"))) == 1
+}
+
+type envelope struct {
+	Encrypt string `xml:"Encrypt"`
+}
+
+func xmlDecode(body []byte, v any) error { return xml.Unmarshal(body, v) }
+
+func (h *Handler) post(c *gin.Context) {
+	start := time.Now()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			h.Metrics.request("unknown", "too_large")
+			c.String(http.StatusRequestEntityTooLarge, "body too large")
+			return
+		}
+		h.Metrics.request("unknown", "bad_request")
+		c.String(http.StatusBadRequest, "unreadable body")
+		return
+	}
+	if !h.signatureOK(c) {
+		h.Metrics.request("unknown", "forbidden")
+		c.String(http.StatusForbidden, "invalid signature")
+		return
+	}
+	safe := c.Query("encrypt_type") == "aes"
+	if safe {
+		if !h.AESEnabled {
+			h.Metrics.request("unknown", "bad_request")
+			c.String(http.StatusBadRequest, "safe mode is not configured")
+			return
+		}
+		var env envelope
+		if err := xmlDecode(body, &env); err != nil || env.Encrypt == "" {
+			h.Metrics.request("unknown", "bad_request")
+			c.String(http.StatusBadRequest, "malformed body")
+			return
+		}
+		want := wechat.Signature(h.Token, c.Query("timestamp"), c.Query("nonce"), env.Encrypt)
+		if subtle.ConstantTimeCompare([]byte(want), []byte(c.Query("msg_signature"))) != 1 {
+			h.Metrics.request("unknown", "forbidden")
+			c.String(http.StatusForbidden, "invalid msg_signature")
+			return
+		}
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	c.Request.Header.Del("Content-Type") // the SDK reads JSON bodies when told so; WeChat sends XML
+
+	// The SDK server writes through this recorder, so nothing reaches the
+	// client until we decide what to send.
+	rec := &recorder{header: http.Header{}}
+	srv := h.Protocol.Server(rec, c.Request)
+	srv.SkipValidate(true) // checked above, in constant time
+	var kind, outcome string
+	var reply string
+	srv.SetMessageHandler(func(msg *message.MixMessage) *message.Reply {
+		kind = msgKind(msg)
+		reply, outcome = h.answer(c.Request.Context(), msg)
+		if reply == "" {
+			return nil
+		}
+		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(reply)}
+	})
+	if err := srv.Serve(); err != nil {
+		if kind == "" {
+			kind = "unknown"
+		}
+		h.Metrics.request(kind, "bad_request")
+		h.Log.Warn("webhook: bad request", slog.String("error", err.Error()))
+		c.String(http.StatusBadRequest, "malformed message")
+		return
+	}
+	if reply == "" {
+		c.String(http.StatusOK, "success")
+	} else if err := srv.Send(); err != nil {
+		h.Log.Error("webhook: encode reply", slog.Any("error", err))
+		c.String(http.StatusOK, "success")
+		outcome = "error"
+	} else {
+		for k, v := range rec.header {
+			c.Writer.Header()[k] = v
+		}
+		c.Data(http.StatusOK, rec.header.Get("Content-Type"), rec.body.Bytes())
+	}
+	h.Metrics.request(kind, outcome)
+	h.Metrics.latency.Observe(time.Since(start).Seconds())
+}
+
+// recorder buffers what the SDK server writes.
+type recorder struct {
+	header http.Header
+	body   bytes.Buffer
+	status int
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+func (r *recorder) WriteHeader(s int)           { r.status = s }
+
+// answer decides the reply to one decoded message: a retry gets the first
+// delivery's reply; a new message is handled under the user's lock.
+func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, outcome string) {
+	openID := string(msg.FromUserName)
+	in, handled := h.input(ctx, msg)
+	if !handled {
+		return "", "ignored"
+	}
+	budget := h.Budget
+	if budget == 0 {
+		budget = replyBudget
+	}
+	deadline := time.Now().Add(budget)
+	key := DedupeKey(msg)
+	claimed, err := h.Coordinator.Claim(ctx, key, claimTTL)
+	if err != nil {
+		h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", UserHash(openID)))
+		return "系统繁忙，请稍后再发一次。", "error"
+	}
+	if !claimed {
+		h.Metrics.dedupeHits.Inc()
+		return h.waitResult(ctx, key, deadline), "duplicate"
+	}
+
+	// The handling runs detached from the request, so a reply that misses
+	// the window is still kept for retries and pushed to the user. state
+	// decides once who delivers the reply: the HTTP answer or a push.
+	const (
+		pending int32 = iota
+		inReply
+		late
+	)
+	var state atomic.Int32
+	done := make(chan string, 1)
+	go func() {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handleTimeout)
+		defer cancel()
+		text, err := h.handle(hctx, openID, in)
+		if err != nil {
+			h.Log.Error("webhook: handle", slog.Any("error", err), slog.String("user", UserHash(openID)))
+			if aerr := h.Coordinator.Abandon(hctx, key); aerr != nil {
+				h.Log.Error("webhook: abandon", slog.Any("error", aerr))
+			}
+			text = "系统繁忙，您的消息未处理，请稍后再发一次。"
+		} else if ferr := h.Coordinator.Finish(hctx, key, text, replyTTL); ferr != nil {
+			h.Log.Error("webhook: finish", slog.Any("error", ferr))
+		}
+		if state.CompareAndSwap(pending, inReply) {
+			done <- text
+			return
+		}
+		if text != "" && h.Pusher != nil {
+			if perr := h.Pusher.SendText(hctx, openID, text); perr != nil {
+				h.Log.Error("webhook: push late reply", slog.Any("error", perr), slog.String("user", UserHash(openID)))
+			}
+		}
+	}()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case text := <-done:
+		return text, "ok"
+	case <-timer.C:
+		if state.CompareAndSwap(pending, late) {
+			return "", "late"
+		}
+		return <-done, "ok"
+	}
+}
+
+func (h *Handler) handle(ctx context.Context, openID string, in flows.Input) (string, error) {
+	release, err := h.Coordinator.Lock(ctx, "user:"+openID, userLockTTL)
+	if err != nil {
+		return "", fmt.Errorf("lock user: %w", err)
+	}
+	defer release()
+	return h.Engine.Handle(ctx, openID, in)
+}
+
+// waitResult polls for the reply of a delivery another request is handling.
+func (h *Handler) waitResult(ctx context.Context, key string, deadline time.Time) string {
+	wait := 5 * time.Millisecond
+	for {
+		text, done, err := h.Coordinator.Result(ctx, key)
+		if err == nil && done {
+			return text
+		}
+		if time.Now().Add(wait).After(deadline) || ctx.Err() != nil {
+			return ""
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 100*time.Millisecond)
+	}
+}
+
+// input converts a message to a flow input; false for deliveries that need
+// no reply (location reports, link clicks, unsubscribes, job reports).
+func (h *Handler) input(ctx context.Context, msg *message.MixMessage) (flows.Input, bool) {
+	switch msg.MsgType {
+	case message.MsgTypeText:
+		if strings.Contains(msg.Content, "收到不支持的消息类型") {
+			return flows.Input{Kind: flows.KindUnsupported}, true
+		}
+		return flows.Input{Kind: flows.KindText, Text: msg.Content}, true
+	case message.MsgTypeImage:
+		return flows.Input{Kind: flows.KindImage, MediaID: msg.MediaID, PicURL: msg.PicURL}, true
+	case message.MsgTypeLocation:
+		return flows.Input{Kind: flows.KindLocation, Place: flows.Location{
+			Label: msg.Label, Latitude: msg.LocationX, Longitude: msg.LocationY, HasCoords: true,
+		}}, true
+	case message.MsgTypeVoice:
+		return flows.Input{Kind: flows.KindVoice}, true
+	case message.MsgTypeVideo, message.MsgTypeShortVideo:
+		return flows.Input{Kind: flows.KindVideo}, true
+	case message.MsgTypeEvent:
+		openID := string(msg.FromUserName)
+		switch msg.Event {
+		case message.EventSubscribe:
+			if err := h.Members.SetUnfollowed(ctx, openID, false); err != nil {
+				h.Log.Error("webhook: subscribe", slog.Any("error", err), slog.String("user", UserHash(openID)))
+			}
+			return flows.Input{Kind: flows.KindSubscribe}, true
+		case message.EventUnsubscribe:
+			if err := h.Members.SetUnfollowed(ctx, openID, true); err != nil {
+				h.Log.Error("webhook: unsubscribe", slog.Any("error", err), slog.String("user", UserHash(openID)))
+			}
+			return flows.Input{}, false
+		case message.EventClick:
+			return flows.Input{Kind: flows.KindClick, Key: msg.EventKey}, true
+		}
+		return flows.Input{}, false
+	}
+	return flows.Input{Kind: flows.KindUnsupported}, true
+}
+
+// DedupeKey identifies one delivery: messages by MsgId and sender, events by
+// sender, time, event and key.
+func DedupeKey(msg *message.MixMessage) string {
+	from := string(msg.FromUserName)
+	if msg.MsgType == message.MsgTypeEvent {
+		return fmt.Sprintf("dedupe:e:%s:%d:%s:%s", from, msg.CreateTime, msg.Event, msg.EventKey)
+	}
+	if msg.MsgID != 0 {
+		return "dedupe:m:" + from + ":" + strconv.FormatInt(msg.MsgID, 10)
+	}
+	return fmt.Sprintf("dedupe:t:%s:%d:%s", from, msg.CreateTime, msg.MsgType)
+}
+
+func msgKind(msg *message.MixMessage) string {
+	if msg.MsgType == message.MsgTypeEvent {
+		return "event_" + strings.ToLower(string(msg.Event))
+	}
+	switch msg.MsgType {
+	case message.MsgTypeText, message.MsgTypeImage, message.MsgTypeLocation, message.MsgTypeVoice, message.MsgTypeVideo:
+		return string(msg.MsgType)
+	}
+	return "other"
+}
+
+// UserHash is a short, stable stand-in for an OpenID in logs.
+func UserHash(openID string) string {
+	sum := sha256.Sum256([]byte(openID))
+	return hex.EncodeToString(sum[:4])
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"gridbot/bot/simulator"
+)
+
+const chatHelp = `type a message and press Enter. Commands:
+  /menu KEY                 click a menu item (LOG_HOURS, MY_HOURS, BIND, REMINDERS, HELP, ...)
+  /location LAT,LNG LABEL   send a location
+  /subscribe                follow the official account
+  /quit                     leave`
+
+// runChat is `gridbot chat`: a terminal WeChat user signing messages as
+// WeChat's servers do.
+func runChat(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	as := fs.String("as", "o-terminal-user", "OpenID to chat as")
+	addr := getenv("GRIDBOT_ADDR")
+	if addr == "" || strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+		if addr == "127.0.0.1" {
+			addr = "127.0.0.1:8080"
+		}
+	}
+	target := fs.String("url", "http://"+addr+"/wechat", "webhook URL of the running gridbot")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	token := getenv("WECHAT_TOKEN")
+	if token == "" {
+		token = DevToken
+	}
+	u := &simulator.User{URL: *target, Token: token, OpenID: *as, ToUser: "gh_gridbot", HTTP: &http.Client{Timeout: 10 * time.Second}}
+	fmt.Fprintf(stdout, "chatting with %s as %s\n%s\n", *target, *as, chatHelp)
+	lines := bufio.NewScanner(stdin)
+	for {
+		fmt.Fprint(stdout, "> ")
+		if !lines.Scan() {
+			fmt.Fprintln(stdout)
+			return lines.Err()
+		}
+		line := strings.TrimSpace(lines.Text())
+		if line == "" {
+			continue
+		}
+		msg, err := chatMessage(line)
+		if err == errQuit {
+			return nil
+		}
+		if err != nil {
+			fmt.Fprintln(stdout, "!", err)
+			continue
+		}
+		var r simulator.Reply
+		if line == "/subscribe" {
+			r, err = u.Subscribe(ctx)
+		} else {
+			r, err = u.Send(ctx, msg)
+		}
+		switch {
+		case err != nil:
+			fmt.Fprintln(stdout, "!", err)
+		case r.Content == "":
+			fmt.Fprintln(stdout, "(no reply)")
+		default:
+			fmt.Fprintln(stdout, r.Content)
+		}
+	}
+}
+
+var errQuit = fmt.Errorf("quit")
+
+// chatMessage turns a typed line into a message.
+func chatMessage(line string) (simulator.Message, error) {
+	if !strings.HasPrefix(line, "/") {
+		return simulator.Message{Text: line}, nil
+	}
+	cmd, rest, _ := strings.Cut(line, " ")
+	rest = strings.TrimSpace(rest)
+	switch cmd {
+	case "/quit", "/exit":
+		return simulator.Message{}, errQuit
+	case "/subscribe":
+		return simulator.Message{}, nil
+	case "/menu":
+		if rest == "" {
+			return simulator.Message{}, fmt.Errorf("usage: /menu KEY")
+		}
+		return simulator.Message{MenuKey: strings.ToUpper(rest)}, nil
+	case "/location":
+		coords, label, _ := strings.Cut(rest, " ")
+		lat, lng, ok := strings.Cut(coords, ",")
+		la, err1 := strconv.ParseFloat(lat, 64)
+		lo, err2 := strconv.ParseFloat(lng, 64)
+		if !ok || err1 != nil || err2 != nil || la < -90 || la > 90 || lo < -180 || lo > 180 {
+			return simulator.Message{}, fmt.Errorf("usage: /location LAT,LNG LABEL (for example /location 31.23,121.47 人民广场)")
+		}
+		return simulator.Message{Location: &simulator.Location{Lat: la, Lng: lo, Label: strings.TrimSpace(label)}}, nil
+	case "/help":
+		return simulator.Message{}, fmt.Errorf("%s", chatHelp)
+	}
+	return simulator.Message{}, fmt.Errorf("unknown command %s\n%s", cmd, chatHelp)
+}

@@ -1,0 +1,78 @@
+// Command gridbot is the WeChat official-account bot of the civilized-city
+// campaign office: webhook, admin API and background work in one binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "gridbot:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: gridbot [command]
+
+commands:
+  serve                     webhook, admin API, scheduler and workers (default)
+  migrate                   apply database migrations and exit
+  import roster FILE        import units, grids and staff from .csv or .xlsx
+  import grids FILE         import grids with district and lead unit
+  menu push                 push the custom menu to WeChat
+  chat [--as OPENID] [--url URL]
+                            chat with a running gridbot from the terminal
+
+configuration is read from the environment; see README.md.
+`
+
+// run is main without the process: tests call it with their own
+// arguments, environment and streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "chat":
+		return runChat(ctx, args, getenv, stdin, stdout)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log, nil)
+	case "migrate":
+		return migrate(ctx, cfg, stdout)
+	case "import":
+		if len(args) != 2 || (args[0] != "roster" && args[0] != "grids") {
+			return fmt.Errorf("usage: gridbot import roster FILE | gridbot import grids FILE")
+		}
+		return importFile(ctx, cfg, args[0], args[1], stdout)
+	case "menu":
+		if len(args) != 1 || args[0] != "push" {
+			return fmt.Errorf("usage: gridbot menu push")
+		}
+		return pushMenu(ctx, cfg, stdout)
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", cmd, strings.TrimSpace(usage))
+}

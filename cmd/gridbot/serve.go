@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/silenceper/wechat/v2/cache"
+
+	"gridbot/bot/webhook"
+	"gridbot/bot/wechat"
+	"gridbot/flows"
+	"gridbot/store/roster"
+	"gridbot/store/session"
+	"gridbot/store/sqldb"
+)
+
+// app is everything serve wires together; tests build it through serve.
+type app struct {
+	db       *sqldb.DB
+	sessions session.Store
+	redis    *redis.Client
+	client   *wechat.Client
+}
+
+// open connects the stores named by cfg and migrates the database.
+func open(ctx context.Context, cfg Config) (*app, error) {
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	a := &app{db: db}
+	var tokens cache.Cache = cache.NewMemory()
+	if cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		a.redis = redis.NewClient(opt)
+		if err := a.redis.Ping(ctx).Err(); err != nil {
+			a.close()
+			return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
+		}
+		a.sessions = session.NewRedis(a.redis, "gridbot:")
+		tokens = session.NewTokenCache(a.redis, "gridbot:")
+	} else {
+		a.sessions = session.NewMemory()
+	}
+	a.client = wechat.New(wechat.Config{
+		AppID: cfg.AppID, AppSecret: cfg.AppSecret, Token: cfg.Token, AESKey: cfg.AESKey,
+		APIBase: cfg.APIBase, Cache: tokens,
+	})
+	return a, nil
+}
+
+func (a *app) close() {
+	if a.redis != nil {
+		a.redis.Close()
+	}
+	a.db.Close()
+}
+
+// serve runs the HTTP server until ctx ends. ready, when set, receives the
+// bound address once the listener is open (tests listen on :0).
+func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- string) error {
+	a, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.router(cfg, log),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	mode := "production"
+	if cfg.DevMode {
+		mode = "dev (WECHAT_TOKEN unset: token " + DevToken + ")"
+	}
+	log.Info("gridbot listening", slog.String("addr", ln.Addr().String()), slog.String("mode", mode),
+		slog.String("database", a.db.Dialect()), slog.Bool("redis", a.redis != nil))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("gridbot shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// router mounts the webhook, health checks and metrics.
+func (a *app) router(cfg Config, log *slog.Logger) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	engine := flows.NewEngine(flows.Deps{Store: a.db, Sessions: a.sessions, Loc: cfg.TZ})
+	wh := &webhook.Handler{
+		Token:       cfg.Token,
+		AESEnabled:  cfg.AESKey != "",
+		Protocol:    a.client,
+		Engine:      engine,
+		Coordinator: a.sessions,
+		Members:     a.db,
+		Pusher:      a.client,
+		Metrics:     webhook.NewMetrics(reg),
+		Log:         log,
+	}
+	wh.Register(r)
+	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	r.GET("/readyz", func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.db.Ping(ctx); err != nil {
+			c.String(http.StatusServiceUnavailable, "database unreachable")
+			return
+		}
+		if err := a.sessions.Ping(ctx); err != nil {
+			c.String(http.StatusServiceUnavailable, "session store unreachable")
+			return
+		}
+		c.String(http.StatusOK, "ready")
+	})
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	return r
+}
+
+func migrate(ctx context.Context, cfg Config, stdout io.Writer) error {
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	fmt.Fprintf(stdout, "migrations applied (%s)\n", db.Dialect())
+	return nil
+}
+
+func importFile(ctx context.Context, cfg Config, kind, path string, stdout io.Writer) error {
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var res flows.ImportResult
+	var rows int
+	if kind == "roster" {
+		rs, err := roster.ReadRosterFile(path)
+		if err != nil {
+			return fmt.Errorf("%s: nothing imported:\n%w", path, err)
+		}
+		rows = len(rs)
+		if res, err = db.ImportRoster(ctx, rs); err != nil {
+			return fmt.Errorf("%s: nothing imported: %w", path, err)
+		}
+	} else {
+		gs, err := roster.ReadGridsFile(path)
+		if err != nil {
+			return fmt.Errorf("%s: nothing imported:\n%w", path, err)
+		}
+		rows = len(gs)
+		if res, err = db.ImportGrids(ctx, gs); err != nil {
+			return fmt.Errorf("%s: nothing imported: %w", path, err)
+		}
+	}
+	fmt.Fprintf(stdout, "%s: %d rows: %d added, %d updated, %d unchanged\n", path, rows, res.Added, res.Updated, res.Unchanged)
+	return nil
+}
+
+func pushMenu(ctx context.Context, cfg Config, stdout io.Writer) error {
+	if cfg.AppID == "" || cfg.AppSecret == "" {
+		return fmt.Errorf("menu push needs WECHAT_APPID and WECHAT_APPSECRET")
+	}
+	a, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.client.PushMenu(ctx); err != nil {
+		return fmt.Errorf("menu push: %w", err)
+	}
+	fmt.Fprintln(stdout, "menu pushed")
+	return nil
+}

@@ -1,0 +1,513 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gridbot/flows/parse"
+)
+
+// DraftTTL is how long a draft may sit idle before it expires.
+const DraftTTL = 30 * time.Minute
+
+// Kind is the kind of a message or event a user sent.
+type Kind int
+
+// Input kinds.
+const (
+	KindText Kind = iota
+	KindImage
+	KindLocation
+	KindVoice
+	KindVideo
+	KindUnsupported // stickers, links, files and anything else a step cannot use
+	KindClick       // a menu click, Key holds the EventKey
+	KindSubscribe
+)
+
+// Input is one message or event from a user, already decoded from the protocol.
+type Input struct {
+	Kind    Kind
+	Text    string
+	Key     string // EventKey of a menu click
+	MediaID string
+	PicURL  string
+	Place   Location // of a location message
+}
+
+// Deps are what the engine needs from the outside world.
+type Deps struct {
+	Store    Store
+	Sessions SessionStore
+	// Now returns the current time; the engine converts it to Loc.
+	Now func() time.Time
+	// Loc is the office's time zone.
+	Loc *time.Location
+}
+
+// Engine runs conversations: it loads a user's session, steps the running
+// flow with the user's input, saves the session and runs the flow's effects.
+type Engine struct {
+	deps  Deps
+	flows map[string]*Flow
+}
+
+// NewEngine returns an engine with every flow of gridbot.
+func NewEngine(deps Deps) *Engine {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Loc == nil {
+		deps.Loc = time.Local
+	}
+	e := &Engine{deps: deps, flows: map[string]*Flow{}}
+	for _, f := range allFlows() {
+		e.flows[f.Name] = f
+	}
+	return e
+}
+
+// Flow is one conversation: a list of steps ending with a summary and 确认,
+// or a single Run for flows that only show something.
+type Flow struct {
+	Name  string // internal name, stored in sessions
+	Title string // shown to users, "登记时长"
+	// NeedsMember: an unbound user is sent through binding first.
+	NeedsMember bool
+	// Allowed refuses members who may not run the flow; "" allows.
+	Allowed func(m Member) string
+	// Intro is shown before the first step's prompt.
+	Intro string
+	Steps []*Step
+	// Load fetches what the steps need to decide (records of the chosen day,
+	// activities). It runs before each step; steps themselves do no I/O.
+	Load func(ctx context.Context, st Store, env *Env) error
+	// Summary renders the draft for confirmation.
+	Summary func(env *Env) string
+	// Save writes the draft after 确认 and returns the reply. A *StepError
+	// sends the user back to the named step with its message.
+	Save func(ctx context.Context, st Store, env *Env) (Outcome, error)
+	// Run, for flows without steps, returns the reply at once.
+	Run func(ctx context.Context, st Store, env *Env) (string, error)
+}
+
+// Outcome is what a saved flow answers, and optionally which flow starts next.
+type Outcome struct {
+	Reply string
+	Next  string // flow to start after this one (binding first, then the asked flow)
+}
+
+// Step is one question of a flow.
+type Step struct {
+	Name string
+	// Prompt asks for the step's answer.
+	Prompt func(env *Env) string
+	// Optional steps accept 跳过.
+	Optional bool
+	// Applies, when set, says whether the step is asked at all.
+	Applies func(env *Env) bool
+	// Accept parses the input into env.Draft; a *StepError rejects it.
+	Accept func(env *Env, in Input) error
+}
+
+// Env is what a step sees: the time, the member and the draft, plus facts
+// the flow's Load fetched.
+type Env struct {
+	Now    time.Time // in the office's time zone
+	Today  Date
+	OpenID string
+	Member Member
+	Bound  bool
+	Draft  map[string]string
+	Facts  Facts
+}
+
+// Facts are data loaded for the steps by a flow's Load.
+type Facts struct {
+	DayRecords    []ServiceRecord
+	DayActivities []Activity
+}
+
+// StepError is a rejected answer: its message names the rule and an example.
+type StepError struct {
+	Step string // when set by Save: the step to go back to
+	Msg  string
+}
+
+func (e *StepError) Error() string { return e.Msg }
+
+func reject(format string, args ...any) error {
+	return &StepError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Control words valid at any step.
+const (
+	wordCancel  = "取消"
+	wordBack    = "返回"
+	wordSkip    = "跳过"
+	wordDone    = "完成"
+	wordConfirm = "确认"
+	stepConfirm = "confirm"
+)
+
+// Start keywords and menu keys (SPEC §4) and the flows they start.
+var (
+	keywords = map[string]string{
+		"绑定": "bind", "登记": "log_hours", "活动": "activity", "时长": "my_hours",
+		"上报": "report", "我的上报": "my_reports", "提醒": "reminders", "帮助": "help",
+	}
+	menuKeys = map[string]string{
+		"BIND": "bind", "LOG_HOURS": "log_hours", "LOG_ACTIVITY": "activity", "MY_HOURS": "my_hours",
+		"REPORT_PROBLEM": "report", "MY_REPORTS": "my_reports", "REMINDERS": "reminders", "HELP": "help",
+	}
+)
+
+// Handle answers one input of one user and returns the reply text ("" for no reply).
+func (e *Engine) Handle(ctx context.Context, openID string, in Input) (string, error) {
+	now := e.deps.Now().In(e.deps.Loc)
+	sess, err := e.deps.Sessions.Load(ctx, openID)
+	if err != nil {
+		return "", fmt.Errorf("flows: load session: %w", err)
+	}
+	var notes []string
+	if sess.Active() && now.Sub(sess.Updated) > DraftTTL {
+		if f := e.flows[sess.Flow]; f != nil {
+			notes = append(notes, fmt.Sprintf("您的「%s」草稿超过30分钟未操作，已作废。", f.Title))
+		}
+		sess = Session{}
+		if err := e.deps.Sessions.Delete(ctx, openID); err != nil {
+			return "", fmt.Errorf("flows: delete session: %w", err)
+		}
+	}
+	env := &Env{Now: now, Today: DateOf(now), OpenID: openID}
+
+	start := e.startedFlow(in)
+	if in.Kind == KindSubscribe {
+		start = "welcome"
+	}
+	if start != "" {
+		if sess.Active() {
+			if f := e.flows[sess.Flow]; f != nil {
+				notes = append(notes, fmt.Sprintf("已放弃未完成的「%s」草稿。", f.Title))
+			}
+		}
+		reply, err := e.start(ctx, env, start, "")
+		return joinReply(notes, reply), err
+	}
+	if !sess.Active() {
+		return joinReply(notes, e.idle(in)), nil
+	}
+	reply, err := e.step(ctx, env, sess, in)
+	return joinReply(notes, reply), err
+}
+
+// startedFlow returns the flow a keyword or menu click starts, or "".
+func (e *Engine) startedFlow(in Input) string {
+	switch in.Kind {
+	case KindClick:
+		return menuKeys[in.Key]
+	case KindText:
+		return keywords[parse.Normalize(in.Text)]
+	}
+	return ""
+}
+
+// idle answers input that arrives when no flow is running.
+func (e *Engine) idle(in Input) string {
+	if in.Kind == KindText {
+		switch parse.Normalize(in.Text) {
+		case wordCancel, wordBack, wordSkip, wordDone, wordConfirm:
+			return "当前没有进行中的操作。\n\n" + helpText
+		}
+	}
+	return helpText
+}
+
+// start begins a flow, binding the user first when the flow needs a member.
+func (e *Engine) start(ctx context.Context, env *Env, name, intro string) (string, error) {
+	f := e.flows[name]
+	if f == nil {
+		return helpText, nil
+	}
+	if f.NeedsMember || f.Name == "bind" || f.Name == "welcome" {
+		if err := e.loadMember(ctx, env); err != nil {
+			return "", err
+		}
+	}
+	switch {
+	case f.Name == "welcome" && !env.Bound:
+		return e.begin(ctx, env, e.flows["bind"], joinReply([]string{intro}, welcomeText), "")
+	case f.Name == "bind" && env.Bound:
+		intro = joinReply([]string{intro}, fmt.Sprintf("您已绑定为 %s（%s，%s网格）。如需改绑，请继续；不需要请回复「取消」。", env.Member.Name, env.Member.Unit, env.Member.Grid))
+	}
+	if f.NeedsMember && !env.Bound {
+		intro = joinReply([]string{intro}, fmt.Sprintf("使用「%s」前请先绑定身份。", f.Title))
+		return e.begin(ctx, env, e.flows["bind"], intro, f.Name)
+	}
+	if f.NeedsMember && f.Allowed != nil {
+		if msg := f.Allowed(env.Member); msg != "" {
+			return joinReply([]string{intro}, msg), nil
+		}
+	}
+	return e.begin(ctx, env, f, intro, "")
+}
+
+// begin runs a stepless flow or asks the first step of a flow.
+func (e *Engine) begin(ctx context.Context, env *Env, f *Flow, intro, then string) (string, error) {
+	if err := e.deps.Sessions.Delete(ctx, env.OpenID); err != nil {
+		return "", fmt.Errorf("flows: delete session: %w", err)
+	}
+	if f.Run != nil {
+		reply, err := f.Run(ctx, e.deps.Store, env)
+		if err != nil {
+			return "", fmt.Errorf("flows: %s: %w", f.Name, err)
+		}
+		return joinReply([]string{intro}, reply), nil
+	}
+	env.Draft = map[string]string{}
+	if then != "" {
+		env.Draft["then"] = then
+	}
+	sess := Session{Flow: f.Name, Draft: env.Draft}
+	return e.ask(ctx, env, f, sess, 0, joinReply([]string{intro}, f.Intro))
+}
+
+// ask moves the session to the first applicable step at or after index i,
+// saves it and returns the step's prompt (or the summary when past the last step).
+func (e *Engine) ask(ctx context.Context, env *Env, f *Flow, sess Session, i int, prefix string) (string, error) {
+	if err := e.load(ctx, env, f); err != nil {
+		return "", err
+	}
+	for i < len(f.Steps) && f.Steps[i].Applies != nil && !f.Steps[i].Applies(env) {
+		i++
+	}
+	var prompt string
+	if i < len(f.Steps) {
+		sess.Step = f.Steps[i].Name
+		prompt = f.Steps[i].Prompt(env)
+	} else {
+		sess.Step = stepConfirm
+		prompt = confirmPrompt(f, env)
+	}
+	sess.Draft = env.Draft
+	sess.Updated = env.Now
+	if err := e.deps.Sessions.Save(ctx, env.OpenID, sess); err != nil {
+		return "", fmt.Errorf("flows: save session: %w", err)
+	}
+	return joinReply([]string{prefix}, prompt), nil
+}
+
+func confirmPrompt(f *Flow, env *Env) string {
+	return "请核对：\n" + f.Summary(env) + "\n\n回复「确认」保存，「返回」修改上一步，「取消」放弃。"
+}
+
+// step feeds one input to the running flow.
+func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (string, error) {
+	f := e.flows[sess.Flow]
+	if f == nil { // a flow removed by an upgrade: forget the session
+		return helpText, e.deps.Sessions.Delete(ctx, env.OpenID)
+	}
+	env.Draft = sess.Draft
+	if env.Draft == nil {
+		env.Draft = map[string]string{}
+	}
+	if err := e.loadMember(ctx, env); err != nil {
+		return "", err
+	}
+	if f.NeedsMember && !env.Bound { // unbound by the office meanwhile
+		if err := e.deps.Sessions.Delete(ctx, env.OpenID); err != nil {
+			return "", fmt.Errorf("flows: delete session: %w", err)
+		}
+		return "您的身份绑定已解除，草稿已作废。请回复「绑定」重新绑定。", nil
+	}
+	idx := f.stepIndex(sess.Step)
+	word := ""
+	if in.Kind == KindText {
+		word = parse.Normalize(in.Text)
+	}
+	switch word {
+	case wordCancel:
+		if err := e.deps.Sessions.Delete(ctx, env.OpenID); err != nil {
+			return "", fmt.Errorf("flows: delete session: %w", err)
+		}
+		return fmt.Sprintf("已取消「%s」，草稿已删除。", f.Title), nil
+	case wordBack:
+		if len(sess.Back) == 0 {
+			return e.reask(ctx, env, f, sess, "已经是第一步了。")
+		}
+		prev := sess.Back[len(sess.Back)-1]
+		sess.Back = sess.Back[:len(sess.Back)-1]
+		return e.ask(ctx, env, f, sess, f.stepIndex(prev), "")
+	}
+	if sess.Step == stepConfirm {
+		return e.confirm(ctx, env, f, sess, in, word)
+	}
+	if idx < 0 {
+		return e.ask(ctx, env, f, sess, 0, "")
+	}
+	st := f.Steps[idx]
+	if err := e.load(ctx, env, f); err != nil {
+		return "", err
+	}
+	if word == wordSkip {
+		if !st.Optional {
+			return e.reask(ctx, env, f, sess, "这一步不能跳过。")
+		}
+		return e.advance(ctx, env, f, sess, idx, "")
+	}
+	if err := st.Accept(env, in); err != nil {
+		var se *StepError
+		if errors.As(err, &se) {
+			return e.reask(ctx, env, f, sess, se.Msg)
+		}
+		return "", fmt.Errorf("flows: %s %s: %w", f.Name, st.Name, err)
+	}
+	return e.advance(ctx, env, f, sess, idx, "")
+}
+
+// advance records the answered step for 返回 and asks the next one.
+func (e *Engine) advance(ctx context.Context, env *Env, f *Flow, sess Session, idx int, prefix string) (string, error) {
+	sess.Back = append(sess.Back, f.Steps[idx].Name)
+	return e.ask(ctx, env, f, sess, idx+1, prefix)
+}
+
+// reask repeats the current step after a message, keeping the session.
+func (e *Engine) reask(ctx context.Context, env *Env, f *Flow, sess Session, msg string) (string, error) {
+	if sess.Step == stepConfirm {
+		return joinReply([]string{msg}, confirmPrompt(f, env)), e.touch(ctx, env, sess)
+	}
+	idx := f.stepIndex(sess.Step)
+	if idx < 0 {
+		return e.ask(ctx, env, f, sess, 0, msg)
+	}
+	return joinReply([]string{msg}, f.Steps[idx].Prompt(env)), e.touch(ctx, env, sess)
+}
+
+// touch keeps an unchanged session alive.
+func (e *Engine) touch(ctx context.Context, env *Env, sess Session) error {
+	sess.Updated = env.Now
+	sess.Draft = env.Draft
+	if err := e.deps.Sessions.Save(ctx, env.OpenID, sess); err != nil {
+		return fmt.Errorf("flows: save session: %w", err)
+	}
+	return nil
+}
+
+// confirm handles the answer to the summary.
+func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess Session, in Input, word string) (string, error) {
+	if err := e.load(ctx, env, f); err != nil {
+		return "", err
+	}
+	switch word {
+	case wordConfirm, "确定", "是", "保存":
+	default:
+		if in.Kind == KindText {
+			return e.reask(ctx, env, f, sess, "请回复「确认」保存，或「返回」「取消」。")
+		}
+		return e.reask(ctx, env, f, sess, unusable(in, "文字「确认」"))
+	}
+	out, err := f.Save(ctx, e.deps.Store, env)
+	var se *StepError
+	if errors.As(err, &se) {
+		if se.Step == "" {
+			if derr := e.deps.Sessions.Delete(ctx, env.OpenID); derr != nil {
+				return "", fmt.Errorf("flows: delete session: %w", derr)
+			}
+			return se.Msg, nil
+		}
+		i := f.stepIndex(se.Step)
+		for len(sess.Back) > 0 && sess.Back[len(sess.Back)-1] != se.Step {
+			sess.Back = sess.Back[:len(sess.Back)-1]
+		}
+		if len(sess.Back) > 0 {
+			sess.Back = sess.Back[:len(sess.Back)-1]
+		}
+		return e.ask(ctx, env, f, sess, i, se.Msg)
+	}
+	if err != nil {
+		return "", fmt.Errorf("flows: save %s: %w", f.Name, err)
+	}
+	if err := e.deps.Sessions.Delete(ctx, env.OpenID); err != nil {
+		return "", fmt.Errorf("flows: delete session: %w", err)
+	}
+	if out.Next != "" {
+		return e.start(ctx, env, out.Next, out.Reply)
+	}
+	return out.Reply, nil
+}
+
+func (e *Engine) load(ctx context.Context, env *Env, f *Flow) error {
+	if f.Load == nil {
+		return nil
+	}
+	env.Facts = Facts{}
+	if err := f.Load(ctx, e.deps.Store, env); err != nil {
+		return fmt.Errorf("flows: load %s: %w", f.Name, err)
+	}
+	return nil
+}
+
+func (e *Engine) loadMember(ctx context.Context, env *Env) error {
+	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		env.Member, env.Bound = Member{}, false
+	case err != nil:
+		return fmt.Errorf("flows: load member: %w", err)
+	default:
+		env.Member, env.Bound = m, true
+	}
+	return nil
+}
+
+func (f *Flow) stepIndex(name string) int {
+	for i, s := range f.Steps {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// unusable answers a message kind the step cannot use.
+func unusable(in Input, wants string) string {
+	var got string
+	switch in.Kind {
+	case KindImage:
+		got = "图片"
+	case KindVoice:
+		got = "语音"
+	case KindVideo:
+		got = "视频"
+	case KindLocation:
+		got = "位置"
+	case KindText:
+		got = "文字"
+	default:
+		got = "这类消息"
+	}
+	return fmt.Sprintf("这一步无法使用%s，需要%s。", got, wants)
+}
+
+// textOf returns the normalized text of a text input, or a StepError naming
+// what the step wants.
+func textOf(in Input, wants string) (string, error) {
+	if in.Kind != KindText {
+		return "", &StepError{Msg: unusable(in, wants)}
+	}
+	return strings.TrimSpace(in.Text), nil
+}
+
+// joinReply joins non-empty parts with blank lines.
+func joinReply(parts []string, last string) string {
+	var out []string
+	for _, p := range append(parts, last) {
+		if strings.TrimSpace(p) != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}

@@ -1,0 +1,193 @@
+package flows
+
+import (
+	"context"
+	"sort"
+	"sync"
+)
+
+// fakeStore is an in-memory Store for flow tests.
+type fakeStore struct {
+	mu         sync.Mutex
+	members    map[int64]*Member
+	records    []ServiceRecord
+	activities []Activity
+	nextID     int64
+	// failCreate, when set, is returned by CreateServiceRecord.
+	failCreate error
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{members: map[int64]*Member{}, nextID: 100}
+}
+
+func (s *fakeStore) addMember(m Member) Member {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	m.ID = s.nextID
+	if m.Role == "" {
+		m.Role = RoleVolunteer
+	}
+	m.Reminders = true
+	s.members[m.ID] = &m
+	return m
+}
+
+func (s *fakeStore) MemberByOpenID(_ context.Context, openID string) (Member, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.members {
+		if m.OpenID == openID && openID != "" {
+			return *m, nil
+		}
+	}
+	return Member{}, ErrNotFound
+}
+
+func (s *fakeStore) FindRosterMember(_ context.Context, name, phone string) (Member, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.members {
+		if m.Name == name && m.Phone == phone {
+			return *m, nil
+		}
+	}
+	return Member{}, ErrNotFound
+}
+
+func (s *fakeStore) BindMember(_ context.Context, id int64, openID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.members[id]
+	if m == nil {
+		return ErrNotFound
+	}
+	if m.OpenID != "" && m.OpenID != openID {
+		return ErrConflict
+	}
+	for _, o := range s.members {
+		if o.OpenID == openID {
+			o.OpenID = ""
+		}
+	}
+	m.OpenID = openID
+	return nil
+}
+
+func (s *fakeStore) SetReminders(_ context.Context, id int64, on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.members[id].Reminders = on
+	return nil
+}
+
+func (s *fakeStore) ServiceRecordsOn(_ context.Context, id int64, day Date) ([]ServiceRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ServiceRecord
+	for _, r := range s.records {
+		if r.MemberID == id && r.Date == day {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].StartMin < out[j].StartMin })
+	return out, nil
+}
+
+func (s *fakeStore) CreateServiceRecord(_ context.Context, r *ServiceRecord) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failCreate != nil {
+		return s.failCreate
+	}
+	for _, o := range s.records {
+		if o.MemberID == r.MemberID && o.Date == r.Date && r.HasRange() && o.Overlaps(r.StartMin, r.EndMin) {
+			return &OverlapError{Existing: o}
+		}
+	}
+	s.nextID++
+	r.ID = s.nextID
+	s.records = append(s.records, *r)
+	return nil
+}
+
+func (s *fakeStore) HoursSummary(_ context.Context, id int64, day Date) (HoursSummary, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum := HoursSummary{UnitActivityGoal: 2}
+	m := s.members[id]
+	for _, r := range s.records {
+		if r.MemberID != id {
+			continue
+		}
+		sum.TotalMinutes += r.Minutes
+		if r.Date.Year == day.Year {
+			sum.YearMinutes += r.Minutes
+			if r.Date.Month == day.Month {
+				sum.MonthMinutes += r.Minutes
+				sum.MonthSessions++
+				if r.Qualified() {
+					sum.MonthQualified++
+				}
+			}
+		}
+	}
+	for _, a := range s.activities {
+		if a.UnitID == m.UnitID && a.Date.Year == day.Year && a.Date.Month == day.Month {
+			sum.UnitActivities++
+		}
+	}
+	return sum, nil
+}
+
+func (s *fakeStore) UnitActivitiesOn(_ context.Context, unitID int64, day Date) ([]Activity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Activity
+	for _, a := range s.activities {
+		if a.UnitID == unitID && a.Date == day {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// fakeSessions is an in-memory SessionStore.
+type fakeSessions struct {
+	mu sync.Mutex
+	m  map[string]Session
+}
+
+func (f *fakeSessions) Load(_ context.Context, id string) (Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.m[id]
+	// Copy the draft, as a real store's serialization would.
+	if s.Draft != nil {
+		d := make(map[string]string, len(s.Draft))
+		for k, v := range s.Draft {
+			d[k] = v
+		}
+		s.Draft = d
+	}
+	s.Back = append([]string(nil), s.Back...)
+	return s, nil
+}
+
+func (f *fakeSessions) Save(_ context.Context, id string, s Session) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]Session{}
+	}
+	f.m[id] = s
+	return nil
+}
+
+func (f *fakeSessions) Delete(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, id)
+	return nil
+}

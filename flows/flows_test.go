@@ -1,0 +1,457 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+var shanghai = mustLoad("Asia/Shanghai")
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+type harness struct {
+	t      *testing.T
+	e      *Engine
+	st     *fakeStore
+	ss     *fakeSessions
+	now    time.Time
+	openID string
+	member Member
+}
+
+// newHarness has one roster member, 张三 of 市文明办 in 人民路网格, not yet bound.
+func newHarness(t *testing.T) *harness {
+	h := &harness{
+		t:      t,
+		st:     newFakeStore(),
+		ss:     &fakeSessions{},
+		now:    time.Date(2026, 11, 28, 10, 0, 0, 0, shanghai),
+		openID: "o-user-1",
+	}
+	h.member = h.st.addMember(Member{Name: "张三", Phone: "13800138001", UnitID: 1, Unit: "市文明办", GridID: 7, Grid: "人民路网格"})
+	h.e = NewEngine(Deps{Store: h.st, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	return h
+}
+
+func (h *harness) send(in Input) string {
+	h.t.Helper()
+	reply, err := h.e.Handle(context.Background(), h.openID, in)
+	if err != nil {
+		h.t.Fatalf("Handle(%+v): %v", in, err)
+	}
+	return reply
+}
+
+func (h *harness) say(text string) string {
+	h.t.Helper()
+	return h.send(Input{Kind: KindText, Text: text})
+}
+
+// expect sends text and fails unless the reply contains every want.
+func (h *harness) expect(text string, wants ...string) string {
+	h.t.Helper()
+	reply := h.say(text)
+	for _, w := range wants {
+		if !strings.Contains(reply, w) {
+			h.t.Fatalf("after %q: reply %q lacks %q", text, reply, w)
+		}
+	}
+	return reply
+}
+
+func (h *harness) bind() {
+	h.t.Helper()
+	h.expect("绑定", "姓名")
+	h.expect("张三", "手机号")
+	h.expect("13800138001", "确认")
+	h.expect("确认", "绑定成功", "市文明办", "人民路网格")
+}
+
+func (h *harness) session() Session {
+	s, _ := h.ss.Load(context.Background(), h.openID)
+	return s
+}
+
+func TestHelpOutsideFlow(t *testing.T) {
+	h := newHarness(t)
+	for _, text := range []string{"你好", "帮助", "随便说点什么"} {
+		h.expect(text, "登记", "上报", "帮助")
+	}
+	h.expect("取消", "没有进行中的操作")
+	if got := h.send(Input{Kind: KindClick, Key: "HELP"}); !strings.Contains(got, "登记") {
+		t.Fatalf("HELP click: %q", got)
+	}
+}
+
+func TestSubscribeWelcomesAndAsksUnboundToBind(t *testing.T) {
+	h := newHarness(t)
+	got := h.send(Input{Kind: KindSubscribe})
+	if !strings.Contains(got, "欢迎") || !strings.Contains(got, "姓名") {
+		t.Fatalf("subscribe: %q", got)
+	}
+	if s := h.session(); s.Flow != "bind" || s.Step != "name" {
+		t.Fatalf("session after subscribe: %+v", s)
+	}
+	h.expect("张三", "手机号")
+	h.expect("13800138001", "确认")
+	h.expect("确认", "绑定成功")
+	got = h.send(Input{Kind: KindSubscribe})
+	if !strings.Contains(got, "欢迎") || strings.Contains(got, "请输入您的姓名") {
+		t.Fatalf("subscribe of bound user: %q", got)
+	}
+}
+
+func TestBind(t *testing.T) {
+	t.Run("happy", func(t *testing.T) {
+		h := newHarness(t)
+		h.bind()
+		m, err := h.st.MemberByOpenID(context.Background(), h.openID)
+		if err != nil || m.ID != h.member.ID {
+			t.Fatalf("bound member: %+v %v", m, err)
+		}
+		if h.session().Active() {
+			t.Fatal("session left after binding")
+		}
+	})
+	t.Run("bad name and mobile repeat the step", func(t *testing.T) {
+		h := newHarness(t)
+		h.expect("绑定", "姓名")
+		h.expect("张", "2", "姓名")
+		h.expect("张三", "手机号")
+		h.expect("12345", "手机", "138")
+		h.expect("12800138001", "手机")
+		if s := h.session(); s.Step != "phone" {
+			t.Fatalf("step after bad mobile: %q", s.Step)
+		}
+		h.expect("138 0013 8001", "确认", "138****8001")
+	})
+	t.Run("no match names whom to contact", func(t *testing.T) {
+		h := newHarness(t)
+		h.expect("绑定")
+		h.expect("李四")
+		h.expect("13900139000")
+		h.expect("确认", "没有找到", "联络员")
+		if _, err := h.st.MemberByOpenID(context.Background(), h.openID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("bound after no match: %v", err)
+		}
+	})
+	t.Run("member bound to another user is refused", func(t *testing.T) {
+		h := newHarness(t)
+		if err := h.st.BindMember(context.Background(), h.member.ID, "o-other"); err != nil {
+			t.Fatal(err)
+		}
+		h.expect("绑定")
+		h.expect("张三")
+		h.expect("13800138001")
+		h.expect("确认", "已绑定其他微信号", "文明办")
+		m, _ := h.st.MemberByOpenID(context.Background(), "o-other")
+		if m.ID != h.member.ID {
+			t.Fatal("other user's binding was changed")
+		}
+	})
+}
+
+func TestUnboundUserIsBoundFirstThenContinues(t *testing.T) {
+	h := newHarness(t)
+	h.expect("登记", "先绑定", "姓名")
+	h.expect("张三")
+	h.expect("13800138001")
+	h.expect("确认", "绑定成功", "服务日期")
+	if s := h.session(); s.Flow != "log_hours" || s.Step != "date" {
+		t.Fatalf("after binding: %+v", s)
+	}
+}
+
+// logHours runs the whole flow with the given date and time answers.
+func (h *harness) logHours(date, span string) string {
+	h.t.Helper()
+	h.expect("登记", "服务日期")
+	h.expect(date, "服务时间")
+	h.expect(span, "服务类别")
+	h.expect("5", "服务地点")
+	h.expect("人民路口", "服务内容")
+	h.expect("打扫街道卫生", "请核对")
+	return h.expect("确认", "已保存")
+}
+
+func TestLogHoursEveryDateForm(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"今天", "2026-11-28"},
+		{"昨天", "2026-11-27"},
+		{"前天", "2026-11-26"},
+		{"11-20", "2026-11-20"},
+		{"11月3日", "2026-11-03"},
+		{"2026-10-28", "2026-10-28"},
+		{"１１月２７日", "2026-11-27"},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			h := newHarness(t)
+			h.bind()
+			h.logHours(c.in, "2小时")
+			if len(h.st.records) != 1 || h.st.records[0].Date.String() != c.want {
+				t.Fatalf("records: %+v", h.st.records)
+			}
+		})
+	}
+}
+
+func TestLogHoursEveryTimeForm(t *testing.T) {
+	cases := []struct {
+		in              string
+		start, end, min int
+	}{
+		{"9:00-11:30", 540, 690, 150},
+		{"9点-11点半", 540, 690, 150},
+		{"14:00-16:00", 840, 960, 120},
+		{"2.5", -1, -1, 150},
+		{"2小时", -1, -1, 120},
+		{"2小时30分", -1, -1, 150},
+		{"90分钟", -1, -1, 90},
+		{"30分钟", -1, -1, 30},
+		{"12小时", -1, -1, 720},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			h := newHarness(t)
+			h.bind()
+			h.logHours("今天", c.in)
+			r := h.st.records[0]
+			if r.StartMin != c.start || r.EndMin != c.end || r.Minutes != c.min {
+				t.Fatalf("record %d-%d %d min, want %d-%d %d", r.StartMin, r.EndMin, r.Minutes, c.start, c.end, c.min)
+			}
+		})
+	}
+}
+
+func TestLogHoursRejects(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	h.expect("登记", "服务日期")
+	h.expect("明天", "日期")
+	h.expect("11-29", "不能晚于今天")
+	h.expect("10-27", "31天")
+	h.expect("2-30", "日期")
+	h.expect("10-28", "服务时间") // exactly 31 days back is allowed
+	h.expect("20分钟", "30分钟到12小时")
+	h.expect("13小时", "30分钟到12小时")
+	h.expect("8:00-21:00", "30分钟到12小时")
+	h.expect("11:30-9:00", "服务时间")
+	h.expect("9:00-11:00", "服务类别")
+	h.expect("0", "知识讲座")
+	h.expect("10", "知识讲座")
+	h.expect("卫生大扫除", "服务地点")
+	h.expect("a", "地点")
+	h.expect("人民公园", "服务内容")
+	h.expect("好", "2", "服务内容")
+	h.expect(strings.Repeat("很", 501), "500")
+	h.expect("清理垃圾", "请核对", "卫生大扫除", "9:00-11:00")
+	h.expect("确认", "已保存")
+	if len(h.st.records) != 1 {
+		t.Fatalf("records: %d", len(h.st.records))
+	}
+}
+
+func TestLogHoursOverlapIsRefusedNamingTheSession(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	h.logHours("今天", "9:00-11:30")
+	h.expect("登记")
+	h.expect("今天")
+	h.expect("11:00-12:00", "9:00-11:30", "卫生大扫除", "重叠")
+	h.expect("11:30-12:30", "服务类别") // touching is not overlapping
+	h.expect("1")
+	h.expect("社区")
+	h.expect("讲座内容")
+	h.expect("确认", "已保存")
+	// A session saved by another device between the check and 确认 is caught at save.
+	h.expect("登记")
+	h.expect("今天")
+	h.expect("14:00-16:00", "服务类别")
+	h.expect("1")
+	h.expect("社区")
+	h.expect("讲座内容")
+	h.st.records = append(h.st.records, ServiceRecord{MemberID: h.member.ID, Date: DateOf(h.now), StartMin: 15 * 60, EndMin: 17 * 60, Minutes: 120, Category: "法律咨询"})
+	h.expect("确认", "15:00-17:00", "法律咨询", "服务时间")
+	if s := h.session(); s.Step != "time" {
+		t.Fatalf("after overlap at save: step %q", s.Step)
+	}
+	h.expect("17:00-18:00", "服务类别")
+}
+
+func TestLogHoursSavedReply(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	// 99 hours already logged this month: one more session reaches the first star.
+	h.st.records = append(h.st.records, ServiceRecord{MemberID: h.member.ID, Date: Date{2026, 11, 1}, StartMin: -1, EndMin: -1, Minutes: 99 * 60})
+	got := h.logHours("今天", "90分钟")
+	for _, want := range []string{"不足2小时", "本月时长：100.5小时", "合格服务：1次", "累计时长：100.5小时", "★", "199.5"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("saved reply %q lacks %q", got, want)
+		}
+	}
+	got = h.logHours("昨天", "3小时")
+	if strings.Contains(got, "不足2小时") || !strings.Contains(got, "合格服务：2次") {
+		t.Fatalf("second reply: %q", got)
+	}
+}
+
+func TestControlWords(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	h.expect("登记", "服务日期")
+	h.expect("返回", "已经是第一步", "服务日期")
+	h.expect("今天", "服务时间")
+	h.expect("跳过", "不能跳过", "服务时间")
+	h.expect("返回", "服务日期")
+	h.expect("昨天", "服务时间")
+	h.expect("2小时", "服务类别")
+	h.expect("邻里守望", "服务地点")
+	h.expect("小区", "服务内容")
+	h.expect("巡逻", "请核对", "2026-11-27")
+	h.expect("返回", "服务内容")
+	h.expect("夜间巡逻", "夜间巡逻")
+	h.expect("取消", "已取消")
+	if h.session().Active() || len(h.st.records) != 0 {
+		t.Fatal("cancel left state behind")
+	}
+}
+
+func TestKeywordInsideFlowDropsDraft(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	h.expect("登记")
+	h.expect("今天")
+	got := h.send(Input{Kind: KindClick, Key: "MY_HOURS"})
+	if !strings.Contains(got, "已放弃") || !strings.Contains(got, "登记时长") || !strings.Contains(got, "累计") {
+		t.Fatalf("menu click inside flow: %q", got)
+	}
+	if h.session().Active() {
+		t.Fatal("draft kept")
+	}
+	h.expect("登记")
+	h.expect("提醒", "已放弃", "周末活动提醒")
+}
+
+func TestDraftExpires(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	h.expect("登记")
+	h.expect("今天", "服务时间")
+	h.now = h.now.Add(29 * time.Minute)
+	h.expect("2小时", "服务类别")
+	h.now = h.now.Add(31 * time.Minute)
+	got := h.expect("1", "超过30分钟", "已作废")
+	if h.session().Active() {
+		t.Fatalf("expired draft kept: %q", got)
+	}
+	h.now = h.now.Add(time.Hour)
+	h.expect("登记")
+	h.now = h.now.Add(40 * time.Minute)
+	h.expect("登记", "已作废", "服务日期")
+}
+
+func TestUnusableMessagesSayWhatTheStepWants(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	h.expect("登记")
+	for _, in := range []Input{{Kind: KindImage, MediaID: "m1"}, {Kind: KindVoice}, {Kind: KindUnsupported}, {Kind: KindVideo}, {Kind: KindLocation}} {
+		got := h.send(in)
+		if !strings.Contains(got, "需要") || !strings.Contains(got, "服务日期") {
+			t.Fatalf("kind %d at date step: %q", in.Kind, got)
+		}
+	}
+	if s := h.session(); s.Step != "date" {
+		t.Fatalf("step moved: %q", s.Step)
+	}
+	h.expect("今天")
+	h.expect("2小时")
+	h.expect("1", "服务地点")
+	got := h.send(Input{Kind: KindLocation, Place: Location{Label: "人民广场", Latitude: 31.23, Longitude: 121.47, HasCoords: true}})
+	if !strings.Contains(got, "服务内容") {
+		t.Fatalf("location at place step: %q", got)
+	}
+	h.expect("宣讲", "人民广场")
+	h.expect("确认", "已保存")
+	r := h.st.records[0]
+	if !r.Place.HasCoords || r.Place.Latitude != 31.23 || r.Place.Longitude != 121.47 || r.Place.Label != "人民广场" {
+		t.Fatalf("place: %+v", r.Place)
+	}
+}
+
+func TestMyHours(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	add := func(d Date, min int) {
+		h.st.records = append(h.st.records, ServiceRecord{MemberID: h.member.ID, Date: d, StartMin: -1, EndMin: -1, Minutes: min})
+	}
+	add(Date{2026, 11, 2}, 150)
+	add(Date{2026, 11, 20}, 60)
+	add(Date{2026, 3, 1}, 300*60)
+	add(Date{2025, 12, 31}, 60)
+	h.st.activities = append(h.st.activities, Activity{UnitID: 1, Date: Date{2026, 11, 5}})
+	got := h.expect("时长")
+	for _, want := range []string{"本月（11月）：3.5小时", "合格服务1次", "本年：303.5小时", "累计：304.5小时", "★★", "295.5", "1/2", "还差1次"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("my hours %q lacks %q", got, want)
+		}
+	}
+}
+
+func TestReminders(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	h.expect("提醒", "当前为：开启")
+	h.expect("2", "请核对", "关闭")
+	h.expect("确认", "已关闭")
+	if m, _ := h.st.MemberByOpenID(context.Background(), h.openID); m.Reminders {
+		t.Fatal("reminders still on")
+	}
+	h.expect("提醒", "当前为：关闭")
+	h.expect("开启", "开启")
+	h.expect("确认", "已开启")
+	if m, _ := h.st.MemberByOpenID(context.Background(), h.openID); !m.Reminders {
+		t.Fatal("reminders still off")
+	}
+}
+
+func TestStoreErrorKeepsDraft(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	h.expect("登记")
+	h.expect("今天")
+	h.expect("2小时")
+	h.expect("1")
+	h.expect("社区")
+	h.expect("讲座")
+	h.st.failCreate = errors.New("database down")
+	if _, err := h.e.Handle(context.Background(), h.openID, Input{Kind: KindText, Text: "确认"}); err == nil {
+		t.Fatal("no error from a failing store")
+	}
+	if s := h.session(); s.Step != stepConfirm {
+		t.Fatalf("draft lost after store error: %+v", s)
+	}
+	h.st.failCreate = nil
+	h.expect("确认", "已保存")
+}
+
+func TestStarLevel(t *testing.T) {
+	cases := []struct{ hours, stars, toNext int }{
+		{0, 0, 100}, {99, 0, 1}, {100, 1, 200}, {299, 1, 1}, {300, 2, 300}, {600, 3, 400}, {1000, 4, 500}, {1499, 4, 1}, {1500, 5, 0}, {3000, 5, 0},
+	}
+	for _, c := range cases {
+		s, n := StarLevel(c.hours * 60)
+		if s != c.stars || n != c.toNext*60 {
+			t.Errorf("StarLevel(%d h) = %d, %d min; want %d, %d h", c.hours, s, n, c.stars, c.toNext)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gridbot/flows/parse"
+)
+
+// helpText lists what the bot does; it answers 帮助 and any message outside a flow.
+const helpText = `这里是文明城市创建志愿服务助手。可回复以下关键词（或使用底部菜单）：
+绑定 — 绑定身份（首次使用）
+登记 — 登记志愿服务时长
+活动 — 单位集中志愿服务活动记录（联络员、负责人）
+时长 — 查看我的时长和星级
+上报 — 网格巡查问题上报
+我的上报 — 查看最近的上报
+提醒 — 周末活动提醒开关
+帮助 — 显示本说明
+填写中可随时回复「取消」放弃、「返回」修改上一步。`
+
+// allFlows returns every flow the engine knows.
+func allFlows() []*Flow {
+	return []*Flow{
+		bindFlow(),
+		logHoursFlow(),
+		remindersFlow(),
+		{Name: "my_hours", Title: "我的时长", NeedsMember: true, Run: myHours},
+		{Name: "help", Title: "帮助", Run: func(context.Context, Store, *Env) (string, error) { return helpText, nil }},
+		{Name: "welcome", Title: "关注", Run: welcome},
+		notBuilt("activity", "活动记录"),
+		notBuilt("report", "上报问题"),
+		notBuilt("my_reports", "我的上报"),
+	}
+}
+
+// notBuilt is a flow this version of gridbot does not offer yet; it says so
+// instead of pretending to save anything.
+func notBuilt(name, title string) *Flow {
+	return &Flow{Name: name, Title: title, NeedsMember: true, Run: func(context.Context, Store, *Env) (string, error) {
+		return fmt.Sprintf("「%s」功能尚未开通，请暂时按原方式报送。", title), nil
+	}}
+}
+
+// welcomeText greets a new follower; the engine follows it with the
+// binding prompt for an unbound user and with the help for a bound one.
+const welcomeText = "欢迎关注！这里是文明城市创建志愿服务助手，可登记志愿服务时长、记录集中活动、上报网格问题。"
+
+func welcome(ctx context.Context, st Store, env *Env) (string, error) {
+	return welcomeText + "\n\n" + helpText, nil
+}
+
+func myHours(ctx context.Context, st Store, env *Env) (string, error) {
+	sum, err := st.HoursSummary(ctx, env.Member.ID, env.Today)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s（%s）的志愿服务时长：\n", env.Member.Name, env.Member.Unit)
+	fmt.Fprintf(&b, "本月（%d月）：%s小时，合格服务%d次（共%d次）\n", env.Today.Month, Hours(sum.MonthMinutes), sum.MonthQualified, sum.MonthSessions)
+	fmt.Fprintf(&b, "本年：%s小时\n累计：%s小时\n%s\n", Hours(sum.YearMinutes), Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))
+	fmt.Fprintf(&b, "本单位本月集中志愿服务活动：%d/%d次", sum.UnitActivities, sum.UnitActivityGoal)
+	if missing := sum.UnitActivityGoal - sum.UnitActivities; missing > 0 {
+		fmt.Fprintf(&b, "（还差%d次，28日前完成）", missing)
+	}
+	return b.String(), nil
+}
+
+var reminderChoices = []string{"开启", "关闭"}
+
+func remindersFlow() *Flow {
+	return &Flow{
+		Name:        "reminders",
+		Title:       "提醒设置",
+		NeedsMember: true,
+		Steps: []*Step{{
+			Name: "choice",
+			Prompt: func(env *Env) string {
+				state := "关闭"
+				if env.Member.Reminders {
+					state = "开启"
+				}
+				return fmt.Sprintf("周末活动提醒当前为：%s。回复数字或文字：\n%s", state, numbered(reminderChoices))
+			},
+			Accept: func(env *Env, in Input) error {
+				s, err := textOf(in, "文字（开启或关闭）")
+				if err != nil {
+					return err
+				}
+				i, err := parse.Choice(s, reminderChoices)
+				if err != nil {
+					return reject("%s", err.Error())
+				}
+				env.Draft["on"] = fmt.Sprint(i == 0)
+				return nil
+			},
+		}},
+		Summary: func(env *Env) string {
+			if env.Draft["on"] == "true" {
+				return "周末活动提醒：开启"
+			}
+			return "周末活动提醒：关闭"
+		},
+		Save: func(ctx context.Context, st Store, env *Env) (Outcome, error) {
+			on := env.Draft["on"] == "true"
+			if err := st.SetReminders(ctx, env.Member.ID, on); err != nil {
+				return Outcome{}, err
+			}
+			if on {
+				return Outcome{Reply: "已开启周末活动提醒。"}, nil
+			}
+			return Outcome{Reply: "已关闭周末活动提醒，通知仍可在公众号中查看。回复「提醒」可重新开启。"}, nil
+		},
+	}
+}

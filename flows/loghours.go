@@ -1,0 +1,279 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gridbot/flows/parse"
+)
+
+// Bounds of a service session (SPEC §5).
+const (
+	MinSessionMinutes = 30
+	MaxSessionMinutes = 12 * 60
+	MaxDaysBack       = 31
+)
+
+func logHoursFlow() *Flow {
+	return &Flow{
+		Name:        "log_hours",
+		Title:       "登记时长",
+		NeedsMember: true,
+		Steps: []*Step{
+			{
+				Name: "date",
+				Prompt: func(*Env) string {
+					return "第1步 服务日期：回复 今天、昨天、前天，或日期如 11-28、11月28日、2026-11-28。"
+				},
+				Accept: acceptServiceDate,
+			},
+			{
+				Name: "time",
+				Prompt: func(env *Env) string {
+					return "第2步 服务时间：回复时间段如 9:00-11:30、9点-11点半，或时长如 2.5、2小时30分、90分钟（30分钟至12小时）。"
+				},
+				Accept: acceptServiceTime,
+			},
+			{
+				Name: "category",
+				Prompt: func(*Env) string {
+					return "第3步 服务类别，回复数字或名称：\n" + numbered(ServiceCategories)
+				},
+				Accept: func(env *Env, in Input) error {
+					s, err := textOf(in, "文字（类别的数字或名称）")
+					if err != nil {
+						return err
+					}
+					i, err := parse.Choice(s, ServiceCategories)
+					if err != nil {
+						return reject("%s", err.Error())
+					}
+					env.Draft["category"] = ServiceCategories[i]
+					return nil
+				},
+			},
+			{
+				Name: "place",
+				Prompt: func(*Env) string {
+					return "第4步 服务地点：回复地点文字（如 XX社区广场），或发送位置。"
+				},
+				Accept: acceptPlace,
+			},
+			{
+				Name:   "content",
+				Prompt: func(*Env) string { return "第5步 服务内容：简要描述做了什么（2–500字）。" },
+				Accept: func(env *Env, in Input) error {
+					s, err := textOf(in, "文字（服务内容）")
+					if err != nil {
+						return err
+					}
+					text, err := parse.Text(s, 2, 500)
+					if err != nil {
+						return reject("%s", err.Error())
+					}
+					env.Draft["content"] = text
+					return nil
+				},
+			},
+		},
+		Load:    loadServiceDay,
+		Summary: serviceSummary,
+		Save:    saveServiceRecord,
+	}
+}
+
+func acceptServiceDate(env *Env, in Input) error {
+	s, err := textOf(in, "文字（日期）")
+	if err != nil {
+		return err
+	}
+	t, err := parse.Date(s, env.Now)
+	if err != nil {
+		return reject("%s", err.Error())
+	}
+	d := DateOf(t)
+	// A day without a year ("11-29") is read as the latest such day not
+	// after today, so a future day this year shows up as last year's.
+	thisYear := Date{env.Today.Year, d.Month, d.Day}
+	if env.Today.Before(d) || (d.Year < env.Today.Year && env.Today.Before(thisYear) && !strings.ContainsAny(s, "年") && !isoLike(s)) {
+		return reject("服务日期不能晚于今天（%s）。例如回复「今天」或「昨天」。", env.Today.Chinese())
+	}
+	if d.Before(env.Today.AddDays(-MaxDaysBack)) {
+		return reject("只能登记%d天内的服务（%s 及以后）。例如回复「昨天」。", MaxDaysBack, env.Today.AddDays(-MaxDaysBack).Chinese())
+	}
+	if env.Draft["date"] != d.String() {
+		delete(env.Draft, "activity") // a link to an activity belongs to the old day
+	}
+	env.Draft["date"] = d.String()
+	return nil
+}
+
+// isoLike reports whether s names a year ("2026-11-28", "2026/11/28").
+func isoLike(s string) bool {
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' || r >= '０' && r <= '９' {
+			n++
+			continue
+		}
+		break
+	}
+	return n == 4
+}
+
+func acceptServiceTime(env *Env, in Input) error {
+	s, err := textOf(in, "文字（时间段或时长）")
+	if err != nil {
+		return err
+	}
+	sp, err := parse.TimeSpan(s)
+	if err != nil {
+		return reject("%s", err.Error())
+	}
+	if sp.Minutes < MinSessionMinutes || sp.Minutes > MaxSessionMinutes {
+		return reject("服务时长应在30分钟到12小时之间，您填写的是%s小时。例如 9:00-11:30 或 2小时。", Hours(sp.Minutes))
+	}
+	if sp.Start >= 0 {
+		for _, r := range env.Facts.DayRecords {
+			if r.Overlaps(sp.Start, sp.End) {
+				return reject("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(r.StartMin, r.EndMin), r.Category)
+			}
+		}
+	}
+	env.Draft["start"] = strconv.Itoa(sp.Start)
+	env.Draft["end"] = strconv.Itoa(sp.End)
+	env.Draft["minutes"] = strconv.Itoa(sp.Minutes)
+	return nil
+}
+
+// acceptPlace takes a place as text (2–100 chars) or a location message.
+func acceptPlace(env *Env, in Input) error {
+	switch in.Kind {
+	case KindLocation:
+		label := strings.TrimSpace(in.Place.Label)
+		if label == "" {
+			label = fmt.Sprintf("%.5f,%.5f", in.Place.Latitude, in.Place.Longitude)
+		}
+		env.Draft["place"] = label
+		env.Draft["lat"] = strconv.FormatFloat(in.Place.Latitude, 'f', -1, 64)
+		env.Draft["lng"] = strconv.FormatFloat(in.Place.Longitude, 'f', -1, 64)
+		return nil
+	case KindText:
+		text, err := parse.Text(in.Text, 2, 100)
+		if err != nil {
+			return reject("地点%s 例如「人民公园东门」，或发送位置。", err.Error())
+		}
+		env.Draft["place"] = text
+		delete(env.Draft, "lat")
+		delete(env.Draft, "lng")
+		return nil
+	}
+	return &StepError{Msg: unusable(in, "地点文字或位置")}
+}
+
+// placeOf reads the place a step stored in the draft.
+func placeOf(d map[string]string) Location {
+	loc := Location{Label: d["place"]}
+	lat, err1 := strconv.ParseFloat(d["lat"], 64)
+	lng, err2 := strconv.ParseFloat(d["lng"], 64)
+	if err1 == nil && err2 == nil {
+		loc.Latitude, loc.Longitude, loc.HasCoords = lat, lng, true
+	}
+	return loc
+}
+
+// loadServiceDay fetches the member's records on the chosen day, for the overlap check.
+func loadServiceDay(ctx context.Context, st Store, env *Env) error {
+	d, err := ParseISODate(env.Draft["date"])
+	if err != nil {
+		return nil // no day chosen yet
+	}
+	env.Facts.DayRecords, err = st.ServiceRecordsOn(ctx, env.Member.ID, d)
+	return err
+}
+
+func draftRecord(env *Env) (ServiceRecord, error) {
+	d, err := ParseISODate(env.Draft["date"])
+	if err != nil {
+		return ServiceRecord{}, err
+	}
+	start, _ := strconv.Atoi(env.Draft["start"])
+	end, _ := strconv.Atoi(env.Draft["end"])
+	minutes, err := strconv.Atoi(env.Draft["minutes"])
+	if err != nil {
+		return ServiceRecord{}, fmt.Errorf("draft minutes: %w", err)
+	}
+	return ServiceRecord{
+		MemberID: env.Member.ID, UnitID: env.Member.UnitID, GridID: env.Member.GridID,
+		Date: d, StartMin: start, EndMin: end, Minutes: minutes,
+		Category: env.Draft["category"], Place: placeOf(env.Draft), Content: env.Draft["content"],
+	}, nil
+}
+
+func serviceSummary(env *Env) string {
+	r, err := draftRecord(env)
+	if err != nil {
+		return "（草稿不完整）"
+	}
+	when := Hours(r.Minutes) + "小时"
+	if r.HasRange() {
+		when = clockRange(r.StartMin, r.EndMin) + "，" + when
+	}
+	return fmt.Sprintf("日期：%s\n时间：%s\n类别：%s\n地点：%s\n内容：%s", r.Date, when, r.Category, r.Place.Label, r.Content)
+}
+
+func saveServiceRecord(ctx context.Context, st Store, env *Env) (Outcome, error) {
+	r, err := draftRecord(env)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var ov *OverlapError
+	err = st.CreateServiceRecord(ctx, &r)
+	if errors.As(err, &ov) {
+		e := ov.Existing
+		return Outcome{}, &StepError{Step: "time", Msg: fmt.Sprintf("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(e.StartMin, e.EndMin), e.Category)}
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	sum, err := st.HoursSummary(ctx, env.Member.ID, env.Today)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "已保存 %s 的服务记录（%s小时）。\n", r.Date, Hours(r.Minutes))
+	if !r.Qualified() {
+		b.WriteString("注意：本次服务不足2小时，已保存，但不计入合格服务次数。\n")
+	}
+	fmt.Fprintf(&b, "本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s", Hours(sum.MonthMinutes), sum.MonthQualified, Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))
+	return Outcome{Reply: b.String()}, nil
+}
+
+// starLine says the star level and the hours to the next one.
+func starLine(total int) string {
+	stars, toNext := StarLevel(total)
+	if toNext == 0 {
+		return "星级：" + Stars(stars) + "（已达最高星级）"
+	}
+	return fmt.Sprintf("星级：%s，距下一星级还差%s小时", Stars(stars), Hours(toNext))
+}
+
+// clockRange formats minutes since midnight as "9:00-11:30".
+func clockRange(start, end int) string {
+	return fmt.Sprintf("%d:%02d-%d:%02d", start/60, start%60, end/60, end%60)
+}
+
+// numbered renders choices as "1. A\n2. B".
+func numbered(options []string) string {
+	var b strings.Builder
+	for i, o := range options {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%d. %s", i+1, o)
+	}
+	return b.String()
+}

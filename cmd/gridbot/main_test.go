@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gridbot/bot/simulator"
+	"gridbot/store/testenv"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigNamesEveryBadValue(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"addr", map[string]string{"GRIDBOT_ADDR": "8080"}, "GRIDBOT_ADDR"},
+		{"port", map[string]string{"GRIDBOT_ADDR": ":99999"}, "GRIDBOT_ADDR"},
+		{"database", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{"redis", map[string]string{"REDIS_URL": "http://x"}, "REDIS_URL"},
+		{"tz", map[string]string{"GRIDBOT_TZ": "Mars/Olympus"}, "GRIDBOT_TZ"},
+		{"token", map[string]string{"WECHAT_TOKEN": "has space"}, "WECHAT_TOKEN"},
+		{"aes length", map[string]string{"WECHAT_TOKEN": "tok", "WECHAT_APPID": "wx1", "WECHAT_AES_KEY": "short"}, "WECHAT_AES_KEY"},
+		{"aes without appid", map[string]string{"WECHAT_TOKEN": "tok", "WECHAT_AES_KEY": strings.Repeat("a", 43)}, "WECHAT_APPID"},
+		{"api base", map[string]string{"WECHAT_API_BASE": "ftp://x"}, "WECHAT_API_BASE"},
+		{"send rate", map[string]string{"GRIDBOT_SEND_RATE": "0"}, "GRIDBOT_SEND_RATE"},
+		{"send rate text", map[string]string{"GRIDBOT_SEND_RATE": "fast"}, "GRIDBOT_SEND_RATE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := loadConfig(envOf(c.env))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("loadConfig(%v) = %v, want an error naming %s", c.env, err, c.want)
+			}
+		})
+	}
+	t.Run("all bad values at once", func(t *testing.T) {
+		_, err := loadConfig(envOf(map[string]string{"GRIDBOT_ADDR": "x", "GRIDBOT_TZ": "nowhere", "GRIDBOT_SEND_RATE": "-1"}))
+		for _, name := range []string{"GRIDBOT_ADDR", "GRIDBOT_TZ", "GRIDBOT_SEND_RATE"} {
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("error %v does not name %s", err, name)
+			}
+		}
+	})
+	t.Run("defaults", func(t *testing.T) {
+		c, err := loadConfig(envOf(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.DevMode || c.Token != DevToken || c.Addr != ":8080" || c.DataDir != "data" || c.TZ.String() != "Asia/Shanghai" || c.SendRate != 50 || c.APIBase != "https://api.weixin.qq.com" {
+			t.Fatalf("defaults: %+v", c)
+		}
+	})
+	t.Run("production", func(t *testing.T) {
+		c, err := loadConfig(envOf(map[string]string{"WECHAT_TOKEN": "prodtoken", "WECHAT_APPID": "wx1", "WECHAT_AES_KEY": strings.Repeat("a", 43)}))
+		if err != nil || c.DevMode || c.Token != "prodtoken" {
+			t.Fatalf("production config: %+v %v", c, err)
+		}
+	})
+}
+
+// startServer runs serve in the background and returns its webhook URL.
+func startServer(t *testing.T, env map[string]string) string {
+	t.Helper()
+	env["GRIDBOT_ADDR"] = "127.0.0.1:0"
+	cfg, err := loadConfig(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v on shutdown", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	return "http://" + addr
+}
+
+func importSample(t *testing.T, env map[string]string) {
+	t.Helper()
+	var out bytes.Buffer
+	roster := filepath.Join("..", "..", "testdata", "roster", "roster.csv")
+	if err := run(context.Background(), []string{"import", "roster", roster}, envOf(env), nil, &out, io.Discard); err != nil {
+		t.Fatalf("import roster: %v", err)
+	}
+	if !strings.Contains(out.String(), "added") {
+		t.Fatalf("import output: %q", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"import", "roster", roster}, envOf(env), nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), " 0 added, 0 updated") {
+		t.Fatalf("re-import: %q %v", out.String(), err)
+	}
+}
+
+// firstRosterMember reads the name and mobile of row 2 of the sample roster.
+func firstRosterMember(t *testing.T) (name, phone string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "roster", "roster.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimPrefix(string(raw), "\ufeff"), "\n")
+	head := strings.Split(strings.TrimSpace(lines[0]), ",")
+	row := strings.Split(strings.TrimSpace(lines[1]), ",")
+	for i, h := range head {
+		switch h {
+		case "姓名", "name":
+			name = row[i]
+		case "手机", "手机号", "phone":
+			phone = row[i]
+		}
+	}
+	if name == "" || phone == "" {
+		t.Fatalf("sample roster header %v", head)
+	}
+	return name, phone
+}
+
+// converse sends each message and checks its reply contains want.
+func converse(t *testing.T, u *simulator.User, steps [][2]string) {
+	t.Helper()
+	for _, s := range steps {
+		r, err := u.Send(context.Background(), simulator.Message{Text: s[0]})
+		if err != nil {
+			t.Fatalf("send %q: %v", s[0], err)
+		}
+		if !strings.Contains(r.Content, s[1]) {
+			t.Fatalf("reply to %q = %q, want %q", s[0], r.Content, s[1])
+		}
+	}
+}
+
+func testEndToEnd(t *testing.T, env map[string]string) {
+	importSample(t, env)
+	base := startServer(t, env)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(base + path)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %v %v", path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	token := env["WECHAT_TOKEN"]
+	if token == "" {
+		token = DevToken
+	}
+	u := &simulator.User{URL: base + "/wechat", Token: token, OpenID: "o-e2e-" + t.Name(), ToUser: "gh_test"}
+	name, phone := firstRosterMember(t)
+	converse(t, u, [][2]string{
+		{"你好", "帮助"},
+		{"时长", "绑定"},
+		{name, "手机号"},
+		{phone, "确认"},
+		{"确认", "绑定成功"},
+		{"登记", "服务日期"},
+		{"今天", "服务时间"},
+		{"9:00-11:30", "服务类别"},
+		{"5", "服务地点"},
+		{"人民路口", "服务内容"},
+		{"清理卫生死角", "请核对"},
+		{"确认", "本月时长：2.5小时"},
+		{"时长", "累计：2.5小时"},
+	})
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `gridbot_webhook_requests_total{outcome="ok",type="text"}`) {
+		t.Fatalf("metrics lack the webhook counter:\n%s", body)
+	}
+}
+
+func TestEndToEndSQLiteInProcess(t *testing.T) {
+	testEndToEnd(t, map[string]string{"GRIDBOT_DATA_DIR": t.TempDir()})
+}
+
+func TestEndToEndPostgresRedis(t *testing.T) {
+	rdb := testenv.Redis(t)
+	env := map[string]string{
+		"GRIDBOT_DATA_DIR": t.TempDir(),
+		"DATABASE_URL":     testenv.PostgresDSN(t),
+		"REDIS_URL":        "redis://" + rdb.Options().Addr + "/0",
+		"WECHAT_TOKEN":     "e2etoken",
+	}
+	testEndToEnd(t, env)
+}
+
+func TestSubcommandErrors(t *testing.T) {
+	env := envOf(map[string]string{"GRIDBOT_DATA_DIR": t.TempDir()})
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"import"}, "usage"},
+		{[]string{"import", "people", "x.csv"}, "usage"},
+		{[]string{"import", "roster", "missing.csv"}, "nothing imported"},
+		{[]string{"menu"}, "usage"},
+		{[]string{"menu", "push"}, "WECHAT_APPID"},
+	}
+	for _, c := range cases {
+		err := run(context.Background(), c.args, env, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run %v = %v, want error with %q", c.args, err, c.want)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(bad, []byte("单位,网格,姓名,手机,角色\n甲单位,一网格,张三,123,志愿者\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"import", "roster", bad}, env, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "2") {
+		t.Fatalf("bad roster: %v", err)
+	}
+}

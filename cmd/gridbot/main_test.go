@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -173,7 +174,7 @@ func testEndToEnd(t *testing.T, env map[string]string) {
 	if token == "" {
 		token = DevToken
 	}
-	u := &simulator.User{URL: base + "/wechat", Token: token, OpenID: "o-e2e-" + t.Name(), ToUser: "gh_test"}
+	u := &simulator.User{URL: base + "/wechat", Token: token, OpenID: fmt.Sprintf("o-e2e-%s-%d", t.Name(), time.Now().UnixNano()), ToUser: "gh_test"}
 	name, phone := firstRosterMember(t)
 	converse(t, u, [][2]string{
 		{"你好", "帮助"},

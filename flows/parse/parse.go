@@ -1,0 +1,237 @@
+// Package parse turns what a WeChat user types in a Chinese chat into
+// values: dates, time spans and durations, mobile numbers, names, numbered
+// choices, counts and free text.
+//
+// Every function is pure: no I/O and no clock (Date takes now). Input is
+// normalized first (see Normalize), so full-width digits, letters and
+// punctuation typed with a Chinese input method are accepted. A failure is
+// always a *Error whose Msg can be sent back to the user as it is: it names
+// the rule and gives an example.
+package parse
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Error is a parse failure. Msg is a short Chinese sentence for the user
+// that names the rule and gives an example.
+type Error struct {
+	Msg string
+}
+
+// Error returns Msg.
+func (e *Error) Error() string { return e.Msg }
+
+func fail(format string, args ...any) error {
+	return &Error{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Normalize trims and converts full-width characters to half-width.
+//
+// Full-width ASCII (U+FF01–U+FF5E: ０-９, Ａ-Ｚ, ：, －, ～, ．, ／ ...) becomes
+// ASCII and the ideographic space U+3000 becomes a space; then white space
+// and zero-width characters are trimmed from both ends. Invalid UTF-8 bytes
+// become U+FFFD. Normalize is idempotent.
+func Normalize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			r -= 0xFEE0
+		case r == 0x3000:
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimFunc(b.String(), isBlank)
+}
+
+// isBlank reports white space, including the zero-width characters that
+// pasted text sometimes carries.
+func isBlank(r rune) bool {
+	switch r {
+	case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff':
+		return true
+	}
+	return unicode.IsSpace(r)
+}
+
+// compact normalizes s and removes every blank inside it, for inputs where
+// spaces carry no meaning ("9 : 00 - 11 : 30", "138 1234 5678").
+func compact(s string) string {
+	return strings.Map(func(r rune) rune {
+		if isBlank(r) {
+			return -1
+		}
+		return r
+	}, Normalize(s))
+}
+
+// isDash reports the hyphens and dashes people type between numbers.
+func isDash(r rune) bool {
+	switch r {
+	case '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\ufe58', '\ufe63', '\uff0d':
+		return true
+	}
+	return false
+}
+
+// asciiLower lowercases ASCII letters only.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// allDigits reports whether s is non-empty and only ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// smallInt parses a string of ASCII digits of at most 6 significant digits,
+// so callers never overflow; ok is false for anything else.
+func smallInt(s string) (n int, ok bool) {
+	if !allDigits(s) {
+		return 0, false
+	}
+	s = strings.TrimLeft(s, "0")
+	if len(s) > 6 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+// cnDigit is the value of one Chinese numeral character.
+func cnDigit(r rune) (int, bool) {
+	switch r {
+	case '零', '〇':
+		return 0, true
+	case '一':
+		return 1, true
+	case '二', '两':
+		return 2, true
+	case '三':
+		return 3, true
+	case '四':
+		return 4, true
+	case '五':
+		return 5, true
+	case '六':
+		return 6, true
+	case '七':
+		return 7, true
+	case '八':
+		return 8, true
+	case '九':
+		return 9, true
+	}
+	return 0, false
+}
+
+func isASCIIDigit(r rune) bool { return '0' <= r && r <= '9' }
+
+func isCNNumeral(r rune) bool {
+	_, ok := cnDigit(r)
+	return ok || r == '十'
+}
+
+// cnNumerals replaces each run of Chinese numerals with Arabic digits:
+// 十一 -> 11, 二十八 -> 28, 两 -> 2, 零五 -> 05, 二〇二六 -> 2026. A run it
+// cannot read, or one next to an Arabic digit, is left as it is, so the
+// caller rejects it.
+func cnNumerals(s string) string {
+	if !strings.ContainsFunc(s, isCNNumeral) {
+		return s
+	}
+	rs := []rune(s)
+	var b strings.Builder
+	for i := 0; i < len(rs); {
+		if !isCNNumeral(rs[i]) {
+			b.WriteRune(rs[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) && isCNNumeral(rs[j]) {
+			j++
+		}
+		// A numeral touching an Arabic digit (2两, 十2) is left alone
+		// rather than read as one number with it.
+		touching := i > 0 && isASCIIDigit(rs[i-1]) || j < len(rs) && isASCIIDigit(rs[j])
+		if v, ok := cnNumber(rs[i:j]); ok && !touching {
+			b.WriteString(v)
+		} else {
+			b.WriteString(string(rs[i:j]))
+		}
+		i = j
+	}
+	return b.String()
+}
+
+func cnNumber(rs []rune) (string, bool) {
+	ten := -1
+	for i, r := range rs {
+		if r == '十' {
+			if ten >= 0 {
+				return "", false
+			}
+			ten = i
+		}
+	}
+	if ten >= 0 {
+		tens, units := 1, 0
+		switch ten {
+		case 0:
+		case 1:
+			d, _ := cnDigit(rs[0])
+			if d == 0 {
+				return "", false
+			}
+			tens = d
+		default:
+			return "", false
+		}
+		switch len(rs) - ten - 1 {
+		case 0:
+		case 1:
+			d, _ := cnDigit(rs[ten+1])
+			if d == 0 {
+				return "", false
+			}
+			units = d
+		default:
+			return "", false
+		}
+		return fmt.Sprint(tens*10 + units), true
+	}
+	switch {
+	case len(rs) == 1:
+	case len(rs) == 2 && (rs[0] == '零' || rs[0] == '〇'):
+	case len(rs) == 4: // a year read digit by digit
+	default:
+		return "", false
+	}
+	var b strings.Builder
+	for _, r := range rs {
+		d, _ := cnDigit(r)
+		b.WriteByte(byte('0' + d))
+	}
+	return b.String(), true
+}

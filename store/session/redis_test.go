@@ -1,0 +1,90 @@
+package session
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"gridbot/flows"
+	"gridbot/store/testenv"
+)
+
+func newTestRedis(t testing.TB) *Redis {
+	c := testenv.Redis(t)
+	return NewRedis(c, testenv.RedisPrefix(t, c))
+}
+
+func TestRedis(t *testing.T) {
+	t.Parallel()
+	runConformance(t, func(t *testing.T) Store { return newTestRedis(t) })
+}
+
+// TestRedisTwoInstances checks two stores with their own clients on one
+// Redis and prefix, as two running instances, share state and locks.
+func TestRedisTwoInstances(t *testing.T) {
+	t.Parallel()
+	c1, c2 := testenv.Redis(t), testenv.Redis(t)
+	prefix := testenv.RedisPrefix(t, c1)
+	s1, s2 := NewRedis(c1, prefix), NewRedis(c2, prefix)
+	ctx := t.Context()
+
+	mustClaim(t, s1, "m1", time.Minute, true)
+	mustClaim(t, s2, "m1", time.Minute, false)
+	assertResult(t, s2, "m1", "", false)
+	if err := s1.Finish(ctx, "m1", "ok", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	assertResult(t, s2, "m1", "ok", true)
+
+	want := flows.Session{Flow: "bind", Step: "name", Updated: time.Now()}
+	if err := s1.Save(ctx, "u1", want); err != nil {
+		t.Fatal(err)
+	}
+	assertSession(t, mustLoad(t, s2, "u1"), want)
+
+	release := mustLock(t, s1, "user", time.Minute)
+	assertLockHeld(t, s2, "user", time.Time{})
+	release()
+	mustLock(t, s2, "user", time.Minute)()
+
+	t.Run("LockExclusive", func(t *testing.T) { testLockExclusive(t, s1, s2) })
+}
+
+// TestRedisKeys checks the key layout and the session's JSON and TTL.
+func TestRedisKeys(t *testing.T) {
+	t.Parallel()
+	c := testenv.Redis(t)
+	prefix := testenv.RedisPrefix(t, c)
+	s := NewRedis(c, prefix)
+	ctx := t.Context()
+
+	want := flows.Session{Flow: "bind", Draft: map[string]string{"name": "张三"}, Updated: time.Now()}
+	if err := s.Save(ctx, "u1", want); err != nil {
+		t.Fatal(err)
+	}
+	data, err := c.Get(ctx, prefix+"session:u1").Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got flows.Session
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatalf("session is not JSON: %v: %s", err, data)
+	}
+	assertSession(t, got, want)
+	ttl, err := c.TTL(ctx, prefix+"session:u1").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= TTL-time.Minute || ttl > TTL {
+		t.Errorf("session TTL = %v, want about %v", ttl, TTL)
+	}
+
+	mustClaim(t, s, "m1", time.Minute, true)
+	release := mustLock(t, s, "user", time.Minute)
+	defer release()
+	for _, key := range []string{"dedupe:m1", "lock:user"} {
+		if n, err := c.Exists(ctx, prefix+key).Result(); err != nil || n != 1 {
+			t.Errorf("key %s: exists %d, %v", prefix+key, n, err)
+		}
+	}
+}

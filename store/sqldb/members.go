@@ -1,0 +1,159 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"gridbot/flows"
+)
+
+// memberRow is a member joined with its unit and grid names.
+type memberRow struct {
+	ID         int64          `db:"id"`
+	Name       string         `db:"name"`
+	Phone      string         `db:"phone"`
+	UnitID     int64          `db:"unit_id"`
+	Unit       string         `db:"unit"`
+	GridID     int64          `db:"grid_id"`
+	Grid       string         `db:"grid"`
+	Role       string         `db:"role"`
+	OpenID     sql.NullString `db:"openid"`
+	Reminders  bool           `db:"reminders"`
+	Unfollowed bool           `db:"unfollowed"`
+}
+
+func (r memberRow) member() flows.Member {
+	return flows.Member{
+		ID:         r.ID,
+		Name:       r.Name,
+		Phone:      r.Phone,
+		UnitID:     r.UnitID,
+		Unit:       r.Unit,
+		GridID:     r.GridID,
+		Grid:       r.Grid,
+		Role:       flows.Role(r.Role),
+		OpenID:     r.OpenID.String,
+		Reminders:  r.Reminders,
+		Unfollowed: r.Unfollowed,
+	}
+}
+
+// memberSelect is the SELECT list and joins every member query shares;
+// callers append the WHERE clause.
+const memberSelect = `
+SELECT m.id, m.name, m.phone, m.unit_id, u.name AS unit, m.grid_id, g.name AS grid,
+       m.role, m.openid, m.reminders, m.unfollowed
+FROM members m
+JOIN units u ON u.id = m.unit_id
+JOIN grids g ON g.id = m.grid_id
+`
+
+// MemberByOpenID returns the member bound to a WeChat user, or
+// flows.ErrNotFound.
+func (db *DB) MemberByOpenID(ctx context.Context, openID string) (flows.Member, error) {
+	const query = memberSelect + `WHERE m.openid = ?`
+	if openID == "" {
+		return flows.Member{}, wrap("member by openid", sql.ErrNoRows)
+	}
+	var r memberRow
+	if err := db.db.GetContext(ctx, &r, db.q(query), openID); err != nil {
+		return flows.Member{}, wrap("member by openid", err)
+	}
+	return r.member(), nil
+}
+
+// FindRosterMember returns the roster member with exactly this name and
+// mobile (surrounding spaces ignored), or flows.ErrNotFound.
+func (db *DB) FindRosterMember(ctx context.Context, name, phone string) (flows.Member, error) {
+	const query = memberSelect + `WHERE m.phone = ? AND m.name = ?`
+	var r memberRow
+	err := db.db.GetContext(ctx, &r, db.q(query), strings.TrimSpace(phone), strings.TrimSpace(name))
+	if err != nil {
+		return flows.Member{}, wrap("find roster member", err)
+	}
+	return r.member(), nil
+}
+
+// BindMember binds a WeChat user to a member. It returns flows.ErrConflict
+// when the member is bound to another user and flows.ErrNotFound for an
+// unknown member. A user bound to another member is moved to this one;
+// binding the same pair again changes nothing.
+func (db *DB) BindMember(ctx context.Context, memberID int64, openID string) error {
+	if openID == "" {
+		return fmt.Errorf("store: bind member: empty openid")
+	}
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		lockMember := `SELECT openid FROM members WHERE id = ?` + db.forUpdate()
+		var current sql.NullString
+		if err := tx.GetContext(ctx, &current, db.q(lockMember), memberID); err != nil {
+			return err
+		}
+		switch {
+		case current.String == openID:
+			return nil
+		case current.Valid:
+			return flows.ErrConflict
+		}
+		now := db.stamp()
+		const release = `
+UPDATE members SET openid = NULL, bound_at = NULL, updated_at = ?
+WHERE openid = ? AND id <> ?`
+		if _, err := tx.ExecContext(ctx, db.q(release), now, openID, memberID); err != nil {
+			return err
+		}
+		const bind = `
+UPDATE members SET openid = ?, bound_at = ?, unfollowed = false, updated_at = ?
+WHERE id = ?`
+		_, err := tx.ExecContext(ctx, db.q(bind), openID, now, now, memberID)
+		return err
+	})
+	return wrap("bind member", err)
+}
+
+// UnbindMember removes a member's WeChat binding (the office's unbind);
+// flows.ErrNotFound for an unknown member. Unbinding an unbound member
+// succeeds.
+func (db *DB) UnbindMember(ctx context.Context, memberID int64) error {
+	const query = `
+UPDATE members SET openid = NULL, bound_at = NULL, updated_at = ?
+WHERE id = ?`
+	res, err := db.db.ExecContext(ctx, db.q(query), db.stamp(), memberID)
+	return wrap("unbind member", mustAffect(res, err))
+}
+
+// SetReminders turns a member's weekend reminders on or off;
+// flows.ErrNotFound for an unknown member.
+func (db *DB) SetReminders(ctx context.Context, memberID int64, on bool) error {
+	const query = `UPDATE members SET reminders = ?, updated_at = ? WHERE id = ?`
+	res, err := db.db.ExecContext(ctx, db.q(query), on, db.stamp(), memberID)
+	return wrap("set reminders", mustAffect(res, err))
+}
+
+// SetUnfollowed records that a WeChat user unfollowed (or followed again)
+// the official account. No member bound to openID is not an error.
+func (db *DB) SetUnfollowed(ctx context.Context, openID string, unfollowed bool) error {
+	const query = `
+UPDATE members SET unfollowed = ?, updated_at = ?
+WHERE openid = ? AND unfollowed <> ?`
+	_, err := db.db.ExecContext(ctx, db.q(query), unfollowed, db.stamp(), openID, unfollowed)
+	return wrap("set unfollowed", err)
+}
+
+// mustAffect turns an UPDATE that matched no row into sql.ErrNoRows.
+func mustAffect(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/jmoiron/sqlx"
+
+	"gridbot/flows"
+)
+
+// UnitActivityGoal is the number of collective activities a unit must
+// record each month (SPEC §1).
+const UnitActivityGoal = 2
+
+// serviceRow is a service record with its activity's code.
+type serviceRow struct {
+	ID           int64           `db:"id"`
+	MemberID     int64           `db:"member_id"`
+	UnitID       int64           `db:"unit_id"`
+	GridID       int64           `db:"grid_id"`
+	Date         dbDate          `db:"service_date"`
+	StartMin     sql.NullInt64   `db:"start_min"`
+	EndMin       sql.NullInt64   `db:"end_min"`
+	Minutes      int             `db:"minutes"`
+	Category     string          `db:"category"`
+	Place        string          `db:"place"`
+	Latitude     sql.NullFloat64 `db:"latitude"`
+	Longitude    sql.NullFloat64 `db:"longitude"`
+	Content      string          `db:"content"`
+	ActivityID   sql.NullInt64   `db:"activity_id"`
+	ActivityCode sql.NullString  `db:"activity_code"`
+	CreatedAt    dbTime          `db:"created_at"`
+}
+
+func (r serviceRow) record() flows.ServiceRecord {
+	start, end := -1, -1
+	if r.StartMin.Valid && r.EndMin.Valid {
+		start, end = int(r.StartMin.Int64), int(r.EndMin.Int64)
+	}
+	return flows.ServiceRecord{
+		ID:           r.ID,
+		MemberID:     r.MemberID,
+		UnitID:       r.UnitID,
+		GridID:       r.GridID,
+		Date:         flows.Date(r.Date),
+		StartMin:     start,
+		EndMin:       end,
+		Minutes:      r.Minutes,
+		Category:     r.Category,
+		Place:        location(r.Place, r.Latitude, r.Longitude),
+		Content:      r.Content,
+		ActivityID:   r.ActivityID.Int64,
+		ActivityCode: r.ActivityCode.String,
+		CreatedAt:    r.CreatedAt.Time,
+	}
+}
+
+// serviceSelect is the SELECT list and join of service record queries;
+// callers append WHERE and ORDER BY.
+const serviceSelect = `
+SELECT r.id, r.member_id, r.unit_id, r.grid_id, r.service_date, r.start_min, r.end_min,
+       r.minutes, r.category, r.place, r.latitude, r.longitude, r.content,
+       r.activity_id, a.code AS activity_code, r.created_at
+FROM service_records r
+LEFT JOIN activities a ON a.id = r.activity_id
+`
+
+// ServiceRecordsOn lists a member's service records on one day, ranged
+// records by start time first, then duration-only ones, in saving order.
+func (db *DB) ServiceRecordsOn(ctx context.Context, memberID int64, day flows.Date) ([]flows.ServiceRecord, error) {
+	const query = serviceSelect + `
+WHERE r.member_id = ? AND r.service_date = ?
+ORDER BY r.start_min NULLS LAST, r.id`
+	var rows []serviceRow
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), memberID, dbDate(day)); err != nil {
+		return nil, wrap("service records on", err)
+	}
+	return records(rows), nil
+}
+
+func records(rows []serviceRow) []flows.ServiceRecord {
+	out := make([]flows.ServiceRecord, len(rows))
+	for i, r := range rows {
+		out[i] = r.record()
+	}
+	return out
+}
+
+// CreateServiceRecord saves a record, setting ID and CreatedAt; a zero
+// UnitID or GridID is taken from the member's roster row. A ranged record
+// that overlaps another ranged record of the member that day is refused
+// with a *flows.OverlapError naming it, and nothing is written. The member
+// row is locked for the check, so concurrent saves can't both pass it.
+// flows.ErrNotFound for an unknown member.
+func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) error {
+	ranged := r.StartMin >= 0
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		lockMember := `SELECT unit_id, grid_id FROM members WHERE id = ?` + db.forUpdate()
+		var m struct {
+			UnitID int64 `db:"unit_id"`
+			GridID int64 `db:"grid_id"`
+		}
+		if err := tx.GetContext(ctx, &m, db.q(lockMember), r.MemberID); err != nil {
+			return err
+		}
+		if ranged {
+			const sameDay = serviceSelect + `
+WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL
+ORDER BY r.start_min, r.id`
+			var rows []serviceRow
+			if err := tx.SelectContext(ctx, &rows, db.q(sameDay), r.MemberID, dbDate(r.Date)); err != nil {
+				return err
+			}
+			for _, row := range rows {
+				if existing := row.record(); existing.Overlaps(r.StartMin, r.EndMin) {
+					return &flows.OverlapError{Existing: existing}
+				}
+			}
+		}
+		unitID, gridID := r.UnitID, r.GridID
+		if unitID == 0 {
+			unitID = m.UnitID
+		}
+		if gridID == 0 {
+			gridID = m.GridID
+		}
+		var start, end sql.NullInt64
+		if ranged {
+			start = sql.NullInt64{Int64: int64(r.StartMin), Valid: true}
+			end = sql.NullInt64{Int64: int64(r.EndMin), Valid: true}
+		}
+		lat, lng := coords(r.Place)
+		created := db.stamp()
+		const insert = `
+INSERT INTO service_records (member_id, unit_id, grid_id, service_date, start_min, end_min,
+    minutes, category, place, latitude, longitude, content, activity_id, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`
+		var id int64
+		err := tx.GetContext(ctx, &id, db.q(insert), r.MemberID, unitID, gridID, dbDate(r.Date), start, end,
+			r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created)
+		if err != nil {
+			return err
+		}
+		r.ID, r.UnitID, r.GridID, r.CreatedAt = id, unitID, gridID, created.Time
+		return nil
+	})
+	return wrap("create service record", err)
+}
+
+// HoursSummary totals a member's service for the calendar month and year of
+// day, and all time, and counts the collective activities of the member's
+// unit that month. flows.ErrNotFound for an unknown member.
+func (db *DB) HoursSummary(ctx context.Context, memberID int64, day flows.Date) (flows.HoursSummary, error) {
+	// Date ranges rather than functions of service_date keep the
+	// (member_id, service_date) and (unit_id, activity_date) indexes usable.
+	const query = `
+SELECT
+    (SELECT COUNT(*) FROM activities a
+     WHERE a.unit_id = m.unit_id AND a.activity_date >= ? AND a.activity_date < ?) AS unit_activities,
+    COALESCE(SUM(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN r.minutes END), 0) AS month_minutes,
+    COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN 1 END) AS month_sessions,
+    COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? AND r.minutes >= ? THEN 1 END) AS month_qualified,
+    COALESCE(SUM(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN r.minutes END), 0) AS year_minutes,
+    COALESCE(SUM(r.minutes), 0) AS total_minutes
+FROM members m
+LEFT JOIN service_records r ON r.member_id = m.id
+WHERE m.id = ?
+GROUP BY m.id, m.unit_id`
+	month := flows.MonthOf(day)
+	first, next := dbDate(month.First()), dbDate(month.Next().First())
+	yearFirst := dbDate(flows.Date{Year: day.Year, Month: 1, Day: 1})
+	nextYear := dbDate(flows.Date{Year: day.Year + 1, Month: 1, Day: 1})
+	var s struct {
+		UnitActivities int `db:"unit_activities"`
+		MonthMinutes   int `db:"month_minutes"`
+		MonthSessions  int `db:"month_sessions"`
+		MonthQualified int `db:"month_qualified"`
+		YearMinutes    int `db:"year_minutes"`
+		TotalMinutes   int `db:"total_minutes"`
+	}
+	err := db.db.GetContext(ctx, &s, db.q(query),
+		first, next,
+		first, next,
+		first, next,
+		first, next, flows.QualifiedMinutes,
+		yearFirst, nextYear,
+		memberID)
+	if err != nil {
+		return flows.HoursSummary{}, wrap("hours summary", err)
+	}
+	return flows.HoursSummary{
+		MonthMinutes:     s.MonthMinutes,
+		MonthSessions:    s.MonthSessions,
+		MonthQualified:   s.MonthQualified,
+		YearMinutes:      s.YearMinutes,
+		TotalMinutes:     s.TotalMinutes,
+		UnitActivities:   s.UnitActivities,
+		UnitActivityGoal: UnitActivityGoal,
+	}, nil
+}

@@ -1,0 +1,309 @@
+package sqldb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"gridbot/flows"
+)
+
+var day = flows.Date{Year: 2024, Month: 11, Day: 15}
+
+// ranged returns a record of m from start to end (minutes since midnight).
+func ranged(m flows.Member, d flows.Date, start, end int) *flows.ServiceRecord {
+	return &flows.ServiceRecord{
+		MemberID: m.ID, UnitID: m.UnitID, GridID: m.GridID, Date: d,
+		StartMin: start, EndMin: end, Minutes: end - start,
+		Category: "卫生大扫除", Place: flows.Location{Label: "人民广场"}, Content: "清扫广场垃圾",
+	}
+}
+
+// lasting returns a duration-only record of m.
+func lasting(m flows.Member, d flows.Date, minutes int) *flows.ServiceRecord {
+	r := ranged(m, d, 0, minutes)
+	r.StartMin, r.EndMin = -1, -1
+	return r
+}
+
+func TestCreateServiceRecord(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang := ms["张三"]
+
+		first := ranged(zhang, day, 9*60, 11*60)
+		first.Place = flows.Location{Label: "人民广场", Latitude: 31.2304, Longitude: 121.4737, HasCoords: true}
+		if err := db.CreateServiceRecord(ctx, first); err != nil {
+			t.Fatalf("first: %v", err)
+		}
+		if first.ID == 0 || first.CreatedAt.IsZero() || first.CreatedAt.Location() != time.UTC {
+			t.Errorf("first: ID %d, CreatedAt %v; want both set, in UTC", first.ID, first.CreatedAt)
+		}
+
+		for _, tc := range []struct{ start, end int }{
+			{9 * 60, 11 * 60},      // same
+			{10 * 60, 12 * 60},     // tail
+			{8 * 60, 9*60 + 1},     // head
+			{9*60 + 30, 10 * 60},   // inside
+			{8 * 60, 13 * 60},      // around
+			{10*60 + 59, 11 * 60},  // last minute
+			{10 * 60, 10*60 + 30},  // inside again
+			{8*60 + 30, 11*60 + 1}, // around by a minute
+		} {
+			r := ranged(zhang, day, tc.start, tc.end)
+			err := db.CreateServiceRecord(ctx, r)
+			var oe *flows.OverlapError
+			if !errors.As(err, &oe) {
+				t.Fatalf("%d-%d: err = %v, want *OverlapError", tc.start, tc.end, err)
+			}
+			if oe.Existing.ID != first.ID || oe.Existing.StartMin != 9*60 || oe.Existing.EndMin != 11*60 {
+				t.Errorf("%d-%d: overlap names %+v, want record %d 9:00-11:00", tc.start, tc.end, oe.Existing, first.ID)
+			}
+			if r.ID != 0 {
+				t.Errorf("%d-%d: refused record got ID %d", tc.start, tc.end, r.ID)
+			}
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM service_records`); got != 1 {
+			t.Fatalf("records after refusals = %d, want 1", got)
+		}
+
+		// Adjacent ranges touch but don't overlap; duration-only records
+		// never overlap; another day and another member are independent.
+		for _, r := range []*flows.ServiceRecord{
+			ranged(zhang, day, 11*60, 12*60),
+			ranged(zhang, day, 7*60, 9*60),
+			lasting(zhang, day, 120),
+			lasting(zhang, day, 600),
+			ranged(zhang, day.AddDays(1), 9*60, 11*60),
+			ranged(ms["李四"], day, 9*60, 11*60),
+		} {
+			if err := db.CreateServiceRecord(ctx, r); err != nil {
+				t.Errorf("%v %d-%d: %v", r.Date, r.StartMin, r.EndMin, err)
+			}
+		}
+
+		got, err := db.ServiceRecordsOn(ctx, zhang.ID, day)
+		if err != nil {
+			t.Fatalf("ServiceRecordsOn: %v", err)
+		}
+		var order []string
+		for _, r := range got {
+			order = append(order, fmt.Sprintf("%d-%d/%d", r.StartMin, r.EndMin, r.Minutes))
+		}
+		want := "[420-540/120 540-660/120 660-720/60 -1--1/120 -1--1/600]"
+		if fmt.Sprint(order) != want {
+			t.Errorf("ServiceRecordsOn order = %v, want %s", order, want)
+		}
+		if g := got[1]; g.ID != first.ID || g.Place != first.Place || !g.CreatedAt.Equal(first.CreatedAt) ||
+			g.Date != day || g.UnitID != zhang.UnitID || g.GridID != zhang.GridID || g.Content != first.Content ||
+			g.Category != first.Category {
+			t.Errorf("read back %+v, want %+v", g, *first)
+		}
+		if got[0].Place.HasCoords {
+			t.Errorf("record without coordinates reads back %+v", got[0].Place)
+		}
+
+		wantErr(t, db.CreateServiceRecord(ctx, &flows.ServiceRecord{
+			MemberID: 999999, Date: day, StartMin: -1, EndMin: -1, Minutes: 60, Category: "其他", Content: "x",
+		}), flows.ErrNotFound)
+
+		// Unit and grid default to the member's roster row.
+		r := lasting(zhang, day, 30)
+		r.UnitID, r.GridID = 0, 0
+		if err := db.CreateServiceRecord(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if r.UnitID != zhang.UnitID || r.GridID != zhang.GridID {
+			t.Errorf("defaulted unit/grid = %d/%d, want %d/%d", r.UnitID, r.GridID, zhang.UnitID, zhang.GridID)
+		}
+	})
+}
+
+func TestServiceRecordsOnActivityCode(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		a := activity(ms["李四"], day, "HD-20241115-001")
+		if err := db.CreateActivity(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		r := ranged(ms["张三"], day, 600, 720)
+		r.ActivityID = a.ID
+		if err := db.CreateServiceRecord(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ServiceRecordsOn(ctx, ms["张三"].ID, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].ActivityID != a.ID || got[0].ActivityCode != "HD-20241115-001" {
+			t.Errorf("ServiceRecordsOn = %+v, want activity %d HD-20241115-001", got, a.ID)
+		}
+		none, err := db.ServiceRecordsOn(ctx, ms["张三"].ID, day.AddDays(-1))
+		if err != nil || len(none) != 0 {
+			t.Errorf("empty day = %v, %v; want none", none, err)
+		}
+	})
+}
+
+func TestCreateServiceRecordConcurrent(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang := seed(t, db)["张三"]
+		const n = 20
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex
+			ok       int
+			overlaps int
+			others   []error
+		)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Different but overlapping ranges, all around 10:00.
+				err := db.CreateServiceRecord(ctx, ranged(zhang, day, 9*60+i, 11*60+i))
+				mu.Lock()
+				defer mu.Unlock()
+				var oe *flows.OverlapError
+				switch {
+				case err == nil:
+					ok++
+				case errors.As(err, &oe):
+					overlaps++
+				default:
+					others = append(others, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != 1 || overlaps != n-1 || len(others) != 0 {
+			t.Errorf("%d saved, %d overlaps, other errors %v; want 1, %d, none", ok, overlaps, others, n-1)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM service_records`); got != 1 {
+			t.Errorf("records = %d, want 1", got)
+		}
+	})
+}
+
+func TestHoursSummary(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang, li, wang := ms["张三"], ms["李四"], ms["王五"]
+		d := func(y, m, dd int) flows.Date { return flows.Date{Year: y, Month: time.Month(m), Day: dd} }
+
+		type rec struct {
+			date    flows.Date
+			minutes int
+			ranged  bool
+		}
+		mine := []rec{
+			{d(2024, 10, 31), 90, true},
+			{d(2024, 11, 1), 120, false},
+			{d(2024, 11, 30), 150, true},
+			{d(2024, 11, 30), 119, false},
+			{d(2024, 12, 1), 200, true},
+			{d(2023, 11, 15), 300, false},
+			{d(2023, 12, 31), 45, true},
+			{d(2025, 1, 1), 240, false},
+		}
+		for _, r := range mine {
+			sr := lasting(zhang, r.date, r.minutes)
+			if r.ranged {
+				sr = ranged(zhang, r.date, 8*60, 8*60+r.minutes)
+			}
+			if err := db.CreateServiceRecord(ctx, sr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Someone else's service, also of the same unit, never counts.
+		if err := db.CreateServiceRecord(ctx, lasting(li, d(2024, 11, 10), 500)); err != nil {
+			t.Fatal(err)
+		}
+		// Activities: two of 张三's unit in November, one each side of it,
+		// and one of another unit.
+		for i, a := range []*flows.Activity{
+			activity(li, d(2024, 11, 1), "A1"),
+			activity(li, d(2024, 11, 30), "A2"),
+			activity(li, d(2024, 10, 31), "A3"),
+			activity(li, d(2024, 12, 1), "A4"),
+			activity(wang, d(2024, 11, 15), "A5"),
+		} {
+			if err := db.CreateActivity(ctx, a); err != nil {
+				t.Fatalf("activity %d: %v", i, err)
+			}
+		}
+		unitActivities := map[flows.Month]int{{Year: 2024, Month: 11}: 2, {Year: 2024, Month: 10}: 1, {Year: 2024, Month: 12}: 1}
+
+		for _, on := range []flows.Date{
+			d(2024, 11, 15), d(2024, 11, 1), d(2024, 11, 30), d(2024, 10, 31),
+			d(2024, 12, 1), d(2023, 11, 1), d(2023, 12, 31), d(2025, 1, 31), d(2022, 6, 1),
+		} {
+			var want flows.HoursSummary
+			want.UnitActivityGoal = 2
+			want.UnitActivities = unitActivities[flows.MonthOf(on)]
+			for _, r := range mine {
+				want.TotalMinutes += r.minutes
+				if r.date.Year == on.Year {
+					want.YearMinutes += r.minutes
+				}
+				if flows.MonthOf(r.date) == flows.MonthOf(on) {
+					want.MonthMinutes += r.minutes
+					want.MonthSessions++
+					if r.minutes >= flows.QualifiedMinutes {
+						want.MonthQualified++
+					}
+				}
+			}
+			got, err := db.HoursSummary(ctx, zhang.ID, on)
+			if err != nil {
+				t.Fatalf("HoursSummary(%v): %v", on, err)
+			}
+			if got != want {
+				t.Errorf("HoursSummary(%v) = %+v, want %+v", on, got, want)
+			}
+		}
+
+		// Spot-check the computed expectation for November 2024.
+		got, _ := db.HoursSummary(ctx, zhang.ID, d(2024, 11, 15))
+		if got.MonthMinutes != 389 || got.MonthSessions != 3 || got.MonthQualified != 2 || got.YearMinutes != 679 || got.TotalMinutes != 1264 {
+			t.Errorf("November 2024 = %+v", got)
+		}
+
+		none, err := db.HoursSummary(ctx, wang.ID, d(2024, 11, 15))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (flows.HoursSummary{UnitActivities: 1, UnitActivityGoal: 2}); none != want {
+			t.Errorf("member without records = %+v, want %+v", none, want)
+		}
+		_, err = db.HoursSummary(ctx, 999999, day)
+		wantErr(t, err, flows.ErrNotFound)
+	})
+}
+
+func BenchmarkCreateServiceRecord(b *testing.B) {
+	for _, dialect := range dialects {
+		b.Run(dialect, func(b *testing.B) {
+			db := openTestDB(b, dialect)
+			zhang := seed(b, db)["张三"]
+			ctx := context.Background()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				// Ten one-hour sessions a day, so each save checks against up to nine.
+				r := ranged(zhang, day.AddDays(i/10), (i%10)*60, (i%10)*60+60)
+				if err := db.CreateServiceRecord(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

@@ -181,6 +181,7 @@ type ServiceRecord struct {
 	Content      string
 	ActivityID   int64 // 0 when not linked to a collective activity
 	ActivityCode string
+	Photos       []Photo
 	CreatedAt    time.Time
 }
 
@@ -209,6 +210,7 @@ type Activity struct {
 	Theme        string
 	Participants int
 	Content      string
+	Photos       []Photo
 	CreatedAt    time.Time
 }
 
@@ -278,3 +280,81 @@ type ImportResult struct {
 	Updated   int
 	Unchanged int
 }
+
+// Grid is an urban grid served by one lead unit and any number of others.
+type Grid struct {
+	ID       int64
+	Name     string
+	District string
+}
+
+// PhotoStatus is where a photo's bytes are.
+type PhotoStatus string
+
+// Photo states: pending until fetched from WeChat, stored, or failed for good
+// (the media expired before it could be fetched).
+const (
+	PhotoPending PhotoStatus = "pending"
+	PhotoStored  PhotoStatus = "stored"
+	PhotoFailed  PhotoStatus = "failed"
+)
+
+// Photo is one image a user sent with a record. On create only MediaID and
+// PicURL are set; the store fills the rest.
+type Photo struct {
+	ID          int64
+	MediaID     string
+	PicURL      string
+	Status      PhotoStatus
+	ContentType string
+	Size        int64
+	SHA256      string
+	Attempts    int
+	LastError   string
+	CreatedAt   time.Time
+}
+
+// MaxPhotos is the most photos one record takes.
+const MaxPhotos = 9
+
+// MinActivityPhotos is the fewest photos a collective activity record takes.
+const MinActivityPhotos = 4
+
+// ReportCategories are the kinds of grid problem (SPEC §1).
+var ReportCategories = []string{"公共环境", "公共秩序", "建筑工地", "其他"}
+
+// Report statuses, in the words the office uses.
+const (
+	StatusPending  = "待处理"
+	StatusWorking  = "处理中"
+	StatusFixed    = "已整改"
+	StatusRejected = "不予处理"
+)
+
+// Report is a grid patrol problem report.
+type Report struct {
+	ID          int64
+	Code        string // XC-YYYYMMDD-NNNN
+	MemberID    int64
+	Reporter    string
+	UnitID      int64
+	Unit        string
+	GridID      int64
+	Grid        string
+	Date        Date // the office day it was reported, for the code
+	Category    string
+	Place       Location
+	Description string
+	Status      string
+	Note        string
+	Photos      []Photo
+	CreatedAt   time.Time
+}
+
+// FetchPhotoJob is the background job that downloads one photo from WeChat.
+type FetchPhotoJob struct {
+	PhotoID int64 `json:"photo_id"`
+}
+
+// Kind names the job for the queue.
+func (FetchPhotoJob) Kind() string { return "fetch_photo" }

@@ -59,3 +59,77 @@ type SessionStore interface {
 	// Delete removes the session.
 	Delete(ctx context.Context, openID string) error
 }
+
+// RecordStore saves what the photo flows produce. store/sqldb implements it;
+// each Create writes the record, its photos and one FetchPhotoJob per photo
+// in one transaction, so no record exists without its fetch jobs.
+type RecordStore interface {
+	// CreateReport saves a report with status 待处理, setting ID, Code
+	// (XC-YYYYMMDD-NNNN from r.Date, unique under concurrency), CreatedAt and photo IDs.
+	CreateReport(ctx context.Context, r *Report) error
+	// CreateActivity saves a collective activity, setting ID, Code
+	// (HD-YYYYMMDD-NNN from a.Date) when empty, CreatedAt and photo IDs.
+	CreateActivity(ctx context.Context, a *Activity) error
+	// RecentReports lists a member's newest reports first, at most n.
+	RecentReports(ctx context.Context, memberID int64, n int) ([]Report, error)
+	// UnitGrids lists the grids a unit serves, by name.
+	UnitGrids(ctx context.Context, unitID int64) ([]Grid, error)
+}
+
+// PhotoStore is what the background photo fetcher needs.
+type PhotoStore interface {
+	// Photo returns one photo's metadata, or ErrNotFound.
+	Photo(ctx context.Context, id int64) (Photo, error)
+	// SavePhotoData stores the bytes and marks the photo stored (size,
+	// sha256, content type). Saving a stored photo again changes nothing.
+	SavePhotoData(ctx context.Context, id int64, contentType string, data []byte) error
+	// PhotoFetchFailed records a failed attempt; final marks the photo
+	// failed for good (its media expired).
+	PhotoFetchFailed(ctx context.Context, id int64, msg string, final bool) error
+	// PhotoData returns a stored photo with its bytes.
+	PhotoData(ctx context.Context, id int64) (Photo, []byte, error)
+}
+
+// StatusChange is one move of a report's status by the office.
+type StatusChange struct {
+	Code   string
+	Status string // 处理中, 已整改 or 不予处理
+	Note   string // required for 不予处理
+	By     string // the admin's user name
+}
+
+// ReportAdmin is the office's side of reports.
+type ReportAdmin interface {
+	// SetReportStatus validates the move (待处理 → 处理中 → 已整改, or to
+	// 不予处理 with a reason from 待处理 or 处理中), records who and when, and
+	// enqueues one NotifyReporterJob in the same transaction. An invalid
+	// move is an *InvalidMoveError; an unknown code ErrNotFound.
+	SetReportStatus(ctx context.Context, c StatusChange) (Report, error)
+	// ReportNotice returns what to tell the reporter about one status change:
+	// the reporter's OpenID ("" when unbound) and the text.
+	ReportNotice(ctx context.Context, changeID int64) (openID, text string, err error)
+	// RecordNotice stores the outcome of telling the reporter ("sent", or
+	// "failed: errcode 45015 ...").
+	RecordNotice(ctx context.Context, changeID int64, outcome string) error
+}
+
+// InvalidMoveError is a status change the rules do not allow.
+type InvalidMoveError struct {
+	From, To  string
+	NeedsNote bool // the move is allowed but needs a reason
+}
+
+func (e *InvalidMoveError) Error() string {
+	if e.NeedsNote {
+		return "改为「" + e.To + "」需要填写原因"
+	}
+	return "不能从「" + e.From + "」改为「" + e.To + "」"
+}
+
+// NotifyReporterJob tells a reporter that their report's status changed.
+type NotifyReporterJob struct {
+	ChangeID int64 `json:"change_id"`
+}
+
+// Kind names the job for the queue.
+func (NotifyReporterJob) Kind() string { return "notify_reporter" }

@@ -58,7 +58,7 @@ func bindFlow() *Flow {
 	}
 }
 
-func saveBinding(ctx context.Context, st Store, env *Env) (Outcome, error) {
+func saveBinding(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	m, err := st.FindRosterMember(ctx, env.Draft["name"], env.Draft["phone"])
 	if errors.Is(err, ErrNotFound) {
 		return Outcome{}, &StepError{Msg: "花名册中没有找到姓名和手机号都匹配的人员，未绑定。" + ContactHint + "\n核对后可回复「绑定」重试。"}

@@ -40,12 +40,21 @@ type Input struct {
 
 // Deps are what the engine needs from the outside world.
 type Deps struct {
-	Store    Store
+	Store Store
+	// Records saves reports and activities; without it those flows say
+	// they are unavailable.
+	Records  RecordStore
 	Sessions SessionStore
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
 	// Loc is the office's time zone.
 	Loc *time.Location
+}
+
+// Stores is what flows read and write through.
+type Stores struct {
+	Store
+	RecordStore
 }
 
 // Engine runs conversations: it loads a user's session, steps the running
@@ -77,6 +86,8 @@ type Flow struct {
 	Title string // shown to users, "登记时长"
 	// NeedsMember: an unbound user is sent through binding first.
 	NeedsMember bool
+	// NeedsRecords: the flow saves through Deps.Records.
+	NeedsRecords bool
 	// Allowed refuses members who may not run the flow; "" allows.
 	Allowed func(m Member) string
 	// Intro is shown before the first step's prompt.
@@ -84,14 +95,14 @@ type Flow struct {
 	Steps []*Step
 	// Load fetches what the steps need to decide (records of the chosen day,
 	// activities). It runs before each step; steps themselves do no I/O.
-	Load func(ctx context.Context, st Store, env *Env) error
+	Load func(ctx context.Context, st Stores, env *Env) error
 	// Summary renders the draft for confirmation.
 	Summary func(env *Env) string
 	// Save writes the draft after 确认 and returns the reply. A *StepError
 	// sends the user back to the named step with its message.
-	Save func(ctx context.Context, st Store, env *Env) (Outcome, error)
+	Save func(ctx context.Context, st Stores, env *Env) (Outcome, error)
 	// Run, for flows without steps, returns the reply at once.
-	Run func(ctx context.Context, st Store, env *Env) (string, error)
+	Run func(ctx context.Context, st Stores, env *Env) (string, error)
 }
 
 // Outcome is what a saved flow answers, and optionally which flow starts next.
@@ -111,6 +122,14 @@ type Step struct {
 	Applies func(env *Env) bool
 	// Accept parses the input into env.Draft; a *StepError rejects it.
 	Accept func(env *Env, in Input) error
+	// Photos, when set, makes this a photo step: images are collected into
+	// the draft until 完成 (with at least Min) or until Max have arrived.
+	Photos *PhotoRule
+}
+
+// PhotoRule bounds the photos of a photo step.
+type PhotoRule struct {
+	Min, Max int
 }
 
 // Env is what a step sees: the time, the member and the draft, plus facts
@@ -129,6 +148,7 @@ type Env struct {
 type Facts struct {
 	DayRecords    []ServiceRecord
 	DayActivities []Activity
+	UnitGrids     []Grid
 }
 
 // StepError is a rejected answer: its message names the rule and an example.
@@ -247,6 +267,9 @@ func (e *Engine) start(ctx context.Context, env *Env, name, intro string) (strin
 		intro = joinReply([]string{intro}, fmt.Sprintf("使用「%s」前请先绑定身份。", f.Title))
 		return e.begin(ctx, env, e.flows["bind"], intro, f.Name)
 	}
+	if f.NeedsRecords && e.deps.Records == nil {
+		return joinReply([]string{intro}, fmt.Sprintf("「%s」功能尚未开通，请暂时按原方式报送。", f.Title)), nil
+	}
 	if f.NeedsMember && f.Allowed != nil {
 		if msg := f.Allowed(env.Member); msg != "" {
 			return joinReply([]string{intro}, msg), nil
@@ -261,7 +284,7 @@ func (e *Engine) begin(ctx context.Context, env *Env, f *Flow, intro, then strin
 		return "", fmt.Errorf("flows: delete session: %w", err)
 	}
 	if f.Run != nil {
-		reply, err := f.Run(ctx, e.deps.Store, env)
+		reply, err := f.Run(ctx, e.stores(), env)
 		if err != nil {
 			return "", fmt.Errorf("flows: %s: %w", f.Name, err)
 		}
@@ -352,6 +375,11 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 	if err := e.load(ctx, env, f); err != nil {
 		return "", err
 	}
+	if st.Photos != nil {
+		if reply, handled, err := e.photoStep(ctx, env, f, sess, idx, in, word); handled {
+			return reply, err
+		}
+	}
 	if word == wordSkip {
 		if !st.Optional {
 			return e.reask(ctx, env, f, sess, "这一步不能跳过。")
@@ -366,6 +394,79 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 		return "", fmt.Errorf("flows: %s %s: %w", f.Name, st.Name, err)
 	}
 	return e.advance(ctx, env, f, sess, idx, "")
+}
+
+// photoStep handles images, 完成 and 跳过 at a photo step; anything else
+// falls through to the step's Accept (which refuses it with the step's
+// wants).
+func (e *Engine) photoStep(ctx context.Context, env *Env, f *Flow, sess Session, idx int, in Input, word string) (string, bool, error) {
+	rule := f.Steps[idx].Photos
+	photos := draftPhotos(env.Draft)
+	switch {
+	case in.Kind == KindImage:
+		if len(photos) >= rule.Max {
+			reply, err := e.advance(ctx, env, f, sess, idx, fmt.Sprintf("最多%d张照片，这张未收。", rule.Max))
+			return reply, true, err
+		}
+		photos = append(photos, Photo{MediaID: in.MediaID, PicURL: in.PicURL})
+		setDraftPhotos(env.Draft, photos)
+		if len(photos) == rule.Max {
+			reply, err := e.advance(ctx, env, f, sess, idx, fmt.Sprintf("已收到第%d张照片，已达上限。", len(photos)))
+			return reply, true, err
+		}
+		msg := fmt.Sprintf("已收到第%d张照片。", len(photos))
+		if missing := rule.Min - len(photos); missing > 0 {
+			msg += fmt.Sprintf("还需至少%d张，", missing)
+		} else {
+			msg += "可继续发送，"
+		}
+		msg += fmt.Sprintf("发完回复「%s」（最多%d张）。", wordDone, rule.Max)
+		return msg, true, e.touch(ctx, env, sess)
+	case word == wordDone || (word == wordSkip && rule.Min == 0):
+		if missing := rule.Min - len(photos); missing > 0 {
+			reply, err := e.reask(ctx, env, f, sess, fmt.Sprintf("至少需要%d张照片，已收到%d张，还差%d张。", rule.Min, len(photos), missing))
+			return reply, true, err
+		}
+		if word == wordSkip {
+			setDraftPhotos(env.Draft, nil)
+		}
+		reply, err := e.advance(ctx, env, f, sess, idx, "")
+		return reply, true, err
+	case word == wordSkip:
+		reply, err := e.reask(ctx, env, f, sess, fmt.Sprintf("这一步不能跳过：至少需要%d张照片。", rule.Min))
+		return reply, true, err
+	}
+	return "", false, nil
+}
+
+// draftPhotos reads the photos collected in a draft, one "mediaID\tpicURL" a line.
+func draftPhotos(d map[string]string) []Photo {
+	var out []Photo
+	for _, line := range strings.Split(d["photos"], "\n") {
+		if line == "" {
+			continue
+		}
+		id, url, _ := strings.Cut(line, "\t")
+		out = append(out, Photo{MediaID: id, PicURL: url})
+	}
+	return out
+}
+
+func setDraftPhotos(d map[string]string, photos []Photo) {
+	var b strings.Builder
+	for _, p := range photos {
+		b.WriteString(p.MediaID + "\t" + p.PicURL + "\n")
+	}
+	if b.Len() == 0 {
+		delete(d, "photos")
+		return
+	}
+	d["photos"] = b.String()
+}
+
+// photoAccept answers anything but a photo at a photo step.
+func photoAccept(env *Env, in Input) error {
+	return &StepError{Msg: unusable(in, "照片（直接发送图片），发完回复「完成」")}
 }
 
 // advance records the answered step for 返回 and asks the next one.
@@ -409,7 +510,7 @@ func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess Session, i
 		}
 		return e.reask(ctx, env, f, sess, unusable(in, "文字「确认」"))
 	}
-	out, err := f.Save(ctx, e.deps.Store, env)
+	out, err := f.Save(ctx, e.stores(), env)
 	var se *StepError
 	if errors.As(err, &se) {
 		if se.Step == "" {
@@ -444,11 +545,13 @@ func (e *Engine) load(ctx context.Context, env *Env, f *Flow) error {
 		return nil
 	}
 	env.Facts = Facts{}
-	if err := f.Load(ctx, e.deps.Store, env); err != nil {
+	if err := f.Load(ctx, e.stores(), env); err != nil {
 		return fmt.Errorf("flows: load %s: %w", f.Name, err)
 	}
 	return nil
 }
+
+func (e *Engine) stores() Stores { return Stores{e.deps.Store, e.deps.Records} }
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)

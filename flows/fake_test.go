@@ -2,8 +2,10 @@ package flows
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
+	"time"
 )
 
 // fakeStore is an in-memory Store for flow tests.
@@ -12,6 +14,9 @@ type fakeStore struct {
 	members    map[int64]*Member
 	records    []ServiceRecord
 	activities []Activity
+	reports    []Report
+	reportSeq  int
+	grids      map[int64][]Grid
 	nextID     int64
 	// failCreate, when set, is returned by CreateServiceRecord.
 	failCreate error
@@ -190,4 +195,51 @@ func (f *fakeSessions) Delete(_ context.Context, id string) error {
 	defer f.mu.Unlock()
 	delete(f.m, id)
 	return nil
+}
+
+// RecordStore of the fake.
+
+func (s *fakeStore) CreateReport(_ context.Context, r *Report) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	r.ID = s.nextID
+	s.reportSeq++
+	r.Code = fmt.Sprintf("XC-%04d%02d%02d-%04d", r.Date.Year, r.Date.Month, r.Date.Day, s.reportSeq)
+	r.Status = StatusPending
+	r.CreatedAt = time.Date(r.Date.Year, r.Date.Month, r.Date.Day, 2, 0, 0, 0, time.UTC)
+	for i := range r.Photos {
+		s.nextID++
+		r.Photos[i].ID, r.Photos[i].Status = s.nextID, PhotoPending
+	}
+	s.reports = append(s.reports, *r)
+	return nil
+}
+
+func (s *fakeStore) CreateActivity(_ context.Context, a *Activity) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	a.ID = s.nextID
+	if a.Code == "" {
+		a.Code = fmt.Sprintf("HD-%04d%02d%02d-%03d", a.Date.Year, a.Date.Month, a.Date.Day, len(s.activities)+1)
+	}
+	s.activities = append(s.activities, *a)
+	return nil
+}
+
+func (s *fakeStore) RecentReports(_ context.Context, memberID int64, n int) ([]Report, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Report
+	for i := len(s.reports) - 1; i >= 0 && len(out) < n; i-- {
+		if s.reports[i].MemberID == memberID {
+			out = append(out, s.reports[i])
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeStore) UnitGrids(_ context.Context, unitID int64) ([]Grid, error) {
+	return s.grids[unitID], nil
 }

@@ -38,7 +38,7 @@ func newHarness(t *testing.T) *harness {
 		openID: "o-user-1",
 	}
 	h.member = h.st.addMember(Member{Name: "张三", Phone: "13800138001", UnitID: 1, Unit: "市文明办", GridID: 7, Grid: "人民路网格"})
-	h.e = NewEngine(Deps{Store: h.st, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
 	return h
 }
 
@@ -179,7 +179,8 @@ func (h *harness) logHours(date, span string) string {
 	h.expect(span, "服务类别")
 	h.expect("5", "服务地点")
 	h.expect("人民路口", "服务内容")
-	h.expect("打扫街道卫生", "请核对")
+	h.expect("打扫街道卫生", "服务照片")
+	h.expect("跳过", "请核对")
 	return h.expect("确认", "已保存")
 }
 
@@ -254,7 +255,8 @@ func TestLogHoursRejects(t *testing.T) {
 	h.expect("人民公园", "服务内容")
 	h.expect("好", "2", "服务内容")
 	h.expect(strings.Repeat("很", 501), "500")
-	h.expect("清理垃圾", "请核对", "卫生大扫除", "9:00-11:00")
+	h.expect("清理垃圾", "服务照片")
+	h.expect("完成", "请核对", "卫生大扫除", "9:00-11:00")
 	h.expect("确认", "已保存")
 	if len(h.st.records) != 1 {
 		t.Fatalf("records: %d", len(h.st.records))
@@ -272,6 +274,7 @@ func TestLogHoursOverlapIsRefusedNamingTheSession(t *testing.T) {
 	h.expect("1")
 	h.expect("社区")
 	h.expect("讲座内容")
+	h.expect("跳过")
 	h.expect("确认", "已保存")
 	// A session saved by another device between the check and 确认 is caught at save.
 	h.expect("登记")
@@ -280,6 +283,7 @@ func TestLogHoursOverlapIsRefusedNamingTheSession(t *testing.T) {
 	h.expect("1")
 	h.expect("社区")
 	h.expect("讲座内容")
+	h.expect("跳过")
 	h.st.records = append(h.st.records, ServiceRecord{MemberID: h.member.ID, Date: DateOf(h.now), StartMin: 15 * 60, EndMin: 17 * 60, Minutes: 120, Category: "法律咨询"})
 	h.expect("确认", "15:00-17:00", "法律咨询", "服务时间")
 	if s := h.session(); s.Step != "time" {
@@ -317,9 +321,12 @@ func TestControlWords(t *testing.T) {
 	h.expect("2小时", "服务类别")
 	h.expect("邻里守望", "服务地点")
 	h.expect("小区", "服务内容")
-	h.expect("巡逻", "请核对", "2026-11-27")
+	h.expect("巡逻", "服务照片")
+	h.expect("跳过", "请核对", "2026-11-27")
+	h.expect("返回", "服务照片")
 	h.expect("返回", "服务内容")
-	h.expect("夜间巡逻", "夜间巡逻")
+	h.expect("夜间巡逻", "服务照片")
+	h.expect("跳过", "夜间巡逻")
 	h.expect("取消", "已取消")
 	if h.session().Active() || len(h.st.records) != 0 {
 		t.Fatal("cancel left state behind")
@@ -380,7 +387,8 @@ func TestUnusableMessagesSayWhatTheStepWants(t *testing.T) {
 	if !strings.Contains(got, "服务内容") {
 		t.Fatalf("location at place step: %q", got)
 	}
-	h.expect("宣讲", "人民广场")
+	h.expect("宣讲", "服务照片")
+	h.expect("跳过", "人民广场")
 	h.expect("确认", "已保存")
 	r := h.st.records[0]
 	if !r.Place.HasCoords || r.Place.Latitude != 31.23 || r.Place.Longitude != 121.47 || r.Place.Label != "人民广场" {
@@ -433,6 +441,7 @@ func TestStoreErrorKeepsDraft(t *testing.T) {
 	h.expect("1")
 	h.expect("社区")
 	h.expect("讲座")
+	h.expect("跳过")
 	h.st.failCreate = errors.New("database down")
 	if _, err := h.e.Handle(context.Background(), h.openID, Input{Kind: KindText, Text: "确认"}); err == nil {
 		t.Fatal("no error from a failing store")

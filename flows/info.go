@@ -27,31 +27,23 @@ func allFlows() []*Flow {
 		logHoursFlow(),
 		remindersFlow(),
 		{Name: "my_hours", Title: "我的时长", NeedsMember: true, Run: myHours},
-		{Name: "help", Title: "帮助", Run: func(context.Context, Store, *Env) (string, error) { return helpText, nil }},
+		{Name: "help", Title: "帮助", Run: func(context.Context, Stores, *Env) (string, error) { return helpText, nil }},
 		{Name: "welcome", Title: "关注", Run: welcome},
-		notBuilt("activity", "活动记录"),
-		notBuilt("report", "上报问题"),
-		notBuilt("my_reports", "我的上报"),
+		activityFlow(),
+		reportFlow(),
+		{Name: "my_reports", Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
 	}
-}
-
-// notBuilt is a flow this version of gridbot does not offer yet; it says so
-// instead of pretending to save anything.
-func notBuilt(name, title string) *Flow {
-	return &Flow{Name: name, Title: title, NeedsMember: true, Run: func(context.Context, Store, *Env) (string, error) {
-		return fmt.Sprintf("「%s」功能尚未开通，请暂时按原方式报送。", title), nil
-	}}
 }
 
 // welcomeText greets a new follower; the engine follows it with the
 // binding prompt for an unbound user and with the help for a bound one.
 const welcomeText = "欢迎关注！这里是文明城市创建志愿服务助手，可登记志愿服务时长、记录集中活动、上报网格问题。"
 
-func welcome(ctx context.Context, st Store, env *Env) (string, error) {
+func welcome(ctx context.Context, st Stores, env *Env) (string, error) {
 	return welcomeText + "\n\n" + helpText, nil
 }
 
-func myHours(ctx context.Context, st Store, env *Env) (string, error) {
+func myHours(ctx context.Context, st Stores, env *Env) (string, error) {
 	sum, err := st.HoursSummary(ctx, env.Member.ID, env.Today)
 	if err != nil {
 		return "", err
@@ -102,7 +94,7 @@ func remindersFlow() *Flow {
 			}
 			return "周末活动提醒：关闭"
 		},
-		Save: func(ctx context.Context, st Store, env *Env) (Outcome, error) {
+		Save: func(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 			on := env.Draft["on"] == "true"
 			if err := st.SetReminders(ctx, env.Member.ID, on); err != nil {
 				return Outcome{}, err

@@ -78,6 +78,37 @@ func logHoursFlow() *Flow {
 					return nil
 				},
 			},
+			{
+				Name:     "photos",
+				Optional: true,
+				Prompt: func(env *Env) string {
+					return photoPrompt(env, "第6步 服务照片（可选）：可发送1–9张照片，发完回复「完成」；不发请回复「跳过」。")
+				},
+				Photos: &PhotoRule{Min: 0, Max: MaxPhotos},
+				Accept: photoAccept,
+			},
+			{
+				Name:     "activity",
+				Optional: true,
+				Applies:  func(env *Env) bool { return len(env.Facts.DayActivities) > 0 },
+				Prompt: func(env *Env) string {
+					return "第7步 本单位当天有集中志愿服务活动。这次服务属于哪一个？回复数字，不属于请回复「跳过」：\n" + numbered(activityNames(env.Facts.DayActivities))
+				},
+				Accept: func(env *Env, in Input) error {
+					s, err := textOf(in, "文字（活动的数字，或「跳过」）")
+					if err != nil {
+						return err
+					}
+					i, err := parse.Choice(s, activityNames(env.Facts.DayActivities))
+					if err != nil {
+						return reject("%s 不属于任何活动请回复「跳过」。", err.Error())
+					}
+					a := env.Facts.DayActivities[i]
+					env.Draft["activity"] = strconv.FormatInt(a.ID, 10)
+					env.Draft["activity_name"] = activityNames(env.Facts.DayActivities)[i]
+					return nil
+				},
+			},
 		},
 		Load:    loadServiceDay,
 		Summary: serviceSummary,
@@ -105,7 +136,9 @@ func acceptServiceDate(env *Env, in Input) error {
 		return reject("只能登记%d天内的服务（%s 及以后）。例如回复「昨天」。", MaxDaysBack, env.Today.AddDays(-MaxDaysBack).Chinese())
 	}
 	if env.Draft["date"] != d.String() {
-		delete(env.Draft, "activity") // a link to an activity belongs to the old day
+		// a link to an activity belongs to the old day
+		delete(env.Draft, "activity")
+		delete(env.Draft, "activity_name")
 	}
 	env.Draft["date"] = d.String()
 	return nil
@@ -186,13 +219,25 @@ func placeOf(d map[string]string) Location {
 }
 
 // loadServiceDay fetches the member's records on the chosen day, for the overlap check.
-func loadServiceDay(ctx context.Context, st Store, env *Env) error {
+func loadServiceDay(ctx context.Context, st Stores, env *Env) error {
 	d, err := ParseISODate(env.Draft["date"])
 	if err != nil {
 		return nil // no day chosen yet
 	}
-	env.Facts.DayRecords, err = st.ServiceRecordsOn(ctx, env.Member.ID, d)
+	if env.Facts.DayRecords, err = st.ServiceRecordsOn(ctx, env.Member.ID, d); err != nil {
+		return err
+	}
+	env.Facts.DayActivities, err = st.UnitActivitiesOn(ctx, env.Member.UnitID, d)
 	return err
+}
+
+// activityNames labels a day's activities for the link step.
+func activityNames(as []Activity) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Code + " " + a.Theme
+	}
+	return out
 }
 
 func draftRecord(env *Env) (ServiceRecord, error) {
@@ -206,10 +251,12 @@ func draftRecord(env *Env) (ServiceRecord, error) {
 	if err != nil {
 		return ServiceRecord{}, fmt.Errorf("draft minutes: %w", err)
 	}
+	activityID, _ := strconv.ParseInt(env.Draft["activity"], 10, 64)
 	return ServiceRecord{
 		MemberID: env.Member.ID, UnitID: env.Member.UnitID, GridID: env.Member.GridID,
 		Date: d, StartMin: start, EndMin: end, Minutes: minutes,
 		Category: env.Draft["category"], Place: placeOf(env.Draft), Content: env.Draft["content"],
+		ActivityID: activityID, Photos: draftPhotos(env.Draft),
 	}, nil
 }
 
@@ -222,10 +269,17 @@ func serviceSummary(env *Env) string {
 	if r.HasRange() {
 		when = clockRange(r.StartMin, r.EndMin) + "，" + when
 	}
-	return fmt.Sprintf("日期：%s\n时间：%s\n类别：%s\n地点：%s\n内容：%s", r.Date, when, r.Category, r.Place.Label, r.Content)
+	out := fmt.Sprintf("日期：%s\n时间：%s\n类别：%s\n地点：%s\n内容：%s", r.Date, when, r.Category, r.Place.Label, r.Content)
+	if len(r.Photos) > 0 {
+		out += fmt.Sprintf("\n照片：%d张", len(r.Photos))
+	}
+	if name := env.Draft["activity_name"]; name != "" && r.ActivityID != 0 {
+		out += "\n所属活动：" + name
+	}
+	return out
 }
 
-func saveServiceRecord(ctx context.Context, st Store, env *Env) (Outcome, error) {
+func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	r, err := draftRecord(env)
 	if err != nil {
 		return Outcome{}, err

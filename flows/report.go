@@ -1,0 +1,120 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gridbot/flows/parse"
+)
+
+func reportFlow() *Flow {
+	return &Flow{
+		Name:         "report",
+		Title:        "上报问题",
+		NeedsMember:  true,
+		NeedsRecords: true,
+		Steps: []*Step{
+			{
+				Name: "category",
+				Prompt: func(*Env) string {
+					return "第1步 问题类别，回复数字或名称：\n" + numbered(ReportCategories)
+				},
+				Accept: func(env *Env, in Input) error {
+					s, err := textOf(in, "文字（类别的数字或名称）")
+					if err != nil {
+						return err
+					}
+					i, err := parse.Choice(s, ReportCategories)
+					if err != nil {
+						return reject("%s", err.Error())
+					}
+					env.Draft["category"] = ReportCategories[i]
+					return nil
+				},
+			},
+			{
+				Name: "place",
+				Prompt: func(*Env) string {
+					return "第2步 问题位置：请发送位置（点输入框旁的＋ → 位置），或回复详细地址（至少4个字，如 人民路18号东侧）。"
+				},
+				Accept: func(env *Env, in Input) error {
+					if in.Kind == KindText {
+						if _, err := parse.Text(in.Text, 4, 100); err != nil {
+							return reject("地址%s 例如「人民路18号东侧」，或发送位置。", err.Error())
+						}
+					}
+					return acceptPlace(env, in)
+				},
+			},
+			{
+				Name: "photos",
+				Prompt: func(env *Env) string {
+					return photoPrompt(env, "第3步 现场照片：请发送1–9张照片，发完回复「完成」。")
+				},
+				Photos: &PhotoRule{Min: 1, Max: MaxPhotos},
+				Accept: photoAccept,
+			},
+			{
+				Name: "description",
+				Prompt: func(*Env) string {
+					return "第4步 问题描述（5–500字），如 路口垃圾堆放三天未清运。"
+				},
+				Accept: func(env *Env, in Input) error {
+					s, err := textOf(in, "文字（问题描述）")
+					if err != nil {
+						return err
+					}
+					text, err := parse.Text(s, 5, 500)
+					if err != nil {
+						return reject("%s", err.Error())
+					}
+					env.Draft["description"] = text
+					return nil
+				},
+			},
+		},
+		Summary: func(env *Env) string {
+			return fmt.Sprintf("类别：%s\n位置：%s\n照片：%d张\n描述：%s\n所属网格：%s（%s）",
+				env.Draft["category"], env.Draft["place"], len(draftPhotos(env.Draft)), env.Draft["description"], env.Member.Grid, env.Member.Unit)
+		},
+		Save: func(ctx context.Context, st Stores, env *Env) (Outcome, error) {
+			r := Report{
+				MemberID: env.Member.ID, UnitID: env.Member.UnitID, GridID: env.Member.GridID,
+				Date: env.Today, Category: env.Draft["category"], Place: placeOf(env.Draft),
+				Description: env.Draft["description"], Photos: draftPhotos(env.Draft),
+			}
+			if err := st.CreateReport(ctx, &r); err != nil {
+				return Outcome{}, err
+			}
+			return Outcome{Reply: fmt.Sprintf("已上报，编号 %s。\n照片正在后台保存；处理进展会通过消息通知您。回复「我的上报」可查看。", r.Code)}, nil
+		},
+	}
+}
+
+// photoPrompt asks for photos, saying how many arrived when some did.
+func photoPrompt(env *Env, ask string) string {
+	if n := len(draftPhotos(env.Draft)); n > 0 {
+		return fmt.Sprintf("%s（已收到%d张）", ask, n)
+	}
+	return ask
+}
+
+func myReports(ctx context.Context, st Stores, env *Env) (string, error) {
+	reports, err := st.RecentReports(ctx, env.Member.ID, 5)
+	if err != nil {
+		return "", err
+	}
+	if len(reports) == 0 {
+		return "您还没有上报过问题。回复「上报」可上报网格问题。", nil
+	}
+	var b strings.Builder
+	b.WriteString("您最近的上报：")
+	for _, r := range reports {
+		fmt.Fprintf(&b, "\n%s %s %s 【%s】", r.Code, r.Category, DateOf(r.CreatedAt.In(env.Now.Location())), r.Status)
+		if r.Note != "" && (r.Status == StatusRejected || r.Status == StatusFixed) {
+			fmt.Fprintf(&b, " %s", r.Note)
+		}
+	}
+	return b.String(), nil
+}

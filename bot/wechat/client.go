@@ -111,6 +111,14 @@ func ErrCode(err error) int64 {
 	return 0
 }
 
+// AccessToken returns the shared access token, fetching it when the cache has none.
+func (c *Client) AccessToken(ctx context.Context) (string, error) {
+	return c.token.GetAccessTokenContext(ctx)
+}
+
+// APIBase is the base URL every API call goes to.
+func (c *Client) APIBase() string { return c.cfg.APIBase }
+
 // tokenCacheKey is where the SDK keeps the stable access token.
 func (c *Client) tokenCacheKey() string {
 	return fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, c.cfg.AppID)

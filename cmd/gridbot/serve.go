@@ -124,7 +124,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 func (a *app) router(cfg Config, log *slog.Logger) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery())
+	r.Use(gin.Recovery(), accessLog(log))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := flows.NewEngine(flows.Deps{Store: a.db, Sessions: a.sessions, Loc: cfg.TZ})
@@ -156,6 +156,17 @@ func (a *app) router(cfg Config, log *slog.Logger) http.Handler {
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	return r
+}
+
+// accessLog logs each request's method, path (never the query: it carries
+// OpenIDs and signatures), status and duration.
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.Debug("http", slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+			slog.Int("status", c.Writer.Status()), slog.Duration("duration", time.Since(start)))
+	}
 }
 
 func migrate(ctx context.Context, cfg Config, stdout io.Writer) error {

@@ -165,15 +165,26 @@ func (h *Handler) post(c *gin.Context) {
 	srv.SkipValidate(true) // checked above, in constant time
 	var kind, outcome string
 	var reply string
+	var incomplete bool
 	srv.SetMessageHandler(func(msg *message.MixMessage) *message.Reply {
 		kind = msgKind(msg)
+		if msg.FromUserName == "" || msg.MsgType == "" {
+			// Well-formed XML but no message: nobody to answer and
+			// nothing to handle, dedupe or store.
+			incomplete = true
+			return nil
+		}
 		reply, outcome = h.answer(c.Request.Context(), msg)
 		if reply == "" {
 			return nil
 		}
 		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(reply)}
 	})
-	if err := srv.Serve(); err != nil {
+	err = srv.Serve()
+	if err == nil && incomplete {
+		err = errors.New("message without FromUserName or MsgType")
+	}
+	if err != nil {
 		if kind == "" {
 			kind = "unknown"
 		}
@@ -359,7 +370,12 @@ func DedupeKey(msg *message.MixMessage) string {
 
 func msgKind(msg *message.MixMessage) string {
 	if msg.MsgType == message.MsgTypeEvent {
-		return "event_" + strings.ToLower(string(msg.Event))
+		switch msg.Event {
+		case message.EventSubscribe, message.EventUnsubscribe, message.EventClick, message.EventLocation,
+			message.EventView, message.EventTemplateSendJobFinish:
+			return "event_" + strings.ToLower(string(msg.Event))
+		}
+		return "event_other" // labels stay bounded whatever a request names
 	}
 	switch msg.MsgType {
 	case message.MsgTypeText, message.MsgTypeImage, message.MsgTypeLocation, message.MsgTypeVoice, message.MsgTypeVideo:

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -155,14 +156,18 @@ func (c *Client) post(ctx context.Context, path string, payload []byte, out any)
 	if err != nil {
 		return fmt.Errorf("wechat: access token: %w", err)
 	}
-	url := c.cfg.APIBase + path + "?access_token=" + tok
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
+	endpoint := c.cfg.APIBase + path + "?access_token=" + url.QueryEscape(tok)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(payload))
 	if err != nil {
 		return fmt.Errorf("wechat: %s: %w", path, err)
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text holds the URL, and so the access token
+		}
 		return fmt.Errorf("wechat: %s: %w", path, err)
 	}
 	defer resp.Body.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/cache"
 
+	"gridbot/bot/jobs"
 	"gridbot/bot/webhook"
 	"gridbot/bot/wechat"
 	"gridbot/flows"
@@ -88,6 +89,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	runner, err := jobs.New(a.db.RiverDriver(), jobs.Deps{
+		Photos: a.db, Reports: a.db, Tokens: a.client, Sender: a.client, APIBase: cfg.APIBase,
+	}, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+		ln.Close()
+		return fmt.Errorf("start jobs: %w", err)
+	}
 	srv := &http.Server{
 		Handler:           a.router(cfg, log),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -108,14 +120,21 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		_ = runner.Stop(context.Background())
 		return fmt.Errorf("http: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("gridbot shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	// Reverse order: stop taking requests, then let running jobs finish,
+	// then (deferred) close the stores.
+	herr := srv.Shutdown(sctx)
+	if err := runner.Stop(sctx); err != nil {
+		log.Error("stop jobs", slog.Any("error", err))
+	}
+	if herr != nil && !errors.Is(herr, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", herr)
 	}
 	return nil
 }
@@ -127,7 +146,7 @@ func (a *app) router(cfg Config, log *slog.Logger) http.Handler {
 	r.Use(gin.Recovery(), accessLog(log))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := flows.NewEngine(flows.Deps{Store: a.db, Sessions: a.sessions, Loc: cfg.TZ})
+	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Sessions: a.sessions, Loc: cfg.TZ})
 	wh := &webhook.Handler{
 		Token:       cfg.Token,
 		AESEnabled:  cfg.AESKey != "",

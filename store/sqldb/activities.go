@@ -1,8 +1,13 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
 
 	"gridbot/flows"
 )
@@ -44,23 +49,54 @@ func (r activityRow) activity() flows.Activity {
 	}
 }
 
-// CreateActivity saves a collective activity under its Code, setting ID and
-// CreatedAt. flows.ErrConflict when the code is taken.
+// CreateActivity saves a collective activity, its photos (pending) and one
+// FetchPhotoJob per photo, in one transaction. An empty Code is generated,
+// HD-YYYYMMDD-NNN from a.Date; a given one is kept. A zero UnitID or GridID
+// is taken from the member's roster row. It sets ID, Code, UnitID, Unit,
+// GridID, Grid, CreatedAt and the photos' IDs, status and CreatedAt.
+// flows.ErrConflict when the code is taken, flows.ErrNotFound for an
+// unknown member; on any error nothing is written.
 func (db *DB) CreateActivity(ctx context.Context, a *flows.Activity) error {
-	const query = `
+	var (
+		saved  flows.Activity
+		photos []flows.Photo
+	)
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		m, err := db.rosterRow(ctx, tx, a.MemberID, a.UnitID, a.GridID)
+		if err != nil {
+			return err
+		}
+		code := a.Code
+		if code == "" {
+			if code, err = db.nextCode(ctx, tx, activityCodePrefix, a.Date, activityCodeDigits); err != nil {
+				return err
+			}
+		}
+		const insert = `
 INSERT INTO activities (code, unit_id, grid_id, member_id, activity_date, place, latitude, longitude,
     theme, participants, content, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
-	lat, lng := coords(a.Place)
-	created := db.stamp()
-	var id int64
-	err := db.db.GetContext(ctx, &id, db.q(query), a.Code, a.UnitID, a.GridID, a.MemberID, dbDate(a.Date),
-		a.Place.Label, lat, lng, a.Theme, a.Participants, a.Content, created)
+		lat, lng := coords(a.Place)
+		created := db.stamp()
+		var id int64
+		err = tx.GetContext(ctx, &id, db.q(insert), code, m.UnitID, m.GridID, a.MemberID, dbDate(a.Date),
+			a.Place.Label, lat, lng, a.Theme, a.Participants, a.Content, created)
+		if err != nil {
+			return err
+		}
+		if photos, err = db.insertPhotos(ctx, tx, ownerActivity, id, a.Photos, created); err != nil {
+			return err
+		}
+		saved = flows.Activity{ID: id, Code: code, UnitID: m.UnitID, Unit: m.Unit, GridID: m.GridID, Grid: m.Grid, CreatedAt: created.Time}
+		return nil
+	})
 	if err != nil {
 		return wrap("create activity", err)
 	}
-	a.ID, a.CreatedAt = id, created.Time
+	a.ID, a.Code, a.CreatedAt = saved.ID, saved.Code, saved.CreatedAt
+	a.UnitID, a.Unit, a.GridID, a.Grid = saved.UnitID, saved.Unit, saved.GridID, saved.Grid
+	copy(a.Photos, photos)
 	return nil
 }
 
@@ -80,9 +116,44 @@ ORDER BY a.id`
 	if err := db.db.SelectContext(ctx, &rows, db.q(query), unitID, dbDate(day)); err != nil {
 		return nil, wrap("unit activities on", err)
 	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	photos, err := db.photosOf(ctx, db.db, ownerActivity, ids)
+	if err != nil {
+		return nil, wrap("unit activities on", err)
+	}
 	out := make([]flows.Activity, len(rows))
 	for i, r := range rows {
 		out[i] = r.activity()
+		out[i].Photos = photos[r.ID]
 	}
+	return out, nil
+}
+
+// UnitGrids lists the grids a unit serves (as imported from the roster and
+// grids files), by name in byte order, the same on both databases.
+func (db *DB) UnitGrids(ctx context.Context, unitID int64) ([]flows.Grid, error) {
+	const query = `
+SELECT g.id, g.name, g.district
+FROM unit_grids ug
+JOIN grids g ON g.id = ug.grid_id
+WHERE ug.unit_id = ?`
+	var rows []struct {
+		ID       int64  `db:"id"`
+		Name     string `db:"name"`
+		District string `db:"district"`
+	}
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), unitID); err != nil {
+		return nil, wrap("unit grids", err)
+	}
+	out := make([]flows.Grid, len(rows))
+	for i, r := range rows {
+		out[i] = flows.Grid{ID: r.ID, Name: r.Name, District: r.District}
+	}
+	// Sorted here: PostgreSQL's collation would order Chinese names
+	// differently from SQLite's byte order.
+	slices.SortFunc(out, func(a, b flows.Grid) int { return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	return out, nil
 }

@@ -1,7 +1,9 @@
 // Package sqldb is gridbot's database on PostgreSQL (sqlx + lib/pq) or
 // SQLite (sqlx + modernc.org/sqlite). One set of Go code serves both; the
 // few dialect differences are switched on DB.Dialect. It implements
-// flows.Store.
+// flows.Store, flows.RecordStore, flows.PhotoStore and flows.ReportAdmin,
+// and inserts the background jobs of River (the job queue, whose tables
+// Migrate creates too) in the transaction of the record they belong to.
 package sqldb
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -55,9 +58,20 @@ type DB struct {
 	dialect string
 	// now is the clock for created_at, updated_at and bound_at; tests replace it.
 	now func() time.Time
+	// jobs inserts background jobs inside the store's transactions. It is
+	// an insert-only River client: no queues, no workers, never started.
+	jobs *river.Client[*sql.Tx]
+	// blobs keeps the bytes of stored photos: the photo_blobs table
+	// unless SetBlobs replaced it.
+	blobs Blobs
 }
 
-var _ flows.Store = (*DB)(nil)
+var (
+	_ flows.Store       = (*DB)(nil)
+	_ flows.RecordStore = (*DB)(nil)
+	_ flows.PhotoStore  = (*DB)(nil)
+	_ flows.ReportAdmin = (*DB)(nil)
+)
 
 // Open connects to the database. A dsn starting with postgres:// or
 // postgresql:// selects PostgreSQL; an empty dsn selects the SQLite file
@@ -96,15 +110,22 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
 	}
-	return &DB{
+	db := &DB{
 		db:      sqlx.NewDb(sqlDB, dialect),
 		dialect: dialect,
 		now:     time.Now,
-	}, nil
+	}
+	db.blobs = tableBlobs{db}
+	if db.jobs, err = newJobInserter(db.RiverDriver()); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	return db, nil
 }
 
-// Migrate applies the pending embedded migrations. On PostgreSQL it holds an
-// advisory lock so instances starting together migrate once.
+// Migrate applies the pending embedded migrations, then River's own
+// (river_job and the other tables of the job queue). On PostgreSQL it holds
+// advisory locks so instances starting together migrate once.
 func (db *DB) Migrate(ctx context.Context) error {
 	var (
 		gd   goose.Dialect
@@ -131,6 +152,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if err := db.migrateRiver(ctx); err != nil {
+		return fmt.Errorf("store: migrate river: %w", err)
 	}
 	return nil
 }

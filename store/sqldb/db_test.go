@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gridbot/flows"
-	"gridbot/store/testenv"
 )
 
 // dialects are the databases every conformance test runs against.
@@ -26,16 +25,19 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, db *DB)) {
 	}
 }
 
-// openTestDB opens and migrates a fresh database of one dialect, with a
-// clock that ticks a second per reading, closed when the test ends.
+// openTestDB opens a fresh migrated database of one dialect (a copy of
+// the migrated template, see template_test.go), with a clock that ticks a
+// second per reading, closed when the test ends.
 func openTestDB(tb testing.TB, dialect string) *DB {
 	tb.Helper()
 	ctx := context.Background()
-	var dsn string
+	var dsn, dir string
 	if dialect == DialectPostgres {
-		dsn = testenv.PostgresDSN(tb)
+		dsn = postgresCopy(tb)
+	} else {
+		dir = sqliteCopy(tb)
 	}
-	db, err := Open(ctx, dsn, tb.TempDir())
+	db, err := Open(ctx, dsn, dir)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -46,9 +48,6 @@ func openTestDB(tb testing.TB, dialect string) *DB {
 	})
 	if got := db.Dialect(); got != dialect {
 		tb.Fatalf("Dialect() = %q, want %q", got, dialect)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		tb.Fatalf("Migrate: %v", err)
 	}
 	db.now = newTestClock().now
 	return db
@@ -125,11 +124,18 @@ func TestMigrateTwice(t *testing.T) {
 		ctx := context.Background()
 		seed(t, db)
 		versions := count(t, db, `SELECT COUNT(*) FROM goose_db_version`)
+		riverVersions := count(t, db, `SELECT COUNT(*) FROM river_migration`)
+		if riverVersions == 0 {
+			t.Error("no River migrations applied")
+		}
 		if err := db.Migrate(ctx); err != nil {
 			t.Fatalf("second Migrate: %v", err)
 		}
 		if got := count(t, db, `SELECT COUNT(*) FROM goose_db_version`); got != versions {
 			t.Errorf("goose_db_version rows = %d after second Migrate, want %d", got, versions)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM river_migration`); got != riverVersions {
+			t.Errorf("river_migration rows = %d after second Migrate, want %d", got, riverVersions)
 		}
 		if got := count(t, db, `SELECT COUNT(*) FROM members`); got != len(testRoster) {
 			t.Errorf("members = %d after second Migrate, want %d", got, len(testRoster))

@@ -87,14 +87,20 @@ func records(rows []serviceRow) []flows.ServiceRecord {
 	return out
 }
 
-// CreateServiceRecord saves a record, setting ID and CreatedAt; a zero
-// UnitID or GridID is taken from the member's roster row. A ranged record
-// that overlaps another ranged record of the member that day is refused
-// with a *flows.OverlapError naming it, and nothing is written. The member
-// row is locked for the check, so concurrent saves can't both pass it.
+// CreateServiceRecord saves a record with its photos (pending) and one
+// FetchPhotoJob per photo, in one transaction, setting ID, CreatedAt and
+// the photos' IDs, status and CreatedAt; a zero UnitID or GridID is taken
+// from the member's roster row. A ranged record that overlaps another
+// ranged record of the member that day is refused with a
+// *flows.OverlapError naming it, and nothing is written. The member row is
+// locked for the check, so concurrent saves can't both pass it.
 // flows.ErrNotFound for an unknown member.
 func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) error {
 	ranged := r.StartMin >= 0
+	var (
+		saved  flows.ServiceRecord
+		photos []flows.Photo
+	)
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		lockMember := `SELECT unit_id, grid_id FROM members WHERE id = ?` + db.forUpdate()
 		var m struct {
@@ -143,10 +149,18 @@ RETURNING id`
 		if err != nil {
 			return err
 		}
-		r.ID, r.UnitID, r.GridID, r.CreatedAt = id, unitID, gridID, created.Time
+		if photos, err = db.insertPhotos(ctx, tx, ownerService, id, r.Photos, created); err != nil {
+			return err
+		}
+		saved = flows.ServiceRecord{ID: id, UnitID: unitID, GridID: gridID, CreatedAt: created.Time}
 		return nil
 	})
-	return wrap("create service record", err)
+	if err != nil {
+		return wrap("create service record", err)
+	}
+	r.ID, r.UnitID, r.GridID, r.CreatedAt = saved.ID, saved.UnitID, saved.GridID, saved.CreatedAt
+	copy(r.Photos, photos)
+	return nil
 }
 
 // HoursSummary totals a member's service for the calendar month and year of

@@ -1,0 +1,223 @@
+// Package jobs runs gridbot's background work on River, over PostgreSQL or
+// SQLite: fetching the photos users send (flows.FetchPhotoJob) and telling
+// reporters that the office changed their report's status
+// (flows.NotifyReporterJob). store/sqldb inserts the jobs in the same
+// transaction as the record they belong to; a Runner works them, retrying
+// with backoff, so a record never loses its photos or its notice to a
+// crash between saving and sending.
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+
+	"gridbot/bot/wechat"
+	"gridbot/flows"
+)
+
+// Defaults of Deps.
+const (
+	// DefaultMaxWorkers is how many jobs run at once. The jobs spend their
+	// time waiting on WeChat, not on the database, so even SQLite's single
+	// connection serves ten of them.
+	DefaultMaxWorkers = 10
+	// DefaultPollInterval is how often the queue is checked for jobs when no
+	// notification says one arrived (PostgreSQL through database/sql has no
+	// LISTEN, so there it is the pickup latency of a new job).
+	DefaultPollInterval = time.Second
+)
+
+// Tokens hands out the official account's access token.
+// bot/wechat.Client implements it.
+type Tokens interface {
+	// AccessToken returns the current access token, fetching one when none is cached.
+	AccessToken(ctx context.Context) (string, error)
+	// DropToken forgets the cached token (after errcode 40001/42001).
+	DropToken(ctx context.Context) error
+}
+
+// Sender sends customer-service text messages. bot/wechat.Client
+// implements it; its errors carry WeChat's errcode (wechat.ErrCode).
+type Sender interface {
+	// SendText sends text to a WeChat user.
+	SendText(ctx context.Context, openID, text string) error
+}
+
+// Deps is what the jobs need. Photos, Reports, Tokens and Sender are
+// required; the rest have defaults.
+type Deps struct {
+	// Photos loads photos and stores their bytes.
+	Photos flows.PhotoStore
+	// Reports gives the text of a status-change notice and records its
+	// outcome. When it also implements NoticeOutcomes, a notice recorded
+	// "sent" is never sent again.
+	Reports flows.ReportAdmin
+	// Tokens is the access token for media downloads.
+	Tokens Tokens
+	// Sender sends the customer-service messages.
+	Sender Sender
+	// APIBase is WECHAT_API_BASE; empty means wechat.DefaultAPIBase.
+	APIBase string
+	// HTTP downloads the photos; nil means a fresh client. Each request
+	// gets its own FetchTimeout whatever the client's Timeout.
+	HTTP *http.Client
+	// Now is the clock that decides when media expired; nil means time.Now.
+	Now func() time.Time
+	// MaxWorkers is how many jobs run at once; 0 means DefaultMaxWorkers.
+	MaxWorkers int
+	// PollInterval is how often the queue is polled; 0 means
+	// DefaultPollInterval. Tests set a few milliseconds.
+	PollInterval time.Duration
+	// RetryPolicy decides when a failed job runs again; nil means River's
+	// default (about attempt⁴ seconds: 1 s, 16 s, 81 s, … ~16 attempts
+	// within the 3 days media lives). Tests retry at once.
+	RetryPolicy river.ClientRetryPolicy
+}
+
+// NoticeOutcomes is an optional extension of flows.ReportAdmin: the outcome
+// recorded for a status change ("" when none yet). When Deps.Reports
+// implements it, NotifyReporterWorker skips changes already "sent", so a
+// job run twice (River runs jobs at least once) sends one message except
+// when the process dies between sending and recording.
+type NoticeOutcomes interface {
+	// NoticeOutcome returns the outcome RecordNotice stored for a change.
+	NoticeOutcome(ctx context.Context, changeID int64) (string, error)
+}
+
+// Runner works the job queue. Create it with New, then Start and Stop it.
+type Runner struct {
+	client *river.Client[*sql.Tx]
+	log    *slog.Logger
+}
+
+// New builds a Runner on a River driver (sqldb.DB.RiverDriver: database/sql
+// on PostgreSQL, riversqlite on SQLite), whose River tables must already be
+// migrated. It runs the "default" queue with FetchPhotoWorker and
+// NotifyReporterWorker.
+func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runner, error) {
+	switch {
+	case driver == nil:
+		return nil, errors.New("jobs: new: no River driver")
+	case deps.Photos == nil, deps.Reports == nil, deps.Tokens == nil, deps.Sender == nil:
+		return nil, errors.New("jobs: new: Photos, Reports, Tokens and Sender are required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if deps.APIBase == "" {
+		deps.APIBase = wechat.DefaultAPIBase
+	}
+	deps.APIBase = strings.TrimRight(deps.APIBase, "/")
+	if deps.HTTP == nil {
+		deps.HTTP = &http.Client{}
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.MaxWorkers <= 0 {
+		deps.MaxWorkers = DefaultMaxWorkers
+	}
+	if deps.PollInterval <= 0 {
+		deps.PollInterval = DefaultPollInterval
+	}
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &FetchPhotoWorker{
+		Photos: deps.Photos, Tokens: deps.Tokens, APIBase: deps.APIBase,
+		HTTP: deps.HTTP, Now: deps.Now, Log: log,
+	})
+	river.AddWorker(workers, &NotifyReporterWorker{
+		Reports: deps.Reports, Sender: deps.Sender, Log: log,
+	})
+
+	client, err := river.NewClient(driver, &river.Config{
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: deps.MaxWorkers},
+		},
+		Workers:           workers,
+		FetchPollInterval: deps.PollInterval,
+		// Jobs are fetched at most this often; never more rarely than polled.
+		FetchCooldown: min(100*time.Millisecond, deps.PollInterval),
+		RetryPolicy:   deps.RetryPolicy,
+		// A job still "running" this long after it started was running in
+		// a process that died (every worker's Timeout is far shorter):
+		// River's leader puts it back in the queue. River's default, an
+		// hour, would hold a killed notice that long.
+		RescueStuckJobsAfter: rescueAfter,
+		// The workers log what they decide; River's own per-job lines are
+		// info level and would say everything twice.
+		Logger: slog.New(warnOnly{log.With(slog.String("component", "river")).Handler()}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: new: %w", err)
+	}
+	return &Runner{client: client, log: log}, nil
+}
+
+// Start begins working jobs, including those left over from a previous
+// run, and returns at once. Cancelling ctx begins a graceful stop as Stop
+// does; call Stop to wait for it.
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	return nil
+}
+
+// rescueAfter is River's RescueStuckJobsAfter: longer than any worker's Timeout.
+const rescueAfter = 5 * time.Minute
+
+// hardStopTimeout bounds the wait for cancelled jobs to return.
+const hardStopTimeout = 10 * time.Second
+
+// Stop stops fetching jobs and waits for the running ones to finish. When
+// ctx ends first, it cancels them and waits (up to 10 s) for them to
+// return: a cancelled job goes back to the queue without using up an
+// attempt, and the next Runner works it again.
+func (r *Runner) Stop(ctx context.Context) error {
+	err := r.client.Stop(ctx)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	r.log.Warn("jobs: running jobs did not finish in time; cancelling them")
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hardStopTimeout)
+	defer cancel()
+	if err := r.client.StopAndCancel(hctx); err != nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// warnOnly passes on records at warn level and above.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnOnly{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }
+
+// userHash is a short, stable stand-in for an OpenID in logs (the same as
+// bot/webhook.UserHash).
+func userHash(openID string) string {
+	sum := sha256.Sum256([]byte(openID))
+	return hex.EncodeToString(sum[:4])
+}

@@ -1,0 +1,375 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"gridbot/flows"
+)
+
+// reportRow is a report joined with its reporter, unit and grid names.
+type reportRow struct {
+	ID          int64           `db:"id"`
+	Code        string          `db:"code"`
+	MemberID    int64           `db:"member_id"`
+	Reporter    string          `db:"reporter"`
+	UnitID      int64           `db:"unit_id"`
+	Unit        string          `db:"unit"`
+	GridID      int64           `db:"grid_id"`
+	Grid        string          `db:"grid"`
+	Date        dbDate          `db:"report_date"`
+	Category    string          `db:"category"`
+	Place       string          `db:"place"`
+	Latitude    sql.NullFloat64 `db:"latitude"`
+	Longitude   sql.NullFloat64 `db:"longitude"`
+	Description string          `db:"description"`
+	Status      string          `db:"status"`
+	Note        string          `db:"note"`
+	CreatedAt   dbTime          `db:"created_at"`
+}
+
+func (r reportRow) report() flows.Report {
+	return flows.Report{
+		ID:          r.ID,
+		Code:        r.Code,
+		MemberID:    r.MemberID,
+		Reporter:    r.Reporter,
+		UnitID:      r.UnitID,
+		Unit:        r.Unit,
+		GridID:      r.GridID,
+		Grid:        r.Grid,
+		Date:        flows.Date(r.Date),
+		Category:    r.Category,
+		Place:       location(r.Place, r.Latitude, r.Longitude),
+		Description: r.Description,
+		Status:      r.Status,
+		Note:        r.Note,
+		CreatedAt:   r.CreatedAt.Time,
+	}
+}
+
+// reportSelect is the SELECT list and joins of report queries; callers
+// append WHERE and ORDER BY.
+const reportSelect = `
+SELECT r.id, r.code, r.member_id, m.name AS reporter, r.unit_id, u.name AS unit,
+       r.grid_id, g.name AS grid, r.report_date, r.category, r.place, r.latitude,
+       r.longitude, r.description, r.status, r.note, r.created_at
+FROM reports r
+JOIN members m ON m.id = r.member_id
+JOIN units u ON u.id = r.unit_id
+JOIN grids g ON g.id = r.grid_id
+`
+
+// selectReports runs a report query and fills each report's photos.
+func (db *DB) selectReports(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) ([]flows.Report, error) {
+	var rows []reportRow
+	if err := sqlx.SelectContext(ctx, q, &rows, db.q(query), args...); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	photos, err := db.photosOf(ctx, q, ownerReport, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]flows.Report, len(rows))
+	for i, r := range rows {
+		out[i] = r.report()
+		out[i].Photos = photos[r.ID]
+	}
+	return out, nil
+}
+
+// getReport runs a query for one report, with photos; sql.ErrNoRows when
+// there is none.
+func (db *DB) getReport(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) (flows.Report, error) {
+	rs, err := db.selectReports(ctx, q, query, args...)
+	if err != nil {
+		return flows.Report{}, err
+	}
+	if len(rs) == 0 {
+		return flows.Report{}, sql.ErrNoRows
+	}
+	return rs[0], nil
+}
+
+// Code formats of records (SPEC §5): a prefix, the day and a number of the day.
+const (
+	reportCodePrefix   = "XC"
+	reportCodeDigits   = 4
+	activityCodePrefix = "HD"
+	activityCodeDigits = 3
+)
+
+// nextCode gives out the next code of a day, "XC-20261128-0001", counting
+// in code_counters. The upsert locks the day's counter row until the
+// transaction ends, so concurrent records get consecutive numbers, and a
+// rolled-back record gives its number back. More records on one day than
+// the digits can number is an error, never a wrong code.
+func (db *DB) nextCode(ctx context.Context, tx *sqlx.Tx, prefix string, d flows.Date, digits int) (string, error) {
+	const query = `
+INSERT INTO code_counters (name, n) VALUES (?, 1)
+ON CONFLICT (name) DO UPDATE SET n = code_counters.n + 1
+RETURNING n`
+	if d.IsZero() {
+		return "", errors.New("code: no date")
+	}
+	name := fmt.Sprintf("%s-%04d%02d%02d", prefix, d.Year, int(d.Month), d.Day)
+	var n int
+	if err := tx.GetContext(ctx, &n, db.q(query), name); err != nil {
+		return "", fmt.Errorf("code %s: %w", name, err)
+	}
+	limit := 1
+	for range digits {
+		limit *= 10
+	}
+	if n >= limit {
+		return "", fmt.Errorf("code %s: more than %d records on one day", name, limit-1)
+	}
+	return fmt.Sprintf("%s-%0*d", name, digits, n), nil
+}
+
+// CreateReport saves a report with status 待处理 and a new code
+// XC-YYYYMMDD-NNNN from r.Date, its photos (pending) and one FetchPhotoJob
+// per photo, in one transaction. A zero UnitID or GridID is taken from the
+// member's roster row. It sets ID, Code, Status, Reporter, Unit, Grid,
+// UnitID, GridID, CreatedAt and the photos' IDs, status and CreatedAt.
+// flows.ErrNotFound for an unknown member; on any error nothing is written.
+func (db *DB) CreateReport(ctx context.Context, r *flows.Report) error {
+	var (
+		saved  flows.Report
+		photos []flows.Photo
+	)
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		m, err := db.rosterRow(ctx, tx, r.MemberID, r.UnitID, r.GridID)
+		if err != nil {
+			return err
+		}
+		code, err := db.nextCode(ctx, tx, reportCodePrefix, r.Date, reportCodeDigits)
+		if err != nil {
+			return err
+		}
+		const insert = `
+INSERT INTO reports (code, member_id, unit_id, grid_id, report_date, category, place,
+    latitude, longitude, description, status, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`
+		lat, lng := coords(r.Place)
+		created := db.stamp()
+		var id int64
+		err = tx.GetContext(ctx, &id, db.q(insert), code, r.MemberID, m.UnitID, m.GridID, dbDate(r.Date),
+			r.Category, r.Place.Label, lat, lng, r.Description, flows.StatusPending, created)
+		if err != nil {
+			return err
+		}
+		if photos, err = db.insertPhotos(ctx, tx, ownerReport, id, r.Photos, created); err != nil {
+			return err
+		}
+		saved = flows.Report{
+			ID: id, Code: code, Reporter: m.Name, UnitID: m.UnitID, Unit: m.Unit,
+			GridID: m.GridID, Grid: m.Grid, Status: flows.StatusPending, CreatedAt: created.Time,
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap("create report", err)
+	}
+	r.ID, r.Code, r.Reporter, r.Status, r.Note, r.CreatedAt = saved.ID, saved.Code, saved.Reporter, saved.Status, "", saved.CreatedAt
+	r.UnitID, r.Unit, r.GridID, r.Grid = saved.UnitID, saved.Unit, saved.GridID, saved.Grid
+	copy(r.Photos, photos)
+	return nil
+}
+
+// rosterMember is a member's name, unit and grid as a record takes them.
+type rosterMember struct {
+	Name   string `db:"name"`
+	UnitID int64  `db:"unit_id"`
+	Unit   string `db:"unit"`
+	GridID int64  `db:"grid_id"`
+	Grid   string `db:"grid"`
+}
+
+// rosterRow returns the member's name with the unit and grid a record of
+// theirs belongs to: unitID and gridID when set, else the roster row's.
+// sql.ErrNoRows for an unknown member, unit or grid.
+func (db *DB) rosterRow(ctx context.Context, tx *sqlx.Tx, memberID, unitID, gridID int64) (rosterMember, error) {
+	const query = `
+SELECT m.name, u.id AS unit_id, u.name AS unit, g.id AS grid_id, g.name AS grid
+FROM members m
+JOIN units u ON u.id = COALESCE(?, m.unit_id)
+JOIN grids g ON g.id = COALESCE(?, m.grid_id)
+WHERE m.id = ?`
+	var m rosterMember
+	err := tx.GetContext(ctx, &m, db.q(query), nullID(unitID), nullID(gridID), memberID)
+	return m, err
+}
+
+// RecentReports lists a member's newest reports first, at most n, with
+// their photos.
+func (db *DB) RecentReports(ctx context.Context, memberID int64, n int) ([]flows.Report, error) {
+	const query = reportSelect + `
+WHERE r.member_id = ?
+ORDER BY r.id DESC
+LIMIT ?`
+	if n <= 0 {
+		return []flows.Report{}, nil
+	}
+	rs, err := db.selectReports(ctx, db.db, query, memberID, n)
+	if err != nil {
+		return nil, wrap("recent reports", err)
+	}
+	return rs, nil
+}
+
+// ReportByCode returns the report with this code, with its photos, or
+// flows.ErrNotFound.
+func (db *DB) ReportByCode(ctx context.Context, code string) (flows.Report, error) {
+	const query = reportSelect + `WHERE r.code = ?`
+	r, err := db.getReport(ctx, db.db, query, strings.TrimSpace(code))
+	if err != nil {
+		return flows.Report{}, wrap("report by code", err)
+	}
+	return r, nil
+}
+
+// reportMoves are the status changes the office may make (SPEC §5); true
+// marks those that need a reason.
+var reportMoves = map[[2]string]bool{
+	{flows.StatusPending, flows.StatusWorking}:  false,
+	{flows.StatusPending, flows.StatusFixed}:    false,
+	{flows.StatusWorking, flows.StatusFixed}:    false,
+	{flows.StatusPending, flows.StatusRejected}: true,
+	{flows.StatusWorking, flows.StatusRejected}: true,
+}
+
+// checkMove returns an *flows.InvalidMoveError unless from → to is allowed
+// with this note.
+func checkMove(from, to, note string) error {
+	needsNote, ok := reportMoves[[2]string{from, to}]
+	switch {
+	case !ok:
+		return &flows.InvalidMoveError{From: from, To: to}
+	case needsNote && note == "":
+		return &flows.InvalidMoveError{From: from, To: to, NeedsNote: true}
+	}
+	return nil
+}
+
+// SetReportStatus moves a report to c.Status: 待处理 → 处理中 or 已整改,
+// 处理中 → 已整改, and 待处理 or 处理中 → 不予处理 with a note. It locks the
+// report, stores status, note, who and when, records the change in
+// report_changes and inserts one NotifyReporterJob for it, in one
+// transaction, and returns the updated report with photos. Any other move
+// (the same status, from 已整改 or 不予处理, an unknown word) is an
+// *flows.InvalidMoveError, as is 不予处理 without a note (NeedsNote);
+// flows.ErrNotFound for an unknown code. A refused move writes nothing.
+func (db *DB) SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error) {
+	var out flows.Report
+	note := strings.TrimSpace(c.Note)
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		lockReport := `SELECT id, status FROM reports WHERE code = ?` + db.forUpdate()
+		var cur struct {
+			ID     int64  `db:"id"`
+			Status string `db:"status"`
+		}
+		if err := tx.GetContext(ctx, &cur, db.q(lockReport), strings.TrimSpace(c.Code)); err != nil {
+			return err
+		}
+		if err := checkMove(cur.Status, c.Status, note); err != nil {
+			return err
+		}
+		now := db.stamp()
+		const update = `
+UPDATE reports SET status = ?, note = ?, status_by = ?, status_at = ?
+WHERE id = ?`
+		if _, err := tx.ExecContext(ctx, db.q(update), c.Status, note, c.By, now, cur.ID); err != nil {
+			return err
+		}
+		const change = `
+INSERT INTO report_changes (report_id, from_status, to_status, note, by_user, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+RETURNING id`
+		var changeID int64
+		err := tx.GetContext(ctx, &changeID, db.q(change), cur.ID, cur.Status, c.Status, note, c.By, now)
+		if err != nil {
+			return err
+		}
+		if err := db.insertJob(ctx, tx, flows.NotifyReporterJob{ChangeID: changeID}, NotifyReporterAttempts); err != nil {
+			return err
+		}
+		out, err = db.getReport(ctx, tx, reportSelect+`WHERE r.id = ?`, cur.ID)
+		return err
+	})
+	if err != nil {
+		return flows.Report{}, wrap("set report status", err)
+	}
+	return out, nil
+}
+
+// ReportNotice returns what to tell the reporter about one status change:
+// the OpenID the reporter is bound to now ("" when unbound) and a text
+// naming the report, its category, the new status and the office's note.
+// flows.ErrNotFound for an unknown change.
+func (db *DB) ReportNotice(ctx context.Context, changeID int64) (openID, text string, err error) {
+	const query = `
+SELECT r.code, r.category, c.to_status, c.note, m.openid
+FROM report_changes c
+JOIN reports r ON r.id = c.report_id
+JOIN members m ON m.id = r.member_id
+WHERE c.id = ?`
+	var n struct {
+		Code     string         `db:"code"`
+		Category string         `db:"category"`
+		Status   string         `db:"to_status"`
+		Note     string         `db:"note"`
+		OpenID   sql.NullString `db:"openid"`
+	}
+	if err := db.db.GetContext(ctx, &n, db.q(query), changeID); err != nil {
+		return "", "", wrap("report notice", err)
+	}
+	text = fmt.Sprintf("您上报的问题 %s（%s）状态已更新为：%s。", n.Code, n.Category, n.Status)
+	if n.Note != "" {
+		text += "说明：" + n.Note
+	}
+	return n.OpenID.String, text, nil
+}
+
+// RecordNotice stores the outcome of telling the reporter about a change
+// ("sent", or "failed: ...") and when. Recording the same outcome again
+// changes nothing; a different one (a retry that succeeded) replaces it.
+// flows.ErrNotFound for an unknown change.
+func (db *DB) RecordNotice(ctx context.Context, changeID int64, outcome string) error {
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		lockChange := `SELECT notice_outcome FROM report_changes WHERE id = ?` + db.forUpdate()
+		var cur sql.NullString
+		if err := tx.GetContext(ctx, &cur, db.q(lockChange), changeID); err != nil {
+			return err
+		}
+		if cur.Valid && cur.String == outcome {
+			return nil
+		}
+		const update = `UPDATE report_changes SET notice_outcome = ?, noticed_at = ? WHERE id = ?`
+		_, err := tx.ExecContext(ctx, db.q(update), outcome, db.stamp(), changeID)
+		return err
+	})
+	return wrap("record notice", err)
+}
+
+// NoticeOutcome returns the outcome RecordNotice stored for a change, ""
+// when none yet; flows.ErrNotFound for an unknown change. The job that
+// sends the notice checks it so a retried job doesn't send twice.
+func (db *DB) NoticeOutcome(ctx context.Context, changeID int64) (string, error) {
+	const query = `SELECT notice_outcome FROM report_changes WHERE id = ?`
+	var outcome sql.NullString
+	if err := db.db.GetContext(ctx, &outcome, db.q(query), changeID); err != nil {
+		return "", wrap("notice outcome", err)
+	}
+	return outcome.String, nil
+}

@@ -35,6 +35,10 @@ commands:
   menu push                 push the custom menu to WeChat
   chat [--as OPENID] [--url URL]
                             chat with a running gridbot from the terminal
+  bench [--users N] [--rounds N] [--rate R] [--duration D] [--db postgres|sqlite]
+                            load-test serve against an echo baseline and print
+                            msgs/s, p50/p99 and peak RSS (scratch databases only;
+                            gridbot bench -h for all flags)
 
 configuration is read from the environment; see README.md.
 `
@@ -61,6 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, log, nil)
+	case "bench":
+		return runBench(ctx, cfg, args, stdout, stderr)
+	case "echo": // hidden: the baseline server of bench
+		return serveEcho(ctx, cfg, log, nil)
 	case "migrate":
 		return migrate(ctx, cfg, stdout)
 	case "import":

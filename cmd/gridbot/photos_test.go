@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gridbot/bot/simulator"
+	"gridbot/flows"
+	"gridbot/store/sqldb"
+)
+
+// fakeWeChat serves the token and media endpoints; media/get waits on hang
+// while it is set.
+type fakeWeChat struct {
+	png       []byte
+	hang      atomic.Bool
+	mediaHits atomic.Int64
+	release   chan struct{}
+}
+
+// unhang lets waiting and later downloads through.
+func (f *fakeWeChat) unhang() {
+	if f.hang.CompareAndSwap(true, false) {
+		close(f.release)
+	}
+}
+
+func newFakeWeChat(t *testing.T) (*fakeWeChat, *httptest.Server) {
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	img.Set(1, 1, color.RGBA{R: 200, A: 255})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeWeChat{png: buf.Bytes(), release: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/cgi-bin/stable_token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"fake-token","expires_in":7200}`))
+	})
+	mux.HandleFunc("/cgi-bin/media/get", func(w http.ResponseWriter, r *http.Request) {
+		f.mediaHits.Add(1)
+		if f.hang.Load() {
+			select {
+			case <-f.release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(f.png)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		f.unhang()
+		srv.Close()
+	})
+	return f, srv
+}
+
+// TestReportPhotoFetchedInBackground: the webhook answers every message of a
+// report while the media API hangs; once it answers, the photo is stored.
+func TestReportPhotoFetchedInBackground(t *testing.T) {
+	fake, api := newFakeWeChat(t)
+	fake.hang.Store(true)
+	dir := t.TempDir()
+	env := map[string]string{"GRIDBOT_DATA_DIR": dir, "WECHAT_API_BASE": api.URL, "WECHAT_APPID": "wxtest", "WECHAT_APPSECRET": "secret"}
+	importSample(t, env)
+	base := startServer(t, env)
+	u := &simulator.User{URL: base + "/wechat", Token: DevToken, OpenID: "o-photo-user", ToUser: "gh_test", HTTP: &http.Client{Timeout: 5 * time.Second}}
+	name, phone := firstRosterMember(t)
+	converse(t, u, [][2]string{{"绑定", "姓名"}, {name, "手机号"}, {phone, "确认"}, {"确认", "绑定成功"}, {"上报", "问题类别"}, {"1", "问题位置"}})
+	ctx := context.Background()
+	r, err := u.Send(ctx, simulator.Message{Location: &simulator.Location{Lat: 32.39, Lng: 119.43, Label: "东关街口"}})
+	if err != nil || !strings.Contains(r.Content, "现场照片") {
+		t.Fatalf("location: %q %v", r.Content, err)
+	}
+	r, err = u.Send(ctx, simulator.Message{MediaID: "media-1", PicURL: api.URL + "/missing.jpg"})
+	if err != nil || !strings.Contains(r.Content, "已收到第1张照片") {
+		t.Fatalf("image: %q %v", r.Content, err)
+	}
+	converse(t, u, [][2]string{{"完成", "问题描述"}, {"垃圾堆放三天无人清运", "请核对"}, {"确认", "XC-"}})
+
+	db, err := sqldb.Open(ctx, "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m, err := db.MemberByOpenID(ctx, "o-photo-user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := db.RecentReports(ctx, m.ID, 1)
+	if err != nil || len(reports) != 1 || len(reports[0].Photos) != 1 {
+		t.Fatalf("reports: %+v %v", reports, err)
+	}
+	rep := reports[0]
+	if !rep.Place.HasCoords || rep.Place.Label != "东关街口" || rep.Photos[0].Status != flows.PhotoPending {
+		t.Fatalf("report while the media API hangs: %+v", rep)
+	}
+	fake.unhang()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p, data, err := db.PhotoData(ctx, rep.Photos[0].ID)
+		if err == nil {
+			if !bytes.Equal(data, fake.png) || p.ContentType != "image/png" || p.Status != flows.PhotoStored {
+				t.Fatalf("stored photo %+v, %d bytes", p, len(data))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("photo not stored: %v (media hits %d)", err, fake.mediaHits.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

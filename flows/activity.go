@@ -72,6 +72,7 @@ func activityFlow() *Flow {
 			},
 			{
 				Name:    "grid",
+				Facts:   true,
 				Applies: func(env *Env) bool { return len(env.Facts.UnitGrids) > 1 },
 				Prompt: func(env *Env) string {
 					return "第7步 本次活动服务的网格，回复数字或名称：\n" + numbered(gridNames(env.Facts.UnitGrids))
@@ -120,8 +121,10 @@ func saveActivity(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	gridID := env.Member.GridID
 	if g, err := strconv.ParseInt(env.Draft["grid_id"], 10, 64); err == nil {
 		gridID = g
-	} else if len(env.Facts.UnitGrids) == 1 {
-		gridID = env.Facts.UnitGrids[0].ID
+	} else if grids, err := st.UnitGrids(ctx, env.Member.UnitID); err != nil {
+		return Outcome{}, err
+	} else if len(grids) == 1 {
+		gridID = grids[0].ID
 	}
 	a := Activity{
 		UnitID: env.Member.UnitID, GridID: gridID, MemberID: env.Member.ID, Date: d,

@@ -94,7 +94,8 @@ type Flow struct {
 	Intro string
 	Steps []*Step
 	// Load fetches what the steps need to decide (records of the chosen day,
-	// activities). It runs before each step; steps themselves do no I/O.
+	// activities). It runs, at most once per message and draft, before a
+	// step marked Facts; steps themselves do no I/O.
 	Load func(ctx context.Context, st Stores, env *Env) error
 	// Summary renders the draft for confirmation.
 	Summary func(env *Env) string
@@ -122,6 +123,8 @@ type Step struct {
 	Applies func(env *Env) bool
 	// Accept parses the input into env.Draft; a *StepError rejects it.
 	Accept func(env *Env, in Input) error
+	// Facts: the step reads env.Facts, so the flow's Load runs before it.
+	Facts bool
 	// Photos, when set, makes this a photo step: images are collected into
 	// the draft until 完成 (with at least Min) or until Max have arrived.
 	Photos *PhotoRule
@@ -142,6 +145,8 @@ type Env struct {
 	Bound  bool
 	Draft  map[string]string
 	Facts  Facts
+	// factsFresh: Facts were loaded for the current draft.
+	factsFresh bool
 }
 
 // Facts are data loaded for the steps by a flow's Load.
@@ -301,11 +306,13 @@ func (e *Engine) begin(ctx context.Context, env *Env, f *Flow, intro, then strin
 // ask moves the session to the first applicable step at or after index i,
 // saves it and returns the step's prompt (or the summary when past the last step).
 func (e *Engine) ask(ctx context.Context, env *Env, f *Flow, sess Session, i int, prefix string) (string, error) {
-	if err := e.load(ctx, env, f); err != nil {
-		return "", err
-	}
-	for i < len(f.Steps) && f.Steps[i].Applies != nil && !f.Steps[i].Applies(env) {
-		i++
+	for ; i < len(f.Steps); i++ {
+		if err := e.facts(ctx, env, f, f.Steps[i]); err != nil {
+			return "", err
+		}
+		if f.Steps[i].Applies == nil || f.Steps[i].Applies(env) {
+			break
+		}
 	}
 	var prompt string
 	if i < len(f.Steps) {
@@ -372,7 +379,7 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 		return e.ask(ctx, env, f, sess, 0, "")
 	}
 	st := f.Steps[idx]
-	if err := e.load(ctx, env, f); err != nil {
+	if err := e.facts(ctx, env, f, st); err != nil {
 		return "", err
 	}
 	if st.Photos != nil {
@@ -393,6 +400,7 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 		}
 		return "", fmt.Errorf("flows: %s %s: %w", f.Name, st.Name, err)
 	}
+	env.factsFresh = false // the draft changed
 	return e.advance(ctx, env, f, sess, idx, "")
 }
 
@@ -484,6 +492,9 @@ func (e *Engine) reask(ctx context.Context, env *Env, f *Flow, sess Session, msg
 	if idx < 0 {
 		return e.ask(ctx, env, f, sess, 0, msg)
 	}
+	if err := e.facts(ctx, env, f, f.Steps[idx]); err != nil {
+		return "", err
+	}
 	return joinReply([]string{msg}, f.Steps[idx].Prompt(env)), e.touch(ctx, env, sess)
 }
 
@@ -499,9 +510,6 @@ func (e *Engine) touch(ctx context.Context, env *Env, sess Session) error {
 
 // confirm handles the answer to the summary.
 func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess Session, in Input, word string) (string, error) {
-	if err := e.load(ctx, env, f); err != nil {
-		return "", err
-	}
 	switch word {
 	case wordConfirm, "确定", "是", "保存":
 	default:
@@ -540,14 +548,17 @@ func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess Session, i
 	return out.Reply, nil
 }
 
-func (e *Engine) load(ctx context.Context, env *Env, f *Flow) error {
-	if f.Load == nil {
+// facts runs the flow's Load before a step that reads facts, unless they
+// were loaded for the current draft already.
+func (e *Engine) facts(ctx context.Context, env *Env, f *Flow, st *Step) error {
+	if f.Load == nil || !st.Facts || env.factsFresh {
 		return nil
 	}
 	env.Facts = Facts{}
 	if err := f.Load(ctx, e.stores(), env); err != nil {
 		return fmt.Errorf("flows: load %s: %w", f.Name, err)
 	}
+	env.factsFresh = true
 	return nil
 }
 

@@ -31,7 +31,8 @@ func logHoursFlow() *Flow {
 				Accept: acceptServiceDate,
 			},
 			{
-				Name: "time",
+				Name:  "time",
+				Facts: true,
 				Prompt: func(env *Env) string {
 					return "第2步 服务时间：回复时间段如 9:00-11:30、9点-11点半，或时长如 2.5、2小时30分、90分钟（30分钟至12小时）。"
 				},
@@ -90,6 +91,7 @@ func logHoursFlow() *Flow {
 			{
 				Name:     "activity",
 				Optional: true,
+				Facts:    true,
 				Applies:  func(env *Env) bool { return len(env.Facts.DayActivities) > 0 },
 				Prompt: func(env *Env) string {
 					return "第7步 本单位当天有集中志愿服务活动。这次服务属于哪一个？回复数字，不属于请回复「跳过」：\n" + numbered(activityNames(env.Facts.DayActivities))

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,7 +87,14 @@ type Handler struct {
 	Log         *slog.Logger
 	// Budget overrides how long a request waits for its reply (tests).
 	Budget time.Duration
+
+	// running counts handlings still going on, which outlive their
+	// requests; Wait lets shutdown finish them before the stores close.
+	running sync.WaitGroup
 }
+
+// Wait blocks until every message being handled is done.
+func (h *Handler) Wait() { h.running.Wait() }
 
 // Register mounts GET and POST /wechat.
 func (h *Handler) Register(r gin.IRoutes) {
@@ -254,7 +262,9 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 	)
 	var state atomic.Int32
 	done := make(chan string, 1)
+	h.running.Add(1)
 	go func() {
+		defer h.running.Done()
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handleTimeout)
 		defer cancel()
 		text, err := h.handle(hctx, openID, in)

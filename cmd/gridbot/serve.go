@@ -100,8 +100,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		ln.Close()
 		return fmt.Errorf("start jobs: %w", err)
 	}
+	handler, wh := a.router(cfg, log)
 	srv := &http.Server{
-		Handler:           a.router(cfg, log),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -130,6 +131,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	// Reverse order: stop taking requests, then let running jobs finish,
 	// then (deferred) close the stores.
 	herr := srv.Shutdown(sctx)
+	wh.Wait() // messages whose handling outlived their request
 	if err := runner.Stop(sctx); err != nil {
 		log.Error("stop jobs", slog.Any("error", err))
 	}
@@ -140,7 +142,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 }
 
 // router mounts the webhook, health checks and metrics.
-func (a *app) router(cfg Config, log *slog.Logger) http.Handler {
+func (a *app) router(cfg Config, log *slog.Logger) (http.Handler, *webhook.Handler) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery(), accessLog(log))
@@ -174,7 +176,7 @@ func (a *app) router(cfg Config, log *slog.Logger) http.Handler {
 		c.String(http.StatusOK, "ready")
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
-	return r
+	return r, wh
 }
 
 // accessLog logs each request's method, path (never the query: it carries

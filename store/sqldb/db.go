@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,24 @@ var (
 	_ flows.ReportAdmin = (*DB)(nil)
 )
 
+// PostgresPoolSize is how many connections one instance keeps to PostgreSQL.
+const PostgresPoolSize = 16
+
+// withBinaryParameters asks lib/pq to send parameters in one round trip
+// instead of preparing each statement first, unless the URL says otherwise.
+func withBinaryParameters(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("binary_parameters") == "" {
+		q.Set("binary_parameters", "yes")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
 // Open connects to the database. A dsn starting with postgres:// or
 // postgresql:// selects PostgreSQL; an empty dsn selects the SQLite file
 // gridbot.db in dataDir, creating dataDir. Open does not migrate.
@@ -85,7 +104,15 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		dialect = DialectPostgres
-		sqlDB, err = sql.Open("postgres", dsn)
+		sqlDB, err = sql.Open("postgres", withBinaryParameters(dsn))
+		if err == nil {
+			// A pool that keeps its connections: without a cap a burst of
+			// messages opens (and then drops) a backend per request, and
+			// PostgreSQL's max_connections is often 100.
+			sqlDB.SetMaxOpenConns(PostgresPoolSize)
+			sqlDB.SetMaxIdleConns(PostgresPoolSize)
+			sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		}
 	case dsn == "":
 		dialect = DialectSQLite
 		if dataDir == "" {

@@ -370,12 +370,12 @@ func (h *Handler) input(ctx context.Context, msg *message.MixMessage) (flows.Inp
 func DedupeKey(msg *message.MixMessage) string {
 	from := string(msg.FromUserName)
 	if msg.MsgType == message.MsgTypeEvent {
-		return fmt.Sprintf("dedupe:e:%s:%d:%s:%s", from, msg.CreateTime, msg.Event, msg.EventKey)
+		return fmt.Sprintf("e:%s:%d:%s:%s", from, msg.CreateTime, msg.Event, msg.EventKey)
 	}
 	if msg.MsgID != 0 {
-		return "dedupe:m:" + from + ":" + strconv.FormatInt(msg.MsgID, 10)
+		return "m:" + from + ":" + strconv.FormatInt(msg.MsgID, 10)
 	}
-	return fmt.Sprintf("dedupe:t:%s:%d:%s", from, msg.CreateTime, msg.MsgType)
+	return fmt.Sprintf("t:%s:%d:%s", from, msg.CreateTime, msg.MsgType)
 }
 
 func msgKind(msg *message.MixMessage) string {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,38 +71,10 @@ func TestConfigNamesEveryBadValue(t *testing.T) {
 	})
 }
 
-// startServer runs serve in the background and returns its webhook URL.
-func startServer(t *testing.T, env map[string]string) string {
+// startServer runs serve in the background and returns its base URL.
+func startServer(t testing.TB, env map[string]string) string {
 	t.Helper()
-	env["GRIDBOT_ADDR"] = "127.0.0.1:0"
-	cfg, err := loadConfig(envOf(env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve returned %v on shutdown", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
-	return "http://" + addr
+	return startServing(t, env, serve)
 }
 
 func importSample(t *testing.T, env map[string]string) {

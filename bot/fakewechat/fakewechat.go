@@ -182,13 +182,22 @@ func (a *API) Inject(path string, faults ...Fault) {
 	a.faults[path] = append(a.faults[path], faults...)
 }
 
-// Release ends every hang, current and future (until the next Hang fault
-// is injected after Release, which hangs again).
+// Release ends every hang: the calls hanging now answer normally and
+// queued Hang faults are dropped (other queued faults stay).
 func (a *API) Release() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	close(a.release)
 	a.release = make(chan struct{})
+	for path, q := range a.faults {
+		kept := q[:0]
+		for _, f := range q {
+			if !f.Hang {
+				kept = append(kept, f)
+			}
+		}
+		a.faults[path] = kept
+	}
 }
 
 // Calls returns every call so far, oldest first.

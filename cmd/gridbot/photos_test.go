@@ -9,69 +9,49 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"gridbot/bot/fakewechat"
 	"gridbot/bot/simulator"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
 
-// fakeWeChat serves the token and media endpoints; media/get waits on hang
-// while it is set.
-type fakeWeChat struct {
-	png       []byte
-	hang      atomic.Bool
-	mediaHits atomic.Int64
-	release   chan struct{}
+// newFakeWeChat serves the shared fake WeChat API and a small PNG it knows
+// as a user's media.
+func newFakeWeChat(t *testing.T) (api *fakewechat.API, srv *httptest.Server, png []byte, mediaID string) {
+	t.Helper()
+	png = samplePNG(t)
+	api = fakewechat.New()
+	mediaID = api.AddMedia("image/png", png)
+	srv = httptest.NewServer(api)
+	t.Cleanup(func() {
+		api.Release()
+		srv.Close()
+	})
+	return api, srv, png, mediaID
 }
 
-// unhang lets waiting and later downloads through.
-func (f *fakeWeChat) unhang() {
-	if f.hang.CompareAndSwap(true, false) {
-		close(f.release)
-	}
-}
-
-func newFakeWeChat(t *testing.T) (*fakeWeChat, *httptest.Server) {
+func samplePNG(t testing.TB) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
 	img.Set(1, 1, color.RGBA{R: 200, A: 255})
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeWeChat{png: buf.Bytes(), release: make(chan struct{})}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/cgi-bin/stable_token", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"access_token":"fake-token","expires_in":7200}`))
-	})
-	mux.HandleFunc("/cgi-bin/media/get", func(w http.ResponseWriter, r *http.Request) {
-		f.mediaHits.Add(1)
-		if f.hang.Load() {
-			select {
-			case <-f.release:
-			case <-r.Context().Done():
-				return
-			}
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Write(f.png)
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		f.unhang()
-		srv.Close()
-	})
-	return f, srv
+	return buf.Bytes()
 }
 
 // TestReportPhotoFetchedInBackground: the webhook answers every message of a
 // report while the media API hangs; once it answers, the photo is stored.
 func TestReportPhotoFetchedInBackground(t *testing.T) {
-	fake, api := newFakeWeChat(t)
-	fake.hang.Store(true)
+	fake, api, pngData, mediaID := newFakeWeChat(t)
+	hangs := make([]fakewechat.Fault, 50)
+	for i := range hangs {
+		hangs[i].Hang = true
+	}
+	fake.Inject("/cgi-bin/media/get", hangs...)
 	dir := t.TempDir()
 	env := map[string]string{"GRIDBOT_DATA_DIR": dir, "WECHAT_API_BASE": api.URL, "WECHAT_APPID": "wxtest", "WECHAT_APPSECRET": "secret"}
 	importSample(t, env)
@@ -84,7 +64,7 @@ func TestReportPhotoFetchedInBackground(t *testing.T) {
 	if err != nil || !strings.Contains(r.Content, "现场照片") {
 		t.Fatalf("location: %q %v", r.Content, err)
 	}
-	r, err = u.Send(ctx, simulator.Message{MediaID: "media-1", PicURL: api.URL + "/missing.jpg"})
+	r, err = u.Send(ctx, simulator.Message{MediaID: mediaID, PicURL: api.URL + "/missing.jpg"})
 	if err != nil || !strings.Contains(r.Content, "已收到第1张照片") {
 		t.Fatalf("image: %q %v", r.Content, err)
 	}
@@ -107,18 +87,18 @@ func TestReportPhotoFetchedInBackground(t *testing.T) {
 	if !rep.Place.HasCoords || rep.Place.Label != "东关街口" || rep.Photos[0].Status != flows.PhotoPending {
 		t.Fatalf("report while the media API hangs: %+v", rep)
 	}
-	fake.unhang()
+	fake.Release()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		p, data, err := db.PhotoData(ctx, rep.Photos[0].ID)
 		if err == nil {
-			if !bytes.Equal(data, fake.png) || p.ContentType != "image/png" || p.Status != flows.PhotoStored {
+			if !bytes.Equal(data, pngData) || p.ContentType != "image/png" || p.Status != flows.PhotoStored {
 				t.Fatalf("stored photo %+v, %d bytes", p, len(data))
 			}
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("photo not stored: %v (media hits %d)", err, fake.mediaHits.Load())
+			t.Fatalf("photo not stored: %v (media hits %d)", err, len(fake.CallsTo("/cgi-bin/media/get")))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -1,0 +1,158 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Target kinds of a notice: a grid or a unit, by name.
+const (
+	TargetGrid = "grid"
+	TargetUnit = "unit"
+)
+
+// Notice states: scheduled until sending starts, then resolved (the
+// recipients are fixed, one delivery each).
+const (
+	NoticeScheduled = "scheduled"
+	NoticeResolved  = "resolved"
+)
+
+// Notice is a message from the office to the members of some grids and
+// units, or to all (SPEC §7).
+type Notice struct {
+	ID        int64
+	Title     string
+	Content   string
+	EventTime time.Time // zero when the notice names no time
+	Place     string
+	TargetAll bool
+	Grids     []string // grid names, when not TargetAll
+	Units     []string // unit names, when not TargetAll
+	SendAt    time.Time
+	CreatedBy string
+	CreatedAt time.Time
+	State     string
+}
+
+// DeliveryState is where one recipient's message is.
+type DeliveryState string
+
+// Delivery states. A delivery is claimed (sending) before WeChat is called
+// and its outcome recorded after; sent, failed and skipped are final.
+const (
+	DeliveryPending DeliveryState = "pending"
+	DeliverySending DeliveryState = "sending"
+	DeliverySent    DeliveryState = "sent"
+	DeliveryFailed  DeliveryState = "failed"
+	DeliverySkipped DeliveryState = "skipped"
+)
+
+// Final reports whether the state is an outcome that never changes.
+func (s DeliveryState) Final() bool {
+	return s == DeliverySent || s == DeliveryFailed || s == DeliverySkipped
+}
+
+// SkipUnfollowed is the message of a delivery skipped because the member
+// unfollowed the official account.
+const SkipUnfollowed = "unfollowed"
+
+// Delivery is one recipient of a notice.
+type Delivery struct {
+	ID          int64
+	NoticeID    int64
+	MemberID    int64
+	OpenID      string
+	State       DeliveryState
+	ErrCode     int64
+	Message     string // why it failed or was skipped
+	Attempts    int
+	ClientMsgID string
+}
+
+// ClientMsgID is the client_msg_id of a notice's message to a member: the
+// same on every retry, so WeChat drops a repeat.
+func ClientMsgID(noticeID, memberID int64) string {
+	return fmt.Sprintf("n%d-m%d", noticeID, memberID)
+}
+
+// DeliveryOutcome is what one send attempt came to. State is sent, failed,
+// skipped, or pending to give the delivery back for a retry.
+type DeliveryOutcome struct {
+	State   DeliveryState
+	ErrCode int64
+	Message string
+}
+
+// NoticeCounts counts a notice's deliveries by state.
+type NoticeCounts struct {
+	Resolved bool // recipients are fixed; before that every count is 0
+	Pending  int
+	Sending  int
+	Sent     int
+	Failed   int
+	Skipped  int
+}
+
+// Total is the number of deliveries.
+func (c NoticeCounts) Total() int { return c.Pending + c.Sending + c.Sent + c.Failed + c.Skipped }
+
+// Done reports whether every delivery has its outcome.
+func (c NoticeCounts) Done() bool { return c.Resolved && c.Pending == 0 && c.Sending == 0 }
+
+// String is a one-line progress report.
+func (c NoticeCounts) String() string {
+	if !c.Resolved {
+		return "scheduled"
+	}
+	return fmt.Sprintf("total %d: sent %d, failed %d, skipped %d, pending %d, sending %d",
+		c.Total(), c.Sent, c.Failed, c.Skipped, c.Pending, c.Sending)
+}
+
+// NoticeStore keeps notices and their deliveries. store/sqldb implements it.
+type NoticeStore interface {
+	// CreateNotice validates and saves a notice (setting ID, CreatedAt and
+	// State) with a SendNoticeJob scheduled at SendAt, in one transaction.
+	// An unknown grid or unit is an error naming it.
+	CreateNotice(ctx context.Context, n *Notice) error
+	// Notice returns a notice with its targets, or ErrNotFound.
+	Notice(ctx context.Context, id int64) (Notice, error)
+	// ResolveRecipients fixes a notice's recipients once: a pending delivery
+	// (and a SendDeliveryJob) per bound member with reminders on in the
+	// targets, a skipped one per such member who unfollowed. Later calls
+	// change nothing. It returns the number of deliveries.
+	ResolveRecipients(ctx context.Context, noticeID int64) (int, error)
+	// ClaimDelivery marks a pending delivery, or one left sending longer
+	// than stale ago, as sending with one more attempt, and returns it.
+	// ErrConflict when the delivery has its outcome or is being sent;
+	// ErrNotFound when there is no such delivery.
+	ClaimDelivery(ctx context.Context, id int64, stale time.Duration) (Delivery, error)
+	// RecordDelivery stores the outcome of a claimed delivery's attempt. A
+	// delivery recorded sent never changes again.
+	RecordDelivery(ctx context.Context, id int64, o DeliveryOutcome) error
+	// NoticeCounts counts a notice's deliveries by state.
+	NoticeCounts(ctx context.Context, noticeID int64) (NoticeCounts, error)
+	// SetUnfollowed marks the member bound to openID as unfollowed (43004).
+	SetUnfollowed(ctx context.Context, openID string, unfollowed bool) error
+}
+
+// SendNoticeJob starts sending a notice at its send time.
+type SendNoticeJob struct {
+	NoticeID int64 `json:"notice_id"`
+}
+
+// Kind names the job for the queue.
+func (SendNoticeJob) Kind() string { return "send_notice" }
+
+// SendDeliveryJob sends a notice to one recipient.
+type SendDeliveryJob struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Kind names the job for the queue.
+func (SendDeliveryJob) Kind() string { return "send_delivery" }
+
+// NoticeQueue is the job queue of notice sending, apart from the other
+// background jobs so its own River client can work it.
+const NoticeQueue = "notices"

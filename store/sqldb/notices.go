@@ -1,0 +1,350 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/riverqueue/river"
+
+	"gridbot/flows"
+)
+
+var _ flows.NoticeStore = (*DB)(nil)
+
+// Attempts River makes at the notice jobs. SendDeliveryAttempts spans
+// about two hours of River's default backoff: transient WeChat errors
+// (45009, -1, 5xx) clear well within it.
+const (
+	SendNoticeAttempts   = 10
+	SendDeliveryAttempts = 12
+)
+
+// noticeSlack is how far in the past a notice's send time may be: a
+// notice created "now" on a slow clock is still now.
+const noticeSlack = time.Minute
+
+// jobBatch is how many delivery jobs one insert carries.
+const jobBatch = 1000
+
+// CreateNotice validates and saves a notice with its targets and a
+// flows.SendNoticeJob scheduled at SendAt (now when zero), in one
+// transaction. Title and content are required; an unknown grid or unit is
+// an error naming it; a send time more than a minute past is refused.
+func (db *DB) CreateNotice(ctx context.Context, n *flows.Notice) error {
+	n.Title, n.Content, n.Place = strings.TrimSpace(n.Title), strings.TrimSpace(n.Content), strings.TrimSpace(n.Place)
+	now := db.stamp()
+	switch {
+	case n.Title == "":
+		return fmt.Errorf("store: create notice: title is required")
+	case n.Content == "":
+		return fmt.Errorf("store: create notice: content is required")
+	case !n.TargetAll && len(n.Grids) == 0 && len(n.Units) == 0:
+		return fmt.Errorf("store: create notice: no targets (all, grids or units)")
+	}
+	if n.SendAt.IsZero() {
+		n.SendAt = now.Time
+	}
+	if n.SendAt.Before(now.Add(-noticeSlack)) {
+		return fmt.Errorf("store: create notice: send time %s is in the past", n.SendAt.Format(time.RFC3339))
+	}
+	n.SendAt = n.SendAt.UTC().Truncate(time.Microsecond)
+	var eventTime *dbTime
+	if !n.EventTime.IsZero() {
+		eventTime = &dbTime{n.EventTime.UTC().Truncate(time.Microsecond)}
+	}
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		for _, t := range []struct {
+			kind, table string
+			names       []string
+		}{{flows.TargetGrid, "grids", n.Grids}, {flows.TargetUnit, "units", n.Units}} {
+			for _, name := range t.names {
+				var id int64
+				err := tx.GetContext(ctx, &id, db.q(`SELECT id FROM `+t.table+` WHERE name = ?`), name)
+				if errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("unknown %s %q: %w", t.kind, name, flows.ErrNotFound)
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		const insert = `
+INSERT INTO notices (title, content, event_time, place, target_all, send_at, created_by, created_at, state)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'scheduled')
+RETURNING id`
+		if err := tx.GetContext(ctx, &n.ID, db.q(insert), n.Title, n.Content, eventTime, n.Place,
+			n.TargetAll, dbTime{n.SendAt}, n.CreatedBy, now); err != nil {
+			return err
+		}
+		const target = `INSERT INTO notice_targets (notice_id, kind, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
+		for _, g := range n.Grids {
+			if _, err := tx.ExecContext(ctx, db.q(target), n.ID, flows.TargetGrid, g); err != nil {
+				return err
+			}
+		}
+		for _, u := range n.Units {
+			if _, err := tx.ExecContext(ctx, db.q(target), n.ID, flows.TargetUnit, u); err != nil {
+				return err
+			}
+		}
+		_, err := db.jobs.InsertTx(ctx, tx.Tx, flows.SendNoticeJob{NoticeID: n.ID}, &river.InsertOpts{
+			Queue: flows.NoticeQueue, MaxAttempts: SendNoticeAttempts, ScheduledAt: n.SendAt,
+		})
+		return err
+	})
+	if err != nil {
+		return wrap("create notice", err)
+	}
+	n.CreatedAt, n.State = now.Time, flows.NoticeScheduled
+	return nil
+}
+
+// noticeRow is a notices row.
+type noticeRow struct {
+	ID        int64   `db:"id"`
+	Title     string  `db:"title"`
+	Content   string  `db:"content"`
+	EventTime *dbTime `db:"event_time"`
+	Place     string  `db:"place"`
+	TargetAll bool    `db:"target_all"`
+	SendAt    dbTime  `db:"send_at"`
+	CreatedBy string  `db:"created_by"`
+	CreatedAt dbTime  `db:"created_at"`
+	State     string  `db:"state"`
+}
+
+// Notice returns a notice with its targets, or flows.ErrNotFound.
+func (db *DB) Notice(ctx context.Context, id int64) (flows.Notice, error) {
+	const query = `
+SELECT id, title, content, event_time, place, target_all, send_at, created_by, created_at, state
+FROM notices WHERE id = ?`
+	var r noticeRow
+	if err := db.db.GetContext(ctx, &r, db.q(query), id); err != nil {
+		return flows.Notice{}, wrap("notice", err)
+	}
+	n := flows.Notice{
+		ID: r.ID, Title: r.Title, Content: r.Content, Place: r.Place, TargetAll: r.TargetAll,
+		SendAt: r.SendAt.Time, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.Time, State: r.State,
+	}
+	if r.EventTime != nil {
+		n.EventTime = r.EventTime.Time
+	}
+	var targets []struct {
+		Kind string `db:"kind"`
+		Name string `db:"name"`
+	}
+	const tq = `SELECT kind, name FROM notice_targets WHERE notice_id = ? ORDER BY kind, name`
+	if err := db.db.SelectContext(ctx, &targets, db.q(tq), id); err != nil {
+		return flows.Notice{}, wrap("notice targets", err)
+	}
+	for _, t := range targets {
+		if t.Kind == flows.TargetGrid {
+			n.Grids = append(n.Grids, t.Name)
+		} else {
+			n.Units = append(n.Units, t.Name)
+		}
+	}
+	return n, nil
+}
+
+// ResolveRecipients fixes a notice's recipients once, in one transaction
+// that locks the notice: a pending delivery and a flows.SendDeliveryJob
+// (queue flows.NoticeQueue) per bound member with reminders on in the
+// targets, and a skipped delivery ("unfollowed") per such member who
+// unfollowed. Calls after the first change nothing. It returns the number
+// of deliveries.
+func (db *DB) ResolveRecipients(ctx context.Context, noticeID int64) (int, error) {
+	var total int
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		var n struct {
+			State     string `db:"state"`
+			TargetAll bool   `db:"target_all"`
+		}
+		lock := `SELECT state, target_all FROM notices WHERE id = ?` + db.forUpdate()
+		if err := tx.GetContext(ctx, &n, db.q(lock), noticeID); err != nil {
+			return err
+		}
+		if n.State == flows.NoticeResolved {
+			return tx.GetContext(ctx, &total, db.q(`SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ?`), noticeID)
+		}
+		insert := `
+INSERT INTO notice_deliveries (notice_id, member_id, openid, state, message, client_msg_id)
+SELECT ?, m.id, m.openid,
+       CASE WHEN m.unfollowed THEN 'skipped' ELSE 'pending' END,
+       CASE WHEN m.unfollowed THEN 'unfollowed' ELSE '' END,
+       ? || CAST(m.id AS TEXT)
+FROM members m
+WHERE m.openid IS NOT NULL AND m.reminders`
+		args := []any{noticeID, fmt.Sprintf("n%d-m", noticeID)}
+		if !n.TargetAll {
+			insert += `
+  AND (m.grid_id IN (SELECT g.id FROM grids g JOIN notice_targets t ON t.name = g.name
+                     WHERE t.notice_id = ? AND t.kind = 'grid')
+    OR m.unit_id IN (SELECT u.id FROM units u JOIN notice_targets t ON t.name = u.name
+                     WHERE t.notice_id = ? AND t.kind = 'unit'))`
+			args = append(args, noticeID, noticeID)
+		}
+		insert += `
+ORDER BY m.id
+ON CONFLICT DO NOTHING`
+		if _, err := tx.ExecContext(ctx, db.q(insert), args...); err != nil {
+			return err
+		}
+		var ids []int64
+		const pending = `SELECT id FROM notice_deliveries WHERE notice_id = ? AND state = 'pending' ORDER BY id`
+		if err := tx.SelectContext(ctx, &ids, db.q(pending), noticeID); err != nil {
+			return err
+		}
+		for start := 0; start < len(ids); start += jobBatch {
+			batch := ids[start:min(start+jobBatch, len(ids))]
+			params := make([]river.InsertManyParams, len(batch))
+			for i, id := range batch {
+				params[i] = river.InsertManyParams{
+					Args: flows.SendDeliveryJob{DeliveryID: id},
+					InsertOpts: &river.InsertOpts{
+						Queue: flows.NoticeQueue, MaxAttempts: SendDeliveryAttempts,
+					},
+				}
+			}
+			if _, err := db.jobs.InsertManyFastTx(ctx, tx.Tx, params); err != nil {
+				return fmt.Errorf("insert send_delivery jobs: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE notices SET state = 'resolved' WHERE id = ?`), noticeID); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &total, db.q(`SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ?`), noticeID)
+	})
+	return total, wrap("resolve recipients", err)
+}
+
+// deliveryRow is a notice_deliveries row.
+type deliveryRow struct {
+	ID          int64  `db:"id"`
+	NoticeID    int64  `db:"notice_id"`
+	MemberID    int64  `db:"member_id"`
+	OpenID      string `db:"openid"`
+	State       string `db:"state"`
+	ErrCode     int64  `db:"errcode"`
+	Message     string `db:"message"`
+	Attempts    int    `db:"attempts"`
+	ClientMsgID string `db:"client_msg_id"`
+}
+
+func (r deliveryRow) delivery() flows.Delivery {
+	return flows.Delivery{
+		ID: r.ID, NoticeID: r.NoticeID, MemberID: r.MemberID, OpenID: r.OpenID,
+		State: flows.DeliveryState(r.State), ErrCode: r.ErrCode, Message: r.Message,
+		Attempts: r.Attempts, ClientMsgID: r.ClientMsgID,
+	}
+}
+
+const deliveryColumns = `id, notice_id, member_id, openid, state, errcode, message, attempts, client_msg_id`
+
+// ClaimDelivery marks a pending delivery, or one left sending (by a
+// process that died) longer than stale ago, as sending with one more
+// attempt, and returns it. flows.ErrConflict when the delivery has its
+// outcome or another sender holds it; flows.ErrNotFound when there is no
+// such delivery.
+func (db *DB) ClaimDelivery(ctx context.Context, id int64, stale time.Duration) (flows.Delivery, error) {
+	now := db.stamp()
+	query := `
+UPDATE notice_deliveries SET state = 'sending', attempts = attempts + 1, claimed_at = ?
+WHERE id = ? AND (state = 'pending' OR (state = 'sending' AND claimed_at < ?))
+RETURNING ` + deliveryColumns
+	var r deliveryRow
+	err := db.db.GetContext(ctx, &r, db.q(query), now, id, dbTime{now.Add(-stale)})
+	if errors.Is(err, sql.ErrNoRows) {
+		var state string
+		err = db.db.GetContext(ctx, &state, db.q(`SELECT state FROM notice_deliveries WHERE id = ?`), id)
+		if err == nil {
+			return flows.Delivery{}, fmt.Errorf("store: claim delivery: %w (%s)", flows.ErrConflict, state)
+		}
+	}
+	if err != nil {
+		return flows.Delivery{}, wrap("claim delivery", err)
+	}
+	return r.delivery(), nil
+}
+
+// Delivery returns one delivery, or flows.ErrNotFound.
+func (db *DB) Delivery(ctx context.Context, id int64) (flows.Delivery, error) {
+	var r deliveryRow
+	err := db.db.GetContext(ctx, &r, db.q(`SELECT `+deliveryColumns+` FROM notice_deliveries WHERE id = ?`), id)
+	if err != nil {
+		return flows.Delivery{}, wrap("delivery", err)
+	}
+	return r.delivery(), nil
+}
+
+// RecordDelivery stores the outcome of a claimed (sending) delivery's
+// attempt: sent, failed, skipped, or pending to give it back for a retry.
+// flows.ErrConflict when the delivery is not sending, so an outcome never
+// overwrites another, and a delivery recorded sent never changes again.
+func (db *DB) RecordDelivery(ctx context.Context, id int64, o flows.DeliveryOutcome) error {
+	switch o.State {
+	case flows.DeliverySent, flows.DeliveryFailed, flows.DeliverySkipped, flows.DeliveryPending:
+	default:
+		return fmt.Errorf("store: record delivery: bad state %q", o.State)
+	}
+	var sentAt *dbTime
+	if o.State == flows.DeliverySent {
+		now := db.stamp()
+		sentAt = &now
+	}
+	const query = `
+UPDATE notice_deliveries SET state = ?, errcode = ?, message = ?, sent_at = ?
+WHERE id = ? AND state = 'sending'`
+	res, err := db.db.ExecContext(ctx, db.q(query), string(o.State), o.ErrCode, o.Message, sentAt, id)
+	if err == nil {
+		if n, rerr := res.RowsAffected(); rerr == nil && n == 0 {
+			err = fmt.Errorf("delivery %d is not being sent: %w", id, flows.ErrConflict)
+		}
+	}
+	return wrap("record delivery", err)
+}
+
+// NoticeCounts counts a notice's deliveries by state; flows.ErrNotFound
+// for an unknown notice.
+func (db *DB) NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error) {
+	var c flows.NoticeCounts
+	var state string
+	if err := db.db.GetContext(ctx, &state, db.q(`SELECT state FROM notices WHERE id = ?`), noticeID); err != nil {
+		return c, wrap("notice counts", err)
+	}
+	c.Resolved = state == flows.NoticeResolved
+	var rows []struct {
+		State string `db:"state"`
+		N     int    `db:"n"`
+	}
+	const query = `SELECT state, COUNT(*) AS n FROM notice_deliveries WHERE notice_id = ? GROUP BY state`
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), noticeID); err != nil {
+		return c, wrap("notice counts", err)
+	}
+	for _, r := range rows {
+		switch flows.DeliveryState(r.State) {
+		case flows.DeliveryPending:
+			c.Pending = r.N
+		case flows.DeliverySending:
+			c.Sending = r.N
+		case flows.DeliverySent:
+			c.Sent = r.N
+		case flows.DeliveryFailed:
+			c.Failed = r.N
+		case flows.DeliverySkipped:
+			c.Skipped = r.N
+		}
+	}
+	return c, nil
+}
+
+// Jobs the notice operations insert.
+var (
+	_ river.JobArgs = flows.SendNoticeJob{}
+	_ river.JobArgs = flows.SendDeliveryJob{}
+)

@@ -128,6 +128,8 @@ type NoticeStore interface {
 	// ErrConflict when the delivery has its outcome or is being sent;
 	// ErrNotFound when there is no such delivery.
 	ClaimDelivery(ctx context.Context, id int64, stale time.Duration) (Delivery, error)
+	// Delivery returns one delivery, or ErrNotFound.
+	Delivery(ctx context.Context, id int64) (Delivery, error)
 	// RecordDelivery stores the outcome of a claimed delivery's attempt. A
 	// delivery recorded sent never changes again.
 	RecordDelivery(ctx context.Context, id int64, o DeliveryOutcome) error

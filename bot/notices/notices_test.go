@@ -1,0 +1,367 @@
+package notices
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+	"github.com/silenceper/wechat/v2/cache"
+	"github.com/silenceper/wechat/v2/credential"
+
+	"gridbot/bot/wechat"
+	"gridbot/flows"
+	"gridbot/store/sqldb"
+	"gridbot/store/testenv"
+)
+
+// TestMain doubles as the sending process of the crash tests: with
+// childEnv set, the test binary runs a Runner until it is killed.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		if err := runChild(); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// fakeWeChat is a WeChat API that records every message call, answers
+// each user by a script of errcodes, and accepts each client_msg_id once
+// (a repeat is answered ok but counted as a duplicate, as WeChat drops it).
+type fakeWeChat struct {
+	srv   *httptest.Server
+	delay time.Duration
+
+	mu         sync.Mutex
+	calls      map[string]int   // by openid
+	script     map[string][]int // by openid: errcodes in order (0 ok, 500 HTTP 500), then ok
+	accepted   map[string]int   // by client_msg_id
+	duplicates int
+	bodies     []map[string]any
+}
+
+func newFakeWeChat(t testing.TB) *fakeWeChat {
+	f := &fakeWeChat{calls: map[string]int{}, script: map[string][]int{}, accepted: map[string]int{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.Contains(r.URL.Path, "token") {
+		fmt.Fprint(w, `{"access_token":"token-fake","expires_in":7200}`)
+		return
+	}
+	if f.delay > 0 {
+		time.Sleep(f.delay)
+	}
+	var body map[string]any
+	raw, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(raw, &body); err != nil {
+		http.Error(w, "bad json", http.StatusBadRequest)
+		return
+	}
+	openID, _ := body["touser"].(string)
+	cmid, _ := body["client_msg_id"].(string)
+	f.mu.Lock()
+	f.calls[openID]++
+	f.bodies = append(f.bodies, body)
+	code := 0
+	if s := f.script[openID]; len(s) > 0 {
+		code, f.script[openID] = s[0], s[1:]
+	}
+	if code == 0 {
+		if f.accepted[cmid] > 0 {
+			f.duplicates++
+		} else {
+			f.accepted[cmid]++
+		}
+	}
+	f.mu.Unlock()
+	switch code {
+	case 500:
+		http.Error(w, "busy", http.StatusInternalServerError)
+	default:
+		fmt.Fprintf(w, `{"errcode":%d,"errmsg":"fake %d"}`, code, code)
+	}
+}
+
+func (f *fakeWeChat) callsOf(openID string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[openID]
+}
+
+// newClientMu serializes wechat.New, which sets the SDK's global URL rewriter.
+var newClientMu sync.Mutex
+
+// newClient is a real wechat.Client on the fake, its token cache primed.
+func newClient(t testing.TB, base string) *wechat.Client {
+	const appID = "wx-test"
+	mem := cache.NewMemory()
+	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, appID)
+	if err := mem.Set(key, "token-fake", time.Hour); err != nil && t != nil {
+		t.Fatal(err)
+	}
+	newClientMu.Lock()
+	defer newClientMu.Unlock()
+	return wechat.New(wechat.Config{AppID: appID, AppSecret: "secret", Token: "tok", APIBase: base, Cache: mem})
+}
+
+// openDB opens and migrates a fresh database of a dialect (dsn "" and a
+// new directory for SQLite), closed when the test ends.
+func openDB(t *testing.T, dialect string) (db *sqldb.DB, dsn, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	dir = t.TempDir()
+	if dialect == sqldb.DialectPostgres {
+		dsn = testenv.PostgresDSN(t)
+	}
+	db, err := sqldb.Open(ctx, dsn, dir)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return db, dsn, dir
+}
+
+// forEachDB runs fn in parallel on PostgreSQL and SQLite.
+func forEachDB(t *testing.T, fn func(t *testing.T, dialect string)) {
+	for _, d := range []string{sqldb.DialectPostgres, sqldb.DialectSQLite} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			fn(t, d)
+		})
+	}
+}
+
+// seedMembers imports n members in two grids ("一号网格" odd, "二号网格"
+// even) and binds member i to "o-<i>" unless unbound[i]. Members in
+// remindersOff have reminders off. It returns the members by openid.
+func seedMembers(t testing.TB, db *sqldb.DB, n int, unbound, remindersOff map[int]bool) map[int]flows.Member {
+	ctx := context.Background()
+	rows := make([]flows.RosterRow, n)
+	for i := range rows {
+		grid := "一号网格"
+		if i%2 == 1 {
+			grid = "二号网格"
+		}
+		rows[i] = flows.RosterRow{Row: i + 2, Unit: "市文明办", Grid: grid, Name: fmt.Sprintf("成员%d", i),
+			Phone: fmt.Sprintf("139%08d", i), Role: flows.RoleVolunteer}
+	}
+	if _, err := db.ImportRoster(ctx, rows); err != nil {
+		t.Fatalf("ImportRoster: %v", err)
+	}
+	ms := map[int]flows.Member{}
+	for i, r := range rows {
+		m, err := db.FindRosterMember(ctx, r.Name, r.Phone)
+		if err != nil {
+			t.Fatalf("FindRosterMember: %v", err)
+		}
+		if !unbound[i] {
+			if err := db.BindMember(ctx, m.ID, openID(i)); err != nil {
+				t.Fatalf("BindMember: %v", err)
+			}
+			m.OpenID = openID(i)
+		}
+		if remindersOff[i] {
+			if err := db.SetReminders(ctx, m.ID, false); err != nil {
+				t.Fatalf("SetReminders: %v", err)
+			}
+		}
+		ms[i] = m
+	}
+	return ms
+}
+
+func openID(i int) string { return fmt.Sprintf("o-%04d", i) }
+
+type fastRetry struct{}
+
+func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(20 * time.Millisecond) }
+
+// startRunner starts a Runner on db against the fake, stopped when the test ends.
+func startRunner(t *testing.T, db *sqldb.DB, f *fakeWeChat, templateID string) {
+	t.Helper()
+	r, err := New(db.RiverDriver(), Deps{
+		Store: db, Poster: newClient(t, f.srv.URL), TemplateID: templateID,
+		PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
+	}, testLogger(t))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := r.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := r.Stop(sctx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+}
+
+// waitDone waits until every delivery of the notice has its outcome.
+func waitDone(t *testing.T, db *sqldb.DB, noticeID int64, within time.Duration) flows.NoticeCounts {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := db.NoticeCounts(context.Background(), noticeID)
+		if err != nil {
+			t.Fatalf("NoticeCounts: %v", err)
+		}
+		if c.Done() {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notice not done after %s: %s", within, c)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func TestSendOutcomes(t *testing.T) {
+	forEachDB(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		db, _, _ := openDB(t, dialect)
+		// 0-2 plain, 3 reminders off, 4 unbound, 5 unfollowed (43004),
+		// 6 busy twice, 7 outside the window (45015), 8 HTTP 500 once.
+		ms := seedMembers(t, db, 9, map[int]bool{4: true}, map[int]bool{3: true})
+		f := newFakeWeChat(t)
+		f.script[openID(5)] = []int{43004}
+		f.script[openID(6)] = []int{45009, 45009}
+		f.script[openID(7)] = []int{45015}
+		f.script[openID(8)] = []int{500}
+		n := flows.Notice{Title: "周六上午卫生大扫除请各位志愿者准时参加谢谢配合", Content: "带好工具\n手套",
+			Place: "一号网格", EventTime: time.Date(2026, 11, 28, 1, 0, 0, 0, time.UTC), TargetAll: true}
+		if err := db.CreateNotice(ctx, &n); err != nil {
+			t.Fatalf("CreateNotice: %v", err)
+		}
+		startRunner(t, db, f, "tmpl-1")
+		c := waitDone(t, db, n.ID, 30*time.Second)
+		if c.Sent != 5 || c.Skipped != 1 || c.Failed != 1 || c.Total() != 7 {
+			t.Errorf("counts = %s, want 5 sent, 1 skipped, 1 failed", c)
+		}
+		for i, want := range []int{1, 1, 1, 0, 0, 1, 3, 1, 2} {
+			if got := f.callsOf(openID(i)); got != want {
+				t.Errorf("calls to member %d = %d, want %d", i, got, want)
+			}
+		}
+		for i := range 9 {
+			if i == 3 || i == 4 {
+				continue
+			}
+			cmid := flows.ClientMsgID(n.ID, ms[i].ID)
+			f.mu.Lock()
+			acc := f.accepted[cmid]
+			f.mu.Unlock()
+			switch i {
+			case 5, 7:
+				if acc != 0 {
+					t.Errorf("member %d: accepted %d, want 0", i, acc)
+				}
+			default:
+				if acc != 1 {
+					t.Errorf("member %d: accepted %d, want 1", i, acc)
+				}
+			}
+		}
+		if f.duplicates != 0 {
+			t.Errorf("duplicates = %d, want 0", f.duplicates)
+		}
+		m5, err := db.MemberByOpenID(ctx, openID(5))
+		if err != nil || !m5.Unfollowed {
+			t.Errorf("member 5 = %+v, %v; want unfollowed", m5, err)
+		}
+		f.mu.Lock()
+		body := f.bodies[0]
+		f.mu.Unlock()
+		if body["template_id"] != "tmpl-1" {
+			t.Errorf("body = %v, want template message", body)
+		}
+		data := body["data"].(map[string]any)
+		first := data["first"].(map[string]any)["value"].(string)
+		if len([]rune(first)) != 20 || !strings.HasSuffix(first, "…") {
+			t.Errorf("first = %q, want 20 characters ending …", first)
+		}
+		if got := data["keyword3"].(map[string]any)["value"]; got != "带好工具 手套" {
+			t.Errorf("keyword3 = %q", got)
+		}
+	})
+}
+
+func TestDeliveryStates(t *testing.T) {
+	db, _, _ := openDB(t, sqldb.DialectSQLite)
+	ctx := context.Background()
+	ms := seedMembers(t, db, 3, nil, nil)
+	f := newFakeWeChat(t)
+	f.script[openID(1)] = []int{45015}
+	f.script[openID(2)] = []int{43004}
+	n := flows.Notice{Title: "通知", Content: "内容", Grids: []string{"一号网格", "二号网格"}}
+	if err := db.CreateNotice(ctx, &n); err != nil {
+		t.Fatal(err)
+	}
+	startRunner(t, db, f, "")
+	waitDone(t, db, n.ID, 20*time.Second)
+	want := []struct {
+		state flows.DeliveryState
+		code  int64
+		msg   string
+	}{{flows.DeliverySent, 0, ""}, {flows.DeliveryFailed, 45015, "fake 45015"}, {flows.DeliverySkipped, 43004, flows.SkipUnfollowed}}
+	for i, w := range want {
+		var d flows.Delivery
+		for id := int64(1); id <= 3; id++ {
+			if x, err := db.Delivery(ctx, id); err == nil && x.MemberID == ms[i].ID {
+				d = x
+			}
+		}
+		if d.State != w.state || d.ErrCode != w.code || !strings.Contains(d.Message, w.msg) || d.Attempts != 1 {
+			t.Errorf("delivery of member %d = %+v, want %s %d %q after 1 attempt", i, d, w.state, w.code, w.msg)
+		}
+	}
+	f.mu.Lock()
+	body := f.bodies[0]
+	f.mu.Unlock()
+	text, _ := body["text"].(map[string]any)
+	if body["msgtype"] != "text" || !strings.HasPrefix(fmt.Sprint(text["content"]), "【通知】通知") || body["client_msg_id"] == "" {
+		t.Errorf("body = %v, want a customer-service text with client_msg_id", body)
+	}
+}
+
+func TestField(t *testing.T) {
+	for in, want := range map[string]string{
+		"短":         "短",
+		"a\nb\r\nc": "a b c",
+		"一二三四五六七八九十一二三四五六七八九十":  "一二三四五六七八九十一二三四五六七八九十",
+		"一二三四五六七八九十一二三四五六七八九十一": "一二三四五六七八九十一二三四五六七八九…",
+	} {
+		if got := Field(in); got != want {
+			t.Errorf("Field(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package notices
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"gridbot/store/testenv"
+)
+
+// admitted runs n Waits spread over the limiters and returns how many
+// were admitted in each wall-clock second.
+func admitted(t *testing.T, n int, ls ...Limiter) map[int64]int {
+	t.Helper()
+	var (
+		mu  sync.Mutex
+		per = map[int64]int{}
+		wg  sync.WaitGroup
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := range n {
+		wg.Add(1)
+		go func(l Limiter) {
+			defer wg.Done()
+			if err := l.Wait(ctx); err != nil {
+				t.Errorf("Wait: %v", err)
+				return
+			}
+			mu.Lock()
+			per[time.Now().Unix()]++
+			mu.Unlock()
+		}(ls[i%len(ls)])
+	}
+	wg.Wait()
+	return per
+}
+
+func TestRedisLimiterSharedAcrossInstances(t *testing.T) {
+	rdb := testenv.Redis(t)
+	prefix := testenv.RedisPrefix(t, rdb)
+	const rate = 15
+	a, b := NewRedisLimiter(rdb, prefix, rate), NewRedisLimiter(rdb, prefix, rate)
+	per := admitted(t, 40, a, b)
+	total := 0
+	for sec, n := range per {
+		total += n
+		if n > rate {
+			t.Errorf("second %d: %d admitted by two instances, want at most %d", sec, n, rate)
+		}
+	}
+	if total != 40 {
+		t.Errorf("admitted %d, want 40", total)
+	}
+}
+
+func TestLocalLimiter(t *testing.T) {
+	if _, ok := NewLimiter(0).(Unlimited); !ok {
+		t.Error("NewLimiter(0) is not Unlimited")
+	}
+	if _, ok := NewRedisLimiter(nil, "", 0).(Unlimited); !ok {
+		t.Error("NewRedisLimiter(rate 0) is not Unlimited")
+	}
+	const rate = 20
+	per := admitted(t, 30, NewLimiter(rate))
+	for sec, n := range per {
+		// Evenly spaced sends: at most rate in a second, plus the one on its edge.
+		if n > rate+1 {
+			t.Errorf("second %d: %d admitted, want at most %d", sec, n, rate+1)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	l := NewLimiter(1)
+	_ = l.Wait(context.Background())
+	if err := l.Wait(ctx); err == nil {
+		t.Error("Wait on a cancelled context waited instead of failing")
+	}
+}

@@ -79,15 +79,27 @@ func (a *app) close() {
 // serve runs the HTTP server until ctx ends. ready, when set, receives the
 // bound address once the listener is open (tests listen on :0).
 func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- string) error {
-	a, err := open(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	// Dev mode's fake WeChat API is served by this very listener, so the
+	// client's APIBase is known only once it is bound.
+	var dev *devMode
+	if cfg.DevMode {
+		dev, cfg = newDevMode(cfg, ln.Addr())
+	}
+	a, err := open(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.close()
+	if dev != nil {
+		if err := dev.start(ctx, a.db, log); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	runner, err := jobs.New(a.db.RiverDriver(), jobs.Deps{
 		Photos: a.db, Reports: a.db, Tokens: a.client, Sender: a.client, APIBase: cfg.APIBase,
@@ -100,7 +112,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		ln.Close()
 		return fmt.Errorf("start jobs: %w", err)
 	}
-	handler, wh := a.router(cfg, log)
+	handler, wh := a.router(cfg, log, dev)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -114,6 +126,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	}
 	log.Info("gridbot listening", slog.String("addr", ln.Addr().String()), slog.String("mode", mode),
 		slog.String("database", a.db.Dialect()), slog.Bool("redis", a.redis != nil))
+	if dev != nil {
+		dev.banner(log)
+	}
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -141,8 +156,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	return nil
 }
 
-// router mounts the webhook, health checks and metrics.
-func (a *app) router(cfg Config, log *slog.Logger) (http.Handler, *webhook.Handler) {
+// router mounts the webhook, health checks and metrics, and in dev mode
+// (dev not nil) the fake WeChat API and the chat page under /dev/. In
+// production nothing is mounted there: every /dev/ path is 404.
+func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, *webhook.Handler) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery(), accessLog(log))
@@ -176,6 +193,9 @@ func (a *app) router(cfg Config, log *slog.Logger) (http.Handler, *webhook.Handl
 		c.String(http.StatusOK, "ready")
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	if dev != nil {
+		dev.register(r)
+	}
 	return r, wh
 }
 

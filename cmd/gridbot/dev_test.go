@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gridbot/bot/fakewechat"
+	"gridbot/cmd/gridbot/demo"
+	"gridbot/flows"
+	"gridbot/store/sqldb"
+)
+
+func httpGet(t *testing.T, url string) (int, string, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+}
+
+func openDB(t *testing.T, dir string) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestProductionHasNoDevMode: with WECHAT_TOKEN set, every /dev/ path is
+// 404 and an empty database stays empty.
+func TestProductionHasNoDevMode(t *testing.T) {
+	dir := t.TempDir()
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": dir, "WECHAT_TOKEN": "prodtoken"})
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/dev/chat"},
+		{"GET", "/dev/chat/chat.js"},
+		{"GET", "/dev/chat/messages?open_id=x"},
+		{"POST", "/dev/chat/send"},
+		{"POST", "/dev/wechat-api/cgi-bin/stable_token"},
+		{"GET", "/dev/wechat-api/cgi-bin/media/get"},
+		{"GET", "/dev/"},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(`{"open_id":"x","text":"hi"}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("production %s %s = %d, want 404", c.method, c.path, resp.StatusCode)
+		}
+	}
+	if has, err := openDB(t, dir).HasRoster(context.Background()); err != nil || has {
+		t.Fatalf("production loaded data into an empty database: %v %v", has, err)
+	}
+}
+
+// TestDevModeKeepsExistingRoster: a database with a roster gets no demo data.
+func TestDevModeKeepsExistingRoster(t *testing.T) {
+	env := map[string]string{"GRIDBOT_DATA_DIR": t.TempDir()}
+	importSample(t, env)
+	startServer(t, env)
+	name, phone := firstRosterMember(t)
+	m, err := openDB(t, env["GRIDBOT_DATA_DIR"]).FindRosterMember(context.Background(), name, phone)
+	if err != nil || strings.HasPrefix(m.Unit, demo.Mark) {
+		t.Fatalf("member %+v %v: demo data loaded over a roster", m, err)
+	}
+}
+
+// devChat drives /dev/chat's endpoints as the page's script does.
+type devChat struct {
+	t      *testing.T
+	base   string
+	openID string
+}
+
+func (c devChat) send(payload map[string]any) string {
+	c.t.Helper()
+	payload["open_id"] = c.openID
+	body, _ := json.Marshal(payload)
+	resp, err := http.Post(c.base+"/dev/chat/send", "application/json", bytes.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Reply, Error string
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("send %v: %d %+v %v", payload, resp.StatusCode, out, err)
+	}
+	return out.Reply
+}
+
+func (c devChat) converse(steps [][2]string) {
+	c.t.Helper()
+	for _, s := range steps {
+		if r := c.send(map[string]any{"text": s[0]}); !strings.Contains(r, s[1]) {
+			c.t.Fatalf("reply to %q = %q, want %q", s[0], r, s[1])
+		}
+	}
+}
+
+// upload puts a photo into the fake API's media store as the page does.
+func (c devChat) upload(data []byte) (mediaID, picURL string) {
+	c.t.Helper()
+	resp, err := http.Post(c.base+"/dev/wechat-api/cgi-bin/stable_token", "application/json", strings.NewReader(`{"grant_type":"client_credential","appid":"dev","secret":"dev"}`))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	part, _ := mw.CreateFormFile("media", "photo.png")
+	part.Write(data)
+	mw.Close()
+	resp, err = http.Post(c.base+"/dev/wechat-api/cgi-bin/media/upload?type=image&access_token="+tok.AccessToken, mw.FormDataContentType(), &buf)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var up struct {
+		MediaID string `json:"media_id"`
+		PicURL  string `json:"pic_url"`
+		ErrCode int    `json:"errcode"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&up); err != nil || up.MediaID == "" {
+		c.t.Fatalf("upload: %+v %v", up, err)
+	}
+	return up.MediaID, up.PicURL
+}
+
+func (c devChat) pushed(after int64) []fakewechat.Message {
+	c.t.Helper()
+	_, _, body := httpGet(c.t, c.base+"/dev/chat/messages?open_id="+c.openID+"&after="+strconv.FormatInt(after, 10))
+	var out struct{ Messages []fakewechat.Message }
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		c.t.Fatalf("messages: %v: %s", err, body)
+	}
+	return out.Messages
+}
+
+// TestDevModeChat: dev mode on an empty database loads the demo roster,
+// serves /dev/chat, and the page's endpoints carry a whole report with a
+// photo through the signed webhook; the photo is fetched from the mounted
+// fake API, and a status change is pushed back to the chat.
+func TestDevModeChat(t *testing.T) {
+	dir := t.TempDir()
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": dir})
+	ctx := context.Background()
+	db := openDB(t, dir)
+	members, err := demo.Members()
+	if err != nil || len(members) < 2 {
+		t.Fatalf("demo members: %v %v", members, err)
+	}
+	first := members[0]
+	m, err := db.FindRosterMember(ctx, first.Name, first.Phone)
+	if err != nil || !strings.HasPrefix(m.Unit, demo.Mark) || !strings.HasPrefix(m.Grid, demo.Mark) {
+		t.Fatalf("demo member in the database: %+v %v", m, err)
+	}
+
+	status, ct, page := httpGet(t, base+"/dev/chat")
+	if status != 200 || !strings.HasPrefix(ct, "text/html") {
+		t.Fatalf("GET /dev/chat: %d %q", status, ct)
+	}
+	for _, want := range []string{"LOG_HOURS", "LOG_ACTIVITY", "MY_HOURS", "REPORT_PROBLEM", "MY_REPORTS", "BIND", "REMINDERS", "HELP",
+		first.OpenID, first.Name, "演示数据", "/dev/chat/chat.js"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/dev/chat lacks %q", want)
+		}
+	}
+	if status, _, js := httpGet(t, base+"/dev/chat/chat.js"); status != 200 || !strings.Contains(js, "/dev/chat/send") {
+		t.Fatalf("chat.js: %d", status)
+	}
+
+	c := devChat{t: t, base: base, openID: first.OpenID}
+	if r := c.send(map[string]any{"subscribe": true}); !strings.Contains(r, "姓名") {
+		t.Fatalf("subscribe reply %q", r)
+	}
+	if r := c.send(map[string]any{"menu_key": "BIND"}); !strings.Contains(r, "姓名") {
+		t.Fatalf("BIND reply %q", r)
+	}
+	c.converse([][2]string{{first.Name, "手机号"}, {first.Phone, "确认"}, {"确认", "绑定成功"}})
+	if r := c.send(map[string]any{"menu_key": "REPORT_PROBLEM"}); !strings.Contains(r, "问题类别") {
+		t.Fatalf("REPORT_PROBLEM reply %q", r)
+	}
+	c.converse([][2]string{{"1", "问题位置"}})
+	if r := c.send(map[string]any{"location": 0}); !strings.Contains(r, "现场照片") {
+		t.Fatalf("location reply %q", r)
+	}
+	png := samplePNG(t)
+	mediaID, picURL := c.upload(png)
+	if r := c.send(map[string]any{"media_id": mediaID, "pic_url": picURL}); !strings.Contains(r, "已收到第1张照片") {
+		t.Fatalf("image reply %q", r)
+	}
+	c.converse([][2]string{{"完成", "问题描述"}, {"垃圾堆放三天无人清运", "请核对"}, {"确认", "XC-"}})
+
+	bound, err := db.MemberByOpenID(ctx, first.OpenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := db.RecentReports(ctx, bound.ID, 1)
+	if err != nil || len(reports) != 1 || len(reports[0].Photos) != 1 {
+		t.Fatalf("reports %+v %v", reports, err)
+	}
+	waitFor(t, "photo stored from the fake API", func() bool {
+		p, data, err := db.PhotoData(ctx, reports[0].Photos[0].ID)
+		return err == nil && p.Status == flows.PhotoStored && bytes.Equal(data, png)
+	})
+
+	before := c.pushed(0)
+	if _, err := db.SetReportStatus(ctx, flows.StatusChange{Code: reports[0].Code, Status: "处理中", By: "office"}); err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	if len(before) > 0 {
+		last = before[len(before)-1].Seq
+	}
+	waitFor(t, "status change pushed to the chat", func() bool {
+		for _, m := range c.pushed(last) {
+			if m.Kind == "text" && strings.Contains(m.Text, reports[0].Code) && strings.Contains(m.Text, "处理中") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -33,6 +33,9 @@ commands:
   import roster FILE        import units, grids and staff from .csv or .xlsx
   import grids FILE         import grids with district and lead unit
   menu push                 push the custom menu to WeChat
+  notice send --title T --content C [--grid G]... [--unit U]... [--at TIME]
+              [--place P] [--event-time TIME]
+                            create a notice and send it, printing progress
   chat [--as OPENID] [--url URL]
                             chat with a running gridbot from the terminal
   bench [--users N] [--rounds N] [--rate R] [--duration D] [--db postgres|sqlite]
@@ -76,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fmt.Errorf("usage: gridbot import roster FILE | gridbot import grids FILE")
 		}
 		return importFile(ctx, cfg, args[0], args[1], stdout)
+	case "notice":
+		return runNotice(ctx, cfg, args, stdout, stderr, log)
 	case "menu":
 		if len(args) != 1 || args[0] != "push" {
 			return fmt.Errorf("usage: gridbot menu push")

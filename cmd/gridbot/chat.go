@@ -2,11 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +23,7 @@ import (
 const chatHelp = `type a message and press Enter. Commands:
   /menu KEY                 click a menu item (LOG_HOURS, MY_HOURS, BIND, REMINDERS, HELP, ...)
   /location LAT,LNG LABEL   send a location
+  /photo FILE               send a picture (dev mode: uploaded to the server's fake WeChat API)
   /subscribe                follow the official account
   /quit                     leave`
 
@@ -54,7 +61,13 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		if line == "" {
 			continue
 		}
-		msg, err := chatMessage(line)
+		var msg simulator.Message
+		var err error
+		if file, ok := strings.CutPrefix(line, "/photo"); ok && (file == "" || file[0] == ' ') {
+			msg, err = chatPhoto(ctx, u.HTTP, *target, strings.TrimSpace(file))
+		} else {
+			msg, err = chatMessage(line)
+		}
 		if err == errQuit {
 			return nil
 		}
@@ -111,4 +124,77 @@ func chatMessage(line string) (simulator.Message, error) {
 		return simulator.Message{}, fmt.Errorf("%s", chatHelp)
 	}
 	return simulator.Message{}, fmt.Errorf("unknown command %s\n%s", cmd, chatHelp)
+}
+
+// chatPhoto uploads a picture to the media store of the fake WeChat API a
+// dev-mode server mounts at /dev/wechat-api, as a phone's upload lands in
+// WeChat's, and returns the image message that carries it.
+func chatPhoto(ctx context.Context, hc *http.Client, webhookURL, file string) (simulator.Message, error) {
+	if file == "" {
+		return simulator.Message{}, fmt.Errorf("usage: /photo FILE")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return simulator.Message{}, err
+	}
+	api := strings.TrimSuffix(strings.TrimRight(webhookURL, "/"), "/wechat") + devAPIPath
+	call := func(req *http.Request, out any) error {
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("%s: not found: /photo needs a server in dev mode (WECHAT_TOKEN unset)", api)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: status %d", req.URL.Path, resp.StatusCode)
+		}
+		return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, api+"/cgi-bin/stable_token",
+		strings.NewReader(`{"grant_type":"client_credential","appid":"dev","secret":"dev"}`))
+	if err != nil {
+		return simulator.Message{}, err
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ErrCode     int    `json:"errcode"`
+	}
+	if err := call(req, &tok); err != nil {
+		return simulator.Message{}, err
+	}
+	if tok.AccessToken == "" {
+		return simulator.Message{}, fmt.Errorf("fake API: no access token (errcode %d)", tok.ErrCode)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, err := mw.CreateFormFile("media", filepath.Base(file))
+	if err == nil {
+		_, err = part.Write(data)
+	}
+	if err == nil {
+		err = mw.Close()
+	}
+	if err != nil {
+		return simulator.Message{}, err
+	}
+	req, err = http.NewRequestWithContext(ctx, http.MethodPost,
+		api+"/cgi-bin/media/upload?type=image&access_token="+url.QueryEscape(tok.AccessToken), &body)
+	if err != nil {
+		return simulator.Message{}, err
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	var up struct {
+		MediaID string `json:"media_id"`
+		PicURL  string `json:"pic_url"`
+		ErrCode int    `json:"errcode"`
+	}
+	if err := call(req, &up); err != nil {
+		return simulator.Message{}, err
+	}
+	if up.MediaID == "" {
+		return simulator.Message{}, fmt.Errorf("upload %s: errcode %d", file, up.ErrCode)
+	}
+	return simulator.Message{MediaID: up.MediaID, PicURL: up.PicURL}, nil
 }

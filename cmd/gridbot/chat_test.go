@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"gridbot/cmd/gridbot/demo"
 )
 
 // TestChatLogsHours drives `gridbot chat` through a pipe: bind, then a whole
@@ -30,4 +34,52 @@ func TestChatLogsHours(t *testing.T) {
 			t.Fatalf("chat output lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// TestChatPhoto drives `gridbot chat` against a dev-mode server with its
+// demo roster: /photo uploads a file to the fake WeChat API and sends it
+// in a problem report, and the photo reaches the database.
+func TestChatPhoto(t *testing.T) {
+	dir := t.TempDir()
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": dir})
+	members, err := demo.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := members[1]
+	pic := filepath.Join(t.TempDir(), "litter.png")
+	png := samplePNG(t)
+	if err := os.WriteFile(pic, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Join([]string{
+		"/subscribe", m.Name, m.Phone, "确认",
+		"/menu REPORT_PROBLEM", "1", "/location 32.39,119.43 东关街口",
+		"/photo", "/photo " + filepath.Join(dir, "missing.png"), "/photo " + pic,
+		"完成", "垃圾堆放三天无人清运", "确认", "/quit",
+	}, "\n") + "\n"
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"chat", "--as", m.OpenID, "--url", base + "/wechat"}, envOf(nil), strings.NewReader(script), &out, &out)
+	if err != nil {
+		t.Fatalf("chat: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"绑定成功", "usage: /photo FILE", "missing.png", "已收到第1张照片", "XC-"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("chat output lacks %q:\n%s", want, out.String())
+		}
+	}
+	db := openDB(t, dir)
+	ctx := context.Background()
+	bound, err := db.MemberByOpenID(ctx, m.OpenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := db.RecentReports(ctx, bound.ID, 1)
+	if err != nil || len(reports) != 1 || len(reports[0].Photos) != 1 {
+		t.Fatalf("reports %+v %v", reports, err)
+	}
+	waitFor(t, "photo stored", func() bool {
+		_, data, err := db.PhotoData(ctx, reports[0].Photos[0].ID)
+		return err == nil && bytes.Equal(data, png)
+	})
 }

@@ -53,10 +53,6 @@ func (db *DB) CreateNotice(ctx context.Context, n *flows.Notice) error {
 		return fmt.Errorf("store: create notice: send time %s is in the past", n.SendAt.Format(time.RFC3339))
 	}
 	n.SendAt = n.SendAt.UTC().Truncate(time.Microsecond)
-	var eventTime *dbTime
-	if !n.EventTime.IsZero() {
-		eventTime = &dbTime{n.EventTime.UTC().Truncate(time.Microsecond)}
-	}
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		for _, t := range []struct {
 			kind, table string
@@ -73,35 +69,45 @@ func (db *DB) CreateNotice(ctx context.Context, n *flows.Notice) error {
 				}
 			}
 		}
-		const insert = `
-INSERT INTO notices (title, content, event_time, place, target_all, send_at, created_by, created_at, state)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'scheduled')
-RETURNING id`
-		if err := tx.GetContext(ctx, &n.ID, db.q(insert), n.Title, n.Content, eventTime, n.Place,
-			n.TargetAll, dbTime{n.SendAt}, n.CreatedBy, now); err != nil {
-			return err
-		}
-		const target = `INSERT INTO notice_targets (notice_id, kind, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
-		for _, g := range n.Grids {
-			if _, err := tx.ExecContext(ctx, db.q(target), n.ID, flows.TargetGrid, g); err != nil {
-				return err
-			}
-		}
-		for _, u := range n.Units {
-			if _, err := tx.ExecContext(ctx, db.q(target), n.ID, flows.TargetUnit, u); err != nil {
-				return err
-			}
-		}
-		_, err := db.jobs.InsertTx(ctx, tx.Tx, flows.SendNoticeJob{NoticeID: n.ID}, &river.InsertOpts{
-			Queue: flows.NoticeQueue, MaxAttempts: SendNoticeAttempts, ScheduledAt: n.SendAt,
-		})
-		return err
+		return db.insertNotice(ctx, tx, n, now)
 	})
 	if err != nil {
 		return wrap("create notice", err)
 	}
 	n.CreatedAt, n.State = now.Time, flows.NoticeScheduled
 	return nil
+}
+
+// insertNotice inserts a validated notice, its targets and its
+// flows.SendNoticeJob (scheduled at n.SendAt) in tx, setting n.ID.
+func (db *DB) insertNotice(ctx context.Context, tx *sqlx.Tx, n *flows.Notice, now dbTime) error {
+	var eventTime *dbTime
+	if !n.EventTime.IsZero() {
+		eventTime = &dbTime{n.EventTime.UTC().Truncate(time.Microsecond)}
+	}
+	const insert = `
+INSERT INTO notices (title, content, event_time, place, target_all, send_at, created_by, created_at, state)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'scheduled')
+RETURNING id`
+	if err := tx.GetContext(ctx, &n.ID, db.q(insert), n.Title, n.Content, eventTime, n.Place,
+		n.TargetAll, dbTime{n.SendAt}, n.CreatedBy, now); err != nil {
+		return err
+	}
+	const target = `INSERT INTO notice_targets (notice_id, kind, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
+	for _, g := range n.Grids {
+		if _, err := tx.ExecContext(ctx, db.q(target), n.ID, flows.TargetGrid, g); err != nil {
+			return err
+		}
+	}
+	for _, u := range n.Units {
+		if _, err := tx.ExecContext(ctx, db.q(target), n.ID, flows.TargetUnit, u); err != nil {
+			return err
+		}
+	}
+	_, err := db.jobs.InsertTx(ctx, tx.Tx, flows.SendNoticeJob{NoticeID: n.ID}, &river.InsertOpts{
+		Queue: flows.NoticeQueue, MaxAttempts: SendNoticeAttempts, ScheduledAt: n.SendAt,
+	})
+	return err
 }
 
 // noticeRow is a notices row.

@@ -1,0 +1,74 @@
+package flows
+
+import (
+	"context"
+	"time"
+)
+
+// Schedule kinds (SPEC §7).
+const (
+	// ScheduleWeekend reminds members whose grids or units have a notice
+	// for the coming Saturday or Sunday.
+	ScheduleWeekend = "weekend_reminder"
+	// ScheduleActivity reminds coordinators of units with too few
+	// collective activities this month.
+	ScheduleActivity = "activity_reminder"
+)
+
+// Schedule is a reminder that fires at a time of the week (Weekday set)
+// or of the month (Day set), in the office's time zone.
+type Schedule struct {
+	ID        int64
+	Name      string
+	Kind      string
+	Weekday   int // 0 (Sunday) to 6, or -1 for a monthly schedule
+	Day       int // 1 to 28, or 0 for a weekly schedule
+	Hour      int
+	Minute    int
+	Enabled   bool
+	CreatedAt time.Time
+}
+
+// LastDue is the latest due time of the schedule at or before now, in loc.
+func (s Schedule) LastDue(now time.Time, loc *time.Location) time.Time {
+	now = now.In(loc)
+	y, m, d := now.Date()
+	if s.Day > 0 {
+		due := time.Date(y, m, s.Day, s.Hour, s.Minute, 0, 0, loc)
+		if due.After(now) {
+			due = time.Date(y, m-1, s.Day, s.Hour, s.Minute, 0, 0, loc)
+		}
+		return due
+	}
+	for back := 0; ; back++ {
+		due := time.Date(y, m, d-back, s.Hour, s.Minute, 0, 0, loc)
+		if int(due.Weekday()) == s.Weekday && !due.After(now) {
+			return due
+		}
+	}
+}
+
+// ScheduleStore keeps the schedules and the record of each fired due time.
+// store/sqldb implements it.
+type ScheduleStore interface {
+	// Schedules lists the schedules.
+	Schedules(ctx context.Context) ([]Schedule, error)
+	// FireSchedule records that a schedule's due time fired and inserts a
+	// FireScheduleJob, in one transaction; it reports false (and does
+	// nothing) when that due time already fired, whoever fired it.
+	FireSchedule(ctx context.Context, s Schedule, due time.Time) (bool, error)
+	// WeekendReminder creates, once per fire, the notice of a weekend
+	// reminder fire: to the targets of the notices whose event time falls
+	// on the Saturday or Sunday after the due time. It returns the notice
+	// ID, 0 when there was nothing to remind of.
+	WeekendReminder(ctx context.Context, fireID int64, loc *time.Location) (int64, error)
+}
+
+// FireScheduleJob does what a schedule's due time asks.
+type FireScheduleJob struct {
+	FireID   int64  `json:"fire_id"`
+	Schedule string `json:"schedule"` // the schedule's kind
+}
+
+// Kind names the job for the queue.
+func (FireScheduleJob) Kind() string { return "fire_schedule" }

@@ -1,0 +1,158 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/riverqueue/river"
+
+	"gridbot/flows"
+)
+
+var _ flows.ScheduleStore = (*DB)(nil)
+
+// FireScheduleAttempts is how often River tries a schedule's job.
+const FireScheduleAttempts = 10
+
+// scheduleRow is a schedules row.
+type scheduleRow struct {
+	ID        int64  `db:"id"`
+	Name      string `db:"name"`
+	Kind      string `db:"kind"`
+	Weekday   int    `db:"weekday"`
+	Day       int    `db:"day"`
+	Hour      int    `db:"hour"`
+	Minute    int    `db:"minute"`
+	Enabled   bool   `db:"enabled"`
+	CreatedAt dbTime `db:"created_at"`
+}
+
+// Schedules lists the schedules by ID.
+func (db *DB) Schedules(ctx context.Context) ([]flows.Schedule, error) {
+	const query = `
+SELECT id, name, kind, weekday, day, hour, minute, enabled, created_at
+FROM schedules ORDER BY id`
+	var rows []scheduleRow
+	if err := db.db.SelectContext(ctx, &rows, query); err != nil {
+		return nil, wrap("schedules", err)
+	}
+	out := make([]flows.Schedule, len(rows))
+	for i, r := range rows {
+		out[i] = flows.Schedule{
+			ID: r.ID, Name: r.Name, Kind: r.Kind, Weekday: r.Weekday, Day: r.Day,
+			Hour: r.Hour, Minute: r.Minute, Enabled: r.Enabled, CreatedAt: r.CreatedAt.Time,
+		}
+	}
+	return out, nil
+}
+
+// FireSchedule records that a schedule's due time fired and inserts a
+// flows.FireScheduleJob (queue flows.NoticeQueue), in one transaction. The
+// unique (schedule_id, due_at) makes it report false, inserting nothing,
+// when the due time already fired, on this instance or another.
+func (db *DB) FireSchedule(ctx context.Context, s flows.Schedule, due time.Time) (bool, error) {
+	const insert = `
+INSERT INTO schedule_fires (schedule_id, due_at, fired_at) VALUES (?, ?, ?)
+ON CONFLICT (schedule_id, due_at) DO NOTHING
+RETURNING id`
+	fired := false
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.GetContext(ctx, &id, db.q(insert), s.ID, dbTime{due.UTC().Truncate(time.Microsecond)}, db.stamp())
+		if err == sql.ErrNoRows {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fired = true
+		_, err = db.jobs.InsertTx(ctx, tx.Tx, flows.FireScheduleJob{FireID: id, Schedule: s.Kind}, &river.InsertOpts{
+			Queue: flows.NoticeQueue, MaxAttempts: FireScheduleAttempts,
+		})
+		return err
+	})
+	return fired, wrap("fire schedule", err)
+}
+
+// WeekendReminder creates, once per fire, the notice of a weekend reminder:
+// to the targets of the notices whose event time falls on the Saturday or
+// Sunday after the fire's due time (in loc), listing their titles. The
+// notice and the fire's link to it are written in one transaction that
+// locks the fire. It returns the notice ID, 0 when no notice is set for
+// that weekend.
+func (db *DB) WeekendReminder(ctx context.Context, fireID int64, loc *time.Location) (int64, error) {
+	var noticeID int64
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		var f struct {
+			DueAt    dbTime        `db:"due_at"`
+			NoticeID sql.NullInt64 `db:"notice_id"`
+		}
+		lock := `SELECT due_at, notice_id FROM schedule_fires WHERE id = ?` + db.forUpdate()
+		if err := tx.GetContext(ctx, &f, db.q(lock), fireID); err != nil {
+			return err
+		}
+		if f.NoticeID.Valid {
+			noticeID = f.NoticeID.Int64
+			return nil
+		}
+		due := f.DueAt.In(loc)
+		y, m, d := due.Date()
+		sat := time.Date(y, m, d+(int(time.Saturday)-int(due.Weekday())+7)%7, 0, 0, 0, 0, loc)
+		mon := sat.AddDate(0, 0, 2)
+		var events []struct {
+			ID        int64  `db:"id"`
+			Title     string `db:"title"`
+			TargetAll bool   `db:"target_all"`
+		}
+		const query = `
+SELECT id, title, target_all FROM notices
+WHERE event_time >= ? AND event_time < ? ORDER BY event_time, id`
+		if err := tx.SelectContext(ctx, &events, db.q(query), dbTime{sat.UTC()}, dbTime{mon.UTC()}); err != nil {
+			return err
+		}
+		if len(events) > 0 {
+			now := db.stamp()
+			n := flows.Notice{Title: "周末提醒", SendAt: now.Time, CreatedBy: "schedule"}
+			titles := make([]string, len(events))
+			ids := make([]any, len(events))
+			for i, e := range events {
+				titles[i], ids[i] = e.Title, e.ID
+				n.TargetAll = n.TargetAll || e.TargetAll
+			}
+			n.Content = fmt.Sprintf("本周末（%s）：%s", flows.DateOf(sat).Chinese(), strings.Join(titles, "；"))
+			if !n.TargetAll {
+				var targets []struct {
+					Kind string `db:"kind"`
+					Name string `db:"name"`
+				}
+				tq, args, err := sqlx.In(`SELECT DISTINCT kind, name FROM notice_targets WHERE notice_id IN (?) ORDER BY kind, name`, ids)
+				if err != nil {
+					return err
+				}
+				if err := tx.SelectContext(ctx, &targets, db.q(tq), args...); err != nil {
+					return err
+				}
+				for _, t := range targets {
+					if t.Kind == flows.TargetGrid {
+						n.Grids = append(n.Grids, t.Name)
+					} else {
+						n.Units = append(n.Units, t.Name)
+					}
+				}
+			}
+			if err := db.insertNotice(ctx, tx, &n, now); err != nil {
+				return err
+			}
+			noticeID = n.ID
+		}
+		_, err := tx.ExecContext(ctx, db.q(`UPDATE schedule_fires SET notice_id = ? WHERE id = ?`), noticeID, fireID)
+		return err
+	})
+	return noticeID, wrap("weekend reminder", err)
+}
+
+var _ river.JobArgs = flows.FireScheduleJob{}

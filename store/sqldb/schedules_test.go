@@ -1,0 +1,131 @@
+package sqldb
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gridbot/flows"
+)
+
+func TestSchedulesSeeded(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ss, err := db.Schedules(context.Background())
+		if err != nil {
+			t.Fatalf("Schedules: %v", err)
+		}
+		if len(ss) != 2 {
+			t.Fatalf("Schedules = %+v, want 2", ss)
+		}
+		w, a := ss[0], ss[1]
+		if w.Kind != flows.ScheduleWeekend || w.Weekday != int(time.Friday) || w.Hour != 18 || w.Day != 0 || !w.Enabled || w.CreatedAt.IsZero() {
+			t.Errorf("weekend schedule = %+v", w)
+		}
+		if a.Kind != flows.ScheduleActivity || a.Day != 25 || a.Hour != 9 || a.Weekday != -1 || !a.Enabled {
+			t.Errorf("activity schedule = %+v", a)
+		}
+	})
+}
+
+func TestFireScheduleOnce(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ss, err := db.Schedules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due := time.Date(2024, 11, 15, 18, 0, 0, 0, time.FixedZone("CST", 8*3600))
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			fired int
+		)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := db.FireSchedule(ctx, ss[0], due)
+				if err != nil {
+					t.Errorf("FireSchedule: %v", err)
+				}
+				if ok {
+					mu.Lock()
+					fired++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if fired != 1 {
+			t.Errorf("fired %d times, want 1", fired)
+		}
+		if ok, err := db.FireSchedule(ctx, ss[0], due.Add(7*24*time.Hour)); err != nil || !ok {
+			t.Errorf("next week's FireSchedule = %v, %v; want fired", ok, err)
+		}
+		if ok, err := db.FireSchedule(ctx, ss[1], due); err != nil || !ok {
+			t.Errorf("other schedule's FireSchedule = %v, %v; want fired", ok, err)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'fire_schedule' AND queue = ?`, flows.NoticeQueue); got != 3 {
+			t.Errorf("fire_schedule jobs = %d, want 3", got)
+		}
+	})
+}
+
+func TestWeekendReminder(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		seed(t, db)
+		loc := time.FixedZone("CST", 8*3600)
+		sat := time.Date(2024, 11, 16, 8, 0, 0, 0, loc)
+		for _, n := range []flows.Notice{
+			{Title: "周六大扫除", Content: "c", EventTime: sat, Grids: []string{"一号网格"}},
+			{Title: "周日交通劝导", Content: "c", EventTime: sat.Add(26 * time.Hour), Units: []string{"市城管局"}},
+			{Title: "下周一会议", Content: "c", EventTime: sat.Add(48 * time.Hour), Units: []string{"市文明办"}},
+		} {
+			if err := db.CreateNotice(ctx, &n); err != nil {
+				t.Fatalf("CreateNotice: %v", err)
+			}
+		}
+		ss, err := db.Schedules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fire := func(due time.Time) int64 {
+			t.Helper()
+			if ok, err := db.FireSchedule(ctx, ss[0], due); err != nil || !ok {
+				t.Fatalf("FireSchedule = %v, %v", ok, err)
+			}
+			var id int64
+			if err := db.db.GetContext(ctx, &id, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		fid := fire(time.Date(2024, 11, 15, 18, 0, 0, 0, loc))
+		id, err := db.WeekendReminder(ctx, fid, loc)
+		if err != nil || id == 0 {
+			t.Fatalf("WeekendReminder = %d, %v", id, err)
+		}
+		if again, err := db.WeekendReminder(ctx, fid, loc); err != nil || again != id {
+			t.Errorf("second WeekendReminder = %d, %v; want %d", again, err, id)
+		}
+		n, err := db.Notice(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Title != "周末提醒" || !strings.Contains(n.Content, "周六大扫除；周日交通劝导") || strings.Contains(n.Content, "会议") ||
+			n.TargetAll || len(n.Grids) != 1 || n.Grids[0] != "一号网格" || len(n.Units) != 1 || n.Units[0] != "市城管局" {
+			t.Errorf("reminder = %+v", n)
+		}
+		// A weekend with nothing on: no notice, and the fire is done.
+		empty := fire(time.Date(2024, 11, 22, 18, 0, 0, 0, loc))
+		if id, err := db.WeekendReminder(ctx, empty, loc); err != nil || id != 0 {
+			t.Errorf("empty weekend = %d, %v; want 0", id, err)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM notices WHERE title = '周末提醒'`); got != 1 {
+			t.Errorf("reminder notices = %d, want 1", got)
+		}
+	})
+}

@@ -62,8 +62,11 @@ const sendTimeout = 30 * time.Second
 
 // Deps is what the sender needs. Store and Poster are required.
 type Deps struct {
-	Store  flows.NoticeStore
-	Poster Poster
+	Store flows.NoticeStore
+	// Schedules works the fire_schedule jobs; nil means Store when it
+	// implements flows.ScheduleStore (sqldb.DB does).
+	Schedules flows.ScheduleStore
+	Poster    Poster
 	// TemplateID is WECHAT_NOTICE_TEMPLATE_ID: template messages when set,
 	// else customer-service text.
 	TemplateID string
@@ -86,6 +89,9 @@ func (d *Deps) defaults() error {
 	if d.Store == nil || d.Poster == nil {
 		return errors.New("notices: Store and Poster are required")
 	}
+	if d.Schedules == nil {
+		d.Schedules, _ = d.Store.(flows.ScheduleStore)
+	}
 	if d.Limiter == nil {
 		d.Limiter = Unlimited{}
 	}
@@ -107,8 +113,9 @@ func (d *Deps) defaults() error {
 	return nil
 }
 
-// Register adds SendNoticeWorker and SendDeliveryWorker to workers, for a
-// River client that also works flows.NoticeQueue.
+// Register adds SendNoticeWorker, SendDeliveryWorker and (with a schedule
+// store) FireScheduleWorker to workers, for a River client that also works
+// flows.NoticeQueue.
 func Register(workers *river.Workers, deps Deps, log *slog.Logger) error {
 	if err := deps.defaults(); err != nil {
 		return err
@@ -121,6 +128,9 @@ func Register(workers *river.Workers, deps Deps, log *slog.Logger) error {
 		Store: deps.Store, Poster: deps.Poster, TemplateID: deps.TemplateID,
 		Limiter: deps.Limiter, Location: deps.Location, Stale: deps.Stale, Log: log,
 	})
+	if deps.Schedules != nil {
+		river.AddWorker(workers, &FireScheduleWorker{Store: deps.Schedules, Location: deps.Location, Log: log})
+	}
 	return nil
 }
 

@@ -30,6 +30,7 @@ type Notice struct {
 	TargetAll bool
 	Grids     []string // grid names, when not TargetAll
 	Units     []string // unit names, when not TargetAll
+	Role      Role     // only members of this role; "" for all
 	SendAt    time.Time
 	CreatedBy string
 	CreatedAt time.Time

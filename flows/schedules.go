@@ -62,6 +62,11 @@ type ScheduleStore interface {
 	// on the Saturday or Sunday after the due time. It returns the notice
 	// ID, 0 when there was nothing to remind of.
 	WeekendReminder(ctx context.Context, fireID int64, loc *time.Location) (int64, error)
+	// ActivityReminder creates, once per fire, one notice to the
+	// coordinators of each unit with fewer than goal collective activities
+	// in the month of the due time, saying how many are missing. It
+	// returns the number of notices.
+	ActivityReminder(ctx context.Context, fireID int64, loc *time.Location, goal int) (int, error)
 }
 
 // FireScheduleJob does what a schedule's due time asks.

@@ -90,10 +90,14 @@ func (s *Scheduler) log() *slog.Logger {
 	return s.Log
 }
 
-// FireScheduleWorker does what a fired due time asks: for the weekend
-// reminder, a notice to the targets of the weekend's notices (sent by the
-// notice jobs like any other). The 25th activity reminder is recorded as
-// fired but sends nothing yet.
+// activityGoal is the collective activities a unit should hold each month
+// (SPEC §1).
+const activityGoal = 2
+
+// FireScheduleWorker does what a fired due time asks, through notices sent
+// by the notice jobs like any other: for the weekend reminder, one to the
+// targets of the weekend's notices; for the 25th, one to the coordinators
+// of each unit with fewer than two collective activities this month.
 type FireScheduleWorker struct {
 	river.WorkerDefaults[flows.FireScheduleJob]
 	Store    flows.ScheduleStore
@@ -110,8 +114,14 @@ func (w *FireScheduleWorker) Work(ctx context.Context, job *river.Job[flows.Fire
 			return fmt.Errorf("fire schedule %d: %w", job.Args.FireID, err)
 		}
 		w.Log.Info("notices: weekend reminder", slog.Int64("fire_id", job.Args.FireID), slog.Int64("notice_id", id))
+	case flows.ScheduleActivity:
+		k, err := w.Store.ActivityReminder(ctx, job.Args.FireID, w.Location, activityGoal)
+		if err != nil {
+			return fmt.Errorf("fire schedule %d: %w", job.Args.FireID, err)
+		}
+		w.Log.Info("notices: activity reminders", slog.Int64("fire_id", job.Args.FireID), slog.Int("notices", k))
 	default:
-		w.Log.Warn("notices: schedule has no action yet", slog.String("schedule", job.Args.Schedule))
+		w.Log.Warn("notices: unknown schedule kind", slog.String("schedule", job.Args.Schedule))
 	}
 	return nil
 }

@@ -86,11 +86,11 @@ func (db *DB) insertNotice(ctx context.Context, tx *sqlx.Tx, n *flows.Notice, no
 		eventTime = &dbTime{n.EventTime.UTC().Truncate(time.Microsecond)}
 	}
 	const insert = `
-INSERT INTO notices (title, content, event_time, place, target_all, send_at, created_by, created_at, state)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'scheduled')
+INSERT INTO notices (title, content, event_time, place, target_all, role, send_at, created_by, created_at, state)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled')
 RETURNING id`
 	if err := tx.GetContext(ctx, &n.ID, db.q(insert), n.Title, n.Content, eventTime, n.Place,
-		n.TargetAll, dbTime{n.SendAt}, n.CreatedBy, now); err != nil {
+		n.TargetAll, string(n.Role), dbTime{n.SendAt}, n.CreatedBy, now); err != nil {
 		return err
 	}
 	const target = `INSERT INTO notice_targets (notice_id, kind, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
@@ -118,6 +118,7 @@ type noticeRow struct {
 	EventTime *dbTime `db:"event_time"`
 	Place     string  `db:"place"`
 	TargetAll bool    `db:"target_all"`
+	Role      string  `db:"role"`
 	SendAt    dbTime  `db:"send_at"`
 	CreatedBy string  `db:"created_by"`
 	CreatedAt dbTime  `db:"created_at"`
@@ -127,14 +128,14 @@ type noticeRow struct {
 // Notice returns a notice with its targets, or flows.ErrNotFound.
 func (db *DB) Notice(ctx context.Context, id int64) (flows.Notice, error) {
 	const query = `
-SELECT id, title, content, event_time, place, target_all, send_at, created_by, created_at, state
+SELECT id, title, content, event_time, place, target_all, role, send_at, created_by, created_at, state
 FROM notices WHERE id = ?`
 	var r noticeRow
 	if err := db.db.GetContext(ctx, &r, db.q(query), id); err != nil {
 		return flows.Notice{}, wrap("notice", err)
 	}
 	n := flows.Notice{
-		ID: r.ID, Title: r.Title, Content: r.Content, Place: r.Place, TargetAll: r.TargetAll,
+		ID: r.ID, Title: r.Title, Content: r.Content, Place: r.Place, TargetAll: r.TargetAll, Role: flows.Role(r.Role),
 		SendAt: r.SendAt.Time, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.Time, State: r.State,
 	}
 	if r.EventTime != nil {
@@ -170,8 +171,9 @@ func (db *DB) ResolveRecipients(ctx context.Context, noticeID int64) (int, error
 		var n struct {
 			State     string `db:"state"`
 			TargetAll bool   `db:"target_all"`
+			Role      string `db:"role"`
 		}
-		lock := `SELECT state, target_all FROM notices WHERE id = ?` + db.forUpdate()
+		lock := `SELECT state, target_all, role FROM notices WHERE id = ?` + db.forUpdate()
 		if err := tx.GetContext(ctx, &n, db.q(lock), noticeID); err != nil {
 			return err
 		}
@@ -187,6 +189,10 @@ SELECT ?, m.id, m.openid,
 FROM members m
 WHERE m.openid IS NOT NULL AND m.reminders`
 		args := []any{noticeID, fmt.Sprintf("n%d-m", noticeID)}
+		if n.Role != "" {
+			insert += ` AND m.role = ?`
+			args = append(args, n.Role)
+		}
 		if !n.TargetAll {
 			insert += `
   AND (m.grid_id IN (SELECT g.id FROM grids g JOIN notice_targets t ON t.name = g.name

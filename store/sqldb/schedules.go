@@ -156,3 +156,60 @@ WHERE event_time >= ? AND event_time < ? ORDER BY event_time, id`
 }
 
 var _ river.JobArgs = flows.FireScheduleJob{}
+
+// ActivityReminder creates, once per fire, one notice to the coordinators
+// of each unit with fewer than goal collective activities in the month of
+// the fire's due time (in loc), saying how many are missing before the
+// 28th. The notices and the fire's link (the last notice's ID, 0 when
+// every unit is on track) are written in one transaction that locks the
+// fire. It returns the number of notices this call created.
+func (db *DB) ActivityReminder(ctx context.Context, fireID int64, loc *time.Location, goal int) (int, error) {
+	created := 0
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		var f struct {
+			DueAt    dbTime        `db:"due_at"`
+			NoticeID sql.NullInt64 `db:"notice_id"`
+		}
+		lock := `SELECT due_at, notice_id FROM schedule_fires WHERE id = ?` + db.forUpdate()
+		if err := tx.GetContext(ctx, &f, db.q(lock), fireID); err != nil {
+			return err
+		}
+		if f.NoticeID.Valid {
+			return nil
+		}
+		month := flows.MonthOf(flows.DateOf(f.DueAt.In(loc)))
+		var units []struct {
+			Name string `db:"name"`
+			N    int    `db:"n"`
+		}
+		const query = `
+SELECT u.name, COUNT(a.id) AS n
+FROM units u
+LEFT JOIN activities a ON a.unit_id = u.id AND a.activity_date >= ? AND a.activity_date < ?
+GROUP BY u.id, u.name
+HAVING COUNT(a.id) < ?
+ORDER BY u.id`
+		err := tx.SelectContext(ctx, &units, db.q(query), dbDate(month.First()), dbDate(month.Next().First()), goal)
+		if err != nil {
+			return err
+		}
+		var last int64
+		for _, u := range units {
+			now := db.stamp()
+			n := flows.Notice{
+				Title: "集体活动提醒",
+				Content: fmt.Sprintf("%s%d月已开展集体志愿服务活动%d次，还差%d次，请在%d月28日前完成。",
+					u.Name, month.Month, u.N, goal-u.N, month.Month),
+				Units: []string{u.Name}, Role: flows.RoleCoordinator, SendAt: now.Time, CreatedBy: "schedule",
+			}
+			if err := db.insertNotice(ctx, tx, &n, now); err != nil {
+				return err
+			}
+			last = n.ID
+			created++
+		}
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE schedule_fires SET notice_id = ? WHERE id = ?`), last, fireID)
+		return err
+	})
+	return created, wrap("activity reminder", err)
+}

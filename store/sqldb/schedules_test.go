@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -126,6 +127,68 @@ func TestWeekendReminder(t *testing.T) {
 		}
 		if got := count(t, db, `SELECT COUNT(*) FROM notices WHERE title = '周末提醒'`); got != 1 {
 			t.Errorf("reminder notices = %d, want 1", got)
+		}
+	})
+}
+
+func TestActivityReminder(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := noticeMembers(t, db) // 李四 (市文明办 coordinator) has reminders off
+		if err := db.SetReminders(ctx, ms["李四"].ID, true); err != nil {
+			t.Fatal(err)
+		}
+		// 市文明办 has two activities in November, 市城管局 one.
+		for i, m := range []flows.Member{ms["李四"], ms["李四"], ms["王五"]} {
+			a := activity(m, flows.Date{Year: 2024, Month: 11, Day: 3 + i}, fmt.Sprintf("HD-2024110%d-001", 3+i))
+			if err := db.CreateActivity(ctx, a); err != nil {
+				t.Fatalf("CreateActivity: %v", err)
+			}
+		}
+		loc := time.FixedZone("CST", 8*3600)
+		ss, err := db.Schedules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due := time.Date(2024, 11, 25, 9, 0, 0, 0, loc)
+		if ok, err := db.FireSchedule(ctx, ss[1], due); err != nil || !ok {
+			t.Fatalf("FireSchedule = %v, %v", ok, err)
+		}
+		var fid int64
+		if err := db.db.GetContext(ctx, &fid, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []int{1, 0} {
+			if got, err := db.ActivityReminder(ctx, fid, loc, UnitActivityGoal); err != nil || got != want {
+				t.Fatalf("ActivityReminder call %d = %d, %v; want %d", i+1, got, err, want)
+			}
+		}
+		var id int64
+		if err := db.db.GetContext(ctx, &id, db.q(`SELECT id FROM notices WHERE title = '集体活动提醒'`)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := db.Notice(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Role != flows.RoleCoordinator || len(n.Units) != 1 || n.Units[0] != "市城管局" || !strings.Contains(n.Content, "已开展集体志愿服务活动1次，还差1次，请在11月28日前完成") {
+			t.Errorf("reminder = %+v", n)
+		}
+		// The role limits the recipients: 李四, not 张三 (a volunteer).
+		only := flows.Notice{Title: "t", Content: "c", Units: []string{"市文明办"}, Role: flows.RoleCoordinator}
+		if err := db.CreateNotice(ctx, &only); err != nil {
+			t.Fatal(err)
+		}
+		if total, err := db.ResolveRecipients(ctx, only.ID); err != nil || total != 1 {
+			t.Errorf("coordinators of 市文明办 = %d, %v; want 1", total, err)
+		}
+		const q = `SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND member_id = ?`
+		if got := count(t, db, q, only.ID, ms["李四"].ID); got != 1 {
+			t.Error("李四 is not a recipient of the coordinators' notice")
+		}
+		// 市城管局's only member is 王五, a leader (and unfollowed): no coordinator, no delivery.
+		if total, err := db.ResolveRecipients(ctx, id); err != nil || total != 0 {
+			t.Errorf("ResolveRecipients = %d, %v; want 0 (no coordinator)", total, err)
 		}
 	})
 }

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -254,6 +255,22 @@ type SendDeliveryWorker struct {
 	Location   *time.Location
 	Stale      time.Duration
 	Log        *slog.Logger
+
+	// notices caches notices by ID: they never change once created, and
+	// every delivery of one reads it.
+	notices sync.Map
+}
+
+// notice returns a notice, from the cache when it was read before.
+func (w *SendDeliveryWorker) notice(ctx context.Context, id int64) (flows.Notice, error) {
+	if n, ok := w.notices.Load(id); ok {
+		return n.(flows.Notice), nil
+	}
+	n, err := w.Store.Notice(ctx, id)
+	if err == nil {
+		w.notices.Store(id, n)
+	}
+	return n, err
 }
 
 // Timeout bounds one attempt.
@@ -283,7 +300,7 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 	}
 	log := w.Log.With(slog.Int64("delivery_id", id), slog.Int64("notice_id", d.NoticeID),
 		slog.String("user", userHash(d.OpenID)), slog.Int("attempt", d.Attempts))
-	n, err := w.Store.Notice(ctx, d.NoticeID)
+	n, err := w.notice(ctx, d.NoticeID)
 	if err != nil {
 		w.giveBack(ctx, log, d, 0, err)
 		return fmt.Errorf("send delivery %d: %w", id, err)

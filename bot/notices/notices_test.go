@@ -122,7 +122,7 @@ func newClient(t testing.TB, base string) *wechat.Client {
 
 // openDB opens and migrates a fresh database of a dialect (dsn "" and a
 // new directory for SQLite), closed when the test ends.
-func openDB(t *testing.T, dialect string) (db *sqldb.DB, dsn, dir string) {
+func openDB(t testing.TB, dialect string) (db *sqldb.DB, dsn, dir string) {
 	t.Helper()
 	ctx := context.Background()
 	dir = t.TempDir()

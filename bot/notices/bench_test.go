@@ -1,0 +1,141 @@
+package notices
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gridbot/flows"
+	"gridbot/store/sqldb"
+)
+
+// benchMembers is how many recipients the benchmarks send to:
+// $GRIDBOT_BENCH_MEMBERS, default 10000 (the issue's figure is 100000).
+func benchMembers(b *testing.B) int {
+	if s := os.Getenv("GRIDBOT_BENCH_MEMBERS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			b.Fatalf("GRIDBOT_BENCH_MEMBERS=%q", s)
+		}
+		return n
+	}
+	return 10000
+}
+
+// benchWorkers is the concurrency of both benchmarks.
+const benchWorkers = 50
+
+// seedBulk inserts n bound members with reminders on in one statement.
+func seedBulk(b *testing.B, db *sqldb.DB, n int) {
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO units (name) VALUES ('压测单位')`,
+		`INSERT INTO grids (name) VALUES ('压测网格')`,
+		fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
+INSERT INTO members (name, phone, unit_id, grid_id, role, openid)
+SELECT 'm' || i, 'p' || i, (SELECT id FROM units), (SELECT id FROM grids), 'volunteer', 'o-' || i FROM s`, n),
+	} {
+		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+			b.Fatalf("seed: %v", err)
+		}
+	}
+}
+
+// BenchmarkSendNotice sends one notice to benchMembers recipients on
+// PostgreSQL against a local fake API with pacing off, and reports sends/s
+// (compare BenchmarkBareHTTPLoop).
+func BenchmarkSendNotice(b *testing.B) {
+	n := benchMembers(b)
+	for range b.N {
+		b.StopTimer()
+		db, _, _ := openDB(b, sqldb.DialectPostgres)
+		seedBulk(b, db, n)
+		f := newFakeWeChat(b)
+		r, err := New(db.RiverDriver(), Deps{
+			Store: db, Poster: newClient(b, f.srv.URL), TemplateID: "tmpl-1",
+			MaxWorkers: benchWorkers, PollInterval: 10 * time.Millisecond,
+		}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		notice := flows.Notice{Title: "压测通知", Content: "内容", TargetAll: true}
+		if err := db.CreateNotice(context.Background(), &notice); err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		b.StartTimer()
+		start := time.Now()
+		if err := r.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			c, err := db.NoticeCounts(context.Background(), notice.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if c.Done() {
+				if c.Sent != n {
+					b.Fatalf("counts %s, want %d sent", c, n)
+				}
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "sends/s")
+		cancel()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = r.Stop(sctx)
+		scancel()
+	}
+}
+
+// BenchmarkBareHTTPLoop posts benchMembers template messages to the same
+// fake API from benchWorkers goroutines with a plain HTTP client: the
+// ceiling BenchmarkSendNotice is compared with.
+func BenchmarkBareHTTPLoop(b *testing.B) {
+	n := benchMembers(b)
+	f := newFakeWeChat(b)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range b.N {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range benchWorkers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := next.Add(1)
+					if i > int64(n) {
+						return
+					}
+					body, _ := json.Marshal(map[string]any{
+						"touser": fmt.Sprintf("o-%d", i), "template_id": "tmpl-1",
+						"client_msg_id": fmt.Sprintf("bare-%d", i),
+						"data":          map[string]any{"first": map[string]string{"value": "压测通知"}},
+					})
+					resp, err := client.Post(f.srv.URL+PathTemplate+"?access_token=t", "application/json", bytes.NewReader(body))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "sends/s")
+	}
+}

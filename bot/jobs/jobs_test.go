@@ -20,7 +20,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-	"github.com/silenceper/wechat/v2/cache"
 	"github.com/silenceper/wechat/v2/credential"
 
 	"gridbot/bot/wechat"
@@ -237,7 +236,7 @@ var newSenderMu sync.Mutex
 func newSender(t *testing.T, base string) *wechat.Client {
 	t.Helper()
 	const appID = "wx-test"
-	mem := cache.NewMemory()
+	mem := wechat.NewMemoryCache()
 	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, appID)
 	if err := mem.Set(key, "token-cs", time.Hour); err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ func New(cfg Config) *Client {
 		cfg.APIBase = DefaultAPIBase
 	}
 	if cfg.Cache == nil {
-		cfg.Cache = cache.NewMemory()
+		cfg.Cache = NewMemoryCache()
 	}
 	cfg.APIBase = strings.TrimRight(cfg.APIBase, "/")
 	// The SDK's server logs request XML (personal data) at debug level.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/silenceper/wechat/v2/cache"
 
 	"gridbot/bot/webhook"
 	"gridbot/bot/wechat"
@@ -68,7 +67,7 @@ func echoRouter(cfg Config, log *slog.Logger) http.Handler {
 	r.Use(gin.Recovery())
 	client := wechat.New(wechat.Config{
 		AppID: cfg.AppID, AppSecret: cfg.AppSecret, Token: cfg.Token, AESKey: cfg.AESKey,
-		APIBase: cfg.APIBase, Cache: cache.NewMemory(),
+		APIBase: cfg.APIBase, Cache: wechat.NewMemoryCache(),
 	})
 	wh := &webhook.Handler{
 		Token:       cfg.Token,

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
-	"github.com/silenceper/wechat/v2/cache"
 
 	"gridbot/bot/jobs"
 	"gridbot/bot/webhook"
@@ -45,7 +44,7 @@ func open(ctx context.Context, cfg Config) (*app, error) {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	a := &app{db: db}
-	var tokens cache.Cache = cache.NewMemory()
+	tokens := wechat.NewMemoryCache()
 	if cfg.RedisURL != "" {
 		opt, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {

@@ -28,8 +28,9 @@ func admitted(t *testing.T, n int, ls ...Limiter) map[int64]int {
 				t.Errorf("Wait: %v", err)
 				return
 			}
+			sec := time.Now().Unix()
 			mu.Lock()
-			per[time.Now().Unix()]++
+			per[sec]++
 			mu.Unlock()
 		}(ls[i%len(ls)])
 	}
@@ -46,8 +47,11 @@ func TestRedisLimiterSharedAcrossInstances(t *testing.T) {
 	total := 0
 	for sec, n := range per {
 		total += n
-		if n > rate {
-			t.Errorf("second %d: %d admitted by two instances, want at most %d", sec, n, rate)
+		// A goroutine admitted at the end of a second may be counted in the
+		// next one on a loaded machine, so allow a few; two instances that
+		// did not share the window would admit twice the rate.
+		if n > rate+3 {
+			t.Errorf("second %d: %d admitted by two instances, want at most %d", sec, n, rate+3)
 		}
 	}
 	if total != 40 {

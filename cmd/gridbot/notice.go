@@ -96,7 +96,7 @@ func runNotice(ctx context.Context, cfg Config, args []string, stdout, stderr io
 		return fmt.Errorf("migrate: %w", err)
 	}
 	var (
-		tokens  cache.Cache = cache.NewMemory()
+		tokens  cache.Cache = wechat.NewMemoryCache()
 		limiter             = notices.NewLimiter(cfg.SendRate)
 	)
 	if cfg.RedisURL != "" {

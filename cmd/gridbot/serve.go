@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"gridbot/bot/jobs"
+	"gridbot/bot/notices"
 	"gridbot/bot/webhook"
 	"gridbot/bot/wechat"
 	"gridbot/flows"
@@ -111,6 +112,39 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		ln.Close()
 		return fmt.Errorf("start jobs: %w", err)
 	}
+	limiter := notices.NewLimiter(cfg.SendRate)
+	if a.redis != nil {
+		limiter = notices.NewRedisLimiter(a.redis, "gridbot:", cfg.SendRate)
+	}
+	sender, err := notices.New(a.db.RiverDriver(), notices.Deps{
+		Store: a.db, Poster: a.client, TemplateID: cfg.NoticeTemplateID, Limiter: limiter, Location: cfg.TZ,
+	}, log)
+	if err == nil {
+		err = sender.Start(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		_ = runner.Stop(context.Background())
+		ln.Close()
+		return fmt.Errorf("start notices: %w", err)
+	}
+	// The scheduler fires each due reminder once across instances; it stops
+	// with the server.
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		(&notices.Scheduler{Store: a.db, Location: cfg.TZ, Log: log}).Run(schedCtx)
+	}()
+	background := func(sctx context.Context) {
+		stopSched()
+		<-schedDone
+		if err := sender.Stop(sctx); err != nil {
+			log.Error("stop notices", slog.Any("error", err))
+		}
+		if err := runner.Stop(sctx); err != nil {
+			log.Error("stop jobs", slog.Any("error", err))
+		}
+	}
 	handler, wh := a.router(cfg, log, dev)
 	srv := &http.Server{
 		Handler:           handler,
@@ -135,7 +169,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		_ = runner.Stop(context.Background())
+		background(context.Background())
 		return fmt.Errorf("http: %w", err)
 	case <-ctx.Done():
 	}
@@ -146,9 +180,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	// then (deferred) close the stores.
 	herr := srv.Shutdown(sctx)
 	wh.Wait() // messages whose handling outlived their request
-	if err := runner.Stop(sctx); err != nil {
-		log.Error("stop jobs", slog.Any("error", err))
-	}
+	background(sctx)
 	if herr != nil && !errors.Is(herr, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", herr)
 	}

@@ -203,3 +203,27 @@ func (s *fakeStore) promote(id int64, role Role) Member {
 	s.members[id].Role = role
 	return *s.members[id]
 }
+
+func TestActivityRejects(t *testing.T) {
+	h := newHarness(t)
+	h.member = h.st.promote(h.member.ID, RoleCoordinator)
+	h.bind()
+	h.expect("活动", "活动日期")
+	h.expect("明天", "日期")
+	h.expect("今天", "活动地点")
+	h.send(Input{Kind: KindVoice})
+	h.expect("东关街", "活动主题")
+	h.expect("扫", "2", "活动主题")
+	h.expect(strings.Repeat("扫", 51), "50", "活动主题")
+	h.expect("清洁家园", "参加人数")
+	for _, bad := range []string{"0", "1001", "很多", "-3"} {
+		h.expect(bad, "参加人数")
+	}
+	h.expect("1000", "活动内容")
+	h.expect("打扫了卫生", "10", "活动内容")
+	h.expect(strings.Repeat("好", 1001), "1000", "活动内容")
+	h.expect("清理楼道堆物和绿化带垃圾", "活动照片")
+	if s := h.session(); s.Draft["participants"] != "1000" || s.Draft["theme"] != "清洁家园" {
+		t.Fatalf("draft: %+v", s.Draft)
+	}
+}

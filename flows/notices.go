@@ -70,6 +70,7 @@ type Delivery struct {
 	Message     string // why it failed or was skipped
 	Attempts    int
 	ClientMsgID string
+	MsgID       int64 // WeChat's msgid of a sent template message; 0 when none
 }
 
 // ClientMsgID is the client_msg_id of a notice's message to a member: the
@@ -84,6 +85,7 @@ type DeliveryOutcome struct {
 	State   DeliveryState
 	ErrCode int64
 	Message string
+	MsgID   int64 // the msgid WeChat returned for a sent template message; 0 when none
 }
 
 // NoticeCounts counts a notice's deliveries by state.

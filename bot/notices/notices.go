@@ -16,6 +16,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -306,9 +307,18 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 		return fmt.Errorf("send delivery %d: %w", id, err)
 	}
 	path, body := w.message(n, d)
-	err = w.Poster.PostJSON(ctx, path, body, nil)
+	// A template send answers with its msgid, which WeChat's later
+	// TEMPLATESENDJOBFINISH report names; customer-service sends have none.
+	var reply struct {
+		MsgID json.Number `json:"msgid"`
+	}
+	err = w.Poster.PostJSON(ctx, path, body, &reply)
 	if err == nil {
-		if rerr := w.Store.RecordDelivery(ctx, id, flows.DeliveryOutcome{State: flows.DeliverySent}); rerr != nil {
+		sent := flows.DeliveryOutcome{State: flows.DeliverySent}
+		if path == PathTemplate {
+			sent.MsgID, _ = reply.MsgID.Int64()
+		}
+		if rerr := w.Store.RecordDelivery(ctx, id, sent); rerr != nil {
 			// Out already; a retry reclaims it once stale and sends the
 			// same client_msg_id, which WeChat drops.
 			log.Error("notices: sent but not recorded", slog.Any("error", rerr))

@@ -48,12 +48,14 @@ type fakeWeChat struct {
 	calls      map[string]int   // by openid
 	script     map[string][]int // by openid: errcodes in order (0 ok, 500 HTTP 500), then ok
 	accepted   map[string]int   // by client_msg_id
+	msgids     map[string]int64 // by client_msg_id: the msgid of the last template send answered ok
+	lastMsgID  int64
 	duplicates int
 	bodies     []map[string]any
 }
 
 func newFakeWeChat(t testing.TB) *fakeWeChat {
-	f := &fakeWeChat{calls: map[string]int{}, script: map[string][]int{}, accepted: map[string]int{}}
+	f := &fakeWeChat{calls: map[string]int{}, script: map[string][]int{}, accepted: map[string]int{}, msgids: map[string]int64{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -82,17 +84,25 @@ func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
 	if s := f.script[openID]; len(s) > 0 {
 		code, f.script[openID] = s[0], s[1:]
 	}
+	var msgID int64
 	if code == 0 {
 		if f.accepted[cmid] > 0 {
 			f.duplicates++
 		} else {
 			f.accepted[cmid]++
 		}
+		if r.URL.Path == PathTemplate {
+			f.lastMsgID++
+			msgID = 1<<32 + f.lastMsgID // WeChat's msgids pass 32 bits
+			f.msgids[cmid] = msgID
+		}
 	}
 	f.mu.Unlock()
-	switch code {
-	case 500:
+	switch {
+	case code == 500:
 		http.Error(w, "busy", http.StatusInternalServerError)
+	case msgID != 0:
+		fmt.Fprintf(w, `{"errcode":0,"errmsg":"ok","msgid":%d}`, msgID)
 	default:
 		fmt.Fprintf(w, `{"errcode":%d,"errmsg":"fake %d"}`, code, code)
 	}
@@ -294,6 +304,22 @@ func TestSendOutcomes(t *testing.T) {
 		if f.duplicates != 0 {
 			t.Errorf("duplicates = %d, want 0", f.duplicates)
 		}
+		// Each template message sent keeps the msgid WeChat answered with.
+		for id := int64(1); id <= int64(c.Total()); id++ {
+			d, err := db.Delivery(ctx, id)
+			if err != nil {
+				t.Fatalf("Delivery(%d): %v", id, err)
+			}
+			f.mu.Lock()
+			want := f.msgids[d.ClientMsgID]
+			f.mu.Unlock()
+			if d.State != flows.DeliverySent {
+				want = 0
+			}
+			if d.MsgID != want || (d.State == flows.DeliverySent && want == 0) {
+				t.Errorf("delivery %d (%s) msgid = %d, want %d", id, d.State, d.MsgID, want)
+			}
+		}
 		m5, err := db.MemberByOpenID(ctx, openID(5))
 		if err != nil || !m5.Unfollowed {
 			t.Errorf("member 5 = %+v, %v; want unfollowed", m5, err)
@@ -340,7 +366,7 @@ func TestDeliveryStates(t *testing.T) {
 				d = x
 			}
 		}
-		if d.State != w.state || d.ErrCode != w.code || !strings.Contains(d.Message, w.msg) || d.Attempts != 1 {
+		if d.State != w.state || d.ErrCode != w.code || !strings.Contains(d.Message, w.msg) || d.Attempts != 1 || d.MsgID != 0 {
 			t.Errorf("delivery of member %d = %+v, want %s %d %q after 1 attempt", i, d, w.state, w.code, w.msg)
 		}
 	}

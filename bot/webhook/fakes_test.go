@@ -70,13 +70,38 @@ type unfollow struct {
 	Unfollowed bool
 }
 
-// fakeMembers is a Members: SetUnfollowedFunc answers (nil by default);
-// every call is recorded.
-type fakeMembers struct {
-	SetUnfollowedFunc func(ctx context.Context, openID string, unfollowed bool) error
+// templateReport is one call of TemplateSendFinished.
+type templateReport struct {
+	OpenID string
+	MsgID  int64
+	Status string
+}
 
-	mu    sync.Mutex
-	calls []unfollow
+// fakeMembers is a Members: SetUnfollowedFunc and TemplateSendFinishedFunc
+// answer (nil by default); every call is recorded.
+type fakeMembers struct {
+	SetUnfollowedFunc        func(ctx context.Context, openID string, unfollowed bool) error
+	TemplateSendFinishedFunc func(ctx context.Context, openID string, msgID int64, status string) error
+
+	mu      sync.Mutex
+	calls   []unfollow
+	reports []templateReport
+}
+
+func (f *fakeMembers) TemplateSendFinished(ctx context.Context, openID string, msgID int64, status string) error {
+	f.mu.Lock()
+	f.reports = append(f.reports, templateReport{openID, msgID, status})
+	f.mu.Unlock()
+	if f.TemplateSendFinishedFunc != nil {
+		return f.TemplateSendFinishedFunc(ctx, openID, msgID, status)
+	}
+	return nil
+}
+
+func (f *fakeMembers) Reports() []templateReport {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]templateReport(nil), f.reports...)
 }
 
 func (f *fakeMembers) SetUnfollowed(ctx context.Context, openID string, unfollowed bool) error {

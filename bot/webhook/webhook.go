@@ -62,6 +62,11 @@ type Coordinator interface {
 // Members is the part of the store events change.
 type Members interface {
 	SetUnfollowed(ctx context.Context, openID string, unfollowed bool) error
+	// TemplateSendFinished applies WeChat's report on the template message
+	// msgID sent to openID (status "success", "failed:user block" or
+	// "failed: system failed"). A msgid it does not know is no error, and
+	// a repeated report changes nothing more.
+	TemplateSendFinished(ctx context.Context, openID string, msgID int64, status string) error
 }
 
 // Pusher sends a customer-service text, for replies that missed the 5 s window.
@@ -359,6 +364,12 @@ func (h *Handler) input(ctx context.Context, msg *message.MixMessage) (flows.Inp
 			return flows.Input{}, false
 		case message.EventClick:
 			return flows.Input{Kind: flows.KindClick, Key: msg.EventKey}, true
+		case message.EventTemplateSendJobFinish:
+			if err := h.Members.TemplateSendFinished(ctx, openID, msg.TemplateMsgID, msg.Status); err != nil {
+				h.Log.Error("webhook: template send finished", slog.Any("error", err),
+					slog.String("user", UserHash(openID)), slog.Int64("msgid", msg.TemplateMsgID))
+			}
+			return flows.Input{}, false
 		}
 		return flows.Input{}, false
 	}

@@ -800,6 +800,49 @@ func TestKinds(t *testing.T) {
 	}
 }
 
+// TestTemplateSendJobFinish: WeChat's report on a template message reaches
+// the store with the user, the msgid and the status, whatever the outcome
+// of the store call; the reply is "success" and the engine is not called.
+func TestTemplateSendJobFinish(t *testing.T) {
+	const user = "oUser_template"
+	tests := []struct {
+		status string
+		msgID  int64
+		fail   bool
+	}{
+		{"success", 200163836, false},
+		{"failed:user block", 200163840, false},
+		{"failed: system failed", 200163844, false},
+		{"failed:user block", 200163848, true}, // store down: still "success"
+	}
+	for _, m := range allModes {
+		for i, tt := range tests {
+			t.Run(fmt.Sprintf("%s/%d", m, i), func(t *testing.T) {
+				hs := newHarness(t, func(hs *harness) {
+					if tt.fail {
+						hs.members.TemplateSendFinishedFunc = func(context.Context, string, int64, string) error {
+							return errors.New("db down")
+						}
+					}
+				})
+				msg := buildMsg(user, createTime, "event", el("Event", "TEMPLATESENDJOBFINISH"),
+					num("MsgID", tt.msgID), el("Status", tt.status))
+				wantSuccess(t, hs.wx.deliver(t, m, msg))
+				want := []templateReport{{user, tt.msgID, tt.status}}
+				if got := hs.members.Reports(); !reflect.DeepEqual(got, want) {
+					t.Fatalf("TemplateSendFinished calls %+v, want %+v", got, want)
+				}
+				if n := hs.engine.Count(); n != 0 {
+					t.Fatalf("engine called %d times", n)
+				}
+				if got := hs.members.Calls(); len(got) != 0 {
+					t.Fatalf("SetUnfollowed calls %+v, want none", got)
+				}
+			})
+		}
+	}
+}
+
 // TestUnsubscribeTwice: unsubscribe can arrive twice; both are "success".
 func TestUnsubscribeTwice(t *testing.T) {
 	const user = "oUser_bye"

@@ -92,7 +92,9 @@ func (echoEngine) Handle(context.Context, string, flows.Input) (string, error) {
 	return echoReply, nil
 }
 
-// echoMembers ignores follow and unfollow events.
+// echoMembers ignores follow, unfollow and template job events.
 type echoMembers struct{}
 
 func (echoMembers) SetUnfollowed(context.Context, string, bool) error { return nil }
+
+func (echoMembers) TemplateSendFinished(context.Context, string, int64, string) error { return nil }

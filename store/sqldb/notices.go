@@ -246,17 +246,22 @@ type deliveryRow struct {
 	Message     string `db:"message"`
 	Attempts    int    `db:"attempts"`
 	ClientMsgID string `db:"client_msg_id"`
+	MsgID       *int64 `db:"msgid"`
 }
 
 func (r deliveryRow) delivery() flows.Delivery {
-	return flows.Delivery{
+	d := flows.Delivery{
 		ID: r.ID, NoticeID: r.NoticeID, MemberID: r.MemberID, OpenID: r.OpenID,
 		State: flows.DeliveryState(r.State), ErrCode: r.ErrCode, Message: r.Message,
 		Attempts: r.Attempts, ClientMsgID: r.ClientMsgID,
 	}
+	if r.MsgID != nil {
+		d.MsgID = *r.MsgID
+	}
+	return d
 }
 
-const deliveryColumns = `id, notice_id, member_id, openid, state, errcode, message, attempts, client_msg_id`
+const deliveryColumns = `id, notice_id, member_id, openid, state, errcode, message, attempts, client_msg_id, msgid`
 
 // ClaimDelivery marks a pending delivery, or one left sending (by a
 // process that died) longer than stale ago, as sending with one more
@@ -295,9 +300,11 @@ func (db *DB) Delivery(ctx context.Context, id int64) (flows.Delivery, error) {
 }
 
 // RecordDelivery stores the outcome of a claimed (sending) delivery's
-// attempt: sent, failed, skipped, or pending to give it back for a retry.
-// flows.ErrConflict when the delivery is not sending, so an outcome never
-// overwrites another, and a delivery recorded sent never changes again.
+// attempt: sent (with the template message's msgid, if any), failed,
+// skipped, or pending to give it back for a retry. flows.ErrConflict when
+// the delivery is not sending, so an outcome never overwrites another, and
+// a delivery recorded sent is never sent again (only WeChat's later report
+// of a template message, TemplateSendFinished, may mark it failed).
 func (db *DB) RecordDelivery(ctx context.Context, id int64, o flows.DeliveryOutcome) error {
 	switch o.State {
 	case flows.DeliverySent, flows.DeliveryFailed, flows.DeliverySkipped, flows.DeliveryPending:
@@ -305,20 +312,63 @@ func (db *DB) RecordDelivery(ctx context.Context, id int64, o flows.DeliveryOutc
 		return fmt.Errorf("store: record delivery: bad state %q", o.State)
 	}
 	var sentAt *dbTime
+	var msgID *int64
 	if o.State == flows.DeliverySent {
 		now := db.stamp()
 		sentAt = &now
+		if o.MsgID != 0 {
+			msgID = &o.MsgID
+		}
 	}
 	const query = `
-UPDATE notice_deliveries SET state = ?, errcode = ?, message = ?, sent_at = ?
+UPDATE notice_deliveries SET state = ?, errcode = ?, message = ?, sent_at = ?, msgid = ?
 WHERE id = ? AND state = 'sending'`
-	res, err := db.db.ExecContext(ctx, db.q(query), string(o.State), o.ErrCode, o.Message, sentAt, id)
+	res, err := db.db.ExecContext(ctx, db.q(query), string(o.State), o.ErrCode, o.Message, sentAt, msgID, id)
 	if err == nil {
 		if n, rerr := res.RowsAffected(); rerr == nil && n == 0 {
 			err = fmt.Errorf("delivery %d is not being sent: %w", id, flows.ErrConflict)
 		}
 	}
 	return wrap("record delivery", err)
+}
+
+// Template job statuses of WeChat's TEMPLATESENDJOBFINISH event.
+const (
+	TemplateSendSuccess     = "success"
+	TemplateSendUserBlock   = "failed:user block"
+	TemplateSendSystemError = "failed: system failed"
+)
+
+// ErrCodeUserBlock is WeChat's errcode for a user who blocked the
+// account's messages, stored on a delivery WeChat reports blocked.
+const ErrCodeUserBlock = 43101
+
+// TemplateSendFinished applies WeChat's report (TEMPLATESENDJOBFINISH) on
+// the template message msgID sent to openID: "failed:user block" marks
+// the delivery failed with errcode 43101 and message "user block"; any
+// other "failed..." status marks it failed with the status's text
+// ("system failed"); "success" leaves it sent. A msgid no delivery holds
+// is no error (it may belong to another system), and a repeated report
+// changes nothing more.
+func (db *DB) TemplateSendFinished(ctx context.Context, openID string, msgID int64, status string) error {
+	status = strings.TrimSpace(status)
+	rest, failed := strings.CutPrefix(status, "failed:")
+	if !failed || msgID == 0 {
+		return nil // success, or a status that says nothing we keep
+	}
+	var code int64
+	if status == TemplateSendUserBlock {
+		code = ErrCodeUserBlock
+	}
+	message := strings.TrimSpace(rest)
+	if message == "" {
+		message = status
+	}
+	const query = `
+UPDATE notice_deliveries SET state = 'failed', errcode = ?, message = ?
+WHERE msgid = ? AND openid = ? AND state IN ('sent', 'failed')`
+	_, err := db.db.ExecContext(ctx, db.q(query), code, message, msgID, openID)
+	return wrap("template send finished", err)
 }
 
 // NoticeCounts counts a notice's deliveries by state; flows.ErrNotFound

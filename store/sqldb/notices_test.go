@@ -221,3 +221,85 @@ func TestClaimAndRecordDelivery(t *testing.T) {
 		}
 	})
 }
+
+// TestTemplateSendFinished: a template send's msgid is kept with the sent
+// outcome, and WeChat's report on it marks a blocked user's delivery
+// failed (43101), a system failure failed, and a success left sent;
+// an unknown msgid is no error, and a repeated report changes nothing.
+func TestTemplateSendFinished(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		// sent delivers a new notice to 张三, recorded sent with msgID.
+		sent := func(msgID int64) int64 {
+			t.Helper()
+			n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
+			if err := db.CreateNotice(ctx, &n); err != nil {
+				t.Fatalf("CreateNotice: %v", err)
+			}
+			if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
+				t.Fatalf("ResolveRecipients: %v", err)
+			}
+			var id int64
+			q := `SELECT id FROM notice_deliveries WHERE notice_id = ? AND state = 'pending'`
+			if err := db.db.GetContext(ctx, &id, db.q(q), n.ID); err != nil {
+				t.Fatalf("pending delivery: %v", err)
+			}
+			if _, err := db.ClaimDelivery(ctx, id, time.Hour); err != nil {
+				t.Fatalf("ClaimDelivery: %v", err)
+			}
+			if err := db.RecordDelivery(ctx, id, flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: msgID}); err != nil {
+				t.Fatalf("RecordDelivery: %v", err)
+			}
+			return id
+		}
+		const (
+			blockedMsg int64 = 3_000_000_001 // beyond 32 bits, as WeChat's msgids are
+			okMsg      int64 = 3_000_000_002
+			systemMsg  int64 = 3_000_000_003
+		)
+		blocked, ok, system, text := sent(blockedMsg), sent(okMsg), sent(systemMsg), sent(0)
+		check := func(id int64, state flows.DeliveryState, code, msgID int64, message string) {
+			t.Helper()
+			d, err := db.Delivery(ctx, id)
+			if err != nil {
+				t.Fatalf("Delivery: %v", err)
+			}
+			if d.State != state || d.ErrCode != code || d.MsgID != msgID || d.Message != message {
+				t.Errorf("delivery %d = %+v; want %s, errcode %d, msgid %d, message %q", id, d, state, code, msgID, message)
+			}
+		}
+		check(blocked, flows.DeliverySent, 0, blockedMsg, "")
+		check(text, flows.DeliverySent, 0, 0, "") // customer-service: no msgid
+		if n := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE msgid IS NULL AND id = ?`, text); n != 1 {
+			t.Errorf("customer-service send has a msgid")
+		}
+
+		for range 2 { // the second round is WeChat's repeat: nothing changes
+			for _, r := range []struct {
+				openID string
+				msgID  int64
+				status string
+			}{
+				{"o-zhang", blockedMsg, TemplateSendUserBlock},
+				{"o-zhang", okMsg, TemplateSendSuccess},
+				{"o-zhang", systemMsg, TemplateSendSystemError},
+				{"o-zhang", 42, TemplateSendUserBlock},        // another system's msgid
+				{"o-li", okMsg, TemplateSendUserBlock},        // not this user's message
+				{"o-zhang", 0, TemplateSendSystemError},       // no msgid
+				{"o-zhang", okMsg, "some status WeChat adds"}, // not a failure
+			} {
+				if err := db.TemplateSendFinished(ctx, r.openID, r.msgID, r.status); err != nil {
+					t.Fatalf("TemplateSendFinished(%s, %d, %q): %v", r.openID, r.msgID, r.status, err)
+				}
+			}
+			check(blocked, flows.DeliveryFailed, ErrCodeUserBlock, blockedMsg, "user block")
+			check(ok, flows.DeliverySent, 0, okMsg, "")
+			check(system, flows.DeliveryFailed, 0, systemMsg, "system failed")
+			check(text, flows.DeliverySent, 0, 0, "")
+		}
+		// A delivery WeChat reported failed is never sent again.
+		_, err := db.ClaimDelivery(ctx, blocked, 0)
+		wantErr(t, err, flows.ErrConflict)
+	})
+}

@@ -9,9 +9,7 @@ package jobs
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -214,10 +212,3 @@ func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }
-
-// userHash is a short, stable stand-in for an OpenID in logs (the same as
-// bot/webhook.UserHash).
-func userHash(openID string) string {
-	sum := sha256.Sum256([]byte(openID))
-	return hex.EncodeToString(sum[:4])
-}

@@ -79,7 +79,7 @@ func (w *NotifyReporterWorker) Work(ctx context.Context, job *river.Job[flows.No
 	if openID == "" {
 		return w.record(ctx, id, OutcomeUnbound)
 	}
-	log = log.With(slog.String("user", userHash(openID)))
+	log = log.With(slog.String("user", wechat.UserHash(openID)))
 
 	err = w.Sender.SendText(ctx, openID, text)
 	if err == nil {

@@ -13,9 +13,7 @@ package notices
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -300,7 +298,7 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 		return fmt.Errorf("send delivery %d: %w", id, err)
 	}
 	log := w.Log.With(slog.Int64("delivery_id", id), slog.Int64("notice_id", d.NoticeID),
-		slog.String("user", userHash(d.OpenID)), slog.Int("attempt", d.Attempts))
+		slog.String("user", wechat.UserHash(d.OpenID)), slog.Int("attempt", d.Attempts))
 	n, err := w.notice(ctx, d.NoticeID)
 	if err != nil {
 		w.giveBack(ctx, log, d, 0, err)
@@ -433,12 +431,6 @@ func errText(err error) string {
 
 // tokenInURL matches the access token in a URL that an error repeats.
 var tokenInURL = regexp.MustCompile(`access_token=[^&"'\s]*`)
-
-// userHash is a short, stable stand-in for an OpenID in logs.
-func userHash(openID string) string {
-	sum := sha256.Sum256([]byte(openID))
-	return hex.EncodeToString(sum[:4])
-}
 
 // warnOnly passes on records at warn level and above.
 type warnOnly struct{ slog.Handler }

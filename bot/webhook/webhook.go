@@ -7,9 +7,7 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -249,7 +247,7 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 	key := DedupeKey(msg)
 	claimed, err := h.Coordinator.Claim(ctx, key, claimTTL)
 	if err != nil {
-		h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", UserHash(openID)))
+		h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
 		return "系统繁忙，请稍后再发一次。", "error"
 	}
 	if !claimed {
@@ -274,7 +272,7 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 		defer cancel()
 		text, err := h.handle(hctx, openID, in)
 		if err != nil {
-			h.Log.Error("webhook: handle", slog.Any("error", err), slog.String("user", UserHash(openID)))
+			h.Log.Error("webhook: handle", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
 			if aerr := h.Coordinator.Abandon(hctx, key); aerr != nil {
 				h.Log.Error("webhook: abandon", slog.Any("error", aerr))
 			}
@@ -288,7 +286,7 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 		}
 		if text != "" && h.Pusher != nil {
 			if perr := h.Pusher.SendText(hctx, openID, text); perr != nil {
-				h.Log.Error("webhook: push late reply", slog.Any("error", perr), slog.String("user", UserHash(openID)))
+				h.Log.Error("webhook: push late reply", slog.Any("error", perr), slog.String("user", wechat.UserHash(openID)))
 			}
 		}
 	}()
@@ -354,12 +352,12 @@ func (h *Handler) input(ctx context.Context, msg *message.MixMessage) (flows.Inp
 		switch msg.Event {
 		case message.EventSubscribe:
 			if err := h.Members.SetUnfollowed(ctx, openID, false); err != nil {
-				h.Log.Error("webhook: subscribe", slog.Any("error", err), slog.String("user", UserHash(openID)))
+				h.Log.Error("webhook: subscribe", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
 			}
 			return flows.Input{Kind: flows.KindSubscribe}, true
 		case message.EventUnsubscribe:
 			if err := h.Members.SetUnfollowed(ctx, openID, true); err != nil {
-				h.Log.Error("webhook: unsubscribe", slog.Any("error", err), slog.String("user", UserHash(openID)))
+				h.Log.Error("webhook: unsubscribe", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
 			}
 			return flows.Input{}, false
 		case message.EventClick:
@@ -367,7 +365,7 @@ func (h *Handler) input(ctx context.Context, msg *message.MixMessage) (flows.Inp
 		case message.EventTemplateSendJobFinish:
 			if err := h.Members.TemplateSendFinished(ctx, openID, msg.TemplateMsgID, msg.Status); err != nil {
 				h.Log.Error("webhook: template send finished", slog.Any("error", err),
-					slog.String("user", UserHash(openID)), slog.Int64("msgid", msg.TemplateMsgID))
+					slog.String("user", wechat.UserHash(openID)), slog.Int64("msgid", msg.TemplateMsgID))
 			}
 			return flows.Input{}, false
 		}
@@ -403,10 +401,4 @@ func msgKind(msg *message.MixMessage) string {
 		return string(msg.MsgType)
 	}
 	return "other"
-}
-
-// UserHash is a short, stable stand-in for an OpenID in logs.
-func UserHash(openID string) string {
-	sum := sha256.Sum256([]byte(openID))
-	return hex.EncodeToString(sum[:4])
 }

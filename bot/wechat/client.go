@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -90,6 +91,13 @@ func Signature(parts ...string) string {
 	sort.Strings(s)
 	sum := sha1.Sum([]byte(strings.Join(s, "")))
 	return hex.EncodeToString(sum[:])
+}
+
+// UserHash is a short, stable stand-in for an OpenID in logs: never log
+// the OpenID itself.
+func UserHash(openID string) string {
+	sum := sha256.Sum256([]byte(openID))
+	return hex.EncodeToString(sum[:4])
 }
 
 // Token returns the official account's token for signatures.

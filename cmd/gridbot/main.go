@@ -36,6 +36,9 @@ commands:
   notice send --title T --content C [--grid G]... [--unit U]... [--at TIME]
               [--place P] [--event-time TIME]
                             create a notice and send it, printing progress
+  admin add USER [--role office|unit --unit NAME] [--password P]
+                            create an admin API account or reset its
+                            password (read from stdin without --password)
   chat [--as OPENID] [--url URL]
                             chat with a running gridbot from the terminal
   bench [--users N] [--rounds N] [--rate R] [--duration D] [--db postgres|sqlite]
@@ -79,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fmt.Errorf("usage: gridbot import roster FILE | gridbot import grids FILE")
 		}
 		return importFile(ctx, cfg, args[0], args[1], stdout)
+	case "admin":
+		return runAdmin(ctx, cfg, args, stdin, stdout)
 	case "notice":
 		return runNotice(ctx, cfg, args, stdout, stderr, log)
 	case "menu":

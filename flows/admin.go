@@ -1,0 +1,31 @@
+package flows
+
+// AdminRole is what an admin of the office's API may see.
+type AdminRole string
+
+// Admin roles.
+const (
+	// AdminOffice sees and changes everything.
+	AdminOffice AdminRole = "office"
+	// AdminUnit sees and changes only its own unit's members and records.
+	AdminUnit AdminRole = "unit"
+)
+
+// Valid reports whether r is a known admin role.
+func (r AdminRole) Valid() bool { return r == AdminOffice || r == AdminUnit }
+
+// Admin is an account of the admin API. UnitID and Unit are set for unit
+// admins only. PasswordHash is the bcrypt hash of the password.
+type Admin struct {
+	ID           int64
+	Username     string
+	PasswordHash string
+	Role         AdminRole
+	UnitID       int64
+	Unit         string
+}
+
+// CanSeeUnit reports whether the admin may see a unit's members and records.
+func (a Admin) CanSeeUnit(unitID int64) bool {
+	return a.Role == AdminOffice || (a.Role == AdminUnit && a.UnitID != 0 && a.UnitID == unitID)
+}

@@ -1,5 +1,7 @@
 package flows
 
+import "time"
+
 // AdminRole is what an admin of the office's API may see.
 type AdminRole string
 
@@ -28,4 +30,20 @@ type Admin struct {
 // CanSeeUnit reports whether the admin may see a unit's members and records.
 func (a Admin) CanSeeUnit(unitID int64) bool {
 	return a.Role == AdminOffice || (a.Role == AdminUnit && a.UnitID != 0 && a.UnitID == unitID)
+}
+
+// MemberFilter selects members for the admin API; zero fields match all.
+type MemberFilter struct {
+	UnitID int64
+	Unit   string // unit name
+	Grid   string // grid name
+}
+
+// ReportFilter selects reports for the admin API: created in [From, To),
+// and, when set, of one status, grid (by name) and unit.
+type ReportFilter struct {
+	From, To time.Time
+	Status   string
+	Grid     string
+	UnitID   int64
 }

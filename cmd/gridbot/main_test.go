@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -171,6 +172,38 @@ func testEndToEnd(t *testing.T, env map[string]string) {
 	body, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(body), `gridbot_webhook_requests_total{outcome="ok",type="text"}`) {
 		t.Fatalf("metrics lack the webhook counter:\n%s", body)
+	}
+	checkAdminAPI(t, env, base, name)
+}
+
+// checkAdminAPI adds an office admin, signs in through serve's /api/v1
+// and finds a member of the sample roster.
+func checkAdminAPI(t *testing.T, env map[string]string, base, member string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := run(ctx, []string{"admin", "add", "e2e-boss", "--password", "e2e-password"}, envOf(env), nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("admin add: %v", err)
+	}
+	resp, err := http.Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"username":"e2e-boss","password":"e2e-password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ Token string }
+	err = json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || login.Token == "" {
+		t.Fatalf("login: %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/members", nil)
+	req.Header.Set("Authorization", "Bearer "+login.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"name":"`+member+`"`) {
+		t.Fatalf("GET /api/v1/members: %d %s", resp.StatusCode, body)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"gridbot/bot/admin"
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/webhook"
@@ -187,7 +188,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	return nil
 }
 
-// router mounts the webhook, health checks and metrics, and in dev mode
+// router mounts the webhook, health checks, metrics and the admin API
+// under /api/v1, and in dev mode
 // (dev not nil) the fake WeChat API and the chat page under /dev/. In
 // production nothing is mounted there: every /dev/ path is 404.
 func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, *webhook.Handler) {
@@ -224,6 +226,7 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 		c.String(http.StatusOK, "ready")
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	admin.New(admin.Config{Accounts: a.db, Store: a.db, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
 	if dev != nil {
 		dev.register(r)
 	}

@@ -1,0 +1,218 @@
+// Package admin is the office's JSON API under /api/v1 (SPEC §8): login
+// with expiring bearer tokens, logout, and the endpoints office and unit
+// admins use. Office admins see everything; unit admins only their unit
+// (403 otherwise). Every error is {"error": "..."} JSON.
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/flows"
+)
+
+// Accounts is what login, logout and the auth middleware need of the store.
+type Accounts interface {
+	AdminByUsername(ctx context.Context, username string) (flows.Admin, error)
+	CreateSession(ctx context.Context, tokenHash string, adminID int64, expires time.Time) error
+	SessionAdmin(ctx context.Context, tokenHash string) (flows.Admin, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
+}
+
+// DefaultSessionTTL is how long a login token lasts.
+const DefaultSessionTTL = 12 * time.Hour
+
+// Config wires an API.
+type Config struct {
+	Accounts Accounts
+	// Store serves the data endpoints; nil mounts login and logout only.
+	Store Store
+	// Limiter counts failed logins; nil means NewMemoryLimiter(5, 15 min).
+	Limiter Limiter
+	// SessionTTL is the lifetime of a token; 0 means DefaultSessionTTL.
+	SessionTTL time.Duration
+	// Loc is the office time zone of months and of times in JSON.
+	Loc *time.Location
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// API is the admin API. Mount it with Register.
+type API struct {
+	cfg Config
+	// dummyHash is compared against when the user is unknown, so a login
+	// takes as long for a wrong user as for a wrong password.
+	dummyHash []byte
+}
+
+// New returns an API, filling Config defaults.
+func New(cfg Config) *API {
+	if cfg.Limiter == nil {
+		cfg.Limiter = NewMemoryLimiter(5, 15*time.Minute, cfg.Now)
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.Loc == nil {
+		cfg.Loc = time.Local
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+	return &API{cfg: cfg, dummyHash: dummy}
+}
+
+// Register mounts the API's routes on r (usually the group /api/v1).
+func (a *API) Register(r gin.IRouter) {
+	r.POST("/login", a.login)
+	auth := r.Group("", a.authenticate)
+	auth.POST("/logout", a.logout)
+	if a.cfg.Store != nil {
+		a.registerData(auth)
+	}
+}
+
+// fail writes an error body with a status and stops the chain.
+func fail(c *gin.Context, status int, msg string) {
+	c.AbortWithStatusJSON(status, gin.H{"error": msg})
+}
+
+// internal logs err once and answers 500 without details.
+func (a *API) internal(c *gin.Context, op string, err error) {
+	a.cfg.Log.ErrorContext(c.Request.Context(), "admin api", slog.String("op", op), slog.Any("error", err))
+	fail(c, http.StatusInternalServerError, "internal error")
+}
+
+// hashToken is how a token is stored: hex SHA-256.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// newToken is 32 random bytes, hex.
+func newToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (a *API) login(c *gin.Context) {
+	var req loginRequest
+	if err := c.ShouldBindJSON(&req); err != nil || req.Username == "" || req.Password == "" {
+		fail(c, http.StatusBadRequest, "username and password are required")
+		return
+	}
+	userKey, addrKey := "user:"+strings.ToLower(req.Username), "addr:"+c.ClientIP()
+	if !a.cfg.Limiter.Allow(userKey) || !a.cfg.Limiter.Allow(addrKey) {
+		c.Header("Retry-After", "900")
+		fail(c, http.StatusTooManyRequests, "too many failed logins, try again later")
+		return
+	}
+	ctx := c.Request.Context()
+	adm, err := a.cfg.Accounts.AdminByUsername(ctx, req.Username)
+	hash := []byte(adm.PasswordHash)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		hash = a.dummyHash
+	case err != nil:
+		a.internal(c, "login", err)
+		return
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || adm.ID == 0 {
+		a.cfg.Limiter.Fail(userKey)
+		a.cfg.Limiter.Fail(addrKey)
+		fail(c, http.StatusUnauthorized, "wrong username or password")
+		return
+	}
+	a.cfg.Limiter.Reset(userKey)
+	token, err := newToken()
+	if err != nil {
+		a.internal(c, "login", err)
+		return
+	}
+	expires := a.cfg.Now().Add(a.cfg.SessionTTL)
+	if err := a.cfg.Accounts.CreateSession(ctx, hashToken(token), adm.ID, expires); err != nil {
+		a.internal(c, "login", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"token": token, "expires_at": expires.In(a.cfg.Loc).Format(time.RFC3339)})
+}
+
+func (a *API) logout(c *gin.Context) {
+	if err := a.cfg.Accounts.DeleteSession(c.Request.Context(), c.GetString(ctxTokenHash)); err != nil {
+		a.internal(c, "logout", err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// Keys of the gin context the middleware sets.
+const (
+	ctxAdmin     = "gridbot.admin"
+	ctxTokenHash = "gridbot.token_hash"
+)
+
+// authenticate requires Authorization: Bearer TOKEN of an unexpired
+// session; 401 otherwise.
+func (a *API) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="gridbot"`)
+		fail(c, http.StatusUnauthorized, "sign in first")
+		return
+	}
+	th := hashToken(token)
+	adm, err := a.cfg.Accounts.SessionAdmin(c.Request.Context(), th)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		c.Header("WWW-Authenticate", `Bearer realm="gridbot", error="invalid_token"`)
+		fail(c, http.StatusUnauthorized, "session expired or unknown, sign in again")
+		return
+	case err != nil:
+		a.internal(c, "authenticate", err)
+		return
+	}
+	c.Set(ctxAdmin, adm)
+	c.Set(ctxTokenHash, th)
+	c.Next()
+}
+
+// adminOf returns the signed-in admin of a request.
+func adminOf(c *gin.Context) flows.Admin {
+	adm, _ := c.Get(ctxAdmin)
+	v, _ := adm.(flows.Admin)
+	return v
+}
+
+// requireUnit answers 403 and returns false unless the signed-in admin may
+// see the unit.
+func requireUnit(c *gin.Context, unitID int64) bool {
+	if !adminOf(c).CanSeeUnit(unitID) {
+		fail(c, http.StatusForbidden, "not your unit")
+		return false
+	}
+	return true
+}

@@ -1,0 +1,278 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gridbot/flows"
+)
+
+// Store is what the data endpoints need of the database.
+type Store interface {
+	Members(ctx context.Context, f flows.MemberFilter) ([]flows.Member, error)
+	MemberByID(ctx context.Context, id int64) (flows.Member, error)
+	UnbindMember(ctx context.Context, memberID int64) error
+	Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report, error)
+	ReportByCode(ctx context.Context, code string) (flows.Report, error)
+	SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error)
+	PhotoUnit(ctx context.Context, id int64) (int64, error)
+	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+}
+
+// mediaMaxAge is how long a browser may keep a photo: its bytes never change.
+const mediaMaxAge = "private, max-age=86400"
+
+func (a *API) registerData(r gin.IRouter) {
+	r.GET("/members", a.members)
+	r.DELETE("/members/:id/binding", a.unbind)
+	r.GET("/reports", a.reports)
+	r.PATCH("/reports/:code", a.patchReport)
+	r.GET("/media/:id", a.media)
+}
+
+type memberJSON struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Phone     string `json:"phone"`
+	Unit      string `json:"unit"`
+	Grid      string `json:"grid"`
+	Role      string `json:"role"`
+	Bound     bool   `json:"bound"`
+	Reminders bool   `json:"reminders"`
+}
+
+func (a *API) members(c *gin.Context) {
+	adm := adminOf(c)
+	f := flows.MemberFilter{Unit: strings.TrimSpace(c.Query("unit")), Grid: strings.TrimSpace(c.Query("grid"))}
+	if adm.Role != flows.AdminOffice {
+		if f.Unit != "" && f.Unit != adm.Unit {
+			fail(c, http.StatusForbidden, "not your unit")
+			return
+		}
+		f.UnitID = adm.UnitID
+	}
+	ms, err := a.cfg.Store.Members(c.Request.Context(), f)
+	if err != nil {
+		a.internal(c, "members", err)
+		return
+	}
+	out := make([]memberJSON, len(ms))
+	for i, m := range ms {
+		out[i] = memberJSON{
+			ID: m.ID, Name: m.Name, Phone: m.Phone, Unit: m.Unit, Grid: m.Grid,
+			Role: string(m.Role), Bound: m.OpenID != "", Reminders: m.Reminders,
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"members": out})
+}
+
+// pathID parses a positive integer path parameter; 400 otherwise.
+func pathID(c *gin.Context, name string) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		fail(c, http.StatusBadRequest, "bad "+name)
+		return 0, false
+	}
+	return id, true
+}
+
+func (a *API) unbind(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	m, err := a.cfg.Store.MemberByID(ctx, id)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		fail(c, http.StatusNotFound, "no such member")
+		return
+	case err != nil:
+		a.internal(c, "unbind", err)
+		return
+	}
+	if !requireUnit(c, m.UnitID) {
+		return
+	}
+	if err := a.cfg.Store.UnbindMember(ctx, id); err != nil {
+		a.internal(c, "unbind", err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+type photoJSON struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"`
+}
+
+type reportJSON struct {
+	Code        string      `json:"code"`
+	Category    string      `json:"category"`
+	Unit        string      `json:"unit"`
+	Grid        string      `json:"grid"`
+	Reporter    string      `json:"reporter"`
+	Place       string      `json:"place"`
+	Latitude    *float64    `json:"latitude"`
+	Longitude   *float64    `json:"longitude"`
+	Description string      `json:"description"`
+	Status      string      `json:"status"`
+	Note        string      `json:"note"`
+	Photos      []photoJSON `json:"photos"`
+	CreatedAt   string      `json:"created_at"`
+}
+
+func (a *API) reportJSON(r flows.Report) reportJSON {
+	out := reportJSON{
+		Code: r.Code, Category: r.Category, Unit: r.Unit, Grid: r.Grid, Reporter: r.Reporter,
+		Place: r.Place.Label, Description: r.Description, Status: r.Status, Note: r.Note,
+		Photos:    make([]photoJSON, len(r.Photos)),
+		CreatedAt: r.CreatedAt.In(a.cfg.Loc).Format(time.RFC3339),
+	}
+	if r.Place.HasCoords {
+		lat, lng := r.Place.Latitude, r.Place.Longitude
+		out.Latitude, out.Longitude = &lat, &lng
+	}
+	for i, p := range r.Photos {
+		out.Photos[i] = photoJSON{ID: p.ID, Status: string(p.Status)}
+	}
+	return out
+}
+
+// reportStatuses are the status words a report may have.
+var reportStatuses = map[string]bool{
+	flows.StatusPending: true, flows.StatusWorking: true, flows.StatusFixed: true, flows.StatusRejected: true,
+}
+
+// parseMonth reads YYYY-MM as the month's bounds in loc.
+func parseMonth(s string, loc *time.Location) (from, to time.Time, err error) {
+	t, err := time.ParseInLocation("2006-01", s, loc)
+	if err != nil || len(s) != len("2006-01") {
+		return time.Time{}, time.Time{}, errors.New("month must be YYYY-MM")
+	}
+	return t, t.AddDate(0, 1, 0), nil
+}
+
+func (a *API) reports(c *gin.Context) {
+	adm := adminOf(c)
+	from, to, err := parseMonth(c.Query("month"), a.cfg.Loc)
+	if err != nil {
+		fail(c, http.StatusBadRequest, err.Error())
+		return
+	}
+	f := flows.ReportFilter{From: from, To: to, Status: strings.TrimSpace(c.Query("status")), Grid: strings.TrimSpace(c.Query("grid"))}
+	if f.Status != "" && !reportStatuses[f.Status] {
+		fail(c, http.StatusBadRequest, "unknown status "+strconv.Quote(f.Status)+" (want 待处理, 处理中, 已整改 or 不予处理)")
+		return
+	}
+	if adm.Role != flows.AdminOffice {
+		f.UnitID = adm.UnitID
+	}
+	rs, err := a.cfg.Store.Reports(c.Request.Context(), f)
+	if err != nil {
+		a.internal(c, "reports", err)
+		return
+	}
+	out := make([]reportJSON, len(rs))
+	for i, r := range rs {
+		out[i] = a.reportJSON(r)
+	}
+	c.JSON(http.StatusOK, gin.H{"reports": out})
+}
+
+type patchReportRequest struct {
+	Status string `json:"status"`
+	Note   string `json:"note"`
+}
+
+func (a *API) patchReport(c *gin.Context) {
+	var req patchReportRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		fail(c, http.StatusBadRequest, "body must be JSON {\"status\", \"note\"}")
+		return
+	}
+	req.Status = strings.TrimSpace(req.Status)
+	if !reportStatuses[req.Status] {
+		fail(c, http.StatusBadRequest, "unknown status "+strconv.Quote(req.Status)+" (want 处理中, 已整改 or 不予处理)")
+		return
+	}
+	ctx := c.Request.Context()
+	code := c.Param("code")
+	cur, err := a.cfg.Store.ReportByCode(ctx, code)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		fail(c, http.StatusNotFound, "no such report")
+		return
+	case err != nil:
+		a.internal(c, "patch report", err)
+		return
+	}
+	if !requireUnit(c, cur.UnitID) {
+		return
+	}
+	r, err := a.cfg.Store.SetReportStatus(ctx, flows.StatusChange{
+		Code: cur.Code, Status: req.Status, Note: req.Note, By: adminOf(c).Username,
+	})
+	var move *flows.InvalidMoveError
+	switch {
+	case errors.As(err, &move):
+		status := http.StatusConflict
+		if move.NeedsNote {
+			status = http.StatusBadRequest
+		}
+		fail(c, status, move.Error())
+		return
+	case errors.Is(err, flows.ErrNotFound):
+		fail(c, http.StatusNotFound, "no such report")
+		return
+	case err != nil:
+		a.internal(c, "patch report", err)
+		return
+	}
+	c.JSON(http.StatusOK, a.reportJSON(r))
+}
+
+func (a *API) media(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	unitID, err := a.cfg.Store.PhotoUnit(ctx, id)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		fail(c, http.StatusNotFound, "no such photo")
+		return
+	case err != nil:
+		a.internal(c, "media", err)
+		return
+	}
+	if !requireUnit(c, unitID) {
+		return
+	}
+	p, data, err := a.cfg.Store.PhotoData(ctx, id)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		fail(c, http.StatusNotFound, "photo not stored (yet)")
+		return
+	case err != nil:
+		a.internal(c, "media", err)
+		return
+	}
+	ct := p.ContentType
+	if ct == "" {
+		ct = http.DetectContentType(data)
+	}
+	c.Header("Cache-Control", mediaMaxAge)
+	c.Header("X-Content-Type-Options", "nosniff")
+	if p.SHA256 != "" {
+		c.Header("ETag", `"`+p.SHA256+`"`)
+	}
+	c.Data(http.StatusOK, ct, data)
+}

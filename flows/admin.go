@@ -40,10 +40,11 @@ type MemberFilter struct {
 }
 
 // ReportFilter selects reports for the admin API: created in [From, To),
-// and, when set, of one status, grid (by name) and unit.
+// and, when set, of one status, grid (by name) and unit (by ID or name).
 type ReportFilter struct {
 	From, To time.Time
 	Status   string
 	Grid     string
 	UnitID   int64
+	Unit     string
 }

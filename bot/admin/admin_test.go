@@ -263,6 +263,7 @@ func TestReports(t *testing.T) {
 	f := newFixture(t)
 	q := "/api/v1/reports?month=" + f.month()
 	wantError(t, f.do(http.MethodGet, q, "", ""), http.StatusUnauthorized)
+	wantError(t, f.do(http.MethodGet, q+"&unit=市文明办", "cg", ""), http.StatusForbidden)
 	for _, bad := range []string{"", "?month=2026-13", "?month=2026-1", "?month=26-01", "?month=" + f.month() + "&status=done"} {
 		wantError(t, f.do(http.MethodGet, "/api/v1/reports"+bad, "boss", ""), http.StatusBadRequest)
 	}
@@ -287,7 +288,10 @@ func TestReports(t *testing.T) {
 		{"boss", q + "&status=已整改", 0},
 		{"boss", q + "&grid=二号网格", 0},
 		{"boss", "/api/v1/reports?month=2020-01", 0},
+		{"boss", q + "&unit=市文明办", 1},
+		{"boss", q + "&unit=市城管局", 0},
 		{"wmb", q, 1},
+		{"wmb", q + "&unit=市文明办", 1},
 		{"cg", q, 0}, // another unit's report is not listed
 	} {
 		if got := codes(tc.user, tc.query); got != tc.want {
@@ -340,6 +344,13 @@ func TestMedia(t *testing.T) {
 	wantError(t, f.do(http.MethodGet, path, "cg", ""), http.StatusForbidden)
 	wantError(t, f.do(http.MethodGet, "/api/v1/media/abc", "boss", ""), http.StatusBadRequest)
 	wantError(t, f.do(http.MethodGet, "/api/v1/media/99999", "boss", ""), http.StatusNotFound)
+	pending := flows.Report{MemberID: f.members["王五"].ID, Date: f.report.Date, Category: "其他",
+		Description: "待取照片", Photos: []flows.Photo{{MediaID: "m2"}}}
+	if err := f.db.CreateReport(context.Background(), &pending); err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, f.do(http.MethodGet, "/api/v1/media/"+itoa(pending.Photos[0].ID), "cg", ""), http.StatusNotFound)
+	wantError(t, f.do(http.MethodGet, "/api/v1/media/"+itoa(pending.Photos[0].ID), "wmb", ""), http.StatusForbidden)
 	for _, user := range []string{"boss", "wmb"} {
 		w := f.do(http.MethodGet, path, user, "")
 		if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), []byte("\xff\xd8\xff jpeg bytes")) {

@@ -101,6 +101,10 @@ func (a *API) unbind(c *gin.Context) {
 		return
 	}
 	if err := a.cfg.Store.UnbindMember(ctx, id); err != nil {
+		if errors.Is(err, flows.ErrNotFound) {
+			fail(c, http.StatusNotFound, "no such member")
+			return
+		}
 		a.internal(c, "unbind", err)
 		return
 	}
@@ -166,12 +170,19 @@ func (a *API) reports(c *gin.Context) {
 		fail(c, http.StatusBadRequest, err.Error())
 		return
 	}
-	f := flows.ReportFilter{From: from, To: to, Status: strings.TrimSpace(c.Query("status")), Grid: strings.TrimSpace(c.Query("grid"))}
+	f := flows.ReportFilter{
+		From: from, To: to, Status: strings.TrimSpace(c.Query("status")),
+		Grid: strings.TrimSpace(c.Query("grid")), Unit: strings.TrimSpace(c.Query("unit")),
+	}
 	if f.Status != "" && !reportStatuses[f.Status] {
 		fail(c, http.StatusBadRequest, "unknown status "+strconv.Quote(f.Status)+" (want 待处理, 处理中, 已整改 or 不予处理)")
 		return
 	}
 	if adm.Role != flows.AdminOffice {
+		if f.Unit != "" && f.Unit != adm.Unit {
+			fail(c, http.StatusForbidden, "not your unit")
+			return
+		}
 		f.UnitID = adm.UnitID
 	}
 	rs, err := a.cfg.Store.Reports(c.Request.Context(), f)

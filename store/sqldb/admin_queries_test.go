@@ -81,6 +81,7 @@ func TestAdminQueries(t *testing.T) {
 			{flows.ReportFilter{From: nov, To: nov.AddDate(0, 1, 0), Grid: "一号网格", Status: flows.StatusPending}, all},
 			{flows.ReportFilter{From: nov, To: nov.AddDate(0, 1, 0), Status: flows.StatusFixed}, ""},
 			{flows.ReportFilter{From: nov, To: nov.AddDate(0, 1, 0), Grid: "二号网格"}, ""},
+			{flows.ReportFilter{From: nov, To: nov.AddDate(0, 1, 0), Unit: "市文明办"}, r1.Code},
 		} {
 			if got := codes(tc.f); got != tc.want {
 				t.Errorf("Reports(%+v) = %q, want %q", tc.f, got, tc.want)

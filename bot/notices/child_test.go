@@ -87,7 +87,9 @@ func TestKilledMidNotice(t *testing.T) {
 		}
 		ms := seedMembers(t, db, members, unbound, off)
 		f := newFakeWeChat(t)
+		f.mu.Lock()
 		f.delay = 5 * time.Millisecond
+		f.mu.Unlock()
 		n := flows.Notice{Title: "周六大扫除", Content: "8点集合", TargetAll: true}
 		if err := db.CreateNotice(ctx, &n); err != nil {
 			t.Fatalf("CreateNotice: %v", err)

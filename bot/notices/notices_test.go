@@ -41,10 +41,10 @@ func TestMain(m *testing.M) {
 // each user by a script of errcodes, and accepts each client_msg_id once
 // (a repeat is answered ok but counted as a duplicate, as WeChat drops it).
 type fakeWeChat struct {
-	srv   *httptest.Server
-	delay time.Duration
+	srv *httptest.Server
 
 	mu         sync.Mutex
+	delay      time.Duration    // set under mu: requests come from other processes too
 	calls      map[string]int   // by openid
 	script     map[string][]int // by openid: errcodes in order (0 ok, 500 HTTP 500), then ok
 	accepted   map[string]int   // by client_msg_id
@@ -66,8 +66,11 @@ func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"access_token":"token-fake","expires_in":7200}`)
 		return
 	}
-	if f.delay > 0 {
-		time.Sleep(f.delay)
+	f.mu.Lock()
+	delay := f.delay
+	f.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay)
 	}
 	var body map[string]any
 	raw, _ := io.ReadAll(r.Body)

@@ -50,12 +50,9 @@ type memberJSON struct {
 func (a *API) members(c *gin.Context) {
 	adm := adminOf(c)
 	f := flows.MemberFilter{Unit: strings.TrimSpace(c.Query("unit")), Grid: strings.TrimSpace(c.Query("grid"))}
-	if adm.Role != flows.AdminOffice {
-		if f.Unit != "" && f.Unit != adm.Unit {
-			fail(c, http.StatusForbidden, "not your unit")
-			return
-		}
-		f.UnitID = adm.UnitID
+	var ok bool
+	if f.UnitID, ok = unitScope(c, adm, f.Unit); !ok {
+		return
 	}
 	ms, err := a.cfg.Store.Members(c.Request.Context(), f)
 	if err != nil {
@@ -70,6 +67,20 @@ func (a *API) members(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"members": out})
+}
+
+// unitScope limits a unit admin to their own unit: the unit ID a list must
+// be filtered by (0 for an office admin), or false after a 403 when the
+// request names another unit.
+func unitScope(c *gin.Context, adm flows.Admin, unit string) (int64, bool) {
+	if adm.Role == flows.AdminOffice {
+		return 0, true
+	}
+	if unit != "" && unit != adm.Unit {
+		fail(c, http.StatusForbidden, "not your unit")
+		return 0, false
+	}
+	return adm.UnitID, true
 }
 
 // pathID parses a positive integer path parameter; 400 otherwise.
@@ -178,12 +189,9 @@ func (a *API) reports(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "unknown status "+strconv.Quote(f.Status)+" (want 待处理, 处理中, 已整改 or 不予处理)")
 		return
 	}
-	if adm.Role != flows.AdminOffice {
-		if f.Unit != "" && f.Unit != adm.Unit {
-			fail(c, http.StatusForbidden, "not your unit")
-			return
-		}
-		f.UnitID = adm.UnitID
+	var ok bool
+	if f.UnitID, ok = unitScope(c, adm, f.Unit); !ok {
+		return
 	}
 	rs, err := a.cfg.Store.Reports(c.Request.Context(), f)
 	if err != nil {

@@ -155,7 +155,7 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 		RescueStuckJobsAfter: rescueAfter,
 		// The workers log what they decide; River's own per-job lines are
 		// info level and would say everything twice.
-		Logger: slog.New(warnOnly{log.With(slog.String("component", "river")).Handler()}),
+		Logger: RiverLogger(log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: new: %w", err)
@@ -198,6 +198,13 @@ func (r *Runner) Stop(ctx context.Context) error {
 		return fmt.Errorf("jobs: stop: %w", err)
 	}
 	return nil
+}
+
+// RiverLogger is the logger River clients get: warnings and errors only,
+// tagged component=river (the workers log what they decide; River's own
+// per-job info lines would say everything twice).
+func RiverLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(warnOnly{log.With(slog.String("component", "river")).Handler()})
 }
 
 // warnOnly passes on records at warn level and above.

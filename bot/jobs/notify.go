@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -92,7 +91,7 @@ func (w *NotifyReporterWorker) Work(ctx context.Context, job *river.Job[flows.No
 		log.Info("jobs: notice sent")
 		return nil
 	}
-	err = redacted{err}
+	err = wechat.Redact(err)
 	if ctx.Err() != nil {
 		// Stopping (or out of time): River retries, a stop without using up an attempt.
 		return fmt.Errorf("notify reporter %d: %w", id, err)
@@ -131,16 +130,3 @@ func failure(err error) string {
 	}
 	return "failed: " + err.Error()
 }
-
-// tokenInURL matches the access token in a URL that an HTTP error repeats.
-var tokenInURL = regexp.MustCompile(`access_token=[^&"'\s]*`)
-
-// redacted is an error whose text hides access tokens: River stores job
-// errors in the database and the workers log them.
-type redacted struct{ err error }
-
-func (e redacted) Error() string {
-	return tokenInURL.ReplaceAllString(e.err.Error(), "access_token=REDACTED")
-}
-
-func (e redacted) Unwrap() error { return e.err }

@@ -186,7 +186,7 @@ func TestFailureAndRedaction(t *testing.T) {
 	}{
 		{fmt.Errorf("x: %w", &wechat.APIError{Code: -1, Msg: "busy"}), "failed: errcode -1"},
 		{&wechat.HTTPError{Status: 503}, "failed: http status 503"},
-		{redacted{errors.New(`Post "https://api/send?access_token=SECRET&x=1": timeout`)}, `failed: Post "https://api/send?access_token=REDACTED&x=1": timeout`},
+		{wechat.Redact(errors.New(`Post "https://api/send?access_token=SECRET&x=1": timeout`)), `failed: Post "https://api/send?access_token=REDACTED&x=1": timeout`},
 	}
 	for _, tt := range tests {
 		if got := failure(tt.err); got != tt.want {
@@ -194,7 +194,7 @@ func TestFailureAndRedaction(t *testing.T) {
 		}
 	}
 	inner := context.Canceled
-	if err := (redacted{fmt.Errorf("send: %w", inner)}); !errors.Is(err, context.Canceled) {
+	if err := wechat.Redact(fmt.Errorf("send: %w", inner)); !errors.Is(err, context.Canceled) {
 		t.Errorf("redacted hides the error it wraps")
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 
+	"gridbot/bot/jobs"
 	"gridbot/bot/wechat"
 	"gridbot/flows"
 )
@@ -167,7 +167,7 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 		// River wants JobTimeout within RescueStuckJobsAfter; the workers
 		// set their own timeouts.
 		JobTimeout: min(sendTimeout, deps.RescueAfter),
-		Logger:     slog.New(warnOnly{log.With(slog.String("component", "river")).Handler()}),
+		Logger:     jobs.RiverLogger(log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("notices: new: %w", err)
@@ -426,21 +426,5 @@ func Field(s string) string {
 // errText is an error's text with access tokens hidden: River stores job
 // errors and the store keeps the message.
 func errText(err error) string {
-	return tokenInURL.ReplaceAllString(err.Error(), "access_token=REDACTED")
+	return wechat.Redact(err).Error()
 }
-
-// tokenInURL matches the access token in a URL that an error repeats.
-var tokenInURL = regexp.MustCompile(`access_token=[^&"'\s]*`)
-
-// warnOnly passes on records at warn level and above.
-type warnOnly struct{ slog.Handler }
-
-func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return warnOnly{h.Handler.WithAttrs(attrs)}
-}
-
-func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }

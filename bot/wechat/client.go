@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -92,6 +93,26 @@ func Signature(parts ...string) string {
 	sum := sha1.Sum([]byte(strings.Join(s, "")))
 	return hex.EncodeToString(sum[:])
 }
+
+// tokenInURL matches an access token in a URL that an error's text repeats.
+var tokenInURL = regexp.MustCompile(`access_token=[^&"'\s]*`)
+
+// Redact wraps err so its text hides access tokens; errors that are
+// logged or stored (River keeps job errors) go through it.
+func Redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	return redacted{err}
+}
+
+type redacted struct{ err error }
+
+func (e redacted) Error() string {
+	return tokenInURL.ReplaceAllString(e.err.Error(), "access_token=REDACTED")
+}
+
+func (e redacted) Unwrap() error { return e.err }
 
 // UserHash is a short, stable stand-in for an OpenID in logs: never log
 // the OpenID itself.

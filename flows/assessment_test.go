@@ -1,0 +1,84 @@
+package flows
+
+import (
+	"testing"
+	"time"
+)
+
+func TestScoreUnit(t *testing.T) {
+	tests := []struct {
+		name  string
+		f     UnitFigures
+		ok    bool
+		score float64
+	}{
+		{"empty roster", UnitFigures{}, false, 0},
+		{"small unit, all served", UnitFigures{Roster: 10, Served: 10}, true, 30},
+		{"small unit, one missing", UnitFigures{Roster: 10, Served: 9}, false, 27},
+		{"large unit at 60%", UnitFigures{Roster: 15, Served: 9}, true, 30},
+		{"large unit below 60%", UnitFigures{Roster: 15, Served: 8}, false, 26.7},
+		{"large unit above 60% capped", UnitFigures{Roster: 20, Served: 20}, true, 30},
+		{"activities capped at two", UnitFigures{Roster: 1, ActivitiesWithPhotos: 3, Activities: 5}, false, 40},
+		{"only photo activities count", UnitFigures{Roster: 1, Activities: 2, ActivitiesWithPhotos: 1}, false, 20},
+		{"reports capped at 20", UnitFigures{Roster: 1, Reports: 7}, false, 20},
+		{"three reports", UnitFigures{Roster: 1, Reports: 3}, false, 15},
+		{"on time", UnitFigures{Roster: 1, OnTime: true}, false, 10},
+		{"full marks", UnitFigures{Roster: 12, Served: 8, ActivitiesWithPhotos: 2, Reports: 4, OnTime: true}, true, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := ScoreUnit(tt.f)
+			if s.ParticipationOK != tt.ok || s.Score != tt.score {
+				t.Errorf("ok %v score %v, want %v %v", s.ParticipationOK, s.Score, tt.ok, tt.score)
+			}
+		})
+	}
+}
+
+func TestAssessRanksTiesAndGridMeans(t *testing.T) {
+	units := []UnitFigures{
+		{UnitID: 1, Unit: "甲", Roster: 1, Reports: 2},                 // 10
+		{UnitID: 2, Unit: "乙", Roster: 1, Reports: 4},                 // 20
+		{UnitID: 3, Unit: "丙", Roster: 1, Reports: 2},                 // 10
+		{UnitID: 4, Unit: "丁", Roster: 3, Served: 1},                  // 10
+		{UnitID: 5, Unit: "戊", Roster: 1, ActivitiesWithPhotos: 2}, // 40
+	}
+	grids := []GridUnits{
+		{GridID: 1, Grid: "一", UnitIDs: []int64{1, 2}},    // 15
+		{GridID: 2, Grid: "二", UnitIDs: []int64{5, 4, 2}}, // 23.3
+		{GridID: 3, Grid: "三", UnitIDs: []int64{3, 2}},    // 15
+		{GridID: 4, Grid: "四"},                           // 0
+	}
+	a := Assess(Month{2026, time.November}, units, grids)
+	var gotU []string
+	var rankU []int
+	for _, u := range a.Units {
+		gotU = append(gotU, u.Unit)
+		rankU = append(rankU, u.Rank)
+	}
+	wantU, wantRank := []string{"戊", "乙", "丁", "丙", "甲"}, []int{1, 2, 3, 3, 3}
+	for i := range wantU {
+		if gotU[i] != wantU[i] || rankU[i] != wantRank[i] {
+			t.Fatalf("units %v ranks %v, want %v %v", gotU, rankU, wantU, wantRank)
+		}
+	}
+	want := []GridScore{
+		{GridID: 2, Grid: "二", Units: 3, Score: 23.3, Rank: 1},
+		{GridID: 1, Grid: "一", Units: 2, Score: 15, Rank: 2},
+		{GridID: 3, Grid: "三", Units: 2, Score: 15, Rank: 2},
+		{GridID: 4, Grid: "四", Units: 0, Score: 0, Rank: 4},
+	}
+	for i, w := range want {
+		if a.Grids[i] != w {
+			t.Errorf("grid row %d = %+v, want %+v", i, a.Grids[i], w)
+		}
+	}
+}
+
+func TestMonthDeadline(t *testing.T) {
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	d := Month{2026, time.February}.Deadline(sh)
+	if got := d.In(time.UTC).Format(time.RFC3339); got != "2026-02-28T16:00:00Z" {
+		t.Errorf("deadline %s", got)
+	}
+}

@@ -37,17 +37,17 @@ func TestScoreUnit(t *testing.T) {
 
 func TestAssessRanksTiesAndGridMeans(t *testing.T) {
 	units := []UnitFigures{
-		{UnitID: 1, Unit: "甲", Roster: 1, Reports: 2},                 // 10
-		{UnitID: 2, Unit: "乙", Roster: 1, Reports: 4},                 // 20
-		{UnitID: 3, Unit: "丙", Roster: 1, Reports: 2},                 // 10
-		{UnitID: 4, Unit: "丁", Roster: 3, Served: 1},                  // 10
+		{UnitID: 1, Unit: "甲", Roster: 1, Reports: 2},              // 10
+		{UnitID: 2, Unit: "乙", Roster: 1, Reports: 4},              // 20
+		{UnitID: 3, Unit: "丙", Roster: 1, Reports: 2},              // 10
+		{UnitID: 4, Unit: "丁", Roster: 3, Served: 1},               // 10
 		{UnitID: 5, Unit: "戊", Roster: 1, ActivitiesWithPhotos: 2}, // 40
 	}
 	grids := []GridUnits{
 		{GridID: 1, Grid: "一", UnitIDs: []int64{1, 2}},    // 15
 		{GridID: 2, Grid: "二", UnitIDs: []int64{5, 4, 2}}, // 23.3
 		{GridID: 3, Grid: "三", UnitIDs: []int64{3, 2}},    // 15
-		{GridID: 4, Grid: "四"},                           // 0
+		{GridID: 4, Grid: "四"},                            // 0
 	}
 	a := Assess(Month{2026, time.November}, units, grids)
 	var gotU []string

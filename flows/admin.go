@@ -48,3 +48,18 @@ type ReportFilter struct {
 	UnitID   int64
 	Unit     string
 }
+
+// RecordFilter selects service records or collective activities for the
+// admin API and the workbook: dated in [From, To) (office dates), and, when
+// set, of one unit (by ID or name) and grid (by name).
+type RecordFilter struct {
+	From, To Date
+	UnitID   int64
+	Unit     string
+	Grid     string
+}
+
+// MonthFilter is the RecordFilter of a whole month.
+func MonthFilter(m Month) RecordFilter {
+	return RecordFilter{From: m.First(), To: m.Next().First()}
+}

@@ -170,7 +170,11 @@ type ServiceRecord struct {
 	MemberID int64
 	UnitID   int64
 	GridID   int64
-	Date     Date
+	// Member, Unit and Grid are names, filled by the store's list queries.
+	Member string
+	Unit   string
+	Grid   string
+	Date   Date
 	// StartMin and EndMin are minutes since midnight when the member gave a
 	// range; both -1 when only a duration was given.
 	StartMin     int

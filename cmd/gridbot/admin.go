@@ -75,11 +75,10 @@ func runAdmin(ctx context.Context, cfg Config, args []string, stdin io.Reader, s
 	if len([]rune(pw)) < minPasswordLen || len(pw) > maxPasswordLen {
 		return fmt.Errorf("admin add: the password must have at least %d characters and at most %d bytes", minPasswordLen, maxPasswordLen)
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
-	if err != nil {
-		return fmt.Errorf("admin add: hash password: %w", err)
+	var err error
+	if a.PasswordHash, err = hashPassword(pw); err != nil {
+		return fmt.Errorf("admin add: %w", err)
 	}
-	a.PasswordHash = string(hash)
 
 	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
@@ -107,4 +106,13 @@ func runAdmin(ctx context.Context, cfg Config, args []string, stdin io.Reader, s
 		fmt.Fprintf(stdout, "admin %s saved (office)\n", saved.Username)
 	}
 	return nil
+}
+
+// hashPassword is how every admin password is stored: bcrypt.
+func hashPassword(pw string) (string, error) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(hash), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"gridbot/bot/simulator"
 	"gridbot/bot/wechat"
 	"gridbot/cmd/gridbot/demo"
+	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
 
@@ -40,7 +42,10 @@ type devMode struct {
 	token   string
 	members []demo.Member
 	loaded  bool // the demo roster was loaded at this start
-	http    *http.Client
+	// adminPassword is the password of the office admin DevAdmin, new at
+	// every start and printed in the banner.
+	adminPassword string
+	http          *http.Client
 }
 
 // newDevMode builds dev mode for a server bound to addr and returns cfg
@@ -74,6 +79,9 @@ func (d *devMode) start(ctx context.Context, db *sqldb.DB, log *slog.Logger) err
 		return err
 	}
 	d.members = members
+	if err := d.resetAdmin(ctx, db); err != nil {
+		return err
+	}
 	has, err := db.HasRoster(ctx)
 	if err != nil {
 		return fmt.Errorf("dev mode: %w", err)
@@ -100,10 +108,29 @@ func (d *devMode) start(ctx context.Context, db *sqldb.DB, log *slog.Logger) err
 	return nil
 }
 
+// DevAdmin is the office admin account dev mode creates (or resets) at
+// every start, with a new random password printed in the banner.
+const DevAdmin = "admin"
+
+// resetAdmin gives DevAdmin a new random password.
+func (d *devMode) resetAdmin(ctx context.Context, db *sqldb.DB) error {
+	pw := rand.Text()[:16] // 80 random bits in base32: no 0/O or 1/I to misread
+	hash, err := hashPassword(pw)
+	if err != nil {
+		return fmt.Errorf("dev mode: %w", err)
+	}
+	if _, err := db.UpsertAdmin(ctx, flows.Admin{Username: DevAdmin, Role: flows.AdminOffice, PasswordHash: hash}); err != nil {
+		return fmt.Errorf("dev mode: admin account: %w", err)
+	}
+	d.adminPassword = pw
+	return nil
+}
+
 // banner tells whoever started gridbot that this is dev mode and where to click.
 func (d *devMode) banner(log *slog.Logger) {
 	log.Warn("DEV MODE: WECHAT_TOKEN is unset; not connected to WeChat, webhook token " + DevToken)
 	log.Warn("DEV MODE: chat with the bot in a browser at " + d.base + "/dev/chat")
+	log.Warn("DEV MODE: office console at " + d.base + "/admin: sign in as " + DevAdmin + " with password " + d.adminPassword + " (new at every start)")
 	if d.ownAPI {
 		log.Warn("DEV MODE: outbound WeChat calls go to the built-in fake API at " + d.base + devAPIPath)
 	} else {

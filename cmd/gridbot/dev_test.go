@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,8 +66,12 @@ func TestProductionHasNoDevMode(t *testing.T) {
 			t.Errorf("production %s %s = %d, want 404", c.method, c.path, resp.StatusCode)
 		}
 	}
-	if has, err := openDB(t, dir).HasRoster(context.Background()); err != nil || has {
+	db := openDB(t, dir)
+	if has, err := db.HasRoster(context.Background()); err != nil || has {
 		t.Fatalf("production loaded data into an empty database: %v %v", has, err)
+	}
+	if _, err := db.AdminByUsername(context.Background(), DevAdmin); !errors.Is(err, flows.ErrNotFound) {
+		t.Fatalf("production created the dev admin account: %v", err)
 	}
 }
 
@@ -251,5 +258,84 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// lockedBuffer is a log sink written by the server and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestDevModePrintsAdminPassword: the banner names the console and an
+// office admin whose printed password signs in; a restart prints a new one
+// and the old one stops working.
+func TestDevModePrintsAdminPassword(t *testing.T) {
+	dir := t.TempDir()
+	banner := regexp.MustCompile(`office console at (http://[^/ ]+)/admin: sign in as (\S+) with password (\S+) `)
+	start := func() (base, user, password string) {
+		t.Helper()
+		var logs lockedBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		env := map[string]string{"GRIDBOT_DATA_DIR": dir, "GRIDBOT_ADDR": "127.0.0.1:0"}
+		go func() { done <- run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, &logs) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if m := banner.FindStringSubmatch(logs.String()); m != nil {
+				return m[1], m[2], m[3]
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("serve ended: %v\n%s", err, logs.String())
+			default:
+			}
+		}
+		t.Fatalf("no admin line in the banner:\n%s", logs.String())
+		return
+	}
+	login := func(base, user, password string) int {
+		body, _ := json.Marshal(map[string]string{"username": user, "password": password})
+		resp, err := http.Post(base+"/api/v1/login", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	base, user, first := start()
+	if user != DevAdmin {
+		t.Errorf("admin %q, want %q", user, DevAdmin)
+	}
+	if code := login(base, user, first); code != http.StatusOK {
+		t.Fatalf("login with the printed password: %d", code)
+	}
+	base, _, second := start()
+	if second == first {
+		t.Fatal("the password did not change at restart")
+	}
+	if code := login(base, user, first); code != http.StatusUnauthorized {
+		t.Errorf("old password: %d, want 401", code)
+	}
+	if code := login(base, user, second); code != http.StatusOK {
+		t.Errorf("new password: %d, want 200", code)
 	}
 }

@@ -44,6 +44,15 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// A server's address (no path) means its webhook.
+	pu, err := url.Parse(*target)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		return fmt.Errorf("chat: --url %q: want the server's address, e.g. http://127.0.0.1:8080", *target)
+	}
+	if pu.Path == "" || pu.Path == "/" {
+		pu.Path = "/wechat"
+		*target = pu.String()
+	}
 	token := getenv("WECHAT_TOKEN")
 	if token == "" {
 		token = DevToken

@@ -51,6 +51,10 @@ func Date(s string, now time.Time) (time.Time, error) {
 	if back >= 0 {
 		return time.Date(ty, tm, td-back, 0, 0, 0, 0, loc), nil
 	}
+	switch t {
+	case "明天", "明日", "后天", "大后天":
+		return time.Time{}, fail("只能登记已经发生的服务，日期不能晚于今天（%d月%d日）。%s", tm, td, help)
+	}
 
 	var y, m, d int
 	switch {

@@ -59,7 +59,7 @@ func TestChatPhoto(t *testing.T) {
 		"完成", "垃圾堆放三天无人清运", "确认", "/quit",
 	}, "\n") + "\n"
 	var out bytes.Buffer
-	err = run(context.Background(), []string{"chat", "--as", m.OpenID, "--url", base + "/wechat"}, envOf(nil), strings.NewReader(script), &out, &out)
+	err = run(context.Background(), []string{"chat", "--as", m.OpenID, "--url", base}, envOf(nil), strings.NewReader(script), &out, &out)
 	if err != nil {
 		t.Fatalf("chat: %v\n%s", err, out.String())
 	}
@@ -82,4 +82,16 @@ func TestChatPhoto(t *testing.T) {
 		_, data, err := db.PhotoData(ctx, reports[0].Photos[0].ID)
 		return err == nil && bytes.Equal(data, png)
 	})
+}
+
+// TestChatBadURL: a --url that is not an http(s) address is refused before
+// anything is sent.
+func TestChatBadURL(t *testing.T) {
+	for _, u := range []string{"127.0.0.1:8080", "ftp://x/wechat", "http://"} {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"chat", "--url", u}, envOf(nil), strings.NewReader("hi\n"), &out, &out)
+		if err == nil || !strings.Contains(err.Error(), "--url") {
+			t.Errorf("--url %q: err %v, want one naming --url", u, err)
+		}
+	}
 }

@@ -1,0 +1,169 @@
+package sqldb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gridbot/flows"
+)
+
+// assessmentUnits computes every unit's figures of a month in one
+// statement of set-based aggregates, so its cost grows with the month's
+// records, not with the number of units (SPEC §9):
+//
+//   - sr: the month's service records per member and unit, one pass over
+//     service_records (index on (unit_id, service_date) or a scan);
+//   - served: distinct members who served, counted in the unit of their
+//     roster row, so the rate never exceeds 100% when someone changed unit;
+//     sessions, qualified sessions and minutes count in the record's unit;
+//   - act: the month's activities with their photos that are not failed;
+//     good numbers those with enough photos per unit in saving order, and
+//     the unit is on time when its ActivityGoal-th was saved before the
+//     deadline;
+//   - reports by the reporter's unit (reports.unit_id) dated in the month.
+//
+// Its parameters are listed, in order of appearance, where Assessment runs it.
+const assessmentUnits = `
+WITH sr AS (
+    SELECT member_id, unit_id, COUNT(*) AS sessions,
+           SUM(CASE WHEN minutes >= ? THEN 1 ELSE 0 END) AS qualified,
+           SUM(minutes) AS minutes
+    FROM service_records
+    WHERE service_date >= ? AND service_date < ?
+    GROUP BY member_id, unit_id
+),
+act AS (
+    SELECT a.id, a.unit_id, a.created_at, COUNT(p.id) AS photos
+    FROM activities a
+    LEFT JOIN photos p ON p.owner_kind = 'activity' AND p.owner_id = a.id AND p.status <> 'failed'
+    WHERE a.activity_date >= ? AND a.activity_date < ?
+    GROUP BY a.id, a.unit_id, a.created_at
+),
+good AS (
+    SELECT unit_id, created_at,
+           ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY created_at, id) AS n
+    FROM act
+    WHERE photos >= ?
+)
+SELECT u.id, u.name,
+       COALESCE(ro.n, 0) AS roster,
+       COALESCE(sv.n, 0) AS served,
+       COALESCE(ac.n, 0) AS activities,
+       COALESCE(ac.good, 0) AS activities_with_photos,
+       COALESCE(ss.sessions, 0) AS sessions,
+       COALESCE(ss.qualified, 0) AS qualified_sessions,
+       COALESCE(ss.minutes, 0) AS minutes,
+       COALESCE(rp.n, 0) AS reports,
+       CASE WHEN ot.unit_id IS NULL THEN 0 ELSE 1 END AS on_time
+FROM units u
+LEFT JOIN (SELECT unit_id, COUNT(*) AS n FROM members GROUP BY unit_id) ro ON ro.unit_id = u.id
+LEFT JOIN (
+    SELECT m.unit_id, COUNT(*) AS n
+    FROM (SELECT DISTINCT member_id FROM sr) s
+    JOIN members m ON m.id = s.member_id
+    GROUP BY m.unit_id
+) sv ON sv.unit_id = u.id
+LEFT JOIN (
+    SELECT unit_id, CAST(SUM(sessions) AS BIGINT) AS sessions, CAST(SUM(qualified) AS BIGINT) AS qualified,
+           CAST(SUM(minutes) AS BIGINT) AS minutes
+    FROM sr
+    GROUP BY unit_id
+) ss ON ss.unit_id = u.id
+LEFT JOIN (
+    SELECT unit_id, COUNT(*) AS n, CAST(SUM(CASE WHEN photos >= ? THEN 1 ELSE 0 END) AS BIGINT) AS good
+    FROM act
+    GROUP BY unit_id
+) ac ON ac.unit_id = u.id
+LEFT JOIN (
+    SELECT unit_id, COUNT(*) AS n
+    FROM reports
+    WHERE report_date >= ? AND report_date < ?
+    GROUP BY unit_id
+) rp ON rp.unit_id = u.id
+LEFT JOIN (SELECT unit_id FROM good WHERE n = ? AND created_at < ?) ot ON ot.unit_id = u.id
+ORDER BY u.id`
+
+// assessmentGrids lists every grid with the units serving it: those linked
+// in unit_grids (the roster import links each member's unit and grid, and
+// each grid's lead unit) and the lead unit in case it was set otherwise.
+const assessmentGrids = `
+SELECT g.id, g.name, x.unit_id
+FROM grids g
+LEFT JOIN (
+    SELECT grid_id, unit_id FROM unit_grids
+    UNION
+    SELECT id AS grid_id, lead_unit_id AS unit_id FROM grids WHERE lead_unit_id IS NOT NULL
+) x ON x.grid_id = g.id
+ORDER BY g.id, x.unit_id`
+
+// Assessment computes the month's assessment (SPEC §9): every unit's
+// figures, records counted by their office date in m and the on-time
+// deadline taken in loc, and the units serving each grid, scored and
+// ranked by flows.Assess. Every unit and grid appears, with zeros when it
+// has nothing.
+func (db *DB) Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error) {
+	if m.Year < 1 || m.Year > 9999 || m.Month < time.January || m.Month > time.December {
+		return flows.Assessment{}, fmt.Errorf("store: assessment: bad month %d-%d", m.Year, m.Month)
+	}
+	if loc == nil {
+		return flows.Assessment{}, errors.New("store: assessment: no time zone")
+	}
+	from, to := dbDate(m.First()), dbDate(m.Next().First())
+	deadline := dbTime{m.Deadline(loc).UTC()}
+	var rows []struct {
+		ID                   int64  `db:"id"`
+		Name                 string `db:"name"`
+		Roster               int    `db:"roster"`
+		Served               int    `db:"served"`
+		Activities           int    `db:"activities"`
+		ActivitiesWithPhotos int    `db:"activities_with_photos"`
+		Sessions             int    `db:"sessions"`
+		QualifiedSessions    int    `db:"qualified_sessions"`
+		Minutes              int    `db:"minutes"`
+		Reports              int    `db:"reports"`
+		OnTime               int    `db:"on_time"`
+	}
+	err := db.db.SelectContext(ctx, &rows, db.q(assessmentUnits),
+		flows.QualifiedMinutes, from, to, // sr
+		from, to, // act
+		flows.MinActivityPhotos, // good
+		flows.MinActivityPhotos, // ac
+		from, to, // rp
+		flows.ActivityGoal, deadline, // ot
+	)
+	if err != nil {
+		return flows.Assessment{}, wrap("assessment", err)
+	}
+	units := make([]flows.UnitFigures, len(rows))
+	for i, r := range rows {
+		units[i] = flows.UnitFigures{
+			UnitID: r.ID, Unit: r.Name,
+			Roster: r.Roster, Served: r.Served,
+			Activities: r.Activities, ActivitiesWithPhotos: r.ActivitiesWithPhotos,
+			Sessions: r.Sessions, QualifiedSessions: r.QualifiedSessions, Minutes: r.Minutes,
+			Reports: r.Reports, OnTime: r.OnTime != 0,
+		}
+	}
+
+	var links []struct {
+		GridID int64  `db:"id"`
+		Grid   string `db:"name"`
+		UnitID *int64 `db:"unit_id"`
+	}
+	if err := db.db.SelectContext(ctx, &links, db.q(assessmentGrids)); err != nil {
+		return flows.Assessment{}, wrap("assessment grids", err)
+	}
+	var grids []flows.GridUnits
+	for _, l := range links {
+		if len(grids) == 0 || grids[len(grids)-1].GridID != l.GridID {
+			grids = append(grids, flows.GridUnits{GridID: l.GridID, Grid: l.Grid})
+		}
+		if l.UnitID != nil {
+			g := &grids[len(grids)-1]
+			g.UnitIDs = append(g.UnitIDs, *l.UnitID)
+		}
+	}
+	return flows.Assess(m, units, grids), nil
+}

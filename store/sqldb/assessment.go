@@ -130,7 +130,7 @@ func (db *DB) Assessment(ctx context.Context, m flows.Month, loc *time.Location)
 		from, to, // act
 		flows.MinActivityPhotos, // good
 		flows.MinActivityPhotos, // ac
-		from, to, // rp
+		from, to,                // rp
 		flows.ActivityGoal, deadline, // ot
 	)
 	if err != nil {

@@ -2,8 +2,13 @@ package sqldb
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"gridbot/flows"
 )
@@ -87,4 +92,201 @@ WHERE p.id = ?`
 		return 0, wrap("photo unit", err)
 	}
 	return unitID, nil
+}
+
+// recordWhere is the WHERE clause of a RecordFilter over a table aliased
+// alias with its date column, unit_id and grid_id, joined with units u and
+// grids g. Zero From or To leaves that end open.
+func recordWhere(f flows.RecordFilter, alias, dateCol string) (string, []any) {
+	var (
+		where []string
+		args  []any
+	)
+	if !f.From.IsZero() {
+		where, args = append(where, alias+"."+dateCol+" >= ?"), append(args, dbDate(f.From))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, alias+"."+dateCol+" < ?"), append(args, dbDate(f.To))
+	}
+	if f.UnitID != 0 {
+		where, args = append(where, alias+".unit_id = ?"), append(args, f.UnitID)
+	}
+	if f.Unit != "" {
+		where, args = append(where, "u.name = ?"), append(args, strings.TrimSpace(f.Unit))
+	}
+	if f.Grid != "" {
+		where, args = append(where, "g.name = ?"), append(args, strings.TrimSpace(f.Grid))
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return "WHERE " + strings.Join(where, " AND ") + "\n", args
+}
+
+// photoChunk is how many owners one photo query names: well under the
+// bound-parameter limits of SQLite (32766) and PostgreSQL (65535).
+const photoChunk = 5000
+
+// photosOfList loads the photos of a list's owners: one query per
+// photoChunk owners, so a list of any length needs a fixed few queries.
+func (db *DB) photosOfList(ctx context.Context, kind string, ids []int64) (map[int64][]flows.Photo, error) {
+	out := map[int64][]flows.Photo{}
+	for start := 0; start < len(ids); start += photoChunk {
+		part, err := db.photosOf(ctx, db.db, kind, ids[start:min(start+photoChunk, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, part)
+	}
+	return out, nil
+}
+
+// serviceListRow is a service record with its member, unit and grid names.
+type serviceListRow struct {
+	serviceRow
+	Member string `db:"member"`
+	Unit   string `db:"unit"`
+	Grid   string `db:"grid"`
+}
+
+// ServiceRecords lists the service records matching f (by service date),
+// with member, unit and grid names, the linked activity's code and
+// photos, by date and then saving order.
+func (db *DB) ServiceRecords(ctx context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error) {
+	where, args := recordWhere(f, "r", "service_date")
+	query := `
+SELECT r.id, r.member_id, r.unit_id, r.grid_id, r.service_date, r.start_min, r.end_min,
+       r.minutes, r.category, r.place, r.latitude, r.longitude, r.content,
+       r.activity_id, a.code AS activity_code, r.created_at,
+       m.name AS member, u.name AS unit, g.name AS grid
+FROM service_records r
+JOIN members m ON m.id = r.member_id
+JOIN units u ON u.id = r.unit_id
+JOIN grids g ON g.id = r.grid_id
+LEFT JOIN activities a ON a.id = r.activity_id
+` + where + `ORDER BY r.service_date, r.id`
+	var rows []serviceListRow
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), args...); err != nil {
+		return nil, wrap("service records", err)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	photos, err := db.photosOfList(ctx, ownerService, ids)
+	if err != nil {
+		return nil, wrap("service records", err)
+	}
+	out := make([]flows.ServiceRecord, len(rows))
+	for i, r := range rows {
+		out[i] = r.record()
+		out[i].Member, out[i].Unit, out[i].Grid = r.Member, r.Unit, r.Grid
+		out[i].Photos = photos[r.ID]
+	}
+	return out, nil
+}
+
+// Activities lists the collective activities matching f (by activity
+// date), with unit and grid names and photos, by date and then saving
+// order.
+func (db *DB) Activities(ctx context.Context, f flows.RecordFilter) ([]flows.Activity, error) {
+	where, args := recordWhere(f, "a", "activity_date")
+	query := `
+SELECT a.id, a.code, a.unit_id, u.name AS unit, a.grid_id, g.name AS grid, a.member_id,
+       a.activity_date, a.place, a.latitude, a.longitude, a.theme, a.participants, a.content,
+       a.created_at
+FROM activities a
+JOIN units u ON u.id = a.unit_id
+JOIN grids g ON g.id = a.grid_id
+` + where + `ORDER BY a.activity_date, a.id`
+	var rows []activityRow
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), args...); err != nil {
+		return nil, wrap("activities", err)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	photos, err := db.photosOfList(ctx, ownerActivity, ids)
+	if err != nil {
+		return nil, wrap("activities", err)
+	}
+	out := make([]flows.Activity, len(rows))
+	for i, r := range rows {
+		out[i] = r.activity()
+		out[i].Photos = photos[r.ID]
+	}
+	return out, nil
+}
+
+// CountNoticeTargets counts the members a notice with n's targets (and
+// role) would reach if it were sent now: bound, reminders on, not
+// unfollowed, and, unless n.TargetAll, of one of n.Grids or n.Units. It
+// is the pending deliveries ResolveRecipients would make (the members it
+// would skip as unfollowed are not counted; a test keeps the two
+// predicates equal). No targets at all count 0. An unknown grid or unit is
+// an error naming it, wrapping flows.ErrNotFound, as CreateNotice's is.
+func (db *DB) CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error) {
+	query := `
+SELECT COUNT(*) FROM members m
+WHERE m.openid IS NOT NULL AND m.reminders AND NOT m.unfollowed`
+	var args []any
+	if n.Role != "" {
+		query += ` AND m.role = ?`
+		args = append(args, string(n.Role))
+	}
+	if !n.TargetAll {
+		if len(n.Grids) == 0 && len(n.Units) == 0 {
+			return 0, nil
+		}
+		if err := db.knownNames(ctx, n.Grids, n.Units); err != nil {
+			return 0, wrap("count notice targets", err)
+		}
+		var or []string
+		if len(n.Grids) > 0 {
+			or = append(or, `m.grid_id IN (SELECT g.id FROM grids g WHERE g.name IN (?))`)
+			args = append(args, n.Grids)
+		}
+		if len(n.Units) > 0 {
+			or = append(or, `m.unit_id IN (SELECT u.id FROM units u WHERE u.name IN (?))`)
+			args = append(args, n.Units)
+		}
+		query += "\n  AND (" + strings.Join(or, " OR ") + ")"
+	}
+	query, args, err := sqlx.In(query, args...)
+	if err != nil {
+		return 0, wrap("count notice targets", err)
+	}
+	var total int
+	if err := db.db.GetContext(ctx, &total, db.q(query), args...); err != nil {
+		return 0, wrap("count notice targets", err)
+	}
+	return total, nil
+}
+
+// knownNames returns an error naming the first of grids and units that is
+// not imported, wrapping flows.ErrNotFound.
+func (db *DB) knownNames(ctx context.Context, grids, units []string) error {
+	for _, t := range []struct {
+		kind, table string
+		names       []string
+	}{{flows.TargetGrid, "grids", grids}, {flows.TargetUnit, "units", units}} {
+		if len(t.names) == 0 {
+			continue
+		}
+		query, args, err := sqlx.In(`SELECT name FROM `+t.table+` WHERE name IN (?)`, t.names)
+		if err != nil {
+			return err
+		}
+		var found []string
+		if err := db.db.SelectContext(ctx, &found, db.q(query), args...); err != nil {
+			return err
+		}
+		for _, name := range t.names {
+			if !slices.Contains(found, name) {
+				return fmt.Errorf("unknown %s %q: %w", t.kind, name, flows.ErrNotFound)
+			}
+		}
+	}
+	return nil
 }

@@ -99,3 +99,181 @@ func TestAdminQueries(t *testing.T) {
 		wantErr(t, err, flows.ErrNotFound)
 	})
 }
+
+func TestServiceRecordsAndActivities(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang, li, wang := ms["张三"], ms["李四"], ms["王五"]
+		nov := flows.Month{Year: 2024, Month: 11}
+		last, first, next := flows.Date{Year: 2024, Month: 10, Day: 31}, nov.First(), flows.Date{Year: 2024, Month: 12, Day: 1}
+
+		act := activity(li, first, "HD-20241101-001")
+		act.Photos = photosOf("a1", "a2")
+		acts := []*flows.Activity{act, activity(wang, day, "HD-20241115-001"),
+			activity(li, last, "HD-20241031-001"), activity(li, next, "HD-20241201-001")}
+		for _, a := range acts {
+			if err := db.CreateActivity(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		linked := ranged(zhang, day, 9*60, 11*60+30)
+		linked.ActivityID, linked.Photos = act.ID, photosOf("s1")
+		recs := []*flows.ServiceRecord{lasting(li, first, 90), linked, ranged(wang, day, 600, 660),
+			lasting(zhang, last, 60), lasting(zhang, next, 60)}
+		for _, r := range recs {
+			if err := db.CreateServiceRecord(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.SavePhotoData(ctx, linked.Photos[0].ID, "image/jpeg", []byte("jpeg")); err != nil {
+			t.Fatal(err)
+		}
+
+		ids := func(f flows.RecordFilter) (string, string) {
+			t.Helper()
+			rs, err := db.ServiceRecords(ctx, f)
+			if err != nil {
+				t.Fatalf("ServiceRecords(%+v): %v", f, err)
+			}
+			as, err := db.Activities(ctx, f)
+			if err != nil {
+				t.Fatalf("Activities(%+v): %v", f, err)
+			}
+			var r, a []string
+			for _, x := range rs {
+				r = append(r, x.Member+"@"+x.Date.String())
+			}
+			for _, x := range as {
+				a = append(a, x.Code)
+			}
+			return strings.Join(r, ","), strings.Join(a, ",")
+		}
+		month := flows.MonthFilter(nov)
+		for _, tc := range []struct {
+			name       string
+			f          flows.RecordFilter
+			recs, acts string
+		}{
+			{"month", month, "李四@2024-11-01,张三@2024-11-15,王五@2024-11-15", "HD-20241101-001,HD-20241115-001"},
+			{"unit id", flows.RecordFilter{From: month.From, To: month.To, UnitID: zhang.UnitID}, "李四@2024-11-01,张三@2024-11-15", "HD-20241101-001"},
+			{"unit name", flows.RecordFilter{From: month.From, To: month.To, Unit: "市城管局"}, "王五@2024-11-15", "HD-20241115-001"},
+			{"grid", flows.RecordFilter{From: month.From, To: month.To, Grid: "一号网格"}, "张三@2024-11-15,王五@2024-11-15", "HD-20241115-001"},
+			{"unit and grid", flows.RecordFilter{From: month.From, To: month.To, Unit: "市文明办", Grid: "二号网格"}, "李四@2024-11-01", "HD-20241101-001"},
+			{"unknown unit", flows.RecordFilter{From: month.From, To: month.To, Unit: "无此单位"}, "", ""},
+			{"other month", flows.MonthFilter(nov.Next()), "张三@2024-12-01", "HD-20241201-001"},
+			{"open", flows.RecordFilter{UnitID: li.UnitID, To: first}, "张三@2024-10-31", "HD-20241031-001"},
+		} {
+			recs, acts := ids(tc.f)
+			if recs != tc.recs || acts != tc.acts {
+				t.Errorf("%s: records %q, activities %q; want %q, %q", tc.name, recs, acts, tc.recs, tc.acts)
+			}
+		}
+
+		rs, err := db.ServiceRecords(ctx, flows.RecordFilter{From: day, To: day.AddDays(1), UnitID: zhang.UnitID})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("ServiceRecords of the day = %+v, %v", rs, err)
+		}
+		got := rs[0]
+		if got.ID != linked.ID || got.Member != "张三" || got.Unit != "市文明办" || got.Grid != "一号网格" ||
+			got.StartMin != 540 || got.EndMin != 690 || got.Minutes != 150 || got.Category != "卫生大扫除" ||
+			got.Place.Label != "人民广场" || got.Content != "清扫广场垃圾" ||
+			got.ActivityID != act.ID || got.ActivityCode != "HD-20241101-001" {
+			t.Errorf("ServiceRecords row = %+v", got)
+		}
+		if len(got.Photos) != 1 || got.Photos[0].ID != linked.Photos[0].ID || got.Photos[0].Status != flows.PhotoStored {
+			t.Errorf("photos = %+v, want photo %d stored", got.Photos, linked.Photos[0].ID)
+		}
+		rs, err = db.ServiceRecords(ctx, flows.RecordFilter{From: first, To: day})
+		if err != nil || len(rs) != 1 || rs[0].StartMin != -1 || rs[0].EndMin != -1 || rs[0].ActivityCode != "" || rs[0].Photos != nil {
+			t.Errorf("duration-only record = %+v, %v", rs, err)
+		}
+
+		as, err := db.Activities(ctx, flows.RecordFilter{From: first, To: day})
+		if err != nil || len(as) != 1 {
+			t.Fatalf("Activities = %+v, %v", as, err)
+		}
+		a := as[0]
+		if a.ID != act.ID || a.Unit != "市文明办" || a.Grid != "二号网格" || a.Theme != "垃圾分类宣传" ||
+			a.Participants != 12 || a.Date != first || len(a.Photos) != 2 ||
+			a.Photos[0].ID != act.Photos[0].ID || a.Photos[1].ID != act.Photos[1].ID || a.Photos[0].Status != flows.PhotoPending {
+			t.Errorf("Activities row = %+v", a)
+		}
+	})
+}
+
+func TestCountNoticeTargets(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		more := []flows.RosterRow{
+			{Row: 5, Unit: "市文明办", Grid: "一号网格", Name: "赵六", Phone: "13800000004", Role: flows.RoleVolunteer},
+			{Row: 6, Unit: "市城管局", Grid: "二号网格", Name: "钱七", Phone: "13800000005", Role: flows.RoleCoordinator},
+			{Row: 7, Unit: "市城管局", Grid: "二号网格", Name: "孙八", Phone: "13800000006", Role: flows.RoleVolunteer},
+		}
+		if _, err := db.ImportRoster(ctx, append(append([]flows.RosterRow(nil), testRoster...), more...)); err != nil {
+			t.Fatal(err)
+		}
+		// 赵六 stays unbound; 钱七 and 孙八 are bound with reminders on.
+		for phone, openID := range map[string]string{"13800000005": "o-qian", "13800000006": "o-sun"} {
+			m, err := db.FindRosterMember(ctx, map[string]string{"13800000005": "钱七", "13800000006": "孙八"}[phone], phone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.BindMember(ctx, m.ID, openID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Bound with reminders on and following: 张三 (文明办, grid 1), 钱七
+		// and 孙八 (城管局, grid 2). 李四 has reminders off, 王五 unfollowed.
+		for _, tc := range []struct {
+			name string
+			n    flows.Notice
+			want int
+		}{
+			{"all", flows.Notice{TargetAll: true}, 3},
+			{"all coordinators", flows.Notice{TargetAll: true, Role: flows.RoleCoordinator}, 1},
+			{"grid one", flows.Notice{Grids: []string{"一号网格"}}, 1},
+			{"grid two", flows.Notice{Grids: []string{"二号网格"}}, 2},
+			{"unit", flows.Notice{Units: []string{"市城管局"}}, 2},
+			{"grid or unit, counted once", flows.Notice{Grids: []string{"二号网格"}, Units: []string{"市城管局", "市文明办"}}, 3},
+			{"both grids", flows.Notice{Grids: []string{"一号网格", "二号网格"}}, 3},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := db.CountNoticeTargets(ctx, tc.n)
+				if err != nil || got != tc.want {
+					t.Fatalf("CountNoticeTargets = %d, %v; want %d", got, err, tc.want)
+				}
+				// The count is what sending would reach: ResolveRecipients'
+				// pending deliveries for the same targets.
+				n := tc.n
+				n.Title, n.Content = "通知", "内容"
+				if err := db.CreateNotice(ctx, &n); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
+					t.Fatal(err)
+				}
+				c, err := db.NoticeCounts(ctx, n.ID)
+				if err != nil || c.Pending != got {
+					t.Errorf("ResolveRecipients made %d pending deliveries (%v), count said %d", c.Pending, err, got)
+				}
+			})
+		}
+		if got, err := db.CountNoticeTargets(ctx, flows.Notice{}); err != nil || got != 0 {
+			t.Errorf("no targets = %d, %v; want 0", got, err)
+		}
+		for _, n := range []flows.Notice{
+			{Grids: []string{"一号网格", "九号网格"}},
+			{Units: []string{"市城管局"}, Grids: []string{"九号网格"}},
+		} {
+			_, err := db.CountNoticeTargets(ctx, n)
+			wantErr(t, err, flows.ErrNotFound)
+			if !strings.Contains(err.Error(), "九号网格") {
+				t.Errorf("error %v does not name the grid", err)
+			}
+		}
+		_, err := db.CountNoticeTargets(ctx, flows.Notice{Units: []string{"不存在局"}})
+		wantErr(t, err, flows.ErrNotFound)
+	})
+}

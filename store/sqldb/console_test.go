@@ -1,0 +1,135 @@
+package sqldb
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"gridbot/flows"
+)
+
+func TestGridMonthTotals(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang, li, wang := ms["张三"], ms["李四"], ms["王五"] // 一号, 二号 (市文明办), 一号 (市城管局)
+		nov := flows.Month{Year: 2024, Month: time.November}
+		for _, r := range []*flows.ServiceRecord{
+			ranged(zhang, flows.Date{Year: 2024, Month: 11, Day: 1}, 540, 690), // 150
+			lasting(zhang, flows.Date{Year: 2024, Month: 11, Day: 30}, 60),
+			lasting(wang, flows.Date{Year: 2024, Month: 11, Day: 15}, 45),
+			lasting(li, flows.Date{Year: 2024, Month: 12, Day: 1}, 600),  // next month
+			lasting(li, flows.Date{Year: 2024, Month: 10, Day: 31}, 600), // last month
+		} {
+			if err := db.CreateServiceRecord(ctx, r); err != nil {
+				t.Fatalf("CreateServiceRecord: %v", err)
+			}
+		}
+		for i, a := range []*flows.Activity{
+			activity(li, flows.Date{Year: 2024, Month: 11, Day: 3}, ""),
+			activity(li, flows.Date{Year: 2024, Month: 11, Day: 30}, ""),
+			activity(wang, flows.Date{Year: 2024, Month: 11, Day: 4}, ""),
+			activity(zhang, flows.Date{Year: 2024, Month: 12, Day: 1}, ""),
+		} {
+			a.Code = fmt.Sprintf("HD-TEST-%03d", i)
+			if err := db.CreateActivity(ctx, a); err != nil {
+				t.Fatalf("CreateActivity: %v", err)
+			}
+		}
+		type row struct {
+			Grid                string
+			Minutes, Activities int
+			Served              bool
+		}
+		got := func(m flows.Month, unitID int64) []row {
+			t.Helper()
+			gs, err := db.GridMonthTotals(ctx, m, unitID)
+			if err != nil {
+				t.Fatalf("GridMonthTotals(%v, %d): %v", m, unitID, err)
+			}
+			out := []row{}
+			for _, g := range gs {
+				if g.GridID == 0 {
+					t.Errorf("grid %s without ID", g.Grid)
+				}
+				out = append(out, row{g.Grid, g.Minutes, g.Activities, g.Served})
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			name   string
+			m      flows.Month
+			unitID int64
+			want   []row
+		}{
+			{"office, November", nov, 0, []row{{"一号网格", 255, 1, true}, {"二号网格", 0, 2, true}}},
+			{"市文明办, November", nov, zhang.UnitID, []row{{"一号网格", 210, 0, true}, {"二号网格", 0, 2, true}}},
+			{"市城管局, November", nov, wang.UnitID, []row{{"一号网格", 45, 1, true}}},
+			{"office, December", nov.Next(), 0, []row{{"一号网格", 0, 1, true}, {"二号网格", 600, 0, true}}},
+			{"office, a month without records", flows.Month{Year: 2023, Month: time.January}, 0, []row{{"一号网格", 0, 0, true}, {"二号网格", 0, 0, true}}},
+		} {
+			if g := got(tc.m, tc.unitID); !reflect.DeepEqual(g, tc.want) {
+				t.Errorf("%s: %+v, want %+v", tc.name, g, tc.want)
+			}
+		}
+		// A unit with records in a grid it does not serve still sees that grid.
+		if _, err := db.db.ExecContext(ctx, db.q(`DELETE FROM unit_grids WHERE unit_id = ?`), wang.UnitID); err != nil {
+			t.Fatal(err)
+		}
+		if g, want := got(nov, wang.UnitID), []row{{"一号网格", 45, 1, false}}; !reflect.DeepEqual(g, want) {
+			t.Errorf("unit not serving its grid: %+v, want %+v", g, want)
+		}
+		if g := got(flows.Month{Year: 2023, Month: time.January}, wang.UnitID); len(g) != 0 {
+			t.Errorf("unit serving no grid, no records: %+v, want none", g)
+		}
+	})
+}
+
+func TestConsoleLists(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		seed(t, db)
+		units, err := db.UnitNames(ctx)
+		if err != nil || !reflect.DeepEqual(units, []string{"市城管局", "市文明办"}) && !reflect.DeepEqual(units, []string{"市文明办", "市城管局"}) {
+			t.Errorf("UnitNames = %v, %v", units, err)
+		}
+		grids, err := db.GridNames(ctx)
+		if err != nil || len(grids) != 2 {
+			t.Errorf("GridNames = %v, %v", grids, err)
+		}
+
+		none, err := db.RecentNotices(ctx, 10)
+		if err != nil || len(none) != 0 {
+			t.Fatalf("RecentNotices on no notices = %v, %v", none, err)
+		}
+		base := db.now()
+		for i, n := range []*flows.Notice{
+			{Title: "一", Content: "c", TargetAll: true, SendAt: base.Add(time.Hour)},
+			{Title: "二", Content: "c", Grids: []string{"一号网格"}, Units: []string{"市文明办"}, SendAt: base.Add(3 * time.Hour), Place: "广场"},
+			{Title: "三", Content: "c", Units: []string{"市城管局"}, SendAt: base.Add(2 * time.Hour)},
+		} {
+			if err := db.CreateNotice(ctx, n); err != nil {
+				t.Fatalf("CreateNotice %d: %v", i, err)
+			}
+		}
+		list, err := db.RecentNotices(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 2 || list[0].Title != "二" || list[1].Title != "三" {
+			t.Fatalf("RecentNotices(2) = %+v", list)
+		}
+		want, err := db.Notice(ctx, list[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(list[0], want) {
+			t.Errorf("RecentNotices[0] = %+v, want as Notice: %+v", list[0], want)
+		}
+		if !reflect.DeepEqual(list[1].Units, []string{"市城管局"}) || list[1].Grids != nil {
+			t.Errorf("targets of 三: %v %v", list[1].Units, list[1].Grids)
+		}
+	})
+}

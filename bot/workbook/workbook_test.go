@@ -1,0 +1,218 @@
+package workbook
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"gridbot/flows"
+)
+
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// testData is a month with two units tied on score, two grids, and one
+// record of each kind.
+func testData() Data {
+	m := flows.Month{Year: 2024, Month: time.November}
+	a := flows.Assess(m, []flows.UnitFigures{
+		{UnitID: 1, Unit: "市文明办", Roster: 15, Served: 9, Activities: 3, ActivitiesWithPhotos: 2,
+			Sessions: 20, QualifiedSessions: 12, Minutes: 1289, Reports: 3, OnTime: true},
+		{UnitID: 2, Unit: "市城管局", Roster: 12, Served: 7, Activities: 1, ActivitiesWithPhotos: 1,
+			Sessions: 7, QualifiedSessions: 3, Minutes: 600, Reports: 1},
+		{UnitID: 3, Unit: "市卫健委", Roster: 12, Served: 7, Activities: 1, ActivitiesWithPhotos: 1,
+			Sessions: 8, QualifiedSessions: 2, Minutes: 500, Reports: 1},
+	}, []flows.GridUnits{
+		{GridID: 1, Grid: "一号网格", UnitIDs: []int64{1, 2}},
+		{GridID: 2, Grid: "二号网格", UnitIDs: []int64{3}},
+	})
+	photos := func(statuses ...flows.PhotoStatus) []flows.Photo {
+		var ps []flows.Photo
+		for i, s := range statuses {
+			ps = append(ps, flows.Photo{ID: int64(i + 1), Status: s})
+		}
+		return ps
+	}
+	return Data{
+		Assessment: a,
+		Loc:        shanghai,
+		Activities: []flows.Activity{{
+			Code: "HD-20241128-001", Unit: "市文明办", Grid: "一号网格",
+			Date: flows.Date{Year: 2024, Month: 11, Day: 28}, Place: flows.Location{Label: "人民广场"},
+			Theme: "清洁家园", Participants: 12, Content: "清扫广场，清理卫生死角",
+			Photos:    photos(flows.PhotoStored, flows.PhotoPending, flows.PhotoFailed, flows.PhotoStored, flows.PhotoStored),
+			CreatedAt: time.Date(2024, 11, 28, 15, 30, 0, 0, time.UTC),
+		}},
+		Reports: []flows.Report{{
+			Code: "XC-20241115-0001", Date: flows.Date{Year: 2024, Month: 11, Day: 15}, Grid: "一号网格",
+			Unit: "市城管局", Reporter: "王五", Category: "公共环境", Place: flows.Location{Label: "东关街口"},
+			Description: "=垃圾成堆", Photos: photos(flows.PhotoStored), Status: flows.StatusFixed, Note: "已清运",
+		}},
+		Services: []flows.ServiceRecord{
+			{Member: "张三", Unit: "市文明办", Grid: "一号网格", Date: flows.Date{Year: 2024, Month: 11, Day: 30},
+				StartMin: 9 * 60, EndMin: 10*60 + 59, Minutes: 119, Category: "卫生大扫除",
+				Place: flows.Location{Label: "人民广场"}, Content: "清扫", ActivityCode: "HD-20241128-001"},
+			{Member: "李四", Unit: "市文明办", Grid: "二号网格", Date: flows.Date{Year: 2024, Month: 11, Day: 2},
+				StartMin: -1, EndMin: -1, Minutes: 120, Category: "文明劝导", Content: "路口劝导"},
+		},
+	}
+}
+
+func TestWrite(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, testData()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	if got, want := f.GetSheetList(), []string{"单位考核", "网格排名", "活动记录", "巡查记录", "服务明细"}; !slices.Equal(got, want) {
+		t.Fatalf("sheets = %q, want %q", got, want)
+	}
+	if f.GetActiveSheetIndex() != 0 {
+		t.Errorf("active sheet %d, want 0", f.GetActiveSheetIndex())
+	}
+	headers := map[string]string{
+		"单位考核": "单位,花名册人数,参与人数,参与率,参与达标,集中活动,4张照片以上活动,服务人次,合格人次,服务时长(小时),巡查上报,按时报送,得分,排名",
+		"网格排名": "网格,单位数,得分,排名",
+		"活动记录": "编号,单位,网格,日期,地点,主题,参加人数,活动内容,照片数,录入时间",
+		"巡查记录": "编号,日期,网格,单位,上报人,问题类别,地点,问题描述,照片数,处理状态,处理说明",
+		"服务明细": "姓名,单位,网格,日期,开始,结束,时长(小时),类别,地点,内容,是否合格,关联活动",
+	}
+	wantRows := map[string]int{"单位考核": 4, "网格排名": 3, "活动记录": 2, "巡查记录": 2, "服务明细": 3}
+	for name, want := range headers {
+		rows, err := f.GetRows(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != wantRows[name] {
+			t.Errorf("%s: %d rows, want %d", name, len(rows), wantRows[name])
+		}
+		if got := strings.Join(rows[0], ","); got != want {
+			t.Errorf("%s header = %s\nwant %s", name, got, want)
+		}
+		panes, err := f.GetPanes(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !panes.Freeze || panes.YSplit != 1 || panes.TopLeftCell != "A2" {
+			t.Errorf("%s panes = %+v, want the header row frozen", name, panes)
+		}
+		layout, err := f.GetPageLayout(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if layout.Orientation == nil || *layout.Orientation != "landscape" || layout.FitToWidth == nil || *layout.FitToWidth != 1 {
+			t.Errorf("%s page layout = %+v, want landscape one page wide", name, layout)
+		}
+		if w, err := f.GetColWidth(name, "A"); err != nil || w < 10 {
+			t.Errorf("%s column A width = %v, %v", name, w, err)
+		}
+		props, err := f.GetSheetProps(name)
+		if err != nil || props.FitToPage == nil || !*props.FitToPage {
+			t.Errorf("%s fit to page = %+v, %v", name, props.FitToPage, err)
+		}
+		titles := slices.ContainsFunc(f.GetDefinedName(), func(d excelize.DefinedName) bool {
+			return d.Name == "_xlnm.Print_Titles" && d.Scope == name && d.RefersTo == "'"+name+"'!$1:$1"
+		})
+		if !titles {
+			t.Errorf("%s: the header row is not repeated on printed pages: %+v", name, f.GetDefinedName())
+		}
+	}
+
+	// Cells as shown (formatted) and as stored (raw numbers).
+	for _, c := range []struct {
+		sheet, cell, shown, raw string
+	}{
+		{"单位考核", "A2", "市文明办", "市文明办"},
+		{"单位考核", "B2", "15", "15"},
+		{"单位考核", "D2", "60.0%", "0.6"},
+		{"单位考核", "E2", "是", "是"},
+		{"单位考核", "J2", "21.5", "21.5"}, // 1289 min
+		{"单位考核", "L2", "是", "是"},
+		{"单位考核", "M2", "95.0", "95"},
+		{"单位考核", "N2", "1", "1"},
+		// Two units tie at rank 2.
+		{"单位考核", "N3", "2", "2"},
+		{"单位考核", "N4", "2", "2"},
+		{"单位考核", "D3", "58.3%", "0.583333333333333"},
+		{"网格排名", "A2", "一号网格", "一号网格"},
+		{"网格排名", "B2", "2", "2"},
+		{"活动记录", "A2", "HD-20241128-001", "HD-20241128-001"},
+		{"活动记录", "D2", "2024-11-28", "2024-11-28"},
+		{"活动记录", "G2", "12", "12"},
+		{"活动记录", "I2", "4", "4"}, // 5 photos, one failed
+		{"活动记录", "J2", "2024-11-28 23:30", "2024-11-28 23:30"},
+		{"巡查记录", "E2", "王五", "王五"},
+		{"巡查记录", "H2", "=垃圾成堆", "=垃圾成堆"}, // text, not a formula
+		{"巡查记录", "J2", "已整改", "已整改"},
+		{"服务明细", "E2", "09:00", "09:00"},
+		{"服务明细", "F2", "10:59", "10:59"},
+		{"服务明细", "G2", "2.0", "2"}, // 119 min shows 2.0 but is not qualified
+		{"服务明细", "K2", "否", "否"},
+		{"服务明细", "L2", "HD-20241128-001", "HD-20241128-001"},
+		{"服务明细", "E3", "", ""},
+		{"服务明细", "K3", "是", "是"},
+	} {
+		shown, err := f.GetCellValue(c.sheet, c.cell)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := f.GetCellValue(c.sheet, c.cell, excelize.Options{RawCellValue: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shown != c.shown || raw != c.raw {
+			t.Errorf("%s!%s = %q (raw %q), want %q (raw %q)", c.sheet, c.cell, shown, raw, c.shown, c.raw)
+		}
+	}
+	// Numbers are stored as numbers (no type attribute, or "n"), text as strings.
+	for _, c := range []struct {
+		sheet, cell string
+		number      bool
+	}{{"单位考核", "A2", false}, {"单位考核", "B2", true}, {"单位考核", "D2", true}, {"单位考核", "M2", true},
+		{"服务明细", "G2", true}, {"服务明细", "D2", false}} {
+		typ, err := f.GetCellType(c.sheet, c.cell)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if number := typ == excelize.CellTypeUnset || typ == excelize.CellTypeNumber; number != c.number {
+			t.Errorf("%s!%s type = %v, want number %v", c.sheet, c.cell, typ, c.number)
+		}
+	}
+	if formula, err := f.GetCellFormula("巡查记录", "H2"); err != nil || formula != "" {
+		t.Errorf("巡查记录!H2 formula = %q, %v", formula, err)
+	}
+}
+
+func TestWriteEmptyMonth(t *testing.T) {
+	var buf bytes.Buffer
+	d := Data{Assessment: flows.Assessment{Month: flows.Month{Year: 2025, Month: 2}}, Loc: shanghai}
+	if err := Write(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows("服务明细")
+	if err != nil || len(rows) != 1 {
+		t.Errorf("empty 服务明细 = %q, %v; want the header only", rows, err)
+	}
+}
+
+func TestWriteRefusesNoTimeZone(t *testing.T) {
+	var buf bytes.Buffer
+	d := testData()
+	d.Loc = nil
+	if err := Write(&buf, d); err == nil || buf.Len() != 0 {
+		t.Fatalf("Write without a time zone = %v, %d bytes; want an error and nothing written", err, buf.Len())
+	}
+}

@@ -23,6 +23,8 @@ type Store interface {
 	SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error)
 	PhotoUnit(ctx context.Context, id int64) (int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+	ServiceRecords(ctx context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error)
+	Activities(ctx context.Context, f flows.RecordFilter) ([]flows.Activity, error)
 }
 
 // mediaMaxAge is how long a browser may keep a photo: its bytes never change.
@@ -34,6 +36,8 @@ func (a *API) registerData(r gin.IRouter) {
 	r.GET("/reports", a.reports)
 	r.PATCH("/reports/:code", a.patchReport)
 	r.GET("/media/:id", a.media)
+	r.GET("/service-records", a.serviceRecords)
+	r.GET("/activities", a.activities)
 }
 
 type memberJSON struct {

@@ -5,6 +5,7 @@
 package workbook
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -376,4 +377,37 @@ func serviceSheet(d Data) sheet {
 		}
 	}
 	return s
+}
+
+// Source is where Load reads a month from; *sqldb.DB is one.
+type Source interface {
+	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
+	Activities(ctx context.Context, f flows.RecordFilter) ([]flows.Activity, error)
+	Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report, error)
+	ServiceRecords(ctx context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error)
+}
+
+// Load reads the workbook's data of month m: the assessment, and the
+// activities, service records (by their office date) and reports (saved
+// during the month in loc) of every unit.
+func Load(ctx context.Context, src Source, m flows.Month, loc *time.Location) (Data, error) {
+	if loc == nil {
+		return Data{}, errors.New("workbook: no time zone")
+	}
+	d := Data{Loc: loc}
+	var err error
+	if d.Assessment, err = src.Assessment(ctx, m, loc); err != nil {
+		return Data{}, err
+	}
+	if d.Activities, err = src.Activities(ctx, flows.MonthFilter(m)); err != nil {
+		return Data{}, err
+	}
+	if d.Services, err = src.ServiceRecords(ctx, flows.MonthFilter(m)); err != nil {
+		return Data{}, err
+	}
+	d.Reports, err = src.Reports(ctx, flows.ReportFilter{From: m.First().In(loc), To: m.Next().First().In(loc)})
+	if err != nil {
+		return Data{}, err
+	}
+	return d, nil
 }

@@ -2,6 +2,8 @@ package workbook
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -214,5 +216,63 @@ func TestWriteRefusesNoTimeZone(t *testing.T) {
 	d.Loc = nil
 	if err := Write(&buf, d); err == nil || buf.Len() != 0 {
 		t.Fatalf("Write without a time zone = %v, %d bytes; want an error and nothing written", err, buf.Len())
+	}
+}
+
+// fakeSource records what Load asks for.
+type fakeSource struct {
+	month   flows.Month
+	loc     *time.Location
+	records []flows.RecordFilter
+	reports flows.ReportFilter
+	err     error
+}
+
+func (s *fakeSource) Assessment(_ context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error) {
+	s.month, s.loc = m, loc
+	return flows.Assessment{Month: m}, nil
+}
+
+func (s *fakeSource) Activities(_ context.Context, f flows.RecordFilter) ([]flows.Activity, error) {
+	s.records = append(s.records, f)
+	return []flows.Activity{{Code: "HD-1"}}, nil
+}
+
+func (s *fakeSource) Reports(_ context.Context, f flows.ReportFilter) ([]flows.Report, error) {
+	s.reports = f
+	return []flows.Report{{Code: "XC-1"}}, s.err
+}
+
+func (s *fakeSource) ServiceRecords(_ context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error) {
+	s.records = append(s.records, f)
+	return []flows.ServiceRecord{{Member: "张三"}}, nil
+}
+
+func TestLoad(t *testing.T) {
+	m := flows.Month{Year: 2024, Month: time.December}
+	src := &fakeSource{}
+	d, err := Load(context.Background(), src, m, shanghai)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.month != m || src.loc != shanghai || d.Loc != shanghai || d.Assessment.Month != m {
+		t.Errorf("assessment of %v in %v, data %+v", src.month, src.loc, d)
+	}
+	wantDates := flows.RecordFilter{From: flows.Date{Year: 2024, Month: 12, Day: 1}, To: flows.Date{Year: 2025, Month: 1, Day: 1}}
+	if len(src.records) != 2 || src.records[0] != wantDates || src.records[1] != wantDates {
+		t.Errorf("record filters = %+v, want %+v twice", src.records, wantDates)
+	}
+	if !src.reports.From.Equal(time.Date(2024, 12, 1, 0, 0, 0, 0, shanghai)) || !src.reports.To.Equal(time.Date(2025, 1, 1, 0, 0, 0, 0, shanghai)) {
+		t.Errorf("report filter = %+v", src.reports)
+	}
+	if len(d.Activities) != 1 || len(d.Reports) != 1 || len(d.Services) != 1 {
+		t.Errorf("data = %+v", d)
+	}
+	src.err = errors.New("database gone")
+	if _, err := Load(context.Background(), src, m, shanghai); !errors.Is(err, src.err) {
+		t.Errorf("Load with a failing source = %v", err)
+	}
+	if _, err := Load(context.Background(), src, m, nil); err == nil {
+		t.Error("Load without a time zone succeeded")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"gridbot/bot/admin"
+	"gridbot/bot/console"
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/webhook"
@@ -188,13 +189,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	return nil
 }
 
-// router mounts the webhook, health checks, metrics and the admin API
-// under /api/v1, and in dev mode
+// router mounts the webhook, health checks, metrics, the admin API under
+// /api/v1 and the console under /admin, and in dev mode
 // (dev not nil) the fake WeChat API and the chat page under /dev/. In
 // production nothing is mounted there: every /dev/ path is 404.
 func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, *webhook.Handler) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gridbot is reached directly or through a proxy we do not know:
+	// ClientIP is the peer address, X-Forwarded-For is not believed (it
+	// keys the failed-login limits).
+	_ = r.SetTrustedProxies(nil)
 	r.Use(gin.Recovery(), accessLog(log))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -226,7 +231,10 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 		c.String(http.StatusOK, "ready")
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
-	admin.New(admin.Config{Accounts: a.db, Store: a.db, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
+	// The API and the console count failed sign-ins together.
+	logins := admin.NewMemoryLimiter(5, 15*time.Minute, nil)
+	admin.New(admin.Config{Accounts: a.db, Store: a.db, Limiter: logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
+	console.New(console.Config{Accounts: a.db, Store: a.db, Limiter: logins, Loc: cfg.TZ, Log: log}).Register(r)
 	if dev != nil {
 		dev.register(r)
 	}

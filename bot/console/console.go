@@ -1,0 +1,474 @@
+// Package console is the office's web console at /admin (SPEC §8):
+// server-rendered Chinese HTML over the same data as the admin API, usable
+// on a phone. Sign-in makes a session cookie (a random token, stored only
+// as its SHA-256 through the same accounts store as the API's bearer
+// tokens); every POST form carries a per-session CSRF token and a
+// cross-origin POST is refused. Office admins see everything; unit admins
+// only their unit (a 403 page otherwise).
+package console
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/render"
+	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/bot/admin"
+	"gridbot/flows"
+	"gridbot/store/sqldb"
+)
+
+// Store is what the pages need of the database. Pages whose data needs a
+// method Store lacks (Activities, CountNoticeTargets, Assessment) look for
+// it on the same value and say the page is unavailable without it.
+type Store interface {
+	Members(ctx context.Context, f flows.MemberFilter) ([]flows.Member, error)
+	MemberByID(ctx context.Context, id int64) (flows.Member, error)
+	UnbindMember(ctx context.Context, memberID int64) error
+	Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report, error)
+	ReportByCode(ctx context.Context, code string) (flows.Report, error)
+	SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error)
+	PhotoUnit(ctx context.Context, id int64) (int64, error)
+	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+	GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]sqldb.GridMonth, error)
+	UnitNames(ctx context.Context) ([]string, error)
+	GridNames(ctx context.Context) ([]string, error)
+	CreateNotice(ctx context.Context, n *flows.Notice) error
+	Notice(ctx context.Context, id int64) (flows.Notice, error)
+	NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error)
+	RecentNotices(ctx context.Context, limit int) ([]flows.Notice, error)
+}
+
+// ActivityLister lists collective activities (the activities page).
+type ActivityLister interface {
+	Activities(ctx context.Context, f flows.RecordFilter) ([]flows.Activity, error)
+}
+
+// TargetCounter counts the members a notice would reach (the composer's
+// preview).
+type TargetCounter interface {
+	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
+}
+
+// Assessor computes a month's assessment (the assessment page).
+type Assessor interface {
+	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
+}
+
+// WorkbookFunc writes the assessment workbook of a month.
+type WorkbookFunc func(ctx context.Context, w io.Writer, m flows.Month) error
+
+// Config wires a Console.
+type Config struct {
+	Accounts admin.Accounts
+	Store    Store
+	// Workbook writes the assessment workbook; nil hides the download.
+	Workbook WorkbookFunc
+	// Limiter counts failed sign-ins by user name and client address;
+	// nil means admin.NewMemoryLimiter(5, 15 min). Share the API's so
+	// both count together.
+	Limiter admin.Limiter
+	// SessionTTL is the lifetime of a session; 0 means admin.DefaultSessionTTL.
+	SessionTTL time.Duration
+	// Loc is the office time zone of months and times.
+	Loc *time.Location
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Console is the web console. Mount it with Register.
+type Console struct {
+	cfg       Config
+	pages     map[string]*template.Template
+	dummyHash []byte
+}
+
+// Cookie names: the session, and the sign-in form's CSRF token (before
+// there is a session).
+const (
+	sessionCookie = "gridbot_console"
+	loginCookie   = "gridbot_console_login"
+)
+
+// Path is where the console is mounted.
+const Path = "/admin"
+
+//go:embed templates static
+var files embed.FS
+
+// New returns a Console, filling Config defaults.
+func New(cfg Config) *Console {
+	if cfg.Limiter == nil {
+		cfg.Limiter = admin.NewMemoryLimiter(5, 15*time.Minute, cfg.Now)
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = admin.DefaultSessionTTL
+	}
+	if cfg.Loc == nil {
+		cfg.Loc = time.Local
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, dummyHash: dummy}
+	names, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
+		if base == "layout" {
+			continue
+		}
+		c.pages[base] = template.Must(template.New("layout.html").Funcs(funcs(cfg.Loc)).
+			ParseFS(files, "templates/layout.html", name))
+	}
+	return c
+}
+
+// Register mounts the console on r under /admin.
+func (c *Console) Register(r gin.IRouter) {
+	g := r.Group(Path, securityHeaders)
+	static, _ := fs.Sub(files, "static")
+	g.StaticFS("/static", http.FS(static))
+	g.GET("/login", c.loginPage)
+	g.POST("/login", c.sameOrigin, c.login)
+	auth := g.Group("", c.authenticate)
+	auth.POST("/logout", c.checkCSRF, c.logout)
+	auth.GET("", c.dashboard)
+	auth.GET("/", c.dashboard)
+	auth.GET("/reports", c.reports)
+	auth.GET("/reports/:code", c.report)
+	auth.POST("/reports/:code/status", c.checkCSRF, c.setStatus)
+	auth.GET("/media/:id", c.media)
+	auth.GET("/members", c.members)
+	auth.POST("/members/:id/unbind", c.checkCSRF, c.unbind)
+	auth.GET("/activities", c.activities)
+	office := auth.Group("", c.officeOnly)
+	office.GET("/notices", c.notices)
+	office.GET("/notices/new", c.noticeForm)
+	office.POST("/notices", c.checkCSRF, c.composeNotice)
+	office.GET("/notices/:id", c.notice)
+	office.GET("/assessment", c.assessment)
+	office.GET("/assessment.xlsx", c.workbook)
+}
+
+// securityHeaders keeps pages out of frames and caches and scripts to our own.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	c.Next()
+}
+
+// page is what every template gets.
+type page struct {
+	Title string
+	Nav   string
+	Admin flows.Admin
+	CSRF  string
+	Flash string
+	Error string
+	// Refresh, when positive, reloads the page after that many seconds.
+	Refresh int
+	Data    any
+}
+
+// render writes a page through layout.html.
+func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
+	t := c.pages[name]
+	if t == nil {
+		panic("console: no template " + name)
+	}
+	if v, ok := ctx.Get(ctxAdmin); ok {
+		p.Admin = v.(flows.Admin)
+		p.CSRF = ctx.GetString(ctxCSRF)
+	}
+	ctx.Header("Cache-Control", "no-store")
+	ctx.Render(status, render.HTML{Template: t, Name: "layout.html", Data: p})
+}
+
+// fail renders the error page with a message.
+func (c *Console) fail(ctx *gin.Context, status int, msg string) {
+	c.render(ctx, status, "error", page{Title: errorTitles[status], Error: msg})
+	ctx.Abort()
+}
+
+// errorTitles are the headings of the error page.
+var errorTitles = map[int]string{
+	http.StatusBadRequest:          "请求有误",
+	http.StatusForbidden:           "无权访问",
+	http.StatusNotFound:            "未找到",
+	http.StatusInternalServerError: "服务器出错",
+}
+
+// internal logs err once and renders a 500 page without details.
+func (c *Console) internal(ctx *gin.Context, op string, err error) {
+	c.cfg.Log.ErrorContext(ctx.Request.Context(), "console", slog.String("op", op), slog.Any("error", err))
+	c.fail(ctx, http.StatusInternalServerError, "服务器出错了，请稍后再试。")
+}
+
+// forbidden is the 403 page.
+func (c *Console) forbidden(ctx *gin.Context) {
+	c.fail(ctx, http.StatusForbidden, "无权查看：单位管理员只能查看本单位的数据。")
+}
+
+// Keys of the gin context.
+const (
+	ctxAdmin = "console.admin"
+	ctxCSRF  = "console.csrf"
+)
+
+func adminOf(ctx *gin.Context) flows.Admin {
+	v, _ := ctx.Get(ctxAdmin)
+	a, _ := v.(flows.Admin)
+	return a
+}
+
+// hashToken is how a session token is stored: hex SHA-256, as the API's.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func newToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// csrfToken is the form token of a session: an HMAC keyed by the session
+// token, which only the cookie holds, so a page of another site can
+// neither read nor compute it, and every instance can check it.
+func csrfToken(sessionToken string) string {
+	m := hmac.New(sha256.New, []byte(sessionToken))
+	m.Write([]byte("gridbot console csrf"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// setCookie sets a console cookie: HttpOnly, SameSite=Lax, Secure over TLS.
+func setCookie(ctx *gin.Context, name, value, path string, maxAge int) {
+	http.SetCookie(ctx.Writer, &http.Cookie{
+		Name: name, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: ctx.Request.TLS != nil, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// authenticate requires the session cookie of an unexpired session; it
+// redirects to the sign-in page otherwise.
+func (c *Console) authenticate(ctx *gin.Context) {
+	token, err := ctx.Cookie(sessionCookie)
+	if err == nil && token != "" {
+		adm, err := c.cfg.Accounts.SessionAdmin(ctx.Request.Context(), hashToken(token))
+		switch {
+		case err == nil:
+			ctx.Set(ctxAdmin, adm)
+			ctx.Set(ctxCSRF, csrfToken(token))
+			ctx.Next()
+			return
+		case !errors.Is(err, flows.ErrNotFound):
+			c.internal(ctx, "authenticate", err)
+			return
+		}
+		setCookie(ctx, sessionCookie, "", Path, -1)
+	}
+	next := ""
+	if ctx.Request.Method == http.MethodGet {
+		next = "?next=" + url.QueryEscape(ctx.Request.URL.RequestURI())
+	}
+	ctx.Redirect(http.StatusSeeOther, Path+"/login"+next)
+	ctx.Abort()
+}
+
+// officeOnly answers 403 to unit admins.
+func (c *Console) officeOnly(ctx *gin.Context) {
+	if adminOf(ctx).Role != flows.AdminOffice {
+		c.fail(ctx, http.StatusForbidden, "无权查看：此页面仅限文明办管理员。")
+		return
+	}
+	ctx.Next()
+}
+
+// sameOrigin refuses a POST whose Origin (or Sec-Fetch-Site) says another
+// site sent it.
+func (c *Console) sameOrigin(ctx *gin.Context) {
+	if !sameOrigin(ctx.Request) {
+		c.fail(ctx, http.StatusForbidden, "请求来源不符，已拒绝。请从控制台页面重新提交。")
+	}
+}
+
+func sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true // older browsers; the form token still has to match
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// checkCSRF requires a same-origin POST with the session's form token.
+func (c *Console) checkCSRF(ctx *gin.Context) {
+	if !sameOrigin(ctx.Request) {
+		c.fail(ctx, http.StatusForbidden, "请求来源不符，已拒绝。请从控制台页面重新提交。")
+		return
+	}
+	want := ctx.GetString(ctxCSRF)
+	got := ctx.PostForm("csrf")
+	if want == "" || !hmac.Equal([]byte(got), []byte(want)) {
+		c.fail(ctx, http.StatusForbidden, "页面已过期或表单校验失败，请刷新页面后重试。")
+		return
+	}
+	ctx.Next()
+}
+
+// safeNext keeps a redirect after sign-in inside the console.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, Path) || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return Path + "/"
+	}
+	if rest := strings.TrimPrefix(next, Path); rest != "" && rest[0] != '/' && rest[0] != '?' {
+		return Path + "/"
+	}
+	return next
+}
+
+type loginData struct {
+	Username string
+	Next     string
+	Token    string
+}
+
+// loginPage shows the sign-in form with a fresh form token in a cookie.
+func (c *Console) loginPage(ctx *gin.Context) {
+	c.showLogin(ctx, http.StatusOK, "", "", ctx.Query("next"))
+}
+
+func (c *Console) showLogin(ctx *gin.Context, status int, username, msg, next string) {
+	token, err := newToken()
+	if err != nil {
+		c.internal(ctx, "login page", err)
+		return
+	}
+	setCookie(ctx, loginCookie, token, Path+"/login", 3600)
+	c.render(ctx, status, "login", page{Title: "登录", Error: msg,
+		Data: loginData{Username: username, Next: safeNext(next), Token: token}})
+}
+
+func (c *Console) login(ctx *gin.Context) {
+	username := strings.TrimSpace(ctx.PostForm("username"))
+	password := ctx.PostForm("password")
+	next := ctx.PostForm("next")
+	formToken, _ := ctx.Cookie(loginCookie)
+	if formToken == "" || !hmac.Equal([]byte(formToken), []byte(ctx.PostForm("csrf"))) {
+		c.showLogin(ctx, http.StatusForbidden, username, "登录页面已过期，请重新输入后登录。", next)
+		return
+	}
+	if username == "" || password == "" {
+		c.showLogin(ctx, http.StatusUnprocessableEntity, username, "请输入用户名和密码。", next)
+		return
+	}
+	userKey, addrKey := "user:"+strings.ToLower(username), "addr:"+ctx.ClientIP()
+	if !c.cfg.Limiter.Allow(userKey) || !c.cfg.Limiter.Allow(addrKey) {
+		ctx.Header("Retry-After", "900")
+		c.showLogin(ctx, http.StatusTooManyRequests, username, "登录失败次数过多，请15分钟后再试。", next)
+		return
+	}
+	rctx := ctx.Request.Context()
+	adm, err := c.cfg.Accounts.AdminByUsername(rctx, username)
+	hash := []byte(adm.PasswordHash)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		hash = c.dummyHash
+	case err != nil:
+		c.internal(ctx, "login", err)
+		return
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || adm.ID == 0 {
+		c.cfg.Limiter.Fail(userKey)
+		c.cfg.Limiter.Fail(addrKey)
+		c.showLogin(ctx, http.StatusUnauthorized, username, "用户名或密码错误。", next)
+		return
+	}
+	c.cfg.Limiter.Reset(userKey)
+	token, err := newToken()
+	if err != nil {
+		c.internal(ctx, "login", err)
+		return
+	}
+	if err := c.cfg.Accounts.CreateSession(rctx, hashToken(token), adm.ID, c.cfg.Now().Add(c.cfg.SessionTTL)); err != nil {
+		c.internal(ctx, "login", err)
+		return
+	}
+	setCookie(ctx, loginCookie, "", Path+"/login", -1)
+	setCookie(ctx, sessionCookie, token, Path, int(c.cfg.SessionTTL/time.Second))
+	ctx.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+func (c *Console) logout(ctx *gin.Context) {
+	token, _ := ctx.Cookie(sessionCookie)
+	if err := c.cfg.Accounts.DeleteSession(ctx.Request.Context(), hashToken(token)); err != nil && !errors.Is(err, flows.ErrNotFound) {
+		c.internal(ctx, "logout", err)
+		return
+	}
+	setCookie(ctx, sessionCookie, "", Path, -1)
+	ctx.Redirect(http.StatusSeeOther, Path+"/login")
+}
+
+// month reads ?month=YYYY-MM, the current month when absent; false after
+// rendering the page's error.
+func (c *Console) month(ctx *gin.Context) (flows.Month, bool) {
+	s := strings.TrimSpace(ctx.Query("month"))
+	if s == "" {
+		return flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc))), true
+	}
+	m, err := flows.ParseMonth(s)
+	if err != nil || m.Year < 2000 || m.Year > 2999 {
+		c.fail(ctx, http.StatusBadRequest, fmt.Sprintf("月份「%s」格式不对，应为 YYYY-MM，例如 2024-11。", s))
+		return flows.Month{}, false
+	}
+	return m, true
+}
+
+// unitScope is the unit ID a list is limited to (0: all) given ?unit=;
+// false after a 403 page when a unit admin names another unit.
+func (c *Console) unitScope(ctx *gin.Context, unit string) (int64, bool) {
+	adm := adminOf(ctx)
+	if adm.Role == flows.AdminOffice {
+		return 0, true
+	}
+	if unit != "" && unit != adm.Unit {
+		c.forbidden(ctx)
+		return 0, false
+	}
+	return adm.UnitID, true
+}

@@ -1,0 +1,539 @@
+package console
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+
+	"gridbot/flows"
+	"gridbot/store/sqldb"
+)
+
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// fixture is a console over a SQLite database with two units, three
+// admins (office "boss", unit admins "wmb" of 市文明办 and "cg" of
+// 市城管局), a bound member 张三 of 市文明办 and his report with a stored
+// photo and a pending one.
+type fixture struct {
+	t       *testing.T
+	db      *sqldb.DB
+	srv     *httptest.Server
+	handler http.Handler
+	members map[string]flows.Member
+	report  flows.Report
+}
+
+const password = "password-1"
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows := []flows.RosterRow{
+		{Row: 2, Unit: "市文明办", Grid: "一号网格", Name: "张三", Phone: "13800000001", Role: flows.RoleVolunteer},
+		{Row: 3, Unit: "市文明办", Grid: "二号网格", Name: "李四", Phone: "13800000002", Role: flows.RoleCoordinator},
+		{Row: 4, Unit: "市城管局", Grid: "一号网格", Name: "王五", Phone: "13800000003", Role: flows.RoleLeader},
+	}
+	if _, err := db.ImportRoster(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, db: db, members: map[string]flows.Member{}}
+	for _, r := range rows {
+		m, err := db.FindRosterMember(ctx, r.Name, r.Phone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.members[r.Name] = m
+	}
+	if err := db.BindMember(ctx, f.members["张三"].ID, "o-zhangsan"); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []flows.Admin{
+		{Username: "boss", Role: flows.AdminOffice},
+		{Username: "wmb", Role: flows.AdminUnit, UnitID: f.members["张三"].UnitID},
+		{Username: "cg", Role: flows.AdminUnit, UnitID: f.members["王五"].UnitID},
+	} {
+		a.PasswordHash = string(hash)
+		if _, err := db.UpsertAdmin(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.report = flows.Report{
+		MemberID: f.members["张三"].ID, Date: flows.DateOf(time.Now().In(shanghai)), Category: "公共环境",
+		Place:       flows.Location{Label: "人民路", Latitude: 31.2, Longitude: 121.5, HasCoords: true},
+		Description: "垃圾堆放", Photos: []flows.Photo{{MediaID: "m1"}, {MediaID: "m2"}},
+	}
+	if err := db.CreateReport(ctx, &f.report); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SavePhotoData(ctx, f.report.Photos[0].ID, "image/jpeg", []byte("\xff\xd8\xff jpeg bytes")); err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	New(Config{Accounts: db, Store: db, Loc: shanghai}).Register(r)
+	f.handler = r
+	f.srv = httptest.NewServer(r)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// browser is a client with its own cookies that does not follow redirects.
+type browser struct {
+	f    *fixture
+	c    *http.Client
+	csrf string
+}
+
+func (f *fixture) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{f: f, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type resp struct {
+	code     int
+	body     string
+	location string
+	header   http.Header
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]*)"`)
+
+func (b *browser) do(req *http.Request) resp {
+	b.f.t.Helper()
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.f.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if m := csrfField.FindSubmatch(body); m != nil {
+		b.csrf = string(m[1])
+	}
+	return resp{res.StatusCode, string(body), res.Header.Get("Location"), res.Header}
+}
+
+func (b *browser) get(path string) resp {
+	b.f.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.f.srv.URL+path, nil)
+	return b.do(req)
+}
+
+// post sends a form; the page's CSRF token is added unless form has one.
+func (b *browser) post(path string, form url.Values, header ...string) resp {
+	b.f.t.Helper()
+	if _, ok := form["csrf"]; !ok {
+		form.Set("csrf", b.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.f.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return b.do(req)
+}
+
+func (b *browser) login(user, pw string) resp {
+	b.f.t.Helper()
+	if r := b.get("/admin/login"); r.code != http.StatusOK {
+		b.f.t.Fatalf("login page: %d", r.code)
+	}
+	return b.post("/admin/login", url.Values{"username": {user}, "password": {pw}, "next": {"/admin/"}})
+}
+
+// as returns a signed-in browser.
+func (f *fixture) as(user string) *browser {
+	f.t.Helper()
+	b := f.browser()
+	if r := b.login(user, password); r.code != http.StatusSeeOther || r.location != "/admin/" {
+		f.t.Fatalf("login %s: %d %q %s", user, r.code, r.location, r.body)
+	}
+	b.get("/admin/") // picks up the session's form token
+	return b
+}
+
+func wantPage(t *testing.T, r resp, code int, texts ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("status %d, want %d; body:\n%s", r.code, code, r.body)
+	}
+	for _, s := range texts {
+		if !strings.Contains(r.body, s) {
+			t.Errorf("page lacks %q:\n%s", s, r.body)
+		}
+	}
+}
+
+func TestSignedOutRedirectsToLogin(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	for _, path := range []string{"/admin", "/admin/", "/admin/reports?month=2024-11", "/admin/media/1", "/admin/notices", "/admin/assessment"} {
+		r := b.get(path)
+		if r.code != http.StatusSeeOther || !strings.HasPrefix(r.location, "/admin/login?next=") {
+			t.Errorf("GET %s signed out: %d %q, want 303 to the login page", path, r.code, r.location)
+		}
+	}
+	r := b.post("/admin/members/1/unbind", url.Values{})
+	if r.code != http.StatusSeeOther || r.location != "/admin/login" {
+		t.Errorf("POST signed out: %d %q", r.code, r.location)
+	}
+	// A forged or expired cookie is no session either, and is cleared.
+	u, _ := url.Parse(f.srv.URL + "/admin/")
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: "forged", Path: "/admin"}})
+	if r := b.get("/admin/"); r.code != http.StatusSeeOther || !strings.Contains(r.header.Get("Set-Cookie"), sessionCookie+"=;") {
+		t.Errorf("forged cookie: %d %q, Set-Cookie %q", r.code, r.location, r.header.Get("Set-Cookie"))
+	}
+}
+
+func TestLoginCookieAndLogout(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	r := b.get("/admin/login?next=" + url.QueryEscape("/admin/members"))
+	wantPage(t, r, http.StatusOK, "登录", `name="viewport"`, `value="/admin/members"`)
+	wantPage(t, b.post("/admin/login", url.Values{"username": {"boss"}, "password": {"wrong-password"}}),
+		http.StatusUnauthorized, "用户名或密码错误")
+	wantPage(t, b.post("/admin/login", url.Values{"username": {"nobody"}, "password": {password}}),
+		http.StatusUnauthorized, "用户名或密码错误")
+	wantPage(t, b.post("/admin/login", url.Values{"username": {"boss"}, "password": {""}}),
+		http.StatusUnprocessableEntity, "请输入用户名和密码")
+
+	r = b.post("/admin/login", url.Values{"username": {"boss"}, "password": {password}, "next": {"//evil.example/x"}})
+	if r.code != http.StatusSeeOther || r.location != "/admin/" {
+		t.Fatalf("login: %d %q (an outside next must not be followed)", r.code, r.location)
+	}
+	var session *http.Cookie
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == sessionCookie {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatalf("no session cookie: %v", r.header["Set-Cookie"])
+	}
+	if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Path != "/admin" || session.Secure || session.MaxAge != int((12*time.Hour).Seconds()) {
+		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Lax, Path=/admin, not Secure over HTTP, 12 h", session)
+	}
+	// Stored hashed: the hash finds the session, the token itself does not.
+	ctx := context.Background()
+	if adm, err := f.db.SessionAdmin(ctx, hashToken(session.Value)); err != nil || adm.Username != "boss" {
+		t.Errorf("session by hash: %+v %v", adm, err)
+	}
+	if _, err := f.db.SessionAdmin(ctx, session.Value); !errors.Is(err, flows.ErrNotFound) {
+		t.Errorf("session found by the raw token: %v", err)
+	}
+	wantPage(t, b.get("/admin/"), http.StatusOK, "概览", "boss", "退出")
+
+	r = b.post("/admin/logout", url.Values{})
+	if r.code != http.StatusSeeOther || r.location != "/admin/login" {
+		t.Fatalf("logout: %d %q", r.code, r.location)
+	}
+	if _, err := f.db.SessionAdmin(ctx, hashToken(session.Value)); !errors.Is(err, flows.ErrNotFound) {
+		t.Errorf("session outlived logout: %v", err)
+	}
+	if r := b.get("/admin/"); r.code != http.StatusSeeOther {
+		t.Errorf("after logout: %d", r.code)
+	}
+
+	// Over TLS the cookie is Secure.
+	get := httptest.NewRequest(http.MethodGet, "https://console.example/admin/login", nil)
+	get.TLS = &tls.ConnectionState{}
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, get)
+	token := csrfField.FindStringSubmatch(w.Body.String())[1]
+	form := url.Values{"username": {"boss"}, "password": {password}, "csrf": {token}}
+	post := httptest.NewRequest(http.MethodPost, "https://console.example/admin/login", strings.NewReader(form.Encode()))
+	post.TLS = &tls.ConnectionState{}
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	post.AddCookie(&http.Cookie{Name: loginCookie, Value: token})
+	w = httptest.NewRecorder()
+	f.handler.ServeHTTP(w, post)
+	secure := false
+	for _, c := range w.Result().Cookies() {
+		if c.Name == sessionCookie {
+			secure = c.Secure && c.HttpOnly
+		}
+	}
+	if w.Code != http.StatusSeeOther || !secure {
+		t.Errorf("TLS login: %d, cookies %v: want a Secure session cookie", w.Code, w.Header()["Set-Cookie"])
+	}
+}
+
+func TestLoginRateLimited(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	for i := 0; i < 5; i++ {
+		if r := b.login("boss", "wrong-password"); r.code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, r.code)
+		}
+	}
+	r := b.login("boss", password)
+	wantPage(t, r, http.StatusTooManyRequests, "登录失败次数过多")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+}
+
+func TestCSRFRefused(t *testing.T) {
+	f := newFixture(t)
+	b := f.as("boss")
+	path := "/admin/reports/" + f.report.Code + "/status"
+	form := func(csrf string) url.Values {
+		return url.Values{"status": {flows.StatusWorking}, "csrf": {csrf}}
+	}
+	wantPage(t, b.post(path, url.Values{"status": {flows.StatusWorking}, "csrf": nil}), http.StatusForbidden, "表单校验失败")
+	wantPage(t, b.post(path, form("")), http.StatusForbidden, "表单校验失败")
+	wantPage(t, b.post(path, form(strings.Repeat("0", 64))), http.StatusForbidden, "表单校验失败")
+	// Another session's token is no good either.
+	other := f.as("wmb")
+	wantPage(t, b.post(path, form(other.csrf)), http.StatusForbidden, "表单校验失败")
+	// The right token from another site.
+	wantPage(t, b.post(path, form(b.csrf), "Origin", "http://evil.example"), http.StatusForbidden, "请求来源不符")
+	wantPage(t, b.post(path, form(b.csrf), "Sec-Fetch-Site", "cross-site"), http.StatusForbidden, "请求来源不符")
+	wantPage(t, b.post("/admin/members/1/unbind", url.Values{"csrf": {"x"}}), http.StatusForbidden)
+	wantPage(t, b.post("/admin/logout", url.Values{"csrf": {"x"}}), http.StatusForbidden)
+	if r, _ := f.db.ReportByCode(context.Background(), f.report.Code); r.Status != flows.StatusPending {
+		t.Errorf("status changed by a refused form: %s", r.Status)
+	}
+	if m, _ := f.db.MemberByID(context.Background(), 1); !m.Bound() && m.ID == f.members["张三"].ID {
+		t.Error("unbound by a refused form")
+	}
+	// The sign-in form has its own token.
+	nb := f.browser()
+	wantPage(t, nb.post("/admin/login", url.Values{"username": {"boss"}, "password": {password}}), http.StatusForbidden, "登录页面已过期")
+	nb.get("/admin/login")
+	wantPage(t, nb.post("/admin/login", url.Values{"username": {"boss"}, "password": {password}, "csrf": {"bad"}}), http.StatusForbidden, "登录页面已过期")
+	wantPage(t, nb.post("/admin/login", url.Values{"username": {"boss"}, "password": {password}}, "Origin", "https://evil.example"), http.StatusForbidden, "请求来源不符")
+	// The same origin is fine.
+	r := b.post(path, form(b.csrf), "Origin", f.srv.URL)
+	if r.code != http.StatusSeeOther {
+		t.Errorf("same-origin POST: %d %s", r.code, r.body)
+	}
+}
+
+func TestUnitAdminSeesOnlyTheirUnit(t *testing.T) {
+	f := newFixture(t)
+	month := "?month=" + flows.MonthOf(f.report.Date).String()
+	wmb, cg := f.as("wmb"), f.as("cg")
+	wantPage(t, wmb.get("/admin/reports"+month), http.StatusOK, f.report.Code)
+	wantPage(t, wmb.get("/admin/reports/"+f.report.Code), http.StatusOK, f.report.Code, "垃圾堆放")
+	if r := wmb.get("/admin/media/" + strconv.FormatInt(f.report.Photos[0].ID, 10)); r.code != http.StatusOK {
+		t.Errorf("own photo: %d", r.code)
+	}
+	r := cg.get("/admin/reports" + month)
+	wantPage(t, r, http.StatusOK)
+	if strings.Contains(r.body, f.report.Code) {
+		t.Error("a unit admin's list shows another unit's report")
+	}
+	wantPage(t, cg.get("/admin/reports/"+f.report.Code), http.StatusForbidden, "无权查看")
+	if r := cg.get("/admin/media/" + strconv.FormatInt(f.report.Photos[0].ID, 10)); r.code != http.StatusForbidden {
+		t.Errorf("another unit's photo: %d", r.code)
+	}
+	wantPage(t, cg.get("/admin/reports?unit="+url.QueryEscape("市文明办")), http.StatusForbidden, "无权查看")
+	wantPage(t, cg.get("/admin/members?unit="+url.QueryEscape("市文明办")), http.StatusForbidden)
+	wantPage(t, cg.post("/admin/reports/"+f.report.Code+"/status", url.Values{"status": {flows.StatusWorking}}), http.StatusForbidden)
+	wantPage(t, cg.post("/admin/members/"+strconv.FormatInt(f.members["张三"].ID, 10)+"/unbind", url.Values{}), http.StatusForbidden)
+	wantPage(t, cg.get("/admin/notices"), http.StatusForbidden, "仅限文明办")
+	wantPage(t, cg.get("/admin/assessment"), http.StatusForbidden)
+	wantPage(t, cg.post("/admin/notices", url.Values{"title": {"x"}}), http.StatusForbidden)
+	r = cg.get("/admin/members")
+	wantPage(t, r, http.StatusOK, "王五")
+	if strings.Contains(r.body, "张三") || strings.Contains(r.body, `href="/admin/notices"`) {
+		t.Error("a unit admin sees another unit's member or the notices link")
+	}
+	if m, _ := f.db.MemberByID(context.Background(), f.members["张三"].ID); !m.Bound() {
+		t.Error("another unit's admin unbound 张三")
+	}
+}
+
+func TestReportStatusChange(t *testing.T) {
+	f := newFixture(t)
+	b := f.as("boss")
+	path := "/admin/reports/" + f.report.Code
+	r := b.get(path)
+	wantPage(t, r, http.StatusOK, `<img src="/admin/media/`+strconv.FormatInt(f.report.Photos[0].ID, 10)+`"`, "照片获取中", "更改状态")
+
+	wantPage(t, b.post(path+"/status", url.Values{"status": {""}}), http.StatusUnprocessableEntity, "请选择新的状态")
+	wantPage(t, b.post(path+"/status", url.Values{"status": {"已解决"}}), http.StatusUnprocessableEntity, "请选择新的状态")
+	wantPage(t, b.post(path+"/status", url.Values{"status": {flows.StatusRejected}}), http.StatusUnprocessableEntity, "需要填写原因")
+
+	r = b.post(path+"/status", url.Values{"status": {flows.StatusWorking}, "note": {"已派人"}})
+	if r.code != http.StatusSeeOther || r.location != path+"?msg=status" {
+		t.Fatalf("change: %d %q %s", r.code, r.location, r.body)
+	}
+	wantPage(t, b.get(r.location), http.StatusOK, "状态已更新，已通知上报人", flows.StatusWorking, "已派人")
+	got, err := f.db.ReportByCode(context.Background(), f.report.Code)
+	if err != nil || got.Status != flows.StatusWorking || got.Note != "已派人" {
+		t.Fatalf("stored %+v %v", got, err)
+	}
+	// The reporter's notice is queued with the change.
+	var jobs int
+	if err := f.db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'notify_reporter'`).Scan(&jobs); err != nil || jobs != 1 {
+		t.Errorf("notify_reporter jobs = %d, %v; want 1", jobs, err)
+	}
+
+	// A move the rules refuse is shown, nothing stored.
+	r = b.post(path+"/status", url.Values{"status": {flows.StatusPending}})
+	wantPage(t, r, http.StatusConflict, "不能从「处理中」改为「待处理」")
+	if got, _ := f.db.ReportByCode(context.Background(), f.report.Code); got.Status != flows.StatusWorking {
+		t.Errorf("refused move stored: %s", got.Status)
+	}
+	wantPage(t, b.get("/admin/reports/XC-00000000-0000"), http.StatusNotFound, "没有编号为")
+}
+
+func TestUnbind(t *testing.T) {
+	f := newFixture(t)
+	b := f.as("wmb")
+	r := b.get("/admin/members?grid=" + url.QueryEscape("一号网格"))
+	wantPage(t, r, http.StatusOK, "张三", "已绑定", "解除绑定", `data-confirm=`)
+	id := strconv.FormatInt(f.members["张三"].ID, 10)
+	r = b.post("/admin/members/"+id+"/unbind", url.Values{"back": {"/admin/members?grid=" + url.QueryEscape("一号网格")}})
+	if r.code != http.StatusSeeOther || !strings.HasPrefix(r.location, "/admin/members?grid=") || !strings.HasSuffix(r.location, "&msg=unbound") {
+		t.Fatalf("unbind: %d %q", r.code, r.location)
+	}
+	wantPage(t, b.get(r.location), http.StatusOK, "已解除绑定", "未绑定")
+	if m, err := f.db.MemberByID(context.Background(), f.members["张三"].ID); err != nil || m.Bound() {
+		t.Errorf("still bound: %+v %v", m, err)
+	}
+	// A "back" leading out of the console is not followed.
+	r = b.post("/admin/members/"+id+"/unbind", url.Values{"back": {"https://evil.example/"}})
+	if r.location != "/admin/members?msg=unbound" {
+		t.Errorf("outside back: %q", r.location)
+	}
+	wantPage(t, b.post("/admin/members/99999/unbind", url.Values{}), http.StatusNotFound, "没有这个成员")
+	wantPage(t, b.post("/admin/members/abc/unbind", url.Values{}), http.StatusBadRequest)
+}
+
+func TestMedia(t *testing.T) {
+	f := newFixture(t)
+	b := f.as("boss")
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/admin/media/"+strconv.FormatInt(f.report.Photos[0].ID, 10), nil)
+	res, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/jpeg" || string(body) != "\xff\xd8\xff jpeg bytes" ||
+		res.Header.Get("Cache-Control") != "private, max-age=86400" || res.Header.Get("ETag") == "" {
+		t.Fatalf("media: %d %v %q", res.StatusCode, res.Header, body)
+	}
+	req.Header.Set("If-None-Match", res.Header.Get("ETag"))
+	if r := b.do(req); r.code != http.StatusNotModified {
+		t.Errorf("revalidation: %d", r.code)
+	}
+	for path, want := range map[string]int{
+		"/admin/media/" + strconv.FormatInt(f.report.Photos[1].ID, 10): http.StatusNotFound, // pending
+		"/admin/media/99999": http.StatusNotFound,
+		"/admin/media/x":     http.StatusBadRequest,
+	} {
+		if r := b.get(path); r.code != want {
+			t.Errorf("GET %s: %d, want %d", path, r.code, want)
+		}
+	}
+}
+
+func TestDashboardAndLists(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	m := flows.MonthOf(f.report.Date)
+	rec := &flows.ServiceRecord{
+		MemberID: f.members["张三"].ID, Date: f.report.Date, StartMin: -1, EndMin: -1, Minutes: 150,
+		Category: "卫生大扫除", Place: flows.Location{Label: "广场"}, Content: "清扫",
+	}
+	if err := f.db.CreateServiceRecord(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	b := f.as("boss")
+	r := b.get("/admin/?month=" + m.String())
+	wantPage(t, r, http.StatusOK, "<svg", "一号网格", "二号网格", ">2.5<", "待处理 1", `type="month"`)
+	wantPage(t, b.get("/admin/?month=2024-13"), http.StatusBadRequest, "月份「2024-13」格式不对")
+	wantPage(t, b.get("/admin/reports?month=nov"), http.StatusBadRequest, "格式不对")
+	wantPage(t, b.get("/admin/reports?status=x"), http.StatusBadRequest, "没有「x」这种状态")
+	wantPage(t, b.get("/admin/reports?month="+m.String()+"&status="+url.QueryEscape(flows.StatusPending)), http.StatusOK, f.report.Code, `class="thumb"`, "照片获取中")
+	if r := b.get("/admin/reports?month=" + m.String() + "&status=" + url.QueryEscape(flows.StatusFixed)); strings.Contains(r.body, f.report.Code) {
+		t.Error("status filter ignored")
+	}
+	wantPage(t, b.get("/admin/activities?month="+m.String()), http.StatusOK, "集体活动")
+}
+
+func TestNoticeComposer(t *testing.T) {
+	f := newFixture(t)
+	b := f.as("boss")
+	wantPage(t, b.get("/admin/notices"), http.StatusOK, "还没有通知", "发布通知")
+	wantPage(t, b.get("/admin/notices/new"), http.StatusOK, "一号网格", "市城管局", "预览发送人数")
+	form := func(kv ...string) url.Values {
+		v := url.Values{"title": {"周末清扫"}, "content": {"周六上午九点集合"}, "place": {"人民广场"}, "grid": {"一号网格"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v[kv[i]] = []string{kv[i+1]}
+			if kv[i+1] == "" {
+				delete(v, kv[i])
+			}
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		form url.Values
+		want string
+	}{
+		{form("title", ""), "请填写标题"},
+		{form("content", ""), "请填写内容"},
+		{form("grid", ""), "请选择发送对象"},
+		{form("grid", "三号网格"), "没有名为「三号网格」的网格"},
+		{form("event_time", "明天"), "活动时间格式不对"},
+		{form("send_at", "2020-01-01T09:00"), "发送时间不能早于现在"},
+		{form("title", strings.Repeat("长", 65)), "标题最多64字"},
+	} {
+		r := b.post("/admin/notices", tc.form)
+		wantPage(t, r, http.StatusUnprocessableEntity, tc.want)
+		if title := tc.form.Get("title"); title != "" && !strings.Contains(r.body, `value="`+title+`"`) {
+			t.Errorf("form not kept after %q", tc.want)
+		}
+	}
+	if ns, _ := f.db.RecentNotices(context.Background(), 10); len(ns) != 0 {
+		t.Fatalf("a refused form stored a notice: %+v", ns)
+	}
+	r := b.post("/admin/notices", form("action", "preview", "event_time", "2099-05-01T09:00"))
+	wantPage(t, r, http.StatusOK, "确认发送", `value="2099-05-01T09:00"`)
+	if _, ok := Store(f.db).(TargetCounter); ok && !strings.Contains(r.body, "将发送给 <b>") {
+		t.Errorf("preview lacks the count:\n%s", r.body)
+	}
+	r = b.post("/admin/notices", form("action", "send", "event_time", "2099-05-01T09:00"))
+	if r.code != http.StatusSeeOther || !strings.HasSuffix(r.location, "?msg=created") {
+		t.Fatalf("send: %d %q %s", r.code, r.location, r.body)
+	}
+	r = b.get(r.location)
+	wantPage(t, r, http.StatusOK, "周末清扫", "人民广场", "一号网格", "2099-05-01 09:00", "通知已创建")
+	ns, err := f.db.RecentNotices(context.Background(), 10)
+	if err != nil || len(ns) != 1 || ns[0].CreatedBy != "boss" || ns[0].Grids[0] != "一号网格" || ns[0].EventTime.In(shanghai).Hour() != 9 {
+		t.Fatalf("stored %+v %v", ns, err)
+	}
+	wantPage(t, b.get("/admin/notices"), http.StatusOK, "周末清扫")
+	wantPage(t, b.get("/admin/notices/99999"), http.StatusNotFound)
+}

@@ -1,0 +1,644 @@
+package console
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"gridbot/flows"
+)
+
+// statuses are the report statuses in their order.
+var statuses = []string{flows.StatusPending, flows.StatusWorking, flows.StatusFixed, flows.StatusRejected}
+
+// flashes are the messages a redirect may ask a page to show (?msg=), so
+// no text from the URL reaches the page.
+var flashes = map[string]string{
+	"status":  "状态已更新，已通知上报人。",
+	"unbound": "已解除绑定。",
+	"created": "通知已创建，将按发送时间发出。",
+}
+
+func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }
+
+// funcs are the template helpers; times are shown in loc.
+func funcs(loc *time.Location) template.FuncMap {
+	return template.FuncMap{
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(loc).Format("2006-01-02 15:04")
+		},
+		"hours":  flows.Hours,
+		"hours1": func(h float64) string { return strconv.FormatFloat(h, 'f', 1, 64) },
+		"pct":    func(x float64) string { return strconv.FormatFloat(x*100, 'f', 1, 64) + "%" },
+		"join":   strings.Join,
+		"statusClass": func(s string) string {
+			switch s {
+			case flows.StatusWorking:
+				return "st-working"
+			case flows.StatusFixed:
+				return "st-fixed"
+			case flows.StatusRejected:
+				return "st-rejected"
+			}
+			return "st-pending"
+		},
+		"has": func(list []string, s string) bool { return slices.Contains(list, s) },
+	}
+}
+
+// monthNav is the month picker's data.
+type monthNav struct {
+	Month, Prev, Next string
+}
+
+func navOf(m flows.Month) monthNav {
+	prev := flows.Month{Year: m.Year, Month: m.Month - 1}
+	if m.Month == time.January {
+		prev = flows.Month{Year: m.Year - 1, Month: time.December}
+	}
+	return monthNav{Month: m.String(), Prev: prev.String(), Next: m.Next().String()}
+}
+
+// --- dashboard
+
+type dashboardData struct {
+	monthNav
+	Chart        chart
+	TotalMinutes int
+	Activities   int
+	Reports      int
+	ByStatus     []statusCount
+}
+
+type statusCount struct {
+	Status string
+	N      int
+}
+
+func (c *Console) dashboard(ctx *gin.Context) {
+	m, ok := c.month(ctx)
+	if !ok {
+		return
+	}
+	adm := adminOf(ctx)
+	unitID := int64(0)
+	if adm.Role != flows.AdminOffice {
+		unitID = adm.UnitID
+	}
+	rctx := ctx.Request.Context()
+	grids, err := c.cfg.Store.GridMonthTotals(rctx, m, unitID)
+	if err != nil {
+		c.internal(ctx, "dashboard", err)
+		return
+	}
+	from := m.First().In(c.cfg.Loc)
+	reports, err := c.cfg.Store.Reports(rctx, flows.ReportFilter{From: from, To: m.Next().First().In(c.cfg.Loc), UnitID: unitID})
+	if err != nil {
+		c.internal(ctx, "dashboard", err)
+		return
+	}
+	d := dashboardData{monthNav: navOf(m), Chart: newChart(grids), Reports: len(reports)}
+	for _, g := range grids {
+		d.TotalMinutes += g.Minutes
+		d.Activities += g.Activities
+	}
+	for _, s := range statuses {
+		n := 0
+		for _, r := range reports {
+			if r.Status == s {
+				n++
+			}
+		}
+		d.ByStatus = append(d.ByStatus, statusCount{s, n})
+	}
+	c.render(ctx, http.StatusOK, "dashboard", page{Title: "概览", Nav: "dashboard", Data: d})
+}
+
+// --- reports
+
+type reportsData struct {
+	monthNav
+	Status   string
+	Statuses []string
+	Reports  []flows.Report
+}
+
+func (c *Console) reports(ctx *gin.Context) {
+	m, ok := c.month(ctx)
+	if !ok {
+		return
+	}
+	status := strings.TrimSpace(ctx.Query("status"))
+	if status != "" && !slices.Contains(statuses, status) {
+		c.fail(ctx, http.StatusBadRequest, "没有「"+status+"」这种状态。")
+		return
+	}
+	unitID, ok := c.unitScope(ctx, strings.TrimSpace(ctx.Query("unit")))
+	if !ok {
+		return
+	}
+	f := flows.ReportFilter{
+		From: m.First().In(c.cfg.Loc), To: m.Next().First().In(c.cfg.Loc), Status: status,
+		UnitID: unitID, Unit: strings.TrimSpace(ctx.Query("unit")),
+	}
+	rs, err := c.cfg.Store.Reports(ctx.Request.Context(), f)
+	if err != nil {
+		c.internal(ctx, "reports", err)
+		return
+	}
+	slices.Reverse(rs) // newest first
+	c.render(ctx, http.StatusOK, "reports", page{Title: "巡查上报", Nav: "reports", Flash: flash(ctx),
+		Data: reportsData{monthNav: navOf(m), Status: status, Statuses: statuses, Reports: rs}})
+}
+
+type reportData struct {
+	Report   flows.Report
+	Statuses []string
+	Status   string // the form's choice
+	Note     string
+}
+
+// loadReport reads the report of the path and checks the admin may see it.
+func (c *Console) loadReport(ctx *gin.Context) (flows.Report, bool) {
+	r, err := c.cfg.Store.ReportByCode(ctx.Request.Context(), ctx.Param("code"))
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		c.fail(ctx, http.StatusNotFound, "没有编号为「"+ctx.Param("code")+"」的上报。")
+		return r, false
+	case err != nil:
+		c.internal(ctx, "report", err)
+		return r, false
+	}
+	if !adminOf(ctx).CanSeeUnit(r.UnitID) {
+		c.forbidden(ctx)
+		return r, false
+	}
+	return r, true
+}
+
+func (c *Console) report(ctx *gin.Context) {
+	r, ok := c.loadReport(ctx)
+	if !ok {
+		return
+	}
+	c.render(ctx, http.StatusOK, "report", page{Title: r.Code, Nav: "reports", Flash: flash(ctx),
+		Data: reportData{Report: r, Statuses: statuses}})
+}
+
+func (c *Console) setStatus(ctx *gin.Context) {
+	r, ok := c.loadReport(ctx)
+	if !ok {
+		return
+	}
+	status := strings.TrimSpace(ctx.PostForm("status"))
+	note := strings.TrimSpace(ctx.PostForm("note"))
+	d := reportData{Report: r, Statuses: statuses, Status: status, Note: note}
+	again := func(code int, msg string) {
+		c.render(ctx, code, "report", page{Title: r.Code, Nav: "reports", Error: msg, Data: d})
+	}
+	switch {
+	case !slices.Contains(statuses, status):
+		again(http.StatusUnprocessableEntity, "请选择新的状态。")
+		return
+	case utf8.RuneCountInString(note) > 500:
+		again(http.StatusUnprocessableEntity, "说明最多500字。")
+		return
+	}
+	_, err := c.cfg.Store.SetReportStatus(ctx.Request.Context(), flows.StatusChange{
+		Code: r.Code, Status: status, Note: note, By: adminOf(ctx).Username,
+	})
+	var move *flows.InvalidMoveError
+	switch {
+	case errors.As(err, &move):
+		code := http.StatusConflict
+		if move.NeedsNote {
+			code = http.StatusUnprocessableEntity
+		}
+		again(code, move.Error()+"。")
+		return
+	case errors.Is(err, flows.ErrNotFound):
+		c.fail(ctx, http.StatusNotFound, "这条上报已不存在。")
+		return
+	case err != nil:
+		c.internal(ctx, "set status", err)
+		return
+	}
+	ctx.Redirect(http.StatusSeeOther, Path+"/reports/"+url.PathEscape(r.Code)+"?msg=status")
+}
+
+// media serves a stored photo's bytes to an admin who may see its record.
+func (c *Console) media(ctx *gin.Context) {
+	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		ctx.String(http.StatusBadRequest, "bad photo id")
+		return
+	}
+	rctx := ctx.Request.Context()
+	unitID, err := c.cfg.Store.PhotoUnit(rctx, id)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		ctx.String(http.StatusNotFound, "no such photo")
+		return
+	case err != nil:
+		c.internal(ctx, "media", err)
+		return
+	}
+	if !adminOf(ctx).CanSeeUnit(unitID) {
+		ctx.String(http.StatusForbidden, "not your unit")
+		return
+	}
+	p, data, err := c.cfg.Store.PhotoData(rctx, id)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		ctx.String(http.StatusNotFound, "photo not stored (yet)")
+		return
+	case err != nil:
+		c.internal(ctx, "media", err)
+		return
+	}
+	ct := p.ContentType
+	if ct == "" {
+		ct = http.DetectContentType(data)
+	}
+	if !strings.HasPrefix(ct, "image/") {
+		ct = "application/octet-stream" // never render stored bytes as a page
+	}
+	ctx.Header("Cache-Control", "private, max-age=86400")
+	if p.SHA256 != "" {
+		etag := `"` + p.SHA256 + `"`
+		ctx.Header("ETag", etag)
+		if ctx.GetHeader("If-None-Match") == etag {
+			ctx.Status(http.StatusNotModified)
+			return
+		}
+	}
+	ctx.Data(http.StatusOK, ct, data)
+}
+
+// --- members
+
+type membersData struct {
+	Members    []flows.Member
+	Grids      []string
+	Units      []string
+	Grid, Unit string
+	Back       string
+}
+
+func (c *Console) members(ctx *gin.Context) {
+	grid, unit := strings.TrimSpace(ctx.Query("grid")), strings.TrimSpace(ctx.Query("unit"))
+	unitID, ok := c.unitScope(ctx, unit)
+	if !ok {
+		return
+	}
+	rctx := ctx.Request.Context()
+	ms, err := c.cfg.Store.Members(rctx, flows.MemberFilter{UnitID: unitID, Unit: unit, Grid: grid})
+	if err != nil {
+		c.internal(ctx, "members", err)
+		return
+	}
+	d := membersData{Members: ms, Grid: grid, Unit: unit, Back: ctx.Request.URL.RequestURI()}
+	if d.Grids, err = c.cfg.Store.GridNames(rctx); err == nil && adminOf(ctx).Role == flows.AdminOffice {
+		d.Units, err = c.cfg.Store.UnitNames(rctx)
+	}
+	if err != nil {
+		c.internal(ctx, "members", err)
+		return
+	}
+	c.render(ctx, http.StatusOK, "members", page{Title: "成员", Nav: "members", Flash: flash(ctx), Data: d})
+}
+
+func (c *Console) unbind(ctx *gin.Context) {
+	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		c.fail(ctx, http.StatusBadRequest, "成员编号不对。")
+		return
+	}
+	rctx := ctx.Request.Context()
+	m, err := c.cfg.Store.MemberByID(rctx, id)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		c.fail(ctx, http.StatusNotFound, "没有这个成员。")
+		return
+	case err != nil:
+		c.internal(ctx, "unbind", err)
+		return
+	}
+	if !adminOf(ctx).CanSeeUnit(m.UnitID) {
+		c.forbidden(ctx)
+		return
+	}
+	if err := c.cfg.Store.UnbindMember(rctx, id); err != nil {
+		if errors.Is(err, flows.ErrNotFound) {
+			c.fail(ctx, http.StatusNotFound, "没有这个成员。")
+			return
+		}
+		c.internal(ctx, "unbind", err)
+		return
+	}
+	back := ctx.PostForm("back")
+	if !strings.HasPrefix(back, Path+"/members") {
+		back = Path + "/members"
+	}
+	back = safeNext(back)
+	sep := "?"
+	if strings.Contains(back, "?") {
+		sep = "&"
+	}
+	ctx.Redirect(http.StatusSeeOther, back+sep+"msg=unbound")
+}
+
+// --- activities
+
+type activitiesData struct {
+	monthNav
+	Available  bool
+	Activities []flows.Activity
+}
+
+func (c *Console) activities(ctx *gin.Context) {
+	m, ok := c.month(ctx)
+	if !ok {
+		return
+	}
+	unitID, ok := c.unitScope(ctx, strings.TrimSpace(ctx.Query("unit")))
+	if !ok {
+		return
+	}
+	d := activitiesData{monthNav: navOf(m)}
+	if lister, ok := c.cfg.Store.(ActivityLister); ok {
+		f := flows.MonthFilter(m)
+		f.UnitID, f.Unit = unitID, strings.TrimSpace(ctx.Query("unit"))
+		as, err := lister.Activities(ctx.Request.Context(), f)
+		if err != nil {
+			c.internal(ctx, "activities", err)
+			return
+		}
+		d.Available, d.Activities = true, as
+	}
+	c.render(ctx, http.StatusOK, "activities", page{Title: "集体活动", Nav: "activities", Data: d})
+}
+
+// --- notices
+
+type noticeItem struct {
+	Notice  flows.Notice
+	Counts  flows.NoticeCounts
+	Done    int // deliveries with their outcome
+	Percent int
+}
+
+func itemOf(n flows.Notice, counts flows.NoticeCounts) noticeItem {
+	it := noticeItem{Notice: n, Counts: counts, Done: counts.Sent + counts.Failed + counts.Skipped}
+	if t := counts.Total(); t > 0 {
+		it.Percent = it.Done * 100 / t
+	} else if counts.Resolved {
+		it.Percent = 100
+	}
+	return it
+}
+
+func (c *Console) notices(ctx *gin.Context) {
+	rctx := ctx.Request.Context()
+	ns, err := c.cfg.Store.RecentNotices(rctx, 50)
+	if err != nil {
+		c.internal(ctx, "notices", err)
+		return
+	}
+	items := make([]noticeItem, len(ns))
+	for i, n := range ns {
+		counts, err := c.cfg.Store.NoticeCounts(rctx, n.ID)
+		if err != nil {
+			c.internal(ctx, "notices", err)
+			return
+		}
+		items[i] = itemOf(n, counts)
+	}
+	c.render(ctx, http.StatusOK, "notices", page{Title: "通知", Nav: "notices", Data: items})
+}
+
+// noticeFormData is the composer's form, as typed.
+type noticeFormData struct {
+	Title, Content, EventTime, Place, SendAt string
+	All                                      bool
+	Grids, Units                             []string // chosen
+	AllGrids, AllUnits                       []string // offered
+	Count                                    int      // targets, after a preview
+	Previewed                                bool
+	CanCount                                 bool
+}
+
+const formTime = "2006-01-02T15:04" // <input type="datetime-local">
+
+func (c *Console) noticeForm(ctx *gin.Context) {
+	d := noticeFormData{}
+	if !c.offerTargets(ctx, &d) {
+		return
+	}
+	c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
+}
+
+// offerTargets fills the grids and units the form offers.
+func (c *Console) offerTargets(ctx *gin.Context, d *noticeFormData) bool {
+	var err error
+	rctx := ctx.Request.Context()
+	if d.AllGrids, err = c.cfg.Store.GridNames(rctx); err == nil {
+		d.AllUnits, err = c.cfg.Store.UnitNames(rctx)
+	}
+	if err != nil {
+		c.internal(ctx, "notice form", err)
+		return false
+	}
+	_, d.CanCount = c.cfg.Store.(TargetCounter)
+	return true
+}
+
+// parseNotice validates the composer's form into a notice; the message
+// says what to fix.
+func (c *Console) parseNotice(d *noticeFormData) (flows.Notice, string) {
+	n := flows.Notice{Title: d.Title, Content: d.Content, Place: d.Place, TargetAll: d.All}
+	now := c.cfg.Now()
+	switch {
+	case d.Title == "":
+		return n, "请填写标题。"
+	case utf8.RuneCountInString(d.Title) > 64:
+		return n, "标题最多64字。"
+	case d.Content == "":
+		return n, "请填写内容。"
+	case utf8.RuneCountInString(d.Content) > 1000:
+		return n, "内容最多1000字。"
+	case utf8.RuneCountInString(d.Place) > 100:
+		return n, "地点最多100字。"
+	}
+	if d.EventTime != "" {
+		t, err := time.ParseInLocation(formTime, d.EventTime, c.cfg.Loc)
+		if err != nil {
+			return n, "活动时间格式不对，应为 年-月-日 时:分。"
+		}
+		n.EventTime = t
+	}
+	if d.SendAt != "" {
+		t, err := time.ParseInLocation(formTime, d.SendAt, c.cfg.Loc)
+		switch {
+		case err != nil:
+			return n, "发送时间格式不对，应为 年-月-日 时:分。"
+		case t.Before(now.Add(-time.Minute)):
+			return n, "发送时间不能早于现在；立即发送请留空。"
+		case t.After(now.AddDate(1, 0, 0)):
+			return n, "发送时间不能晚于一年以后。"
+		}
+		n.SendAt = t
+	}
+	if !d.All {
+		for _, g := range d.Grids {
+			if !slices.Contains(d.AllGrids, g) {
+				return n, "没有名为「" + g + "」的网格。"
+			}
+		}
+		for _, u := range d.Units {
+			if !slices.Contains(d.AllUnits, u) {
+				return n, "没有名为「" + u + "」的单位。"
+			}
+		}
+		if len(d.Grids) == 0 && len(d.Units) == 0 {
+			return n, "请选择发送对象：全体成员，或至少一个网格或单位。"
+		}
+		n.Grids, n.Units = d.Grids, d.Units
+	}
+	return n, ""
+}
+
+func (c *Console) composeNotice(ctx *gin.Context) {
+	d := noticeFormData{
+		Title: strings.TrimSpace(ctx.PostForm("title")), Content: strings.TrimSpace(ctx.PostForm("content")),
+		EventTime: strings.TrimSpace(ctx.PostForm("event_time")), Place: strings.TrimSpace(ctx.PostForm("place")),
+		SendAt: strings.TrimSpace(ctx.PostForm("send_at")), All: ctx.PostForm("all") == "1",
+		Grids: ctx.PostFormArray("grid"), Units: ctx.PostFormArray("unit"),
+	}
+	if !c.offerTargets(ctx, &d) {
+		return
+	}
+	again := func(code int, msg string) {
+		c.render(ctx, code, "notice_form", page{Title: "发布通知", Nav: "notices", Error: msg, Data: d})
+	}
+	n, msg := c.parseNotice(&d)
+	if msg != "" {
+		again(http.StatusUnprocessableEntity, msg)
+		return
+	}
+	rctx := ctx.Request.Context()
+	if ctx.PostForm("action") != "send" {
+		if counter, ok := c.cfg.Store.(TargetCounter); ok {
+			count, err := counter.CountNoticeTargets(rctx, n)
+			if err != nil {
+				c.internal(ctx, "count targets", err)
+				return
+			}
+			d.Count = count
+		}
+		d.Previewed = true
+		c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
+		return
+	}
+	n.CreatedBy = adminOf(ctx).Username
+	if err := c.cfg.Store.CreateNotice(rctx, &n); err != nil {
+		if errors.Is(err, flows.ErrNotFound) {
+			again(http.StatusUnprocessableEntity, "所选网格或单位已不存在，请重新选择。")
+			return
+		}
+		c.internal(ctx, "create notice", err)
+		return
+	}
+	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=created", Path, n.ID))
+}
+
+func (c *Console) notice(ctx *gin.Context) {
+	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		c.fail(ctx, http.StatusNotFound, "没有这条通知。")
+		return
+	}
+	rctx := ctx.Request.Context()
+	n, err := c.cfg.Store.Notice(rctx, id)
+	if errors.Is(err, flows.ErrNotFound) {
+		c.fail(ctx, http.StatusNotFound, "没有这条通知。")
+		return
+	}
+	if err != nil {
+		c.internal(ctx, "notice", err)
+		return
+	}
+	counts, err := c.cfg.Store.NoticeCounts(rctx, id)
+	if err != nil {
+		c.internal(ctx, "notice", err)
+		return
+	}
+	p := page{Title: n.Title, Nav: "notices", Flash: flash(ctx), Data: itemOf(n, counts)}
+	// Reload while it is being sent, or about to be.
+	if !counts.Done() && !n.SendAt.After(c.cfg.Now().Add(time.Minute)) {
+		p.Refresh = 2
+	}
+	c.render(ctx, http.StatusOK, "notice", p)
+}
+
+// --- assessment
+
+type assessmentData struct {
+	monthNav
+	Available   bool
+	Assessment  flows.Assessment
+	HasWorkbook bool
+}
+
+func (c *Console) assessment(ctx *gin.Context) {
+	m, ok := c.month(ctx)
+	if !ok {
+		return
+	}
+	d := assessmentData{monthNav: navOf(m), HasWorkbook: c.cfg.Workbook != nil}
+	if a, ok := c.cfg.Store.(Assessor); ok {
+		res, err := a.Assessment(ctx.Request.Context(), m, c.cfg.Loc)
+		if err != nil {
+			c.internal(ctx, "assessment", err)
+			return
+		}
+		d.Available, d.Assessment = true, res
+	}
+	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Data: d})
+}
+
+// xlsxType is the content type of a workbook.
+const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+func (c *Console) workbook(ctx *gin.Context) {
+	m, ok := c.month(ctx)
+	if !ok {
+		return
+	}
+	if c.cfg.Workbook == nil {
+		c.fail(ctx, http.StatusNotFound, "考核表下载尚未开通。")
+		return
+	}
+	var buf bytes.Buffer
+	if err := c.cfg.Workbook(ctx.Request.Context(), &buf, m); err != nil {
+		c.internal(ctx, "workbook", err)
+		return
+	}
+	name := "考核-" + m.String() + ".xlsx"
+	ctx.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="assessment-%s.xlsx"; filename*=UTF-8''%s`, m, url.PathEscape(name)))
+	ctx.Header("Cache-Control", "no-store")
+	ctx.Data(http.StatusOK, xlsxType, buf.Bytes())
+}

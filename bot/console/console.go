@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -30,14 +29,15 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/bot/admin"
+	"gridbot/bot/workbook"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
 
-// Store is what the pages need of the database. Pages whose data needs a
-// method Store lacks (Activities, CountNoticeTargets, Assessment) look for
-// it on the same value and say the page is unavailable without it.
+// Store is what the pages need of the database (*sqldb.DB), including
+// what the assessment workbook is loaded from.
 type Store interface {
+	workbook.Source
 	Members(ctx context.Context, f flows.MemberFilter) ([]flows.Member, error)
 	MemberByID(ctx context.Context, id int64) (flows.Member, error)
 	UnbindMember(ctx context.Context, memberID int64) error
@@ -53,33 +53,13 @@ type Store interface {
 	Notice(ctx context.Context, id int64) (flows.Notice, error)
 	NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error)
 	RecentNotices(ctx context.Context, limit int) ([]flows.Notice, error)
-}
-
-// ActivityLister lists collective activities (the activities page).
-type ActivityLister interface {
-	Activities(ctx context.Context, f flows.RecordFilter) ([]flows.Activity, error)
-}
-
-// TargetCounter counts the members a notice would reach (the composer's
-// preview).
-type TargetCounter interface {
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 }
-
-// Assessor computes a month's assessment (the assessment page).
-type Assessor interface {
-	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
-}
-
-// WorkbookFunc writes the assessment workbook of a month.
-type WorkbookFunc func(ctx context.Context, w io.Writer, m flows.Month) error
 
 // Config wires a Console.
 type Config struct {
 	Accounts admin.Accounts
 	Store    Store
-	// Workbook writes the assessment workbook; nil hides the download.
-	Workbook WorkbookFunc
 	// Limiter counts failed sign-ins by user name and client address;
 	// nil means admin.NewMemoryLimiter(5, 15 min). Share the API's so
 	// both count together.

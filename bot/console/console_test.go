@@ -521,7 +521,7 @@ func TestNoticeComposer(t *testing.T) {
 	}
 	r := b.post("/admin/notices", form("action", "preview", "event_time", "2099-05-01T09:00"))
 	wantPage(t, r, http.StatusOK, "确认发送", `value="2099-05-01T09:00"`)
-	if _, ok := Store(f.db).(TargetCounter); ok && !strings.Contains(r.body, "将发送给 <b>") {
+	if !strings.Contains(r.body, "将发送给 <b>1</b> 人") { // 张三: bound, 一号网格
 		t.Errorf("preview lacks the count:\n%s", r.body)
 	}
 	r = b.post("/admin/notices", form("action", "send", "event_time", "2099-05-01T09:00"))
@@ -536,4 +536,47 @@ func TestNoticeComposer(t *testing.T) {
 	}
 	wantPage(t, b.get("/admin/notices"), http.StatusOK, "周末清扫")
 	wantPage(t, b.get("/admin/notices/99999"), http.StatusNotFound)
+}
+
+func TestActivitiesAssessmentAndWorkbook(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	li := f.members["李四"]
+	m := flows.MonthOf(f.report.Date)
+	a := &flows.Activity{
+		MemberID: li.ID, Date: f.report.Date, Place: flows.Location{Label: "社区广场"}, Theme: "垃圾分类宣传",
+		Participants: 12, Content: "发放宣传册", Photos: []flows.Photo{{MediaID: "a1"}, {MediaID: "a2"}, {MediaID: "a3"}, {MediaID: "a4"}},
+	}
+	if err := f.db.CreateActivity(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SavePhotoData(ctx, a.Photos[0].ID, "image/png", []byte("\x89PNG\r\n\x1a\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.PhotoFetchFailed(ctx, a.Photos[1].ID, "media expired", true); err != nil {
+		t.Fatal(err)
+	}
+	b := f.as("boss")
+	wantPage(t, b.get("/admin/activities?month="+m.String()), http.StatusOK, a.Code, "垃圾分类宣传", "12 人参加",
+		`<img src="/admin/media/`+strconv.FormatInt(a.Photos[0].ID, 10)+`"`, "照片已过期", "照片获取中")
+	wantPage(t, f.as("cg").get("/admin/activities?month="+m.String()), http.StatusOK, "本月没有集体活动")
+
+	r := b.get("/admin/assessment?month=" + m.String())
+	wantPage(t, r, http.StatusOK, "单位考核", "网格排名", "市文明办", "市城管局", "一号网格", `href="/admin/assessment.xlsx?month=`+m.String()+`"`)
+	wantPage(t, b.get("/admin/assessment?month=x"), http.StatusBadRequest, "格式不对")
+
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/admin/assessment.xlsx?month="+m.String(), nil)
+	res, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != xlsxType || !strings.HasPrefix(string(body), "PK") ||
+		!strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("workbook: %d %v (%d bytes)", res.StatusCode, res.Header, len(body))
+	}
+	if r := f.as("wmb").get("/admin/assessment.xlsx?month=" + m.String()); r.code != http.StatusForbidden {
+		t.Errorf("unit admin workbook: %d", r.code)
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gridbot/bot/workbook"
 	"gridbot/flows"
 )
 
@@ -365,7 +366,6 @@ func (c *Console) unbind(ctx *gin.Context) {
 
 type activitiesData struct {
 	monthNav
-	Available  bool
 	Activities []flows.Activity
 }
 
@@ -378,17 +378,14 @@ func (c *Console) activities(ctx *gin.Context) {
 	if !ok {
 		return
 	}
-	d := activitiesData{monthNav: navOf(m)}
-	if lister, ok := c.cfg.Store.(ActivityLister); ok {
-		f := flows.MonthFilter(m)
-		f.UnitID, f.Unit = unitID, strings.TrimSpace(ctx.Query("unit"))
-		as, err := lister.Activities(ctx.Request.Context(), f)
-		if err != nil {
-			c.internal(ctx, "activities", err)
-			return
-		}
-		d.Available, d.Activities = true, as
+	f := flows.MonthFilter(m)
+	f.UnitID, f.Unit = unitID, strings.TrimSpace(ctx.Query("unit"))
+	as, err := c.cfg.Store.Activities(ctx.Request.Context(), f)
+	if err != nil {
+		c.internal(ctx, "activities", err)
+		return
 	}
+	d := activitiesData{monthNav: navOf(m), Activities: as}
 	c.render(ctx, http.StatusOK, "activities", page{Title: "集体活动", Nav: "activities", Data: d})
 }
 
@@ -438,7 +435,6 @@ type noticeFormData struct {
 	AllGrids, AllUnits                       []string // offered
 	Count                                    int      // targets, after a preview
 	Previewed                                bool
-	CanCount                                 bool
 }
 
 const formTime = "2006-01-02T15:04" // <input type="datetime-local">
@@ -462,7 +458,6 @@ func (c *Console) offerTargets(ctx *gin.Context, d *noticeFormData) bool {
 		c.internal(ctx, "notice form", err)
 		return false
 	}
-	_, d.CanCount = c.cfg.Store.(TargetCounter)
 	return true
 }
 
@@ -541,15 +536,16 @@ func (c *Console) composeNotice(ctx *gin.Context) {
 	}
 	rctx := ctx.Request.Context()
 	if ctx.PostForm("action") != "send" {
-		if counter, ok := c.cfg.Store.(TargetCounter); ok {
-			count, err := counter.CountNoticeTargets(rctx, n)
-			if err != nil {
-				c.internal(ctx, "count targets", err)
-				return
-			}
-			d.Count = count
+		count, err := c.cfg.Store.CountNoticeTargets(rctx, n)
+		if errors.Is(err, flows.ErrNotFound) {
+			again(http.StatusUnprocessableEntity, "所选网格或单位已不存在，请重新选择。")
+			return
 		}
-		d.Previewed = true
+		if err != nil {
+			c.internal(ctx, "count targets", err)
+			return
+		}
+		d.Count, d.Previewed = count, true
 		c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
 		return
 	}
@@ -598,9 +594,7 @@ func (c *Console) notice(ctx *gin.Context) {
 
 type assessmentData struct {
 	monthNav
-	Available   bool
-	Assessment  flows.Assessment
-	HasWorkbook bool
+	Assessment flows.Assessment
 }
 
 func (c *Console) assessment(ctx *gin.Context) {
@@ -608,15 +602,12 @@ func (c *Console) assessment(ctx *gin.Context) {
 	if !ok {
 		return
 	}
-	d := assessmentData{monthNav: navOf(m), HasWorkbook: c.cfg.Workbook != nil}
-	if a, ok := c.cfg.Store.(Assessor); ok {
-		res, err := a.Assessment(ctx.Request.Context(), m, c.cfg.Loc)
-		if err != nil {
-			c.internal(ctx, "assessment", err)
-			return
-		}
-		d.Available, d.Assessment = true, res
+	a, err := c.cfg.Store.Assessment(ctx.Request.Context(), m, c.cfg.Loc)
+	if err != nil {
+		c.internal(ctx, "assessment", err)
+		return
 	}
+	d := assessmentData{monthNav: navOf(m), Assessment: a}
 	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Data: d})
 }
 
@@ -628,12 +619,15 @@ func (c *Console) workbook(ctx *gin.Context) {
 	if !ok {
 		return
 	}
-	if c.cfg.Workbook == nil {
-		c.fail(ctx, http.StatusNotFound, "考核表下载尚未开通。")
+	d, err := workbook.Load(ctx.Request.Context(), c.cfg.Store, m, c.cfg.Loc)
+	if err != nil {
+		c.internal(ctx, "workbook", err)
 		return
 	}
+	// Written whole before the first byte is sent, so a failure is a 500
+	// page rather than half a file.
 	var buf bytes.Buffer
-	if err := c.cfg.Workbook(ctx.Request.Context(), &buf, m); err != nil {
+	if err := workbook.Write(&buf, d); err != nil {
 		c.internal(ctx, "workbook", err)
 		return
 	}

@@ -25,6 +25,11 @@ type Store interface {
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	ServiceRecords(ctx context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error)
 	Activities(ctx context.Context, f flows.RecordFilter) ([]flows.Activity, error)
+	CreateNotice(ctx context.Context, n *flows.Notice) error
+	Notice(ctx context.Context, id int64) (flows.Notice, error)
+	NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error)
+	RecentNotices(ctx context.Context, limit int) ([]flows.Notice, error)
+	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 }
 
 // mediaMaxAge is how long a browser may keep a photo: its bytes never change.
@@ -38,6 +43,10 @@ func (a *API) registerData(r gin.IRouter) {
 	r.GET("/media/:id", a.media)
 	r.GET("/service-records", a.serviceRecords)
 	r.GET("/activities", a.activities)
+	r.POST("/notices", a.createNotice)
+	r.POST("/notices/count", a.countNotice)
+	r.GET("/notices", a.notices)
+	r.GET("/notices/:id", a.notice)
 }
 
 type memberJSON struct {

@@ -1,0 +1,311 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gridbot/flows"
+)
+
+// maxNoticeBody is the largest notice request body read.
+const maxNoticeBody = 64 << 10
+
+// noticeSlack is how far in the past send_at may be: "now" from a browser
+// whose clock is a little behind is still now. The store allows the same.
+const noticeSlack = time.Minute
+
+// Limits of GET /notices.
+const (
+	defaultNoticeList = 50
+	maxNoticeList     = 200
+)
+
+// targetsJSON are a notice's targets: all members, or those of some grids
+// and units (by name). Role is shown for the notices the scheduler sends
+// to one role; requests cannot set it.
+type targetsJSON struct {
+	All   bool     `json:"all"`
+	Grids []string `json:"grids"`
+	Units []string `json:"units"`
+	Role  string   `json:"role,omitempty"`
+}
+
+// noticeRequest is the body of POST /notices and POST /notices/count.
+type noticeRequest struct {
+	Title     string      `json:"title"`
+	Content   string      `json:"content"`
+	EventTime *string     `json:"event_time"`
+	Place     string      `json:"place"`
+	Targets   targetsJSON `json:"targets"`
+	SendAt    *string     `json:"send_at"`
+}
+
+type countsJSON struct {
+	Pending int `json:"pending"`
+	Sent    int `json:"sent"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
+}
+
+type noticeJSON struct {
+	ID        int64       `json:"id"`
+	Title     string      `json:"title"`
+	Content   string      `json:"content"`
+	EventTime *string     `json:"event_time"`
+	Place     string      `json:"place"`
+	Targets   targetsJSON `json:"targets"`
+	SendAt    string      `json:"send_at"`
+	CreatedAt string      `json:"created_at"`
+	CreatedBy string      `json:"created_by"`
+	State     string      `json:"state"`
+	Counts    countsJSON  `json:"counts"`
+	Total     int         `json:"total"`
+}
+
+// Notice states in JSON: waiting for its send time, being sent, every
+// delivery has its outcome.
+const (
+	noticeScheduled = "scheduled"
+	noticeSending   = "sending"
+	noticeDone      = "done"
+)
+
+func (a *API) noticeJSON(n flows.Notice, c flows.NoticeCounts) noticeJSON {
+	out := noticeJSON{
+		ID: n.ID, Title: n.Title, Content: n.Content, Place: n.Place,
+		Targets: targetsJSON{All: n.TargetAll, Grids: nonNil(n.Grids), Units: nonNil(n.Units), Role: string(n.Role)},
+		SendAt:  a.rfc3339(n.SendAt), CreatedAt: a.rfc3339(n.CreatedAt), CreatedBy: n.CreatedBy,
+		State: noticeScheduled,
+		// A delivery being sent has no outcome yet: it counts as pending.
+		Counts: countsJSON{Pending: c.Pending + c.Sending, Sent: c.Sent, Failed: c.Failed, Skipped: c.Skipped},
+		Total:  c.Total(),
+	}
+	if !n.EventTime.IsZero() {
+		t := a.rfc3339(n.EventTime)
+		out.EventTime = &t
+	}
+	switch {
+	case c.Done():
+		out.State = noticeDone
+	case c.Resolved:
+		out.State = noticeSending
+	}
+	return out
+}
+
+func (a *API) rfc3339(t time.Time) string { return t.In(a.cfg.Loc).Format(time.RFC3339) }
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// readNotice decodes a notice body and checks its targets: all, or some
+// grids and units (names trimmed, repeats dropped), and for a unit admin
+// exactly their own unit. It answers 400 or 403 and returns false when
+// they are not.
+func readNotice(c *gin.Context) (noticeRequest, flows.Notice, bool) {
+	var req noticeRequest
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxNoticeBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		fail(c, http.StatusBadRequest, "body must be JSON "+
+			`{"title","content","event_time","place","targets":{"all"|"grids","units"},"send_at"}: `+err.Error())
+		return req, flows.Notice{}, false
+	}
+	if req.Targets.Role != "" {
+		fail(c, http.StatusBadRequest, "targets.role cannot be set")
+		return req, flows.Notice{}, false
+	}
+	n := flows.Notice{TargetAll: req.Targets.All}
+	for _, t := range []struct {
+		field string
+		in    []string
+		out   *[]string
+	}{{"grids", req.Targets.Grids, &n.Grids}, {"units", req.Targets.Units, &n.Units}} {
+		for _, name := range t.in {
+			name = strings.TrimSpace(name)
+			if name == "" {
+				fail(c, http.StatusBadRequest, "targets."+t.field+" has an empty name")
+				return req, n, false
+			}
+			if !slices.Contains(*t.out, name) {
+				*t.out = append(*t.out, name)
+			}
+		}
+	}
+	switch {
+	case n.TargetAll && (len(n.Grids) > 0 || len(n.Units) > 0):
+		fail(c, http.StatusBadRequest, `targets: "all" goes without grids and units`)
+		return req, n, false
+	case !n.TargetAll && len(n.Grids) == 0 && len(n.Units) == 0:
+		fail(c, http.StatusBadRequest, `targets: name grids or units, or {"all": true}`)
+		return req, n, false
+	}
+	if adm := adminOf(c); adm.Role != flows.AdminOffice &&
+		(n.TargetAll || len(n.Grids) > 0 || len(n.Units) != 1 || n.Units[0] != adm.Unit) {
+		fail(c, http.StatusForbidden, "a unit admin may notify only their own unit: targets {\"units\": ["+strconv.Quote(adm.Unit)+"]}")
+		return req, n, false
+	}
+	return req, n, true
+}
+
+// unknownTarget is the message of a store error naming an unknown grid or
+// unit ("unknown grid \"九号网格\"").
+func unknownTarget(err error) string {
+	msg := err.Error()
+	i := strings.Index(msg, "unknown ")
+	if i < 0 {
+		return "unknown grid or unit"
+	}
+	return strings.TrimSuffix(msg[i:], ": "+flows.ErrNotFound.Error())
+}
+
+// parseTime reads an optional RFC 3339 time field.
+func parseTime(field string, s *string) (time.Time, error) {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(*s))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s must be RFC 3339 with an offset, like 2026-11-28T09:00:00+08:00", field)
+	}
+	return t, nil
+}
+
+func (a *API) createNotice(c *gin.Context) {
+	req, n, ok := readNotice(c)
+	if !ok {
+		return
+	}
+	n.Title, n.Content, n.Place = strings.TrimSpace(req.Title), strings.TrimSpace(req.Content), strings.TrimSpace(req.Place)
+	n.CreatedBy = adminOf(c).Username
+	var err error
+	if n.EventTime, err = parseTime("event_time", req.EventTime); err == nil {
+		n.SendAt, err = parseTime("send_at", req.SendAt)
+	}
+	switch {
+	case err != nil:
+		fail(c, http.StatusBadRequest, err.Error())
+		return
+	case n.Title == "":
+		fail(c, http.StatusBadRequest, "title is required")
+		return
+	case n.Content == "":
+		fail(c, http.StatusBadRequest, "content is required")
+		return
+	case !n.SendAt.IsZero() && n.SendAt.Before(a.cfg.Now().Add(-noticeSlack)):
+		fail(c, http.StatusBadRequest, "send_at "+a.rfc3339(n.SendAt)+" is in the past (leave it out to send now)")
+		return
+	}
+	err = a.cfg.Store.CreateNotice(c.Request.Context(), &n)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		fail(c, http.StatusBadRequest, unknownTarget(err))
+		return
+	case err != nil:
+		a.internal(c, "create notice", err)
+		return
+	}
+	c.Header("Location", "/api/v1/notices/"+strconv.FormatInt(n.ID, 10))
+	c.JSON(http.StatusCreated, gin.H{"id": n.ID})
+}
+
+func (a *API) countNotice(c *gin.Context) {
+	_, n, ok := readNotice(c)
+	if !ok {
+		return
+	}
+	count, err := a.cfg.Store.CountNoticeTargets(c.Request.Context(), n)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		fail(c, http.StatusBadRequest, unknownTarget(err))
+		return
+	case err != nil:
+		a.internal(c, "count notice", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"count": count})
+}
+
+// ownNotice reports whether a unit admin may see a notice: one to their
+// unit alone.
+func ownNotice(adm flows.Admin, n flows.Notice) bool {
+	return adm.Role == flows.AdminOffice ||
+		(adm.Unit != "" && !n.TargetAll && len(n.Grids) == 0 && len(n.Units) == 1 && n.Units[0] == adm.Unit)
+}
+
+func (a *API) notice(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	n, err := a.cfg.Store.Notice(ctx, id)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		fail(c, http.StatusNotFound, "no such notice")
+		return
+	case err != nil:
+		a.internal(c, "notice", err)
+		return
+	}
+	if !ownNotice(adminOf(c), n) {
+		fail(c, http.StatusForbidden, "not a notice to your unit")
+		return
+	}
+	counts, err := a.cfg.Store.NoticeCounts(ctx, id)
+	if err != nil {
+		a.internal(c, "notice", err)
+		return
+	}
+	c.JSON(http.StatusOK, a.noticeJSON(n, counts))
+}
+
+// notices lists the latest notices (limit=, default 50, at most 200),
+// newest send time first, with counts; a unit admin sees those among them
+// sent to their unit alone.
+func (a *API) notices(c *gin.Context) {
+	limit := defaultNoticeList
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxNoticeList {
+			fail(c, http.StatusBadRequest, "limit must be 1 to "+strconv.Itoa(maxNoticeList))
+			return
+		}
+		limit = n
+	}
+	ctx := c.Request.Context()
+	ns, err := a.cfg.Store.RecentNotices(ctx, limit)
+	if err != nil {
+		a.internal(c, "notices", err)
+		return
+	}
+	adm := adminOf(c)
+	out := []noticeJSON{}
+	for _, n := range ns {
+		if !ownNotice(adm, n) {
+			continue
+		}
+		counts, err := a.cfg.Store.NoticeCounts(ctx, n.ID)
+		if errors.Is(err, flows.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			a.internal(c, "notices", err)
+			return
+		}
+		out = append(out, a.noticeJSON(n, counts))
+	}
+	c.JSON(http.StatusOK, gin.H{"notices": out})
+}

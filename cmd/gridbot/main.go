@@ -39,6 +39,9 @@ commands:
   admin add USER [--role office|unit --unit NAME] [--password P]
                             create an admin API account or reset its
                             password (read from stdin without --password)
+  report month YYYY-MM [--xlsx FILE]
+                            print the month's unit assessment and grid
+                            ranking; write the workbook to FILE
   chat [--as OPENID] [--url URL]
                             chat with a running gridbot from the terminal
   bench [--users N] [--rounds N] [--rate R] [--duration D] [--db postgres|sqlite]
@@ -86,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runAdmin(ctx, cfg, args, stdin, stdout)
 	case "notice":
 		return runNotice(ctx, cfg, args, stdout, stderr, log)
+	case "report":
+		return runReport(ctx, cfg, args, stdout)
 	case "menu":
 		if len(args) != 1 || args[0] != "push" {
 			return fmt.Errorf("usage: gridbot menu push")

@@ -30,6 +30,7 @@ type Store interface {
 	NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error)
 	RecentNotices(ctx context.Context, limit int) ([]flows.Notice, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
+	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
 }
 
 // mediaMaxAge is how long a browser may keep a photo: its bytes never change.
@@ -47,6 +48,8 @@ func (a *API) registerData(r gin.IRouter) {
 	r.POST("/notices/count", a.countNotice)
 	r.GET("/notices", a.notices)
 	r.GET("/notices/:id", a.notice)
+	r.GET("/assessment", a.assessment)
+	r.GET("/assessment.xlsx", a.assessmentWorkbook)
 }
 
 type memberJSON struct {

@@ -124,11 +124,32 @@ func (a *API) login(c *gin.Context) {
 		return
 	}
 	userKey, addrKey := "user:"+strings.ToLower(req.Username), "addr:"+c.ClientIP()
-	if !a.cfg.Limiter.Allow(userKey) || !a.cfg.Limiter.Allow(addrKey) {
-		c.Header("Retry-After", "900")
-		fail(c, http.StatusTooManyRequests, "too many failed logins, try again later")
+	lim := a.cfg.Limiter
+	if !lim.Begin(userKey) {
+		a.tooMany(c)
 		return
 	}
+	if !lim.Begin(addrKey) {
+		lim.End(userKey)
+		a.tooMany(c)
+		return
+	}
+	// Every attempt ends, once: failed, succeeded (the user's failures are
+	// forgotten, the address's kept) or neither (an internal error).
+	failed, ok := false, false
+	defer func() {
+		switch {
+		case failed:
+			lim.Fail(userKey)
+			lim.Fail(addrKey)
+		case ok:
+			lim.Reset(userKey)
+			lim.End(addrKey)
+		default:
+			lim.End(userKey)
+			lim.End(addrKey)
+		}
+	}()
 	ctx := c.Request.Context()
 	adm, err := a.cfg.Accounts.AdminByUsername(ctx, req.Username)
 	hash := []byte(adm.PasswordHash)
@@ -140,12 +161,10 @@ func (a *API) login(c *gin.Context) {
 		return
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || adm.ID == 0 {
-		a.cfg.Limiter.Fail(userKey)
-		a.cfg.Limiter.Fail(addrKey)
+		failed = true
 		fail(c, http.StatusUnauthorized, "wrong username or password")
 		return
 	}
-	a.cfg.Limiter.Reset(userKey)
 	token, err := newToken()
 	if err != nil {
 		a.internal(c, "login", err)
@@ -156,7 +175,14 @@ func (a *API) login(c *gin.Context) {
 		a.internal(c, "login", err)
 		return
 	}
+	ok = true
 	c.JSON(http.StatusOK, gin.H{"token": token, "expires_at": expires.In(a.cfg.Loc).Format(time.RFC3339)})
+}
+
+// tooMany answers 429 to a login while its user or address is locked.
+func (a *API) tooMany(c *gin.Context) {
+	c.Header("Retry-After", "900")
+	fail(c, http.StatusTooManyRequests, "too many failed logins, try again later")
 }
 
 func (a *API) logout(c *gin.Context) {

@@ -182,20 +182,63 @@ func TestLoginRateLimit(t *testing.T) {
 func TestMemoryLimiter(t *testing.T) {
 	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	l := NewMemoryLimiter(2, 15*time.Minute, func() time.Time { return now })
-	l.Fail("a")
-	l.Fail("a")
-	if l.Allow("a") || !l.Allow("b") {
+	for range 2 {
+		if !l.Begin("a") {
+			t.Fatal("Begin refused below the limit")
+		}
+		l.Fail("a")
+	}
+	if l.Begin("a") || !l.Begin("b") {
 		t.Fatal("two failures of a should lock a only")
 	}
+	l.End("b")
 	now = now.Add(15*time.Minute + time.Second)
-	if !l.Allow("a") {
+	if !l.Begin("a") {
 		t.Error("failures older than the window still count")
 	}
 	l.Fail("a")
-	l.Fail("a")
+	if !l.Begin("a") {
+		t.Fatal("one failure locks")
+	}
 	l.Reset("a")
-	if !l.Allow("a") {
-		t.Error("Reset did not unlock")
+	if !l.Begin("a") || !l.Begin("a") || l.Begin("a") {
+		t.Error("Reset did not forget the failures, or attempts in progress are not counted")
+	}
+	l.End("a")
+	l.End("a")
+	if len(l.keys) != 0 { // nothing left to remember of a or b
+		t.Errorf("keys = %v, want none", l.keys)
+	}
+	l.End("x") // an unknown key's End is harmless
+	if !l.Begin("x") || !l.Begin("x") || l.Begin("x") {
+		t.Error("End of an unknown key changed its count")
+	}
+}
+
+// TestLoginParallel: attempts in progress count, so parallel wrong
+// passwords get no more than the limit of guesses.
+func TestLoginParallel(t *testing.T) {
+	f := newFixture(t)
+	const n = 20
+	codes := make(chan int, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/login", strings.NewReader(`{"username":"boss","password":"wrong"}`))
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			f.handler.ServeHTTP(w, req)
+			codes <- w.Code
+		}()
+	}
+	close(start)
+	got := map[int]int{}
+	for range n {
+		got[<-codes]++
+	}
+	if got[http.StatusUnauthorized] != 5 || got[http.StatusTooManyRequests] != n-5 {
+		t.Errorf("status counts = %v, want 5 × 401 and %d × 429", got, n-5)
 	}
 }
 

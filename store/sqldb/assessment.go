@@ -13,28 +13,20 @@ import (
 // statement of set-based aggregates, so its cost grows with the month's
 // records, not with the number of units (SPEC §9):
 //
-//   - sr: the month's service records per member and unit, one pass over
-//     service_records (index on (unit_id, service_date) or a scan);
-//   - served: distinct members who served, counted in the unit of their
-//     roster row, so the rate never exceeds 100% when someone changed unit;
-//     sessions, qualified sessions and minutes count in the record's unit;
+//   - ro: the roster, members per unit;
+//   - sv: members who served (a record of any length in the month), counted
+//     in the unit of their roster row so the rate never exceeds 100% when
+//     someone changed unit; a semi-join on (member_id, service_date);
+//   - ss: sessions, qualified sessions and minutes in the record's unit,
+//     one GROUP BY over the month's service records;
 //   - act: the month's activities with their photos that are not failed;
 //     good numbers those with enough photos per unit in saving order, and
-//     the unit is on time when its ActivityGoal-th was saved before the
-//     deadline;
-//   - reports by the reporter's unit (reports.unit_id) dated in the month.
+//     ot holds the units whose ActivityGoal-th was saved before the deadline;
+//   - rp: reports by the reporter's unit (reports.unit_id) dated in the month.
 //
-// Its parameters are listed, in order of appearance, where Assessment runs it.
+// Its parameters come in the order assessmentArgs gives them.
 const assessmentUnits = `
-WITH sr AS (
-    SELECT member_id, unit_id, COUNT(*) AS sessions,
-           SUM(CASE WHEN minutes >= ? THEN 1 ELSE 0 END) AS qualified,
-           SUM(minutes) AS minutes
-    FROM service_records
-    WHERE service_date >= ? AND service_date < ?
-    GROUP BY member_id, unit_id
-),
-act AS (
+WITH act AS (
     SELECT a.id, a.unit_id, a.created_at, COUNT(p.id) AS photos
     FROM activities a
     LEFT JOIN photos p ON p.owner_kind = 'activity' AND p.owner_id = a.id AND p.status <> 'failed'
@@ -61,14 +53,19 @@ FROM units u
 LEFT JOIN (SELECT unit_id, COUNT(*) AS n FROM members GROUP BY unit_id) ro ON ro.unit_id = u.id
 LEFT JOIN (
     SELECT m.unit_id, COUNT(*) AS n
-    FROM (SELECT DISTINCT member_id FROM sr) s
-    JOIN members m ON m.id = s.member_id
+    FROM members m
+    WHERE EXISTS (
+        SELECT 1 FROM service_records s
+        WHERE s.member_id = m.id AND s.service_date >= ? AND s.service_date < ?
+    )
     GROUP BY m.unit_id
 ) sv ON sv.unit_id = u.id
 LEFT JOIN (
-    SELECT unit_id, CAST(SUM(sessions) AS BIGINT) AS sessions, CAST(SUM(qualified) AS BIGINT) AS qualified,
+    SELECT unit_id, COUNT(*) AS sessions,
+           CAST(SUM(CASE WHEN minutes >= ? THEN 1 ELSE 0 END) AS BIGINT) AS qualified,
            CAST(SUM(minutes) AS BIGINT) AS minutes
-    FROM sr
+    FROM service_records
+    WHERE service_date >= ? AND service_date < ?
     GROUP BY unit_id
 ) ss ON ss.unit_id = u.id
 LEFT JOIN (
@@ -84,6 +81,21 @@ LEFT JOIN (
 ) rp ON rp.unit_id = u.id
 LEFT JOIN (SELECT unit_id FROM good WHERE n = ? AND created_at < ?) ot ON ot.unit_id = u.id
 ORDER BY u.id`
+
+// assessmentArgs are the parameters of assessmentUnits for month m, the
+// deadline taken in loc.
+func assessmentArgs(m flows.Month, loc *time.Location) []any {
+	from, to := dbDate(m.First()), dbDate(m.Next().First())
+	return []any{
+		from, to, // act
+		flows.MinActivityPhotos, // good
+		from, to,                // sv
+		flows.QualifiedMinutes, from, to, // ss
+		flows.MinActivityPhotos, // ac
+		from, to,                // rp
+		flows.ActivityGoal, dbTime{m.Deadline(loc).UTC()}, // ot
+	}
+}
 
 // assessmentGrids lists every grid with the units serving it: those linked
 // in unit_grids (the roster import links each member's unit and grid, and
@@ -110,8 +122,6 @@ func (db *DB) Assessment(ctx context.Context, m flows.Month, loc *time.Location)
 	if loc == nil {
 		return flows.Assessment{}, errors.New("store: assessment: no time zone")
 	}
-	from, to := dbDate(m.First()), dbDate(m.Next().First())
-	deadline := dbTime{m.Deadline(loc).UTC()}
 	var rows []struct {
 		ID                   int64  `db:"id"`
 		Name                 string `db:"name"`
@@ -125,14 +135,7 @@ func (db *DB) Assessment(ctx context.Context, m flows.Month, loc *time.Location)
 		Reports              int    `db:"reports"`
 		OnTime               int    `db:"on_time"`
 	}
-	err := db.db.SelectContext(ctx, &rows, db.q(assessmentUnits),
-		flows.QualifiedMinutes, from, to, // sr
-		from, to, // act
-		flows.MinActivityPhotos, // good
-		flows.MinActivityPhotos, // ac
-		from, to,                // rp
-		flows.ActivityGoal, deadline, // ot
-	)
+	err := db.db.SelectContext(ctx, &rows, db.q(assessmentUnits), assessmentArgs(m, loc)...)
 	if err != nil {
 		return flows.Assessment{}, wrap("assessment", err)
 	}

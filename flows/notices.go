@@ -86,6 +86,34 @@ type DeliveryOutcome struct {
 	ErrCode int64
 	Message string
 	MsgID   int64 // the msgid WeChat returned for a sent template message; 0 when none
+	// RetryAt is when a delivery given back (pending) may be claimed by
+	// ClaimDeliveries again; zero means at once.
+	RetryAt time.Time
+}
+
+// DeliveryResult is the outcome of one claimed delivery's attempt, for
+// RecordDeliveries.
+type DeliveryResult struct {
+	ID      int64
+	Outcome DeliveryOutcome
+}
+
+// DeliveryBatch names a batch of a notice's deliveries: those of
+// NoticeID with IDs from FirstID to LastID (inclusive). ResolveRecipients
+// inserts one SendBatchJob per batch.
+type DeliveryBatch struct {
+	NoticeID int64 `json:"notice_id"`
+	FirstID  int64 `json:"first_id"`
+	LastID   int64 `json:"last_id"`
+}
+
+// BatchState is where a batch's deliveries are: Open counts those without
+// an outcome (pending or sending), and Next is the earliest time one of
+// them may be claimed (a pending one's RetryAt, or when another sender's
+// claim goes stale); zero when Open is 0.
+type BatchState struct {
+	Open int
+	Next time.Time
 }
 
 // NoticeCounts counts a notice's deliveries by state.
@@ -122,10 +150,25 @@ type NoticeStore interface {
 	// Notice returns a notice with its targets, or ErrNotFound.
 	Notice(ctx context.Context, id int64) (Notice, error)
 	// ResolveRecipients fixes a notice's recipients once: a pending delivery
-	// (and a SendDeliveryJob) per bound member with reminders on in the
-	// targets, a skipped one per such member who unfollowed. Later calls
-	// change nothing. It returns the number of deliveries.
+	// per bound member with reminders on in the targets (and a
+	// SendBatchJob per batch of them), a skipped one per such member who
+	// unfollowed. Later calls change nothing. It returns the number of
+	// deliveries.
 	ResolveRecipients(ctx context.Context, noticeID int64) (int, error)
+	// ClaimDeliveries marks up to limit deliveries of batch b with IDs
+	// above after, in ID order, as sending with one more attempt, and
+	// returns them: pending ones whose RetryAt has come, and ones left
+	// sending longer than stale ago. Deliveries another sender is claiming
+	// at the same moment are passed over.
+	ClaimDeliveries(ctx context.Context, b DeliveryBatch, after int64, limit int, stale time.Duration) ([]Delivery, error)
+	// RecordDeliveries stores the outcomes of claimed deliveries' attempts,
+	// all in one statement, and returns the IDs it did not record because
+	// they were no longer sending (another outcome was recorded first). A
+	// delivery recorded sent never changes again.
+	RecordDeliveries(ctx context.Context, rs []DeliveryResult) (notRecorded []int64, err error)
+	// BatchState reports the deliveries of batch b still without an
+	// outcome, and when the next of them may be claimed.
+	BatchState(ctx context.Context, b DeliveryBatch, stale time.Duration) (BatchState, error)
 	// ClaimDelivery marks a pending delivery, or one left sending longer
 	// than stale ago, as sending with one more attempt, and returns it.
 	// ErrConflict when the delivery has its outcome or is being sent;
@@ -150,7 +193,17 @@ type SendNoticeJob struct {
 // Kind names the job for the queue.
 func (SendNoticeJob) Kind() string { return "send_notice" }
 
-// SendDeliveryJob sends a notice to one recipient.
+// SendBatchJob sends a batch of a notice's deliveries.
+type SendBatchJob struct {
+	DeliveryBatch
+}
+
+// Kind names the job for the queue.
+func (SendBatchJob) Kind() string { return "send_batch" }
+
+// SendDeliveryJob sends a notice to one recipient. ResolveRecipients
+// inserts SendBatchJobs instead; this job is still worked for deliveries
+// queued by earlier versions.
 type SendDeliveryJob struct {
 	DeliveryID int64 `json:"delivery_id"`
 }

@@ -2,13 +2,17 @@
 // PostgreSQL or SQLite, in their own queue (flows.NoticeQueue). The store
 // inserts a flows.SendNoticeJob with each notice, scheduled at its send
 // time; SendNoticeWorker fixes the recipients, which inserts one
-// flows.SendDeliveryJob per recipient in the same transaction; and
-// SendDeliveryWorker claims a delivery, sends it and records the outcome.
+// flows.SendBatchJob per batch of up to a few hundred deliveries in the
+// same transaction; and SendBatchWorker works a batch in chunks: it claims
+// a chunk of deliveries in one statement, sends them at once, and records
+// their outcomes in one statement.
 //
-// Each recipient receives a notice once: a delivery recorded sent is never
-// claimed again, and every attempt carries the same client_msg_id
+// Each recipient receives a notice once: a delivery is claimed before it
+// is sent and its outcome recorded after, a delivery recorded sent is
+// never claimed again, and every attempt carries the same client_msg_id
 // (flows.ClientMsgID), so WeChat drops the repeat of a message whose
-// outcome a crash kept from being recorded.
+// outcome a crash kept from being recorded. No transaction is held while
+// WeChat is called.
 package notices
 
 import (
@@ -20,10 +24,12 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 
 	"gridbot/bot/jobs"
 	"gridbot/bot/wechat"
@@ -54,11 +60,31 @@ const (
 	DefaultStale = time.Minute
 	// DefaultRescueAfter is when River puts back a job whose process died.
 	DefaultRescueAfter = 5 * time.Minute
+	// DefaultDeliveryAttempts is how many times a delivery is tried
+	// before a transient error fails it for good: with River's default
+	// backoff (attempt⁴ seconds) about two hours.
+	DefaultDeliveryAttempts = 12
 )
 
 // sendTimeout bounds one delivery attempt: a send, a token refresh and the
 // retried send.
 const sendTimeout = 30 * time.Second
+
+// Chunks of a batch: a lane claims a chunk of up to maxChunk deliveries,
+// sends them at once and records them; an instance runs
+// ceil(MaxWorkers/maxChunk) lanes of MaxWorkers/lanes deliveries, so no
+// more than MaxWorkers deliveries are claimed and unrecorded at a time.
+const maxChunk = 16
+
+// permitWait is how long a lane gathers send permits (the Limiter) for a
+// chunk: at a slow rate a chunk is smaller, so claimed deliveries go out
+// at once instead of waiting for their turn while claimed.
+const permitWait = time.Second
+
+// maxRun bounds one run of a batch job; a batch with more to send snoozes
+// and runs again, so a job never looks stuck to River's rescuer (a run
+// takes at most a quarter of RescueAfter).
+const maxRun = 10 * time.Second
 
 // Deps is what the sender needs. Store and Poster are required.
 type Deps struct {
@@ -76,10 +102,16 @@ type Deps struct {
 	Location *time.Location
 	// Stale is how long a claimed delivery is held; 0 means DefaultStale.
 	Stale time.Duration
-	// MaxWorkers, PollInterval, RetryPolicy and RescueAfter configure the
-	// River client of New; zero values mean the defaults (River's backoff
-	// for RetryPolicy).
-	MaxWorkers   int
+	// MaxWorkers is how many deliveries this instance sends at once; 0
+	// means DefaultMaxWorkers.
+	MaxWorkers int
+	// DeliveryAttempts is how many times a delivery is tried before a
+	// transient error fails it; 0 means DefaultDeliveryAttempts.
+	DeliveryAttempts int
+	// RetryPolicy spaces the attempts at a delivery (given the attempts
+	// made so far as the job row's errors) and at the notice jobs; nil
+	// means River's default backoff. PollInterval and RescueAfter configure
+	// the River client of New; zero values mean the defaults.
 	PollInterval time.Duration
 	RetryPolicy  river.ClientRetryPolicy
 	RescueAfter  time.Duration
@@ -104,6 +136,12 @@ func (d *Deps) defaults() error {
 	if d.MaxWorkers <= 0 {
 		d.MaxWorkers = DefaultMaxWorkers
 	}
+	if d.DeliveryAttempts <= 0 {
+		d.DeliveryAttempts = DefaultDeliveryAttempts
+	}
+	if d.RetryPolicy == nil {
+		d.RetryPolicy = &river.DefaultClientRetryPolicy{}
+	}
 	if d.PollInterval <= 0 {
 		d.PollInterval = DefaultPollInterval
 	}
@@ -113,30 +151,51 @@ func (d *Deps) defaults() error {
 	return nil
 }
 
-// Register adds SendNoticeWorker, SendDeliveryWorker and (with a schedule
+// lanes is how many chunks one instance sends at once, and chunk how many
+// deliveries each.
+func (d *Deps) lanes() (lanes, chunk int) {
+	lanes = (d.MaxWorkers + maxChunk - 1) / maxChunk
+	return lanes, d.MaxWorkers / lanes
+}
+
+// Register adds SendNoticeWorker, SendBatchWorker, SendDeliveryWorker (for
+// send_delivery jobs queued by earlier versions) and (with a schedule
 // store) FireScheduleWorker to workers, for a River client that also works
 // flows.NoticeQueue.
 func Register(workers *river.Workers, deps Deps, log *slog.Logger) error {
+	_, err := register(workers, deps, log)
+	return err
+}
+
+func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWorker, error) {
 	if err := deps.defaults(); err != nil {
-		return err
+		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	s := &sender{
+		Store: deps.Store, Poster: deps.Poster, TemplateID: deps.TemplateID, Location: deps.Location,
+		Attempts: deps.DeliveryAttempts, RetryPolicy: deps.RetryPolicy, Log: log,
+	}
+	lanes, chunk := deps.lanes()
+	batch := &SendBatchWorker{
+		sender: s, Limiter: deps.Limiter, Stale: deps.Stale,
+		Chunk: chunk, lanes: make(chan struct{}, lanes), run: min(deps.RescueAfter/4, maxRun),
+	}
 	river.AddWorker(workers, &SendNoticeWorker{Store: deps.Store, Log: log})
-	river.AddWorker(workers, &SendDeliveryWorker{
-		Store: deps.Store, Poster: deps.Poster, TemplateID: deps.TemplateID,
-		Limiter: deps.Limiter, Location: deps.Location, Stale: deps.Stale, Log: log,
-	})
+	river.AddWorker(workers, batch)
+	river.AddWorker(workers, &SendDeliveryWorker{sender: s, Limiter: deps.Limiter, Stale: deps.Stale})
 	if deps.Schedules != nil {
 		river.AddWorker(workers, &FireScheduleWorker{Store: deps.Schedules, Location: deps.Location, Log: log})
 	}
-	return nil
+	return batch, nil
 }
 
 // Runner works the notice queue. Create it with New, then Start and Stop it.
 type Runner struct {
 	client *river.Client[*sql.Tx]
+	batch  *SendBatchWorker
 	log    *slog.Logger
 }
 
@@ -154,11 +213,16 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 		return nil, fmt.Errorf("notices: new: %w", err)
 	}
 	workers := river.NewWorkers()
-	if err := Register(workers, deps, log); err != nil {
+	batch, err := register(workers, deps, log)
+	if err != nil {
 		return nil, fmt.Errorf("notices: new: %w", err)
 	}
+	// A job slot per lane, and two more so a notice's recipients and a
+	// reminder are fixed while batches are being sent (their jobs come
+	// first: send_batch jobs have a lower priority).
+	lanes, _ := deps.lanes()
 	client, err := river.NewClient(driver, &river.Config{
-		Queues:               map[string]river.QueueConfig{flows.NoticeQueue: {MaxWorkers: deps.MaxWorkers}},
+		Queues:               map[string]river.QueueConfig{flows.NoticeQueue: {MaxWorkers: lanes + 2}},
 		Workers:              workers,
 		FetchPollInterval:    deps.PollInterval,
 		FetchCooldown:        min(100*time.Millisecond, deps.PollInterval),
@@ -172,20 +236,24 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 	if err != nil {
 		return nil, fmt.Errorf("notices: new: %w", err)
 	}
-	return &Runner{client: client, log: log}, nil
+	return &Runner{client: client, batch: batch, log: log}, nil
 }
 
 // Start begins working the queue and returns at once.
 func (r *Runner) Start(ctx context.Context) error {
+	r.batch.stopping.Store(false)
 	if err := r.client.Start(ctx); err != nil {
 		return fmt.Errorf("notices: start: %w", err)
 	}
 	return nil
 }
 
-// Stop waits for the running sends; when ctx ends first it cancels them (a
-// cancelled delivery goes back to pending and its job to the queue).
+// Stop lets the running chunks finish and record their outcomes (a batch
+// job stops after its current chunk and goes back to the queue); when ctx
+// ends first it cancels the sends (a cancelled delivery goes back to
+// pending, its job to the queue).
 func (r *Runner) Stop(ctx context.Context) error {
+	r.batch.stopping.Store(true)
 	err := r.client.Stop(ctx)
 	if err == nil {
 		return nil
@@ -202,7 +270,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 }
 
 // SendNoticeWorker fixes a notice's recipients when its send time comes;
-// the store inserts the delivery jobs in the same transaction.
+// the store inserts the batch jobs in the same transaction.
 type SendNoticeWorker struct {
 	river.WorkerDefaults[flows.SendNoticeJob]
 	Store flows.NoticeStore
@@ -240,20 +308,16 @@ var transientCodes = map[int64]bool{
 	42001: true,
 }
 
-// SendDeliveryWorker claims a delivery, sends it and records the outcome.
-// Transient errors (-1, 45009, HTTP 5xx, timeouts) give the delivery back
-// and return an error so River retries with backoff, up to the job's
-// attempts; 43004 records it skipped and marks the member unfollowed;
-// other errcodes (45015, 48001, 40003, ...) record it failed, no retry.
-type SendDeliveryWorker struct {
-	river.WorkerDefaults[flows.SendDeliveryJob]
-	Store      flows.NoticeStore
-	Poster     Poster
-	TemplateID string
-	Limiter    Limiter
-	Location   *time.Location
-	Stale      time.Duration
-	Log        *slog.Logger
+// sender sends one claimed delivery and says what came of it; both
+// workers use it.
+type sender struct {
+	Store       flows.NoticeStore
+	Poster      Poster
+	TemplateID  string
+	Location    *time.Location
+	Attempts    int
+	RetryPolicy river.ClientRetryPolicy
+	Log         *slog.Logger
 
 	// notices caches notices by ID: they never change once created, and
 	// every delivery of one reads it.
@@ -261,15 +325,196 @@ type SendDeliveryWorker struct {
 }
 
 // notice returns a notice, from the cache when it was read before.
-func (w *SendDeliveryWorker) notice(ctx context.Context, id int64) (flows.Notice, error) {
-	if n, ok := w.notices.Load(id); ok {
+func (s *sender) notice(ctx context.Context, id int64) (flows.Notice, error) {
+	if n, ok := s.notices.Load(id); ok {
 		return n.(flows.Notice), nil
 	}
-	n, err := w.Store.Notice(ctx, id)
+	n, err := s.Store.Notice(ctx, id)
 	if err == nil {
-		w.notices.Store(id, n)
+		s.notices.Store(id, n)
 	}
 	return n, err
+}
+
+// send posts notice n to claimed delivery d and returns the outcome to
+// record: sent (with a template message's msgid); skipped on 43004 (the
+// member is marked unfollowed); failed on an errcode a retry cannot fix,
+// an HTTP 4xx, or a transient error at the last attempt; else pending,
+// given back for another attempt at the retry policy's time (at once when
+// ctx ended: the sender is stopping).
+func (s *sender) send(ctx context.Context, n flows.Notice, d flows.Delivery) flows.DeliveryOutcome {
+	log := s.Log.With(slog.Int64("delivery_id", d.ID), slog.Int64("notice_id", d.NoticeID),
+		slog.String("user", wechat.UserHash(d.OpenID)), slog.Int("attempt", d.Attempts))
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	path, body := message(n, d, s.TemplateID, s.Location)
+	// A template send answers with its msgid, which WeChat's later
+	// TEMPLATESENDJOBFINISH report names; customer-service sends have none.
+	var reply struct {
+		MsgID json.Number `json:"msgid"`
+	}
+	err := s.Poster.PostJSON(sctx, path, body, &reply)
+	if err == nil {
+		sent := flows.DeliveryOutcome{State: flows.DeliverySent}
+		if path == PathTemplate {
+			sent.MsgID, _ = reply.MsgID.Int64()
+		}
+		return sent
+	}
+	code := wechat.ErrCode(err)
+	var he *wechat.HTTPError
+	switch {
+	case ctx.Err() != nil:
+		return flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: code, Message: errText(err)}
+	case code == 43004:
+		if uerr := s.Store.SetUnfollowed(context.WithoutCancel(ctx), d.OpenID, true); uerr != nil {
+			log.Error("notices: mark unfollowed", slog.Any("error", uerr))
+		}
+		return flows.DeliveryOutcome{State: flows.DeliverySkipped, ErrCode: code, Message: flows.SkipUnfollowed}
+	case code != 0 && !transientCodes[code], errors.As(err, &he) && he.Status < 500:
+		log.Warn("notices: cannot be delivered", slog.Int64("errcode", code))
+		return flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: code, Message: errText(err)}
+	case d.Attempts >= s.Attempts:
+		log.Error("notices: failed for good", slog.Any("error", wechat.Redact(err)))
+		return flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: code, Message: errText(err)}
+	}
+	log.Warn("notices: send failed; will retry", slog.Any("error", wechat.Redact(err)))
+	return flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: code, Message: errText(err), RetryAt: s.retryAt(d)}
+}
+
+// retryAt is when a delivery given back after d.Attempts attempts is
+// tried again, by the retry policy (which counts a job's errors).
+func (s *sender) retryAt(d flows.Delivery) time.Time {
+	now := time.Now()
+	return s.RetryPolicy.NextRetry(&rivertype.JobRow{
+		Attempt: d.Attempts, AttemptedAt: &now, Errors: make([]rivertype.AttemptError, max(d.Attempts-1, 0)),
+		Kind: flows.SendBatchJob{}.Kind(), MaxAttempts: s.Attempts, Queue: flows.NoticeQueue,
+	})
+}
+
+// SendBatchWorker sends a batch of a notice's deliveries. A run works the
+// batch in chunks, each in a lane (an instance runs a few at once): it
+// takes send permits from the Limiter, claims that many deliveries in one
+// statement, sends them at once, and records their outcomes in one
+// statement. A transient error (-1, 45009, HTTP 5xx, a timeout) gives its
+// delivery back with a retry time (the retry policy's backoff), up to
+// DeliveryAttempts; 43004 records it skipped and marks the member
+// unfollowed; other errcodes (45015, 48001, 40003, ...) record it failed,
+// no retry. When the run has claimed what it could, the job is done if
+// every delivery of the batch has its outcome, and else snoozes until the
+// next may be claimed (a retry time, or another sender's claim going
+// stale).
+type SendBatchWorker struct {
+	river.WorkerDefaults[flows.SendBatchJob]
+	*sender
+	Limiter Limiter
+	Stale   time.Duration
+	Chunk   int // deliveries a lane claims at once
+
+	lanes    chan struct{} // a slot per lane of this instance
+	run      time.Duration // how long one run starts chunks
+	stopping atomic.Bool   // the Runner is stopping: start no more chunks
+}
+
+// Timeout bounds one run: its chunks start within run, and the last one
+// gathers permits, sends and records. River's rescuer also waits this
+// long before it takes a run for dead, so it is kept tight.
+func (w *SendBatchWorker) Timeout(*river.Job[flows.SendBatchJob]) time.Duration {
+	return w.run + permitWait + sendTimeout
+}
+
+// Work sends what it can of job.Args's batch.
+func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBatchJob]) error {
+	b := job.Args.DeliveryBatch
+	n, err := w.notice(ctx, b.NoticeID)
+	if errors.Is(err, flows.ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return fmt.Errorf("send batch %d/%d-%d: %w", b.NoticeID, b.FirstID, b.LastID, err)
+	}
+	until := time.Now().Add(w.run)
+	var after int64 // the last delivery claimed in this run: one attempt each per run
+	for !w.stopping.Load() {
+		claimed, full, err := w.chunk(ctx, b, n, &after, until)
+		if err != nil {
+			return fmt.Errorf("send batch %d/%d-%d: %w", b.NoticeID, b.FirstID, b.LastID, err)
+		}
+		if !full || claimed == 0 || time.Now().After(until) {
+			break
+		}
+	}
+	st, err := w.Store.BatchState(ctx, b, w.Stale)
+	if err != nil {
+		return fmt.Errorf("send batch %d/%d-%d: %w", b.NoticeID, b.FirstID, b.LastID, err)
+	}
+	if st.Open == 0 {
+		return nil
+	}
+	return river.JobSnooze(max(time.Until(st.Next), 0))
+}
+
+// chunk takes a lane (waiting no later than until) and up to Chunk send
+// permits, claims that many deliveries of b after *after, sends them at
+// once, and records the outcomes. It reports how many it claimed, and
+// whether as many as it asked for (else the run has claimed all it may:
+// the claims go in ID order).
+func (w *SendBatchWorker) chunk(ctx context.Context, b flows.DeliveryBatch, n flows.Notice, after *int64, until time.Time) (claimed int, full bool, err error) {
+	wait := time.NewTimer(max(time.Until(until), 0))
+	defer wait.Stop()
+	select {
+	case w.lanes <- struct{}{}:
+	case <-wait.C:
+		return 0, false, nil // the lanes are busy: the run is over
+	case <-ctx.Done():
+		return 0, false, ctx.Err()
+	}
+	defer func() { <-w.lanes }()
+	// Permits first, so claimed deliveries go out at once: a permit not
+	// used (the batch had fewer left) is a slot of the rate lost.
+	want := 0
+	gather := time.Now().Add(permitWait)
+	for want < w.Chunk && (want == 0 || time.Now().Before(gather)) {
+		if err := w.Limiter.Wait(ctx); err != nil {
+			return 0, false, err
+		}
+		want++
+	}
+	ds, err := w.Store.ClaimDeliveries(ctx, b, *after, want, w.Stale)
+	if err != nil || len(ds) == 0 {
+		return 0, false, err
+	}
+	*after = ds[len(ds)-1].ID
+	rs := make([]flows.DeliveryResult, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Go(func() { rs[i] = flows.DeliveryResult{ID: d.ID, Outcome: w.send(ctx, n, d)} })
+	}
+	wg.Wait()
+	// Recorded even when ctx ended: the sends are out, and a delivery
+	// given back is claimable at once instead of when its claim is stale.
+	notRecorded, err := w.Store.RecordDeliveries(context.WithoutCancel(ctx), rs)
+	if err != nil {
+		// Out already; a later run reclaims them once stale and sends the
+		// same client_msg_id, which WeChat drops.
+		w.Log.Error("notices: outcomes not recorded", slog.Int64("notice_id", b.NoticeID),
+			slog.Int("deliveries", len(rs)), slog.Any("error", err))
+		return len(ds), false, err
+	}
+	for _, id := range notRecorded {
+		w.Log.Warn("notices: outcome not recorded: another sender recorded one first", slog.Int64("delivery_id", id))
+	}
+	return len(ds), len(ds) == want, nil
+}
+
+// SendDeliveryWorker sends one delivery of a send_delivery job, which
+// versions before SendBatchJob queued (one per recipient): it claims the
+// delivery, sends it and records the outcome, as a batch does.
+type SendDeliveryWorker struct {
+	river.WorkerDefaults[flows.SendDeliveryJob]
+	*sender
+	Limiter Limiter
+	Stale   time.Duration
 }
 
 // Timeout bounds one attempt.
@@ -297,68 +542,22 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 	case err != nil:
 		return fmt.Errorf("send delivery %d: %w", id, err)
 	}
-	log := w.Log.With(slog.Int64("delivery_id", id), slog.Int64("notice_id", d.NoticeID),
-		slog.String("user", wechat.UserHash(d.OpenID)), slog.Int("attempt", d.Attempts))
 	n, err := w.notice(ctx, d.NoticeID)
 	if err != nil {
-		w.giveBack(ctx, log, d, 0, err)
+		o := flows.DeliveryOutcome{State: flows.DeliveryPending, Message: errText(err)}
+		if rerr := w.Store.RecordDelivery(context.WithoutCancel(ctx), id, o); rerr != nil {
+			w.Log.Error("notices: give delivery back", slog.Int64("delivery_id", id), slog.Any("error", rerr))
+		}
 		return fmt.Errorf("send delivery %d: %w", id, err)
 	}
-	path, body := w.message(n, d)
-	// A template send answers with its msgid, which WeChat's later
-	// TEMPLATESENDJOBFINISH report names; customer-service sends have none.
-	var reply struct {
-		MsgID json.Number `json:"msgid"`
+	o := w.send(ctx, n, d)
+	if err := w.Store.RecordDelivery(context.WithoutCancel(ctx), id, o); err != nil {
+		return fmt.Errorf("send delivery %d: record: %w", id, err)
 	}
-	err = w.Poster.PostJSON(ctx, path, body, &reply)
-	if err == nil {
-		sent := flows.DeliveryOutcome{State: flows.DeliverySent}
-		if path == PathTemplate {
-			sent.MsgID, _ = reply.MsgID.Int64()
-		}
-		if rerr := w.Store.RecordDelivery(ctx, id, sent); rerr != nil {
-			// Out already; a retry reclaims it once stale and sends the
-			// same client_msg_id, which WeChat drops.
-			log.Error("notices: sent but not recorded", slog.Any("error", rerr))
-			return fmt.Errorf("send delivery %d: record: %w", id, rerr)
-		}
-		return nil
-	}
-	code := wechat.ErrCode(err)
-	var he *wechat.HTTPError
-	switch {
-	case ctx.Err() != nil:
-		w.giveBack(ctx, log, d, code, err)
-		return fmt.Errorf("send delivery %d: %w", id, err)
-	case code == 43004:
-		if uerr := w.Store.SetUnfollowed(ctx, d.OpenID, true); uerr != nil {
-			log.Error("notices: mark unfollowed", slog.Any("error", uerr))
-		}
-		return w.record(ctx, d, flows.DeliveryOutcome{State: flows.DeliverySkipped, ErrCode: code, Message: flows.SkipUnfollowed})
-	case code != 0 && !transientCodes[code], errors.As(err, &he) && he.Status < 500:
-		log.Warn("notices: cannot be delivered", slog.Int64("errcode", code))
-		return w.record(ctx, d, flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: code, Message: errText(err)})
-	}
-	if job.Attempt >= job.MaxAttempts {
-		log.Error("notices: failed for good", slog.Any("error", err))
-		return w.record(ctx, d, flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: code, Message: errText(err)})
-	}
-	log.Warn("notices: send failed; will retry", slog.Any("error", err))
-	w.giveBack(ctx, log, d, code, err)
-	return fmt.Errorf("send delivery %d: %s", id, errText(err))
-}
-
-// giveBack returns a claimed delivery to pending for the next attempt.
-func (w *SendDeliveryWorker) giveBack(ctx context.Context, log *slog.Logger, d flows.Delivery, code int64, err error) {
-	o := flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: code, Message: errText(err)}
-	if rerr := w.Store.RecordDelivery(context.WithoutCancel(ctx), d.ID, o); rerr != nil {
-		log.Error("notices: give delivery back", slog.Any("error", rerr))
-	}
-}
-
-func (w *SendDeliveryWorker) record(ctx context.Context, d flows.Delivery, o flows.DeliveryOutcome) error {
-	if err := w.Store.RecordDelivery(ctx, d.ID, o); err != nil {
-		return fmt.Errorf("send delivery %d: %w", d.ID, err)
+	if o.State == flows.DeliveryPending {
+		// Back to the queue: at the delivery's retry time, or at once when
+		// the job was cancelled.
+		return river.JobSnooze(max(time.Until(o.RetryAt), 0))
 	}
 	return nil
 }
@@ -366,17 +565,17 @@ func (w *SendDeliveryWorker) record(ctx context.Context, d flows.Delivery, o flo
 // fieldRunes is the most a template field shows.
 const fieldRunes = 20
 
-// message builds the API path and body of a notice to one recipient: a
-// template message (first: title; keyword1: event time; keyword2: place;
-// keyword3: content; each cut to 20 characters on one line) when a
-// template is configured, else a customer-service text. Both carry the
-// delivery's client_msg_id.
-func (w *SendDeliveryWorker) message(n flows.Notice, d flows.Delivery) (string, map[string]any) {
+// message builds the API path and body of notice n to delivery d's
+// recipient: a template message (first: title; keyword1: event time in
+// loc; keyword2: place; keyword3: content; each cut to 20 characters on
+// one line) when templateID is set, else a customer-service text. Both
+// carry the delivery's client_msg_id.
+func message(n flows.Notice, d flows.Delivery, templateID string, loc *time.Location) (string, map[string]any) {
 	when := ""
 	if !n.EventTime.IsZero() {
-		when = n.EventTime.In(w.Location).Format("1月2日 15:04")
+		when = n.EventTime.In(loc).Format("1月2日 15:04")
 	}
-	if w.TemplateID != "" {
+	if templateID != "" {
 		field := func(s string) map[string]string {
 			if s == "" {
 				s = "-"
@@ -385,7 +584,7 @@ func (w *SendDeliveryWorker) message(n flows.Notice, d flows.Delivery) (string, 
 		}
 		return PathTemplate, map[string]any{
 			"touser":        d.OpenID,
-			"template_id":   w.TemplateID,
+			"template_id":   templateID,
 			"client_msg_id": d.ClientMsgID,
 			"data": map[string]any{
 				"first":    field(n.Title),

@@ -1,10 +1,12 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,20 +18,32 @@ import (
 
 var _ flows.NoticeStore = (*DB)(nil)
 
-// Attempts River makes at the notice jobs. SendDeliveryAttempts spans
-// about two hours of River's default backoff: transient WeChat errors
-// (45009, -1, 5xx) clear well within it.
+// Attempts at the notice jobs and deliveries. SendNoticeAttempts and
+// SendBatchAttempts are River's attempts at a job (a batch job fails only
+// when the database does: a delivery's transient WeChat errors put the
+// delivery back with a retry time, and the job snoozes until then).
+// SendDeliveryAttempts is the attempts at one delivery (and River's at a
+// send_delivery job of earlier versions): with River's default backoff
+// they span about two hours, and transient WeChat errors (45009, -1, 5xx)
+// clear well within it.
 const (
 	SendNoticeAttempts   = 10
+	SendBatchAttempts    = 25
 	SendDeliveryAttempts = 12
 )
+
+// SendBatchSize is how many pending deliveries one flows.SendBatchJob
+// covers at most.
+const SendBatchSize = 200
+
+// sendBatchPriority is the River priority of the send_batch jobs: after
+// send_notice and fire_schedule (priority 1), so a long notice does not
+// hold up the next one's recipients or a reminder.
+const sendBatchPriority = 2
 
 // noticeSlack is how far in the past a notice's send time may be: a
 // notice created "now" on a slow clock is still now.
 const noticeSlack = time.Minute
-
-// jobBatch is how many delivery jobs one insert carries.
-const jobBatch = 1000
 
 // CreateNotice validates and saves a notice with its targets and a
 // flows.SendNoticeJob scheduled at SendAt (now when zero), in one
@@ -160,10 +174,10 @@ FROM notices WHERE id = ?`
 }
 
 // ResolveRecipients fixes a notice's recipients once, in one transaction
-// that locks the notice: a pending delivery and a flows.SendDeliveryJob
-// (queue flows.NoticeQueue) per bound member with reminders on in the
-// targets, and a skipped delivery ("unfollowed") per such member who
-// unfollowed. Calls after the first change nothing. It returns the number
+// that locks the notice: a pending delivery per bound member with
+// reminders on in the targets, with a flows.SendBatchJob (queue
+// flows.NoticeQueue) per SendBatchSize of them, and a skipped delivery
+// ("unfollowed") per such member who unfollowed. Calls after the first change nothing. It returns the number
 // of deliveries.
 func (db *DB) ResolveRecipients(ctx context.Context, noticeID int64) (int, error) {
 	var total int
@@ -207,24 +221,35 @@ ON CONFLICT DO NOTHING`
 		if _, err := tx.ExecContext(ctx, db.q(insert), args...); err != nil {
 			return err
 		}
-		var ids []int64
-		const pending = `SELECT id FROM notice_deliveries WHERE notice_id = ? AND state = 'pending' ORDER BY id`
-		if err := tx.SelectContext(ctx, &ids, db.q(pending), noticeID); err != nil {
+		// One send_batch job per SendBatchSize pending deliveries, by ID
+		// range (another notice resolved at the same time may interleave
+		// IDs: a batch names its notice too).
+		var batches []struct {
+			FirstID int64 `db:"first_id"`
+			LastID  int64 `db:"last_id"`
+		}
+		const ranges = `
+SELECT MIN(id) AS first_id, MAX(id) AS last_id
+FROM (SELECT id, (ROW_NUMBER() OVER (ORDER BY id) - 1) / ? AS b
+      FROM notice_deliveries WHERE notice_id = ? AND state = 'pending') x
+GROUP BY b ORDER BY b`
+		if err := tx.SelectContext(ctx, &batches, db.q(ranges), SendBatchSize, noticeID); err != nil {
 			return err
 		}
-		for start := 0; start < len(ids); start += jobBatch {
-			batch := ids[start:min(start+jobBatch, len(ids))]
-			params := make([]river.InsertManyParams, len(batch))
-			for i, id := range batch {
+		if len(batches) > 0 {
+			params := make([]river.InsertManyParams, len(batches))
+			for i, b := range batches {
 				params[i] = river.InsertManyParams{
-					Args: flows.SendDeliveryJob{DeliveryID: id},
+					Args: flows.SendBatchJob{DeliveryBatch: flows.DeliveryBatch{
+						NoticeID: noticeID, FirstID: b.FirstID, LastID: b.LastID,
+					}},
 					InsertOpts: &river.InsertOpts{
-						Queue: flows.NoticeQueue, MaxAttempts: SendDeliveryAttempts,
+						Queue: flows.NoticeQueue, MaxAttempts: SendBatchAttempts, Priority: sendBatchPriority,
 					},
 				}
 			}
 			if _, err := db.jobs.InsertManyFastTx(ctx, tx.Tx, params); err != nil {
-				return fmt.Errorf("insert send_delivery jobs: %w", err)
+				return fmt.Errorf("insert send_batch jobs: %w", err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE notices SET state = 'resolved' WHERE id = ?`), noticeID); err != nil {
@@ -289,6 +314,159 @@ RETURNING ` + deliveryColumns
 	return r.delivery(), nil
 }
 
+// ClaimDeliveries marks up to limit deliveries of batch b with IDs above
+// after, in ID order, as sending with one more attempt, and returns them
+// in ID order: pending ones whose retry time has come, and ones left
+// sending (by a process that died) longer than stale ago. One statement;
+// on PostgreSQL rows another sender is claiming at the same moment are
+// skipped (FOR UPDATE SKIP LOCKED), on SQLite the one writer serializes
+// claims.
+func (db *DB) ClaimDeliveries(ctx context.Context, b flows.DeliveryBatch, after int64, limit int, stale time.Duration) ([]flows.Delivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	now := db.stamp()
+	lock := ""
+	if db.dialect == DialectPostgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	query := `
+UPDATE notice_deliveries SET state = 'sending', attempts = attempts + 1, claimed_at = ?, retry_at = NULL
+WHERE id IN (
+    SELECT id FROM notice_deliveries
+    WHERE notice_id = ? AND id > ? AND id <= ?
+      AND ((state = 'pending' AND (retry_at IS NULL OR retry_at <= ?))
+        OR (state = 'sending' AND claimed_at < ?))
+    ORDER BY id LIMIT ?` + lock + `)
+RETURNING ` + deliveryColumns
+	var rows []deliveryRow
+	err := db.db.SelectContext(ctx, &rows, db.q(query), now,
+		b.NoticeID, max(after, b.FirstID-1), b.LastID, now, dbTime{now.Add(-stale)}, limit)
+	if err != nil {
+		return nil, wrap("claim deliveries", err)
+	}
+	slices.SortFunc(rows, func(x, y deliveryRow) int { return cmp.Compare(x.ID, y.ID) })
+	out := make([]flows.Delivery, len(rows))
+	for i, r := range rows {
+		out[i] = r.delivery()
+	}
+	return out, nil
+}
+
+// recordChunk is how many outcomes one RecordDeliveries statement carries.
+const recordChunk = 500
+
+// RecordDeliveries stores the outcomes of claimed (sending) deliveries'
+// attempts, as RecordDelivery does one, in one statement per 500, and
+// returns the IDs not recorded because they were not sending (an outcome
+// never overwrites another). A pending outcome's RetryAt is when
+// ClaimDeliveries may take the delivery again. A WeChat report on a
+// template message that arrived before its msgid was recorded is applied
+// then (see TemplateSendFinished).
+func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) ([]int64, error) {
+	for _, r := range rs {
+		switch r.Outcome.State {
+		case flows.DeliverySent, flows.DeliveryFailed, flows.DeliverySkipped, flows.DeliveryPending:
+		default:
+			return nil, fmt.Errorf("store: record deliveries: delivery %d: bad state %q", r.ID, r.Outcome.State)
+		}
+	}
+	// SQLite's RETURNING names only the updated table's columns, bare;
+	// PostgreSQL's would find id ambiguous (v has one too).
+	row, sentAt, returning := `(?, ?, ?, ?, ?, ?)`, `?`, `id`
+	if db.dialect == DialectPostgres {
+		row = `(?::bigint, ?::text, ?::bigint, ?::text, ?::bigint, ?::timestamptz)`
+		sentAt, returning = `?::timestamptz`, `d.id`
+	}
+	var notRecorded []int64
+	for start := 0; start < len(rs); start += recordChunk {
+		chunk := rs[start:min(start+recordChunk, len(rs))]
+		now := db.stamp()
+		values := make([]string, len(chunk))
+		args := make([]any, 0, len(chunk)*6+1)
+		var templates []int64 // deliveries recorded sent with a msgid
+		for i, r := range chunk {
+			o := r.Outcome
+			var msgID, retryAt any
+			if o.State == flows.DeliverySent && o.MsgID != 0 {
+				msgID = o.MsgID
+				templates = append(templates, r.ID)
+			}
+			if o.State == flows.DeliveryPending && !o.RetryAt.IsZero() {
+				retryAt = dbTime{o.RetryAt.UTC().Truncate(time.Microsecond)}
+			}
+			values[i] = row
+			args = append(args, r.ID, string(o.State), o.ErrCode, o.Message, msgID, retryAt)
+		}
+		args = append(args, now)
+		query := `
+WITH v (id, state, errcode, message, msgid, retry_at) AS (VALUES ` + strings.Join(values, ", ") + `)
+UPDATE notice_deliveries AS d
+SET state = v.state, errcode = v.errcode, message = v.message, msgid = v.msgid, retry_at = v.retry_at,
+    sent_at = CASE WHEN v.state = 'sent' THEN ` + sentAt + ` END
+FROM v
+WHERE d.id = v.id AND d.state = 'sending'
+RETURNING ` + returning
+		var recorded []int64
+		if err := db.db.SelectContext(ctx, &recorded, db.q(query), args...); err != nil {
+			return notRecorded, wrap("record deliveries", err)
+		}
+		if len(recorded) < len(chunk) {
+			done := make(map[int64]bool, len(recorded))
+			for _, id := range recorded {
+				done[id] = true
+			}
+			for _, r := range chunk {
+				if !done[r.ID] {
+					notRecorded = append(notRecorded, r.ID)
+				}
+			}
+		}
+		if len(templates) > 0 {
+			if err := db.applyTemplateReports(ctx, templates); err != nil {
+				return notRecorded, wrap("record deliveries", err)
+			}
+		}
+	}
+	return notRecorded, nil
+}
+
+// BatchState counts the deliveries of batch b without an outcome and
+// says when the next of them may be claimed: a pending one at its retry
+// time (now when it has none or it passed), a sending one when its claim
+// goes stale.
+func (db *DB) BatchState(ctx context.Context, b flows.DeliveryBatch, stale time.Duration) (flows.BatchState, error) {
+	var rows []struct {
+		State     string  `db:"state"`
+		RetryAt   *dbTime `db:"retry_at"`
+		ClaimedAt *dbTime `db:"claimed_at"`
+	}
+	const query = `
+SELECT state, retry_at, claimed_at FROM notice_deliveries
+WHERE notice_id = ? AND id >= ? AND id <= ? AND state IN ('pending', 'sending')`
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), b.NoticeID, b.FirstID, b.LastID); err != nil {
+		return flows.BatchState{}, wrap("batch state", err)
+	}
+	now := db.stamp().Time
+	st := flows.BatchState{Open: len(rows)}
+	for _, r := range rows {
+		next := now
+		switch {
+		case r.State == string(flows.DeliverySending) && r.ClaimedAt != nil:
+			next = r.ClaimedAt.Add(stale)
+		case r.State == string(flows.DeliveryPending) && r.RetryAt != nil:
+			next = r.RetryAt.Time
+		}
+		if next.Before(now) {
+			next = now
+		}
+		if st.Next.IsZero() || next.Before(st.Next) {
+			st.Next = next
+		}
+	}
+	return st, nil
+}
+
 // Delivery returns one delivery, or flows.ErrNotFound.
 func (db *DB) Delivery(ctx context.Context, id int64) (flows.Delivery, error) {
 	var r deliveryRow
@@ -311,7 +489,7 @@ func (db *DB) RecordDelivery(ctx context.Context, id int64, o flows.DeliveryOutc
 	default:
 		return fmt.Errorf("store: record delivery: bad state %q", o.State)
 	}
-	var sentAt *dbTime
+	var sentAt, retryAt *dbTime
 	var msgID *int64
 	if o.State == flows.DeliverySent {
 		now := db.stamp()
@@ -320,14 +498,20 @@ func (db *DB) RecordDelivery(ctx context.Context, id int64, o flows.DeliveryOutc
 			msgID = &o.MsgID
 		}
 	}
+	if o.State == flows.DeliveryPending && !o.RetryAt.IsZero() {
+		retryAt = &dbTime{o.RetryAt.UTC().Truncate(time.Microsecond)}
+	}
 	const query = `
-UPDATE notice_deliveries SET state = ?, errcode = ?, message = ?, sent_at = ?, msgid = ?
+UPDATE notice_deliveries SET state = ?, errcode = ?, message = ?, sent_at = ?, msgid = ?, retry_at = ?
 WHERE id = ? AND state = 'sending'`
-	res, err := db.db.ExecContext(ctx, db.q(query), string(o.State), o.ErrCode, o.Message, sentAt, msgID, id)
+	res, err := db.db.ExecContext(ctx, db.q(query), string(o.State), o.ErrCode, o.Message, sentAt, msgID, retryAt, id)
 	if err == nil {
 		if n, rerr := res.RowsAffected(); rerr == nil && n == 0 {
 			err = fmt.Errorf("delivery %d is not being sent: %w", id, flows.ErrConflict)
 		}
+	}
+	if err == nil && msgID != nil {
+		err = db.applyTemplateReports(ctx, []int64{id})
 	}
 	return wrap("record delivery", err)
 }
@@ -348,8 +532,16 @@ const ErrCodeUserBlock = 43101
 // the delivery failed with errcode 43101 and message "user block"; any
 // other "failed..." status marks it failed with the status's text
 // ("system failed"); "success" leaves it sent. A msgid no delivery holds
-// is no error (it may belong to another system), and a repeated report
-// changes nothing more.
+// is no error (it may belong to another system, or the report came before
+// the sender recorded the msgid), and a repeated report changes nothing
+// more.
+//
+// A failure report is kept (template_reports) before the deliveries are
+// looked at, and recording a msgid (RecordDelivery, RecordDeliveries)
+// applies the reports kept for it after the record is committed: so a
+// report is applied however it interleaves with the record. Were it
+// the other way round, a report read before the record commits and a
+// record checked before the report commits would both miss.
 func (db *DB) TemplateSendFinished(ctx context.Context, openID string, msgID int64, status string) error {
 	status = strings.TrimSpace(status)
 	rest, failed := strings.CutPrefix(status, "failed:")
@@ -364,11 +556,31 @@ func (db *DB) TemplateSendFinished(ctx context.Context, openID string, msgID int
 	if message == "" {
 		message = status
 	}
+	const keep = `
+INSERT INTO template_reports (msgid, openid, errcode, message, received_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (msgid, openid) DO UPDATE SET errcode = excluded.errcode, message = excluded.message`
+	if _, err := db.db.ExecContext(ctx, db.q(keep), msgID, openID, code, message, db.stamp()); err != nil {
+		return wrap("template send finished", err)
+	}
 	const query = `
 UPDATE notice_deliveries SET state = 'failed', errcode = ?, message = ?
 WHERE msgid = ? AND openid = ? AND state IN ('sent', 'failed')`
 	_, err := db.db.ExecContext(ctx, db.q(query), code, message, msgID, openID)
 	return wrap("template send finished", err)
+}
+
+// applyTemplateReports applies the kept failure reports on the template
+// messages of deliveries ids (just recorded sent with their msgids).
+func (db *DB) applyTemplateReports(ctx context.Context, ids []int64) error {
+	query, args, err := sqlx.In(`
+UPDATE notice_deliveries AS d SET state = 'failed', errcode = r.errcode, message = r.message
+FROM template_reports AS r
+WHERE d.id IN (?) AND d.state = 'sent' AND r.msgid = d.msgid AND r.openid = d.openid`, ids)
+	if err != nil {
+		return err
+	}
+	_, err = db.db.ExecContext(ctx, db.q(query), args...)
+	return err
 }
 
 // NoticeCounts counts a notice's deliveries by state; flows.ErrNotFound
@@ -408,5 +620,6 @@ func (db *DB) NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCou
 // Jobs the notice operations insert.
 var (
 	_ river.JobArgs = flows.SendNoticeJob{}
+	_ river.JobArgs = flows.SendBatchJob{}
 	_ river.JobArgs = flows.SendDeliveryJob{}
 )

@@ -2,8 +2,12 @@ package sqldb
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,7 +123,7 @@ func TestResolveRecipients(t *testing.T) {
 				if err := db.CreateNotice(ctx, &n); err != nil {
 					t.Fatalf("CreateNotice: %v", err)
 				}
-				before := len(jobIDs(t, db, "send_delivery", "delivery_id", SendDeliveryAttempts))
+				before := len(batchJobs(t, db))
 				for range 2 {
 					total, err := db.ResolveRecipients(ctx, n.ID)
 					if err != nil {
@@ -136,16 +140,20 @@ func TestResolveRecipients(t *testing.T) {
 				if !c.Resolved || c.Pending != len(tc.pending) || c.Skipped != len(tc.skipped) || c.Total() != len(tc.pending)+len(tc.skipped) {
 					t.Errorf("counts = %+v", c)
 				}
-				jobs := jobIDs(t, db, "send_delivery", "delivery_id", SendDeliveryAttempts)[before:]
-				if len(jobs) != len(tc.pending) {
-					t.Fatalf("send_delivery jobs = %v, want %d", jobs, len(tc.pending))
+				// The send_batch jobs cover exactly the pending deliveries.
+				ids := pendingIn(t, db, batchJobs(t, db)[before:])
+				if len(ids) != len(tc.pending) {
+					t.Fatalf("deliveries in send_batch jobs = %v, want %d", ids, len(tc.pending))
+				}
+				if got := jobIDs(t, db, "send_delivery", "delivery_id", SendDeliveryAttempts); len(got) != 0 {
+					t.Errorf("send_delivery jobs = %v, want none (batches instead)", got)
 				}
 				for i, name := range tc.pending {
-					d, err := db.Delivery(ctx, jobs[i])
+					d, err := db.Delivery(ctx, ids[i])
 					if err != nil {
 						t.Fatalf("Delivery: %v", err)
 					}
-					if d.MemberID != ms[name].ID || d.State != flows.DeliveryPending || d.ClientMsgID != flows.ClientMsgID(n.ID, d.MemberID) || d.OpenID == "" {
+					if d.MemberID != ms[name].ID || d.NoticeID != n.ID || d.State != flows.DeliveryPending || d.ClientMsgID != flows.ClientMsgID(n.ID, d.MemberID) || d.OpenID == "" {
 						t.Errorf("delivery of %s = %+v", name, d)
 					}
 				}
@@ -173,7 +181,7 @@ func TestClaimAndRecordDelivery(t *testing.T) {
 		if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
 			t.Fatalf("ResolveRecipients: %v", err)
 		}
-		id := jobIDs(t, db, "send_delivery", "delivery_id", SendDeliveryAttempts)[0]
+		id := pendingIn(t, db, batchJobs(t, db))[0]
 		claim := func(stale time.Duration, want error) flows.Delivery {
 			t.Helper()
 			d, err := db.ClaimDelivery(ctx, id, stale)
@@ -301,5 +309,458 @@ func TestTemplateSendFinished(t *testing.T) {
 		// A delivery WeChat reported failed is never sent again.
 		_, err := db.ClaimDelivery(ctx, blocked, 0)
 		wantErr(t, err, flows.ErrConflict)
+	})
+}
+
+// batchJobs returns the batches of the send_batch jobs in insertion order,
+// checking each job's queue, max_attempts and priority.
+func batchJobs(t testing.TB, db *DB) []flows.DeliveryBatch {
+	t.Helper()
+	args := `json(args)` // SQLite keeps args as JSONB
+	if db.Dialect() == DialectPostgres {
+		args = `args::text`
+	}
+	var jobs []struct {
+		Args        string `db:"args"`
+		Queue       string `db:"queue"`
+		MaxAttempts int    `db:"max_attempts"`
+		Priority    int    `db:"priority"`
+	}
+	query := `SELECT ` + args + ` AS args, queue, max_attempts, priority FROM river_job WHERE kind = 'send_batch' ORDER BY id`
+	if err := db.db.SelectContext(context.Background(), &jobs, query); err != nil {
+		t.Fatalf("river_job: %v", err)
+	}
+	var out []flows.DeliveryBatch
+	for _, j := range jobs {
+		var job flows.SendBatchJob
+		if err := json.Unmarshal([]byte(j.Args), &job); err != nil {
+			t.Fatalf("send_batch args %s: %v", j.Args, err)
+		}
+		if j.Queue != flows.NoticeQueue || j.MaxAttempts != SendBatchAttempts || j.Priority != sendBatchPriority {
+			t.Errorf("send_batch job %s: queue %s, max_attempts %d, priority %d", j.Args, j.Queue, j.MaxAttempts, j.Priority)
+		}
+		out = append(out, job.DeliveryBatch)
+	}
+	return out
+}
+
+// pendingIn returns the IDs of the pending deliveries the batches cover,
+// in order, failing when a batch is empty, larger than SendBatchSize, or
+// overlaps another.
+func pendingIn(t testing.TB, db *DB, bs []flows.DeliveryBatch) []int64 {
+	t.Helper()
+	var ids []int64
+	for _, b := range bs {
+		var in []int64
+		const q = `SELECT id FROM notice_deliveries WHERE notice_id = ? AND id >= ? AND id <= ? AND state = 'pending' ORDER BY id`
+		if err := db.db.SelectContext(context.Background(), &in, db.q(q), b.NoticeID, b.FirstID, b.LastID); err != nil {
+			t.Fatalf("deliveries of %+v: %v", b, err)
+		}
+		if len(in) == 0 || len(in) > SendBatchSize || in[0] != b.FirstID || in[len(in)-1] != b.LastID {
+			t.Errorf("batch %+v holds %d pending deliveries (%v...), want 1 to %d from first to last", b, len(in), in[:min(len(in), 3)], SendBatchSize)
+		}
+		if len(ids) > 0 && len(in) > 0 && in[0] <= ids[len(ids)-1] {
+			t.Errorf("batch %+v overlaps the one before", b)
+		}
+		ids = append(ids, in...)
+	}
+	return ids
+}
+
+// bulkMembers adds n bound members with reminders on to 一号网格 and
+// 市文明办 (openids o-bulk-1...), in one statement.
+func bulkMembers(t testing.TB, db *DB, n int) {
+	t.Helper()
+	q := fmt.Sprintf(`WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
+INSERT INTO members (name, phone, unit_id, grid_id, role, openid)
+SELECT 'bulk' || i, 'pb' || i, (SELECT id FROM units WHERE name = '市文明办'), (SELECT id FROM grids WHERE name = '一号网格'),
+       'volunteer', 'o-bulk-' || i FROM s`, n)
+	if _, err := db.db.ExecContext(context.Background(), q); err != nil {
+		t.Fatalf("bulk members: %v", err)
+	}
+}
+
+// resolvedNotice creates a notice to all and resolves its recipients.
+func resolvedNotice(t testing.TB, db *DB) flows.Notice {
+	t.Helper()
+	ctx := context.Background()
+	n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
+	if err := db.CreateNotice(ctx, &n); err != nil {
+		t.Fatalf("CreateNotice: %v", err)
+	}
+	if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
+		t.Fatalf("ResolveRecipients: %v", err)
+	}
+	return n
+}
+
+// TestResolveRecipientsBatches: a notice to more members than a batch
+// holds gets one send_batch job per SendBatchSize pending deliveries,
+// covering each once; a second notice's batches name only its own.
+func TestResolveRecipientsBatches(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		noticeMembers(t, db) // 张三 pending, 王五 skipped
+		bulkMembers(t, db, 2*SendBatchSize+50)
+		want := 2*SendBatchSize + 51
+		for range 2 {
+			before := len(batchJobs(t, db))
+			n := resolvedNotice(t, db)
+			bs := batchJobs(t, db)[before:]
+			if len(bs) != 3 {
+				t.Fatalf("send_batch jobs = %d, want 3", len(bs))
+			}
+			for _, b := range bs {
+				if b.NoticeID != n.ID {
+					t.Errorf("batch %+v of notice %d", b, n.ID)
+				}
+			}
+			ids := pendingIn(t, db, bs)
+			if len(ids) != want {
+				t.Errorf("batches cover %d deliveries, want %d", len(ids), want)
+			}
+			if got := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND state = 'pending'`, n.ID); got != want {
+				t.Errorf("pending deliveries = %d, want %d", got, want)
+			}
+		}
+	})
+}
+
+// TestClaimDeliveries: a batch claims pending deliveries in ID order, up
+// to the limit, after the cursor, within its range and notice; one given
+// back waits for its retry time; one left sending is taken over once
+// stale; one with an outcome never again.
+func TestClaimDeliveries(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		bulkMembers(t, db, 9)
+		n := resolvedNotice(t, db)
+		other := resolvedNotice(t, db) // its deliveries are never claimed by n's batch
+		b := batchJobs(t, db)[0]
+		all := pendingIn(t, db, []flows.DeliveryBatch{b})
+		if len(all) != 10 || b.NoticeID != n.ID {
+			t.Fatalf("batch %+v holds %d deliveries, want 10 of notice %d", b, len(all), n.ID)
+		}
+		// A batch naming a range that spans the other notice's deliveries
+		// still claims only its own notice's.
+		wide := flows.DeliveryBatch{NoticeID: n.ID, FirstID: b.FirstID, LastID: b.LastID + 100}
+		ids := func(ds []flows.Delivery) []int64 {
+			var out []int64
+			for _, d := range ds {
+				if d.State != flows.DeliverySending || d.NoticeID != n.ID || d.ClientMsgID != flows.ClientMsgID(n.ID, d.MemberID) {
+					t.Errorf("claimed %+v", d)
+				}
+				out = append(out, d.ID)
+			}
+			return out
+		}
+		claim := func(after int64, limit int, stale time.Duration) []int64 {
+			t.Helper()
+			ds, err := db.ClaimDeliveries(ctx, wide, after, limit, stale)
+			if err != nil {
+				t.Fatalf("ClaimDeliveries: %v", err)
+			}
+			return ids(ds)
+		}
+		if got := claim(0, 4, time.Hour); !slices.Equal(got, all[:4]) {
+			t.Errorf("first claim = %v, want %v", got, all[:4])
+		}
+		if got := claim(all[1], 3, time.Hour); !slices.Equal(got, all[4:7]) {
+			t.Errorf("claim after %d = %v, want %v", all[1], got, all[4:7])
+		}
+		// all[0..6] sending. Outcomes: 0 sent, 1 back at once, 2 back in
+		// 2100, 3 failed.
+		notRecorded, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{
+			{ID: all[0], Outcome: flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: 77}},
+			{ID: all[1], Outcome: flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: -1, Message: "busy"}},
+			{ID: all[2], Outcome: flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit",
+				RetryAt: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}},
+			{ID: all[3], Outcome: flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: 45015, Message: "window"}},
+		})
+		if err != nil || len(notRecorded) != 0 {
+			t.Fatalf("RecordDeliveries = %v, %v", notRecorded, err)
+		}
+		// Live claims (4-6) are held; 1 is due; 2 waits; 7-9 are pending.
+		if got, want := claim(0, 100, time.Hour), []int64{all[1], all[7], all[8], all[9]}; !slices.Equal(got, want) {
+			t.Errorf("claim = %v, want %v", got, want)
+		}
+		if got := claim(0, 100, time.Hour); len(got) != 0 {
+			t.Errorf("claim with everything held or waiting = %v, want none", got)
+		}
+		// Stale claims are taken over (with one more attempt); the
+		// delivery waiting for 2100 and those with outcomes are not.
+		ds, err := db.ClaimDeliveries(ctx, wide, 0, 100, 0)
+		if err != nil {
+			t.Fatalf("ClaimDeliveries(stale): %v", err)
+		}
+		if got, want := ids(ds), []int64{all[1], all[4], all[5], all[6], all[7], all[8], all[9]}; !slices.Equal(got, want) {
+			t.Errorf("stale claim = %v, want %v", got, want)
+		}
+		for _, d := range ds {
+			if want := map[int64]int{all[1]: 3, all[4]: 2}[d.ID]; want != 0 && d.Attempts != want {
+				t.Errorf("delivery %d attempts = %d, want %d", d.ID, d.Attempts, want)
+			}
+		}
+		for _, id := range all[:4] {
+			if id == all[1] {
+				continue
+			}
+			d, err := db.Delivery(ctx, id)
+			if err != nil || d.State == flows.DeliverySending {
+				t.Errorf("delivery %d = %+v, %v; want not claimed", id, d, err)
+			}
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND state = 'sending'`, other.ID); got != 0 {
+			t.Errorf("other notice's deliveries claimed: %d", got)
+		}
+		if ds, err := db.ClaimDeliveries(ctx, wide, 0, 0, 0); err != nil || len(ds) != 0 {
+			t.Errorf("ClaimDeliveries(limit 0) = %v, %v", ds, err)
+		}
+	})
+}
+
+// TestRecordDeliveries: outcomes of a batch are stored in one call, each
+// as RecordDelivery would; one not sending is reported, not stored; a bad
+// state stores nothing.
+func TestRecordDeliveries(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		bulkMembers(t, db, 5)
+		resolvedNotice(t, db)
+		b := batchJobs(t, db)[0]
+		ds, err := db.ClaimDeliveries(ctx, b, 0, 5, time.Hour)
+		if err != nil || len(ds) != 5 {
+			t.Fatalf("ClaimDeliveries = %d, %v", len(ds), err)
+		}
+		unclaimed := b.LastID // 6 pending: 张三 and 5 bulk members
+		if d, err := db.Delivery(ctx, unclaimed); err != nil || d.State != flows.DeliveryPending {
+			t.Fatalf("last delivery = %+v, %v; want pending", d, err)
+		}
+		retry := time.Date(2100, 1, 2, 3, 4, 5, 0, time.UTC)
+		rs := []flows.DeliveryResult{
+			{ID: ds[0].ID, Outcome: flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: 5_000_000_001}},
+			{ID: ds[1].ID, Outcome: flows.DeliveryOutcome{State: flows.DeliverySent}},
+			{ID: ds[2].ID, Outcome: flows.DeliveryOutcome{State: flows.DeliverySkipped, ErrCode: 43004, Message: flows.SkipUnfollowed}},
+			{ID: ds[3].ID, Outcome: flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: 48001, Message: "api unauthorized"}},
+			{ID: ds[4].ID, Outcome: flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit", RetryAt: retry}},
+			{ID: unclaimed, Outcome: flows.DeliveryOutcome{State: flows.DeliverySent}},
+		}
+		bad := append(slices.Clone(rs), flows.DeliveryResult{ID: ds[0].ID, Outcome: flows.DeliveryOutcome{State: "bogus"}})
+		if _, err := db.RecordDeliveries(ctx, bad); err == nil || !strings.Contains(err.Error(), "bogus") {
+			t.Errorf("RecordDeliveries(bogus) = %v, want an error naming the state", err)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE state = 'sending'`); got != 5 {
+			t.Errorf("sending after a refused record = %d, want 5 (nothing stored)", got)
+		}
+		notRecorded, err := db.RecordDeliveries(ctx, rs)
+		if err != nil {
+			t.Fatalf("RecordDeliveries: %v", err)
+		}
+		if !slices.Equal(notRecorded, []int64{unclaimed}) {
+			t.Errorf("not recorded = %v, want [%d]", notRecorded, unclaimed)
+		}
+		for i, want := range []flows.Delivery{
+			{State: flows.DeliverySent, MsgID: 5_000_000_001},
+			{State: flows.DeliverySent},
+			{State: flows.DeliverySkipped, ErrCode: 43004, Message: flows.SkipUnfollowed},
+			{State: flows.DeliveryFailed, ErrCode: 48001, Message: "api unauthorized"},
+			{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit"},
+		} {
+			d, err := db.Delivery(ctx, ds[i].ID)
+			if err != nil || d.State != want.State || d.ErrCode != want.ErrCode || d.Message != want.Message || d.MsgID != want.MsgID || d.Attempts != 1 {
+				t.Errorf("delivery %d = %+v, %v; want %+v", ds[i].ID, d, err, want)
+			}
+		}
+		if d, _ := db.Delivery(ctx, unclaimed); d.State != flows.DeliveryPending {
+			t.Errorf("unclaimed delivery recorded: %+v", d)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE sent_at IS NOT NULL`); got != 2 {
+			t.Errorf("deliveries with sent_at = %d, want 2", got)
+		}
+		var retryAt dbTime
+		if err := db.db.GetContext(ctx, &retryAt, db.q(`SELECT retry_at FROM notice_deliveries WHERE id = ?`), ds[4].ID); err != nil || !retryAt.Equal(retry) {
+			t.Errorf("retry_at = %v, %v; want %v", retryAt, err, retry)
+		}
+		// Recorded outcomes are final: a second record changes nothing.
+		notRecorded, err = db.RecordDeliveries(ctx, rs[:2])
+		if err != nil || len(notRecorded) != 2 {
+			t.Errorf("second RecordDeliveries = %v, %v; want both refused", notRecorded, err)
+		}
+		if _, err := db.RecordDeliveries(ctx, nil); err != nil {
+			t.Errorf("RecordDeliveries(nil) = %v", err)
+		}
+	})
+}
+
+// TestBatchState: a batch is open while a delivery is pending or
+// sending; the next claim is due now for a pending one, at its retry
+// time for one given back, and when its claim is stale for one sending.
+func TestBatchState(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		bulkMembers(t, db, 1)
+		resolvedNotice(t, db)
+		b := batchJobs(t, db)[0]
+		state := func() flows.BatchState {
+			t.Helper()
+			st, err := db.BatchState(ctx, b, 10*time.Hour)
+			if err != nil {
+				t.Fatalf("BatchState: %v", err)
+			}
+			return st
+		}
+		year := func(st flows.BatchState) int { return st.Next.Year() }
+		if st := state(); st.Open != 2 || year(st) != 2024 {
+			t.Errorf("fresh batch = %+v, want 2 open, next now (the test clock's 2024)", st)
+		}
+		ds, err := db.ClaimDeliveries(ctx, b, 0, 1, time.Hour)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("ClaimDeliveries = %v, %v", ds, err)
+		}
+		retry := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+		if _, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{{ID: ds[0].ID,
+			Outcome: flows.DeliveryOutcome{State: flows.DeliveryPending, RetryAt: retry}}}); err != nil {
+			t.Fatal(err)
+		}
+		if st := state(); st.Open != 2 || year(st) != 2024 {
+			t.Errorf("one pending = %+v, want next now", st)
+		}
+		if ds, err = db.ClaimDeliveries(ctx, b, 0, 5, time.Hour); err != nil || len(ds) != 1 {
+			t.Fatalf("ClaimDeliveries = %v, %v", ds, err)
+		}
+		st := state()
+		if st.Open != 2 || year(st) != 2024 || st.Next.Hour() < 9+10-8 {
+			t.Errorf("one sending, one waiting = %+v, want next when the claim is 10 h stale", st)
+		}
+		if _, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{{ID: ds[0].ID,
+			Outcome: flows.DeliveryOutcome{State: flows.DeliverySent}}}); err != nil {
+			t.Fatal(err)
+		}
+		if st := state(); st.Open != 1 || !st.Next.Equal(retry) {
+			t.Errorf("one waiting = %+v, want next %v", st, retry)
+		}
+		if ds, err = db.ClaimDeliveries(ctx, b, 0, 5, 0); err != nil || len(ds) != 0 {
+			t.Fatalf("ClaimDeliveries before the retry time = %v, %v", ds, err)
+		}
+		if _, err := db.db.ExecContext(ctx, `UPDATE notice_deliveries SET state = 'failed'`); err != nil {
+			t.Fatal(err)
+		}
+		if st := state(); st.Open != 0 || !st.Next.IsZero() {
+			t.Errorf("done batch = %+v", st)
+		}
+	})
+}
+
+// TestClaimDeliveriesConcurrent: senders claiming the same batch at once
+// never get the same delivery, and between them claim all.
+func TestClaimDeliveriesConcurrent(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		bulkMembers(t, db, 150)
+		resolvedNotice(t, db)
+		b := batchJobs(t, db)[0]
+		var (
+			mu   sync.Mutex
+			seen = map[int64]int{}
+			wg   sync.WaitGroup
+		)
+		for range 6 {
+			wg.Go(func() {
+				for {
+					ds, err := db.ClaimDeliveries(ctx, b, 0, 7, time.Hour)
+					if err != nil {
+						t.Errorf("ClaimDeliveries: %v", err)
+						return
+					}
+					if len(ds) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, d := range ds {
+						seen[d.ID]++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if len(seen) != 151 {
+			t.Errorf("claimed %d deliveries, want 151", len(seen))
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("delivery %d claimed %d times", id, k)
+			}
+		}
+	})
+}
+
+// TestTemplateReportBeforeRecord: WeChat's failure report on a template
+// message that arrives before the sender recorded the message's msgid is
+// not lost: recording the msgid (in a batch or alone) applies it; a
+// success report, or one on another user's message, changes nothing.
+func TestTemplateReportBeforeRecord(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		bulkMembers(t, db, 3)
+		resolvedNotice(t, db)
+		b := batchJobs(t, db)[0]
+		ds, err := db.ClaimDeliveries(ctx, b, 0, 4, time.Hour)
+		if err != nil || len(ds) != 4 {
+			t.Fatalf("ClaimDeliveries = %v, %v", ds, err)
+		}
+		msg := func(i int) int64 { return 6_000_000_000 + int64(i) }
+		for _, r := range []struct {
+			i      int
+			openID string
+			status string
+		}{
+			{0, ds[0].OpenID, TemplateSendUserBlock},
+			{1, ds[1].OpenID, TemplateSendSuccess},
+			{2, "o-someone-else", TemplateSendUserBlock},
+			{3, ds[3].OpenID, TemplateSendSystemError},
+		} {
+			for range 2 { // WeChat repeats itself
+				if err := db.TemplateSendFinished(ctx, r.openID, msg(r.i), r.status); err != nil {
+					t.Fatalf("TemplateSendFinished: %v", err)
+				}
+			}
+		}
+		var rs []flows.DeliveryResult
+		for i, d := range ds[:3] {
+			rs = append(rs, flows.DeliveryResult{ID: d.ID, Outcome: flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: msg(i)}})
+		}
+		if nr, err := db.RecordDeliveries(ctx, rs); err != nil || len(nr) != 0 {
+			t.Fatalf("RecordDeliveries = %v, %v", nr, err)
+		}
+		if err := db.RecordDelivery(ctx, ds[3].ID, flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: msg(3)}); err != nil {
+			t.Fatalf("RecordDelivery: %v", err)
+		}
+		for i, want := range []struct {
+			state   flows.DeliveryState
+			code    int64
+			message string
+		}{
+			{flows.DeliveryFailed, ErrCodeUserBlock, "user block"},
+			{flows.DeliverySent, 0, ""},
+			{flows.DeliverySent, 0, ""},
+			{flows.DeliveryFailed, 0, "system failed"},
+		} {
+			d, err := db.Delivery(ctx, ds[i].ID)
+			if err != nil || d.State != want.state || d.ErrCode != want.code || d.Message != want.message || d.MsgID != msg(i) {
+				t.Errorf("delivery %d = %+v, %v; want %s %d %q with msgid %d", i, d, err, want.state, want.code, want.message, msg(i))
+			}
+		}
+		// A report after the record still applies directly.
+		if err := db.TemplateSendFinished(ctx, ds[1].OpenID, msg(1), TemplateSendUserBlock); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := db.Delivery(ctx, ds[1].ID); d.State != flows.DeliveryFailed || d.ErrCode != ErrCodeUserBlock {
+			t.Errorf("delivery 1 after a late report = %+v", d)
+		}
 	})
 }

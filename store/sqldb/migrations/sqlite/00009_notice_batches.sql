@@ -1,0 +1,22 @@
+-- Notices sent in batches: a delivery given back after a transient error
+-- (45009, -1, 5xx, a timeout) waits until retry_at before it may be
+-- claimed again, so a batch retries each delivery with its own backoff.
+-- template_reports keeps WeChat's TEMPLATESENDJOBFINISH failure reports
+-- by msgid, so a report that arrives before the delivery's msgid is
+-- recorded is applied when it is.
+
+-- +goose Up
+ALTER TABLE notice_deliveries ADD COLUMN retry_at TEXT NULL;
+
+CREATE TABLE template_reports (
+    msgid       INTEGER NOT NULL,
+    openid      TEXT NOT NULL,
+    errcode     INTEGER NOT NULL DEFAULT 0,
+    message     TEXT NOT NULL,
+    received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (msgid, openid)
+) STRICT;
+
+-- +goose Down
+DROP TABLE template_reports;
+ALTER TABLE notice_deliveries DROP COLUMN retry_at;

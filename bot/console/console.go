@@ -378,11 +378,32 @@ func (c *Console) login(ctx *gin.Context) {
 		return
 	}
 	userKey, addrKey := "user:"+strings.ToLower(username), "addr:"+ctx.ClientIP()
-	if !c.cfg.Limiter.Allow(userKey) || !c.cfg.Limiter.Allow(addrKey) {
-		ctx.Header("Retry-After", "900")
-		c.showLogin(ctx, http.StatusTooManyRequests, username, "登录失败次数过多，请15分钟后再试。", next)
+	lim := c.cfg.Limiter
+	if !lim.Begin(userKey) {
+		c.tooMany(ctx, username, next)
 		return
 	}
+	if !lim.Begin(addrKey) {
+		lim.End(userKey)
+		c.tooMany(ctx, username, next)
+		return
+	}
+	// Every attempt ends once: failed, succeeded (the user's failures are
+	// forgotten, the address's kept) or neither (an internal error).
+	failed, ok := false, false
+	defer func() {
+		switch {
+		case failed:
+			lim.Fail(userKey)
+			lim.Fail(addrKey)
+		case ok:
+			lim.Reset(userKey)
+			lim.End(addrKey)
+		default:
+			lim.End(userKey)
+			lim.End(addrKey)
+		}
+	}()
 	rctx := ctx.Request.Context()
 	adm, err := c.cfg.Accounts.AdminByUsername(rctx, username)
 	hash := []byte(adm.PasswordHash)
@@ -394,12 +415,10 @@ func (c *Console) login(ctx *gin.Context) {
 		return
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || adm.ID == 0 {
-		c.cfg.Limiter.Fail(userKey)
-		c.cfg.Limiter.Fail(addrKey)
+		failed = true
 		c.showLogin(ctx, http.StatusUnauthorized, username, "用户名或密码错误。", next)
 		return
 	}
-	c.cfg.Limiter.Reset(userKey)
 	token, err := newToken()
 	if err != nil {
 		c.internal(ctx, "login", err)
@@ -409,9 +428,16 @@ func (c *Console) login(ctx *gin.Context) {
 		c.internal(ctx, "login", err)
 		return
 	}
+	ok = true
 	setCookie(ctx, loginCookie, "", Path+"/login", -1)
 	setCookie(ctx, sessionCookie, token, Path, int(c.cfg.SessionTTL/time.Second))
 	ctx.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+// tooMany answers a sign-in while its user or address is locked.
+func (c *Console) tooMany(ctx *gin.Context, username, next string) {
+	ctx.Header("Retry-After", "900")
+	c.showLogin(ctx, http.StatusTooManyRequests, username, "登录失败次数过多，请15分钟后再试。", next)
 }
 
 func (c *Console) logout(ctx *gin.Context) {

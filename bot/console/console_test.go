@@ -362,6 +362,12 @@ func TestUnitAdminSeesOnlyTheirUnit(t *testing.T) {
 	wantPage(t, cg.get("/admin/notices"), http.StatusForbidden, "仅限文明办")
 	wantPage(t, cg.get("/admin/assessment"), http.StatusForbidden)
 	wantPage(t, cg.post("/admin/notices", url.Values{"title": {"x"}}), http.StatusForbidden)
+	r = cg.get("/admin/")
+	wantPage(t, r, http.StatusOK, "一号网格", "待处理 0")
+	if strings.Contains(r.body, "二号网格") {
+		t.Error("a unit admin's dashboard shows a grid the unit does not serve")
+	}
+	wantPage(t, wmb.get("/admin/"), http.StatusOK, "一号网格", "二号网格", "待处理 1")
 	r = cg.get("/admin/members")
 	wantPage(t, r, http.StatusOK, "王五")
 	if strings.Contains(r.body, "张三") || strings.Contains(r.body, `href="/admin/notices"`) {
@@ -578,5 +584,22 @@ func TestActivitiesAssessmentAndWorkbook(t *testing.T) {
 	}
 	if r := f.as("wmb").get("/admin/assessment.xlsx?month=" + m.String()); r.code != http.StatusForbidden {
 		t.Errorf("unit admin workbook: %d", r.code)
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                       "/admin/",
+		"/admin/members?grid=x":  "/admin/members?grid=x",
+		"/admin":                 "/admin",
+		"/adminx":                "/admin/",
+		"//evil.example/admin":   "/admin/",
+		"https://evil.example/":  "/admin/",
+		"/admin/\\evil.example":  "/admin/",
+		"/admin/x\r\nSet-Cookie": "/admin/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -63,3 +63,17 @@ type RecordFilter struct {
 func MonthFilter(m Month) RecordFilter {
 	return RecordFilter{From: m.First(), To: m.Next().First()}
 }
+
+// NoticeFilter selects notices for the admin API: the latest Limit by send
+// time; with Unit set, only those sent to that unit alone (not to all, no
+// grid, no other unit).
+type NoticeFilter struct {
+	Unit  string
+	Limit int
+}
+
+// NoticeProgress is a notice with its delivery counts.
+type NoticeProgress struct {
+	Notice
+	Counts NoticeCounts
+}

@@ -273,39 +273,33 @@ func (a *API) notice(c *gin.Context) {
 }
 
 // notices lists the latest notices (limit=, default 50, at most 200),
-// newest send time first, with counts; a unit admin sees those among them
-// sent to their unit alone.
+// newest send time first, with counts; a unit admin's are those sent to
+// their unit alone.
 func (a *API) notices(c *gin.Context) {
-	limit := defaultNoticeList
+	f := flows.NoticeFilter{Limit: defaultNoticeList}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxNoticeList {
 			fail(c, http.StatusBadRequest, "limit must be 1 to "+strconv.Itoa(maxNoticeList))
 			return
 		}
-		limit = n
+		f.Limit = n
 	}
-	ctx := c.Request.Context()
-	ns, err := a.cfg.Store.RecentNotices(ctx, limit)
+	if adm := adminOf(c); adm.Role != flows.AdminOffice {
+		if adm.Unit == "" {
+			fail(c, http.StatusForbidden, "not your unit")
+			return
+		}
+		f.Unit = adm.Unit
+	}
+	ns, err := a.cfg.Store.Notices(c.Request.Context(), f)
 	if err != nil {
 		a.internal(c, "notices", err)
 		return
 	}
-	adm := adminOf(c)
-	out := []noticeJSON{}
-	for _, n := range ns {
-		if !ownNotice(adm, n) {
-			continue
-		}
-		counts, err := a.cfg.Store.NoticeCounts(ctx, n.ID)
-		if errors.Is(err, flows.ErrNotFound) {
-			continue // deleted meanwhile
-		}
-		if err != nil {
-			a.internal(c, "notices", err)
-			return
-		}
-		out = append(out, a.noticeJSON(n, counts))
+	out := make([]noticeJSON, len(ns))
+	for i, n := range ns {
+		out[i] = a.noticeJSON(n.Notice, n.Counts)
 	}
 	c.JSON(http.StatusOK, gin.H{"notices": out})
 }

@@ -262,6 +262,7 @@ func TestNotices(t *testing.T) {
 		{"boss", "", "三/scheduled,二/scheduled,一/scheduled"},
 		{"boss", "?limit=2", "三/scheduled,二/scheduled"},
 		{"wmb", "", "二/scheduled"},
+		{"wmb", "?limit=1", "二/scheduled"}, // the unit's latest, though newer notices exist
 		{"cg", "", "三/scheduled"},
 	} {
 		if got := titles(tc.user, tc.query); got != tc.want {

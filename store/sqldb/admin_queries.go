@@ -290,3 +290,97 @@ func (db *DB) knownNames(ctx context.Context, grids, units []string) error {
 	}
 	return nil
 }
+
+// Notices lists the latest f.Limit notices matching f, newest send time
+// first, with their targets and delivery counts, in three queries.
+func (db *DB) Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error) {
+	if f.Limit <= 0 {
+		return nil, fmt.Errorf("store: notices: limit %d", f.Limit)
+	}
+	query := `
+SELECT n.id, n.title, n.content, n.event_time, n.place, n.target_all, n.role, n.send_at,
+       n.created_by, n.created_at, n.state
+FROM notices n
+`
+	var args []any
+	if f.Unit != "" {
+		query += `WHERE NOT n.target_all
+  AND (SELECT COUNT(*) FROM notice_targets t WHERE t.notice_id = n.id) = 1
+  AND EXISTS (SELECT 1 FROM notice_targets t WHERE t.notice_id = n.id AND t.kind = ? AND t.name = ?)
+`
+		args = append(args, flows.TargetUnit, strings.TrimSpace(f.Unit))
+	}
+	query += `ORDER BY n.send_at DESC, n.id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	var rows []noticeRow
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), args...); err != nil {
+		return nil, wrap("notices", err)
+	}
+	out := make([]flows.NoticeProgress, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	byID := make(map[int64]*flows.NoticeProgress, len(rows))
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		n := flows.Notice{
+			ID: r.ID, Title: r.Title, Content: r.Content, Place: r.Place, TargetAll: r.TargetAll, Role: flows.Role(r.Role),
+			SendAt: r.SendAt.Time, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.Time, State: r.State,
+		}
+		if r.EventTime != nil {
+			n.EventTime = r.EventTime.Time
+		}
+		out[i] = flows.NoticeProgress{Notice: n, Counts: flows.NoticeCounts{Resolved: r.State == flows.NoticeResolved}}
+		byID[r.ID], ids[i] = &out[i], r.ID
+	}
+	var targets []struct {
+		NoticeID int64  `db:"notice_id"`
+		Kind     string `db:"kind"`
+		Name     string `db:"name"`
+	}
+	tq, targs, err := sqlx.In(`SELECT notice_id, kind, name FROM notice_targets WHERE notice_id IN (?) ORDER BY notice_id, kind, name`, ids)
+	if err == nil {
+		err = db.db.SelectContext(ctx, &targets, db.q(tq), targs...)
+	}
+	if err != nil {
+		return nil, wrap("notices: targets", err)
+	}
+	for _, t := range targets {
+		n := byID[t.NoticeID]
+		if t.Kind == flows.TargetGrid {
+			n.Grids = append(n.Grids, t.Name)
+		} else {
+			n.Units = append(n.Units, t.Name)
+		}
+	}
+	var counts []struct {
+		NoticeID int64  `db:"notice_id"`
+		State    string `db:"state"`
+		N        int    `db:"n"`
+	}
+	cq, cargs, err := sqlx.In(`
+SELECT notice_id, state, COUNT(*) AS n FROM notice_deliveries
+WHERE notice_id IN (?) GROUP BY notice_id, state`, ids)
+	if err == nil {
+		err = db.db.SelectContext(ctx, &counts, db.q(cq), cargs...)
+	}
+	if err != nil {
+		return nil, wrap("notices: counts", err)
+	}
+	for _, r := range counts {
+		c := &byID[r.NoticeID].Counts
+		switch flows.DeliveryState(r.State) {
+		case flows.DeliveryPending:
+			c.Pending = r.N
+		case flows.DeliverySending:
+			c.Sending = r.N
+		case flows.DeliverySent:
+			c.Sent = r.N
+		case flows.DeliveryFailed:
+			c.Failed = r.N
+		case flows.DeliverySkipped:
+			c.Skipped = r.N
+		}
+	}
+	return out, nil
+}

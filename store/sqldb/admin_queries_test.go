@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -275,5 +276,82 @@ func TestCountNoticeTargets(t *testing.T) {
 		}
 		_, err := db.CountNoticeTargets(ctx, flows.Notice{Units: []string{"不存在局"}})
 		wantErr(t, err, flows.ErrNotFound)
+	})
+}
+
+func TestNotices(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		at := func(h int) time.Time { return time.Now().Add(time.Duration(h) * time.Hour) }
+		ns := []flows.Notice{
+			{Title: "全员", TargetAll: true, SendAt: at(1)},
+			{Title: "文明办", Units: []string{"市文明办"}, SendAt: at(2), EventTime: at(30)},
+			{Title: "两单位", Units: []string{"市文明办", "市城管局"}, SendAt: at(3)},
+			{Title: "网格和文明办", Grids: []string{"一号网格"}, Units: []string{"市文明办"}, SendAt: at(4)},
+			{Title: "城管局", Units: []string{"市城管局"}, SendAt: at(5)},
+			{Title: "文明办联络员", Units: []string{"市文明办"}, Role: flows.RoleCoordinator, SendAt: at(6)},
+		}
+		for i := range ns {
+			ns[i].Content = "内容"
+			if err := db.CreateNotice(ctx, &ns[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.ResolveRecipients(ctx, ns[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		titles := func(f flows.NoticeFilter) string {
+			t.Helper()
+			list, err := db.Notices(ctx, f)
+			if err != nil {
+				t.Fatalf("Notices(%+v): %v", f, err)
+			}
+			var s []string
+			for _, n := range list {
+				s = append(s, n.Title)
+			}
+			return strings.Join(s, ",")
+		}
+		for _, tc := range []struct {
+			f    flows.NoticeFilter
+			want string
+		}{
+			{flows.NoticeFilter{Limit: 10}, "文明办联络员,城管局,网格和文明办,两单位,文明办,全员"},
+			{flows.NoticeFilter{Limit: 2}, "文明办联络员,城管局"},
+			{flows.NoticeFilter{Limit: 10, Unit: "市文明办"}, "文明办联络员,文明办"},
+			{flows.NoticeFilter{Limit: 1, Unit: "市文明办"}, "文明办联络员"},
+			{flows.NoticeFilter{Limit: 10, Unit: "市城管局"}, "城管局"},
+			{flows.NoticeFilter{Limit: 10, Unit: "无此单位"}, ""},
+		} {
+			if got := titles(tc.f); got != tc.want {
+				t.Errorf("Notices(%+v) = %q, want %q", tc.f, got, tc.want)
+			}
+		}
+		list, err := db.Notices(ctx, flows.NoticeFilter{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range list {
+			want, err := db.Notice(ctx, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts, err := db.NoticeCounts(ctx, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Notice, want) || got.Counts != counts {
+				t.Errorf("Notices row %+v\nwant %+v, %+v", got, want, counts)
+			}
+		}
+		// The notice to all is resolved: 张三 pending, 王五 skipped.
+		if last := list[len(list)-1]; !last.Counts.Resolved || last.Counts.Pending != 1 || last.Counts.Skipped != 1 {
+			t.Errorf("resolved notice counts = %+v", last.Counts)
+		}
+		_, err = db.Notices(ctx, flows.NoticeFilter{})
+		if err == nil {
+			t.Error("Notices without a limit succeeded")
+		}
 	})
 }

@@ -4,7 +4,8 @@
 // as its SHA-256 through the same accounts store as the API's bearer
 // tokens); every POST form carries a per-session CSRF token and a
 // cross-origin POST is refused. Office admins see everything; unit admins
-// only their unit (a 403 page otherwise).
+// only their unit (a 403 page otherwise): its members and records, notices
+// to their unit alone, their unit's row of the assessment (no workbook).
 package console
 
 import (
@@ -144,13 +145,12 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/members", c.members)
 	auth.POST("/members/:id/unbind", c.checkCSRF, c.unbind)
 	auth.GET("/activities", c.activities)
-	office := auth.Group("", c.officeOnly)
-	office.GET("/notices", c.notices)
-	office.GET("/notices/new", c.noticeForm)
-	office.POST("/notices", c.checkCSRF, c.composeNotice)
-	office.GET("/notices/:id", c.notice)
-	office.GET("/assessment", c.assessment)
-	office.GET("/assessment.xlsx", c.workbook)
+	auth.GET("/notices", c.notices)
+	auth.GET("/notices/new", c.noticeForm)
+	auth.POST("/notices", c.checkCSRF, c.composeNotice)
+	auth.GET("/notices/:id", c.notice)
+	auth.GET("/assessment", c.assessment)
+	auth.GET("/assessment.xlsx", c.officeOnly, c.workbook)
 }
 
 // securityHeaders keeps pages out of frames and caches and scripts to our own.

@@ -359,9 +359,12 @@ func TestUnitAdminSeesOnlyTheirUnit(t *testing.T) {
 	wantPage(t, cg.get("/admin/members?unit="+url.QueryEscape("市文明办")), http.StatusForbidden)
 	wantPage(t, cg.post("/admin/reports/"+f.report.Code+"/status", url.Values{"status": {flows.StatusWorking}}), http.StatusForbidden)
 	wantPage(t, cg.post("/admin/members/"+strconv.FormatInt(f.members["张三"].ID, 10)+"/unbind", url.Values{}), http.StatusForbidden)
-	wantPage(t, cg.get("/admin/notices"), http.StatusForbidden, "仅限文明办")
-	wantPage(t, cg.get("/admin/assessment"), http.StatusForbidden)
-	wantPage(t, cg.post("/admin/notices", url.Values{"title": {"x"}}), http.StatusForbidden)
+	r = cg.get("/admin/assessment")
+	wantPage(t, r, http.StatusOK, "市城管局")
+	if strings.Contains(r.body, "市文明办") || strings.Contains(r.body, "网格排名") || strings.Contains(r.body, "assessment.xlsx") {
+		t.Error("a unit admin's assessment shows another unit, the grid ranking or the workbook")
+	}
+	wantPage(t, cg.get("/admin/assessment.xlsx"), http.StatusForbidden, "仅限文明办")
 	r = cg.get("/admin/")
 	wantPage(t, r, http.StatusOK, "一号网格", "待处理 0")
 	if strings.Contains(r.body, "二号网格") {
@@ -370,8 +373,8 @@ func TestUnitAdminSeesOnlyTheirUnit(t *testing.T) {
 	wantPage(t, wmb.get("/admin/"), http.StatusOK, "一号网格", "二号网格", "待处理 1")
 	r = cg.get("/admin/members")
 	wantPage(t, r, http.StatusOK, "王五")
-	if strings.Contains(r.body, "张三") || strings.Contains(r.body, `href="/admin/notices"`) {
-		t.Error("a unit admin sees another unit's member or the notices link")
+	if strings.Contains(r.body, "张三") {
+		t.Error("a unit admin sees another unit's member")
 	}
 	if m, _ := f.db.MemberByID(context.Background(), f.members["张三"].ID); !m.Bound() {
 		t.Error("another unit's admin unbound 张三")
@@ -602,4 +605,51 @@ func TestSafeNext(t *testing.T) {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func TestUnitAdminNotices(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	others := &flows.Notice{Title: "文明办的通知", Content: "c", Units: []string{"市文明办"}, CreatedBy: "boss"}
+	mixed := &flows.Notice{Title: "城管局和网格", Content: "c", Units: []string{"市城管局"}, Grids: []string{"一号网格"}, CreatedBy: "boss"}
+	for _, n := range []*flows.Notice{others, mixed} {
+		if err := f.db.CreateNotice(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cg := f.as("cg")
+	r := cg.get("/admin/notices/new")
+	wantPage(t, r, http.StatusOK, "本单位成员：市城管局")
+	if strings.Contains(r.body, `name="grid"`) || strings.Contains(r.body, `name="all"`) {
+		t.Error("a unit admin is offered other targets")
+	}
+	// Whatever the form names, a unit admin's notice goes to their unit.
+	r = cg.post("/admin/notices", url.Values{"title": {"城管局周末清扫"}, "content": {"c"}, "all": {"1"}, "grid": {"一号网格"}, "unit": {"市文明办"}, "action": {"send"}})
+	if r.code != http.StatusSeeOther {
+		t.Fatalf("unit admin send: %d %s", r.code, r.body)
+	}
+	ns, err := f.db.RecentNotices(ctx, 10)
+	if err != nil || len(ns) != 3 {
+		t.Fatalf("notices %+v %v", ns, err)
+	}
+	var own flows.Notice
+	for _, n := range ns {
+		if n.Title == "城管局周末清扫" {
+			own = n
+		}
+	}
+	if own.TargetAll || len(own.Grids) != 0 || len(own.Units) != 1 || own.Units[0] != "市城管局" || own.CreatedBy != "cg" {
+		t.Fatalf("unit admin's notice: %+v", own)
+	}
+	r = cg.get("/admin/notices")
+	wantPage(t, r, http.StatusOK, "城管局周末清扫")
+	if strings.Contains(r.body, others.Title) || strings.Contains(r.body, mixed.Title) {
+		t.Error("a unit admin's list shows notices beyond their unit")
+	}
+	wantPage(t, cg.get("/admin/notices/"+strconv.FormatInt(own.ID, 10)), http.StatusOK, "城管局周末清扫")
+	for _, n := range []*flows.Notice{others, mixed} {
+		wantPage(t, cg.get("/admin/notices/"+strconv.FormatInt(n.ID, 10)), http.StatusForbidden, "无权查看")
+	}
+	r = f.as("boss").get("/admin/notices")
+	wantPage(t, r, http.StatusOK, others.Title, mixed.Title, "城管局周末清扫")
 }

@@ -408,6 +408,13 @@ func itemOf(n flows.Notice, counts flows.NoticeCounts) noticeItem {
 	return it
 }
 
+// ownNotice reports whether a unit admin may see a notice: one to their
+// unit alone. Office admins see every notice.
+func ownNotice(adm flows.Admin, n flows.Notice) bool {
+	return adm.Role == flows.AdminOffice ||
+		(!n.TargetAll && len(n.Grids) == 0 && len(n.Units) == 1 && n.Units[0] == adm.Unit)
+}
+
 func (c *Console) notices(ctx *gin.Context) {
 	rctx := ctx.Request.Context()
 	ns, err := c.cfg.Store.RecentNotices(rctx, 50)
@@ -415,14 +422,18 @@ func (c *Console) notices(ctx *gin.Context) {
 		c.internal(ctx, "notices", err)
 		return
 	}
-	items := make([]noticeItem, len(ns))
-	for i, n := range ns {
+	adm := adminOf(ctx)
+	items := []noticeItem{}
+	for _, n := range ns {
+		if !ownNotice(adm, n) {
+			continue
+		}
 		counts, err := c.cfg.Store.NoticeCounts(rctx, n.ID)
 		if err != nil {
 			c.internal(ctx, "notices", err)
 			return
 		}
-		items[i] = itemOf(n, counts)
+		items = append(items, itemOf(n, counts))
 	}
 	c.render(ctx, http.StatusOK, "notices", page{Title: "通知", Nav: "notices", Data: items})
 }
@@ -435,6 +446,8 @@ type noticeFormData struct {
 	AllGrids, AllUnits                       []string // offered
 	Count                                    int      // targets, after a preview
 	Previewed                                bool
+	// OwnUnit is the only target a unit admin may choose; "" for the office.
+	OwnUnit string
 }
 
 const formTime = "2006-01-02T15:04" // <input type="datetime-local">
@@ -447,8 +460,14 @@ func (c *Console) noticeForm(ctx *gin.Context) {
 	c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
 }
 
-// offerTargets fills the grids and units the form offers.
+// offerTargets fills the grids and units the form offers: a unit admin's
+// notices go to their unit alone.
 func (c *Console) offerTargets(ctx *gin.Context, d *noticeFormData) bool {
+	if adm := adminOf(ctx); adm.Role != flows.AdminOffice {
+		d.OwnUnit, d.All, d.Grids, d.Units = adm.Unit, false, nil, []string{adm.Unit}
+		d.AllUnits = []string{adm.Unit}
+		return true
+	}
 	var err error
 	rctx := ctx.Request.Context()
 	if d.AllGrids, err = c.cfg.Store.GridNames(rctx); err == nil {
@@ -577,6 +596,10 @@ func (c *Console) notice(ctx *gin.Context) {
 		c.internal(ctx, "notice", err)
 		return
 	}
+	if !ownNotice(adminOf(ctx), n) {
+		c.forbidden(ctx)
+		return
+	}
 	counts, err := c.cfg.Store.NoticeCounts(rctx, id)
 	if err != nil {
 		c.internal(ctx, "notice", err)
@@ -595,6 +618,7 @@ func (c *Console) notice(ctx *gin.Context) {
 type assessmentData struct {
 	monthNav
 	Assessment flows.Assessment
+	Office     bool // the grid ranking and the workbook are the office's
 }
 
 func (c *Console) assessment(ctx *gin.Context) {
@@ -607,7 +631,12 @@ func (c *Console) assessment(ctx *gin.Context) {
 		c.internal(ctx, "assessment", err)
 		return
 	}
-	d := assessmentData{monthNav: navOf(m), Assessment: a}
+	d := assessmentData{monthNav: navOf(m), Assessment: a, Office: true}
+	if adm := adminOf(ctx); adm.Role != flows.AdminOffice {
+		// A unit admin sees their unit's row (ranked among all) only.
+		d.Office, d.Assessment.Grids = false, nil
+		d.Assessment.Units = slices.DeleteFunc(d.Assessment.Units, func(u flows.UnitScore) bool { return u.UnitID != adm.UnitID })
+	}
 	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Data: d})
 }
 

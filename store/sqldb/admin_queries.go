@@ -127,12 +127,12 @@ func recordWhere(f flows.RecordFilter, alias, dateCol string) (string, []any) {
 // bound-parameter limits of SQLite (32766) and PostgreSQL (65535).
 const photoChunk = 5000
 
-// photosOfList loads the photos of a list's owners: one query per
-// photoChunk owners, so a list of any length needs a fixed few queries.
-func (db *DB) photosOfList(ctx context.Context, kind string, ids []int64) (map[int64][]flows.Photo, error) {
+// photosOfList loads the photos of a list's owners: one query per chunk
+// owners (photoChunk), so a list of any length needs a fixed few queries.
+func (db *DB) photosOfList(ctx context.Context, kind string, ids []int64, chunk int) (map[int64][]flows.Photo, error) {
 	out := map[int64][]flows.Photo{}
-	for start := 0; start < len(ids); start += photoChunk {
-		part, err := db.photosOf(ctx, db.db, kind, ids[start:min(start+photoChunk, len(ids))])
+	for start := 0; start < len(ids); start += chunk {
+		part, err := db.photosOf(ctx, db.db, kind, ids[start:min(start+chunk, len(ids))])
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +173,7 @@ LEFT JOIN activities a ON a.id = r.activity_id
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	photos, err := db.photosOfList(ctx, ownerService, ids)
+	photos, err := db.photosOfList(ctx, ownerService, ids, photoChunk)
 	if err != nil {
 		return nil, wrap("service records", err)
 	}
@@ -207,7 +207,7 @@ JOIN grids g ON g.id = a.grid_id
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	photos, err := db.photosOfList(ctx, ownerActivity, ids)
+	photos, err := db.photosOfList(ctx, ownerActivity, ids, photoChunk)
 	if err != nil {
 		return nil, wrap("activities", err)
 	}

@@ -190,6 +190,18 @@ func TestServiceRecordsAndActivities(t *testing.T) {
 			t.Errorf("duration-only record = %+v, %v", rs, err)
 		}
 
+		// Photos come the same in chunks of any size.
+		all := []int64{act.ID, acts[1].ID, acts[2].ID, acts[3].ID}
+		whole, err := db.photosOfList(ctx, ownerActivity, all, photoChunk)
+		if err != nil || len(whole) != 1 || len(whole[act.ID]) != 2 {
+			t.Fatalf("photosOfList = %+v, %v", whole, err)
+		}
+		for _, chunk := range []int{1, 2, 3} {
+			if got, err := db.photosOfList(ctx, ownerActivity, all, chunk); err != nil || !reflect.DeepEqual(got, whole) {
+				t.Errorf("photosOfList in chunks of %d = %+v, %v; want %+v", chunk, got, err, whole)
+			}
+		}
+
 		as, err := db.Activities(ctx, flows.RecordFilter{From: first, To: day})
 		if err != nil || len(as) != 1 {
 			t.Fatalf("Activities = %+v, %v", as, err)
@@ -354,4 +366,37 @@ func TestNotices(t *testing.T) {
 			t.Error("Notices without a limit succeeded")
 		}
 	})
+}
+
+// BenchmarkServiceRecords lists a month of 3,000 service records (every
+// other one with a photo) of three members, as the admin API and the
+// workbook do.
+func BenchmarkServiceRecords(b *testing.B) {
+	const records = 3000
+	for _, dialect := range dialects {
+		b.Run(dialect, func(b *testing.B) {
+			db := openTestDB(b, dialect)
+			ms := seed(b, db)
+			ctx := context.Background()
+			names := []string{"张三", "李四", "王五"}
+			for i := range records {
+				r := lasting(ms[names[i%3]], flows.Date{Year: 2024, Month: 11, Day: 1 + i%30}, 30+i%200)
+				if i%2 == 0 {
+					r.Photos = photosOf("m")
+				}
+				if err := db.CreateServiceRecord(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			f := flows.MonthFilter(flows.Month{Year: 2024, Month: 11})
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				rs, err := db.ServiceRecords(ctx, f)
+				if err != nil || len(rs) != records {
+					b.Fatalf("ServiceRecords = %d, %v", len(rs), err)
+				}
+			}
+		})
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -50,10 +51,15 @@ type Config struct {
 // API is the admin API. Mount it with Register.
 type API struct {
 	cfg Config
-	// dummyHash is compared against when the user is unknown, so a login
-	// takes as long for a wrong user as for a wrong password.
-	dummyHash []byte
 }
+
+// dummyHash is compared against when the user is unknown, so a login takes
+// as long for a wrong user as for a wrong password. Made once, on the first
+// such login, rather than by every New.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+	return h
+})
 
 // New returns an API, filling Config defaults.
 func New(cfg Config) *API {
@@ -72,8 +78,7 @@ func New(cfg Config) *API {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
-	return &API{cfg: cfg, dummyHash: dummy}
+	return &API{cfg: cfg}
 }
 
 // Register mounts the API's routes on r (usually the group /api/v1).
@@ -155,7 +160,7 @@ func (a *API) login(c *gin.Context) {
 	hash := []byte(adm.PasswordHash)
 	switch {
 	case errors.Is(err, flows.ErrNotFound):
-		hash = a.dummyHash
+		hash = dummyHash()
 	case err != nil:
 		a.internal(c, "login", err)
 		return

@@ -55,33 +55,35 @@ func (c *chromium) tryEval(expr string) (json.RawMessage, bool) {
 	}
 }
 
-// settle waits for a page at path (and query prefix) to finish loading and
-// checks it: a 2xx response, no script or load errors, no CSP violation,
+// settle waits for a new page (one without window.__left, which navigate
+// and submit set on the old one) at path (and query prefix) to finish
+// loading and checks it: a 2xx response, no script or load errors, no CSP violation,
 // and nothing wider than the phone screen the test emulates.
 func (c *chromium) settle(path string) {
 	c.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	want := fmt.Sprintf(`document.readyState === 'complete' && (location.pathname + location.search).startsWith(%q) && !!window.__errs`, path)
-	for {
-		if v, ok := c.tryEval(want); ok && string(v) == "true" {
-			break
-		}
-		if time.Now().After(deadline) {
-			var where string
-			json.Unmarshal(c.eval(`location.href + ' ' + document.title`), &where)
-			c.t.Fatalf("timed out waiting for page %s; at %s", path, where)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// One expression, retried while the page is between two documents (a
+	// meta refresh may replace it at any time).
+	check := fmt.Sprintf(`document.readyState === 'complete' && (location.pathname + location.search).startsWith(%q) && !!window.__errs && !window.__left ?
+		{ready: true, status: performance.getEntriesByType('navigation')[0].responseStatus,
+		 errs: window.__errs, wide: document.documentElement.scrollWidth > window.innerWidth + 1,
+		 text: document.body.innerText.slice(0, 400)} : {ready: false, text: location.href}`, path)
 	var st struct {
+		Ready  bool     `json:"ready"`
 		Status int      `json:"status"`
 		Errs   []string `json:"errs"`
 		Wide   bool     `json:"wide"`
 		Text   string   `json:"text"`
 	}
-	json.Unmarshal(c.eval(`({status: performance.getEntriesByType('navigation')[0].responseStatus,
-		errs: window.__errs, wide: document.documentElement.scrollWidth > window.innerWidth + 1,
-		text: document.body.innerText.slice(0, 400)})`), &st)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if v, ok := c.tryEval(check); ok && json.Unmarshal(v, &st) == nil && st.Ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for page %s; at %s", path, st.Text)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if st.Status < 200 || st.Status > 299 {
 		c.t.Fatalf("page %s answered %d:\n%s", path, st.Status, st.Text)
 	}
@@ -93,12 +95,29 @@ func (c *chromium) settle(path string) {
 	}
 }
 
+// waitPage polls a boolean expression on a page that may reload itself.
+func (c *chromium) waitPage(what, expr string) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if v, ok := c.tryEval(expr); ok && string(v) == "true" {
+			return
+		}
+		if time.Now().After(deadline) {
+			v, _ := c.tryEval(`document.body.innerText`)
+			c.t.Fatalf("timed out waiting for %s; page: %s", what, v)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // navigate loads url in the attached page and settles on path.
 func (c *chromium) navigate(url, path string) {
 	c.t.Helper()
 	var r struct {
 		ErrorText string `json:"errorText"`
 	}
+	c.eval(`window.__left = true`) // settle waits for a document without it
 	c.call("Page.navigate", map[string]any{"url": url}, &r)
 	if r.ErrorText != "" {
 		c.t.Fatalf("navigate %s: %s", url, r.ErrorText)
@@ -109,6 +128,7 @@ func (c *chromium) navigate(url, path string) {
 // submit runs a script that submits a form and settles on the next page.
 func (c *chromium) submit(js, path string) {
 	c.t.Helper()
+	c.eval(`window.__left = true`) // settle waits for a document without it
 	c.eval(js)
 	c.settle(path)
 }
@@ -229,20 +249,10 @@ func TestBrowserConsole(t *testing.T) {
 		t.Fatalf("target count: %q", got)
 	}
 	c.submit(`document.querySelector('#send').click()`, "/admin/notices/")
-	if string(c.eval(`!!document.querySelector('#progress')`)) != "true" {
-		t.Fatal("no progress on the notice page")
-	}
-	// The page reloads itself while sending; wait for the end.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if v, ok := c.tryEval(`document.readyState === 'complete' && !!document.querySelector('#done')`); ok && string(v) == "true" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("notice not sent; page: %s", c.text("main"))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	c.waitPage("the progress on the notice page", `!!document.querySelector('#progress progress, #progress .muted')`)
+	// The page reloads itself while sending; wait for the end (then it
+	// stops reloading).
+	c.waitPage("the notice sent", `document.readyState === 'complete' && !!document.querySelector('#done')`)
 	c.settle("/admin/notices/")
 	if got := c.text("#progress"); !strings.Contains(got, "已发送 1") {
 		t.Errorf("progress when done: %q", got)

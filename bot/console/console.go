@@ -53,7 +53,7 @@ type Store interface {
 	CreateNotice(ctx context.Context, n *flows.Notice) error
 	Notice(ctx context.Context, id int64) (flows.Notice, error)
 	NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error)
-	RecentNotices(ctx context.Context, limit int) ([]flows.Notice, error)
+	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 }
 

@@ -525,7 +525,7 @@ func TestNoticeComposer(t *testing.T) {
 			t.Errorf("form not kept after %q", tc.want)
 		}
 	}
-	if ns, _ := f.db.RecentNotices(context.Background(), 10); len(ns) != 0 {
+	if ns, _ := f.db.Notices(context.Background(), flows.NoticeFilter{Limit: 10}); len(ns) != 0 {
 		t.Fatalf("a refused form stored a notice: %+v", ns)
 	}
 	r := b.post("/admin/notices", form("action", "preview", "event_time", "2099-05-01T09:00"))
@@ -539,7 +539,7 @@ func TestNoticeComposer(t *testing.T) {
 	}
 	r = b.get(r.location)
 	wantPage(t, r, http.StatusOK, "周末清扫", "人民广场", "一号网格", "2099-05-01 09:00", "通知已创建")
-	ns, err := f.db.RecentNotices(context.Background(), 10)
+	ns, err := f.db.Notices(context.Background(), flows.NoticeFilter{Limit: 10})
 	if err != nil || len(ns) != 1 || ns[0].CreatedBy != "boss" || ns[0].Grids[0] != "一号网格" || ns[0].EventTime.In(shanghai).Hour() != 9 {
 		t.Fatalf("stored %+v %v", ns, err)
 	}
@@ -628,14 +628,14 @@ func TestUnitAdminNotices(t *testing.T) {
 	if r.code != http.StatusSeeOther {
 		t.Fatalf("unit admin send: %d %s", r.code, r.body)
 	}
-	ns, err := f.db.RecentNotices(ctx, 10)
+	ns, err := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10})
 	if err != nil || len(ns) != 3 {
 		t.Fatalf("notices %+v %v", ns, err)
 	}
 	var own flows.Notice
 	for _, n := range ns {
 		if n.Title == "城管局周末清扫" {
-			own = n
+			own = n.Notice
 		}
 	}
 	if own.TargetAll || len(own.Grids) != 0 || len(own.Units) != 1 || own.Units[0] != "市城管局" || own.CreatedBy != "cg" {

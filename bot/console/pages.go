@@ -416,24 +416,18 @@ func ownNotice(adm flows.Admin, n flows.Notice) bool {
 }
 
 func (c *Console) notices(ctx *gin.Context) {
-	rctx := ctx.Request.Context()
-	ns, err := c.cfg.Store.RecentNotices(rctx, 50)
+	f := flows.NoticeFilter{Limit: 50}
+	if adm := adminOf(ctx); adm.Role != flows.AdminOffice {
+		f.Unit = adm.Unit
+	}
+	ns, err := c.cfg.Store.Notices(ctx.Request.Context(), f)
 	if err != nil {
 		c.internal(ctx, "notices", err)
 		return
 	}
-	adm := adminOf(ctx)
-	items := []noticeItem{}
-	for _, n := range ns {
-		if !ownNotice(adm, n) {
-			continue
-		}
-		counts, err := c.cfg.Store.NoticeCounts(rctx, n.ID)
-		if err != nil {
-			c.internal(ctx, "notices", err)
-			return
-		}
-		items = append(items, itemOf(n, counts))
+	items := make([]noticeItem, len(ns))
+	for i, n := range ns {
+		items[i] = itemOf(n.Notice, n.Counts)
 	}
 	c.render(ctx, http.StatusOK, "notices", page{Title: "通知", Nav: "notices", Data: items})
 }

@@ -1,7 +1,9 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"gridbot/flows"
 )
@@ -21,7 +23,8 @@ type GridMonth struct {
 
 // GridMonthTotals sums the minutes of service records and counts the
 // collective activities of each grid in month m (by service and activity
-// date), every grid listed by name, those without records with zeros.
+// date), every grid listed by name (in code point order, whatever the
+// database's collation), those without records with zeros.
 // With unitID set only that unit's records count, and only the grids the
 // unit serves or has records in are listed.
 func (db *DB) GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]GridMonth, error) {
@@ -56,74 +59,26 @@ ORDER BY g.name, g.id`
 			out = append(out, g)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b GridMonth) int { return cmp.Compare(a.Grid, b.Grid) })
 	return out, nil
 }
 
-// UnitNames lists the names of all units, sorted.
+// UnitNames lists the names of all units in code point order.
 func (db *DB) UnitNames(ctx context.Context) ([]string, error) {
 	var names []string
 	if err := db.db.SelectContext(ctx, &names, `SELECT name FROM units ORDER BY name`); err != nil {
 		return nil, wrap("unit names", err)
 	}
+	slices.Sort(names)
 	return names, nil
 }
 
-// GridNames lists the names of all grids, sorted.
+// GridNames lists the names of all grids in code point order.
 func (db *DB) GridNames(ctx context.Context) ([]string, error) {
 	var names []string
 	if err := db.db.SelectContext(ctx, &names, `SELECT name FROM grids ORDER BY name`); err != nil {
 		return nil, wrap("grid names", err)
 	}
+	slices.Sort(names)
 	return names, nil
-}
-
-// RecentNotices lists the latest limit notices, newest send time first,
-// with their targets.
-func (db *DB) RecentNotices(ctx context.Context, limit int) ([]flows.Notice, error) {
-	const query = `
-SELECT id, title, content, event_time, place, target_all, role, send_at, created_by, created_at, state
-FROM notices ORDER BY send_at DESC, id DESC LIMIT ?`
-	var rows []noticeRow
-	if err := db.db.SelectContext(ctx, &rows, db.q(query), limit); err != nil {
-		return nil, wrap("recent notices", err)
-	}
-	out := make([]flows.Notice, len(rows))
-	byID := make(map[int64]*flows.Notice, len(rows))
-	for i, r := range rows {
-		out[i] = flows.Notice{
-			ID: r.ID, Title: r.Title, Content: r.Content, Place: r.Place, TargetAll: r.TargetAll, Role: flows.Role(r.Role),
-			SendAt: r.SendAt.Time, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.Time, State: r.State,
-		}
-		if r.EventTime != nil {
-			out[i].EventTime = r.EventTime.Time
-		}
-		byID[r.ID] = &out[i]
-	}
-	if len(rows) == 0 {
-		return out, nil
-	}
-	var targets []struct {
-		NoticeID int64  `db:"notice_id"`
-		Kind     string `db:"kind"`
-		Name     string `db:"name"`
-	}
-	const tq = `
-SELECT t.notice_id, t.kind, t.name FROM notice_targets t
-WHERE t.notice_id IN (SELECT id FROM notices ORDER BY send_at DESC, id DESC LIMIT ?)
-ORDER BY t.notice_id, t.kind, t.name`
-	if err := db.db.SelectContext(ctx, &targets, db.q(tq), limit); err != nil {
-		return nil, wrap("recent notices: targets", err)
-	}
-	for _, t := range targets {
-		n := byID[t.NoticeID]
-		if n == nil {
-			continue // a notice inserted between the two queries
-		}
-		if t.Kind == flows.TargetGrid {
-			n.Grids = append(n.Grids, t.Name)
-		} else {
-			n.Units = append(n.Units, t.Name)
-		}
-	}
-	return out, nil
 }

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -75,10 +76,17 @@ type Config struct {
 
 // Console is the web console. Mount it with Register.
 type Console struct {
-	cfg       Config
-	pages     map[string]*template.Template
-	dummyHash []byte
+	cfg   Config
+	pages map[string]*template.Template
 }
+
+// dummyHash is compared against when the user is unknown, so a sign-in
+// takes as long for a wrong user as for a wrong password. Made once, on
+// the first such sign-in.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+	return h
+})
 
 // Cookie names: the session, and the sign-in form's CSRF token (before
 // there is a session).
@@ -110,8 +118,7 @@ func New(cfg Config) *Console {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
-	c := &Console{cfg: cfg, pages: map[string]*template.Template{}, dummyHash: dummy}
+	c := &Console{cfg: cfg, pages: map[string]*template.Template{}}
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -409,7 +416,7 @@ func (c *Console) login(ctx *gin.Context) {
 	hash := []byte(adm.PasswordHash)
 	switch {
 	case errors.Is(err, flows.ErrNotFound):
-		hash = c.dummyHash
+		hash = dummyHash()
 	case err != nil:
 		c.internal(ctx, "login", err)
 		return

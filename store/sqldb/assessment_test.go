@@ -42,17 +42,33 @@ func (s *assessSeed) inMonth(d flows.Date) bool { return flows.MonthOf(d) == ass
 // service saves a duration-only record of m, saved at created.
 func (s *assessSeed) service(m flows.Member, unit string, d flows.Date, minutes int, created time.Time) {
 	s.t.Helper()
-	s.at(created, func() error { return s.db.CreateServiceRecord(context.Background(), lasting(m, d, minutes)) })
+	s.serviceFor(m, unit, unit, d, minutes, created)
+}
+
+// serviceFor saves a duration-only record of m, a member of rosterUnit,
+// booked to bookedUnit: the session counts in the unit it was booked to,
+// the member as served in their roster unit.
+func (s *assessSeed) serviceFor(m flows.Member, rosterUnit, bookedUnit string, d flows.Date, minutes int, created time.Time) {
+	s.t.Helper()
+	r := lasting(m, d, minutes)
+	if bookedUnit != rosterUnit {
+		id, err := s.db.UnitIDByName(context.Background(), bookedUnit)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		r.UnitID = id
+	}
+	s.at(created, func() error { return s.db.CreateServiceRecord(context.Background(), r) })
 	if !s.inMonth(d) {
 		return
 	}
-	w := s.want[unit]
+	w := s.want[bookedUnit]
 	w.Sessions++
 	w.Minutes += minutes
 	if minutes >= 120 {
 		w.QualifiedSessions++
 	}
-	s.served[unit][m.ID] = true
+	s.served[rosterUnit][m.ID] = true
 }
 
 // activity saves an activity of m with photos, the first failed of them
@@ -186,8 +202,11 @@ func TestAssessment(t *testing.T) {
 		// 23:30, in time; one of October. 3 reports in the month, one on
 		// December 1st.
 		wm := s.members["市文明办"]
-		served("市文明办", 9)
+		served("市文明办", 8)
 		s.service(wm[9], "市文明办", oct31, 240, evening(oct31))
+		// The 9th to serve does so once, booked to 市交通局 (which has no
+		// staff): the session is 市交通局's, the member served for 市文明办.
+		s.serviceFor(wm[10], "市文明办", "市交通局", nov(16), 180, evening(nov(16)))
 		s.activity(wm[0], "市文明办", nov(5), 4, 0, evening(nov(5)))
 		s.activity(wm[1], "市文明办", nov(8), 3, 0, evening(nov(8)))
 		s.activity(wm[2], "市文明办", nov(12), 4, 1, evening(nov(12)))
@@ -271,7 +290,7 @@ func TestAssessment(t *testing.T) {
 			score float64
 			rank  int
 		}{
-			// 2 good activities 40 + 60% of 15 30 + 3 reports 15 + on time 10.
+			// 2 good activities 40 + 9 of 15 serve (60%) 30 + 3 reports 15 + on time 10.
 			{"市文明办", 9.0 / 15, true, 95, 1},
 			// 40 + 30×(7/12)/0.6 = 29.17 + 5 reports capped at 20.
 			{"市城管局", 7.0 / 12, false, 89.2, 2},

@@ -18,7 +18,8 @@ import (
 //     in the unit of their roster row so the rate never exceeds 100% when
 //     someone changed unit; a semi-join on (member_id, service_date);
 //   - ss: sessions, qualified sessions and minutes in the record's unit,
-//     one GROUP BY over the month's service records;
+//     one GROUP BY over the month's service records, read from the
+//     (unit_id, service_date, minutes) index alone (migration 00008);
 //   - act: the month's activities with their photos that are not failed;
 //     good numbers those with enough photos per unit in saving order, and
 //     ot holds the units whose ActivityGoal-th was saved before the deadline;

@@ -50,6 +50,7 @@ type Store interface {
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]sqldb.GridMonth, error)
 	UnitNames(ctx context.Context) ([]string, error)
+	UnitGrids(ctx context.Context, unitID int64) ([]flows.Grid, error)
 	GridNames(ctx context.Context) ([]string, error)
 	CreateNotice(ctx context.Context, n *flows.Notice) error
 	Notice(ctx context.Context, id int64) (flows.Notice, error)
@@ -355,8 +356,15 @@ type loginData struct {
 	Token    string
 }
 
-// loginPage shows the sign-in form with a fresh form token in a cookie.
+// loginPage shows the sign-in form with a fresh form token in a cookie,
+// or goes on to the console when already signed in.
 func (c *Console) loginPage(ctx *gin.Context) {
+	if token, err := ctx.Cookie(sessionCookie); err == nil && token != "" {
+		if _, err := c.cfg.Accounts.SessionAdmin(ctx.Request.Context(), hashToken(token)); err == nil {
+			ctx.Redirect(http.StatusSeeOther, safeNext(ctx.Query("next")))
+			return
+		}
+	}
 	c.showLogin(ctx, http.StatusOK, "", "", ctx.Query("next"))
 }
 

@@ -249,6 +249,9 @@ func TestLoginCookieAndLogout(t *testing.T) {
 		t.Errorf("session found by the raw token: %v", err)
 	}
 	wantPage(t, b.get("/admin/"), http.StatusOK, "概览", "boss", "退出")
+	if r := b.get("/admin/login?next=%2Fadmin%2Fmembers"); r.code != http.StatusSeeOther || r.location != "/admin/members" {
+		t.Errorf("login page when signed in: %d %q, want on to next", r.code, r.location)
+	}
 
 	r = b.post("/admin/logout", url.Values{})
 	if r.code != http.StatusSeeOther || r.location != "/admin/login" {
@@ -372,7 +375,10 @@ func TestUnitAdminSeesOnlyTheirUnit(t *testing.T) {
 	}
 	wantPage(t, wmb.get("/admin/"), http.StatusOK, "一号网格", "二号网格", "待处理 1")
 	r = cg.get("/admin/members")
-	wantPage(t, r, http.StatusOK, "王五")
+	wantPage(t, r, http.StatusOK, "王五", "<option>一号网格</option>")
+	if strings.Contains(r.body, "二号网格") {
+		t.Error("a unit admin is offered a grid their unit does not serve")
+	}
 	if strings.Contains(r.body, "张三") {
 		t.Error("a unit admin sees another unit's member")
 	}

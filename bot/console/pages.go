@@ -312,8 +312,17 @@ func (c *Console) members(ctx *gin.Context) {
 		return
 	}
 	d := membersData{Members: ms, Grid: grid, Unit: unit, Back: ctx.Request.URL.RequestURI()}
-	if d.Grids, err = c.cfg.Store.GridNames(rctx); err == nil && adminOf(ctx).Role == flows.AdminOffice {
-		d.Units, err = c.cfg.Store.UnitNames(rctx)
+	if unitID == 0 {
+		if d.Grids, err = c.cfg.Store.GridNames(rctx); err == nil {
+			d.Units, err = c.cfg.Store.UnitNames(rctx)
+		}
+	} else {
+		// A unit admin filters by the grids their unit serves.
+		var gs []flows.Grid
+		gs, err = c.cfg.Store.UnitGrids(rctx, unitID)
+		for _, g := range gs {
+			d.Grids = append(d.Grids, g.Name)
+		}
 	}
 	if err != nil {
 		c.internal(ctx, "members", err)

@@ -167,7 +167,9 @@ type NoticeStore interface {
 	// delivery recorded sent never changes again.
 	RecordDeliveries(ctx context.Context, rs []DeliveryResult) (notRecorded []int64, err error)
 	// BatchState reports the deliveries of batch b still without an
-	// outcome, and when the next of them may be claimed.
+	// outcome, and when the next of them may be claimed. A sender calls
+	// it after recording: it also applies WeChat's reports on template
+	// messages that came before their msgids were recorded.
 	BatchState(ctx context.Context, b DeliveryBatch, stale time.Duration) (BatchState, error)
 	// ClaimDelivery marks a pending delivery, or one left sending longer
 	// than stale ago, as sending with one more attempt, and returns it.

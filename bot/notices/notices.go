@@ -16,6 +16,7 @@
 package notices
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -70,14 +71,18 @@ const (
 // retried send.
 const sendTimeout = 30 * time.Second
 
-// Chunks of a batch: a lane claims a chunk of up to maxChunk deliveries,
-// sends them at once and records them; an instance runs
-// ceil(MaxWorkers/maxChunk) lanes of MaxWorkers/lanes deliveries, so no
-// more than MaxWorkers deliveries are claimed and unrecorded at a time.
-const maxChunk = 16
+// maxClaim is the most deliveries a batch run claims in one statement
+// (half of MaxWorkers, so the next claim is ready while they go out).
+const maxClaim = 64
 
-// permitWait is how long a lane gathers send permits (the Limiter) for a
-// chunk: at a slow rate a chunk is smaller, so claimed deliveries go out
+// batchJobs is how many send_batch jobs one instance runs at once (they
+// share its MaxWorkers send slots); the River client of New has two job
+// slots more, so a notice's recipients and a reminder are fixed while
+// batches are being sent.
+const batchJobs = 3
+
+// permitWait is how long a run gathers send permits (the Limiter) for a
+// claim: at a slow rate a claim is smaller, so claimed deliveries go out
 // at once instead of waiting for their turn while claimed.
 const permitWait = time.Second
 
@@ -151,13 +156,6 @@ func (d *Deps) defaults() error {
 	return nil
 }
 
-// lanes is how many chunks one instance sends at once, and chunk how many
-// deliveries each.
-func (d *Deps) lanes() (lanes, chunk int) {
-	lanes = (d.MaxWorkers + maxChunk - 1) / maxChunk
-	return lanes, d.MaxWorkers / lanes
-}
-
 // Register adds SendNoticeWorker, SendBatchWorker, SendDeliveryWorker (for
 // send_delivery jobs queued by earlier versions) and (with a schedule
 // store) FireScheduleWorker to workers, for a River client that also works
@@ -178,10 +176,10 @@ func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWo
 		Store: deps.Store, Poster: deps.Poster, TemplateID: deps.TemplateID, Location: deps.Location,
 		Attempts: deps.DeliveryAttempts, RetryPolicy: deps.RetryPolicy, Log: log,
 	}
-	lanes, chunk := deps.lanes()
 	batch := &SendBatchWorker{
 		sender: s, Limiter: deps.Limiter, Stale: deps.Stale,
-		Chunk: chunk, lanes: make(chan struct{}, lanes), run: min(deps.RescueAfter/4, maxRun),
+		Claim: min(max(deps.MaxWorkers/2, 1), maxClaim),
+		slots: make(chan struct{}, deps.MaxWorkers), run: min(deps.RescueAfter/4, maxRun),
 	}
 	river.AddWorker(workers, &SendNoticeWorker{Store: deps.Store, Log: log})
 	river.AddWorker(workers, batch)
@@ -217,12 +215,11 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 	if err != nil {
 		return nil, fmt.Errorf("notices: new: %w", err)
 	}
-	// A job slot per lane, and two more so a notice's recipients and a
-	// reminder are fixed while batches are being sent (their jobs come
+	// Job slots for the batches and two more, so a notice's recipients and
+	// a reminder are fixed while batches are being sent (their jobs come
 	// first: send_batch jobs have a lower priority).
-	lanes, _ := deps.lanes()
 	client, err := river.NewClient(driver, &river.Config{
-		Queues:               map[string]river.QueueConfig{flows.NoticeQueue: {MaxWorkers: lanes + 2}},
+		Queues:               map[string]river.QueueConfig{flows.NoticeQueue: {MaxWorkers: batchJobs + 2}},
 		Workers:              workers,
 		FetchPollInterval:    deps.PollInterval,
 		FetchCooldown:        min(100*time.Millisecond, deps.PollInterval),
@@ -343,8 +340,10 @@ func (s *sender) notice(ctx context.Context, id int64) (flows.Notice, error) {
 // given back for another attempt at the retry policy's time (at once when
 // ctx ended: the sender is stopping).
 func (s *sender) send(ctx context.Context, n flows.Notice, d flows.Delivery) flows.DeliveryOutcome {
-	log := s.Log.With(slog.Int64("delivery_id", d.ID), slog.Int64("notice_id", d.NoticeID),
-		slog.String("user", wechat.UserHash(d.OpenID)), slog.Int("attempt", d.Attempts))
+	log := func() *slog.Logger { // only on the way out of the fast path
+		return s.Log.With(slog.Int64("delivery_id", d.ID), slog.Int64("notice_id", d.NoticeID),
+			slog.String("user", wechat.UserHash(d.OpenID)), slog.Int("attempt", d.Attempts))
+	}
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
 	path, body := message(n, d, s.TemplateID, s.Location)
@@ -368,17 +367,17 @@ func (s *sender) send(ctx context.Context, n flows.Notice, d flows.Delivery) flo
 		return flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: code, Message: errText(err)}
 	case code == 43004:
 		if uerr := s.Store.SetUnfollowed(context.WithoutCancel(ctx), d.OpenID, true); uerr != nil {
-			log.Error("notices: mark unfollowed", slog.Any("error", uerr))
+			log().Error("notices: mark unfollowed", slog.Any("error", uerr))
 		}
 		return flows.DeliveryOutcome{State: flows.DeliverySkipped, ErrCode: code, Message: flows.SkipUnfollowed}
 	case code != 0 && !transientCodes[code], errors.As(err, &he) && he.Status < 500:
-		log.Warn("notices: cannot be delivered", slog.Int64("errcode", code))
+		log().Warn("notices: cannot be delivered", slog.Int64("errcode", code))
 		return flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: code, Message: errText(err)}
 	case d.Attempts >= s.Attempts:
-		log.Error("notices: failed for good", slog.Any("error", wechat.Redact(err)))
+		log().Error("notices: failed for good", slog.Any("error", wechat.Redact(err)))
 		return flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: code, Message: errText(err)}
 	}
-	log.Warn("notices: send failed; will retry", slog.Any("error", wechat.Redact(err)))
+	log().Warn("notices: send failed; will retry", slog.Any("error", wechat.Redact(err)))
 	return flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: code, Message: errText(err), RetryAt: s.retryAt(d)}
 }
 
@@ -392,12 +391,18 @@ func (s *sender) retryAt(d flows.Delivery) time.Time {
 	})
 }
 
-// SendBatchWorker sends a batch of a notice's deliveries. A run works the
-// batch in chunks, each in a lane (an instance runs a few at once): it
-// takes send permits from the Limiter, claims that many deliveries in one
-// statement, sends them at once, and records their outcomes in one
-// statement. A transient error (-1, 45009, HTTP 5xx, a timeout) gives its
-// delivery back with a retry time (the retry policy's backoff), up to
+// SendBatchWorker sends a batch of a notice's deliveries. A run is a
+// pipeline over the batch: it takes send permits from the Limiter and
+// claims that many deliveries in one statement, ahead of the sends; each
+// claimed delivery goes out as soon as one of the instance's MaxWorkers
+// send slots is free; and the outcomes are recorded in one statement per
+// group that has come in meanwhile, after which their slots are free
+// again. So an instance never has more than MaxWorkers deliveries sent
+// and not recorded: after a crash, at most that many go out again, with
+// the client_msg_id WeChat drops.
+//
+// A transient error (-1, 45009, HTTP 5xx, a timeout) gives its delivery
+// back with a retry time (the retry policy's backoff), up to
 // DeliveryAttempts; 43004 records it skipped and marks the member
 // unfollowed; other errcodes (45015, 48001, 40003, ...) record it failed,
 // no retry. When the run has claimed what it could, the job is done if
@@ -409,16 +414,17 @@ type SendBatchWorker struct {
 	*sender
 	Limiter Limiter
 	Stale   time.Duration
-	Chunk   int // deliveries a lane claims at once
+	Claim   int // deliveries claimed at once
 
-	lanes    chan struct{} // a slot per lane of this instance
-	run      time.Duration // how long one run starts chunks
-	stopping atomic.Bool   // the Runner is stopping: start no more chunks
+	slots    chan struct{} // MaxWorkers: a slot per delivery sent and not yet recorded
+	run      time.Duration // how long one run claims
+	stopping atomic.Bool   // the Runner is stopping: claim no more
 }
 
-// Timeout bounds one run: its chunks start within run, and the last one
-// gathers permits, sends and records. River's rescuer also waits this
-// long before it takes a run for dead, so it is kept tight.
+// Timeout bounds one run: it claims within run, and the last deliveries
+// it claimed wait for permits, go out and are recorded. River's rescuer
+// also waits this long before it takes a run for dead, so it is kept
+// tight.
 func (w *SendBatchWorker) Timeout(*river.Job[flows.SendBatchJob]) time.Duration {
 	return w.run + permitWait + sendTimeout
 }
@@ -426,27 +432,44 @@ func (w *SendBatchWorker) Timeout(*river.Job[flows.SendBatchJob]) time.Duration 
 // Work sends what it can of job.Args's batch.
 func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBatchJob]) error {
 	b := job.Args.DeliveryBatch
+	fail := func(err error) error {
+		return fmt.Errorf("send batch %d/%d-%d: %w", b.NoticeID, b.FirstID, b.LastID, err)
+	}
 	n, err := w.notice(ctx, b.NoticeID)
 	if errors.Is(err, flows.ErrNotFound) {
 		return river.JobCancel(err)
 	}
 	if err != nil {
-		return fmt.Errorf("send batch %d/%d-%d: %w", b.NoticeID, b.FirstID, b.LastID, err)
+		return fail(err)
 	}
-	until := time.Now().Add(w.run)
-	var after int64 // the last delivery claimed in this run: one attempt each per run
-	for !w.stopping.Load() {
-		claimed, full, err := w.chunk(ctx, b, n, &after, until)
-		if err != nil {
-			return fmt.Errorf("send batch %d/%d-%d: %w", b.NoticeID, b.FirstID, b.LastID, err)
-		}
-		if !full || claimed == 0 || time.Now().After(until) {
-			break
-		}
+	claimed := make(chan flows.Delivery, w.Claim)
+	results := make(chan flows.DeliveryResult, cap(w.slots))
+	var claimErr, recordErr error
+	go func() {
+		defer close(claimed)
+		claimErr = w.claim(ctx, b, time.Now().Add(w.run), claimed)
+	}()
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		recordErr = w.record(ctx, b, results)
+	}()
+	var sends sync.WaitGroup
+	for d := range claimed {
+		// A slot is freed by the recorder, which does not stop with ctx:
+		// once ctx ends, the send fails at once and gives d back.
+		w.slots <- struct{}{}
+		sends.Go(func() { results <- flows.DeliveryResult{ID: d.ID, Outcome: w.send(ctx, n, d)} })
+	}
+	sends.Wait()
+	close(results)
+	<-recorded
+	if err := cmp.Or(claimErr, recordErr); err != nil {
+		return fail(err)
 	}
 	st, err := w.Store.BatchState(ctx, b, w.Stale)
 	if err != nil {
-		return fmt.Errorf("send batch %d/%d-%d: %w", b.NoticeID, b.FirstID, b.LastID, err)
+		return fail(err)
 	}
 	if st.Open == 0 {
 		return nil
@@ -454,57 +477,76 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	return river.JobSnooze(max(time.Until(st.Next), 0))
 }
 
-// chunk takes a lane (waiting no later than until) and up to Chunk send
-// permits, claims that many deliveries of b after *after, sends them at
-// once, and records the outcomes. It reports how many it claimed, and
-// whether as many as it asked for (else the run has claimed all it may:
-// the claims go in ID order).
-func (w *SendBatchWorker) chunk(ctx context.Context, b flows.DeliveryBatch, n flows.Notice, after *int64, until time.Time) (claimed int, full bool, err error) {
-	wait := time.NewTimer(max(time.Until(until), 0))
-	defer wait.Stop()
-	select {
-	case w.lanes <- struct{}{}:
-	case <-wait.C:
-		return 0, false, nil // the lanes are busy: the run is over
-	case <-ctx.Done():
-		return 0, false, ctx.Err()
-	}
-	defer func() { <-w.lanes }()
-	// Permits first, so claimed deliveries go out at once: a permit not
-	// used (the batch had fewer left) is a slot of the rate lost.
-	want := 0
-	gather := time.Now().Add(permitWait)
-	for want < w.Chunk && (want == 0 || time.Now().Before(gather)) {
-		if err := w.Limiter.Wait(ctx); err != nil {
-			return 0, false, err
+// claim claims deliveries of b into out until until, the Runner stops, or
+// a claim gets fewer than it asked for (the rest are held by others or
+// wait for their retry time: claims go in ID order, each delivery once
+// per run). Before each claim it takes up to Claim send permits, so the
+// deliveries it claims go out at once.
+func (w *SendBatchWorker) claim(ctx context.Context, b flows.DeliveryBatch, until time.Time, out chan<- flows.Delivery) error {
+	var after int64
+	for !w.stopping.Load() && time.Now().Before(until) {
+		// A permit not used (the batch had fewer left) is a slot of the
+		// rate lost.
+		want := 0
+		gather := time.Now().Add(permitWait)
+		for want < w.Claim && (want == 0 || time.Now().Before(gather)) {
+			if err := w.Limiter.Wait(ctx); err != nil {
+				return err
+			}
+			want++
 		}
-		want++
+		ds, err := w.Store.ClaimDeliveries(ctx, b, after, want, w.Stale)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			out <- d
+		}
+		if len(ds) < want {
+			return nil
+		}
+		after = ds[len(ds)-1].ID
 	}
-	ds, err := w.Store.ClaimDeliveries(ctx, b, *after, want, w.Stale)
-	if err != nil || len(ds) == 0 {
-		return 0, false, err
+	return nil
+}
+
+// record records the outcomes coming in, those that came in while the
+// statement before ran in one statement, and frees their send slots. It
+// records even when ctx has ended: the sends are out, and a delivery
+// given back is claimable at once instead of when its claim is stale.
+func (w *SendBatchWorker) record(ctx context.Context, b flows.DeliveryBatch, results <-chan flows.DeliveryResult) error {
+	ctx = context.WithoutCancel(ctx)
+	var firstErr error
+	for r := range results {
+		rs := []flows.DeliveryResult{r}
+	more:
+		for len(rs) < cap(w.slots) {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break more
+				}
+				rs = append(rs, r)
+			default:
+				break more
+			}
+		}
+		notRecorded, err := w.Store.RecordDeliveries(ctx, rs)
+		for range rs {
+			<-w.slots
+		}
+		if err != nil {
+			// Out already; a later run reclaims them once stale and sends
+			// the same client_msg_id, which WeChat drops.
+			w.Log.Error("notices: outcomes not recorded", slog.Int64("notice_id", b.NoticeID),
+				slog.Int("deliveries", len(rs)), slog.Any("error", err))
+			firstErr = cmp.Or(firstErr, err)
+		}
+		for _, id := range notRecorded {
+			w.Log.Warn("notices: outcome not recorded: another sender recorded one first", slog.Int64("delivery_id", id))
+		}
 	}
-	*after = ds[len(ds)-1].ID
-	rs := make([]flows.DeliveryResult, len(ds))
-	var wg sync.WaitGroup
-	for i, d := range ds {
-		wg.Go(func() { rs[i] = flows.DeliveryResult{ID: d.ID, Outcome: w.send(ctx, n, d)} })
-	}
-	wg.Wait()
-	// Recorded even when ctx ended: the sends are out, and a delivery
-	// given back is claimable at once instead of when its claim is stale.
-	notRecorded, err := w.Store.RecordDeliveries(context.WithoutCancel(ctx), rs)
-	if err != nil {
-		// Out already; a later run reclaims them once stale and sends the
-		// same client_msg_id, which WeChat drops.
-		w.Log.Error("notices: outcomes not recorded", slog.Int64("notice_id", b.NoticeID),
-			slog.Int("deliveries", len(rs)), slog.Any("error", err))
-		return len(ds), false, err
-	}
-	for _, id := range notRecorded {
-		w.Log.Warn("notices: outcome not recorded: another sender recorded one first", slog.Int64("delivery_id", id))
-	}
-	return len(ds), len(ds) == want, nil
+	return firstErr
 }
 
 // SendDeliveryWorker sends one delivery of a send_delivery job, which

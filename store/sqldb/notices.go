@@ -321,6 +321,12 @@ RETURNING ` + deliveryColumns
 // on PostgreSQL rows another sender is claiming at the same moment are
 // skipped (FOR UPDATE SKIP LOCKED), on SQLite the one writer serializes
 // claims.
+//
+// The batch's queries find its rows by the ID range alone ("notice_id +
+// 0" keeps the planner off the notice_id indexes): right after a notice's
+// deliveries are inserted the statistics say a notice has a row or two,
+// and a plan by notice_id would read all of a large notice's rows for
+// each claim.
 func (db *DB) ClaimDeliveries(ctx context.Context, b flows.DeliveryBatch, after int64, limit int, stale time.Duration) ([]flows.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -334,14 +340,14 @@ func (db *DB) ClaimDeliveries(ctx context.Context, b flows.DeliveryBatch, after 
 UPDATE notice_deliveries SET state = 'sending', attempts = attempts + 1, claimed_at = ?, retry_at = NULL
 WHERE id IN (
     SELECT id FROM notice_deliveries
-    WHERE notice_id = ? AND id > ? AND id <= ?
+    WHERE id > ? AND id <= ? AND notice_id + 0 = ?
       AND ((state = 'pending' AND (retry_at IS NULL OR retry_at <= ?))
         OR (state = 'sending' AND claimed_at < ?))
     ORDER BY id LIMIT ?` + lock + `)
 RETURNING ` + deliveryColumns
 	var rows []deliveryRow
 	err := db.db.SelectContext(ctx, &rows, db.q(query), now,
-		b.NoticeID, max(after, b.FirstID-1), b.LastID, now, dbTime{now.Add(-stale)}, limit)
+		max(after, b.FirstID-1), b.LastID, b.NoticeID, now, dbTime{now.Add(-stale)}, limit)
 	if err != nil {
 		return nil, wrap("claim deliveries", err)
 	}
@@ -360,9 +366,10 @@ const recordChunk = 500
 // attempts, as RecordDelivery does one, in one statement per 500, and
 // returns the IDs not recorded because they were not sending (an outcome
 // never overwrites another). A pending outcome's RetryAt is when
-// ClaimDeliveries may take the delivery again. A WeChat report on a
-// template message that arrived before its msgid was recorded is applied
-// then (see TemplateSendFinished).
+// ClaimDeliveries may take the delivery again. WeChat's reports on
+// template messages that came before their msgids were recorded are
+// applied by the batch's next BatchState, not here: it keeps the
+// sender's path to one statement.
 func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) ([]int64, error) {
 	for _, r := range rs {
 		switch r.Outcome.State {
@@ -384,13 +391,11 @@ func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) (
 		now := db.stamp()
 		values := make([]string, len(chunk))
 		args := make([]any, 0, len(chunk)*6+1)
-		var templates []int64 // deliveries recorded sent with a msgid
 		for i, r := range chunk {
 			o := r.Outcome
 			var msgID, retryAt any
 			if o.State == flows.DeliverySent && o.MsgID != 0 {
 				msgID = o.MsgID
-				templates = append(templates, r.ID)
 			}
 			if o.State == flows.DeliveryPending && !o.RetryAt.IsZero() {
 				retryAt = dbTime{o.RetryAt.UTC().Truncate(time.Microsecond)}
@@ -422,20 +427,25 @@ RETURNING ` + returning
 				}
 			}
 		}
-		if len(templates) > 0 {
-			if err := db.applyTemplateReports(ctx, templates); err != nil {
-				return notRecorded, wrap("record deliveries", err)
-			}
-		}
 	}
 	return notRecorded, nil
 }
 
-// BatchState counts the deliveries of batch b without an outcome and
+// BatchState first applies the template reports kept for the batch's
+// sent deliveries (see TemplateSendFinished; a sender calls it after its
+// records), then counts the deliveries of batch b without an outcome and
 // says when the next of them may be claimed: a pending one at its retry
 // time (now when it has none or it passed), a sending one when its claim
 // goes stale.
 func (db *DB) BatchState(ctx context.Context, b flows.DeliveryBatch, stale time.Duration) (flows.BatchState, error) {
+	const apply = `
+UPDATE notice_deliveries AS d SET state = 'failed', errcode = r.errcode, message = r.message
+FROM template_reports AS r
+WHERE d.id >= ? AND d.id <= ? AND d.notice_id + 0 = ? AND d.state = 'sent'
+  AND r.msgid = d.msgid AND r.openid = d.openid`
+	if _, err := db.db.ExecContext(ctx, db.q(apply), b.FirstID, b.LastID, b.NoticeID); err != nil {
+		return flows.BatchState{}, wrap("batch state", err)
+	}
 	var rows []struct {
 		State     string  `db:"state"`
 		RetryAt   *dbTime `db:"retry_at"`
@@ -443,8 +453,8 @@ func (db *DB) BatchState(ctx context.Context, b flows.DeliveryBatch, stale time.
 	}
 	const query = `
 SELECT state, retry_at, claimed_at FROM notice_deliveries
-WHERE notice_id = ? AND id >= ? AND id <= ? AND state IN ('pending', 'sending')`
-	if err := db.db.SelectContext(ctx, &rows, db.q(query), b.NoticeID, b.FirstID, b.LastID); err != nil {
+WHERE id >= ? AND id <= ? AND notice_id + 0 = ? AND state IN ('pending', 'sending')`
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), b.FirstID, b.LastID, b.NoticeID); err != nil {
 		return flows.BatchState{}, wrap("batch state", err)
 	}
 	now := db.stamp().Time
@@ -537,11 +547,12 @@ const ErrCodeUserBlock = 43101
 // more.
 //
 // A failure report is kept (template_reports) before the deliveries are
-// looked at, and recording a msgid (RecordDelivery, RecordDeliveries)
-// applies the reports kept for it after the record is committed: so a
-// report is applied however it interleaves with the record. Were it
-// the other way round, a report read before the record commits and a
-// record checked before the report commits would both miss.
+// looked at, and after a msgid is recorded the reports kept for it are
+// applied (by RecordDelivery itself; by the BatchState that follows
+// RecordDeliveries): so a report is applied however it interleaves with
+// the record. Were it the other way round, a report read before the
+// record commits and a record checked before the report commits would
+// both miss.
 func (db *DB) TemplateSendFinished(ctx context.Context, openID string, msgID int64, status string) error {
 	status = strings.TrimSpace(status)
 	rest, failed := strings.CutPrefix(status, "failed:")

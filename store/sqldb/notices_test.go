@@ -700,8 +700,9 @@ func TestClaimDeliveriesConcurrent(t *testing.T) {
 
 // TestTemplateReportBeforeRecord: WeChat's failure report on a template
 // message that arrives before the sender recorded the message's msgid is
-// not lost: recording the msgid (in a batch or alone) applies it; a
-// success report, or one on another user's message, changes nothing.
+// not lost: recording the msgid alone applies it, and so does the batch's
+// BatchState after RecordDeliveries; a success report, or one on another
+// user's message, changes nothing.
 func TestTemplateReportBeforeRecord(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
@@ -736,6 +737,12 @@ func TestTemplateReportBeforeRecord(t *testing.T) {
 		}
 		if nr, err := db.RecordDeliveries(ctx, rs); err != nil || len(nr) != 0 {
 			t.Fatalf("RecordDeliveries = %v, %v", nr, err)
+		}
+		if d, _ := db.Delivery(ctx, ds[0].ID); d.State != flows.DeliverySent {
+			t.Errorf("delivery 0 before BatchState = %+v, want sent", d)
+		}
+		if st, err := db.BatchState(ctx, b, time.Hour); err != nil || st.Open != 1 {
+			t.Fatalf("BatchState = %+v, %v; want 1 open (the one recorded alone below)", st, err)
 		}
 		if err := db.RecordDelivery(ctx, ds[3].ID, flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: msg(3)}); err != nil {
 			t.Fatalf("RecordDelivery: %v", err)

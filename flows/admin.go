@@ -77,3 +77,14 @@ type NoticeProgress struct {
 	Notice
 	Counts NoticeCounts
 }
+
+// GridMonth is one grid's figures of a month for the console's dashboard.
+type GridMonth struct {
+	GridID     int64
+	Grid       string
+	Minutes    int
+	Activities int
+	// Served is set when the unit asked about serves the grid (always for
+	// an office-wide query).
+	Served bool
+}

@@ -6,18 +6,13 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/flows"
 )
@@ -52,14 +47,6 @@ type Config struct {
 type API struct {
 	cfg Config
 }
-
-// dummyHash is compared against when the user is unknown, so a login takes
-// as long for a wrong user as for a wrong password. Made once, on the first
-// such login, rather than by every New.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
-	return h
-})
 
 // New returns an API, filling Config defaults.
 func New(cfg Config) *API {
@@ -102,21 +89,6 @@ func (a *API) internal(c *gin.Context, op string, err error) {
 	fail(c, http.StatusInternalServerError, "internal error")
 }
 
-// hashToken is how a token is stored: hex SHA-256.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-// newToken is 32 random bytes, hex.
-func newToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
-}
-
 type loginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -128,60 +100,24 @@ func (a *API) login(c *gin.Context) {
 		fail(c, http.StatusBadRequest, "username and password are required")
 		return
 	}
-	userKey, addrKey := "user:"+strings.ToLower(req.Username), "addr:"+c.ClientIP()
-	lim := a.cfg.Limiter
-	if !lim.Begin(userKey) {
-		a.tooMany(c)
-		return
-	}
-	if !lim.Begin(addrKey) {
-		lim.End(userKey)
-		a.tooMany(c)
-		return
-	}
-	// Every attempt ends, once: failed, succeeded (the user's failures are
-	// forgotten, the address's kept) or neither (an internal error).
-	failed, ok := false, false
-	defer func() {
-		switch {
-		case failed:
-			lim.Fail(userKey)
-			lim.Fail(addrKey)
-		case ok:
-			lim.Reset(userKey)
-			lim.End(addrKey)
-		default:
-			lim.End(userKey)
-			lim.End(addrKey)
-		}
-	}()
-	ctx := c.Request.Context()
-	adm, err := a.cfg.Accounts.AdminByUsername(ctx, req.Username)
-	hash := []byte(adm.PasswordHash)
+	sess, err := a.signIn().Open(c.Request.Context(), req.Username, req.Password, c.ClientIP())
 	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		hash = dummyHash()
+	case errors.Is(err, ErrLocked):
+		a.tooMany(c)
+		return
+	case errors.Is(err, ErrBadCredentials):
+		fail(c, http.StatusUnauthorized, "wrong username or password")
+		return
 	case err != nil:
 		a.internal(c, "login", err)
 		return
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || adm.ID == 0 {
-		failed = true
-		fail(c, http.StatusUnauthorized, "wrong username or password")
-		return
-	}
-	token, err := newToken()
-	if err != nil {
-		a.internal(c, "login", err)
-		return
-	}
-	expires := a.cfg.Now().Add(a.cfg.SessionTTL)
-	if err := a.cfg.Accounts.CreateSession(ctx, hashToken(token), adm.ID, expires); err != nil {
-		a.internal(c, "login", err)
-		return
-	}
-	ok = true
-	c.JSON(http.StatusOK, gin.H{"token": token, "expires_at": expires.In(a.cfg.Loc).Format(time.RFC3339)})
+	c.JSON(http.StatusOK, gin.H{"token": sess.Token, "expires_at": sess.Expires.In(a.cfg.Loc).Format(time.RFC3339)})
+}
+
+// signIn is the API's view of the shared sign-in.
+func (a *API) signIn() SignIn {
+	return SignIn{Accounts: a.cfg.Accounts, Limiter: a.cfg.Limiter, TTL: a.cfg.SessionTTL, Now: a.cfg.Now}
 }
 
 // tooMany answers 429 to a login while its user or address is locked.
@@ -215,7 +151,7 @@ func (a *API) authenticate(c *gin.Context) {
 		fail(c, http.StatusUnauthorized, "sign in first")
 		return
 	}
-	th := hashToken(token)
+	th := HashToken(token)
 	adm, err := a.cfg.Accounts.SessionAdmin(c.Request.Context(), th)
 	switch {
 	case errors.Is(err, flows.ErrNotFound):

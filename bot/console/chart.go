@@ -2,7 +2,6 @@ package console
 
 import (
 	"gridbot/flows"
-	"gridbot/store/sqldb"
 )
 
 // chart is the dashboard's bar chart, laid out by the server and drawn as
@@ -34,7 +33,7 @@ const (
 	chartTop   = 28 // room for the legend
 )
 
-func newChart(grids []sqldb.GridMonth) chart {
+func newChart(grids []flows.GridMonth) chart {
 	maxMin, maxActs := 1, 1
 	for _, g := range grids {
 		maxMin, maxActs = max(maxMin, g.Minutes), max(maxActs, g.Activities)

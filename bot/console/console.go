@@ -11,7 +11,6 @@ package console
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -23,17 +22,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/render"
-	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/bot/admin"
 	"gridbot/bot/workbook"
 	"gridbot/flows"
-	"gridbot/store/sqldb"
 )
 
 // Store is what the pages need of the database (*sqldb.DB), including
@@ -48,7 +44,7 @@ type Store interface {
 	SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error)
 	PhotoUnit(ctx context.Context, id int64) (int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
-	GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]sqldb.GridMonth, error)
+	GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]flows.GridMonth, error)
 	UnitNames(ctx context.Context) ([]string, error)
 	UnitGrids(ctx context.Context, unitID int64) ([]flows.Grid, error)
 	GridNames(ctx context.Context) ([]string, error)
@@ -80,14 +76,6 @@ type Console struct {
 	cfg   Config
 	pages map[string]*template.Template
 }
-
-// dummyHash is compared against when the user is unknown, so a sign-in
-// takes as long for a wrong user as for a wrong password. Made once, on
-// the first such sign-in.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
-	return h
-})
 
 // Cookie names: the session, and the sign-in form's CSRF token (before
 // there is a session).
@@ -235,20 +223,6 @@ func adminOf(ctx *gin.Context) flows.Admin {
 	return a
 }
 
-// hashToken is how a session token is stored: hex SHA-256, as the API's.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-func newToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
-}
-
 // csrfToken is the form token of a session: an HMAC keyed by the session
 // token, which only the cookie holds, so a page of another site can
 // neither read nor compute it, and every instance can check it.
@@ -271,7 +245,7 @@ func setCookie(ctx *gin.Context, name, value, path string, maxAge int) {
 func (c *Console) authenticate(ctx *gin.Context) {
 	token, err := ctx.Cookie(sessionCookie)
 	if err == nil && token != "" {
-		adm, err := c.cfg.Accounts.SessionAdmin(ctx.Request.Context(), hashToken(token))
+		adm, err := c.cfg.Accounts.SessionAdmin(ctx.Request.Context(), admin.HashToken(token))
 		switch {
 		case err == nil:
 			ctx.Set(ctxAdmin, adm)
@@ -360,7 +334,7 @@ type loginData struct {
 // or goes on to the console when already signed in.
 func (c *Console) loginPage(ctx *gin.Context) {
 	if token, err := ctx.Cookie(sessionCookie); err == nil && token != "" {
-		if _, err := c.cfg.Accounts.SessionAdmin(ctx.Request.Context(), hashToken(token)); err == nil {
+		if _, err := c.cfg.Accounts.SessionAdmin(ctx.Request.Context(), admin.HashToken(token)); err == nil {
 			ctx.Redirect(http.StatusSeeOther, safeNext(ctx.Query("next")))
 			return
 		}
@@ -369,7 +343,7 @@ func (c *Console) loginPage(ctx *gin.Context) {
 }
 
 func (c *Console) showLogin(ctx *gin.Context, status int, username, msg, next string) {
-	token, err := newToken()
+	token, err := admin.NewToken()
 	if err != nil {
 		c.internal(ctx, "login page", err)
 		return
@@ -392,60 +366,21 @@ func (c *Console) login(ctx *gin.Context) {
 		c.showLogin(ctx, http.StatusUnprocessableEntity, username, "请输入用户名和密码。", next)
 		return
 	}
-	userKey, addrKey := "user:"+strings.ToLower(username), "addr:"+ctx.ClientIP()
-	lim := c.cfg.Limiter
-	if !lim.Begin(userKey) {
-		c.tooMany(ctx, username, next)
-		return
-	}
-	if !lim.Begin(addrKey) {
-		lim.End(userKey)
-		c.tooMany(ctx, username, next)
-		return
-	}
-	// Every attempt ends once: failed, succeeded (the user's failures are
-	// forgotten, the address's kept) or neither (an internal error).
-	failed, ok := false, false
-	defer func() {
-		switch {
-		case failed:
-			lim.Fail(userKey)
-			lim.Fail(addrKey)
-		case ok:
-			lim.Reset(userKey)
-			lim.End(addrKey)
-		default:
-			lim.End(userKey)
-			lim.End(addrKey)
-		}
-	}()
-	rctx := ctx.Request.Context()
-	adm, err := c.cfg.Accounts.AdminByUsername(rctx, username)
-	hash := []byte(adm.PasswordHash)
+	signIn := admin.SignIn{Accounts: c.cfg.Accounts, Limiter: c.cfg.Limiter, TTL: c.cfg.SessionTTL, Now: c.cfg.Now}
+	sess, err := signIn.Open(ctx.Request.Context(), username, password, ctx.ClientIP())
 	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		hash = dummyHash()
+	case errors.Is(err, admin.ErrLocked):
+		c.tooMany(ctx, username, next)
+		return
+	case errors.Is(err, admin.ErrBadCredentials):
+		c.showLogin(ctx, http.StatusUnauthorized, username, "用户名或密码错误。", next)
+		return
 	case err != nil:
 		c.internal(ctx, "login", err)
 		return
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || adm.ID == 0 {
-		failed = true
-		c.showLogin(ctx, http.StatusUnauthorized, username, "用户名或密码错误。", next)
-		return
-	}
-	token, err := newToken()
-	if err != nil {
-		c.internal(ctx, "login", err)
-		return
-	}
-	if err := c.cfg.Accounts.CreateSession(rctx, hashToken(token), adm.ID, c.cfg.Now().Add(c.cfg.SessionTTL)); err != nil {
-		c.internal(ctx, "login", err)
-		return
-	}
-	ok = true
 	setCookie(ctx, loginCookie, "", Path+"/login", -1)
-	setCookie(ctx, sessionCookie, token, Path, int(c.cfg.SessionTTL/time.Second))
+	setCookie(ctx, sessionCookie, sess.Token, Path, int(c.cfg.SessionTTL/time.Second))
 	ctx.Redirect(http.StatusSeeOther, safeNext(next))
 }
 
@@ -457,7 +392,7 @@ func (c *Console) tooMany(ctx *gin.Context, username, next string) {
 
 func (c *Console) logout(ctx *gin.Context) {
 	token, _ := ctx.Cookie(sessionCookie)
-	if err := c.cfg.Accounts.DeleteSession(ctx.Request.Context(), hashToken(token)); err != nil && !errors.Is(err, flows.ErrNotFound) {
+	if err := c.cfg.Accounts.DeleteSession(ctx.Request.Context(), admin.HashToken(token)); err != nil && !errors.Is(err, flows.ErrNotFound) {
 		c.internal(ctx, "logout", err)
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
 
+	"gridbot/bot/admin"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
@@ -242,7 +243,7 @@ func TestLoginCookieAndLogout(t *testing.T) {
 	}
 	// Stored hashed: the hash finds the session, the token itself does not.
 	ctx := context.Background()
-	if adm, err := f.db.SessionAdmin(ctx, hashToken(session.Value)); err != nil || adm.Username != "boss" {
+	if adm, err := f.db.SessionAdmin(ctx, admin.HashToken(session.Value)); err != nil || adm.Username != "boss" {
 		t.Errorf("session by hash: %+v %v", adm, err)
 	}
 	if _, err := f.db.SessionAdmin(ctx, session.Value); !errors.Is(err, flows.ErrNotFound) {
@@ -257,7 +258,7 @@ func TestLoginCookieAndLogout(t *testing.T) {
 	if r.code != http.StatusSeeOther || r.location != "/admin/login" {
 		t.Fatalf("logout: %d %q", r.code, r.location)
 	}
-	if _, err := f.db.SessionAdmin(ctx, hashToken(session.Value)); !errors.Is(err, flows.ErrNotFound) {
+	if _, err := f.db.SessionAdmin(ctx, admin.HashToken(session.Value)); !errors.Is(err, flows.ErrNotFound) {
 		t.Errorf("session outlived logout: %v", err)
 	}
 	if r := b.get("/admin/"); r.code != http.StatusSeeOther {

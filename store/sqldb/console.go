@@ -8,26 +8,13 @@ import (
 	"gridbot/flows"
 )
 
-// GridMonth is one grid's figures of a month for the console's dashboard:
-// the minutes of its service records and the number of its collective
-// activities.
-type GridMonth struct {
-	GridID     int64  `db:"grid_id"`
-	Grid       string `db:"grid"`
-	Minutes    int    `db:"minutes"`
-	Activities int    `db:"activities"`
-	// Served is set when the unit asked about serves the grid (always for
-	// an office-wide query).
-	Served bool `db:"-"`
-}
-
 // GridMonthTotals sums the minutes of service records and counts the
 // collective activities of each grid in month m (by service and activity
 // date), every grid listed by name (in code point order, whatever the
 // database's collation), those without records with zeros.
 // With unitID set only that unit's records count, and only the grids the
 // unit serves or has records in are listed.
-func (db *DB) GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]GridMonth, error) {
+func (db *DB) GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]flows.GridMonth, error) {
 	from, to := dbDate(m.First()), dbDate(m.Next().First())
 	// A unit ID of 0 matches every unit: "? = 0 OR unit_id = ?".
 	const query = `
@@ -43,23 +30,25 @@ SELECT g.id AS grid_id, g.name AS grid,
 FROM grids g
 ORDER BY g.name, g.id`
 	var rows []struct {
-		GridMonth
-		Served int `db:"served"`
+		GridID     int64  `db:"grid_id"`
+		Grid       string `db:"grid"`
+		Minutes    int    `db:"minutes"`
+		Activities int    `db:"activities"`
+		Served     int    `db:"served"`
 	}
 	err := db.db.SelectContext(ctx, &rows, db.q(query),
 		from, to, unitID, unitID, from, to, unitID, unitID, unitID, unitID)
 	if err != nil {
 		return nil, wrap("grid month totals", err)
 	}
-	out := make([]GridMonth, 0, len(rows))
+	out := make([]flows.GridMonth, 0, len(rows))
 	for _, r := range rows {
-		g := r.GridMonth
-		g.Served = r.Served == 1
+		g := flows.GridMonth{GridID: r.GridID, Grid: r.Grid, Minutes: r.Minutes, Activities: r.Activities, Served: r.Served == 1}
 		if g.Served || g.Minutes > 0 || g.Activities > 0 {
 			out = append(out, g)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b GridMonth) int { return cmp.Compare(a.Grid, b.Grid) })
+	slices.SortStableFunc(out, func(a, b flows.GridMonth) int { return cmp.Compare(a.Grid, b.Grid) })
 	return out, nil
 }
 

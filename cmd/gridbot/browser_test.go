@@ -230,7 +230,8 @@ func (c *chromium) menu(key, want string) {
 
 // TestBrowserDevChat opens /dev/chat in headless Chromium as a demo
 // member: binds, logs hours, reports a problem with a photo chosen from
-// disk, and sees the report's status change pushed into the page.
+// disk; in a second tab the office sees the photo in the console and
+// changes the report's status; the chat tab shows the change pushed.
 func TestBrowserDevChat(t *testing.T) {
 	c := startChromium(t)
 	dir := t.TempDir()
@@ -296,9 +297,33 @@ func TestBrowserDevChat(t *testing.T) {
 		p, _, err := db.PhotoData(ctx, reports[0].Photos[0].ID)
 		return err == nil && p.Status == flows.PhotoStored
 	})
-	if _, err := db.SetReportStatus(ctx, flows.StatusChange{Code: reports[0].Code, Status: "处理中", By: "office"}); err != nil {
+
+	// In a second tab, the office signs in to the console, sees the photo
+	// and moves the report to 处理中.
+	hash, err := hashPassword("console-pass-1")
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.UpsertAdmin(ctx, flows.Admin{Username: "office", Role: flows.AdminOffice, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	chat := c.session
+	c.open("about:blank")
+	c.call("Page.enable", nil, nil)
+	c.call("Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": pageWatchJS}, nil)
+	c.navigate(base+"/admin/reports/"+reports[0].Code, "/admin/login?next=")
+	c.submit(`document.querySelector('input[name=username]').value = 'office';
+		document.querySelector('input[name=password]').value = 'console-pass-1';
+		document.querySelector('form button[type=submit]').click()`, "/admin/reports/"+reports[0].Code)
+	c.waitJS("the photo in the console", `document.images.length === 1 && document.images[0].complete && document.images[0].naturalWidth > 0`)
+	c.submit(`document.querySelector('#status-form select').value = '处理中';
+		document.querySelector('#status-form button').click()`, "/admin/reports/"+reports[0].Code+"?msg=status")
+	if got := c.text("#status"); got != "处理中" {
+		t.Errorf("status in the console: %q", got)
+	}
+
+	// Back in the chat tab, the member sees the change pushed.
+	c.session = chat
 	code, _ := json.Marshal(reports[0].Code)
 	c.waitJS("the status change pushed into the page", fmt.Sprintf(
 		`Array.from(document.querySelectorAll('#log .msg.push')).some(e => e.innerText.includes(%s) && e.innerText.includes('处理中'))`, code))

@@ -62,8 +62,8 @@ const (
 	// DefaultRescueAfter is when River puts back a job whose process died.
 	DefaultRescueAfter = 5 * time.Minute
 	// DefaultDeliveryAttempts is how many times a delivery is tried
-	// before a transient error fails it for good: with River's default
-	// backoff (attempt⁴ seconds) about two hours.
+	// before a transient error fails it for good, spaced by River's
+	// default backoff (attempt⁴ seconds: 1 s, 16 s, 81 s, ...).
 	DefaultDeliveryAttempts = 12
 )
 
@@ -107,8 +107,10 @@ type Deps struct {
 	Location *time.Location
 	// Stale is how long a claimed delivery is held; 0 means DefaultStale.
 	Stale time.Duration
-	// MaxWorkers is how many deliveries this instance sends at once; 0
-	// means DefaultMaxWorkers.
+	// MaxWorkers is how many deliveries this instance sends at once, and
+	// so the most it has sent and not yet recorded (after a crash, at
+	// most this many go out again, with the client_msg_id WeChat drops);
+	// 0 means DefaultMaxWorkers.
 	MaxWorkers int
 	// DeliveryAttempts is how many times a delivery is tried before a
 	// transient error fails it; 0 means DefaultDeliveryAttempts.

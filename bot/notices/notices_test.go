@@ -394,3 +394,75 @@ func TestField(t *testing.T) {
 		}
 	}
 }
+
+// TestStopMidNotice stops a sender mid-notice: Stop leaves no delivery
+// claimed (each is recorded or given back), and a sender started after it
+// delivers the rest, each message accepted once and none sent twice.
+func TestStopMidNotice(t *testing.T) {
+	forEachDB(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		db, _, _ := openDB(t, dialect)
+		ms := seedMembers(t, db, 120, nil, nil)
+		f := newFakeWeChat(t)
+		f.mu.Lock()
+		f.delay = 5 * time.Millisecond
+		f.mu.Unlock()
+		n := flows.Notice{Title: "周六大扫除", Content: "8点集合", TargetAll: true}
+		if err := db.CreateNotice(ctx, &n); err != nil {
+			t.Fatalf("CreateNotice: %v", err)
+		}
+		r, err := New(db.RiverDriver(), Deps{
+			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: NewLimiter(200),
+			MaxWorkers: 4, PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
+		}, testLogger(t))
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		if err := r.Start(ctx); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		accepted := func() int {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return len(f.accepted)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for accepted() < 20 {
+			if time.Now().After(deadline) {
+				t.Fatalf("accepted %d messages in 30s", accepted())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := r.Stop(sctx); err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+		c, err := db.NoticeCounts(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("stopped: %s", c)
+		if c.Sending != 0 {
+			t.Errorf("after Stop: %s; want nothing left sending", c)
+		}
+		if c.Done() {
+			t.Errorf("notice done before the stop: %s", c)
+		}
+		startRunner(t, db, f, "tmpl-1")
+		c = waitDone(t, db, n.ID, 60*time.Second)
+		if c.Sent != 120 {
+			t.Errorf("counts = %s, want 120 sent", c)
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for i := range 120 {
+			if got := f.accepted[flows.ClientMsgID(n.ID, ms[i].ID)]; got != 1 {
+				t.Errorf("member %d accepted %d times, want 1", i, got)
+			}
+		}
+		if f.duplicates != 0 {
+			t.Errorf("duplicates = %d, want 0 (a stop sends nothing twice)", f.duplicates)
+		}
+	})
+}

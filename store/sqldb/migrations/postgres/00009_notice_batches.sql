@@ -3,7 +3,8 @@
 -- claimed again, so a batch retries each delivery with its own backoff.
 -- template_reports keeps WeChat's TEMPLATESENDJOBFINISH failure reports
 -- by msgid, so a report that arrives before the delivery's msgid is
--- recorded is applied when it is. The (notice_id, state) index goes:
+-- recorded is applied when it is. The msgid index leaves out the NULLs
+-- of deliveries not sent (or sent as text). The (notice_id, state) index goes:
 -- each claim and record changed it, batches find their rows by ID range,
 -- and the counts by state read the rows of a notice anyway (by its
 -- (notice_id, member_id) index); with room left in each page
@@ -11,6 +12,8 @@
 
 -- +goose Up
 DROP INDEX notice_deliveries_notice_id_state_idx;
+DROP INDEX notice_deliveries_msgid_idx;
+CREATE INDEX notice_deliveries_msgid_idx ON notice_deliveries (msgid) WHERE msgid IS NOT NULL;
 ALTER TABLE notice_deliveries SET (fillfactor = 70);
 ALTER TABLE notice_deliveries ADD COLUMN retry_at TIMESTAMPTZ NULL;
 
@@ -27,4 +30,6 @@ CREATE TABLE template_reports (
 DROP TABLE template_reports;
 ALTER TABLE notice_deliveries DROP COLUMN retry_at;
 ALTER TABLE notice_deliveries RESET (fillfactor);
+DROP INDEX notice_deliveries_msgid_idx;
+CREATE INDEX notice_deliveries_msgid_idx ON notice_deliveries (msgid);
 CREATE INDEX notice_deliveries_notice_id_state_idx ON notice_deliveries (notice_id, state);

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"bytes"
 	"math"
 	"net/http"
 
@@ -14,8 +13,6 @@ import (
 // The store serves the workbook too.
 var _ workbook.Source = Store(nil)
 
-// xlsxType is the content type of a workbook.
-const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 type unitScoreJSON struct {
 	Unit                 string     `json:"unit"`
@@ -104,19 +101,12 @@ func (a *API) assessmentWorkbook(c *gin.Context) {
 	if !ok {
 		return
 	}
-	d, err := workbook.Load(c.Request.Context(), a.cfg.Store, m, a.cfg.Loc)
+	b, err := workbook.Build(c.Request.Context(), a.cfg.Store, m, a.cfg.Loc)
 	if err != nil {
 		a.internal(c, "assessment workbook", err)
 		return
 	}
-	// Written whole before the first byte goes out, so a failure is a 500
-	// rather than half a file.
-	var buf bytes.Buffer
-	if err := workbook.Write(&buf, d); err != nil {
-		a.internal(c, "assessment workbook", err)
-		return
-	}
-	c.Header("Content-Disposition", `attachment; filename="assessment-`+m.String()+`.xlsx"`)
+	c.Header("Content-Disposition", workbook.Disposition(m))
 	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, xlsxType, buf.Bytes())
+	c.Data(http.StatusOK, workbook.ContentType, b)
 }

@@ -588,7 +588,7 @@ func TestActivitiesAssessmentAndWorkbook(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != xlsxType || !strings.HasPrefix(string(body), "PK") ||
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" || !strings.HasPrefix(string(body), "PK") ||
 		!strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("workbook: %d %v (%d bytes)", res.StatusCode, res.Header, len(body))
 	}

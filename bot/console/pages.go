@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
@@ -643,28 +642,18 @@ func (c *Console) assessment(ctx *gin.Context) {
 	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Data: d})
 }
 
-// xlsxType is the content type of a workbook.
-const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 func (c *Console) workbook(ctx *gin.Context) {
 	m, ok := c.month(ctx)
 	if !ok {
 		return
 	}
-	d, err := workbook.Load(ctx.Request.Context(), c.cfg.Store, m, c.cfg.Loc)
+	b, err := workbook.Build(ctx.Request.Context(), c.cfg.Store, m, c.cfg.Loc)
 	if err != nil {
 		c.internal(ctx, "workbook", err)
 		return
 	}
-	// Written whole before the first byte is sent, so a failure is a 500
-	// page rather than half a file.
-	var buf bytes.Buffer
-	if err := workbook.Write(&buf, d); err != nil {
-		c.internal(ctx, "workbook", err)
-		return
-	}
-	name := "考核-" + m.String() + ".xlsx"
-	ctx.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="assessment-%s.xlsx"; filename*=UTF-8''%s`, m, url.PathEscape(name)))
+	ctx.Header("Content-Disposition", workbook.Disposition(m))
 	ctx.Header("Cache-Control", "no-store")
-	ctx.Data(http.StatusOK, xlsxType, buf.Bytes())
+	ctx.Data(http.StatusOK, workbook.ContentType, b)
 }

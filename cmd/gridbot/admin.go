@@ -12,7 +12,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"gridbot/flows"
-	"gridbot/store/sqldb"
 )
 
 const adminUsage = "usage: gridbot admin add USER [--role office|unit] [--unit NAME] [--password P]"
@@ -36,20 +35,9 @@ func runAdmin(ctx context.Context, cfg Config, args []string, stdin io.Reader, s
 	role := fs.String("role", string(flows.AdminOffice), "office or unit")
 	unit := fs.String("unit", "", "the unit of a unit admin")
 	password := fs.String("password", "", "the password (default: first line of stdin)")
-	// USER may come before or after the flags.
-	var username string
-	rest := args[1:]
-	for {
-		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("admin add: %w\n%s", err, adminUsage)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if username != "" {
-			return errors.New(adminUsage)
-		}
-		username, rest = fs.Arg(0), fs.Args()[1:]
+	username, err := oneArg(fs, args[1:])
+	if err != nil {
+		return fmt.Errorf("admin add: %w\n%s", err, adminUsage)
 	}
 	username = strings.TrimSpace(username)
 	if username == "" {
@@ -75,19 +63,15 @@ func runAdmin(ctx context.Context, cfg Config, args []string, stdin io.Reader, s
 	if len([]rune(pw)) < minPasswordLen || len(pw) > maxPasswordLen {
 		return fmt.Errorf("admin add: the password must have at least %d characters and at most %d bytes", minPasswordLen, maxPasswordLen)
 	}
-	var err error
 	if a.PasswordHash, err = hashPassword(pw); err != nil {
 		return fmt.Errorf("admin add: %w", err)
 	}
 
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	if a.Role == flows.AdminUnit {
 		if a.UnitID, err = db.UnitIDByName(ctx, *unit); err != nil {
 			if errors.Is(err, flows.ErrNotFound) {
@@ -115,4 +99,22 @@ func hashPassword(pw string) (string, error) {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return string(hash), nil
+}
+
+// oneArg parses flags with one positional argument that may stand before,
+// between or after them ("" when there is none).
+func oneArg(fs *flag.FlagSet, args []string) (string, error) {
+	var arg string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return "", err
+		}
+		if fs.NArg() == 0 {
+			return arg, nil
+		}
+		if arg != "" {
+			return "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		}
+		arg, args = fs.Arg(0), fs.Args()[1:]
+	}
 }

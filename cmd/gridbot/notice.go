@@ -17,7 +17,6 @@ import (
 	"gridbot/bot/wechat"
 	"gridbot/flows"
 	"gridbot/store/session"
-	"gridbot/store/sqldb"
 )
 
 // noticeUsage is the help of gridbot notice send.
@@ -87,14 +86,11 @@ func runNotice(ctx context.Context, cfg Config, args []string, stdout, stderr io
 		return fmt.Errorf("notice send: --event-time: %w", err)
 	}
 
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	var (
 		tokens  cache.Cache = wechat.NewMemoryCache()
 		limiter             = notices.NewLimiter(cfg.SendRate)

@@ -29,20 +29,9 @@ func runReport(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	fs := flag.NewFlagSet("report month", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	xlsx := fs.String("xlsx", "", "write the workbook to this .xlsx file")
-	// The month may come before or after the flag.
-	var month string
-	rest := args[1:]
-	for {
-		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("report month: %w\n%s", err, reportUsage)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if month != "" {
-			return fmt.Errorf("report month: unexpected argument %q\n%s", fs.Arg(0), reportUsage)
-		}
-		month, rest = fs.Arg(0), fs.Args()[1:]
+	month, err := oneArg(fs, args[1:])
+	if err != nil {
+		return fmt.Errorf("report month: %w\n%s", err, reportUsage)
 	}
 	if month == "" {
 		return errors.New(reportUsage)
@@ -52,14 +41,11 @@ func runReport(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 		return fmt.Errorf("report month: bad month %q: want YYYY-MM, such as 2024-11", month)
 	}
 
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	var d workbook.Data
 	if *xlsx != "" {
 		if d, err = workbook.Load(ctx, db, m, cfg.TZ); err != nil {

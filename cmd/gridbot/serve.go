@@ -36,8 +36,8 @@ type app struct {
 	client   *wechat.Client
 }
 
-// open connects the stores named by cfg and migrates the database.
-func open(ctx context.Context, cfg Config) (*app, error) {
+// openStore opens the database named by cfg and applies pending migrations.
+func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
 	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -45,6 +45,15 @@ func open(ctx context.Context, cfg Config) (*app, error) {
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// open connects the stores named by cfg and migrates the database.
+func open(ctx context.Context, cfg Config) (*app, error) {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
 	a := &app{db: db}
 	tokens := wechat.NewMemoryCache()
@@ -253,27 +262,21 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 }
 
 func migrate(ctx context.Context, cfg Config, stdout io.Writer) error {
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	fmt.Fprintf(stdout, "migrations applied (%s)\n", db.Dialect())
 	return nil
 }
 
 func importFile(ctx context.Context, cfg Config, kind, path string, stdout io.Writer) error {
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	var res flows.ImportResult
 	var rows int
 	if kind == "roster" {

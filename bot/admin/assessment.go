@@ -13,7 +13,6 @@ import (
 // The store serves the workbook too.
 var _ workbook.Source = Store(nil)
 
-
 type unitScoreJSON struct {
 	Unit                 string     `json:"unit"`
 	Roster               int        `json:"roster"`

@@ -642,7 +642,6 @@ func (c *Console) assessment(ctx *gin.Context) {
 	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Data: d})
 }
 
-
 func (c *Console) workbook(ctx *gin.Context) {
 	m, ok := c.month(ctx)
 	if !ok {

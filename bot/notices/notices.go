@@ -397,9 +397,9 @@ func (s *sender) retryAt(d flows.Delivery) time.Time {
 // pipeline over the batch: it takes send permits from the Limiter and
 // claims that many deliveries in one statement, ahead of the sends; each
 // claimed delivery goes out as soon as one of the instance's MaxWorkers
-// send slots is free; and the outcomes are recorded in one statement per
-// group that has come in meanwhile, after which their slots are free
-// again. So an instance never has more than MaxWorkers deliveries sent
+// send slots is free; and the instance's recorder records the outcomes of
+// all runs in one statement per group that has come in meanwhile, after
+// which their slots are free again. So an instance never has more than MaxWorkers deliveries sent
 // and not recorded: after a crash, at most that many go out again, with
 // the client_msg_id WeChat drops.
 //
@@ -421,6 +421,26 @@ type SendBatchWorker struct {
 	slots    chan struct{} // MaxWorkers: a slot per delivery sent and not yet recorded
 	run      time.Duration // how long one run claims
 	stopping atomic.Bool   // the Runner is stopping: claim no more
+
+	// The outcomes of all runs go to one recorder, started with the first
+	// run, which writes those that came in meanwhile in one statement.
+	recorder sync.Once
+	outcomes chan outcome
+}
+
+// outcome is a delivery's outcome on its way to the recorder.
+type outcome struct {
+	flows.DeliveryResult
+	run *batchRun
+}
+
+// batchRun is one run of a batch job, waiting for its outcomes to be
+// recorded.
+type batchRun struct {
+	b        flows.DeliveryBatch
+	recorded sync.WaitGroup // one per delivery claimed
+	mu       sync.Mutex
+	err      error // the first record error
 }
 
 // Timeout bounds one run: it claims within run, and the last deliveries
@@ -444,29 +464,29 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	if err != nil {
 		return fail(err)
 	}
+	w.recorder.Do(func() {
+		w.outcomes = make(chan outcome, cap(w.slots))
+		go w.record()
+	})
+	run := &batchRun{b: b}
 	claimed := make(chan flows.Delivery, w.Claim)
-	results := make(chan flows.DeliveryResult, cap(w.slots))
-	var claimErr, recordErr error
+	var claimErr error
 	go func() {
 		defer close(claimed)
 		claimErr = w.claim(ctx, b, time.Now().Add(w.run), claimed)
 	}()
-	recorded := make(chan struct{})
-	go func() {
-		defer close(recorded)
-		recordErr = w.record(ctx, b, results)
-	}()
-	var sends sync.WaitGroup
 	for d := range claimed {
 		// A slot is freed by the recorder, which does not stop with ctx:
 		// once ctx ends, the send fails at once and gives d back.
 		w.slots <- struct{}{}
-		sends.Go(func() { results <- flows.DeliveryResult{ID: d.ID, Outcome: w.send(ctx, n, d)} })
+		run.recorded.Add(1)
+		go func() {
+			r := flows.DeliveryResult{ID: d.ID, Outcome: w.send(ctx, n, d)}
+			w.outcomes <- outcome{DeliveryResult: r, run: run}
+		}()
 	}
-	sends.Wait()
-	close(results)
-	<-recorded
-	if err := cmp.Or(claimErr, recordErr); err != nil {
+	run.recorded.Wait()
+	if err := cmp.Or(claimErr, run.err); err != nil {
 		return fail(err)
 	}
 	st, err := w.Store.BatchState(ctx, b, w.Stale)
@@ -512,43 +532,47 @@ func (w *SendBatchWorker) claim(ctx context.Context, b flows.DeliveryBatch, unti
 	return nil
 }
 
-// record records the outcomes coming in, those that came in while the
-// statement before ran in one statement, and frees their send slots. It
-// records even when ctx has ended: the sends are out, and a delivery
-// given back is claimable at once instead of when its claim is stale.
-func (w *SendBatchWorker) record(ctx context.Context, b flows.DeliveryBatch, results <-chan flows.DeliveryResult) error {
-	ctx = context.WithoutCancel(ctx)
-	var firstErr error
-	for r := range results {
-		rs := []flows.DeliveryResult{r}
+// record records the outcomes of all runs as they come in, those that
+// came in while the statement before ran in one statement, and frees
+// their send slots. It records even when a run's ctx has ended: the
+// sends are out, and a delivery given back is claimable at once instead
+// of when its claim is stale. It runs as long as the process.
+func (w *SendBatchWorker) record() {
+	ctx := context.Background()
+	for o := range w.outcomes {
+		os := []outcome{o}
 	more:
-		for len(rs) < cap(w.slots) {
+		for len(os) < cap(w.outcomes) {
 			select {
-			case r, ok := <-results:
-				if !ok {
-					break more
-				}
-				rs = append(rs, r)
+			case o := <-w.outcomes:
+				os = append(os, o)
 			default:
 				break more
 			}
 		}
-		notRecorded, err := w.Store.RecordDeliveries(ctx, rs)
-		for range rs {
-			<-w.slots
+		rs := make([]flows.DeliveryResult, len(os))
+		for i, o := range os {
+			rs[i] = o.DeliveryResult
 		}
+		notRecorded, err := w.Store.RecordDeliveries(ctx, rs)
 		if err != nil {
 			// Out already; a later run reclaims them once stale and sends
 			// the same client_msg_id, which WeChat drops.
-			w.Log.Error("notices: outcomes not recorded", slog.Int64("notice_id", b.NoticeID),
-				slog.Int("deliveries", len(rs)), slog.Any("error", err))
-			firstErr = cmp.Or(firstErr, err)
+			w.Log.Error("notices: outcomes not recorded", slog.Int("deliveries", len(rs)), slog.Any("error", err))
 		}
 		for _, id := range notRecorded {
 			w.Log.Warn("notices: outcome not recorded: another sender recorded one first", slog.Int64("delivery_id", id))
 		}
+		for _, o := range os {
+			<-w.slots
+			if err != nil {
+				o.run.mu.Lock()
+				o.run.err = cmp.Or(o.run.err, err)
+				o.run.mu.Unlock()
+			}
+			o.run.recorded.Done()
+		}
 	}
-	return firstErr
 }
 
 // SendDeliveryWorker sends one delivery of a send_delivery job, which

@@ -399,9 +399,9 @@ func (s *sender) retryAt(d flows.Delivery) time.Time {
 // claimed delivery goes out as soon as one of the instance's MaxWorkers
 // send slots is free; and the instance's recorder records the outcomes of
 // all runs in one statement per group that has come in meanwhile, after
-// which their slots are free again. So an instance never has more than MaxWorkers deliveries sent
-// and not recorded: after a crash, at most that many go out again, with
-// the client_msg_id WeChat drops.
+// which their slots are free again. So an instance never has more than
+// MaxWorkers deliveries sent and not recorded: after a crash, at most
+// that many go out again, with the client_msg_id WeChat drops.
 //
 // A transient error (-1, 45009, HTTP 5xx, a timeout) gives its delivery
 // back with a retry time (the retry policy's backoff), up to
@@ -540,18 +540,18 @@ func (w *SendBatchWorker) claim(ctx context.Context, b flows.DeliveryBatch, unti
 func (w *SendBatchWorker) record() {
 	ctx := context.Background()
 	for o := range w.outcomes {
-		os := []outcome{o}
+		group := []outcome{o}
 	more:
-		for len(os) < cap(w.outcomes) {
+		for len(group) < cap(w.outcomes) {
 			select {
 			case o := <-w.outcomes:
-				os = append(os, o)
+				group = append(group, o)
 			default:
 				break more
 			}
 		}
-		rs := make([]flows.DeliveryResult, len(os))
-		for i, o := range os {
+		rs := make([]flows.DeliveryResult, len(group))
+		for i, o := range group {
 			rs[i] = o.DeliveryResult
 		}
 		notRecorded, err := w.Store.RecordDeliveries(ctx, rs)
@@ -563,7 +563,7 @@ func (w *SendBatchWorker) record() {
 		for _, id := range notRecorded {
 			w.Log.Warn("notices: outcome not recorded: another sender recorded one first", slog.Int64("delivery_id", id))
 		}
-		for _, o := range os {
+		for _, o := range group {
 			<-w.slots
 			if err != nil {
 				o.run.mu.Lock()

@@ -76,8 +76,18 @@ func New(cfg Config) *Client {
 		oa:    oa,
 		cfg:   cfg,
 		token: oa.GetContext().AccessTokenHandle.(credential.AccessTokenContextHandle),
-		http:  &http.Client{Timeout: 10 * time.Second},
+		http:  &http.Client{Timeout: 10 * time.Second, Transport: pooledTransport()},
 	}
+}
+
+// pooledTransport keeps enough idle connections to the API for the notice
+// senders' parallel requests: the default keeps 2 per host, so most
+// requests of a busy sender would open a new TLS connection.
+func pooledTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	return t
 }
 
 // Server returns the SDK's protocol server for one request; never share it.

@@ -126,6 +126,22 @@ type NoticeCounts struct {
 	Skipped  int
 }
 
+// Set sets the count of one delivery state.
+func (c *NoticeCounts) Set(state DeliveryState, n int) {
+	switch state {
+	case DeliveryPending:
+		c.Pending = n
+	case DeliverySending:
+		c.Sending = n
+	case DeliverySent:
+		c.Sent = n
+	case DeliveryFailed:
+		c.Failed = n
+	case DeliverySkipped:
+		c.Skipped = n
+	}
+}
+
 // Total is the number of deliveries.
 func (c NoticeCounts) Total() int { return c.Pending + c.Sending + c.Sent + c.Failed + c.Skipped }
 

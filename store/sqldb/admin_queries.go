@@ -368,19 +368,7 @@ WHERE notice_id IN (?) GROUP BY notice_id, state`, ids)
 		return nil, wrap("notices: counts", err)
 	}
 	for _, r := range counts {
-		c := &byID[r.NoticeID].Counts
-		switch flows.DeliveryState(r.State) {
-		case flows.DeliveryPending:
-			c.Pending = r.N
-		case flows.DeliverySending:
-			c.Sending = r.N
-		case flows.DeliverySent:
-			c.Sent = r.N
-		case flows.DeliveryFailed:
-			c.Failed = r.N
-		case flows.DeliverySkipped:
-			c.Skipped = r.N
-		}
+		byID[r.NoticeID].Counts.Set(flows.DeliveryState(r.State), r.N)
 	}
 	return out, nil
 }

@@ -612,18 +612,7 @@ func (db *DB) NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCou
 		return c, wrap("notice counts", err)
 	}
 	for _, r := range rows {
-		switch flows.DeliveryState(r.State) {
-		case flows.DeliveryPending:
-			c.Pending = r.N
-		case flows.DeliverySending:
-			c.Sending = r.N
-		case flows.DeliverySent:
-			c.Sent = r.N
-		case flows.DeliveryFailed:
-			c.Failed = r.N
-		case flows.DeliverySkipped:
-			c.Skipped = r.N
-		}
+		c.Set(flows.DeliveryState(r.State), r.N)
 	}
 	return c, nil
 }

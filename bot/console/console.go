@@ -234,9 +234,13 @@ func csrfToken(sessionToken string) string {
 
 // setCookie sets a console cookie: HttpOnly, SameSite=Lax, Secure over TLS.
 func setCookie(ctx *gin.Context, name, value, path string, maxAge int) {
+	// Secure over TLS, also when a reverse proxy ended it. The header is
+	// believed from anyone: a client claiming https only makes its own
+	// cookie https-only.
+	secure := ctx.Request.TLS != nil || strings.EqualFold(ctx.GetHeader("X-Forwarded-Proto"), "https")
 	http.SetCookie(ctx.Writer, &http.Cookie{
 		Name: name, Value: value, Path: path, MaxAge: maxAge,
-		HttpOnly: true, Secure: ctx.Request.TLS != nil, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 

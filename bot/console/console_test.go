@@ -287,6 +287,30 @@ func TestLoginCookieAndLogout(t *testing.T) {
 	if w.Code != http.StatusSeeOther || !secure {
 		t.Errorf("TLS login: %d, cookies %v: want a Secure session cookie", w.Code, w.Header()["Set-Cookie"])
 	}
+
+	// Behind a reverse proxy that ended TLS (X-Forwarded-Proto: https) too.
+	get = httptest.NewRequest(http.MethodGet, "http://console.example/admin/login", nil)
+	get.Header.Set("X-Forwarded-Proto", "https")
+	w = httptest.NewRecorder()
+	f.handler.ServeHTTP(w, get)
+	token = csrfField.FindStringSubmatch(w.Body.String())[1]
+	form = url.Values{"username": {"boss"}, "password": {password}, "csrf": {token}}
+	post = httptest.NewRequest(http.MethodPost, "http://console.example/admin/login", strings.NewReader(form.Encode()))
+	post.Header.Set("X-Forwarded-Proto", "https")
+	post.Header.Set("Origin", "https://console.example")
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	post.AddCookie(&http.Cookie{Name: loginCookie, Value: token})
+	w = httptest.NewRecorder()
+	f.handler.ServeHTTP(w, post)
+	secure = false
+	for _, c := range w.Result().Cookies() {
+		if c.Name == sessionCookie {
+			secure = c.Secure && c.HttpOnly
+		}
+	}
+	if w.Code != http.StatusSeeOther || !secure {
+		t.Errorf("login behind a TLS proxy: %d, cookies %v: want a Secure session cookie", w.Code, w.Header()["Set-Cookie"])
+	}
 }
 
 func TestLoginRateLimited(t *testing.T) {

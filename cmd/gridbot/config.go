@@ -33,6 +33,9 @@ type Config struct {
 	APIBase          string
 	NoticeTemplateID string
 	SendRate         int
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed; none by default.
+	TrustedProxies []string
 	// DevMode is on when WECHAT_TOKEN is unset.
 	DevMode bool
 }
@@ -55,6 +58,7 @@ var envVars = []envVar{
 	{"WECHAT_API_BASE", "https://api.weixin.qq.com", "base URL of the WeChat API"},
 	{"WECHAT_NOTICE_TEMPLATE_ID", "", "template for notices; empty: customer-service text messages"},
 	{"GRIDBOT_SEND_RATE", "50", "notice messages per second, all instances together"},
+	{"GRIDBOT_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed; empty: none"},
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{3,32}$`)
@@ -137,6 +141,16 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		bad("GRIDBOT_SEND_RATE", "%q is not a whole number of messages per second from 1 to 10000", get("GRIDBOT_SEND_RATE"))
 	}
 	c.SendRate = rate
+	for _, p := range strings.Split(get("GRIDBOT_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad("GRIDBOT_TRUSTED_PROXIES", "%q is not an IP address or CIDR (such as 10.0.0.5 or 10.0.0.0/8)", p)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration:\n%w", err)
 	}

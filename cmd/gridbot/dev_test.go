@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -337,5 +338,48 @@ func TestDevModePrintsAdminPassword(t *testing.T) {
 	}
 	if code := login(base, user, second); code != http.StatusOK {
 		t.Errorf("new password: %d, want 200", code)
+	}
+}
+
+// TestTrustedProxies: failed sign-ins are limited per client address,
+// which is the peer's unless the peer is a configured proxy, whose
+// X-Forwarded-For is then believed.
+func TestTrustedProxies(t *testing.T) {
+	login := func(base, user, forwardedFor string) int {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"username": user, "password": "wrong-password"})
+		req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/login", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Five failures from one address, each for another user, lock the address.
+	fail5 := func(base, addr string) {
+		t.Helper()
+		for i := range 5 {
+			if code := login(base, fmt.Sprintf("user%d", i), addr); code != http.StatusUnauthorized {
+				t.Fatalf("attempt %d from %s: %d, want 401", i, addr, code)
+			}
+		}
+	}
+
+	behind := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": t.TempDir(), "GRIDBOT_TRUSTED_PROXIES": "127.0.0.1"})
+	fail5(behind, "203.0.113.5")
+	if code := login(behind, "other", "203.0.113.5"); code != http.StatusTooManyRequests {
+		t.Errorf("locked client behind the proxy: %d, want 429", code)
+	}
+	if code := login(behind, "other", "203.0.113.6"); code != http.StatusUnauthorized {
+		t.Errorf("another client behind the proxy: %d, want 401 (not locked out by a neighbour)", code)
+	}
+
+	direct := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": t.TempDir()})
+	fail5(direct, "203.0.113.5")
+	if code := login(direct, "other", "203.0.113.6"); code != http.StatusTooManyRequests {
+		t.Errorf("forged X-Forwarded-For without a trusted proxy: %d, want 429 (the header is not believed)", code)
 	}
 }

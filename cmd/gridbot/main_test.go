@@ -38,6 +38,7 @@ func TestConfigNamesEveryBadValue(t *testing.T) {
 		{"api base", map[string]string{"WECHAT_API_BASE": "ftp://x"}, "WECHAT_API_BASE"},
 		{"send rate", map[string]string{"GRIDBOT_SEND_RATE": "0"}, "GRIDBOT_SEND_RATE"},
 		{"send rate text", map[string]string{"GRIDBOT_SEND_RATE": "fast"}, "GRIDBOT_SEND_RATE"},
+		{"trusted proxies", map[string]string{"GRIDBOT_TRUSTED_PROXIES": "10.0.0.1, nginx"}, "GRIDBOT_TRUSTED_PROXIES"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

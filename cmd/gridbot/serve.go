@@ -206,9 +206,9 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	// gridbot is reached directly or through a proxy we do not know:
-	// ClientIP is the peer address, X-Forwarded-For is not believed (it
-	// keys the failed-login limits).
-	_ = r.SetTrustedProxies(nil)
+	// ClientIP keys the failed-login limits: the peer address, unless the
+	// peer is a configured reverse proxy (validated in loadConfig).
+	_ = r.SetTrustedProxies(cfg.TrustedProxies)
 	r.Use(gin.Recovery(), accessLog(log))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

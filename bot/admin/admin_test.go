@@ -15,6 +15,7 @@ import (
 
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/testenv"
 )
 
 var shanghai = time.FixedZone("CST", 8*3600)
@@ -179,9 +180,10 @@ func TestLoginRateLimit(t *testing.T) {
 	wantError(t, f.do(http.MethodPost, "/api/v1/login", "", `{"username":"wmb","password":"password-1"}`), http.StatusTooManyRequests)
 }
 
-func TestMemoryLimiter(t *testing.T) {
-	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-	l := NewMemoryLimiter(2, 15*time.Minute, func() time.Time { return now })
+// limiterScenario runs the Limiter rules on a limiter of 2 failures per
+// 15 minutes whose clock is *now.
+func limiterScenario(t *testing.T, l Limiter, now *time.Time) {
+	t.Helper()
 	for range 2 {
 		if !l.Begin("a") {
 			t.Fatal("Begin refused below the limit")
@@ -192,7 +194,7 @@ func TestMemoryLimiter(t *testing.T) {
 		t.Fatal("two failures of a should lock a only")
 	}
 	l.End("b")
-	now = now.Add(15*time.Minute + time.Second)
+	*now = now.Add(15*time.Minute + time.Second)
 	if !l.Begin("a") {
 		t.Error("failures older than the window still count")
 	}
@@ -206,12 +208,44 @@ func TestMemoryLimiter(t *testing.T) {
 	}
 	l.End("a")
 	l.End("a")
-	if len(l.keys) != 0 { // nothing left to remember of a or b
-		t.Errorf("keys = %v, want none", l.keys)
-	}
 	l.End("x") // an unknown key's End is harmless
 	if !l.Begin("x") || !l.Begin("x") || l.Begin("x") {
 		t.Error("End of an unknown key changed its count")
+	}
+	l.End("x")
+	l.End("x")
+}
+
+func TestMemoryLimiter(t *testing.T) {
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	l := NewMemoryLimiter(2, 15*time.Minute, func() time.Time { return now })
+	limiterScenario(t, l, &now)
+	if len(l.keys) != 0 { // nothing left to remember
+		t.Errorf("keys = %v, want none", l.keys)
+	}
+}
+
+// TestRedisLimiter: the same rules in Redis, shared by two instances, and
+// nothing left behind.
+func TestRedisLimiter(t *testing.T) {
+	rdb := testenv.Redis(t)
+	prefix := testenv.RedisPrefix(t, rdb)
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	limiterScenario(t, NewRedisLimiter(rdb, prefix, 2, 15*time.Minute, clock, nil), &now)
+	if keys, err := rdb.Keys(context.Background(), prefix+"*").Result(); err != nil || len(keys) != 0 {
+		t.Errorf("keys left: %v %v", keys, err)
+	}
+
+	a := NewRedisLimiter(rdb, prefix, 2, 15*time.Minute, clock, nil)
+	b := NewRedisLimiter(rdb, prefix, 2, 15*time.Minute, clock, nil)
+	if !a.Begin("u") || !b.Begin("u") || a.Begin("u") {
+		t.Fatal("attempts in progress at another instance are not counted")
+	}
+	a.Fail("u")
+	b.Fail("u")
+	if b.Begin("u") {
+		t.Error("failures at two instances did not add up")
 	}
 }
 

@@ -36,6 +36,12 @@ type app struct {
 	client   *wechat.Client
 }
 
+// Failed sign-ins allowed per user name and per client address in a window.
+const (
+	loginFailures = 5
+	loginWindow   = 15 * time.Minute
+)
+
 // openStore opens the database named by cfg and applies pending migrations.
 func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
 	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
@@ -241,7 +247,12 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	// The API and the console count failed sign-ins together.
-	logins := admin.NewMemoryLimiter(5, 15*time.Minute, nil)
+	// Failed sign-ins of the API and the console count together, across
+	// instances when they share Redis.
+	var logins admin.Limiter = admin.NewMemoryLimiter(loginFailures, loginWindow, nil)
+	if a.redis != nil {
+		logins = admin.NewRedisLimiter(a.redis, "gridbot:", loginFailures, loginWindow, nil, log)
+	}
 	admin.New(admin.Config{Accounts: a.db, Store: a.db, Limiter: logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
 	console.New(console.Config{Accounts: a.db, Store: a.db, Limiter: logins, Loc: cfg.TZ, Log: log}).Register(r)
 	if dev != nil {

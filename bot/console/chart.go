@@ -26,8 +26,8 @@ type chartRow struct {
 
 // Layout of the chart in SVG units (the viewBox scales it to the screen).
 const (
-	chartWidth = 600
-	chartBarW  = 480 // longest bar
+	chartWidth = 360
+	chartBarW  = 280 // longest bar, with room for its value after it
 	chartBarH  = 14
 	chartRowH  = 58
 	chartTop   = 28 // room for the legend

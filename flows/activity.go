@@ -129,7 +129,7 @@ func saveActivity(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	a := Activity{
 		UnitID: env.Member.UnitID, GridID: gridID, MemberID: env.Member.ID, Date: d,
 		Place: placeOf(env.Draft), Theme: env.Draft["theme"], Participants: n,
-		Content: env.Draft["content"], Photos: draftPhotos(env.Draft),
+		Content: env.Draft["content"], Photos: draftPhotos(env.Draft), DraftKey: env.Draft[draftKey],
 	}
 	if err := st.CreateActivity(ctx, &a); err != nil {
 		return Outcome{}, err

@@ -187,6 +187,9 @@ type ServiceRecord struct {
 	ActivityCode string
 	Photos       []Photo
 	CreatedAt    time.Time
+	// DraftKey names the chat draft the record was saved from: saving the
+	// same draft again finds this record instead of storing another.
+	DraftKey string
 }
 
 // HasRange reports whether the record has a start and end time.
@@ -216,6 +219,7 @@ type Activity struct {
 	Content      string
 	Photos       []Photo
 	CreatedAt    time.Time
+	DraftKey     string // as ServiceRecord.DraftKey
 }
 
 // HoursSummary is what 我的时长 and the saved reply of log hours show.
@@ -353,6 +357,7 @@ type Report struct {
 	Note        string
 	Photos      []Photo
 	CreatedAt   time.Time
+	DraftKey    string // as ServiceRecord.DraftKey
 }
 
 // FetchPhotoJob is the background job that downloads one photo from WeChat.

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +10,11 @@ import (
 
 	"gridbot/flows/parse"
 )
+
+// draftKey is the draft entry that names a draft apart from every other
+// (random, 128 bits): the records saved from it carry it, so a draft saved
+// twice (a second 确认 after the session could not be cleared) is stored once.
+const draftKey = "key"
 
 // DraftTTL is how long a draft may sit idle before it expires.
 const DraftTTL = 30 * time.Minute
@@ -295,7 +301,7 @@ func (e *Engine) begin(ctx context.Context, env *Env, f *Flow, intro, then strin
 		}
 		return joinReply([]string{intro}, reply), nil
 	}
-	env.Draft = map[string]string{}
+	env.Draft = map[string]string{draftKey: rand.Text()}
 	if then != "" {
 		env.Draft["then"] = then
 	}

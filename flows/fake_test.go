@@ -162,6 +162,9 @@ func (s *fakeStore) UnitActivitiesOn(_ context.Context, unitID int64, day Date) 
 type fakeSessions struct {
 	mu sync.Mutex
 	m  map[string]Session
+	// failDelete, when set, is returned once by Delete, which then keeps
+	// the session (a session store down at that moment).
+	failDelete error
 }
 
 func (f *fakeSessions) Load(_ context.Context, id string) (Session, error) {
@@ -193,6 +196,10 @@ func (f *fakeSessions) Save(_ context.Context, id string, s Session) error {
 func (f *fakeSessions) Delete(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.failDelete; err != nil {
+		f.failDelete = nil
+		return err
+	}
 	delete(f.m, id)
 	return nil
 }

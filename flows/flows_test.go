@@ -453,6 +453,39 @@ func TestStoreErrorKeepsDraft(t *testing.T) {
 	h.expect("确认", "已保存")
 }
 
+// TestDraftKeyRepeatsWhenSavedTwice: when the session cannot be cleared
+// after a save, the draft stays at 确认; a second 确认 saves it with the
+// same draft key (the store then returns the first record instead of a
+// second), and the next draft has another key.
+func TestDraftKeyRepeatsWhenSavedTwice(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	logHours := func() {
+		for _, in := range []string{"登记", "今天", "2小时", "1", "社区", "讲座", "跳过"} {
+			h.expect(in)
+		}
+	}
+	logHours()
+	h.ss.failDelete = errors.New("redis down")
+	if _, err := h.e.Handle(context.Background(), h.openID, Input{Kind: KindText, Text: "确认"}); err == nil {
+		t.Fatal("no error when the session could not be cleared")
+	}
+	h.expect("确认", "已保存")
+	logHours()
+	h.expect("确认", "已保存")
+	rs := h.st.records
+	if len(rs) != 3 || rs[0].DraftKey == "" || rs[1].DraftKey != rs[0].DraftKey || rs[2].DraftKey == rs[0].DraftKey {
+		t.Fatalf("draft keys %q %q %q (of %d records): want the first two equal, the third another", keyOf(rs, 0), keyOf(rs, 1), keyOf(rs, 2), len(rs))
+	}
+}
+
+func keyOf(rs []ServiceRecord, i int) string {
+	if i < len(rs) {
+		return rs[i].DraftKey
+	}
+	return ""
+}
+
 func TestStarLevel(t *testing.T) {
 	cases := []struct{ hours, stars, toNext int }{
 		{0, 0, 100}, {99, 0, 1}, {100, 1, 200}, {299, 1, 1}, {300, 2, 300}, {600, 3, 400}, {1000, 4, 500}, {1499, 4, 1}, {1500, 5, 0}, {3000, 5, 0},

@@ -258,7 +258,7 @@ func draftRecord(env *Env) (ServiceRecord, error) {
 		MemberID: env.Member.ID, UnitID: env.Member.UnitID, GridID: env.Member.GridID,
 		Date: d, StartMin: start, EndMin: end, Minutes: minutes,
 		Category: env.Draft["category"], Place: placeOf(env.Draft), Content: env.Draft["content"],
-		ActivityID: activityID, Photos: draftPhotos(env.Draft),
+		ActivityID: activityID, Photos: draftPhotos(env.Draft), DraftKey: env.Draft[draftKey],
 	}, nil
 }
 

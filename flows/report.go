@@ -83,6 +83,7 @@ func reportFlow() *Flow {
 				MemberID: env.Member.ID, UnitID: env.Member.UnitID, GridID: env.Member.GridID,
 				Date: env.Today, Category: env.Draft["category"], Place: placeOf(env.Draft),
 				Description: env.Draft["description"], Photos: draftPhotos(env.Draft),
+				DraftKey: env.Draft[draftKey],
 			}
 			if err := st.CreateReport(ctx, &r); err != nil {
 				return Outcome{}, err

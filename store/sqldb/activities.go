@@ -66,6 +66,11 @@ func (db *DB) CreateActivity(ctx context.Context, a *flows.Activity) error {
 		if err != nil {
 			return err
 		}
+		if d, ok, err := db.savedDraft(ctx, tx, ownerActivity, a.DraftKey); err != nil || ok {
+			saved = flows.Activity{ID: d.ID, Code: d.Code, UnitID: d.UnitID, Unit: m.Unit, GridID: d.GridID, Grid: m.Grid, CreatedAt: d.CreatedAt.Time}
+			photos = d.Photos
+			return err
+		}
 		code := a.Code
 		if code == "" {
 			if code, err = db.nextCode(ctx, tx, activityCodePrefix, a.Date, activityCodeDigits); err != nil {
@@ -74,14 +79,14 @@ func (db *DB) CreateActivity(ctx context.Context, a *flows.Activity) error {
 		}
 		const insert = `
 INSERT INTO activities (code, unit_id, grid_id, member_id, activity_date, place, latitude, longitude,
-    theme, participants, content, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    theme, participants, content, created_at, draft_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 		lat, lng := coords(a.Place)
 		created := db.stamp()
 		var id int64
 		err = tx.GetContext(ctx, &id, db.q(insert), code, m.UnitID, m.GridID, a.MemberID, dbDate(a.Date),
-			a.Place.Label, lat, lng, a.Theme, a.Participants, a.Content, created)
+			a.Place.Label, lat, lng, a.Theme, a.Participants, a.Content, created, nullText(a.DraftKey))
 		if err != nil {
 			return err
 		}

@@ -152,20 +152,28 @@ func (db *DB) CreateReport(ctx context.Context, r *flows.Report) error {
 		if err != nil {
 			return err
 		}
+		if d, ok, err := db.savedDraft(ctx, tx, ownerReport, r.DraftKey); err != nil || ok {
+			saved = flows.Report{
+				ID: d.ID, Code: d.Code, Reporter: m.Name, UnitID: d.UnitID, Unit: m.Unit,
+				GridID: d.GridID, Grid: m.Grid, Status: flows.StatusPending, CreatedAt: d.CreatedAt.Time,
+			}
+			photos = d.Photos
+			return err
+		}
 		code, err := db.nextCode(ctx, tx, reportCodePrefix, r.Date, reportCodeDigits)
 		if err != nil {
 			return err
 		}
 		const insert = `
 INSERT INTO reports (code, member_id, unit_id, grid_id, report_date, category, place,
-    latitude, longitude, description, status, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    latitude, longitude, description, status, created_at, draft_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 		lat, lng := coords(r.Place)
 		created := db.stamp()
 		var id int64
 		err = tx.GetContext(ctx, &id, db.q(insert), code, r.MemberID, m.UnitID, m.GridID, dbDate(r.Date),
-			r.Category, r.Place.Label, lat, lng, r.Description, flows.StatusPending, created)
+			r.Category, r.Place.Label, lat, lng, r.Description, flows.StatusPending, created, nullText(r.DraftKey))
 		if err != nil {
 			return err
 		}

@@ -110,6 +110,11 @@ func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) e
 		if err := tx.GetContext(ctx, &m, db.q(lockMember), r.MemberID); err != nil {
 			return err
 		}
+		if d, ok, err := db.savedDraft(ctx, tx, ownerService, r.DraftKey); err != nil || ok {
+			saved = flows.ServiceRecord{ID: d.ID, UnitID: d.UnitID, GridID: d.GridID, CreatedAt: d.CreatedAt.Time}
+			photos = d.Photos
+			return err
+		}
 		if ranged {
 			const sameDay = serviceSelect + `
 WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL
@@ -140,12 +145,12 @@ ORDER BY r.start_min, r.id`
 		created := db.stamp()
 		const insert = `
 INSERT INTO service_records (member_id, unit_id, grid_id, service_date, start_min, end_min,
-    minutes, category, place, latitude, longitude, content, activity_id, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    minutes, category, place, latitude, longitude, content, activity_id, created_at, draft_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 		var id int64
 		err := tx.GetContext(ctx, &id, db.q(insert), r.MemberID, unitID, gridID, dbDate(r.Date), start, end,
-			r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created)
+			r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey))
 		if err != nil {
 			return err
 		}

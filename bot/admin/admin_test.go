@@ -397,6 +397,15 @@ func TestPatchReport(t *testing.T) {
 	wantError(t, f.do(http.MethodPatch, path, "boss", `nope`), http.StatusBadRequest)
 	wantError(t, f.do(http.MethodPatch, path, "boss", `{"status":"不予处理"}`), http.StatusBadRequest) // needs a note
 	wantError(t, f.do(http.MethodPatch, "/api/v1/reports/XC-20000101-0001", "boss", `{"status":"处理中"}`), http.StatusNotFound)
+	// A misspelt field is refused, not dropped; so are an overlong note,
+	// a second value and an oversized body. None of them changes the report.
+	wantError(t, f.do(http.MethodPatch, path, "boss", `{"status":"处理中","notes":"已派人"}`), http.StatusBadRequest)
+	wantError(t, f.do(http.MethodPatch, path, "boss", `{"status":"处理中","note":"`+strings.Repeat("长", 501)+`"}`), http.StatusBadRequest)
+	wantError(t, f.do(http.MethodPatch, path, "boss", `{"status":"处理中"} {"status":"已整改"}`), http.StatusBadRequest)
+	wantError(t, f.do(http.MethodPatch, path, "boss", `{"status":"处理中","note":"`+strings.Repeat("x", 20<<10)+`"}`), http.StatusBadRequest)
+	if r, err := f.db.ReportByCode(context.Background(), f.report.Code); err != nil || r.Status != flows.StatusPending || r.Note != "" {
+		t.Fatalf("after refused patches: %q %q, %v", r.Status, r.Note, err)
+	}
 
 	w := f.do(http.MethodPatch, path, "wmb", `{"status":"处理中","note":"已派人"}`)
 	if w.Code != http.StatusOK {

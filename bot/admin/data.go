@@ -2,11 +2,15 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -226,15 +230,40 @@ type patchReportRequest struct {
 	Note   string `json:"note"`
 }
 
+// Limits of PATCH /reports/{code}: the body, and the note in characters
+// (the console's limit too).
+const (
+	maxSmallBody = 16 << 10
+	maxNoteRunes = 500
+)
+
+// decodeStrict reads a JSON body of at most max bytes into v: one value,
+// no unknown fields (a misspelt field is an error, not silently dropped).
+func decodeStrict(c *gin.Context, v any, max int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, max))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("more than one JSON value")
+	}
+	return nil
+}
+
 func (a *API) patchReport(c *gin.Context) {
 	var req patchReportRequest
-	if err := c.ShouldBindJSON(&req); err != nil {
-		fail(c, http.StatusBadRequest, "body must be JSON {\"status\", \"note\"}")
+	if err := decodeStrict(c, &req, maxSmallBody); err != nil {
+		fail(c, http.StatusBadRequest, "body must be JSON {\"status\", \"note\"}: "+err.Error())
 		return
 	}
 	req.Status = strings.TrimSpace(req.Status)
 	if !reportStatuses[req.Status] {
 		fail(c, http.StatusBadRequest, "unknown status "+strconv.Quote(req.Status)+" (want 处理中, 已整改 or 不予处理)")
+		return
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(req.Note)); n > maxNoteRunes {
+		fail(c, http.StatusBadRequest, fmt.Sprintf("note has %d characters, at most %d", n, maxNoteRunes))
 		return
 	}
 	ctx := c.Request.Context()

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,6 +22,15 @@ const maxNoticeBody = 64 << 10
 // noticeSlack is how far in the past send_at may be: "now" from a browser
 // whose clock is a little behind is still now. The store allows the same.
 const noticeSlack = time.Minute
+
+// Limits of a notice's text in characters and of how far ahead it may be
+// scheduled: the console's limits too.
+const (
+	maxTitleRunes   = 64
+	maxContentRunes = 1000
+	maxPlaceRunes   = 100
+	maxSendAhead    = 366 * 24 * time.Hour
+)
 
 // Limits of GET /notices.
 const (
@@ -204,8 +214,20 @@ func (a *API) createNotice(c *gin.Context) {
 	case n.Content == "":
 		fail(c, http.StatusBadRequest, "content is required")
 		return
+	case utf8.RuneCountInString(n.Title) > maxTitleRunes:
+		fail(c, http.StatusBadRequest, fmt.Sprintf("title has more than %d characters", maxTitleRunes))
+		return
+	case utf8.RuneCountInString(n.Content) > maxContentRunes:
+		fail(c, http.StatusBadRequest, fmt.Sprintf("content has more than %d characters", maxContentRunes))
+		return
+	case utf8.RuneCountInString(n.Place) > maxPlaceRunes:
+		fail(c, http.StatusBadRequest, fmt.Sprintf("place has more than %d characters", maxPlaceRunes))
+		return
 	case !n.SendAt.IsZero() && n.SendAt.Before(a.cfg.Now().Add(-noticeSlack)):
 		fail(c, http.StatusBadRequest, "send_at "+a.rfc3339(n.SendAt)+" is in the past (leave it out to send now)")
+		return
+	case n.SendAt.After(a.cfg.Now().Add(maxSendAhead)):
+		fail(c, http.StatusBadRequest, "send_at "+a.rfc3339(n.SendAt)+" is more than a year ahead")
 		return
 	}
 	err = a.cfg.Store.CreateNotice(c.Request.Context(), &n)

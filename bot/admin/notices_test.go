@@ -67,6 +67,10 @@ func TestCreateNotice(t *testing.T) {
 		{"send_at not RFC 3339", "boss", `{"title":"t","content":"c","targets":{"all":true},"send_at":"2030-01-01 09:00"}`, "send_at", http.StatusBadRequest},
 		{"send_at without offset", "boss", `{"title":"t","content":"c","targets":{"all":true},"send_at":"2030-01-01T09:00:00"}`, "send_at", http.StatusBadRequest},
 		{"send_at past", "boss", `{"title":"t","content":"c","targets":{"all":true},"send_at":"2020-01-01T09:00:00+08:00"}`, "past", http.StatusBadRequest},
+		{"long title", "boss", `{"title":"` + strings.Repeat("长", 65) + `","content":"c","targets":{"all":true}}`, "title", http.StatusBadRequest},
+		{"long content", "boss", `{"title":"t","content":"` + strings.Repeat("长", 1001) + `","targets":{"all":true}}`, "content", http.StatusBadRequest},
+		{"long place", "boss", `{"title":"t","content":"c","place":"` + strings.Repeat("长", 101) + `","targets":{"all":true}}`, "place", http.StatusBadRequest},
+		{"send_at years ahead", "boss", `{"title":"t","content":"c","targets":{"all":true},"send_at":"9999-12-31T09:00:00+08:00"}`, "year", http.StatusBadRequest},
 		{"bad event_time", "boss", `{"title":"t","content":"c","targets":{"all":true},"event_time":"Saturday"}`, "event_time", http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

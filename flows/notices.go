@@ -94,7 +94,13 @@ type DeliveryOutcome struct {
 // DeliveryResult is the outcome of one claimed delivery's attempt, for
 // RecordDeliveries.
 type DeliveryResult struct {
-	ID      int64
+	ID int64
+	// Attempt is the claim's attempt (the Delivery's Attempts as
+	// claimed): an outcome other than sent is recorded only while that
+	// claim still holds the delivery, so a sender whose claim went stale
+	// and was taken over neither gives it back nor fails it under the new
+	// holder. 0 records under any claim.
+	Attempt int
 	Outcome DeliveryOutcome
 }
 
@@ -179,7 +185,9 @@ type NoticeStore interface {
 	ClaimDeliveries(ctx context.Context, b DeliveryBatch, after int64, limit int, stale time.Duration) ([]Delivery, error)
 	// RecordDeliveries stores the outcomes of claimed deliveries' attempts,
 	// all in one statement, and returns the IDs it did not record because
-	// they were no longer sending (another outcome was recorded first). A
+	// they were no longer sending (another outcome was recorded first), or
+	// because a later claim took over the one whose outcome (other than
+	// sent) it is (DeliveryResult.Attempt). A
 	// delivery recorded sent never changes again.
 	RecordDeliveries(ctx context.Context, rs []DeliveryResult) (notRecorded []int64, err error)
 	// BatchState reports the deliveries of batch b still without an

@@ -481,7 +481,7 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 		w.slots <- struct{}{}
 		run.recorded.Add(1)
 		go func() {
-			r := flows.DeliveryResult{ID: d.ID, Outcome: w.send(ctx, n, d)}
+			r := flows.DeliveryResult{ID: d.ID, Attempt: d.Attempts, Outcome: w.send(ctx, n, d)}
 			w.outcomes <- outcome{DeliveryResult: r, run: run}
 		}()
 	}

@@ -365,7 +365,10 @@ const recordChunk = 500
 // RecordDeliveries stores the outcomes of claimed (sending) deliveries'
 // attempts, as RecordDelivery does one, in one statement per 500, and
 // returns the IDs not recorded because they were not sending (an outcome
-// never overwrites another). A pending outcome's RetryAt is when
+// never overwrites another), or because an outcome other than sent came
+// from a claim (DeliveryResult.Attempt) that went stale and was taken
+// over: only the holder gives a delivery back or fails it, while a sent
+// outcome is recorded under any claim (the message went out). A pending outcome's RetryAt is when
 // ClaimDeliveries may take the delivery again. WeChat's reports on
 // template messages that came before their msgids were recorded are
 // applied by the batch's next BatchState, not here: it keeps the
@@ -380,9 +383,9 @@ func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) (
 	}
 	// SQLite's RETURNING names only the updated table's columns, bare;
 	// PostgreSQL's would find id ambiguous (v has one too).
-	row, sentAt, returning := `(?, ?, ?, ?, ?, ?)`, `?`, `id`
+	row, sentAt, returning := `(?, ?, ?, ?, ?, ?, ?)`, `?`, `id`
 	if db.dialect == DialectPostgres {
-		row = `(?::bigint, ?::text, ?::bigint, ?::text, ?::bigint, ?::timestamptz)`
+		row = `(?::bigint, ?::bigint, ?::text, ?::bigint, ?::text, ?::bigint, ?::timestamptz)`
 		sentAt, returning = `?::timestamptz`, `d.id`
 	}
 	var notRecorded []int64
@@ -390,7 +393,7 @@ func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) (
 		chunk := rs[start:min(start+recordChunk, len(rs))]
 		now := db.stamp()
 		values := make([]string, len(chunk))
-		args := make([]any, 0, len(chunk)*6+1)
+		args := make([]any, 0, len(chunk)*7+1)
 		for i, r := range chunk {
 			o := r.Outcome
 			var msgID, retryAt any
@@ -401,16 +404,17 @@ func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) (
 				retryAt = dbTime{o.RetryAt.UTC().Truncate(time.Microsecond)}
 			}
 			values[i] = row
-			args = append(args, r.ID, string(o.State), o.ErrCode, o.Message, msgID, retryAt)
+			args = append(args, r.ID, r.Attempt, string(o.State), o.ErrCode, o.Message, msgID, retryAt)
 		}
 		args = append(args, now)
 		query := `
-WITH v (id, state, errcode, message, msgid, retry_at) AS (VALUES ` + strings.Join(values, ", ") + `)
+WITH v (id, attempt, state, errcode, message, msgid, retry_at) AS (VALUES ` + strings.Join(values, ", ") + `)
 UPDATE notice_deliveries AS d
 SET state = v.state, errcode = v.errcode, message = v.message, msgid = v.msgid, retry_at = v.retry_at,
     sent_at = CASE WHEN v.state = 'sent' THEN ` + sentAt + ` END
 FROM v
 WHERE d.id = v.id AND d.state = 'sending'
+  AND (v.state = 'sent' OR v.attempt = 0 OR d.attempts = v.attempt)
 RETURNING ` + returning
 		var recorded []int64
 		if err := db.db.SelectContext(ctx, &recorded, db.q(query), args...); err != nil {

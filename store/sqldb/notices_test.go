@@ -771,3 +771,61 @@ func TestTemplateReportBeforeRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordDeliveriesStaleClaim: a sender whose claim went stale and was
+// taken over cannot give the delivery back (or fail it) under the new
+// holder, who is still sending it: that would let a third sender claim
+// and send it at the same time, and drop the holder's own outcome. Its
+// sent outcome is still recorded (the message went out), after which the
+// holder's outcome is refused.
+func TestRecordDeliveriesStaleClaim(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		bulkMembers(t, db, 2)
+		resolvedNotice(t, db)
+		b := batchJobs(t, db)[0]
+		old, err := db.ClaimDeliveries(ctx, b, 0, 3, time.Hour)
+		if err != nil || len(old) != 3 {
+			t.Fatalf("ClaimDeliveries = %d, %v", len(old), err)
+		}
+		// The claims go stale and another sender takes them over.
+		cur, err := db.ClaimDeliveries(ctx, b, 0, 3, -time.Hour)
+		if err != nil || len(cur) != 3 || cur[0].Attempts != 2 {
+			t.Fatalf("ClaimDeliveries(stale) = %+v, %v", cur, err)
+		}
+		result := func(d flows.Delivery, o flows.DeliveryOutcome) flows.DeliveryResult {
+			return flows.DeliveryResult{ID: d.ID, Attempt: d.Attempts, Outcome: o}
+		}
+		notRecorded, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{
+			result(old[0], flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: -1, Message: "busy"}),
+			result(old[1], flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: -1, Message: "busy"}),
+			result(old[2], flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: 99}),
+		})
+		if err != nil || !slices.Equal(notRecorded, []int64{old[0].ID, old[1].ID}) {
+			t.Errorf("stale sender's RecordDeliveries = %v, %v; want %d and %d refused", notRecorded, err, old[0].ID, old[1].ID)
+		}
+		for i, want := range []flows.DeliveryState{flows.DeliverySending, flows.DeliverySending, flows.DeliverySent} {
+			if d, err := db.Delivery(ctx, old[i].ID); err != nil || d.State != want {
+				t.Errorf("delivery %d = %+v, %v; want %s", old[i].ID, d, err, want)
+			}
+		}
+		if ds, err := db.ClaimDeliveries(ctx, b, 0, 3, time.Hour); err != nil || len(ds) != 0 {
+			t.Errorf("claim while held = %+v, %v; want none", ds, err)
+		}
+		// The holder records its own outcomes; the one sent stays sent.
+		notRecorded, err = db.RecordDeliveries(ctx, []flows.DeliveryResult{
+			result(cur[0], flows.DeliveryOutcome{State: flows.DeliverySent}),
+			result(cur[1], flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit"}),
+			result(cur[2], flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit"}),
+		})
+		if err != nil || !slices.Equal(notRecorded, []int64{cur[2].ID}) {
+			t.Errorf("holder's RecordDeliveries = %v, %v; want %d refused", notRecorded, err, cur[2].ID)
+		}
+		for i, want := range []flows.DeliveryState{flows.DeliverySent, flows.DeliveryPending, flows.DeliverySent} {
+			if d, err := db.Delivery(ctx, cur[i].ID); err != nil || d.State != want {
+				t.Errorf("delivery %d = %+v, %v; want %s", cur[i].ID, d, err, want)
+			}
+		}
+	})
+}

@@ -9,8 +9,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -70,12 +73,57 @@ func New(cfg Config) *API {
 
 // Register mounts the API's routes on r (usually the group /api/v1).
 func (a *API) Register(r gin.IRouter) {
-	r.POST("/login", a.login)
-	auth := r.Group("", a.authenticate)
+	r.POST("/login", checkUTF8, a.login)
+	auth := r.Group("", a.authenticate, checkUTF8)
 	auth.POST("/logout", a.logout)
 	if a.cfg.Store != nil {
 		a.registerData(auth)
 	}
+}
+
+// InvalidUTF8 names the first path parameter, query parameter or form
+// field (urlencoded or multipart, of a request whose form was not parsed
+// yet or was parsed by it) whose name or value is not valid UTF-8, or
+// returns "" when all are. Names and text reach queries and pages only
+// as UTF-8: PostgreSQL refuses other bytes (a 500), SQLite would store
+// them. It reads the form body of a POST; a body that cannot be read as
+// a form is named "form".
+func InvalidUTF8(r *http.Request, params gin.Params) string {
+	for _, p := range params {
+		if !utf8.ValidString(p.Value) {
+			return p.Key
+		}
+	}
+	if err := r.ParseMultipartForm(32 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return "form"
+	}
+	vals := []url.Values{r.Form}
+	if r.MultipartForm != nil {
+		vals = append(vals, r.MultipartForm.Value)
+	}
+	for _, v := range vals {
+		for k, vs := range v {
+			if !utf8.ValidString(k) {
+				return strconv.QuoteToASCII(k)
+			}
+			for _, s := range vs {
+				if !utf8.ValidString(s) {
+					return k
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// checkUTF8 answers 400 to a request with a parameter that is not UTF-8
+// (a JSON body's strings are UTF-8 once decoded).
+func checkUTF8(c *gin.Context) {
+	if name := InvalidUTF8(c.Request, c.Params); name != "" {
+		fail(c, http.StatusBadRequest, name+" is not valid UTF-8")
+		return
+	}
+	c.Next()
 }
 
 // fail writes an error body with a status and stops the chain.

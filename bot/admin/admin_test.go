@@ -447,3 +447,21 @@ func TestMedia(t *testing.T) {
 		}
 	}
 }
+
+// Bytes that are not UTF-8 in the URL are a 400 on every route, before
+// they reach a query (PostgreSQL refuses them with an error, a 500).
+func TestInvalidUTF8(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ method, path, body string }{
+		{http.MethodGet, "/api/v1/members?unit=%ff", ""},
+		{http.MethodGet, "/api/v1/members?grid=%e4%b8", ""},
+		{http.MethodGet, "/api/v1/reports?month=" + f.month() + "&grid=%ff", ""},
+		{http.MethodGet, "/api/v1/service-records?month=" + f.month() + "&unit=%c0%af", ""},
+		{http.MethodGet, "/api/v1/activities?month=" + f.month() + "&%ff=1", ""},
+		{http.MethodPatch, "/api/v1/reports/XC-%ff", `{"status":"处理中"}`},
+	} {
+		wantError(t, f.do(tc.method, tc.path, "boss", tc.body), http.StatusBadRequest)
+	}
+	// Signed out, every route but login is a 401 whatever the URL.
+	wantError(t, f.do(http.MethodGet, "/api/v1/members?unit=%ff", "", ""), http.StatusUnauthorized)
+}

@@ -128,9 +128,9 @@ func (c *Console) Register(r gin.IRouter) {
 	g := r.Group(Path, securityHeaders)
 	static, _ := fs.Sub(files, "static")
 	g.StaticFS("/static", http.FS(static))
-	g.GET("/login", c.loginPage)
-	g.POST("/login", c.sameOrigin, c.login)
-	auth := g.Group("", c.authenticate)
+	g.GET("/login", c.checkUTF8, c.loginPage)
+	g.POST("/login", c.checkUTF8, c.sameOrigin, c.login)
+	auth := g.Group("", c.authenticate, c.checkUTF8)
 	auth.POST("/logout", c.checkCSRF, c.logout)
 	auth.GET("", c.dashboard)
 	auth.GET("/", c.dashboard)
@@ -268,6 +268,16 @@ func (c *Console) authenticate(ctx *gin.Context) {
 	}
 	ctx.Redirect(http.StatusSeeOther, Path+"/login"+next)
 	ctx.Abort()
+}
+
+// checkUTF8 answers 400 to a request whose path, query or form has bytes
+// that are not UTF-8: such text is neither a name nor storable.
+func (c *Console) checkUTF8(ctx *gin.Context) {
+	if name := admin.InvalidUTF8(ctx.Request, ctx.Params); name != "" {
+		c.fail(ctx, http.StatusBadRequest, "请求中「"+name+"」含有无效字符（不是 UTF-8 编码）。")
+		return
+	}
+	ctx.Next()
 }
 
 // officeOnly answers 403 to unit admins.

@@ -684,3 +684,28 @@ func TestUnitAdminNotices(t *testing.T) {
 	r = f.as("boss").get("/admin/notices")
 	wantPage(t, r, http.StatusOK, others.Title, mixed.Title, "城管局周末清扫")
 }
+
+// Bytes that are not UTF-8 in a form, query or path are a 400 page and
+// store nothing (PostgreSQL refuses them with an error; SQLite stored them).
+func TestInvalidUTF8(t *testing.T) {
+	f := newFixture(t)
+	b := f.as("boss")
+	ctx := context.Background()
+	form := url.Values{"title": {"周末\xff清扫"}, "content": {"集合"}, "grid": {"一号网格"}, "action": {"send"}}
+	wantPage(t, b.post("/admin/notices", form), http.StatusBadRequest, "title")
+	if ns, _ := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10}); len(ns) != 0 {
+		t.Fatalf("stored %+v", ns)
+	}
+	r := b.post("/admin/reports/"+f.report.Code+"/status", url.Values{"status": {flows.StatusWorking}, "note": {"\xc0\xaf"}})
+	wantPage(t, r, http.StatusBadRequest)
+	if got, _ := f.db.ReportByCode(ctx, f.report.Code); got.Status != flows.StatusPending {
+		t.Fatalf("status changed to %q", got.Status)
+	}
+	for _, path := range []string{"/admin/members?unit=%ff", "/admin/reports?status=%e4%b8", "/admin/reports/XC-%ff"} {
+		wantPage(t, b.get(path), http.StatusBadRequest)
+	}
+	// The sign-in form too: the user name would reach the database.
+	nb := f.browser()
+	nb.get("/admin/login")
+	wantPage(t, nb.post("/admin/login", url.Values{"username": {"boss\xff"}, "password": {password}}), http.StatusBadRequest)
+}

@@ -144,8 +144,8 @@ type loginRequest struct {
 
 func (a *API) login(c *gin.Context) {
 	var req loginRequest
-	if err := c.ShouldBindJSON(&req); err != nil || req.Username == "" || req.Password == "" {
-		fail(c, http.StatusBadRequest, "username and password are required")
+	if err := decodeStrict(c, &req, maxSmallBody); err != nil || req.Username == "" || req.Password == "" {
+		fail(c, http.StatusBadRequest, `body must be JSON {"username","password"}, both required`)
 		return
 	}
 	sess, err := a.signIn().Open(c.Request.Context(), req.Username, req.Password, c.ClientIP())

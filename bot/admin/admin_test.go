@@ -465,3 +465,19 @@ func TestInvalidUTF8(t *testing.T) {
 	// Signed out, every route but login is a 401 whatever the URL.
 	wantError(t, f.do(http.MethodGet, "/api/v1/members?unit=%ff", "", ""), http.StatusUnauthorized)
 }
+
+// A sign-in body is small JSON with the two fields only: an oversized body
+// is not read to its end, an unknown field is refused; neither counts as a
+// failed sign-in.
+func TestLoginBody(t *testing.T) {
+	f := newFixture(t)
+	for _, body := range []string{
+		`{"username":"boss","password":"` + strings.Repeat("x", 1<<20) + `"}`,
+		`{"username":"boss","password":"password-1","remember":true}`,
+		`{"username":"boss","password":"password-1"} {}`,
+		`{"username":"boss"}`,
+	} {
+		wantError(t, f.do(http.MethodPost, "/api/v1/login", "", body), http.StatusBadRequest)
+	}
+	f.login("boss", "password-1")
+}

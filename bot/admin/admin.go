@@ -94,7 +94,14 @@ func InvalidUTF8(r *http.Request, params gin.Params) string {
 			return p.Key
 		}
 	}
-	if err := r.ParseMultipartForm(32 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+	// ParseMultipartForm hides ParseForm's error behind ErrNotMultipart.
+	err := r.ParseForm()
+	if err == nil {
+		if err = r.ParseMultipartForm(32 << 20); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	if err != nil {
 		return "form"
 	}
 	vals := []url.Values{r.Form}

@@ -270,9 +270,27 @@ func (c *Console) authenticate(ctx *gin.Context) {
 	ctx.Abort()
 }
 
-// checkUTF8 answers 400 to a request whose path, query or form has bytes
-// that are not UTF-8: such text is neither a name nor storable.
+// maxForm is the largest form body read: the notice composer's, the
+// largest, is a few KiB.
+const maxForm = 64 << 10
+
+// checkUTF8 reads the form (at most maxForm bytes; 400 otherwise) and
+// answers 400 to a request whose path, query or form has bytes that are
+// not UTF-8: such text is neither a name nor storable.
 func (c *Console) checkUTF8(ctx *gin.Context) {
+	r := ctx.Request
+	r.Body = http.MaxBytesReader(ctx.Writer, r.Body, maxForm)
+	// ParseMultipartForm hides ParseForm's error behind ErrNotMultipart.
+	err := r.ParseForm()
+	if err == nil {
+		if err = r.ParseMultipartForm(maxForm); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	if err != nil {
+		c.fail(ctx, http.StatusBadRequest, "表单过大或格式不对。")
+		return
+	}
 	if name := admin.InvalidUTF8(ctx.Request, ctx.Params); name != "" {
 		c.fail(ctx, http.StatusBadRequest, "请求中「"+name+"」含有无效字符（不是 UTF-8 编码）。")
 		return

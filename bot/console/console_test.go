@@ -709,3 +709,19 @@ func TestInvalidUTF8(t *testing.T) {
 	nb.get("/admin/login")
 	wantPage(t, nb.post("/admin/login", url.Values{"username": {"boss\xff"}, "password": {password}}), http.StatusBadRequest)
 }
+
+// A form body larger than the composer's could be is refused unread,
+// signed in or not.
+func TestFormTooLarge(t *testing.T) {
+	f := newFixture(t)
+	big := strings.Repeat("长", 30000) // 90 000 bytes
+	b := f.as("boss")
+	r := b.post("/admin/notices", url.Values{"title": {"t"}, "content": {big}, "grid": {"一号网格"}, "action": {"send"}})
+	wantPage(t, r, http.StatusBadRequest, "表单过大")
+	if ns, _ := f.db.Notices(context.Background(), flows.NoticeFilter{Limit: 10}); len(ns) != 0 {
+		t.Fatalf("stored %+v", ns)
+	}
+	nb := f.browser()
+	nb.get("/admin/login")
+	wantPage(t, nb.post("/admin/login", url.Values{"username": {"boss"}, "password": {big}}), http.StatusBadRequest, "表单过大")
+}

@@ -71,6 +71,10 @@ const (
 // retried send.
 const sendTimeout = 30 * time.Second
 
+// storeTimeout bounds a store statement a batch run makes after its ctx
+// ended, or that it does not cancel with it.
+const storeTimeout = 10 * time.Second
+
 // maxClaim is the most deliveries a batch run claims in one statement
 // (half of MaxWorkers, so the next claim is ready while they go out).
 const maxClaim = 64
@@ -486,10 +490,21 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 		}()
 	}
 	run.recorded.Wait()
+	sctx := ctx
+	if ctx.Err() != nil {
+		// Cut short (the job's Timeout, or Stop giving up): the deliveries
+		// it held were given back, and the job snoozes rather than fails,
+		// so being cut short never uses up its attempts (a batch job out
+		// of attempts would leave its deliveries pending for ever).
+		claimErr = nil
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		defer cancel()
+	}
 	if err := cmp.Or(claimErr, run.err); err != nil {
 		return fail(err)
 	}
-	st, err := w.Store.BatchState(ctx, b, w.Stale)
+	st, err := w.Store.BatchState(sctx, b, w.Stale)
 	if err != nil {
 		return fail(err)
 	}
@@ -499,14 +514,14 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	return river.JobSnooze(max(time.Until(st.Next), 0))
 }
 
-// claim claims deliveries of b into out until until, the Runner stops, or
-// a claim gets fewer than it asked for (the rest are held by others or
-// wait for their retry time: claims go in ID order, each delivery once
-// per run). Before each claim it takes up to Claim send permits, so the
+// claim claims deliveries of b into out until until, ctx ends, the
+// Runner stops, or a claim gets fewer than it asked for (the rest are
+// held by others or wait for their retry time: claims go in ID order,
+// each delivery once per run). Before each claim it takes up to Claim send permits, so the
 // deliveries it claims go out at once.
 func (w *SendBatchWorker) claim(ctx context.Context, b flows.DeliveryBatch, until time.Time, out chan<- flows.Delivery) error {
 	var after int64
-	for !w.stopping.Load() && time.Now().Before(until) {
+	for ctx.Err() == nil && !w.stopping.Load() && time.Now().Before(until) {
 		// A permit not used (the batch had fewer left) is a slot of the
 		// rate lost.
 		want := 0
@@ -517,7 +532,12 @@ func (w *SendBatchWorker) claim(ctx context.Context, b flows.DeliveryBatch, unti
 			}
 			want++
 		}
-		ds, err := w.Store.ClaimDeliveries(ctx, b, after, want, w.Stale)
+		// Not cancelled with ctx: a claim statement cancelled after it
+		// committed would leave its deliveries sending, unsent, until
+		// their claims went stale.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		ds, err := w.Store.ClaimDeliveries(cctx, b, after, want, w.Stale)
+		cancel()
 		if err != nil {
 			return err
 		}

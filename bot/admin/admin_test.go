@@ -481,3 +481,26 @@ func TestLoginBody(t *testing.T) {
 	}
 	f.login("boss", "password-1")
 }
+
+// Every route the API mounts, listed from the router, needs a session
+// but login: 401 without a token and with an unknown one.
+func TestEveryRouteNeedsSession(t *testing.T) {
+	f := newFixture(t)
+	routes := f.handler.(*gin.Engine).Routes()
+	if len(routes) < 14 {
+		t.Fatalf("only %d routes", len(routes))
+	}
+	f.tokens["ghost"] = strings.Repeat("ab", 32)
+	for _, rt := range routes {
+		if rt.Path == "/api/v1/login" {
+			continue
+		}
+		path := strings.ReplaceAll(strings.ReplaceAll(rt.Path, ":code", f.report.Code), ":id", "1")
+		for _, user := range []string{"", "ghost"} {
+			wantError(t, f.do(rt.Method, path, user, `{"status":"处理中"}`), http.StatusUnauthorized)
+		}
+	}
+	if r, _ := f.db.ReportByCode(context.Background(), f.report.Code); r.Status != flows.StatusPending {
+		t.Errorf("status changed: %s", r.Status)
+	}
+}

@@ -725,3 +725,115 @@ func TestFormTooLarge(t *testing.T) {
 	nb.get("/admin/login")
 	wantPage(t, nb.post("/admin/login", url.Values{"username": {"boss"}, "password": {big}}), http.StatusBadRequest, "表单过大")
 }
+
+// concrete fills a route's parameters.
+func (f *fixture) concrete(path string) string {
+	path = strings.ReplaceAll(path, ":code", f.report.Code)
+	path = strings.ReplaceAll(path, ":id", "1")
+	return strings.ReplaceAll(path, "*filepath", "console.css")
+}
+
+// Every route the console mounts, listed from the router: all but sign-in
+// and static files need a session; every POST but sign-in checks the form
+// token and changes nothing without it; every page has the security
+// headers.
+func TestEveryRoute(t *testing.T) {
+	f := newFixture(t)
+	routes := f.handler.(*gin.Engine).Routes()
+	if len(routes) < 15 {
+		t.Fatalf("only %d routes", len(routes))
+	}
+	out, in := f.browser(), f.as("boss")
+	for _, rt := range routes {
+		path := f.concrete(rt.Path)
+		public := strings.HasPrefix(rt.Path, Path+"/login") || strings.HasPrefix(rt.Path, Path+"/static")
+		switch rt.Method {
+		case http.MethodGet, http.MethodHead:
+			r := out.get(path)
+			if !public && (r.code != http.StatusSeeOther || !strings.HasPrefix(r.location, Path+"/login")) {
+				t.Errorf("GET %s signed out: %d %q", path, r.code, r.location)
+			}
+			r = in.get(path)
+			if !strings.Contains(r.header.Get("Content-Security-Policy"), "script-src 'self'") ||
+				r.header.Get("X-Frame-Options") != "DENY" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("GET %s: headers %v", path, r.header)
+			}
+		case http.MethodPost:
+			if public {
+				continue
+			}
+			r := out.post(path, url.Values{"status": {flows.StatusWorking}, "csrf": {""}})
+			if r.code != http.StatusSeeOther || r.location != Path+"/login" {
+				t.Errorf("POST %s signed out: %d %q", path, r.code, r.location)
+			}
+			wantPage(t, in.post(path, url.Values{"status": {flows.StatusWorking}, "title": {"t"}, "content": {"c"},
+				"all": {"1"}, "action": {"send"}, "csrf": {"0"}}), http.StatusForbidden, "表单校验失败")
+		default:
+			t.Errorf("unexpected route %s %s", rt.Method, rt.Path)
+		}
+	}
+	ctx := context.Background()
+	if r, _ := f.db.ReportByCode(ctx, f.report.Code); r.Status != flows.StatusPending {
+		t.Errorf("status changed: %s", r.Status)
+	}
+	if m, _ := f.db.MemberByID(ctx, f.members["张三"].ID); !m.Bound() {
+		t.Error("unbound")
+	}
+	if ns, _ := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10}); len(ns) != 0 {
+		t.Errorf("notices stored: %+v", ns)
+	}
+	// Still signed in: logout without the token did nothing.
+	wantPage(t, in.get("/admin/members"), http.StatusOK, "张三")
+}
+
+// Text from members and admins is escaped on every page: names, grid
+// names in the chart's SVG, report text, notice title and content.
+func TestPagesEscapeText(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const evil = `"'><script>alert(1)</script><img src=x onerror=alert(2)>`
+	rows := []flows.RosterRow{{Row: 2, Unit: "市文明办", Grid: "网格" + evil, Name: "赵" + evil, Phone: "13800000009", Role: flows.RoleVolunteer}}
+	if _, err := f.db.ImportRoster(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.db.FindRosterMember(ctx, rows[0].Name, rows[0].Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.BindMember(ctx, m.ID, "o-zhao"); err != nil {
+		t.Fatal(err)
+	}
+	rep := flows.Report{MemberID: m.ID, Date: f.report.Date, Category: "公共环境" + evil,
+		Place: flows.Location{Label: "路" + evil}, Description: "描述" + evil}
+	if err := f.db.CreateReport(ctx, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SetReportStatus(ctx, flows.StatusChange{Code: rep.Code, Status: flows.StatusRejected, Note: "说明" + evil, By: "boss"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := flows.ServiceRecord{MemberID: m.ID, Date: f.report.Date, StartMin: 9 * 60, EndMin: 12 * 60, Minutes: 180,
+		Category: "其他", Place: flows.Location{Label: "地点" + evil}, Content: "内容" + evil}
+	if err := f.db.CreateServiceRecord(ctx, &rec); err != nil {
+		t.Fatal(err)
+	}
+	n := flows.Notice{Title: "标题" + evil, Content: "内容" + evil, Place: "地点" + evil, Grids: []string{"网格" + evil}}
+	if err := f.db.CreateNotice(ctx, &n); err != nil {
+		t.Fatal(err)
+	}
+	b := f.as("boss")
+	month := "?month=" + flows.MonthOf(f.report.Date).String()
+	for _, path := range []string{"/admin/" + month, "/admin/reports" + month, "/admin/reports/" + rep.Code,
+		"/admin/members", "/admin/members?grid=" + url.QueryEscape("网格"+evil), "/admin/activities" + month,
+		"/admin/notices", "/admin/notices/" + strconv.FormatInt(n.ID, 10), "/admin/notices/new", "/admin/assessment" + month} {
+		r := b.get(path)
+		wantPage(t, r, http.StatusOK)
+		if !strings.HasPrefix(path, "/admin/assessment") && !strings.HasPrefix(path, "/admin/activities") && !strings.Contains(r.body, "&lt;script&gt;alert(1)") {
+			t.Errorf("%s does not show the text escaped:\n%s", path, r.body)
+		}
+		for _, raw := range []string{"<script>alert", "<img src=x", `"'>`} {
+			if strings.Contains(r.body, raw) {
+				t.Errorf("%s has %q unescaped", path, raw)
+			}
+		}
+	}
+}

@@ -581,7 +581,7 @@ func (w *SendBatchWorker) record() {
 			w.Log.Error("notices: outcomes not recorded", slog.Int("deliveries", len(rs)), slog.Any("error", err))
 		}
 		for _, id := range notRecorded {
-			w.Log.Warn("notices: outcome not recorded: another sender recorded one first", slog.Int64("delivery_id", id))
+			w.Log.Warn("notices: outcome not recorded: another sender recorded one first or took the stale claim over", slog.Int64("delivery_id", id))
 		}
 		for _, o := range group {
 			<-w.slots

@@ -446,6 +446,22 @@ func TestMedia(t *testing.T) {
 			t.Errorf("%s: Content-Type %q, Cache-Control %q", user, ct, cc)
 		}
 	}
+	// Stored bytes that are not an image are never served as a page.
+	for _, ct := range []string{"text/html; charset=utf-8", "image/svg+xml", ""} {
+		r := flows.Report{MemberID: f.members["张三"].ID, Date: f.report.Date, Category: "其他",
+			Description: "照片", Photos: []flows.Photo{{MediaID: "m-" + ct}}}
+		if err := f.db.CreateReport(context.Background(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.SavePhotoData(context.Background(), r.Photos[0].ID, ct, []byte("<html><script>alert(1)</script>")); err != nil {
+			t.Fatal(err)
+		}
+		w := f.do(http.MethodGet, "/api/v1/media/"+itoa(r.Photos[0].ID), "boss", "")
+		if got := w.Header().Get("Content-Type"); w.Code != http.StatusOK || got != "application/octet-stream" ||
+			!strings.Contains(w.Header().Get("Content-Security-Policy"), "sandbox") {
+			t.Errorf("stored as %q: %d, Content-Type %q, CSP %q", ct, w.Code, got, w.Header().Get("Content-Security-Policy"))
+		}
+	}
 }
 
 // Bytes that are not UTF-8 in the URL are a 400 on every route, before

@@ -333,8 +333,13 @@ func (a *API) media(c *gin.Context) {
 	if ct == "" {
 		ct = http.DetectContentType(data)
 	}
+	if !strings.HasPrefix(ct, "image/") || strings.HasPrefix(ct, "image/svg") {
+		// Never serve stored bytes as a page or a script (as the console).
+		ct = "application/octet-stream"
+	}
 	c.Header("Cache-Control", mediaMaxAge)
 	c.Header("X-Content-Type-Options", "nosniff")
+	c.Header("Content-Security-Policy", "default-src 'none'; sandbox")
 	if p.SHA256 != "" {
 		c.Header("ETag", `"`+p.SHA256+`"`)
 	}

@@ -497,6 +497,14 @@ func TestMedia(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d", path, r.code, want)
 		}
 	}
+	// Stored bytes that are not a raster image are never served as a page.
+	if err := f.db.SavePhotoData(context.Background(), f.report.Photos[1].ID, "image/svg+xml", []byte("<svg><script>alert(1)</script></svg>")); err != nil {
+		t.Fatal(err)
+	}
+	if r := b.get("/admin/media/" + strconv.FormatInt(f.report.Photos[1].ID, 10)); r.code != http.StatusOK ||
+		r.header.Get("Content-Type") != "application/octet-stream" {
+		t.Errorf("SVG served as %d %q", r.code, r.header.Get("Content-Type"))
+	}
 }
 
 func TestDashboardAndLists(t *testing.T) {

@@ -273,7 +273,7 @@ func (c *Console) media(ctx *gin.Context) {
 	if ct == "" {
 		ct = http.DetectContentType(data)
 	}
-	if !strings.HasPrefix(ct, "image/") {
+	if !strings.HasPrefix(ct, "image/") || strings.HasPrefix(ct, "image/svg") { // SVG may hold scripts
 		ct = "application/octet-stream" // never render stored bytes as a page
 	}
 	ctx.Header("Cache-Control", "private, max-age=86400")

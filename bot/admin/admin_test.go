@@ -402,6 +402,7 @@ func TestPatchReport(t *testing.T) {
 	wantError(t, f.do(http.MethodPatch, path, "boss", `{"status":"处理中","notes":"已派人"}`), http.StatusBadRequest)
 	wantError(t, f.do(http.MethodPatch, path, "boss", `{"status":"处理中","note":"`+strings.Repeat("长", 501)+`"}`), http.StatusBadRequest)
 	wantError(t, f.do(http.MethodPatch, path, "boss", `{"status":"处理中"} {"status":"已整改"}`), http.StatusBadRequest)
+	wantError(t, f.do(http.MethodPatch, path, "boss", "{\"status\":\"处理中\",\"note\":\"\xc0\xaf\"}"), http.StatusBadRequest)
 	wantError(t, f.do(http.MethodPatch, path, "boss", `{"status":"处理中","note":"`+strings.Repeat("x", 20<<10)+`"}`), http.StatusBadRequest)
 	if r, err := f.db.ReportByCode(context.Background(), f.report.Code); err != nil || r.Status != flows.StatusPending || r.Note != "" {
 		t.Fatalf("after refused patches: %q %q, %v", r.Status, r.Note, err)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -237,10 +238,19 @@ const (
 	maxNoteRunes = 500
 )
 
-// decodeStrict reads a JSON body of at most max bytes into v: one value,
-// no unknown fields (a misspelt field is an error, not silently dropped).
+// decodeStrict reads a JSON body of at most max bytes into v: valid UTF-8
+// (encoding/json would turn other bytes into U+FFFD and store that), one
+// value, no unknown fields (a misspelt field is an error, not silently
+// dropped).
 func decodeStrict(c *gin.Context, v any, max int64) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, max))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, max))
+	if err != nil {
+		return err
+	}
+	if !utf8.Valid(body) {
+		return errors.New("body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -126,9 +125,7 @@ func nonNil(s []string) []string {
 // they are not.
 func readNotice(c *gin.Context) (noticeRequest, flows.Notice, bool) {
 	var req noticeRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxNoticeBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := decodeStrict(c, &req, maxNoticeBody); err != nil {
 		fail(c, http.StatusBadRequest, "body must be JSON "+
 			`{"title","content","event_time","place","targets":{"all"|"grids","units"},"send_at"}: `+err.Error())
 		return req, flows.Notice{}, false

@@ -71,6 +71,8 @@ func TestCreateNotice(t *testing.T) {
 		{"long content", "boss", `{"title":"t","content":"` + strings.Repeat("长", 1001) + `","targets":{"all":true}}`, "content", http.StatusBadRequest},
 		{"long place", "boss", `{"title":"t","content":"c","place":"` + strings.Repeat("长", 101) + `","targets":{"all":true}}`, "place", http.StatusBadRequest},
 		{"send_at years ahead", "boss", `{"title":"t","content":"c","targets":{"all":true},"send_at":"9999-12-31T09:00:00+08:00"}`, "year", http.StatusBadRequest},
+		{"title not UTF-8", "boss", "{\"title\":\"周六\xff\",\"content\":\"c\",\"targets\":{\"all\":true}}", "UTF-8", http.StatusBadRequest},
+		{"two values", "boss", `{"title":"t","content":"c","targets":{"all":true}} {}`, "more than one", http.StatusBadRequest},
 		{"bad event_time", "boss", `{"title":"t","content":"c","targets":{"all":true},"event_time":"Saturday"}`, "event_time", http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -86,8 +86,8 @@ func (a *API) Register(r gin.IRouter) {
 // yet or was parsed by it) whose name or value is not valid UTF-8, or
 // returns "" when all are. Names and text reach queries and pages only
 // as UTF-8: PostgreSQL refuses other bytes (a 500), SQLite would store
-// them. It reads the form body of a POST; a body that cannot be read as
-// a form is named "form".
+// them. It reads the form body of a POST (limit r.Body first); a body
+// that cannot be read as a form is named "form".
 func InvalidUTF8(r *http.Request, params gin.Params) string {
 	for _, p := range params {
 		if !utf8.ValidString(p.Value) {
@@ -123,10 +123,13 @@ func InvalidUTF8(r *http.Request, params gin.Params) string {
 	return ""
 }
 
-// checkUTF8 answers 400 to a request with a parameter that is not UTF-8
-// (a JSON body's strings are UTF-8 once decoded).
+// checkUTF8 answers 400 to a request whose path or query has bytes that
+// are not UTF-8. It does not read the body: the API's bodies are JSON,
+// checked as they are decoded (decodeStrict), and a form body here would
+// be read whole.
 func checkUTF8(c *gin.Context) {
-	if name := InvalidUTF8(c.Request, c.Params); name != "" {
+	r := &http.Request{URL: c.Request.URL, Method: http.MethodGet}
+	if name := InvalidUTF8(r, c.Params); name != "" {
 		fail(c, http.StatusBadRequest, name+" is not valid UTF-8")
 		return
 	}

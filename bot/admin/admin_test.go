@@ -496,6 +496,15 @@ func TestLoginBody(t *testing.T) {
 	} {
 		wantError(t, f.do(http.MethodPost, "/api/v1/login", "", body), http.StatusBadRequest)
 	}
+	// A form body is not parsed (in full) either: only JSON is read.
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/login", strings.NewReader("username=boss&password="+strings.Repeat("x", 1<<20)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	f.handler.ServeHTTP(w, req)
+	wantError(t, w, http.StatusBadRequest)
+	if req.PostForm != nil {
+		t.Errorf("the form body was parsed: %d fields", len(req.PostForm))
+	}
 	f.login("boss", "password-1")
 }
 

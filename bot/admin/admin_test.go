@@ -305,6 +305,8 @@ func TestMembers(t *testing.T) {
 		{"wmb", "", "张三,李四"},
 		{"wmb", "?unit=市文明办", "张三,李四"},
 		{"cg", "", "王五"},
+		{"cg", "?grid=一号网格", "王五"}, // a grid both units serve
+		{"cg", "?grid=二号网格", ""},
 	} {
 		if got := names(tc.user, tc.query); got != tc.want {
 			t.Errorf("%s %s = %q, want %q", tc.user, tc.query, got, tc.want)
@@ -370,6 +372,8 @@ func TestReports(t *testing.T) {
 		{"wmb", q, 1},
 		{"wmb", q + "&unit=市文明办", 1},
 		{"cg", q, 0}, // another unit's report is not listed
+		{"cg", q + "&grid=一号网格", 0},
+		{"cg", q + "&status=待处理", 0},
 	} {
 		if got := codes(tc.user, tc.query); got != tc.want {
 			t.Errorf("%s %s: %d reports, want %d", tc.user, tc.query, got, tc.want)

@@ -98,6 +98,7 @@ func TestServiceRecords(t *testing.T) {
 		{"wmb", q, "张三"},
 		{"wmb", q + "&unit=市文明办", "张三"},
 		{"cg", q, "王五"},
+		{"cg", q + "&grid=一号网格", "王五"},
 	} {
 		if got := members(tc.user, tc.query); got != tc.want {
 			t.Errorf("%s %s = %q, want %q", tc.user, tc.query, got, tc.want)

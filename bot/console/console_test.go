@@ -407,6 +407,14 @@ func TestUnitAdminSeesOnlyTheirUnit(t *testing.T) {
 	if strings.Contains(r.body, "张三") {
 		t.Error("a unit admin sees another unit's member")
 	}
+	// Nor by the grid both units serve, or any other parameter.
+	for _, path := range []string{"/admin/members?grid=" + url.QueryEscape("一号网格"),
+		"/admin/reports" + month + "&status=" + url.QueryEscape(flows.StatusPending), "/admin/activities" + month} {
+		if r := cg.get(path); r.code != http.StatusOK || strings.Contains(r.body, "张三") || strings.Contains(r.body, f.report.Code) {
+			t.Errorf("%s: %d shows another unit's data", path, r.code)
+		}
+	}
+	wantPage(t, cg.get("/admin/activities"+month+"&unit="+url.QueryEscape("市文明办")), http.StatusForbidden)
 	if m, _ := f.db.MemberByID(context.Background(), f.members["张三"].ID); !m.Bound() {
 		t.Error("another unit's admin unbound 张三")
 	}

@@ -383,3 +383,29 @@ func TestTrustedProxies(t *testing.T) {
 		t.Errorf("forged X-Forwarded-For without a trusted proxy: %d, want 429 (the header is not believed)", code)
 	}
 }
+
+// TestAPIUnknownRoutesAnswerJSON: under /api/ an unknown path is 404 and a
+// wrong method 405, both with {"error": ...}.
+func TestAPIUnknownRoutesAnswerJSON(t *testing.T) {
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": t.TempDir(), "WECHAT_TOKEN": "prodtoken"})
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/api/v1/nope", http.StatusNotFound},
+		{"GET", "/api/v2/members", http.StatusNotFound},
+		{"DELETE", "/api/v1/login", http.StatusMethodNotAllowed},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error string }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || err != nil || body.Error == "" {
+			t.Errorf("%s %s = %d, error %q (%v); want %d with a JSON error", c.method, c.path, resp.StatusCode, body.Error, err, c.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -41,6 +42,17 @@ const (
 	loginFailures = 5
 	loginWindow   = 15 * time.Minute
 )
+
+// apiError answers {"error": msg} under /api/ and gin's plain text elsewhere.
+func apiError(status int, msg string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			c.AbortWithStatusJSON(status, gin.H{"error": msg})
+			return
+		}
+		c.String(status, http.StatusText(status))
+	}
+}
 
 // openStore opens the database named by cfg and applies pending migrations.
 func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
@@ -216,6 +228,10 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	// peer is a configured reverse proxy (validated in loadConfig).
 	_ = r.SetTrustedProxies(cfg.TrustedProxies)
 	r.Use(gin.Recovery(), accessLog(log))
+	// The API answers unknown paths and methods in JSON too (SPEC §8).
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(apiError(http.StatusNotFound, "no such endpoint"))
+	r.NoMethod(apiError(http.StatusMethodNotAllowed, "method not allowed here"))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Sessions: a.sessions, Loc: cfg.TZ})

@@ -130,7 +130,7 @@ func MonthOf(d Date) Month { return Month{d.Year, d.Month} }
 // ParseMonth parses "2006-01".
 func ParseMonth(s string) (Month, error) {
 	t, err := time.Parse("2006-01", s)
-	if err != nil || len(s) != 7 {
+	if err != nil || len(s) != 7 || t.Year() < 1 {
 		return Month{}, fmt.Errorf("month %q: want YYYY-MM", s)
 	}
 	return Month{t.Year(), t.Month()}, nil

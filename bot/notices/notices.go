@@ -77,7 +77,13 @@ const storeTimeout = 10 * time.Second
 
 // maxClaim is the most deliveries a batch run claims in one statement
 // (half of MaxWorkers, so the next claim is ready while they go out).
-const maxClaim = 64
+const maxClaim = 200
+
+// unrecordedPerWorker is how many deliveries sent and not yet recorded an
+// instance may have per send slot (MaxWorkers): the recorder writes
+// outcomes in groups while the slots send on, so a group is large (a few
+// statements per thousand deliveries instead of one per few dozen).
+const unrecordedPerWorker = 4
 
 // batchJobs is how many send_batch jobs one instance runs at once (they
 // share its MaxWorkers send slots); the River client of New has two job
@@ -111,10 +117,10 @@ type Deps struct {
 	Location *time.Location
 	// Stale is how long a claimed delivery is held; 0 means DefaultStale.
 	Stale time.Duration
-	// MaxWorkers is how many deliveries this instance sends at once, and
-	// so the most it has sent and not yet recorded (after a crash, at
-	// most this many go out again, with the client_msg_id WeChat drops);
-	// 0 means DefaultMaxWorkers.
+	// MaxWorkers is how many deliveries this instance sends at once; it
+	// has at most four times as many sent and not yet recorded (after a
+	// crash, at most those go out again, with the client_msg_id WeChat
+	// drops). 0 means DefaultMaxWorkers.
 	MaxWorkers int
 	// DeliveryAttempts is how many times a delivery is tried before a
 	// transient error fails it; 0 means DefaultDeliveryAttempts.
@@ -185,7 +191,8 @@ func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWo
 	batch := &SendBatchWorker{
 		sender: s, Limiter: deps.Limiter, Stale: deps.Stale,
 		Claim: min(max(deps.MaxWorkers/2, 1), maxClaim),
-		slots: make(chan struct{}, deps.MaxWorkers), run: min(deps.RescueAfter/4, maxRun),
+		sends: make(chan struct{}, deps.MaxWorkers), slots: make(chan struct{}, deps.MaxWorkers*unrecordedPerWorker),
+		run: min(deps.RescueAfter/4, maxRun),
 	}
 	river.AddWorker(workers, &SendNoticeWorker{Store: deps.Store, Log: log})
 	river.AddWorker(workers, batch)
@@ -322,21 +329,27 @@ type sender struct {
 	RetryPolicy river.ClientRetryPolicy
 	Log         *slog.Logger
 
-	// notices caches notices by ID: they never change once created, and
-	// every delivery of one reads it.
-	notices sync.Map
+	// letters caches the notices made ready to send by ID: a notice never
+	// changes once created, and every delivery of one reads it.
+	letters sync.Map
 }
 
-// notice returns a notice, from the cache when it was read before.
-func (s *sender) notice(ctx context.Context, id int64) (flows.Notice, error) {
-	if n, ok := s.notices.Load(id); ok {
-		return n.(flows.Notice), nil
+// letter returns notice id made ready to send, from the cache when it
+// was read before.
+func (s *sender) letter(ctx context.Context, id int64) (*letter, error) {
+	if l, ok := s.letters.Load(id); ok {
+		return l.(*letter), nil
 	}
 	n, err := s.Store.Notice(ctx, id)
-	if err == nil {
-		s.notices.Store(id, n)
+	if err != nil {
+		return nil, err
 	}
-	return n, err
+	l, err := prepare(n, s.TemplateID, s.Location)
+	if err != nil {
+		return nil, err
+	}
+	s.letters.Store(id, &l)
+	return &l, nil
 }
 
 // send posts notice n to claimed delivery d and returns the outcome to
@@ -345,20 +358,20 @@ func (s *sender) notice(ctx context.Context, id int64) (flows.Notice, error) {
 // an HTTP 4xx, or a transient error at the last attempt; else pending,
 // given back for another attempt at the retry policy's time (at once when
 // ctx ended: the sender is stopping).
-func (s *sender) send(ctx context.Context, n flows.Notice, d flows.Delivery) flows.DeliveryOutcome {
+func (s *sender) send(ctx context.Context, l *letter, d flows.Delivery) flows.DeliveryOutcome {
 	log := func() *slog.Logger { // only on the way out of the fast path
 		return s.Log.With(slog.Int64("delivery_id", d.ID), slog.Int64("notice_id", d.NoticeID),
 			slog.String("user", wechat.UserHash(d.OpenID)), slog.Int("attempt", d.Attempts))
 	}
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	defer cancel()
-	path, body := message(n, d, s.TemplateID, s.Location)
+	path := l.path
 	// A template send answers with its msgid, which WeChat's later
 	// TEMPLATESENDJOBFINISH report names; customer-service sends have none.
 	var reply struct {
 		MsgID json.Number `json:"msgid"`
 	}
-	err := s.Poster.PostJSON(sctx, path, body, &reply)
+	err := s.Poster.PostJSON(sctx, path, l.body(d, s.TemplateID), &reply)
 	if err == nil {
 		sent := flows.DeliveryOutcome{State: flows.DeliverySent}
 		if path == PathTemplate {
@@ -402,10 +415,10 @@ func (s *sender) retryAt(d flows.Delivery) time.Time {
 // claims that many deliveries in one statement, ahead of the sends; each
 // claimed delivery goes out as soon as one of the instance's MaxWorkers
 // send slots is free; and the instance's recorder records the outcomes of
-// all runs in one statement per group that has come in meanwhile, after
-// which their slots are free again. So an instance never has more than
-// MaxWorkers deliveries sent and not recorded: after a crash, at most
-// that many go out again, with the client_msg_id WeChat drops.
+// all runs in one statement per group that has come in meanwhile. An
+// instance never has more than 4 × MaxWorkers deliveries sent and not
+// recorded: after a crash, at most that many go out again, with the
+// client_msg_id WeChat drops.
 //
 // A transient error (-1, 45009, HTTP 5xx, a timeout) gives its delivery
 // back with a retry time (the retry policy's backoff), up to
@@ -422,7 +435,8 @@ type SendBatchWorker struct {
 	Stale   time.Duration
 	Claim   int // deliveries claimed at once
 
-	slots    chan struct{} // MaxWorkers: a slot per delivery sent and not yet recorded
+	sends    chan struct{} // MaxWorkers: a slot per delivery being sent
+	slots    chan struct{} // a slot per delivery claimed and not yet recorded
 	run      time.Duration // how long one run claims
 	stopping atomic.Bool   // the Runner is stopping: claim no more
 
@@ -461,7 +475,7 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	fail := func(err error) error {
 		return fmt.Errorf("send batch %d/%d-%d: %w", b.NoticeID, b.FirstID, b.LastID, err)
 	}
-	n, err := w.notice(ctx, b.NoticeID)
+	l, err := w.letter(ctx, b.NoticeID)
 	if errors.Is(err, flows.ErrNotFound) {
 		return river.JobCancel(err)
 	}
@@ -481,11 +495,14 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	}()
 	for d := range claimed {
 		// A slot is freed by the recorder, which does not stop with ctx:
-		// once ctx ends, the send fails at once and gives d back.
+		// once ctx ends, the send fails at once and gives d back. A send
+		// slot is freed as soon as the send returns.
 		w.slots <- struct{}{}
 		run.recorded.Add(1)
+		w.sends <- struct{}{}
 		go func() {
-			r := flows.DeliveryResult{ID: d.ID, Attempt: d.Attempts, Outcome: w.send(ctx, n, d)}
+			r := flows.DeliveryResult{ID: d.ID, Attempt: d.Attempts, Outcome: w.send(ctx, l, d)}
+			<-w.sends
 			w.outcomes <- outcome{DeliveryResult: r, run: run}
 		}()
 	}
@@ -544,7 +561,7 @@ func (w *SendBatchWorker) claim(ctx context.Context, b flows.DeliveryBatch, unti
 		for _, d := range ds {
 			out <- d
 		}
-		if len(ds) < want {
+		if len(ds) < want || ds[len(ds)-1].ID >= b.LastID {
 			return nil
 		}
 		after = ds[len(ds)-1].ID
@@ -554,7 +571,7 @@ func (w *SendBatchWorker) claim(ctx context.Context, b flows.DeliveryBatch, unti
 
 // record records the outcomes of all runs as they come in, those that
 // came in while the statement before ran in one statement, and frees
-// their send slots. It records even when a run's ctx has ended: the
+// their slots. It records even when a run's ctx has ended: the
 // sends are out, and a delivery given back is claimable at once instead
 // of when its claim is stale. It runs as long as the process.
 func (w *SendBatchWorker) record() {
@@ -630,7 +647,7 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 	case err != nil:
 		return fmt.Errorf("send delivery %d: %w", id, err)
 	}
-	n, err := w.notice(ctx, d.NoticeID)
+	l, err := w.letter(ctx, d.NoticeID)
 	if err != nil {
 		o := flows.DeliveryOutcome{State: flows.DeliveryPending, Message: errText(err)}
 		if rerr := w.Store.RecordDelivery(context.WithoutCancel(ctx), id, o); rerr != nil {
@@ -638,7 +655,7 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 		}
 		return fmt.Errorf("send delivery %d: %w", id, err)
 	}
-	o := w.send(ctx, n, d)
+	o := w.send(ctx, l, d)
 	if err := w.Store.RecordDelivery(context.WithoutCancel(ctx), id, o); err != nil {
 		return fmt.Errorf("send delivery %d: record: %w", id, err)
 	}
@@ -653,16 +670,43 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 // fieldRunes is the most a template field shows.
 const fieldRunes = 20
 
-// message builds the API path and body of notice n to delivery d's
-// recipient: a template message (first: title; keyword1: event time in
-// loc; keyword2: place; keyword3: content; each cut to 20 characters on
-// one line) when templateID is set, else a customer-service text. Both
-// carry the delivery's client_msg_id.
-func message(n flows.Notice, d flows.Delivery, templateID string, loc *time.Location) (string, map[string]any) {
+// letter is a notice made ready to send: the API path and what the
+// messages to all its recipients have in common, built once per notice.
+type letter struct {
+	notice flows.Notice
+	path   string
+	data   json.RawMessage // a template message's fields
+	text   string          // a customer-service message's text
+}
+
+// templateMessage and textMessage are the bodies of the two kinds of
+// message.
+type templateMessage struct {
+	ToUser      string          `json:"touser"`
+	TemplateID  string          `json:"template_id"`
+	ClientMsgID string          `json:"client_msg_id"`
+	Data        json.RawMessage `json:"data"`
+}
+
+type textMessage struct {
+	ToUser  string `json:"touser"`
+	MsgType string `json:"msgtype"`
+	Text    struct {
+		Content string `json:"content"`
+	} `json:"text"`
+	ClientMsgID string `json:"client_msg_id"`
+}
+
+// prepare makes notice n ready to send: a template message (first: title;
+// keyword1: event time in loc; keyword2: place; keyword3: content; each
+// cut to 20 characters on one line, "-" when empty) when templateID is
+// set, else a customer-service text.
+func prepare(n flows.Notice, templateID string, loc *time.Location) (letter, error) {
 	when := ""
 	if !n.EventTime.IsZero() {
 		when = n.EventTime.In(loc).Format("1月2日 15:04")
 	}
+	l := letter{notice: n, path: PathText}
 	if templateID != "" {
 		field := func(s string) map[string]string {
 			if s == "" {
@@ -670,17 +714,17 @@ func message(n flows.Notice, d flows.Delivery, templateID string, loc *time.Loca
 			}
 			return map[string]string{"value": Field(s)}
 		}
-		return PathTemplate, map[string]any{
-			"touser":        d.OpenID,
-			"template_id":   templateID,
-			"client_msg_id": d.ClientMsgID,
-			"data": map[string]any{
-				"first":    field(n.Title),
-				"keyword1": field(when),
-				"keyword2": field(n.Place),
-				"keyword3": field(n.Content),
-			},
+		data, err := json.Marshal(map[string]any{
+			"first":    field(n.Title),
+			"keyword1": field(when),
+			"keyword2": field(n.Place),
+			"keyword3": field(n.Content),
+		})
+		if err != nil {
+			return letter{}, fmt.Errorf("notice %d: %w", n.ID, err)
 		}
+		l.path, l.data = PathTemplate, data
+		return l, nil
 	}
 	var b strings.Builder
 	b.WriteString("【通知】" + n.Title)
@@ -691,12 +735,19 @@ func message(n flows.Notice, d flows.Delivery, templateID string, loc *time.Loca
 		b.WriteString("\n地点：" + n.Place)
 	}
 	b.WriteString("\n" + n.Content)
-	return PathText, map[string]any{
-		"touser":        d.OpenID,
-		"msgtype":       "text",
-		"text":          map[string]string{"content": b.String()},
-		"client_msg_id": d.ClientMsgID,
+	l.text = b.String()
+	return l, nil
+}
+
+// body is the message to delivery d's recipient, carrying its
+// client_msg_id.
+func (l *letter) body(d flows.Delivery, templateID string) any {
+	if l.path == PathTemplate {
+		return templateMessage{ToUser: d.OpenID, TemplateID: templateID, ClientMsgID: d.ClientMsgID, Data: l.data}
 	}
+	m := textMessage{ToUser: d.OpenID, MsgType: "text", ClientMsgID: d.ClientMsgID}
+	m.Text.Content = l.text
+	return m
 }
 
 // Field fits text into a template field: line breaks become spaces, and

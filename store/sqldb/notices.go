@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/riverqueue/river"
 
 	"gridbot/flows"
@@ -118,9 +119,14 @@ RETURNING id`
 			return err
 		}
 	}
-	_, err := db.jobs.InsertTx(ctx, tx.Tx, flows.SendNoticeJob{NoticeID: n.ID}, &river.InsertOpts{
-		Queue: flows.NoticeQueue, MaxAttempts: SendNoticeAttempts, ScheduledAt: n.SendAt,
-	})
+	opts := &river.InsertOpts{Queue: flows.NoticeQueue, MaxAttempts: SendNoticeAttempts}
+	if n.SendAt.After(now.Time) {
+		// A job given a time waits as "scheduled" until River's scheduler
+		// (every few seconds) makes it available; one sent now is
+		// available at once.
+		opts.ScheduledAt = n.SendAt
+	}
+	_, err := db.jobs.InsertTx(ctx, tx.Tx, flows.SendNoticeJob{NoticeID: n.ID}, opts)
 	return err
 }
 
@@ -381,43 +387,17 @@ func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) (
 			return nil, fmt.Errorf("store: record deliveries: delivery %d: bad state %q", r.ID, r.Outcome.State)
 		}
 	}
-	// SQLite's RETURNING names only the updated table's columns, bare;
-	// PostgreSQL's would find id ambiguous (v has one too).
-	row, sentAt, returning := `(?, ?, ?, ?, ?, ?, ?)`, `?`, `id`
-	if db.dialect == DialectPostgres {
-		row = `(?::bigint, ?::bigint, ?::text, ?::bigint, ?::text, ?::bigint, ?::timestamptz)`
-		sentAt, returning = `?::timestamptz`, `d.id`
-	}
 	var notRecorded []int64
 	for start := 0; start < len(rs); start += recordChunk {
 		chunk := rs[start:min(start+recordChunk, len(rs))]
-		now := db.stamp()
-		values := make([]string, len(chunk))
-		args := make([]any, 0, len(chunk)*7+1)
-		for i, r := range chunk {
-			o := r.Outcome
-			var msgID, retryAt any
-			if o.State == flows.DeliverySent && o.MsgID != 0 {
-				msgID = o.MsgID
-			}
-			if o.State == flows.DeliveryPending && !o.RetryAt.IsZero() {
-				retryAt = dbTime{o.RetryAt.UTC().Truncate(time.Microsecond)}
-			}
-			values[i] = row
-			args = append(args, r.ID, r.Attempt, string(o.State), o.ErrCode, o.Message, msgID, retryAt)
-		}
-		args = append(args, now)
-		query := `
-WITH v (id, attempt, state, errcode, message, msgid, retry_at) AS (VALUES ` + strings.Join(values, ", ") + `)
-UPDATE notice_deliveries AS d
-SET state = v.state, errcode = v.errcode, message = v.message, msgid = v.msgid, retry_at = v.retry_at,
-    sent_at = CASE WHEN v.state = 'sent' THEN ` + sentAt + ` END
-FROM v
-WHERE d.id = v.id AND d.state = 'sending'
-  AND (v.state = 'sent' OR v.attempt = 0 OR d.attempts = v.attempt)
-RETURNING ` + returning
 		var recorded []int64
-		if err := db.db.SelectContext(ctx, &recorded, db.q(query), args...); err != nil {
+		var err error
+		if db.dialect == DialectPostgres {
+			recorded, err = db.recordPostgres(ctx, chunk)
+		} else {
+			recorded, err = db.recordSQLite(ctx, chunk)
+		}
+		if err != nil {
 			return notRecorded, wrap("record deliveries", err)
 		}
 		if len(recorded) < len(chunk) {
@@ -433,6 +413,75 @@ RETURNING ` + returning
 		}
 	}
 	return notRecorded, nil
+}
+
+// recordSet is where an outcome puts a delivery, and when it is recorded
+// (RecordDeliveries).
+const recordSet = `
+UPDATE notice_deliveries AS d
+SET state = v.state, errcode = v.errcode, message = v.message, msgid = v.msgid, retry_at = v.retry_at,
+    sent_at = CASE WHEN v.state = 'sent' THEN %s END
+FROM %s
+WHERE d.id = v.id AND d.state = 'sending'
+  AND (v.state = 'sent' OR v.attempt = 0 OR d.attempts = v.attempt)
+RETURNING %s`
+
+// outcomeColumns are the values of one outcome as RecordDeliveries
+// writes them: no msgid but a sent template message's, no retry time but
+// a pending one's.
+func outcomeColumns(r flows.DeliveryResult) (msgID *int64, retryAt *dbTime) {
+	o := r.Outcome
+	if o.State == flows.DeliverySent && o.MsgID != 0 {
+		msgID = &o.MsgID
+	}
+	if o.State == flows.DeliveryPending && !o.RetryAt.IsZero() {
+		retryAt = &dbTime{o.RetryAt.UTC().Truncate(time.Microsecond)}
+	}
+	return msgID, retryAt
+}
+
+// recordPostgres records outcomes in one statement whose text is the same
+// for any number of them: the values go as arrays, so PostgreSQL parses
+// seven parameters instead of seven per outcome.
+func (db *DB) recordPostgres(ctx context.Context, rs []flows.DeliveryResult) ([]int64, error) {
+	n := len(rs)
+	ids, attempts, errcodes, msgIDs := make([]int64, n), make([]int64, n), make([]int64, n), make([]sql.NullInt64, n)
+	states, messages, retryAts := make([]string, n), make([]string, n), make([]sql.NullString, n)
+	for i, r := range rs {
+		msgID, retryAt := outcomeColumns(r)
+		ids[i], attempts[i], states[i] = r.ID, int64(r.Attempt), string(r.Outcome.State)
+		errcodes[i], messages[i] = r.Outcome.ErrCode, r.Outcome.Message
+		if msgID != nil {
+			msgIDs[i] = sql.NullInt64{Int64: *msgID, Valid: true}
+		}
+		if retryAt != nil {
+			retryAts[i] = sql.NullString{String: retryAt.UTC().Format(timeLayout), Valid: true}
+		}
+	}
+	query := fmt.Sprintf(recordSet, `$8::timestamptz`, `unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
+    AS v (id, attempt, state, errcode, message, msgid, retry_at)`, `d.id`)
+	var recorded []int64
+	err := db.db.SelectContext(ctx, &recorded, query, pq.Array(ids), pq.Array(attempts), pq.Array(states),
+		pq.Array(errcodes), pq.Array(messages), pq.GenericArray{A: msgIDs}, pq.GenericArray{A: retryAts}, db.stamp())
+	return recorded, err
+}
+
+// recordSQLite records outcomes in one statement with a VALUES row each.
+// SQLite's RETURNING names only the updated table's columns, bare.
+func (db *DB) recordSQLite(ctx context.Context, rs []flows.DeliveryResult) ([]int64, error) {
+	values := make([]string, len(rs))
+	args := make([]any, 0, len(rs)*7+1)
+	for i, r := range rs {
+		msgID, retryAt := outcomeColumns(r)
+		values[i] = `(?, ?, ?, ?, ?, ?, ?)`
+		args = append(args, r.ID, r.Attempt, string(r.Outcome.State), r.Outcome.ErrCode, r.Outcome.Message, msgID, retryAt)
+	}
+	args = append(args, db.stamp())
+	query := `WITH v (id, attempt, state, errcode, message, msgid, retry_at) AS (VALUES ` + strings.Join(values, ", ") + `)` +
+		fmt.Sprintf(recordSet, `?`, `v`, `id`)
+	var recorded []int64
+	err := db.db.SelectContext(ctx, &recorded, query, args...)
+	return recorded, err
 }
 
 // BatchState first applies the template reports kept for the batch's

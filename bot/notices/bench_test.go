@@ -131,6 +131,9 @@ func BenchmarkBareHTTPLoop(b *testing.B) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 128
 	client := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	value := func(s string) map[string]string { return map[string]string{"value": s} }
+	data := map[string]any{"first": value("压测通知"), "keyword1": value("12月1日 09:00"),
+		"keyword2": value("各网格"), "keyword3": value("内容")}
 	for range b.N {
 		var next atomic.Int64
 		var wg sync.WaitGroup
@@ -144,10 +147,10 @@ func BenchmarkBareHTTPLoop(b *testing.B) {
 					if i > int64(n) {
 						return
 					}
+					// The message BenchmarkSendNotice sends.
 					body, _ := json.Marshal(map[string]any{
 						"touser": fmt.Sprintf("o-%d", i), "template_id": "tmpl-1",
-						"client_msg_id": fmt.Sprintf("bare-%d", i),
-						"data":          map[string]any{"first": map[string]string{"value": "压测通知"}},
+						"client_msg_id": fmt.Sprintf("bare-%d", i), "data": data,
 					})
 					resp, err := client.Post(f.srv.URL+PathTemplate+"?access_token=t", "application/json", bytes.NewReader(body))
 					if err != nil {

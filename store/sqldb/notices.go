@@ -221,9 +221,6 @@ WHERE m.openid IS NOT NULL AND m.reminders`
                      WHERE t.notice_id = ? AND t.kind = 'unit'))`
 			args = append(args, noticeID, noticeID)
 		}
-		insert += `
-ORDER BY m.id
-ON CONFLICT DO NOTHING`
 		if _, err := tx.ExecContext(ctx, db.q(insert), args...); err != nil {
 			return err
 		}

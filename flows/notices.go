@@ -40,8 +40,10 @@ type Notice struct {
 // DeliveryState is where one recipient's message is.
 type DeliveryState string
 
-// Delivery states. A delivery is claimed (sending) before WeChat is called
-// and its outcome recorded after; sent, failed and skipped are final.
+// Delivery states. A delivery is pending until its outcome is recorded
+// after WeChat was called (its batch is claimed meanwhile; the sending
+// state is left by the one-delivery jobs of earlier versions); sent,
+// failed and skipped are final.
 const (
 	DeliveryPending DeliveryState = "pending"
 	DeliverySending DeliveryState = "sending"
@@ -86,21 +88,21 @@ type DeliveryOutcome struct {
 	ErrCode int64
 	Message string
 	MsgID   int64 // the msgid WeChat returned for a sent template message; 0 when none
-	// RetryAt is when a delivery given back (pending) may be claimed by
-	// ClaimDeliveries again; zero means at once.
+	// RetryAt is when a delivery given back (pending) is sent again
+	// (OpenDeliveries); zero means at once.
 	RetryAt time.Time
 }
 
-// DeliveryResult is the outcome of one claimed delivery's attempt, for
+// DeliveryResult is the outcome of one attempt at a delivery, for
 // RecordDeliveries.
 type DeliveryResult struct {
 	ID int64
-	// Attempt is the claim's attempt (the Delivery's Attempts as
-	// claimed): an outcome other than sent is recorded only while that
-	// claim still holds the delivery, so a sender whose claim went stale
-	// and was taken over neither gives it back nor fails it under the new
-	// holder. 0 records under any claim.
-	Attempt int
+	// Claim is the token of the batch claim (BatchClaim) the attempt was
+	// made under: an outcome other than sent is recorded only while that
+	// claim still holds the batch, so a sender whose claim ran out and was
+	// taken over neither gives the delivery back nor fails it under the
+	// new holder. 0 records under any claim.
+	Claim   int64
 	Outcome DeliveryOutcome
 }
 
@@ -111,6 +113,14 @@ type DeliveryBatch struct {
 	NoticeID int64 `json:"notice_id"`
 	FirstID  int64 `json:"first_id"`
 	LastID   int64 `json:"last_id"`
+}
+
+// BatchClaim is one sender's hold on a batch (ClaimBatch): while it
+// holds, that sender alone sends the batch's deliveries. Token names the
+// claim; a new claim of the batch gets a new one.
+type BatchClaim struct {
+	DeliveryBatch
+	Token int64
 }
 
 // BatchState is where a batch's deliveries are: Open counts those without
@@ -177,18 +187,23 @@ type NoticeStore interface {
 	// unfollowed. Later calls change nothing. It returns the number of
 	// deliveries.
 	ResolveRecipients(ctx context.Context, noticeID int64) (int, error)
-	// ClaimDeliveries marks up to limit deliveries of batch b with IDs
-	// above after, in ID order, as sending with one more attempt, and
-	// returns them: pending ones whose RetryAt has come, and ones left
-	// sending longer than stale ago. Deliveries another sender is claiming
-	// at the same moment are passed over.
-	ClaimDeliveries(ctx context.Context, b DeliveryBatch, after int64, limit int, stale time.Duration) ([]Delivery, error)
-	// RecordDeliveries stores the outcomes of claimed deliveries' attempts,
-	// all in one statement, and returns the IDs it did not record because
-	// they were no longer sending (another outcome was recorded first), or
-	// because a later claim took over the one whose outcome (other than
-	// sent) it is (DeliveryResult.Attempt). A
-	// delivery recorded sent never changes again.
+	// ClaimBatch takes batch b for one sender until hold from now, when
+	// nobody holds it or the last holder's time ran out. ErrConflict when
+	// another sender holds it.
+	ClaimBatch(ctx context.Context, b DeliveryBatch, hold time.Duration) (BatchClaim, error)
+	// OpenDeliveries returns the deliveries of batch b to send now, in ID
+	// order: pending ones whose RetryAt has come, and ones an earlier
+	// version's sender left sending longer than stale ago.
+	OpenDeliveries(ctx context.Context, b DeliveryBatch, stale time.Duration) ([]Delivery, error)
+	// ReleaseBatch lets go of a claim, so the batch may be claimed again
+	// at once.
+	ReleaseBatch(ctx context.Context, c BatchClaim) error
+	// RecordDeliveries stores the outcomes of attempts at deliveries
+	// without an outcome, each one more attempt, and returns the IDs it
+	// did not record because they had an outcome already, or because the
+	// outcome (other than sent) came under a claim that no longer holds
+	// the batch (DeliveryResult.Claim). A delivery recorded sent never
+	// changes again.
 	RecordDeliveries(ctx context.Context, rs []DeliveryResult) (notRecorded []int64, err error)
 	// BatchState reports the deliveries of batch b still without an
 	// outcome, and when the next of them may be claimed. A sender calls

@@ -3,16 +3,15 @@
 // inserts a flows.SendNoticeJob with each notice, scheduled at its send
 // time; SendNoticeWorker fixes the recipients, which inserts one
 // flows.SendBatchJob per batch of up to a few hundred deliveries in the
-// same transaction; and SendBatchWorker works a batch in chunks: it claims
-// a chunk of deliveries in one statement, sends them at once, and records
-// their outcomes in one statement.
+// same transaction; and SendBatchWorker works a batch: it claims the
+// batch, sends its deliveries, and records their outcomes in groups.
 //
-// Each recipient receives a notice once: a delivery is claimed before it
-// is sent and its outcome recorded after, a delivery recorded sent is
-// never claimed again, and every attempt carries the same client_msg_id
-// (flows.ClientMsgID), so WeChat drops the repeat of a message whose
-// outcome a crash kept from being recorded. No transaction is held while
-// WeChat is called.
+// Each recipient receives a notice once: a delivery is sent only under
+// its batch's claim, which one sender holds at a time, and its outcome is
+// recorded after; a delivery recorded sent is never sent again, and every
+// attempt carries the same client_msg_id (flows.ClientMsgID), so WeChat
+// drops the repeat of a message whose outcome a crash kept from being
+// recorded. No transaction is held while WeChat is called.
 package notices
 
 import (
@@ -56,7 +55,7 @@ const (
 	DefaultMaxWorkers = 20
 	// DefaultPollInterval is how often the queue is checked for jobs.
 	DefaultPollInterval = time.Second
-	// DefaultStale is how long a delivery may stay claimed before another
+	// DefaultStale is how long a batch may stay claimed before another
 	// attempt may take it over: longer than a send attempt's timeout.
 	DefaultStale = time.Minute
 	// DefaultRescueAfter is when River puts back a job whose process died.
@@ -75,10 +74,6 @@ const sendTimeout = 30 * time.Second
 // ended, or that it does not cancel with it.
 const storeTimeout = 10 * time.Second
 
-// maxClaim is the most deliveries a batch run claims in one statement
-// (half of MaxWorkers, so the next claim is ready while they go out).
-const maxClaim = 200
-
 // unrecordedPerWorker is how many deliveries sent and not yet recorded an
 // instance may have per send slot (MaxWorkers): the recorder writes
 // outcomes in groups while the slots send on, so a group is large (a few
@@ -90,11 +85,6 @@ const unrecordedPerWorker = 4
 // slots more, so a notice's recipients and a reminder are fixed while
 // batches are being sent.
 const batchJobs = 3
-
-// permitWait is how long a run gathers send permits (the Limiter) for a
-// claim: at a slow rate a claim is smaller, so claimed deliveries go out
-// at once instead of waiting for their turn while claimed.
-const permitWait = time.Second
 
 // maxRun bounds one run of a batch job; a batch with more to send snoozes
 // and runs again, so a job never looks stuck to River's rescuer (a run
@@ -115,7 +105,8 @@ type Deps struct {
 	Limiter Limiter
 	// Location is the office time zone for the event time; nil means UTC.
 	Location *time.Location
-	// Stale is how long a claimed delivery is held; 0 means DefaultStale.
+	// Stale is how long a batch (or a send_delivery job's delivery) is
+	// held by its claim; 0 means DefaultStale.
 	Stale time.Duration
 	// MaxWorkers is how many deliveries this instance sends at once; it
 	// has at most four times as many sent and not yet recorded (after a
@@ -190,7 +181,6 @@ func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWo
 	}
 	batch := &SendBatchWorker{
 		sender: s, Limiter: deps.Limiter, Stale: deps.Stale,
-		Claim: min(max(deps.MaxWorkers/2, 1), maxClaim),
 		sends: make(chan struct{}, deps.MaxWorkers), slots: make(chan struct{}, deps.MaxWorkers*unrecordedPerWorker),
 		run: min(deps.RescueAfter/4, maxRun),
 	}
@@ -318,7 +308,7 @@ var transientCodes = map[int64]bool{
 	42001: true,
 }
 
-// sender sends one claimed delivery and says what came of it; both
+// sender sends one delivery and says what came of it; both
 // workers use it.
 type sender struct {
 	Store       flows.NoticeStore
@@ -352,12 +342,12 @@ func (s *sender) letter(ctx context.Context, id int64) (*letter, error) {
 	return &l, nil
 }
 
-// send posts notice n to claimed delivery d and returns the outcome to
-// record: sent (with a template message's msgid); skipped on 43004 (the
-// member is marked unfollowed); failed on an errcode a retry cannot fix,
-// an HTTP 4xx, or a transient error at the last attempt; else pending,
-// given back for another attempt at the retry policy's time (at once when
-// ctx ended: the sender is stopping).
+// send posts letter l to delivery d (d.Attempts is this attempt) and
+// returns the outcome to record: sent (with a template message's msgid);
+// skipped on 43004 (the member is marked unfollowed); failed on an
+// errcode a retry cannot fix, an HTTP 4xx, or a transient error at the
+// last attempt; else pending, given back for another attempt at the
+// retry policy's time (at once when ctx ended: the sender is stopping).
 func (s *sender) send(ctx context.Context, l *letter, d flows.Delivery) flows.DeliveryOutcome {
 	log := func() *slog.Logger { // only on the way out of the fast path
 		return s.Log.With(slog.Int64("delivery_id", d.ID), slog.Int64("notice_id", d.NoticeID),
@@ -410,35 +400,39 @@ func (s *sender) retryAt(d flows.Delivery) time.Time {
 	})
 }
 
-// SendBatchWorker sends a batch of a notice's deliveries. A run is a
-// pipeline over the batch: it takes send permits from the Limiter and
-// claims that many deliveries in one statement, ahead of the sends; each
-// claimed delivery goes out as soon as one of the instance's MaxWorkers
-// send slots is free; and the instance's recorder records the outcomes of
-// all runs in one statement per group that has come in meanwhile. An
+// SendBatchWorker sends a batch of a notice's deliveries. A run claims
+// the batch (ClaimBatch: another run of it, say one River put back after
+// its process seemed dead, waits until the claim is released or runs
+// out), reads the deliveries to send (OpenDeliveries), and sends them,
+// each as soon as the Limiter permits and one of the instance's
+// MaxWorkers send slots is free; the instance's recorder records the
+// outcomes of all runs in one statement per group that has come in
+// meanwhile. So each delivery is written once, with its outcome. An
 // instance never has more than 4 × MaxWorkers deliveries sent and not
-// recorded: after a crash, at most that many go out again, with the
-// client_msg_id WeChat drops.
+// recorded: after a crash, at most those go out again (once the dead
+// run's claim runs out, after Stale), with the client_msg_id WeChat
+// drops.
 //
 // A transient error (-1, 45009, HTTP 5xx, a timeout) gives its delivery
 // back with a retry time (the retry policy's backoff), up to
 // DeliveryAttempts; 43004 records it skipped and marks the member
 // unfollowed; other errcodes (45015, 48001, 40003, ...) record it failed,
-// no retry. When the run has claimed what it could, the job is done if
-// every delivery of the batch has its outcome, and else snoozes until the
-// next may be claimed (a retry time, or another sender's claim going
-// stale).
+// no retry. When the run has sent what it could, it releases the batch;
+// the job is done if every delivery of the batch has its outcome, and
+// else snoozes until the next is due (a retry time).
 type SendBatchWorker struct {
 	river.WorkerDefaults[flows.SendBatchJob]
 	*sender
 	Limiter Limiter
-	Stale   time.Duration
-	Claim   int // deliveries claimed at once
+	// Stale is how long a run's claim on its batch holds; a run stops
+	// starting sends after half of it, so its claim holds until its
+	// outcomes are recorded.
+	Stale time.Duration
 
 	sends    chan struct{} // MaxWorkers: a slot per delivery being sent
-	slots    chan struct{} // a slot per delivery claimed and not yet recorded
-	run      time.Duration // how long one run claims
-	stopping atomic.Bool   // the Runner is stopping: claim no more
+	slots    chan struct{} // a slot per delivery sent and not yet recorded
+	run      time.Duration // how long one run starts sends
+	stopping atomic.Bool   // the Runner is stopping: start no more sends
 
 	// The outcomes of all runs go to one recorder, started with the first
 	// run, which writes those that came in meanwhile in one statement.
@@ -455,18 +449,16 @@ type outcome struct {
 // batchRun is one run of a batch job, waiting for its outcomes to be
 // recorded.
 type batchRun struct {
-	b        flows.DeliveryBatch
-	recorded sync.WaitGroup // one per delivery claimed
+	recorded sync.WaitGroup // one per delivery sent
 	mu       sync.Mutex
 	err      error // the first record error
 }
 
-// Timeout bounds one run: it claims within run, and the last deliveries
-// it claimed wait for permits, go out and are recorded. River's rescuer
-// also waits this long before it takes a run for dead, so it is kept
-// tight.
+// Timeout bounds one run: it starts sends within run, and the last of
+// them go out and are recorded. River's rescuer also waits this long
+// before it takes a run for dead, so it is kept tight.
 func (w *SendBatchWorker) Timeout(*river.Job[flows.SendBatchJob]) time.Duration {
-	return w.run + permitWait + sendTimeout
+	return w.run + sendTimeout
 }
 
 // Work sends what it can of job.Args's batch.
@@ -486,39 +478,37 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 		w.outcomes = make(chan outcome, cap(w.slots))
 		go w.record()
 	})
-	run := &batchRun{b: b}
-	claimed := make(chan flows.Delivery, w.Claim)
-	var claimErr error
-	go func() {
-		defer close(claimed)
-		claimErr = w.claim(ctx, b, time.Now().Add(w.run), claimed)
-	}()
-	for d := range claimed {
-		// A slot is freed by the recorder, which does not stop with ctx:
-		// once ctx ends, the send fails at once and gives d back. A send
-		// slot is freed as soon as the send returns.
-		w.slots <- struct{}{}
-		run.recorded.Add(1)
-		w.sends <- struct{}{}
-		go func() {
-			r := flows.DeliveryResult{ID: d.ID, Attempt: d.Attempts, Outcome: w.send(ctx, l, d)}
-			<-w.sends
-			w.outcomes <- outcome{DeliveryResult: r, run: run}
-		}()
+	start := time.Now()
+	claim, err := w.Store.ClaimBatch(ctx, b, w.Stale)
+	if errors.Is(err, flows.ErrConflict) {
+		// Another run holds it (or held it and died): try again when its
+		// claim would have run out.
+		return river.JobSnooze(w.Stale)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	run := &batchRun{}
+	ds, err := w.Store.OpenDeliveries(ctx, b, w.Stale)
+	if err == nil {
+		w.sendAll(ctx, l, claim, ds, run, start.Add(min(w.run, w.Stale/2)))
 	}
 	run.recorded.Wait()
-	sctx := ctx
-	if ctx.Err() != nil {
-		// Cut short (the job's Timeout, or Stop giving up): the deliveries
-		// it held were given back, and the job snoozes rather than fails,
-		// so being cut short never uses up its attempts (a batch job out
-		// of attempts would leave its deliveries pending for ever).
-		claimErr = nil
-		var cancel context.CancelFunc
-		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		defer cancel()
+	// Not cancelled with ctx: a run cut short (its Timeout, or Stop
+	// giving up) has given its deliveries back, and releases the batch so
+	// the next run need not wait for the claim to run out.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if rerr := w.Store.ReleaseBatch(sctx, claim); rerr != nil {
+		w.Log.Warn("notices: release batch", slog.Int64("notice_id", b.NoticeID), slog.Int64("first_id", b.FirstID), slog.Any("error", rerr))
 	}
-	if err := cmp.Or(claimErr, run.err); err != nil {
+	if ctx.Err() != nil {
+		// Cut short: the job snoozes rather than fails, so being cut short
+		// never uses up its attempts (a batch job out of attempts would
+		// leave its deliveries pending for ever).
+		err = nil
+	}
+	if err := cmp.Or(err, run.err); err != nil {
 		return fail(err)
 	}
 	st, err := w.Store.BatchState(sctx, b, w.Stale)
@@ -531,49 +521,45 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	return river.JobSnooze(max(time.Until(st.Next), 0))
 }
 
-// claim claims deliveries of b into out until until, ctx ends, the
-// Runner stops, or a claim gets fewer than it asked for (the rest are
-// held by others or wait for their retry time: claims go in ID order,
-// each delivery once per run). Before each claim it takes up to Claim send permits, so the
-// deliveries it claims go out at once.
-func (w *SendBatchWorker) claim(ctx context.Context, b flows.DeliveryBatch, until time.Time, out chan<- flows.Delivery) error {
-	var after int64
-	for ctx.Err() == nil && !w.stopping.Load() && time.Now().Before(until) {
-		// A permit not used (the batch had fewer left) is a slot of the
-		// rate lost.
-		want := 0
-		gather := time.Now().Add(permitWait)
-		for want < w.Claim && (want == 0 || time.Now().Before(gather)) {
-			if err := w.Limiter.Wait(ctx); err != nil {
-				return err
-			}
-			want++
+// sendAll sends deliveries ds under claim, each when the Limiter permits
+// and a send slot is free, until until, ctx ends, or the Runner stops.
+// Their outcomes go to the recorder.
+func (w *SendBatchWorker) sendAll(ctx context.Context, l *letter, claim flows.BatchClaim, ds []flows.Delivery, run *batchRun, until time.Time) {
+	for _, d := range ds {
+		if ctx.Err() != nil || w.stopping.Load() || time.Now().After(until) {
+			return
 		}
-		// Not cancelled with ctx: a claim statement cancelled after it
-		// committed would leave its deliveries sending, unsent, until
-		// their claims went stale.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		ds, err := w.Store.ClaimDeliveries(cctx, b, after, want, w.Stale)
-		cancel()
-		if err != nil {
-			return err
+		if err := w.Limiter.Wait(ctx); err != nil {
+			return
 		}
-		for _, d := range ds {
-			out <- d
+		// A slot is freed by the recorder, which does not stop with ctx:
+		// once ctx ends, a send fails at once and gives its delivery back.
+		select {
+		case w.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
 		}
-		if len(ds) < want || ds[len(ds)-1].ID >= b.LastID {
-			return nil
+		select {
+		case w.sends <- struct{}{}:
+		case <-ctx.Done():
+			<-w.slots
+			return
 		}
-		after = ds[len(ds)-1].ID
+		run.recorded.Add(1)
+		go func() {
+			d.Attempts++ // this attempt, counted when it is recorded
+			r := flows.DeliveryResult{ID: d.ID, Claim: claim.Token, Outcome: w.send(ctx, l, d)}
+			<-w.sends
+			w.outcomes <- outcome{DeliveryResult: r, run: run}
+		}()
 	}
-	return nil
 }
 
 // record records the outcomes of all runs as they come in, those that
 // came in while the statement before ran in one statement, and frees
 // their slots. It records even when a run's ctx has ended: the
-// sends are out, and a delivery given back is claimable at once instead
-// of when its claim is stale. It runs as long as the process.
+// sends are out, and a delivery given back is sent by the batch's next
+// run. It runs as long as the process.
 func (w *SendBatchWorker) record() {
 	ctx := context.Background()
 	for o := range w.outcomes {
@@ -593,12 +579,13 @@ func (w *SendBatchWorker) record() {
 		}
 		notRecorded, err := w.Store.RecordDeliveries(ctx, rs)
 		if err != nil {
-			// Out already; a later run reclaims them once stale and sends
-			// the same client_msg_id, which WeChat drops.
+			// Out already, and still pending: the run fails, and the job's
+			// retry sends them again with the same client_msg_id, which
+			// WeChat drops.
 			w.Log.Error("notices: outcomes not recorded", slog.Int("deliveries", len(rs)), slog.Any("error", err))
 		}
 		for _, id := range notRecorded {
-			w.Log.Warn("notices: outcome not recorded: another sender recorded one first or took the stale claim over", slog.Int64("delivery_id", id))
+			w.Log.Warn("notices: outcome not recorded: another sender recorded one first or took the batch over", slog.Int64("delivery_id", id))
 		}
 		for _, o := range group {
 			<-w.slots

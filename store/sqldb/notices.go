@@ -1,12 +1,12 @@
 package sqldb
 
 import (
-	"cmp"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -317,44 +317,71 @@ RETURNING ` + deliveryColumns
 	return r.delivery(), nil
 }
 
-// ClaimDeliveries marks up to limit deliveries of batch b with IDs above
-// after, in ID order, as sending with one more attempt, and returns them
-// in ID order: pending ones whose retry time has come, and ones left
-// sending (by a process that died) longer than stale ago. One statement;
-// on PostgreSQL rows another sender is claiming at the same moment are
-// skipped (FOR UPDATE SKIP LOCKED), on SQLite the one writer serializes
-// claims.
+// ClaimBatch takes batch b for one sender until hold from now: a new
+// claim with a random token, when nobody holds the batch or the last
+// holder's time ran out (a process that died). flows.ErrConflict when
+// another sender holds it. One statement: of senders claiming at once,
+// one gets it.
+func (db *DB) ClaimBatch(ctx context.Context, b flows.DeliveryBatch, hold time.Duration) (flows.BatchClaim, error) {
+	now := db.stamp()
+	token, err := claimToken()
+	if err != nil {
+		return flows.BatchClaim{}, fmt.Errorf("store: claim batch: %w", err)
+	}
+	const query = `
+INSERT INTO notice_batch_claims (notice_id, first_id, token, held_until) VALUES (?, ?, ?, ?)
+ON CONFLICT (notice_id, first_id) DO UPDATE SET token = excluded.token, held_until = excluded.held_until
+WHERE notice_batch_claims.held_until IS NULL OR notice_batch_claims.held_until <= ?
+RETURNING token`
+	var got int64
+	err = db.db.GetContext(ctx, &got, db.q(query), b.NoticeID, b.FirstID, token, dbTime{now.Add(hold)}, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return flows.BatchClaim{}, fmt.Errorf("store: claim batch %d/%d: %w (held by another sender)", b.NoticeID, b.FirstID, flows.ErrConflict)
+	}
+	if err != nil {
+		return flows.BatchClaim{}, wrap("claim batch", err)
+	}
+	return flows.BatchClaim{DeliveryBatch: b, Token: got}, nil
+}
+
+// claimToken is a random positive token naming one claim of a batch.
+func claimToken() (int64, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, err
+	}
+	return int64(binary.BigEndian.Uint64(b[:])>>1) | 1, nil
+}
+
+// ReleaseBatch lets go of claim c, so the batch's next run may claim it
+// at once; nothing when c is no longer the batch's claim.
+func (db *DB) ReleaseBatch(ctx context.Context, c flows.BatchClaim) error {
+	const query = `UPDATE notice_batch_claims SET held_until = NULL WHERE notice_id = ? AND first_id = ? AND token = ?`
+	_, err := db.db.ExecContext(ctx, db.q(query), c.NoticeID, c.FirstID, c.Token)
+	return wrap("release batch", err)
+}
+
+// OpenDeliveries returns the deliveries of batch b a run may send now,
+// in ID order: pending ones whose retry time has come, and ones an
+// earlier version's sender left sending longer than stale ago. It
+// changes nothing: the batch's claim (ClaimBatch) holds them.
 //
 // The batch's queries find its rows by the ID range alone ("notice_id +
 // 0" keeps the planner off the notice_id indexes): right after a notice's
 // deliveries are inserted the statistics say a notice has a row or two,
-// and a plan by notice_id would read all of a large notice's rows for
-// each claim.
-func (db *DB) ClaimDeliveries(ctx context.Context, b flows.DeliveryBatch, after int64, limit int, stale time.Duration) ([]flows.Delivery, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
+// and a plan by notice_id would read all of a large notice's rows.
+func (db *DB) OpenDeliveries(ctx context.Context, b flows.DeliveryBatch, stale time.Duration) ([]flows.Delivery, error) {
 	now := db.stamp()
-	lock := ""
-	if db.dialect == DialectPostgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	query := `
-UPDATE notice_deliveries SET state = 'sending', attempts = attempts + 1, claimed_at = ?, retry_at = NULL
-WHERE id IN (
-    SELECT id FROM notice_deliveries
-    WHERE id > ? AND id <= ? AND notice_id + 0 = ?
-      AND ((state = 'pending' AND (retry_at IS NULL OR retry_at <= ?))
-        OR (state = 'sending' AND claimed_at < ?))
-    ORDER BY id LIMIT ?` + lock + `)
-RETURNING ` + deliveryColumns
+SELECT ` + deliveryColumns + ` FROM notice_deliveries
+WHERE id >= ? AND id <= ? AND notice_id + 0 = ?
+  AND ((state = 'pending' AND (retry_at IS NULL OR retry_at <= ?))
+    OR (state = 'sending' AND claimed_at < ?))
+ORDER BY id`
 	var rows []deliveryRow
-	err := db.db.SelectContext(ctx, &rows, db.q(query), now,
-		max(after, b.FirstID-1), b.LastID, b.NoticeID, now, dbTime{now.Add(-stale)}, limit)
-	if err != nil {
-		return nil, wrap("claim deliveries", err)
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), b.FirstID, b.LastID, b.NoticeID, now, dbTime{now.Add(-stale)}); err != nil {
+		return nil, wrap("open deliveries", err)
 	}
-	slices.SortFunc(rows, func(x, y deliveryRow) int { return cmp.Compare(x.ID, y.ID) })
 	out := make([]flows.Delivery, len(rows))
 	for i, r := range rows {
 		out[i] = r.delivery()
@@ -365,17 +392,19 @@ RETURNING ` + deliveryColumns
 // recordChunk is how many outcomes one RecordDeliveries statement carries.
 const recordChunk = 500
 
-// RecordDeliveries stores the outcomes of claimed (sending) deliveries'
-// attempts, as RecordDelivery does one, in one statement per 500, and
-// returns the IDs not recorded because they were not sending (an outcome
-// never overwrites another), or because an outcome other than sent came
-// from a claim (DeliveryResult.Attempt) that went stale and was taken
-// over: only the holder gives a delivery back or fails it, while a sent
-// outcome is recorded under any claim (the message went out). A pending outcome's RetryAt is when
-// ClaimDeliveries may take the delivery again. WeChat's reports on
-// template messages that came before their msgids were recorded are
-// applied by the batch's next BatchState, not here: it keeps the
-// sender's path to one statement.
+// RecordDeliveries stores the outcomes of attempts at deliveries without
+// an outcome (pending, or sending for an earlier version's sender), each
+// counting one attempt, in one statement per 500, and returns the IDs not
+// recorded: those that had an outcome already (an outcome never
+// overwrites another), and those whose outcome, other than sent, came
+// under a batch claim (DeliveryResult.Claim) that is no longer the
+// batch's: a sender whose claim ran out and was taken over neither gives
+// a delivery back nor fails it under the new holder, while a sent outcome
+// is recorded under any claim (the message went out). A pending outcome's
+// RetryAt is when OpenDeliveries returns the delivery again. WeChat's
+// reports on template messages that came before their msgids were
+// recorded are applied by the batch's next BatchState, not here: it keeps
+// the sender's path to one statement.
 func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) ([]int64, error) {
 	for _, r := range rs {
 		switch r.Outcome.State {
@@ -417,10 +446,11 @@ func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) (
 const recordSet = `
 UPDATE notice_deliveries AS d
 SET state = v.state, errcode = v.errcode, message = v.message, msgid = v.msgid, retry_at = v.retry_at,
-    sent_at = CASE WHEN v.state = 'sent' THEN %s END
+    attempts = d.attempts + 1, sent_at = CASE WHEN v.state = 'sent' THEN %s END
 FROM %s
-WHERE d.id = v.id AND d.state = 'sending'
-  AND (v.state = 'sent' OR v.attempt = 0 OR d.attempts = v.attempt)
+WHERE d.id = v.id AND d.state IN ('pending', 'sending')
+  AND (v.state = 'sent' OR v.claim = 0
+    OR EXISTS (SELECT 1 FROM notice_batch_claims AS c WHERE c.token = v.claim AND c.notice_id = d.notice_id))
 RETURNING %s`
 
 // outcomeColumns are the values of one outcome as RecordDeliveries
@@ -442,11 +472,11 @@ func outcomeColumns(r flows.DeliveryResult) (msgID *int64, retryAt *dbTime) {
 // seven parameters instead of seven per outcome.
 func (db *DB) recordPostgres(ctx context.Context, rs []flows.DeliveryResult) ([]int64, error) {
 	n := len(rs)
-	ids, attempts, errcodes, msgIDs := make([]int64, n), make([]int64, n), make([]int64, n), make([]sql.NullInt64, n)
+	ids, claims, errcodes, msgIDs := make([]int64, n), make([]int64, n), make([]int64, n), make([]sql.NullInt64, n)
 	states, messages, retryAts := make([]string, n), make([]string, n), make([]sql.NullString, n)
 	for i, r := range rs {
 		msgID, retryAt := outcomeColumns(r)
-		ids[i], attempts[i], states[i] = r.ID, int64(r.Attempt), string(r.Outcome.State)
+		ids[i], claims[i], states[i] = r.ID, r.Claim, string(r.Outcome.State)
 		errcodes[i], messages[i] = r.Outcome.ErrCode, r.Outcome.Message
 		if msgID != nil {
 			msgIDs[i] = sql.NullInt64{Int64: *msgID, Valid: true}
@@ -456,9 +486,9 @@ func (db *DB) recordPostgres(ctx context.Context, rs []flows.DeliveryResult) ([]
 		}
 	}
 	query := fmt.Sprintf(recordSet, `$8::timestamptz`, `unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
-    AS v (id, attempt, state, errcode, message, msgid, retry_at)`, `d.id`)
+    AS v (id, claim, state, errcode, message, msgid, retry_at)`, `d.id`)
 	var recorded []int64
-	err := db.db.SelectContext(ctx, &recorded, query, pq.Array(ids), pq.Array(attempts), pq.Array(states),
+	err := db.db.SelectContext(ctx, &recorded, query, pq.Array(ids), pq.Array(claims), pq.Array(states),
 		pq.Array(errcodes), pq.Array(messages), pq.GenericArray{A: msgIDs}, pq.GenericArray{A: retryAts}, db.stamp())
 	return recorded, err
 }
@@ -471,10 +501,10 @@ func (db *DB) recordSQLite(ctx context.Context, rs []flows.DeliveryResult) ([]in
 	for i, r := range rs {
 		msgID, retryAt := outcomeColumns(r)
 		values[i] = `(?, ?, ?, ?, ?, ?, ?)`
-		args = append(args, r.ID, r.Attempt, string(r.Outcome.State), r.Outcome.ErrCode, r.Outcome.Message, msgID, retryAt)
+		args = append(args, r.ID, r.Claim, string(r.Outcome.State), r.Outcome.ErrCode, r.Outcome.Message, msgID, retryAt)
 	}
 	args = append(args, db.stamp())
-	query := `WITH v (id, attempt, state, errcode, message, msgid, retry_at) AS (VALUES ` + strings.Join(values, ", ") + `)` +
+	query := `WITH v (id, claim, state, errcode, message, msgid, retry_at) AS (VALUES ` + strings.Join(values, ", ") + `)` +
 		fmt.Sprintf(recordSet, `?`, `v`, `id`)
 	var recorded []int64
 	err := db.db.SelectContext(ctx, &recorded, query, args...)

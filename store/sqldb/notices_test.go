@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -425,51 +426,48 @@ func TestResolveRecipientsBatches(t *testing.T) {
 	})
 }
 
-// TestClaimDeliveries: a batch claims pending deliveries in ID order, up
-// to the limit, after the cursor, within its range and notice; one given
-// back waits for its retry time; one left sending is taken over once
-// stale; one with an outcome never again.
-func TestClaimDeliveries(t *testing.T) {
+// TestOpenDeliveries: a batch's run reads the deliveries of its own
+// notice within its range, in ID order, and changes nothing; one given
+// back waits for its retry time; one an earlier version left sending is
+// returned once stale; one with an outcome never again.
+func TestOpenDeliveries(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		noticeMembers(t, db)
 		bulkMembers(t, db, 9)
 		n := resolvedNotice(t, db)
-		other := resolvedNotice(t, db) // its deliveries are never claimed by n's batch
+		other := resolvedNotice(t, db) // its deliveries are never n's batch's
 		b := batchJobs(t, db)[0]
 		all := pendingIn(t, db, []flows.DeliveryBatch{b})
 		if len(all) != 10 || b.NoticeID != n.ID {
 			t.Fatalf("batch %+v holds %d deliveries, want 10 of notice %d", b, len(all), n.ID)
 		}
 		// A batch naming a range that spans the other notice's deliveries
-		// still claims only its own notice's.
+		// still reads only its own notice's.
 		wide := flows.DeliveryBatch{NoticeID: n.ID, FirstID: b.FirstID, LastID: b.LastID + 100}
-		ids := func(ds []flows.Delivery) []int64 {
+		open := func(stale time.Duration) []int64 {
+			t.Helper()
+			ds, err := db.OpenDeliveries(ctx, wide, stale)
+			if err != nil {
+				t.Fatalf("OpenDeliveries: %v", err)
+			}
 			var out []int64
 			for _, d := range ds {
-				if d.State != flows.DeliverySending || d.NoticeID != n.ID || d.ClientMsgID != flows.ClientMsgID(n.ID, d.MemberID) {
-					t.Errorf("claimed %+v", d)
+				if d.NoticeID != n.ID || d.ClientMsgID != flows.ClientMsgID(n.ID, d.MemberID) || d.OpenID == "" {
+					t.Errorf("open delivery %+v", d)
 				}
 				out = append(out, d.ID)
 			}
 			return out
 		}
-		claim := func(after int64, limit int, stale time.Duration) []int64 {
-			t.Helper()
-			ds, err := db.ClaimDeliveries(ctx, wide, after, limit, stale)
-			if err != nil {
-				t.Fatalf("ClaimDeliveries: %v", err)
-			}
-			return ids(ds)
+		if got := open(time.Hour); !slices.Equal(got, all) {
+			t.Errorf("fresh batch = %v, want %v", got, all)
 		}
-		if got := claim(0, 4, time.Hour); !slices.Equal(got, all[:4]) {
-			t.Errorf("first claim = %v, want %v", got, all[:4])
+		if got := open(time.Hour); !slices.Equal(got, all) {
+			t.Errorf("read again = %v, want %v (reading changes nothing)", got, all)
 		}
-		if got := claim(all[1], 3, time.Hour); !slices.Equal(got, all[4:7]) {
-			t.Errorf("claim after %d = %v, want %v", all[1], got, all[4:7])
-		}
-		// all[0..6] sending. Outcomes: 0 sent, 1 back at once, 2 back in
-		// 2100, 3 failed.
+		// Outcomes: 0 sent, 1 back at once, 2 back in 2100, 3 failed; 4 is
+		// held by an earlier version's one-delivery claim.
 		notRecorded, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{
 			{ID: all[0], Outcome: flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: 77}},
 			{ID: all[1], Outcome: flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: -1, Message: "busy"}},
@@ -480,48 +478,104 @@ func TestClaimDeliveries(t *testing.T) {
 		if err != nil || len(notRecorded) != 0 {
 			t.Fatalf("RecordDeliveries = %v, %v", notRecorded, err)
 		}
-		// Live claims (4-6) are held; 1 is due; 2 waits; 7-9 are pending.
-		if got, want := claim(0, 100, time.Hour), []int64{all[1], all[7], all[8], all[9]}; !slices.Equal(got, want) {
-			t.Errorf("claim = %v, want %v", got, want)
+		if _, err := db.ClaimDelivery(ctx, all[4], time.Hour); err != nil {
+			t.Fatalf("ClaimDelivery: %v", err)
 		}
-		if got := claim(0, 100, time.Hour); len(got) != 0 {
-			t.Errorf("claim with everything held or waiting = %v, want none", got)
+		if got, want := open(time.Hour), []int64{all[1], all[5], all[6], all[7], all[8], all[9]}; !slices.Equal(got, want) {
+			t.Errorf("open = %v, want %v", got, want)
 		}
-		// Stale claims are taken over (with one more attempt); the
-		// delivery waiting for 2100 and those with outcomes are not.
-		ds, err := db.ClaimDeliveries(ctx, wide, 0, 100, 0)
-		if err != nil {
-			t.Fatalf("ClaimDeliveries(stale): %v", err)
+		// Once stale, the delivery left sending is open again; the one
+		// waiting for 2100 and those with outcomes are not.
+		if got, want := open(-time.Second), []int64{all[1], all[4], all[5], all[6], all[7], all[8], all[9]}; !slices.Equal(got, want) {
+			t.Errorf("open with stale claims = %v, want %v", got, want)
 		}
-		if got, want := ids(ds), []int64{all[1], all[4], all[5], all[6], all[7], all[8], all[9]}; !slices.Equal(got, want) {
-			t.Errorf("stale claim = %v, want %v", got, want)
+		if d, err := db.Delivery(ctx, all[1]); err != nil || d.Attempts != 1 || d.State != flows.DeliveryPending {
+			t.Errorf("delivery given back = %+v, %v; want pending after 1 attempt", d, err)
 		}
-		for _, d := range ds {
-			if want := map[int64]int{all[1]: 3, all[4]: 2}[d.ID]; want != 0 && d.Attempts != want {
-				t.Errorf("delivery %d attempts = %d, want %d", d.ID, d.Attempts, want)
-			}
+		if got := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND (attempts > 0 OR state NOT IN ('pending', 'skipped'))`, other.ID); got != 0 {
+			t.Errorf("other notice's deliveries changed: %d", got)
 		}
-		for _, id := range all[:4] {
-			if id == all[1] {
-				continue
-			}
-			d, err := db.Delivery(ctx, id)
-			if err != nil || d.State == flows.DeliverySending {
-				t.Errorf("delivery %d = %+v, %v; want not claimed", id, d, err)
-			}
+	})
+}
+
+// TestClaimBatch: one sender holds a batch at a time; a claim that ran
+// out (its process died) is taken over with a new token; a released
+// batch is claimed again at once; releasing an old claim changes nothing.
+func TestClaimBatch(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		resolvedNotice(t, db)
+		b := batchJobs(t, db)[0]
+		first, err := db.ClaimBatch(ctx, b, time.Hour)
+		if err != nil || first.Token <= 0 || first.DeliveryBatch != b {
+			t.Fatalf("ClaimBatch = %+v, %v", first, err)
 		}
-		if got := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND state = 'sending'`, other.ID); got != 0 {
-			t.Errorf("other notice's deliveries claimed: %d", got)
+		if c, err := db.ClaimBatch(ctx, b, time.Hour); !errors.Is(err, flows.ErrConflict) {
+			t.Errorf("second ClaimBatch = %+v, %v; want ErrConflict", c, err)
 		}
-		if ds, err := db.ClaimDeliveries(ctx, wide, 0, 0, 0); err != nil || len(ds) != 0 {
-			t.Errorf("ClaimDeliveries(limit 0) = %v, %v", ds, err)
+		other := flows.DeliveryBatch{NoticeID: b.NoticeID, FirstID: b.FirstID + 1000, LastID: b.LastID + 1000}
+		if _, err := db.ClaimBatch(ctx, other, time.Hour); err != nil {
+			t.Errorf("ClaimBatch of another batch: %v", err)
+		}
+		if err := db.ReleaseBatch(ctx, first); err != nil {
+			t.Fatalf("ReleaseBatch: %v", err)
+		}
+		// Claimed again at once, this time for a hold that has run out.
+		dead, err := db.ClaimBatch(ctx, b, -time.Second)
+		if err != nil || dead.Token == first.Token {
+			t.Fatalf("ClaimBatch after release = %+v, %v; want a new token", dead, err)
+		}
+		cur, err := db.ClaimBatch(ctx, b, time.Hour)
+		if err != nil || cur.Token == dead.Token {
+			t.Fatalf("ClaimBatch over a claim that ran out = %+v, %v", cur, err)
+		}
+		// The dead claim's release does not free the batch from cur.
+		if err := db.ReleaseBatch(ctx, dead); err != nil {
+			t.Fatalf("ReleaseBatch(dead): %v", err)
+		}
+		if _, err := db.ClaimBatch(ctx, b, time.Hour); !errors.Is(err, flows.ErrConflict) {
+			t.Errorf("ClaimBatch after an old claim's release = %v, want ErrConflict", err)
+		}
+	})
+}
+
+// TestClaimBatchConcurrent: of senders claiming the same batch at once,
+// exactly one holds it.
+func TestClaimBatchConcurrent(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		resolvedNotice(t, db)
+		b := batchJobs(t, db)[0]
+		var won, lost atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 8 {
+			wg.Go(func() {
+				<-start
+				_, err := db.ClaimBatch(ctx, b, time.Hour)
+				switch {
+				case err == nil:
+					won.Add(1)
+				case errors.Is(err, flows.ErrConflict):
+					lost.Add(1)
+				default:
+					t.Errorf("ClaimBatch: %v", err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if won.Load() != 1 || lost.Load() != 7 {
+			t.Errorf("%d claims held, %d refused; want 1 and 7", won.Load(), lost.Load())
 		}
 	})
 }
 
 // TestRecordDeliveries: outcomes of a batch are stored in one call, each
-// as RecordDelivery would; one not sending is reported, not stored; a bad
-// state stores nothing.
+// as one more attempt; one that has an outcome already is reported, not
+// stored; a bad state stores nothing.
 func TestRecordDeliveries(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
@@ -529,13 +583,13 @@ func TestRecordDeliveries(t *testing.T) {
 		bulkMembers(t, db, 5)
 		resolvedNotice(t, db)
 		b := batchJobs(t, db)[0]
-		ds, err := db.ClaimDeliveries(ctx, b, 0, 5, time.Hour)
-		if err != nil || len(ds) != 5 {
-			t.Fatalf("ClaimDeliveries = %d, %v", len(ds), err)
+		ds, err := db.OpenDeliveries(ctx, b, time.Hour)
+		if err != nil || len(ds) != 6 {
+			t.Fatalf("OpenDeliveries = %d, %v", len(ds), err)
 		}
-		unclaimed := b.LastID // 6 pending: 张三 and 5 bulk members
-		if d, err := db.Delivery(ctx, unclaimed); err != nil || d.State != flows.DeliveryPending {
-			t.Fatalf("last delivery = %+v, %v; want pending", d, err)
+		claim, err := db.ClaimBatch(ctx, b, time.Hour)
+		if err != nil {
+			t.Fatal(err)
 		}
 		retry := time.Date(2100, 1, 2, 3, 4, 5, 0, time.UTC)
 		rs := []flows.DeliveryResult{
@@ -544,21 +598,20 @@ func TestRecordDeliveries(t *testing.T) {
 			{ID: ds[2].ID, Outcome: flows.DeliveryOutcome{State: flows.DeliverySkipped, ErrCode: 43004, Message: flows.SkipUnfollowed}},
 			{ID: ds[3].ID, Outcome: flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: 48001, Message: "api unauthorized"}},
 			{ID: ds[4].ID, Outcome: flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit", RetryAt: retry}},
-			{ID: unclaimed, Outcome: flows.DeliveryOutcome{State: flows.DeliverySent}},
 		}
-		bad := append(slices.Clone(rs), flows.DeliveryResult{ID: ds[0].ID, Outcome: flows.DeliveryOutcome{State: "bogus"}})
+		for i := range rs {
+			rs[i].Claim = claim.Token
+		}
+		bad := append(slices.Clone(rs), flows.DeliveryResult{ID: ds[5].ID, Outcome: flows.DeliveryOutcome{State: "bogus"}})
 		if _, err := db.RecordDeliveries(ctx, bad); err == nil || !strings.Contains(err.Error(), "bogus") {
 			t.Errorf("RecordDeliveries(bogus) = %v, want an error naming the state", err)
 		}
-		if got := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE state = 'sending'`); got != 5 {
-			t.Errorf("sending after a refused record = %d, want 5 (nothing stored)", got)
+		if got := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE state = 'pending' AND attempts = 0`); got != 6 {
+			t.Errorf("untouched after a refused record = %d, want 6 (nothing stored)", got)
 		}
 		notRecorded, err := db.RecordDeliveries(ctx, rs)
-		if err != nil {
-			t.Fatalf("RecordDeliveries: %v", err)
-		}
-		if !slices.Equal(notRecorded, []int64{unclaimed}) {
-			t.Errorf("not recorded = %v, want [%d]", notRecorded, unclaimed)
+		if err != nil || len(notRecorded) != 0 {
+			t.Fatalf("RecordDeliveries = %v, %v", notRecorded, err)
 		}
 		for i, want := range []flows.Delivery{
 			{State: flows.DeliverySent, MsgID: 5_000_000_001},
@@ -566,14 +619,16 @@ func TestRecordDeliveries(t *testing.T) {
 			{State: flows.DeliverySkipped, ErrCode: 43004, Message: flows.SkipUnfollowed},
 			{State: flows.DeliveryFailed, ErrCode: 48001, Message: "api unauthorized"},
 			{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit"},
+			{State: flows.DeliveryPending},
 		} {
 			d, err := db.Delivery(ctx, ds[i].ID)
-			if err != nil || d.State != want.State || d.ErrCode != want.ErrCode || d.Message != want.Message || d.MsgID != want.MsgID || d.Attempts != 1 {
-				t.Errorf("delivery %d = %+v, %v; want %+v", ds[i].ID, d, err, want)
+			attempts := 1
+			if i == 5 {
+				attempts = 0
 			}
-		}
-		if d, _ := db.Delivery(ctx, unclaimed); d.State != flows.DeliveryPending {
-			t.Errorf("unclaimed delivery recorded: %+v", d)
+			if err != nil || d.State != want.State || d.ErrCode != want.ErrCode || d.Message != want.Message || d.MsgID != want.MsgID || d.Attempts != attempts {
+				t.Errorf("delivery %d = %+v, %v; want %+v after %d attempts", ds[i].ID, d, err, want, attempts)
+			}
 		}
 		if got := count(t, db, `SELECT COUNT(*) FROM notice_deliveries WHERE sent_at IS NOT NULL`); got != 2 {
 			t.Errorf("deliveries with sent_at = %d, want 2", got)
@@ -582,10 +637,16 @@ func TestRecordDeliveries(t *testing.T) {
 		if err := db.db.GetContext(ctx, &retryAt, db.q(`SELECT retry_at FROM notice_deliveries WHERE id = ?`), ds[4].ID); err != nil || !retryAt.Equal(retry) {
 			t.Errorf("retry_at = %v, %v; want %v", retryAt, err, retry)
 		}
-		// Recorded outcomes are final: a second record changes nothing.
-		notRecorded, err = db.RecordDeliveries(ctx, rs[:2])
-		if err != nil || len(notRecorded) != 2 {
-			t.Errorf("second RecordDeliveries = %v, %v; want both refused", notRecorded, err)
+		// Recorded outcomes are final: a second record of them changes
+		// nothing, while the delivery given back takes its next outcome.
+		again := append(slices.Clone(rs[:2]), flows.DeliveryResult{ID: ds[4].ID, Claim: claim.Token,
+			Outcome: flows.DeliveryOutcome{State: flows.DeliverySent}})
+		notRecorded, err = db.RecordDeliveries(ctx, again)
+		if err != nil || !slices.Equal(notRecorded, []int64{ds[0].ID, ds[1].ID}) {
+			t.Errorf("second RecordDeliveries = %v, %v; want %d and %d refused", notRecorded, err, ds[0].ID, ds[1].ID)
+		}
+		if d, _ := db.Delivery(ctx, ds[4].ID); d.State != flows.DeliverySent || d.Attempts != 2 {
+			t.Errorf("delivery given back, then sent = %+v; want sent after 2 attempts", d)
 		}
 		if _, err := db.RecordDeliveries(ctx, nil); err != nil {
 			t.Errorf("RecordDeliveries(nil) = %v", err)
@@ -594,8 +655,9 @@ func TestRecordDeliveries(t *testing.T) {
 }
 
 // TestBatchState: a batch is open while a delivery is pending or
-// sending; the next claim is due now for a pending one, at its retry
-// time for one given back, and when its claim is stale for one sending.
+// sending; the next run is due now for a pending one, at its retry time
+// for one given back, and when its claim is stale for one an earlier
+// version left sending.
 func TestBatchState(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
@@ -615,85 +677,37 @@ func TestBatchState(t *testing.T) {
 		if st := state(); st.Open != 2 || year(st) != 2024 {
 			t.Errorf("fresh batch = %+v, want 2 open, next now (the test clock's 2024)", st)
 		}
-		ds, err := db.ClaimDeliveries(ctx, b, 0, 1, time.Hour)
-		if err != nil || len(ds) != 1 {
-			t.Fatalf("ClaimDeliveries = %v, %v", ds, err)
-		}
+		ids := pendingIn(t, db, []flows.DeliveryBatch{b})
 		retry := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
-		if _, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{{ID: ds[0].ID,
+		if _, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{{ID: ids[0],
 			Outcome: flows.DeliveryOutcome{State: flows.DeliveryPending, RetryAt: retry}}}); err != nil {
 			t.Fatal(err)
 		}
 		if st := state(); st.Open != 2 || year(st) != 2024 {
 			t.Errorf("one pending = %+v, want next now", st)
 		}
-		if ds, err = db.ClaimDeliveries(ctx, b, 0, 5, time.Hour); err != nil || len(ds) != 1 {
-			t.Fatalf("ClaimDeliveries = %v, %v", ds, err)
+		if _, err := db.ClaimDelivery(ctx, ids[1], time.Hour); err != nil {
+			t.Fatalf("ClaimDelivery: %v", err)
 		}
 		st := state()
 		if st.Open != 2 || year(st) != 2024 || st.Next.Hour() < 9+10-8 {
 			t.Errorf("one sending, one waiting = %+v, want next when the claim is 10 h stale", st)
 		}
-		if _, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{{ID: ds[0].ID,
+		if _, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{{ID: ids[1],
 			Outcome: flows.DeliveryOutcome{State: flows.DeliverySent}}}); err != nil {
 			t.Fatal(err)
 		}
 		if st := state(); st.Open != 1 || !st.Next.Equal(retry) {
 			t.Errorf("one waiting = %+v, want next %v", st, retry)
 		}
-		if ds, err = db.ClaimDeliveries(ctx, b, 0, 5, 0); err != nil || len(ds) != 0 {
-			t.Fatalf("ClaimDeliveries before the retry time = %v, %v", ds, err)
+		if ds, err := db.OpenDeliveries(ctx, b, 0); err != nil || len(ds) != 0 {
+			t.Fatalf("OpenDeliveries before the retry time = %v, %v", ds, err)
 		}
 		if _, err := db.db.ExecContext(ctx, `UPDATE notice_deliveries SET state = 'failed'`); err != nil {
 			t.Fatal(err)
 		}
 		if st := state(); st.Open != 0 || !st.Next.IsZero() {
 			t.Errorf("done batch = %+v", st)
-		}
-	})
-}
-
-// TestClaimDeliveriesConcurrent: senders claiming the same batch at once
-// never get the same delivery, and between them claim all.
-func TestClaimDeliveriesConcurrent(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *DB) {
-		ctx := context.Background()
-		noticeMembers(t, db)
-		bulkMembers(t, db, 150)
-		resolvedNotice(t, db)
-		b := batchJobs(t, db)[0]
-		var (
-			mu   sync.Mutex
-			seen = map[int64]int{}
-			wg   sync.WaitGroup
-		)
-		for range 6 {
-			wg.Go(func() {
-				for {
-					ds, err := db.ClaimDeliveries(ctx, b, 0, 7, time.Hour)
-					if err != nil {
-						t.Errorf("ClaimDeliveries: %v", err)
-						return
-					}
-					if len(ds) == 0 {
-						return
-					}
-					mu.Lock()
-					for _, d := range ds {
-						seen[d.ID]++
-					}
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		if len(seen) != 151 {
-			t.Errorf("claimed %d deliveries, want 151", len(seen))
-		}
-		for id, k := range seen {
-			if k != 1 {
-				t.Errorf("delivery %d claimed %d times", id, k)
-			}
 		}
 	})
 }
@@ -710,9 +724,13 @@ func TestTemplateReportBeforeRecord(t *testing.T) {
 		bulkMembers(t, db, 3)
 		resolvedNotice(t, db)
 		b := batchJobs(t, db)[0]
-		ds, err := db.ClaimDeliveries(ctx, b, 0, 4, time.Hour)
+		ds, err := db.OpenDeliveries(ctx, b, time.Hour)
 		if err != nil || len(ds) != 4 {
-			t.Fatalf("ClaimDeliveries = %v, %v", ds, err)
+			t.Fatalf("OpenDeliveries = %v, %v", ds, err)
+		}
+		// The last is sent by an earlier version's one-delivery job.
+		if _, err := db.ClaimDelivery(ctx, ds[3].ID, time.Hour); err != nil {
+			t.Fatal(err)
 		}
 		msg := func(i int) int64 { return 6_000_000_000 + int64(i) }
 		for _, r := range []struct {
@@ -772,12 +790,12 @@ func TestTemplateReportBeforeRecord(t *testing.T) {
 	})
 }
 
-// TestRecordDeliveriesStaleClaim: a sender whose claim went stale and was
-// taken over cannot give the delivery back (or fail it) under the new
-// holder, who is still sending it: that would let a third sender claim
-// and send it at the same time, and drop the holder's own outcome. Its
-// sent outcome is still recorded (the message went out), after which the
-// holder's outcome is refused.
+// TestRecordDeliveriesStaleClaim: a sender whose batch claim ran out
+// and was taken over cannot give a delivery back (or fail it) under the
+// new holder, who is sending it: that would let a third sender send it at
+// the same time, and drop the holder's own outcome. Its sent outcome is
+// still recorded (the message went out), after which the holder's
+// outcome is refused.
 func TestRecordDeliveriesStaleClaim(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
@@ -785,46 +803,47 @@ func TestRecordDeliveriesStaleClaim(t *testing.T) {
 		bulkMembers(t, db, 2)
 		resolvedNotice(t, db)
 		b := batchJobs(t, db)[0]
-		old, err := db.ClaimDeliveries(ctx, b, 0, 3, time.Hour)
-		if err != nil || len(old) != 3 {
-			t.Fatalf("ClaimDeliveries = %d, %v", len(old), err)
+		ds, err := db.OpenDeliveries(ctx, b, time.Hour)
+		if err != nil || len(ds) != 3 {
+			t.Fatalf("OpenDeliveries = %d, %v", len(ds), err)
 		}
-		// The claims go stale and another sender takes them over.
-		cur, err := db.ClaimDeliveries(ctx, b, 0, 3, -time.Hour)
-		if err != nil || len(cur) != 3 || cur[0].Attempts != 2 {
-			t.Fatalf("ClaimDeliveries(stale) = %+v, %v", cur, err)
+		// The first claim runs out and another sender takes the batch over.
+		old, err := db.ClaimBatch(ctx, b, -time.Second)
+		if err != nil {
+			t.Fatal(err)
 		}
-		result := func(d flows.Delivery, o flows.DeliveryOutcome) flows.DeliveryResult {
-			return flows.DeliveryResult{ID: d.ID, Attempt: d.Attempts, Outcome: o}
+		cur, err := db.ClaimBatch(ctx, b, time.Hour)
+		if err != nil {
+			t.Fatalf("ClaimBatch over a claim that ran out: %v", err)
+		}
+		result := func(c flows.BatchClaim, d flows.Delivery, o flows.DeliveryOutcome) flows.DeliveryResult {
+			return flows.DeliveryResult{ID: d.ID, Claim: c.Token, Outcome: o}
 		}
 		notRecorded, err := db.RecordDeliveries(ctx, []flows.DeliveryResult{
-			result(old[0], flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: -1, Message: "busy"}),
-			result(old[1], flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: -1, Message: "busy"}),
-			result(old[2], flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: 99}),
+			result(old, ds[0], flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: -1, Message: "busy"}),
+			result(old, ds[1], flows.DeliveryOutcome{State: flows.DeliveryFailed, ErrCode: -1, Message: "busy"}),
+			result(old, ds[2], flows.DeliveryOutcome{State: flows.DeliverySent, MsgID: 99}),
 		})
-		if err != nil || !slices.Equal(notRecorded, []int64{old[0].ID, old[1].ID}) {
-			t.Errorf("stale sender's RecordDeliveries = %v, %v; want %d and %d refused", notRecorded, err, old[0].ID, old[1].ID)
+		if err != nil || !slices.Equal(notRecorded, []int64{ds[0].ID, ds[1].ID}) {
+			t.Errorf("stale sender's RecordDeliveries = %v, %v; want %d and %d refused", notRecorded, err, ds[0].ID, ds[1].ID)
 		}
-		for i, want := range []flows.DeliveryState{flows.DeliverySending, flows.DeliverySending, flows.DeliverySent} {
-			if d, err := db.Delivery(ctx, old[i].ID); err != nil || d.State != want {
-				t.Errorf("delivery %d = %+v, %v; want %s", old[i].ID, d, err, want)
+		for i, want := range []flows.DeliveryState{flows.DeliveryPending, flows.DeliveryPending, flows.DeliverySent} {
+			if d, err := db.Delivery(ctx, ds[i].ID); err != nil || d.State != want || (want == flows.DeliveryPending && d.Attempts != 0) {
+				t.Errorf("delivery %d = %+v, %v; want %s", ds[i].ID, d, err, want)
 			}
-		}
-		if ds, err := db.ClaimDeliveries(ctx, b, 0, 3, time.Hour); err != nil || len(ds) != 0 {
-			t.Errorf("claim while held = %+v, %v; want none", ds, err)
 		}
 		// The holder records its own outcomes; the one sent stays sent.
 		notRecorded, err = db.RecordDeliveries(ctx, []flows.DeliveryResult{
-			result(cur[0], flows.DeliveryOutcome{State: flows.DeliverySent}),
-			result(cur[1], flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit"}),
-			result(cur[2], flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit"}),
+			result(cur, ds[0], flows.DeliveryOutcome{State: flows.DeliverySent}),
+			result(cur, ds[1], flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit"}),
+			result(cur, ds[2], flows.DeliveryOutcome{State: flows.DeliveryPending, ErrCode: 45009, Message: "limit"}),
 		})
-		if err != nil || !slices.Equal(notRecorded, []int64{cur[2].ID}) {
-			t.Errorf("holder's RecordDeliveries = %v, %v; want %d refused", notRecorded, err, cur[2].ID)
+		if err != nil || !slices.Equal(notRecorded, []int64{ds[2].ID}) {
+			t.Errorf("holder's RecordDeliveries = %v, %v; want %d refused", notRecorded, err, ds[2].ID)
 		}
 		for i, want := range []flows.DeliveryState{flows.DeliverySent, flows.DeliveryPending, flows.DeliverySent} {
-			if d, err := db.Delivery(ctx, cur[i].ID); err != nil || d.State != want {
-				t.Errorf("delivery %d = %+v, %v; want %s", cur[i].ID, d, err, want)
+			if d, err := db.Delivery(ctx, ds[i].ID); err != nil || d.State != want {
+				t.Errorf("delivery %d = %+v, %v; want %s", ds[i].ID, d, err, want)
 			}
 		}
 	})

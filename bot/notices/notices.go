@@ -361,7 +361,7 @@ func (s *sender) send(ctx context.Context, l *letter, d flows.Delivery) flows.De
 	var reply struct {
 		MsgID json.Number `json:"msgid"`
 	}
-	err := s.Poster.PostJSON(sctx, path, l.body(d, s.TemplateID), &reply)
+	err := s.Poster.PostJSON(sctx, path, l.body(d), &reply)
 	if err == nil {
 		sent := flows.DeliveryOutcome{State: flows.DeliverySent}
 		if path == PathTemplate {
@@ -657,31 +657,12 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 // fieldRunes is the most a template field shows.
 const fieldRunes = 20
 
-// letter is a notice made ready to send: the API path and what the
-// messages to all its recipients have in common, built once per notice.
+// letter is a notice made ready to send: the API path, and the JSON
+// fields the messages to all its recipients have in common (after a
+// comma, up to the closing brace), built once per notice.
 type letter struct {
-	notice flows.Notice
 	path   string
-	data   json.RawMessage // a template message's fields
-	text   string          // a customer-service message's text
-}
-
-// templateMessage and textMessage are the bodies of the two kinds of
-// message.
-type templateMessage struct {
-	ToUser      string          `json:"touser"`
-	TemplateID  string          `json:"template_id"`
-	ClientMsgID string          `json:"client_msg_id"`
-	Data        json.RawMessage `json:"data"`
-}
-
-type textMessage struct {
-	ToUser  string `json:"touser"`
-	MsgType string `json:"msgtype"`
-	Text    struct {
-		Content string `json:"content"`
-	} `json:"text"`
-	ClientMsgID string `json:"client_msg_id"`
+	common []byte
 }
 
 // prepare makes notice n ready to send: a template message (first: title;
@@ -693,7 +674,8 @@ func prepare(n flows.Notice, templateID string, loc *time.Location) (letter, err
 	if !n.EventTime.IsZero() {
 		when = n.EventTime.In(loc).Format("1月2日 15:04")
 	}
-	l := letter{notice: n, path: PathText}
+	var l letter
+	var common any
 	if templateID != "" {
 		field := func(s string) map[string]string {
 			if s == "" {
@@ -701,40 +683,47 @@ func prepare(n flows.Notice, templateID string, loc *time.Location) (letter, err
 			}
 			return map[string]string{"value": Field(s)}
 		}
-		data, err := json.Marshal(map[string]any{
-			"first":    field(n.Title),
-			"keyword1": field(when),
-			"keyword2": field(n.Place),
-			"keyword3": field(n.Content),
-		})
-		if err != nil {
-			return letter{}, fmt.Errorf("notice %d: %w", n.ID, err)
+		l.path = PathTemplate
+		common = map[string]any{
+			"template_id": templateID,
+			"data": map[string]any{
+				"first":    field(n.Title),
+				"keyword1": field(when),
+				"keyword2": field(n.Place),
+				"keyword3": field(n.Content),
+			},
 		}
-		l.path, l.data = PathTemplate, data
-		return l, nil
+	} else {
+		var b strings.Builder
+		b.WriteString("【通知】" + n.Title)
+		if when != "" {
+			b.WriteString("\n时间：" + when)
+		}
+		if n.Place != "" {
+			b.WriteString("\n地点：" + n.Place)
+		}
+		b.WriteString("\n" + n.Content)
+		l.path = PathText
+		common = map[string]any{"msgtype": "text", "text": map[string]string{"content": b.String()}}
 	}
-	var b strings.Builder
-	b.WriteString("【通知】" + n.Title)
-	if when != "" {
-		b.WriteString("\n时间：" + when)
+	js, err := json.Marshal(common)
+	if err != nil {
+		return letter{}, fmt.Errorf("notice %d: %w", n.ID, err)
 	}
-	if n.Place != "" {
-		b.WriteString("\n地点：" + n.Place)
-	}
-	b.WriteString("\n" + n.Content)
-	l.text = b.String()
+	js[0] = ',' // {"a":1} → ,"a":1}
+	l.common = js
 	return l, nil
 }
 
-// body is the message to delivery d's recipient, carrying its
-// client_msg_id.
-func (l *letter) body(d flows.Delivery, templateID string) any {
-	if l.path == PathTemplate {
-		return templateMessage{ToUser: d.OpenID, TemplateID: templateID, ClientMsgID: d.ClientMsgID, Data: l.data}
-	}
-	m := textMessage{ToUser: d.OpenID, MsgType: "text", ClientMsgID: d.ClientMsgID}
-	m.Text.Content = l.text
-	return m
+// body is the message to delivery d's recipient: its openid and
+// client_msg_id, then the letter's common fields.
+func (l *letter) body(d flows.Delivery) json.RawMessage {
+	to, _ := json.Marshal(d.OpenID) // strings always encode
+	id, _ := json.Marshal(d.ClientMsgID)
+	b := make([]byte, 0, len(`{"touser":,"client_msg_id":`)+len(to)+len(id)+len(l.common))
+	b = append(append(append(b, `{"touser":`...), to...), `,"client_msg_id":`...)
+	b = append(append(b, id...), l.common...)
+	return b
 }
 
 // Field fits text into a template field: line breaks become spaces, and

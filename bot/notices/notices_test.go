@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -465,4 +466,41 @@ func TestStopMidNotice(t *testing.T) {
 			t.Errorf("duplicates = %d, want 0 (a stop sends nothing twice)", f.duplicates)
 		}
 	})
+}
+
+// TestLetterBody: a message built from a letter's common part is one
+// valid JSON object carrying the recipient's openid and client_msg_id
+// as given, whatever characters they hold, beside the notice's fields.
+func TestLetterBody(t *testing.T) {
+	n := flows.Notice{ID: 7, Title: "周六\n大扫除", Content: "带好\"工具\"", Place: "<北门>",
+		EventTime: time.Date(2026, 12, 5, 0, 30, 0, 0, time.UTC)}
+	d := flows.Delivery{OpenID: "o-\"odd\\<&>\u2028", ClientMsgID: "n7-m9"}
+	shanghai := time.FixedZone("CST", 8*3600)
+	for _, tc := range []struct {
+		templateID string
+		want       map[string]any
+	}{
+		{"tmpl-1", map[string]any{"touser": d.OpenID, "client_msg_id": "n7-m9", "template_id": "tmpl-1",
+			"data": map[string]any{
+				"first":    map[string]any{"value": "周六 大扫除"},
+				"keyword1": map[string]any{"value": "12月5日 08:30"},
+				"keyword2": map[string]any{"value": "<北门>"},
+				"keyword3": map[string]any{"value": "带好\"工具\""},
+			}}},
+		{"", map[string]any{"touser": d.OpenID, "client_msg_id": "n7-m9", "msgtype": "text",
+			"text": map[string]any{"content": "【通知】周六\n大扫除\n时间：12月5日 08:30\n地点：<北门>\n带好\"工具\""}}},
+	} {
+		l, err := prepare(n, tc.templateID, shanghai)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := l.body(d)
+		var got map[string]any
+		if err := json.Unmarshal(body, &got); err != nil || !json.Valid(body) {
+			t.Fatalf("body %s: %v", body, err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("template %q: body = %v, want %v", tc.templateID, got, tc.want)
+		}
+	}
 }

@@ -170,13 +170,17 @@ func (c *Client) DropToken(ctx context.Context) error {
 }
 
 // PostJSON calls an API path ("/cgi-bin/message/custom/send") with the
-// access token and decodes the reply into out (when not nil). An errcode
-// is returned as *APIError; on 40001/42001 the token is dropped and the
-// call retried once.
+// access token and decodes the reply into out (when not nil). body is
+// encoded as JSON, except a json.RawMessage, which is sent as it is. An
+// errcode is returned as *APIError; on 40001/42001 the token is dropped
+// and the call retried once.
 func (c *Client) PostJSON(ctx context.Context, path string, body, out any) error {
-	payload, err := json.Marshal(body)
-	if err != nil {
-		return fmt.Errorf("wechat: encode %s: %w", path, err)
+	payload, raw := body.(json.RawMessage)
+	if !raw {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("wechat: encode %s: %w", path, err)
+		}
 	}
 	for attempt := 0; ; attempt++ {
 		err := c.post(ctx, path, payload, out)

@@ -35,7 +35,7 @@ const (
 
 // SendBatchSize is how many pending deliveries one flows.SendBatchJob
 // covers at most.
-const SendBatchSize = 200
+const SendBatchSize = 1000
 
 // sendBatchPriority is the River priority of the send_batch jobs: after
 // send_notice and fire_schedule (priority 1), so a long notice does not

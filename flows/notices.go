@@ -134,7 +134,7 @@ type BatchState struct {
 
 // NoticeCounts counts a notice's deliveries by state.
 type NoticeCounts struct {
-	Resolved bool // recipients are fixed; before that every count is 0
+	Resolved bool // recipients are fixed (they are fixed in chunks: the first are sent meanwhile)
 	Pending  int
 	Sending  int
 	Sent     int
@@ -166,7 +166,7 @@ func (c NoticeCounts) Done() bool { return c.Resolved && c.Pending == 0 && c.Sen
 
 // String is a one-line progress report.
 func (c NoticeCounts) String() string {
-	if !c.Resolved {
+	if !c.Resolved && c.Total() == 0 {
 		return "scheduled"
 	}
 	return fmt.Sprintf("total %d: sent %d, failed %d, skipped %d, pending %d, sending %d",

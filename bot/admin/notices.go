@@ -104,7 +104,7 @@ func (a *API) noticeJSON(n flows.Notice, c flows.NoticeCounts) noticeJSON {
 	switch {
 	case c.Done():
 		out.State = noticeDone
-	case c.Resolved:
+	case c.Resolved || c.Total() > 0: // the first are sent while the rest are fixed
 		out.State = noticeSending
 	}
 	return out

@@ -179,26 +179,52 @@ FROM notices WHERE id = ?`
 	return n, nil
 }
 
-// ResolveRecipients fixes a notice's recipients once, in one transaction
-// that locks the notice: a pending delivery per bound member with
-// reminders on in the targets, with a flows.SendBatchJob (queue
-// flows.NoticeQueue) per SendBatchSize of them, and a skipped delivery
-// ("unfollowed") per such member who unfollowed. Calls after the first change nothing. It returns the number
-// of deliveries.
+// resolveChunk is how many recipients one transaction of
+// ResolveRecipients fixes: the first batches are being sent while the
+// rest are fixed.
+const resolveChunk = 2 * SendBatchSize
+
+// ResolveRecipients fixes a notice's recipients once, in transactions of
+// resolveChunk members each (by member ID) that lock the notice: a
+// pending delivery per bound member with reminders on in the targets,
+// with a flows.SendBatchJob (queue flows.NoticeQueue) per SendBatchSize
+// of them, and a skipped delivery ("unfollowed") per such member who
+// unfollowed. Each transaction moves the notice's cursor
+// (resolved_through, the last member ID taken), so a run cut short goes
+// on where it stopped; the last marks the notice resolved. Calls after
+// that change nothing. It returns the number of deliveries.
 func (db *DB) ResolveRecipients(ctx context.Context, noticeID int64) (int, error) {
+	for {
+		done, err := db.resolveChunk(ctx, noticeID)
+		if err != nil {
+			return 0, wrap("resolve recipients", err)
+		}
+		if done {
+			break
+		}
+	}
 	var total int
-	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.db.GetContext(ctx, &total, db.q(`SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ?`), noticeID)
+	return total, wrap("resolve recipients", err)
+}
+
+// resolveChunk fixes the next resolveChunk recipients of a notice in one
+// transaction, and reports whether they were the last.
+func (db *DB) resolveChunk(ctx context.Context, noticeID int64) (done bool, err error) {
+	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		var n struct {
 			State     string `db:"state"`
 			TargetAll bool   `db:"target_all"`
 			Role      string `db:"role"`
+			Through   int64  `db:"resolved_through"`
 		}
-		lock := `SELECT state, target_all, role FROM notices WHERE id = ?` + db.forUpdate()
+		lock := `SELECT state, target_all, role, resolved_through FROM notices WHERE id = ?` + db.forUpdate()
 		if err := tx.GetContext(ctx, &n, db.q(lock), noticeID); err != nil {
 			return err
 		}
 		if n.State == flows.NoticeResolved {
-			return tx.GetContext(ctx, &total, db.q(`SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ?`), noticeID)
+			done = true
+			return nil
 		}
 		insert := `
 INSERT INTO notice_deliveries (notice_id, member_id, openid, state, message, client_msg_id)
@@ -207,8 +233,8 @@ SELECT ?, m.id, m.openid,
        CASE WHEN m.unfollowed THEN 'unfollowed' ELSE '' END,
        ? || CAST(m.id AS TEXT)
 FROM members m
-WHERE m.openid IS NOT NULL AND m.reminders`
-		args := []any{noticeID, fmt.Sprintf("n%d-m", noticeID)}
+WHERE m.id > ? AND m.openid IS NOT NULL AND m.reminders`
+		args := []any{noticeID, fmt.Sprintf("n%d-m", noticeID), n.Through}
 		if n.Role != "" {
 			insert += ` AND m.role = ?`
 			args = append(args, n.Role)
@@ -221,12 +247,28 @@ WHERE m.openid IS NOT NULL AND m.reminders`
                      WHERE t.notice_id = ? AND t.kind = 'unit'))`
 			args = append(args, noticeID, noticeID)
 		}
-		if _, err := tx.ExecContext(ctx, db.q(insert), args...); err != nil {
+		insert += `
+ORDER BY m.id LIMIT ?`
+		args = append(args, resolveChunk)
+		res, err := tx.ExecContext(ctx, db.q(insert), args...)
+		if err != nil {
 			return err
 		}
-		// One send_batch job per SendBatchSize pending deliveries, by ID
-		// range (another notice resolved at the same time may interleave
-		// IDs: a batch names its notice too).
+		inserted, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		done = inserted < resolveChunk
+		through := n.Through
+		if inserted > 0 {
+			const last = `SELECT MAX(member_id) FROM notice_deliveries WHERE notice_id = ? AND member_id > ?`
+			if err := tx.GetContext(ctx, &through, db.q(last), noticeID, n.Through); err != nil {
+				return err
+			}
+		}
+		// One send_batch job per SendBatchSize pending deliveries of the
+		// chunk, by ID range (another notice resolved at the same time may
+		// interleave IDs: a batch names its notice too).
 		var batches []struct {
 			FirstID int64 `db:"first_id"`
 			LastID  int64 `db:"last_id"`
@@ -234,9 +276,10 @@ WHERE m.openid IS NOT NULL AND m.reminders`
 		const ranges = `
 SELECT MIN(id) AS first_id, MAX(id) AS last_id
 FROM (SELECT id, (ROW_NUMBER() OVER (ORDER BY id) - 1) / ? AS b
-      FROM notice_deliveries WHERE notice_id = ? AND state = 'pending') x
+      FROM notice_deliveries
+      WHERE notice_id = ? AND member_id > ? AND member_id <= ? AND state = 'pending') x
 GROUP BY b ORDER BY b`
-		if err := tx.SelectContext(ctx, &batches, db.q(ranges), SendBatchSize, noticeID); err != nil {
+		if err := tx.SelectContext(ctx, &batches, db.q(ranges), SendBatchSize, noticeID, n.Through, through); err != nil {
 			return err
 		}
 		if len(batches) > 0 {
@@ -255,12 +298,14 @@ GROUP BY b ORDER BY b`
 				return fmt.Errorf("insert send_batch jobs: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, db.q(`UPDATE notices SET state = 'resolved' WHERE id = ?`), noticeID); err != nil {
-			return err
+		state := flows.NoticeScheduled
+		if done {
+			state = flows.NoticeResolved
 		}
-		return tx.GetContext(ctx, &total, db.q(`SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ?`), noticeID)
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE notices SET state = ?, resolved_through = ? WHERE id = ?`), state, through, noticeID)
+		return err
 	})
-	return total, wrap("resolve recipients", err)
+	return done, err
 }
 
 // deliveryRow is a notice_deliveries row.

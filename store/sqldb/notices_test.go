@@ -426,6 +426,61 @@ func TestResolveRecipientsBatches(t *testing.T) {
 	})
 }
 
+// TestResolveRecipientsChunks: recipients are fixed resolveChunk members
+// at a time, each chunk committed with its batch jobs and the notice's
+// cursor, so sending starts after the first and a run cut short goes on
+// where it stopped: every recipient gets one delivery, the batches cover
+// each pending one once, and the notice is resolved after the last.
+func TestResolveRecipientsChunks(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db) // 张三 pending, 王五 skipped, 李四 reminders off
+		bulkMembers(t, db, 2*resolveChunk+10)
+		n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
+		if err := db.CreateNotice(ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		done, err := db.resolveChunk(ctx, n.ID)
+		if err != nil || done {
+			t.Fatalf("first chunk: done %v, %v", done, err)
+		}
+		c, err := db.NoticeCounts(ctx, n.ID)
+		if err != nil || c.Resolved || c.Total() != resolveChunk || c.Done() || c.String() == "scheduled" {
+			t.Errorf("after the first chunk: %+v (%s), %v; want %d deliveries, not resolved", c, c, err, resolveChunk)
+		}
+		var through int64
+		if err := db.db.GetContext(ctx, &through, db.q(`SELECT resolved_through FROM notices WHERE id = ?`), n.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM members WHERE id <= ? AND openid IS NOT NULL AND reminders`, through); got != resolveChunk {
+			t.Errorf("cursor %d covers %d recipients, want %d", through, got, resolveChunk)
+		}
+		first := batchJobs(t, db)
+		if ids := pendingIn(t, db, first); len(ids) != resolveChunk-1 { // 王五 skipped
+			t.Errorf("first chunk's batches cover %d, want %d", len(ids), resolveChunk-1)
+		}
+		// The job's next run (say after a crash) goes on from the cursor.
+		total, err := db.ResolveRecipients(ctx, n.ID)
+		want := 2*resolveChunk + 12 // 张三, 王五 and the bulk members
+		if err != nil || total != want {
+			t.Fatalf("ResolveRecipients = %d, %v; want %d", total, err, want)
+		}
+		all := batchJobs(t, db)
+		if ids := pendingIn(t, db, all); len(ids) != want-1 {
+			t.Errorf("batches cover %d pending deliveries, want %d", len(ids), want-1)
+		}
+		if got := count(t, db, `SELECT COUNT(DISTINCT member_id) FROM notice_deliveries WHERE notice_id = ?`, n.ID); got != want {
+			t.Errorf("distinct recipients = %d, want %d", got, want)
+		}
+		if c, err := db.NoticeCounts(ctx, n.ID); err != nil || !c.Resolved || c.Total() != want {
+			t.Errorf("after the last chunk: %+v, %v", c, err)
+		}
+		if again, err := db.ResolveRecipients(ctx, n.ID); err != nil || again != want || len(batchJobs(t, db)) != len(all) {
+			t.Errorf("resolving again = %d, %v, %d jobs; want %d and no new jobs", again, err, len(batchJobs(t, db)), want)
+		}
+	})
+}
+
 // TestOpenDeliveries: a batch's run reads the deliveries of its own
 // notice within its range, in ID order, and changes nothing; one given
 // back waits for its retry time; one an earlier version left sending is

@@ -359,6 +359,7 @@ func (s *sender) send(ctx context.Context, l *letter, d flows.Delivery) flows.De
 	// A template send answers with its msgid, which WeChat's later
 	// TEMPLATESENDJOBFINISH report names; customer-service sends have none.
 	var reply struct {
+		wechat.Status
 		MsgID json.Number `json:"msgid"`
 	}
 	err := s.Poster.PostJSON(sctx, path, l.body(d), &reply)

@@ -221,23 +221,37 @@ func (c *Client) post(ctx context.Context, path string, payload []byte, out any)
 	if resp.StatusCode >= 300 {
 		return &HTTPError{Status: resp.StatusCode}
 	}
-	var ce struct {
-		ErrCode int64  `json:"errcode"`
-		ErrMsg  string `json:"errmsg"`
+	// A reply that holds the status itself is decoded once.
+	st, once := out.(StatusReply)
+	if !once {
+		st = &Status{}
 	}
-	if err := json.Unmarshal(raw, &ce); err != nil {
+	if err := json.Unmarshal(raw, st); err != nil {
 		return fmt.Errorf("wechat: %s: decode: %w", path, err)
 	}
-	if ce.ErrCode != 0 {
-		return &APIError{Code: ce.ErrCode, Msg: ce.ErrMsg}
+	if s := st.APIStatus(); s.ErrCode != 0 {
+		return &APIError{Code: s.ErrCode, Msg: s.ErrMsg}
 	}
-	if out != nil {
+	if out != nil && !once {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return fmt.Errorf("wechat: %s: decode: %w", path, err)
 		}
 	}
 	return nil
 }
+
+// Status is the errcode and errmsg of every API reply. A reply type that
+// embeds it (a StatusReply) is decoded once by PostJSON.
+type Status struct {
+	ErrCode int64  `json:"errcode"`
+	ErrMsg  string `json:"errmsg"`
+}
+
+// APIStatus returns s.
+func (s *Status) APIStatus() Status { return *s }
+
+// StatusReply is a reply type that holds its Status.
+type StatusReply interface{ APIStatus() Status }
 
 // HTTPError is a non-2xx status from the API; 5xx is transient.
 type HTTPError struct{ Status int }

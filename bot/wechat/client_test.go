@@ -1,0 +1,70 @@
+package wechat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/silenceper/wechat/v2/cache"
+	"github.com/silenceper/wechat/v2/credential"
+)
+
+// TestPostJSON: a json.RawMessage body goes out byte for byte, other
+// bodies as JSON; a reply's errcode is an *APIError whether or not the
+// reply type holds its Status; a reply type holding it is decoded once
+// and gets the other fields too.
+func TestPostJSON(t *testing.T) {
+	var got []string
+	replies := []string{
+		`{"errcode":0,"errmsg":"ok","msgid":4294967301}`,
+		`{"errcode":45009,"errmsg":"reach max api daily quota limit"}`,
+		`{"errcode":0,"errmsg":"ok","msgid":7}`,
+		`{"errcode":43004,"errmsg":"require subscribe"}`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, string(b))
+		fmt.Fprint(w, replies[len(got)-1])
+	}))
+	defer srv.Close()
+	mem := cache.NewMemory()
+	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, "wx-client-test")
+	if err := mem.Set(key, "tok", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c := New(Config{AppID: "wx-client-test", AppSecret: "s", Token: "t", APIBase: srv.URL, Cache: mem})
+	ctx := context.Background()
+
+	raw := json.RawMessage(`{"touser":"o-1",  "b":[1,2]}`) // spacing kept: not re-encoded
+	var withStatus struct {
+		Status
+		MsgID int64 `json:"msgid"`
+	}
+	if err := c.PostJSON(ctx, "/x", raw, &withStatus); err != nil || withStatus.MsgID != 4294967301 || withStatus.ErrMsg != "ok" {
+		t.Errorf("PostJSON = %v, reply %+v", err, withStatus)
+	}
+	err := c.PostJSON(ctx, "/x", map[string]int{"a": 1}, &withStatus)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != 45009 || ErrCode(err) != 45009 {
+		t.Errorf("errcode reply = %v, want APIError 45009", err)
+	}
+	var plain struct {
+		MsgID int64 `json:"msgid"`
+	}
+	if err := c.PostJSON(ctx, "/x", map[string]int{"a": 2}, &plain); err != nil || plain.MsgID != 7 {
+		t.Errorf("PostJSON(plain reply) = %v, %+v", err, plain)
+	}
+	if err := c.PostJSON(ctx, "/x", nil, &plain); ErrCode(err) != 43004 {
+		t.Errorf("errcode with a plain reply = %v, want 43004", err)
+	}
+	want := []string{`{"touser":"o-1",  "b":[1,2]}`, `{"a":1}`, `{"a":2}`, `null`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bodies = %q, want %q", got, want)
+	}
+}

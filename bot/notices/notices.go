@@ -181,7 +181,7 @@ func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWo
 	}
 	batch := &SendBatchWorker{
 		sender: s, Limiter: deps.Limiter, Stale: deps.Stale,
-		sends: make(chan struct{}, deps.MaxWorkers), slots: make(chan struct{}, deps.MaxWorkers*unrecordedPerWorker),
+		workers: deps.MaxWorkers, slots: make(chan struct{}, deps.MaxWorkers*unrecordedPerWorker),
 		run: min(deps.RescueAfter/4, maxRun),
 	}
 	river.AddWorker(workers, &SendNoticeWorker{Store: deps.Store, Log: log})
@@ -430,15 +430,27 @@ type SendBatchWorker struct {
 	// outcomes are recorded.
 	Stale time.Duration
 
-	sends    chan struct{} // MaxWorkers: a slot per delivery being sent
+	workers  int           // MaxWorkers
 	slots    chan struct{} // a slot per delivery sent and not yet recorded
 	run      time.Duration // how long one run starts sends
 	stopping atomic.Bool   // the Runner is stopping: start no more sends
 
-	// The outcomes of all runs go to one recorder, started with the first
-	// run, which writes those that came in meanwhile in one statement.
-	recorder sync.Once
+	// Started with the first run, for as long as the process: MaxWorkers
+	// senders take the deliveries of all runs (a send waits for a free
+	// one), and one recorder writes the outcomes that came in meanwhile
+	// in one statement.
+	start    sync.Once
+	sends    chan sendTask
 	outcomes chan outcome
+}
+
+// sendTask is a delivery on its way to a sender.
+type sendTask struct {
+	ctx   context.Context // the run's
+	l     *letter
+	d     flows.Delivery
+	claim int64
+	run   *batchRun
 }
 
 // outcome is a delivery's outcome on its way to the recorder.
@@ -475,8 +487,12 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	if err != nil {
 		return fail(err)
 	}
-	w.recorder.Do(func() {
+	w.start.Do(func() {
 		w.outcomes = make(chan outcome, cap(w.slots))
+		w.sends = make(chan sendTask)
+		for range w.workers {
+			go w.sendLoop()
+		}
 		go w.record()
 	})
 	start := time.Now()
@@ -523,8 +539,8 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 }
 
 // sendAll sends deliveries ds under claim, each when the Limiter permits
-// and a send slot is free, until until, ctx ends, or the Runner stops.
-// Their outcomes go to the recorder.
+// and a sender is free, until until, ctx ends, or the Runner stops. Their
+// outcomes go to the recorder.
 func (w *SendBatchWorker) sendAll(ctx context.Context, l *letter, claim flows.BatchClaim, ds []flows.Delivery, run *batchRun, until time.Time) {
 	for _, d := range ds {
 		if ctx.Err() != nil || w.stopping.Load() || time.Now().After(until) {
@@ -540,19 +556,24 @@ func (w *SendBatchWorker) sendAll(ctx context.Context, l *letter, claim flows.Ba
 		case <-ctx.Done():
 			return
 		}
+		d.Attempts++ // this attempt, counted when it is recorded
+		run.recorded.Add(1)
 		select {
-		case w.sends <- struct{}{}:
+		case w.sends <- sendTask{ctx: ctx, l: l, d: d, claim: claim.Token, run: run}:
 		case <-ctx.Done():
+			run.recorded.Done()
 			<-w.slots
 			return
 		}
-		run.recorded.Add(1)
-		go func() {
-			d.Attempts++ // this attempt, counted when it is recorded
-			r := flows.DeliveryResult{ID: d.ID, Claim: claim.Token, Outcome: w.send(ctx, l, d)}
-			<-w.sends
-			w.outcomes <- outcome{DeliveryResult: r, run: run}
-		}()
+	}
+}
+
+// sendLoop is one of the instance's MaxWorkers senders: long-lived, so a
+// send does not start a goroutine (and grow its stack) of its own.
+func (w *SendBatchWorker) sendLoop() {
+	for t := range w.sends {
+		r := flows.DeliveryResult{ID: t.d.ID, Claim: t.claim, Outcome: w.send(t.ctx, t.l, t.d)}
+		w.outcomes <- outcome{DeliveryResult: r, run: t.run}
 	}
 }
 

@@ -60,6 +60,7 @@ func BenchmarkSendNotice(b *testing.B) {
 		db, _, _ := openDB(b, sqldb.DialectPostgres)
 		seedBulk(b, db, n)
 		f := newFakeWeChat(b)
+		f.forgetBodies = true
 		r, err := New(db.RiverDriver(), Deps{
 			Store: db, Poster: newClient(b, f.srv.URL), TemplateID: "tmpl-1",
 			MaxWorkers: benchWorkers, PollInterval: 10 * time.Millisecond,
@@ -127,6 +128,7 @@ func BenchmarkSendNotice(b *testing.B) {
 func BenchmarkBareHTTPLoop(b *testing.B) {
 	n := benchMembers(b)
 	f := newFakeWeChat(b)
+	f.forgetBodies = true
 	// Pooled like bot/wechat's client, so neither opens a connection per send.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 128

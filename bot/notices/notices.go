@@ -106,7 +106,10 @@ type Deps struct {
 	// Location is the office time zone for the event time; nil means UTC.
 	Location *time.Location
 	// Stale is how long a batch (or a send_delivery job's delivery) is
-	// held by its claim; 0 means DefaultStale.
+	// held by its claim; 0 means DefaultStale. A run starts sends for at
+	// most half of it, and each send may take up to 30 s: below a minute a
+	// slow send can outlive the claim, and another run may repeat it
+	// (with the same client_msg_id).
 	Stale time.Duration
 	// MaxWorkers is how many deliveries this instance sends at once; it
 	// has at most four times as many sent and not yet recorded (after a

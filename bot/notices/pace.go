@@ -3,7 +3,6 @@ package notices
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -52,41 +51,44 @@ func (l *localLimiter) Wait(ctx context.Context) error {
 	return sleepUntil(ctx, at)
 }
 
-// NewRedisLimiter returns a limiter shared by every instance on one Redis:
-// a counter per second (key prefix+"send_rate:"+unix second, INCR then
-// EXPIRE) admits rate messages in each second; the rest wait for the next.
-// Unlimited when rate is 0 or less.
+// NewRedisLimiter returns a limiter shared by every instance on one Redis,
+// spacing the sends of all of them evenly: each Wait reserves the next
+// free send time (key prefix+"send_rate", by Redis's clock, in one
+// script) and sleeps until it, so the rate holds over any stretch of
+// time, with no burst at a second's edge. Unlimited when rate is 0 or
+// less.
 func NewRedisLimiter(rdb *redis.Client, prefix string, rate int) Limiter {
 	if rate <= 0 {
 		return Unlimited{}
 	}
-	return &redisLimiter{rdb: rdb, prefix: prefix + "send_rate:", rate: int64(rate)}
+	return &redisLimiter{rdb: rdb, key: prefix + "send_rate", every: time.Second / time.Duration(rate)}
 }
 
 type redisLimiter struct {
-	rdb    *redis.Client
-	prefix string
-	rate   int64
+	rdb   *redis.Client
+	key   string
+	every time.Duration
 }
 
+// reserve takes the next free send time (µs since the epoch, never in
+// the past) and moves it on by ARGV[1] µs; it returns how many µs the
+// caller waits. The key expires a second after it is last needed.
+var reserve = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local at = tonumber(redis.call('GET', KEYS[1]) or '0')
+if at < now then at = now end
+local after = at + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%d', after), 'PX', math.floor((after - now) / 1000) + 1000)
+return at - now
+`)
+
 func (l *redisLimiter) Wait(ctx context.Context) error {
-	for {
-		now := time.Now()
-		sec := now.Unix()
-		key := l.prefix + strconv.FormatInt(sec, 10)
-		pipe := l.rdb.TxPipeline()
-		incr := pipe.Incr(ctx, key)
-		pipe.Expire(ctx, key, 5*time.Second)
-		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("notices: send rate: %w", err)
-		}
-		if incr.Val() <= l.rate {
-			return nil
-		}
-		if err := sleepUntil(ctx, time.Unix(sec+1, 0)); err != nil {
-			return err
-		}
+	wait, err := reserve.Run(ctx, l.rdb, []string{l.key}, l.every.Microseconds()).Int64()
+	if err != nil {
+		return fmt.Errorf("notices: send rate: %w", err)
 	}
+	return sleepUntil(ctx, time.Now().Add(time.Duration(wait)*time.Microsecond))
 }
 
 // sleepUntil waits until t or until ctx ends.

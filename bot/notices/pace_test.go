@@ -2,6 +2,7 @@ package notices
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +57,47 @@ func TestRedisLimiterSharedAcrossInstances(t *testing.T) {
 	}
 	if total != 40 {
 		t.Errorf("admitted %d, want 40", total)
+	}
+}
+
+// TestRedisLimiterSpacesSends: the instances' sends are spaced evenly,
+// with no burst where one second ends and the next begins (a counter per
+// second let a second's worth through at its end and the next second's
+// at once after).
+func TestRedisLimiterSpacesSends(t *testing.T) {
+	rdb := testenv.Redis(t)
+	prefix := testenv.RedisPrefix(t, rdb)
+	const rate, n = 50, 30
+	a, b := NewRedisLimiter(rdb, prefix, rate), NewRedisLimiter(rdb, prefix, rate)
+	var (
+		mu  sync.Mutex
+		ats []time.Time
+		wg  sync.WaitGroup
+	)
+	for i := range n {
+		l := []Limiter{a, b}[i%2]
+		wg.Go(func() {
+			if err := l.Wait(context.Background()); err != nil {
+				t.Errorf("Wait: %v", err)
+				return
+			}
+			mu.Lock()
+			ats = append(ats, time.Now())
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(ats, func(x, y time.Time) int { return x.Compare(y) })
+	// n sends at 50/s span at least (n-1) × 20 ms; allow a few ms of
+	// scheduling for each end.
+	if span, want := ats[len(ats)-1].Sub(ats[0]), time.Duration(n-1)*time.Second/rate-10*time.Millisecond; span < want {
+		t.Errorf("%d sends took %v, want at least %v", n, span, want)
+	}
+	// No ten of them within a fifth of a second (at 50/s: 180 ms apart).
+	for i := 9; i < len(ats); i++ {
+		if d := ats[i].Sub(ats[i-9]); d < 150*time.Millisecond {
+			t.Errorf("sends %d to %d came within %v", i-9, i, d)
+		}
 	}
 }
 

@@ -74,6 +74,11 @@ const sendTimeout = 30 * time.Second
 // ended, or that it does not cancel with it.
 const storeTimeout = 10 * time.Second
 
+// recordLinger is how long the recorder waits for more outcomes after the
+// first of a group: a few milliseconds make the groups, and so the
+// statements, several times fewer when sending fast.
+const recordLinger = 3 * time.Millisecond
+
 // unrecordedPerWorker is how many deliveries sent and not yet recorded an
 // instance may have per send slot (MaxWorkers): the recorder writes
 // outcomes in groups while the slots send on, so a group is large (a few
@@ -581,7 +586,8 @@ func (w *SendBatchWorker) sendLoop() {
 }
 
 // record records the outcomes of all runs as they come in, those that
-// came in while the statement before ran in one statement, and frees
+// came in while the statement before ran (and for recordLinger after the
+// first) in one statement, and frees
 // their slots. It records even when a run's ctx has ended: the
 // sends are out, and a delivery given back is sent by the batch's next
 // run. It runs as long as the process.
@@ -589,15 +595,17 @@ func (w *SendBatchWorker) record() {
 	ctx := context.Background()
 	for o := range w.outcomes {
 		group := []outcome{o}
+		linger := time.NewTimer(recordLinger)
 	more:
 		for len(group) < cap(w.outcomes) {
 			select {
 			case o := <-w.outcomes:
 				group = append(group, o)
-			default:
+			case <-linger.C:
 				break more
 			}
 		}
+		linger.Stop()
 		rs := make([]flows.DeliveryResult, len(group))
 		for i, o := range group {
 			rs[i] = o.DeliveryResult

@@ -361,8 +361,8 @@ func (s *sender) send(ctx context.Context, l *letter, d flows.Delivery) flows.De
 		return s.Log.With(slog.Int64("delivery_id", d.ID), slog.Int64("notice_id", d.NoticeID),
 			slog.String("user", wechat.UserHash(d.OpenID)), slog.Int("attempt", d.Attempts))
 	}
-	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-	defer cancel()
+	// ctx bounds the attempt: a run's job Timeout leaves each send it
+	// starts at least sendTimeout (and each HTTP call has its own).
 	path := l.path
 	// A template send answers with its msgid, which WeChat's later
 	// TEMPLATESENDJOBFINISH report names; customer-service sends have none.
@@ -370,7 +370,7 @@ func (s *sender) send(ctx context.Context, l *letter, d flows.Delivery) flows.De
 		wechat.Status
 		MsgID json.Number `json:"msgid"`
 	}
-	err := s.Poster.PostJSON(sctx, path, l.body(d), &reply)
+	err := s.Poster.PostJSON(ctx, path, l.body(d), &reply)
 	if err == nil {
 		sent := flows.DeliveryOutcome{State: flows.DeliverySent}
 		if path == PathTemplate {

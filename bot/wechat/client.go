@@ -214,7 +214,7 @@ func (c *Client) post(ctx context.Context, path string, payload []byte, out any)
 		return fmt.Errorf("wechat: %s: %w", path, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, err := readReply(resp)
 	if err != nil {
 		return fmt.Errorf("wechat: %s: read: %w", path, err)
 	}
@@ -252,6 +252,20 @@ func (s *Status) APIStatus() Status { return *s }
 
 // StatusReply is a reply type that holds its Status.
 type StatusReply interface{ APIStatus() Status }
+
+// maxReply is the most of a reply read.
+const maxReply = 1 << 20
+
+// readReply reads a reply's body: exactly its length when it gives one
+// (a few dozen bytes, most of the time), else up to maxReply.
+func readReply(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= maxReply {
+		raw := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, raw)
+		return raw, err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxReply))
+}
 
 // HTTPError is a non-2xx status from the API; 5xx is transient.
 type HTTPError struct{ Status int }

@@ -68,3 +68,27 @@ func TestPostJSON(t *testing.T) {
 		t.Errorf("bodies = %q, want %q", got, want)
 	}
 }
+
+// TestPostJSONChunkedReply: a reply without a length (chunked) is read
+// whole too.
+func TestPostJSONChunkedReply(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"errcode":0,`)
+		w.(http.Flusher).Flush()
+		fmt.Fprint(w, `"errmsg":"ok","msgid":42}`)
+	}))
+	defer srv.Close()
+	mem := cache.NewMemory()
+	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, "wx-chunked")
+	if err := mem.Set(key, "tok", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c := New(Config{AppID: "wx-chunked", AppSecret: "s", Token: "t", APIBase: srv.URL, Cache: mem})
+	var reply struct {
+		Status
+		MsgID int64 `json:"msgid"`
+	}
+	if err := c.PostJSON(context.Background(), "/x", nil, &reply); err != nil || reply.MsgID != 42 {
+		t.Errorf("PostJSON = %v, %+v", err, reply)
+	}
+}

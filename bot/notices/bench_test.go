@@ -51,8 +51,15 @@ SELECT 'm' || i, 'p' || i, (SELECT id FROM units), (SELECT id FROM grids), 'volu
 }
 
 // BenchmarkSendNotice sends one notice to benchMembers recipients on
-// PostgreSQL against a local fake API with pacing off, and reports sends/s
-// (compare BenchmarkBareHTTPLoop).
+// PostgreSQL against a local fake API with pacing off, on a running
+// sender, and reports sends/s from the notice's creation to its last
+// outcome recorded (compare BenchmarkBareHTTPLoop); also pickup-s (until
+// the send_notice job started), resolve-s (fixing the recipients, which
+// overlaps the sending) and sending-sends/s (first to last outcome). The
+// machine's speed varies from run to run by ±15 %: compare medians of
+// several runs, each benchmark in its own process, e.g.
+//
+//	GRIDBOT_BENCH_MEMBERS=100000 go test -run '^$' -bench 'SendNotice|BareHTTP' -benchtime 1x -count 5 ./bot/notices
 func BenchmarkSendNotice(b *testing.B) {
 	n := benchMembers(b)
 	for range b.N {

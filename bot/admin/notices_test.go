@@ -276,3 +276,25 @@ func TestNotices(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticeState: a notice is sending from its first recipients on,
+// while the rest are still being fixed, and done only when all are fixed
+// and have their outcomes.
+func TestNoticeState(t *testing.T) {
+	a := &API{cfg: Config{Loc: time.UTC}}
+	for _, tc := range []struct {
+		c    flows.NoticeCounts
+		want string
+	}{
+		{flows.NoticeCounts{}, noticeScheduled},
+		{flows.NoticeCounts{Pending: 2000}, noticeSending}, // first chunk fixed
+		{flows.NoticeCounts{Sent: 2000}, noticeSending},    // sent, more to fix
+		{flows.NoticeCounts{Resolved: true, Sent: 1, Pending: 1}, noticeSending},
+		{flows.NoticeCounts{Resolved: true, Sent: 1, Skipped: 1}, noticeDone},
+		{flows.NoticeCounts{Resolved: true}, noticeDone}, // no recipients
+	} {
+		if got := a.noticeJSON(flows.Notice{}, tc.c).State; got != tc.want {
+			t.Errorf("counts %+v: state %s, want %s", tc.c, got, tc.want)
+		}
+	}
+}

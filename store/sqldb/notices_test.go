@@ -481,6 +481,22 @@ func TestResolveRecipientsChunks(t *testing.T) {
 	})
 }
 
+// openBatch binds the test roster and extra bulk members, resolves a
+// notice to all, and returns its first batch with the batch's open
+// deliveries, failing unless there are want of them.
+func openBatch(t *testing.T, db *DB, extra, want int) (flows.DeliveryBatch, []flows.Delivery) {
+	t.Helper()
+	noticeMembers(t, db)
+	bulkMembers(t, db, extra)
+	resolvedNotice(t, db)
+	b := batchJobs(t, db)[0]
+	ds, err := db.OpenDeliveries(context.Background(), b, time.Hour)
+	if err != nil || len(ds) != want {
+		t.Fatalf("OpenDeliveries = %d deliveries, %v; want %d", len(ds), err, want)
+	}
+	return b, ds
+}
+
 // TestOpenDeliveries: a batch's run reads the deliveries of its own
 // notice within its range, in ID order, and changes nothing; one given
 // back waits for its retry time; one an earlier version left sending is
@@ -634,14 +650,7 @@ func TestClaimBatchConcurrent(t *testing.T) {
 func TestRecordDeliveries(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		noticeMembers(t, db)
-		bulkMembers(t, db, 5)
-		resolvedNotice(t, db)
-		b := batchJobs(t, db)[0]
-		ds, err := db.OpenDeliveries(ctx, b, time.Hour)
-		if err != nil || len(ds) != 6 {
-			t.Fatalf("OpenDeliveries = %d, %v", len(ds), err)
-		}
+		b, ds := openBatch(t, db, 5, 6)
 		claim, err := db.ClaimBatch(ctx, b, time.Hour)
 		if err != nil {
 			t.Fatal(err)
@@ -775,14 +784,7 @@ func TestBatchState(t *testing.T) {
 func TestTemplateReportBeforeRecord(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		noticeMembers(t, db)
-		bulkMembers(t, db, 3)
-		resolvedNotice(t, db)
-		b := batchJobs(t, db)[0]
-		ds, err := db.OpenDeliveries(ctx, b, time.Hour)
-		if err != nil || len(ds) != 4 {
-			t.Fatalf("OpenDeliveries = %v, %v", ds, err)
-		}
+		b, ds := openBatch(t, db, 3, 4)
 		// The last is sent by an earlier version's one-delivery job.
 		if _, err := db.ClaimDelivery(ctx, ds[3].ID, time.Hour); err != nil {
 			t.Fatal(err)
@@ -854,14 +856,7 @@ func TestTemplateReportBeforeRecord(t *testing.T) {
 func TestRecordDeliveriesStaleClaim(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		noticeMembers(t, db)
-		bulkMembers(t, db, 2)
-		resolvedNotice(t, db)
-		b := batchJobs(t, db)[0]
-		ds, err := db.OpenDeliveries(ctx, b, time.Hour)
-		if err != nil || len(ds) != 3 {
-			t.Fatalf("OpenDeliveries = %d, %v", len(ds), err)
-		}
+		b, ds := openBatch(t, db, 2, 3)
 		// The first claim runs out and another sender takes the batch over.
 		old, err := db.ClaimBatch(ctx, b, -time.Second)
 		if err != nil {

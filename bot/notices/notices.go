@@ -256,10 +256,10 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop lets the running chunks finish and record their outcomes (a batch
-// job stops after its current chunk and goes back to the queue); when ctx
-// ends first it cancels the sends (a cancelled delivery goes back to
-// pending, its job to the queue).
+// Stop lets the sends under way finish and record their outcomes (a
+// batch job starts no more sends, releases its batch and goes back to the
+// queue); when ctx ends first it cancels the sends (a cancelled delivery
+// goes back to pending, its job to the queue).
 func (r *Runner) Stop(ctx context.Context) error {
 	r.batch.stopping.Store(true)
 	err := r.client.Stop(ctx)

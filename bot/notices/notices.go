@@ -74,7 +74,12 @@ const sendTimeout = 30 * time.Second
 // ended, or that it does not cancel with it.
 const storeTimeout = 10 * time.Second
 
-// recordLinger is how long the recorder waits for more outcomes after the
+// recorders is how many record statements an instance has in flight:
+// while one group's statement runs, the next group is written by the
+// other, instead of the sends waiting for their slots.
+const recorders = 2
+
+// recordLinger is how long a recorder waits for more outcomes after the
 // first of a group: a few milliseconds make the groups, and so the
 // statements, several times fewer when sending fast.
 const recordLinger = 3 * time.Millisecond
@@ -414,7 +419,7 @@ func (s *sender) retryAt(d flows.Delivery) time.Time {
 // its process seemed dead, waits until the claim is released or runs
 // out), reads the deliveries to send (OpenDeliveries), and sends them,
 // each as soon as the Limiter permits and one of the instance's
-// MaxWorkers send slots is free; the instance's recorder records the
+// MaxWorkers send slots is free; the instance's recorders record the
 // outcomes of all runs in one statement per group that has come in
 // meanwhile. So each delivery is written once, with its outcome. An
 // instance never has more than 4 × MaxWorkers deliveries sent and not
@@ -445,8 +450,8 @@ type SendBatchWorker struct {
 
 	// Started with the first run, for as long as the process: MaxWorkers
 	// senders take the deliveries of all runs (a send waits for a free
-	// one), and one recorder writes the outcomes that came in meanwhile
-	// in one statement.
+	// one), and two recorders write the outcomes that came in meanwhile,
+	// a group per statement.
 	start    sync.Once
 	sends    chan sendTask
 	outcomes chan outcome
@@ -501,7 +506,9 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 		for range w.workers {
 			go w.sendLoop()
 		}
-		go w.record()
+		for range recorders {
+			go w.record()
+		}
 	})
 	start := time.Now()
 	claim, err := w.Store.ClaimBatch(ctx, b, w.Stale)

@@ -95,23 +95,12 @@ func TestKilledMidNotice(t *testing.T) {
 			t.Fatalf("CreateNotice: %v", err)
 		}
 		first := startChild(t, dsn, dir, f.srv.URL)
-		accepted := func() int {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			return len(f.accepted)
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for accepted() < 40 {
-			if time.Now().After(deadline) {
-				t.Fatalf("first sender accepted %d messages in 30s", accepted())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		f.waitAccepted(t, 40)
 		if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("kill: %v", err)
 		}
 		_ = first.Wait()
-		atKill := accepted()
+		atKill := f.acceptedCount()
 		c, err := db.NoticeCounts(ctx, n.ID)
 		if err != nil {
 			t.Fatal(err)

@@ -117,6 +117,26 @@ func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// waitAccepted waits up to 30 s until the fake has accepted n distinct
+// messages, failing the test when it has not.
+func (f *fakeWeChat) waitAccepted(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for f.acceptedCount() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("accepted %d messages in 30s, want %d", f.acceptedCount(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// acceptedCount is how many distinct messages the fake has accepted.
+func (f *fakeWeChat) acceptedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.accepted)
+}
+
 func (f *fakeWeChat) callsOf(openID string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -427,18 +447,7 @@ func TestStopMidNotice(t *testing.T) {
 		if err := r.Start(ctx); err != nil {
 			t.Fatalf("Start: %v", err)
 		}
-		accepted := func() int {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			return len(f.accepted)
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for accepted() < 20 {
-			if time.Now().After(deadline) {
-				t.Fatalf("accepted %d messages in 30s", accepted())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		f.waitAccepted(t, 20)
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 		if err := r.Stop(sctx); err != nil {

@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -197,6 +196,7 @@ func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWo
 		workers: deps.MaxWorkers, slots: make(chan struct{}, deps.MaxWorkers*unrecordedPerWorker),
 		run: min(deps.RescueAfter/4, maxRun),
 	}
+	batch.queued = sync.NewCond(&batch.mu)
 	river.AddWorker(workers, &SendNoticeWorker{Store: deps.Store, Log: log})
 	river.AddWorker(workers, batch)
 	river.AddWorker(workers, &SendDeliveryWorker{sender: s, Limiter: deps.Limiter, Stale: deps.Stale})
@@ -254,7 +254,7 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 
 // Start begins working the queue and returns at once.
 func (r *Runner) Start(ctx context.Context) error {
-	r.batch.stopping.Store(false)
+	r.batch.restart()
 	if err := r.client.Start(ctx); err != nil {
 		return fmt.Errorf("notices: start: %w", err)
 	}
@@ -266,7 +266,7 @@ func (r *Runner) Start(ctx context.Context) error {
 // queue); when ctx ends first it cancels the sends (a cancelled delivery
 // goes back to pending, its job to the queue).
 func (r *Runner) Stop(ctx context.Context) error {
-	r.batch.stopping.Store(true)
+	r.batch.stop()
 	err := r.client.Stop(ctx)
 	if err == nil {
 		return nil
@@ -417,14 +417,14 @@ func (s *sender) retryAt(d flows.Delivery) time.Time {
 // SendBatchWorker sends a batch of a notice's deliveries. A run claims
 // the batch (ClaimBatch: another run of it, say one River put back after
 // its process seemed dead, waits until the claim is released or runs
-// out), reads the deliveries to send (OpenDeliveries), and sends them,
-// each as soon as the Limiter permits and one of the instance's
-// MaxWorkers send slots is free; the instance's recorders record the
-// outcomes of all runs in one statement per group that has come in
-// meanwhile. So each delivery is written once, with its outcome. An
-// instance never has more than 4 × MaxWorkers deliveries sent and not
-// recorded: after a crash, at most those go out again (once the dead
-// run's claim runs out, after Stale), with the client_msg_id WeChat
+// out), reads the deliveries to send (OpenDeliveries), and queues them for
+// the instance's MaxWorkers senders, which take them oldest run first,
+// each as soon as the Limiter permits and a slot is free; the instance's
+// recorders record the outcomes of all runs in one statement per group
+// that has come in meanwhile. So each delivery is written once, with its
+// outcome. An instance never has more than 4 × MaxWorkers deliveries sent
+// and not recorded: after a crash, at most those go out again (once the
+// dead run's claim runs out, after Stale), with the client_msg_id WeChat
 // drops.
 //
 // A transient error (-1, 45009, HTTP 5xx, a timeout) gives its delivery
@@ -443,27 +443,22 @@ type SendBatchWorker struct {
 	// outcomes are recorded.
 	Stale time.Duration
 
-	workers  int           // MaxWorkers
-	slots    chan struct{} // a slot per delivery sent and not yet recorded
-	run      time.Duration // how long one run starts sends
-	stopping atomic.Bool   // the Runner is stopping: start no more sends
+	workers int           // MaxWorkers
+	slots   chan struct{} // a slot per delivery taken and not yet recorded
+	run     time.Duration // how long one run starts sends
 
 	// Started with the first run, for as long as the process: MaxWorkers
-	// senders take the deliveries of all runs (a send waits for a free
-	// one), and two recorders write the outcomes that came in meanwhile,
-	// a group per statement.
+	// senders take the deliveries of the queued runs themselves (no
+	// goroutine hands them over, which would wait for the CPU between
+	// every two sends), and two recorders write the outcomes that came in
+	// meanwhile, a group per statement.
 	start    sync.Once
-	sends    chan sendTask
 	outcomes chan outcome
-}
 
-// sendTask is a delivery on its way to a sender.
-type sendTask struct {
-	ctx   context.Context // the run's
-	l     *letter
-	d     flows.Delivery
-	claim int64
-	run   *batchRun
+	mu       sync.Mutex
+	queued   *sync.Cond  // a run was queued
+	queue    []*batchRun // runs with deliveries not yet taken, oldest first
+	stopping bool        // the Runner is stopping: queue no more runs
 }
 
 // outcome is a delivery's outcome on its way to the recorder.
@@ -472,10 +467,19 @@ type outcome struct {
 	run *batchRun
 }
 
-// batchRun is one run of a batch job, waiting for its outcomes to be
+// batchRun is one run of a batch job: its deliveries not yet taken by a
+// sender (under the worker's mu), then its outcomes waiting to be
 // recorded.
 type batchRun struct {
-	recorded sync.WaitGroup // one per delivery sent
+	ctx   context.Context
+	l     *letter
+	claim int64
+	until time.Time // no sends start after it
+
+	ds     []flows.Delivery // not yet taken
+	closed chan struct{}    // closed when no more are taken
+
+	recorded sync.WaitGroup // one per delivery taken
 	mu       sync.Mutex
 	err      error // the first record error
 }
@@ -502,7 +506,6 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	}
 	w.start.Do(func() {
 		w.outcomes = make(chan outcome, cap(w.slots))
-		w.sends = make(chan sendTask)
 		for range w.workers {
 			go w.sendLoop()
 		}
@@ -520,10 +523,10 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	if err != nil {
 		return fail(err)
 	}
-	run := &batchRun{}
-	ds, err := w.Store.OpenDeliveries(ctx, b, w.Stale)
+	run := &batchRun{ctx: ctx, l: l, claim: claim.Token, until: start.Add(min(w.run, w.Stale/2)), closed: make(chan struct{})}
+	run.ds, err = w.Store.OpenDeliveries(ctx, b, w.Stale)
 	if err == nil {
-		w.sendAll(ctx, l, claim, ds, run, start.Add(min(w.run, w.Stale/2)))
+		w.sendAll(run)
 	}
 	run.recorded.Wait()
 	// Not cancelled with ctx: a run cut short (its Timeout, or Stop
@@ -553,42 +556,101 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	return river.JobSnooze(max(time.Until(st.Next), 0))
 }
 
-// sendAll sends deliveries ds under claim, each when the Limiter permits
-// and a sender is free, until until, ctx ends, or the Runner stops. Their
-// outcomes go to the recorder.
-func (w *SendBatchWorker) sendAll(ctx context.Context, l *letter, claim flows.BatchClaim, ds []flows.Delivery, run *batchRun, until time.Time) {
-	for _, d := range ds {
-		if ctx.Err() != nil || w.stopping.Load() || time.Now().After(until) {
-			return
-		}
-		if err := w.Limiter.Wait(ctx); err != nil {
-			return
-		}
-		// A slot is freed by the recorder, which does not stop with ctx:
-		// once ctx ends, a send fails at once and gives its delivery back.
-		select {
-		case w.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		d.Attempts++ // this attempt, counted when it is recorded
-		run.recorded.Add(1)
-		select {
-		case w.sends <- sendTask{ctx: ctx, l: l, d: d, claim: claim.Token, run: run}:
-		case <-ctx.Done():
-			run.recorded.Done()
-			<-w.slots
+// sendAll queues run for the senders and returns when they have taken
+// all its deliveries, or it is withdrawn: at its until, when its ctx
+// ends, or when the Runner stops.
+func (w *SendBatchWorker) sendAll(run *batchRun) {
+	w.mu.Lock()
+	if w.stopping || len(run.ds) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	w.queue = append(w.queue, run)
+	w.queued.Broadcast()
+	w.mu.Unlock()
+	until := time.NewTimer(time.Until(run.until))
+	defer until.Stop()
+	select {
+	case <-run.closed:
+	case <-run.ctx.Done():
+	case <-until.C:
+	}
+	w.mu.Lock()
+	w.close(run)
+	w.mu.Unlock()
+}
+
+// close takes run off the queue: its senders take no more of its
+// deliveries. The caller holds w.mu.
+func (w *SendBatchWorker) close(run *batchRun) {
+	for i, r := range w.queue {
+		if r == run {
+			w.queue = append(w.queue[:i], w.queue[i+1:]...)
+			close(run.closed)
 			return
 		}
 	}
 }
 
-// sendLoop is one of the instance's MaxWorkers senders: long-lived, so a
-// send does not start a goroutine (and grow its stack) of its own.
+// stop withdraws the queued runs, and queues no more until restart.
+func (w *SendBatchWorker) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopping = true
+	for len(w.queue) > 0 {
+		w.close(w.queue[0])
+	}
+}
+
+// restart lets runs be queued again after stop.
+func (w *SendBatchWorker) restart() {
+	w.mu.Lock()
+	w.stopping = false
+	w.mu.Unlock()
+}
+
+// take waits for a delivery to send and takes it from the oldest queued
+// run that may still start sends (a run past its until, or whose ctx
+// ended, is taken off the queue).
+func (w *SendBatchWorker) take() (*batchRun, flows.Delivery) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		for len(w.queue) > 0 {
+			run := w.queue[0]
+			if run.ctx.Err() != nil || !time.Now().Before(run.until) {
+				w.close(run)
+				continue
+			}
+			d := run.ds[0]
+			run.ds = run.ds[1:]
+			run.recorded.Add(1)
+			if len(run.ds) == 0 {
+				w.close(run)
+			}
+			return run, d
+		}
+		w.queued.Wait()
+	}
+}
+
+// sendLoop is one of the instance's MaxWorkers senders: it holds a slot,
+// takes a delivery, sends it when the Limiter permits, and hands its
+// outcome to the recorders, which free the slot. Long-lived, so a send
+// does not start a goroutine (and grow its stack) of its own.
 func (w *SendBatchWorker) sendLoop() {
-	for t := range w.sends {
-		r := flows.DeliveryResult{ID: t.d.ID, Claim: t.claim, Outcome: w.send(t.ctx, t.l, t.d)}
-		w.outcomes <- outcome{DeliveryResult: r, run: t.run}
+	for {
+		w.slots <- struct{}{}
+		run, d := w.take()
+		if err := w.Limiter.Wait(run.ctx); err != nil {
+			// The run's ctx ended: not sent, the delivery stays pending.
+			<-w.slots
+			run.recorded.Done()
+			continue
+		}
+		d.Attempts++ // this attempt, counted when it is recorded
+		r := flows.DeliveryResult{ID: d.ID, Claim: run.claim, Outcome: w.send(run.ctx, run.l, d)}
+		w.outcomes <- outcome{DeliveryResult: r, run: run}
 	}
 }
 

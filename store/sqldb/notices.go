@@ -461,13 +461,15 @@ func (db *DB) RecordDeliveries(ctx context.Context, rs []flows.DeliveryResult) (
 	var notRecorded []int64
 	for start := 0; start < len(rs); start += recordChunk {
 		chunk := rs[start:min(start+recordChunk, len(rs))]
-		var recorded []int64
-		var err error
 		if db.dialect == DialectPostgres {
-			recorded, err = db.recordPostgres(ctx, chunk)
-		} else {
-			recorded, err = db.recordSQLite(ctx, chunk)
+			missed, err := db.recordPostgres(ctx, chunk)
+			if err != nil {
+				return notRecorded, wrap("record deliveries", err)
+			}
+			notRecorded = append(notRecorded, missed...)
+			continue
 		}
+		recorded, err := db.recordSQLite(ctx, chunk)
 		if err != nil {
 			return notRecorded, wrap("record deliveries", err)
 		}
@@ -514,7 +516,8 @@ func outcomeColumns(r flows.DeliveryResult) (msgID *int64, retryAt *dbTime) {
 
 // recordPostgres records outcomes in one statement whose text is the same
 // for any number of them: the values go as arrays, so PostgreSQL parses
-// seven parameters instead of seven per outcome.
+// seven parameters instead of seven per outcome. It returns the IDs not
+// recorded (most of the time none), not each one recorded.
 func (db *DB) recordPostgres(ctx context.Context, rs []flows.DeliveryResult) ([]int64, error) {
 	n := len(rs)
 	ids, claims, errcodes, msgIDs := make([]int64, n), make([]int64, n), make([]int64, n), make([]sql.NullInt64, n)
@@ -530,12 +533,13 @@ func (db *DB) recordPostgres(ctx context.Context, rs []flows.DeliveryResult) ([]
 			retryAts[i] = sql.NullString{String: retryAt.UTC().Format(timeLayout), Valid: true}
 		}
 	}
-	query := fmt.Sprintf(recordSet, `$8::timestamptz`, `unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
-    AS v (id, claim, state, errcode, message, msgid, retry_at)`, `d.id`)
-	var recorded []int64
-	err := db.db.SelectContext(ctx, &recorded, query, pq.Array(ids), pq.Array(claims), pq.Array(states),
+	query := `WITH u AS (` + fmt.Sprintf(recordSet, `$8::timestamptz`, `unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
+    AS v (id, claim, state, errcode, message, msgid, retry_at)`, `d.id`) + `)
+SELECT id FROM unnest($1::bigint[]) AS a (id) WHERE id NOT IN (SELECT id FROM u)`
+	var notRecorded []int64
+	err := db.db.SelectContext(ctx, &notRecorded, query, pq.Array(ids), pq.Array(claims), pq.Array(states),
 		pq.Array(errcodes), pq.Array(messages), pq.GenericArray{A: msgIDs}, pq.GenericArray{A: retryAts}, db.stamp())
-	return recorded, err
+	return notRecorded, err
 }
 
 // recordSQLite records outcomes in one statement with a VALUES row each.

@@ -95,6 +95,25 @@ const unrecordedPerWorker = 4
 // batches are being sent.
 const batchJobs = 3
 
+// maxJobBackoff is the longest a send_notice or send_batch job that
+// failed (the database did) waits for its next attempt: River's default
+// backoff (attempt⁴ seconds) would leave a notice waiting hours after an
+// outage of an hour.
+const maxJobBackoff = 10 * time.Minute
+
+// nextJobRetry is when a send_notice or send_batch job that failed is
+// tried again: by policy, at most maxJobBackoff from now.
+func nextJobRetry(policy river.ClientRetryPolicy, row *rivertype.JobRow) time.Time {
+	return earliest(policy.NextRetry(row), time.Now().Add(maxJobBackoff))
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 // maxRun bounds one run of a batch job; a batch with more to send snoozes
 // and runs again, so a job never looks stuck to River's rescuer (a run
 // takes at most a quarter of RescueAfter).
@@ -197,7 +216,7 @@ func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWo
 		run: min(deps.RescueAfter/4, maxRun),
 	}
 	batch.queued = sync.NewCond(&batch.mu)
-	river.AddWorker(workers, &SendNoticeWorker{Store: deps.Store, Log: log})
+	river.AddWorker(workers, &SendNoticeWorker{Store: deps.Store, RetryPolicy: deps.RetryPolicy, Log: log})
 	river.AddWorker(workers, batch)
 	river.AddWorker(workers, &SendDeliveryWorker{sender: s, Limiter: deps.Limiter, Stale: deps.Stale})
 	if deps.Schedules != nil {
@@ -287,7 +306,20 @@ func (r *Runner) Stop(ctx context.Context) error {
 type SendNoticeWorker struct {
 	river.WorkerDefaults[flows.SendNoticeJob]
 	Store flows.NoticeStore
-	Log   *slog.Logger
+	// RetryPolicy spaces the attempts (at most 10 minutes apart); nil
+	// means River's default backoff.
+	RetryPolicy river.ClientRetryPolicy
+	Log         *slog.Logger
+}
+
+// NextRetry is when a job that failed is tried again: by the retry
+// policy, at most 10 minutes from now.
+func (w *SendNoticeWorker) NextRetry(job *river.Job[flows.SendNoticeJob]) time.Time {
+	policy := w.RetryPolicy
+	if policy == nil {
+		policy = &river.DefaultClientRetryPolicy{}
+	}
+	return nextJobRetry(policy, job.JobRow)
 }
 
 // Work resolves the recipients of job.Args.NoticeID.
@@ -482,6 +514,12 @@ type batchRun struct {
 	recorded sync.WaitGroup // one per delivery taken
 	mu       sync.Mutex
 	err      error // the first record error
+}
+
+// NextRetry is when a run that failed (the database did) is tried again:
+// by the retry policy, at most 10 minutes from now.
+func (w *SendBatchWorker) NextRetry(job *river.Job[flows.SendBatchJob]) time.Time {
+	return nextJobRetry(w.RetryPolicy, job.JobRow)
 }
 
 // Timeout bounds one run: it starts sends within run, and the last of

@@ -20,16 +20,18 @@ import (
 var _ flows.NoticeStore = (*DB)(nil)
 
 // Attempts at the notice jobs and deliveries. SendNoticeAttempts and
-// SendBatchAttempts are River's attempts at a job (a batch job fails only
-// when the database does: a delivery's transient WeChat errors put the
-// delivery back with a retry time, and the job snoozes until then).
-// SendDeliveryAttempts is the attempts at one delivery (and River's at a
-// send_delivery job of earlier versions): with River's default backoff
-// they span about two hours, and transient WeChat errors (45009, -1, 5xx)
-// clear well within it.
+// SendBatchAttempts are River's attempts at a job, which fails only when
+// the database does (a delivery's transient WeChat errors put the
+// delivery back with a retry time, and the job snoozes until then): the
+// notices package retries them at most 10 minutes apart, so a notice
+// resumes soon after an outage, for about 30 days before River discards
+// the job (leaving its deliveries pending). SendDeliveryAttempts is the
+// attempts at one delivery (and River's at a send_delivery job of earlier
+// versions): with River's default backoff they span about two hours, and
+// transient WeChat errors (45009, -1, 5xx) clear well within it.
 const (
-	SendNoticeAttempts   = 10
-	SendBatchAttempts    = 25
+	SendNoticeAttempts   = 30 * 24 * 6
+	SendBatchAttempts    = 30 * 24 * 6
 	SendDeliveryAttempts = 12
 )
 

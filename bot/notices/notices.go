@@ -561,7 +561,8 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 	if err != nil {
 		return fail(err)
 	}
-	run := &batchRun{ctx: ctx, l: l, claim: claim.Token, until: start.Add(min(w.run, w.Stale/2)), closed: make(chan struct{})}
+	// A send retried with a new token (40001) waits for a permit of its own.
+	run := &batchRun{ctx: wechat.WithRetryWait(ctx, w.Limiter.Wait), l: l, claim: claim.Token, until: start.Add(min(w.run, w.Stale/2)), closed: make(chan struct{})}
 	run.ds, err = w.Store.OpenDeliveries(ctx, b, w.Stale)
 	if err == nil {
 		w.sendAll(run)
@@ -782,7 +783,7 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 		}
 		return fmt.Errorf("send delivery %d: %w", id, err)
 	}
-	o := w.send(ctx, l, d)
+	o := w.send(wechat.WithRetryWait(ctx, w.Limiter.Wait), l, d)
 	if err := w.Store.RecordDelivery(context.WithoutCancel(ctx), id, o); err != nil {
 		return fmt.Errorf("send delivery %d: record: %w", id, err)
 	}

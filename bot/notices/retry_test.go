@@ -2,6 +2,7 @@ package notices
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,4 +87,51 @@ func TestNoticeJobsAttempts(t *testing.T) {
 			t.Errorf("%d jobs, want a send_notice and a send_batch", kinds)
 		}
 	})
+}
+
+// countingLimiter permits every send and counts them.
+type countingLimiter struct{ n atomic.Int64 }
+
+func (l *countingLimiter) Wait(context.Context) error {
+	l.n.Add(1)
+	return nil
+}
+
+// TestTokenRetryPaced: a send refused for its token (40001) is sent again
+// with a new token on a permit of its own, so the pace counts every call.
+func TestTokenRetryPaced(t *testing.T) {
+	ctx := context.Background()
+	db, _, _ := openDB(t, sqldb.DialectPostgres)
+	seedMembers(t, db, 3, nil, nil)
+	f := newFakeWeChat(t)
+	f.script[openID(1)] = []int{40001}
+	n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
+	if err := db.CreateNotice(ctx, &n); err != nil {
+		t.Fatalf("CreateNotice: %v", err)
+	}
+	lim := &countingLimiter{}
+	r, err := New(db.RiverDriver(), Deps{
+		Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: lim,
+		PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
+	}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := r.Start(rctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop(context.Background())
+	c := waitDone(t, db, n.ID, 30*time.Second)
+	if c.Sent != 3 {
+		t.Errorf("counts %s, want 3 sent", c)
+	}
+	calls := 0
+	for i := range 3 {
+		calls += f.callsOf(openID(i))
+	}
+	if calls != 4 || lim.n.Load() != 4 {
+		t.Errorf("%d calls on %d permits, want 4 on 4", calls, lim.n.Load())
+	}
 }

@@ -173,7 +173,7 @@ func (c *Client) DropToken(ctx context.Context) error {
 // access token and decodes the reply into out (when not nil). body is
 // encoded as JSON, except a json.RawMessage, which is sent as it is. An
 // errcode is returned as *APIError; on 40001/42001 the token is dropped
-// and the call retried once.
+// and the call retried once, after the wait set on ctx by WithRetryWait.
 func (c *Client) PostJSON(ctx context.Context, path string, body, out any) error {
 	payload, raw := body.(json.RawMessage)
 	if !raw {
@@ -188,10 +188,24 @@ func (c *Client) PostJSON(ctx context.Context, path string, body, out any) error
 			if derr := c.DropToken(ctx); derr != nil {
 				return fmt.Errorf("wechat: drop token: %w", derr)
 			}
+			if wait, ok := ctx.Value(retryWaitKey{}).(func(context.Context) error); ok {
+				if werr := wait(ctx); werr != nil {
+					return fmt.Errorf("wechat: %s: retry: %w", path, werr)
+				}
+			}
 			continue
 		}
 		return err
 	}
+}
+
+type retryWaitKey struct{}
+
+// WithRetryWait returns ctx with wait, which PostJSON calls before it
+// retries a call with a new token: a paced sender's permit covers one
+// call, so the retry waits for its own.
+func WithRetryWait(ctx context.Context, wait func(context.Context) error) context.Context {
+	return context.WithValue(ctx, retryWaitKey{}, wait)
 }
 
 func (c *Client) post(ctx context.Context, path string, payload []byte, out any) error {

@@ -92,3 +92,52 @@ func TestPostJSONChunkedReply(t *testing.T) {
 		t.Errorf("PostJSON = %v, %+v", err, reply)
 	}
 }
+
+// TestPostJSONRetryWait: a call refused for its token (40001) is retried
+// once with a new token, after the wait set by WithRetryWait; when that
+// wait fails the call is not made again.
+func TestPostJSONRetryWait(t *testing.T) {
+	var calls, tokens int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cgi-bin/stable_token" {
+			tokens++
+			fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":7200}`, tokens)
+			return
+		}
+		calls++
+		if r.URL.Query().Get("access_token") == "stale" {
+			fmt.Fprint(w, `{"errcode":40001,"errmsg":"invalid credential"}`)
+			return
+		}
+		fmt.Fprint(w, `{"errcode":0,"errmsg":"ok"}`)
+	}))
+	defer srv.Close()
+	mem := cache.NewMemory()
+	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, "wx-retry-wait")
+	c := New(Config{AppID: "wx-retry-wait", AppSecret: "s", Token: "t", APIBase: srv.URL, Cache: mem})
+
+	waits := 0
+	ctx := WithRetryWait(context.Background(), func(context.Context) error { waits++; return nil })
+	if err := mem.Set(key, "stale", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PostJSON(ctx, "/x", nil, nil); err != nil {
+		t.Fatalf("PostJSON with a stale token = %v, want retried and sent", err)
+	}
+	if calls != 2 || waits != 1 || tokens != 1 {
+		t.Errorf("calls %d, waits %d, tokens fetched %d; want 2, 1, 1", calls, waits, tokens)
+	}
+	// A fresh token: no retry, no wait.
+	if err := c.PostJSON(ctx, "/x", nil, nil); err != nil || calls != 3 || waits != 1 {
+		t.Errorf("PostJSON = %v, calls %d, waits %d; want sent once, no wait", err, calls, waits)
+	}
+
+	if err := mem.Set(key, "stale", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stopping")
+	ctx = WithRetryWait(context.Background(), func(context.Context) error { return stop })
+	if err := c.PostJSON(ctx, "/x", nil, nil); !errors.Is(err, stop) || calls != 4 {
+		t.Errorf("PostJSON whose retry wait fails = %v after %d calls; want the wait's error, no retry (4 calls)", err, calls)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -65,6 +66,8 @@ type DB struct {
 	// blobs keeps the bytes of stored photos: the photo_blobs table
 	// unless SetBlobs replaced it.
 	blobs Blobs
+	// stmts are the statements prepared once (see prepared), by query.
+	stmts sync.Map
 }
 
 var (
@@ -203,10 +206,32 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		v.(*sqlx.Stmt).Close()
+		return true
+	})
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
+}
+
+// prepared returns query prepared once for the pool: for a statement run
+// hundreds of times a second (outcome records), PostgreSQL then plans it
+// once per connection instead of at each run.
+func (db *DB) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := db.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
 }
 
 // q rebinds a query written with ? placeholders to the dialect's.

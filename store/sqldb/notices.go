@@ -538,8 +538,12 @@ func (db *DB) recordPostgres(ctx context.Context, rs []flows.DeliveryResult) ([]
 	query := `WITH u AS (` + fmt.Sprintf(recordSet, `$8::timestamptz`, `unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
     AS v (id, claim, state, errcode, message, msgid, retry_at)`, `d.id`) + `)
 SELECT id FROM unnest($1::bigint[]) AS a (id) WHERE id NOT IN (SELECT id FROM u)`
+	st, err := db.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
 	var notRecorded []int64
-	err := db.db.SelectContext(ctx, &notRecorded, query, pq.Array(ids), pq.Array(claims), pq.Array(states),
+	err = st.SelectContext(ctx, &notRecorded, pq.Array(ids), pq.Array(claims), pq.Array(states),
 		pq.Array(errcodes), pq.Array(messages), pq.GenericArray{A: msgIDs}, pq.GenericArray{A: retryAts}, db.stamp())
 	return notRecorded, err
 }

@@ -84,10 +84,12 @@ const recorders = 2
 const recordLinger = 3 * time.Millisecond
 
 // unrecordedPerWorker is how many deliveries sent and not yet recorded an
-// instance may have per send slot (MaxWorkers): the recorder writes
+// instance may have per send slot (MaxWorkers): the recorders write
 // outcomes in groups while the slots send on, so a group is large (a few
-// statements per thousand deliveries instead of one per few dozen).
-const unrecordedPerWorker = 4
+// statements per thousand deliveries instead of one per few dozen), and
+// the sends need not wait while a group's statement runs (10 sent ≈ 20 %
+// more a second than 4 at 50 workers; 20 no more than 10).
+const unrecordedPerWorker = 10
 
 // batchJobs is how many send_batch jobs one instance runs at once (they
 // share its MaxWorkers send slots); the River client of New has two job
@@ -140,7 +142,7 @@ type Deps struct {
 	// (with the same client_msg_id).
 	Stale time.Duration
 	// MaxWorkers is how many deliveries this instance sends at once; it
-	// has at most four times as many sent and not yet recorded (after a
+	// has at most ten times as many sent and not yet recorded (after a
 	// crash, at most those go out again, with the client_msg_id WeChat
 	// drops). 0 means DefaultMaxWorkers.
 	MaxWorkers int
@@ -454,7 +456,7 @@ func (s *sender) retryAt(d flows.Delivery) time.Time {
 // each as soon as the Limiter permits and a slot is free; the instance's
 // recorders record the outcomes of all runs in one statement per group
 // that has come in meanwhile. So each delivery is written once, with its
-// outcome. An instance never has more than 4 × MaxWorkers deliveries sent
+// outcome. An instance never has more than 10 × MaxWorkers deliveries sent
 // and not recorded: after a crash, at most those go out again (once the
 // dead run's claim runs out, after Stale), with the client_msg_id WeChat
 // drops.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"gridbot/flows"
+	"gridbot/store/sqldb"
 )
 
 // blockingPoster holds every send until its ctx ends, and says when the
@@ -80,4 +82,76 @@ func TestBatchRunCutShort(t *testing.T) {
 			t.Errorf("%d deliveries tried by the run cut short, want at most 4", tried)
 		}
 	})
+}
+
+// sleepyLimiter permits a send every 400 ms to each waiter.
+type sleepyLimiter struct{}
+
+func (sleepyLimiter) Wait(ctx context.Context) error {
+	select {
+	case <-time.After(400 * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// timedPoster accepts every send and keeps when each was made.
+type timedPoster struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (p *timedPoster) PostJSON(ctx context.Context, path string, body, out any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.times = append(p.times, time.Now())
+	return nil
+}
+
+// TestBatchRunPaceOutlasted: a send whose permit comes after its run
+// stopped starting sends is not made (the delivery stays pending for the
+// next run), so a slow pace cannot push a send past the batch's claim.
+func TestBatchRunPaceOutlasted(t *testing.T) {
+	ctx := context.Background()
+	db, _, _ := openDB(t, sqldb.DialectPostgres)
+	seedMembers(t, db, 10, nil, nil)
+	n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
+	if err := db.CreateNotice(ctx, &n); err != nil {
+		t.Fatalf("CreateNotice: %v", err)
+	}
+	if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
+		t.Fatalf("ResolveRecipients: %v", err)
+	}
+	p := &timedPoster{}
+	// RescueAfter 2 s: a run starts sends for 500 ms.
+	w, err := register(river.NewWorkers(), Deps{Store: db, Poster: p, Limiter: sleepyLimiter{},
+		MaxWorkers: 4, RescueAfter: 2 * time.Second}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := &river.Job[flows.SendBatchJob]{
+		JobRow: &rivertype.JobRow{ID: 1, Attempt: 1},
+		Args:   flows.SendBatchJob{DeliveryBatch: flows.DeliveryBatch{NoticeID: n.ID, FirstID: 1, LastID: 1 << 40}},
+	}
+	start := time.Now()
+	werr := w.Work(ctx, job)
+	var snooze *rivertype.JobSnoozeError
+	if !errors.As(werr, &snooze) {
+		t.Errorf("Work = %v, want a snooze (deliveries left)", werr)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, at := range p.times {
+		if d := at.Sub(start); d > 600*time.Millisecond {
+			t.Errorf("a send made %v after the run started, past its 500 ms", d.Round(time.Millisecond))
+		}
+	}
+	c, err := db.NoticeCounts(ctx, n.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sent != len(p.times) || c.Sent == 0 || c.Pending != 10-c.Sent {
+		t.Errorf("counts %s after %d sends; want each send recorded, the rest pending", c, len(p.times))
+	}
 }

@@ -683,8 +683,11 @@ func (w *SendBatchWorker) sendLoop() {
 	for {
 		w.slots <- struct{}{}
 		run, d := w.take()
-		if err := w.Limiter.Wait(run.ctx); err != nil {
-			// The run's ctx ended: not sent, the delivery stays pending.
+		// A slow pace (or many instances sharing it) can keep a send
+		// waiting past its run's until: it is then not sent, as when the
+		// run's ctx ended, and the delivery stays pending for the next run,
+		// so no send starts late enough to outlive the batch's claim.
+		if err := w.Limiter.Wait(run.ctx); err != nil || time.Now().After(run.until) {
 			<-w.slots
 			run.recorded.Done()
 			continue

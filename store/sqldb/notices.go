@@ -516,6 +516,12 @@ func outcomeColumns(r flows.DeliveryResult) (msgID *int64, retryAt *dbTime) {
 	return msgID, retryAt
 }
 
+// recordPostgresQuery is recordSet on arrays, returning the IDs given
+// and not updated.
+var recordPostgresQuery = `WITH u AS (` + fmt.Sprintf(recordSet, `$8::timestamptz`, `unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
+    AS v (id, claim, state, errcode, message, msgid, retry_at)`, `d.id`) + `)
+SELECT id FROM unnest($1::bigint[]) AS a (id) WHERE id NOT IN (SELECT id FROM u)`
+
 // recordPostgres records outcomes in one statement whose text is the same
 // for any number of them: the values go as arrays, so PostgreSQL parses
 // seven parameters instead of seven per outcome. It returns the IDs not
@@ -535,10 +541,7 @@ func (db *DB) recordPostgres(ctx context.Context, rs []flows.DeliveryResult) ([]
 			retryAts[i] = sql.NullString{String: retryAt.UTC().Format(timeLayout), Valid: true}
 		}
 	}
-	query := `WITH u AS (` + fmt.Sprintf(recordSet, `$8::timestamptz`, `unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
-    AS v (id, claim, state, errcode, message, msgid, retry_at)`, `d.id`) + `)
-SELECT id FROM unnest($1::bigint[]) AS a (id) WHERE id NOT IN (SELECT id FROM u)`
-	st, err := db.prepared(ctx, query)
+	st, err := db.prepared(ctx, recordPostgresQuery)
 	if err != nil {
 		return nil, err
 	}

@@ -517,10 +517,10 @@ func outcomeColumns(r flows.DeliveryResult) (msgID *int64, retryAt *dbTime) {
 }
 
 // recordPostgresQuery is recordSet on arrays, returning the IDs given
-// and not updated.
+// and not updated, in the order given.
 var recordPostgresQuery = `WITH u AS (` + fmt.Sprintf(recordSet, `$8::timestamptz`, `unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
     AS v (id, claim, state, errcode, message, msgid, retry_at)`, `d.id`) + `)
-SELECT id FROM unnest($1::bigint[]) AS a (id) WHERE id NOT IN (SELECT id FROM u)`
+SELECT id FROM unnest($1::bigint[]) WITH ORDINALITY AS a (id, n) WHERE id NOT IN (SELECT id FROM u) ORDER BY n`
 
 // recordPostgres records outcomes in one statement whose text is the same
 // for any number of them: the values go as arrays, so PostgreSQL parses

@@ -14,6 +14,23 @@ import (
 	"gridbot/store/sqldb"
 )
 
+// resolvedNotice seeds the given number of bound members and creates a
+// notice to all of them with its recipients fixed (its batch jobs
+// inserted, not run).
+func resolvedNotice(t *testing.T, db *sqldb.DB, members int) flows.Notice {
+	t.Helper()
+	ctx := context.Background()
+	seedMembers(t, db, members, nil, nil)
+	n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
+	if err := db.CreateNotice(ctx, &n); err != nil {
+		t.Fatalf("CreateNotice: %v", err)
+	}
+	if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
+		t.Fatalf("ResolveRecipients: %v", err)
+	}
+	return n
+}
+
 // blockingPoster holds every send until its ctx ends, and says when the
 // first one is in flight.
 type blockingPoster struct {
@@ -36,14 +53,7 @@ func TestBatchRunCutShort(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
 		db, _, _ := openDB(t, dialect)
-		seedMembers(t, db, 30, nil, nil)
-		n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
-		if err := db.CreateNotice(ctx, &n); err != nil {
-			t.Fatalf("CreateNotice: %v", err)
-		}
-		if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
-			t.Fatalf("ResolveRecipients: %v", err)
-		}
+		n := resolvedNotice(t, db, 30)
 		p := &blockingPoster{started: make(chan struct{})}
 		w, err := register(river.NewWorkers(), Deps{Store: db, Poster: p, MaxWorkers: 4}, testLogger(t))
 		if err != nil {
@@ -115,14 +125,7 @@ func (p *timedPoster) PostJSON(ctx context.Context, path string, body, out any) 
 func TestBatchRunPaceOutlasted(t *testing.T) {
 	ctx := context.Background()
 	db, _, _ := openDB(t, sqldb.DialectPostgres)
-	seedMembers(t, db, 10, nil, nil)
-	n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
-	if err := db.CreateNotice(ctx, &n); err != nil {
-		t.Fatalf("CreateNotice: %v", err)
-	}
-	if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
-		t.Fatalf("ResolveRecipients: %v", err)
-	}
+	n := resolvedNotice(t, db, 10)
 	p := &timedPoster{}
 	// RescueAfter 2 s: a run starts sends for 500 ms.
 	w, err := register(river.NewWorkers(), Deps{Store: db, Poster: p, Limiter: sleepyLimiter{},

@@ -58,14 +58,7 @@ func TestNoticeJobsAttempts(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
 		db, _, _ := openDB(t, dialect)
-		seedMembers(t, db, 3, nil, nil)
-		n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
-		if err := db.CreateNotice(ctx, &n); err != nil {
-			t.Fatalf("CreateNotice: %v", err)
-		}
-		if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
-			t.Fatalf("ResolveRecipients: %v", err)
-		}
+		resolvedNotice(t, db, 3)
 		rows, err := db.SQL().QueryContext(ctx, `SELECT kind, max_attempts FROM river_job ORDER BY id`)
 		if err != nil {
 			t.Fatal(err)

@@ -73,8 +73,8 @@ func startChild(t *testing.T, dsn, dir, api string) *exec.Cmd {
 // TestKilledMidNotice sends a notice from a child process, SIGKILLs it
 // mid-notice, and restarts the sending (two processes at once on
 // PostgreSQL): every eligible recipient is delivered, and the fake accepts
-// no client_msg_id twice; a repeat (a send the killed process had not
-// recorded) is at most one per worker.
+// no client_msg_id twice; the repeats (sends the killed process had not
+// recorded) are at most unrecordedPerWorker per worker.
 func TestKilledMidNotice(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()

@@ -252,6 +252,12 @@ type SendDeliveryJob struct {
 // Kind names the job for the queue.
 func (SendDeliveryJob) Kind() string { return "send_delivery" }
 
+// NoticeJobAttempts is River's attempts at a send_notice or send_batch
+// job, which fails only when the database does: retried at most 10
+// minutes apart (bot/notices), about 30 days. Jobs inserted with fewer
+// (by earlier versions) keep River's own backoff.
+const NoticeJobAttempts = 30 * 24 * 6
+
 // NoticeQueue is the job queue of notice sending, apart from the other
 // background jobs so its own River client can work it.
 const NoticeQueue = "notices"

@@ -104,16 +104,16 @@ const batchJobs = 3
 const maxJobBackoff = 10 * time.Minute
 
 // nextJobRetry is when a send_notice or send_batch job that failed is
-// tried again: by policy, at most maxJobBackoff from now.
+// tried again: by policy, at most maxJobBackoff from now. A job inserted
+// by an earlier version with River's usual few attempts keeps the
+// policy's pace, which spreads them over hours or days: capped, they
+// would run out within hours of an outage.
 func nextJobRetry(policy river.ClientRetryPolicy, row *rivertype.JobRow) time.Time {
-	return earliest(policy.NextRetry(row), time.Now().Add(maxJobBackoff))
-}
-
-func earliest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
+	next := policy.NextRetry(row)
+	if latest := time.Now().Add(maxJobBackoff); row.MaxAttempts >= flows.NoticeJobAttempts && next.After(latest) {
+		return latest
 	}
-	return b
+	return next
 }
 
 // maxRun bounds one run of a batch job; a batch with more to send snoozes

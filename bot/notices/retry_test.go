@@ -27,6 +27,13 @@ func TestJobRetryCapped(t *testing.T) {
 		now := time.Now()
 		return &rivertype.JobRow{Attempt: failures, AttemptedAt: &now, Errors: make([]rivertype.AttemptError, failures), MaxAttempts: sqldb.SendBatchAttempts}
 	}
+	// A job queued by an earlier version, with 25 attempts, keeps River's
+	// backoff: capped, its attempts would run out within hours.
+	old := row(20)
+	old.MaxAttempts = 25
+	if d := time.Until(w.NextRetry(&river.Job[flows.SendBatchJob]{JobRow: old})); d < 24*time.Hour {
+		t.Errorf("send_batch of 25 attempts after 20 failures: next try in %v, want River's days", d.Round(time.Second))
+	}
 	for _, tc := range []struct {
 		failures int
 		min, max time.Duration

@@ -30,8 +30,8 @@ var _ flows.NoticeStore = (*DB)(nil)
 // versions): with River's default backoff they span about two hours, and
 // transient WeChat errors (45009, -1, 5xx) clear well within it.
 const (
-	SendNoticeAttempts   = 30 * 24 * 6
-	SendBatchAttempts    = 30 * 24 * 6
+	SendNoticeAttempts   = flows.NoticeJobAttempts
+	SendBatchAttempts    = flows.NoticeJobAttempts
 	SendDeliveryAttempts = 12
 )
 

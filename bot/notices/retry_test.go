@@ -18,7 +18,7 @@ import (
 // at River's attempt⁴ seconds (about 4 days at the 25th), and early
 // failures keep River's short backoff.
 func TestJobRetryCapped(t *testing.T) {
-	w, err := register(river.NewWorkers(), Deps{Store: &sqldb.DB{}, Poster: noPoster{}}, nil)
+	w, err := register(river.NewWorkers(), Deps{Store: &sqldb.DB{}, Poster: &timedPoster{}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +53,6 @@ func TestJobRetryCapped(t *testing.T) {
 		}
 	}
 }
-
-// noPoster is a Poster for workers that never send.
-type noPoster struct{}
-
-func (noPoster) PostJSON(context.Context, string, any, any) error { return nil }
 
 // TestNoticeJobsAttempts: the jobs a notice inserts may be tried for
 // about 30 days at the capped backoff before River discards them.

@@ -23,7 +23,8 @@ import (
 //   - act: the month's activities with their photos that are not failed;
 //     good numbers those with enough photos per unit in saving order, and
 //     ot holds the units whose ActivityGoal-th was saved before the deadline;
-//   - rp: reports by the reporter's unit (reports.unit_id) dated in the month.
+//   - rp: reports by the reporter's unit (reports.unit_id) dated in the
+//     month, except those the office marked 不予处理 (flows.StatusRejected).
 //
 // Its parameters come in the order assessmentArgs gives them.
 const assessmentUnits = `
@@ -77,7 +78,7 @@ LEFT JOIN (
 LEFT JOIN (
     SELECT unit_id, COUNT(*) AS n
     FROM reports
-    WHERE report_date >= ? AND report_date < ?
+    WHERE report_date >= ? AND report_date < ? AND status <> ?
     GROUP BY unit_id
 ) rp ON rp.unit_id = u.id
 LEFT JOIN (SELECT unit_id FROM good WHERE n = ? AND created_at < ?) ot ON ot.unit_id = u.id
@@ -92,8 +93,8 @@ func assessmentArgs(m flows.Month, loc *time.Location) []any {
 		flows.MinActivityPhotos, // good
 		from, to,                // sv
 		flows.QualifiedMinutes, from, to, // ss
-		flows.MinActivityPhotos, // ac
-		from, to,                // rp
+		flows.MinActivityPhotos,        // ac
+		from, to, flows.StatusRejected, // rp
 		flows.ActivityGoal, dbTime{m.Deadline(loc).UTC()}, // ot
 	}
 }

@@ -116,6 +116,24 @@ func (s *assessSeed) report(m flows.Member, unit string, d flows.Date, created t
 	}
 }
 
+// report saves a patrol report of m dated d and moves it through status
+// moves, the last of them with a reason; one that ends 不予处理 counts nowhere
+// (SPEC §9), any other move leaves it counted.
+func (s *assessSeed) reportMoved(m flows.Member, unit string, d flows.Date, created time.Time, moves ...string) {
+	s.t.Helper()
+	r := newReport(m, d, "r")
+	s.at(created, func() error { return s.db.CreateReport(context.Background(), r) })
+	for _, to := range moves {
+		c := flows.StatusChange{Code: r.Code, Status: to, Note: "不在网格职责范围", By: "office"}
+		if _, err := s.db.SetReportStatus(context.Background(), c); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	if s.inMonth(d) && moves[len(moves)-1] != flows.StatusRejected {
+		s.want[unit].Reports++
+	}
+}
+
 func nov(day int) flows.Date { return flows.Date{Year: 2024, Month: time.November, Day: day} }
 
 func TestAssessment(t *testing.T) {
@@ -215,6 +233,9 @@ func TestAssessment(t *testing.T) {
 		for _, d := range []flows.Date{nov(2), nov(15), nov(30), dec1} {
 			s.report(wm[3], "市文明办", d, evening(d))
 		}
+		// Two more the office refused (不予处理), one after 处理中: not counted.
+		s.reportMoved(wm[4], "市文明办", nov(20), evening(nov(20)), flows.StatusRejected)
+		s.reportMoved(wm[4], "市文明办", nov(21), evening(nov(21)), flows.StatusWorking, flows.StatusRejected)
 
 		// 市城管局, 12 staff: 7 serve (58%, short); an 8th served on
 		// December 1st at 00:10. Two good activities, the second saved on
@@ -227,6 +248,9 @@ func TestAssessment(t *testing.T) {
 		for d := 10; d < 15; d++ {
 			s.report(cg[d-10], "市城管局", nov(d), evening(nov(d)))
 		}
+		// A sixth being handled (处理中) and a seventh fixed (已整改) count.
+		s.reportMoved(cg[5], "市城管局", nov(16), evening(nov(16)), flows.StatusWorking)
+		s.reportMoved(cg[6], "市城管局", nov(17), evening(nov(17)), flows.StatusWorking, flows.StatusFixed)
 
 		// 市卫健委, 10 staff: all serve, the 10th on the 30th at 23:30.
 		// Three good activities; the first saved is on the 10th, the
@@ -249,6 +273,9 @@ func TestAssessment(t *testing.T) {
 			s.activity(ms[0], unit, nov(6), 4, 0, evening(nov(6)))
 			s.report(ms[1], unit, nov(7), evening(nov(7)))
 		}
+		// Their second reports were refused: they do not count, the tie holds.
+		s.reportMoved(s.members["市水务局"][2], "市水务局", nov(8), evening(nov(8)), flows.StatusRejected)
+		s.reportMoved(s.members["市教育局"][2], "市教育局", nov(8), evening(nov(8)), flows.StatusWorking, flows.StatusRejected)
 		s.service(s.members["市教育局"][5], "市教育局", dec1, 300, dec1Early)
 
 		deadline := time.Date(2024, 11, 29, 0, 0, 0, 0, loc)

@@ -224,6 +224,8 @@ func TestLogHoursEveryTimeForm(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.in, func(t *testing.T) {
 			h := newHarness(t)
+			// Late in the day, so every range and duration is over by now.
+			h.now = time.Date(2026, 11, 28, 23, 0, 0, 0, shanghai)
 			h.bind()
 			h.logHours("今天", c.in)
 			r := h.st.records[0]
@@ -263,8 +265,59 @@ func TestLogHoursRejects(t *testing.T) {
 	}
 }
 
+// A session on today must be over (SPEC §5): a range ending after now is
+// refused, a duration ends now at the latest; other days are not limited.
+func TestLogHoursTodayMustBeOver(t *testing.T) {
+	cases := []struct {
+		now    string // on 2026-11-28, Shanghai
+		date   string
+		span   string
+		refuse string // "" when accepted
+	}{
+		{"18:22", "今天", "22:00-23:30", "不能晚于现在（18:22）"},
+		{"18:22", "今天", "17:00-18:23", "不能晚于现在（18:22）"},
+		{"18:22", "今天", "16:22-18:22", ""},
+		{"18:22", "昨天", "22:00-23:30", ""},
+		{"18:22", "今天", "2小时", ""},
+		{"1:30", "今天", "2小时", "还不到2.0小时"},
+		{"1:30", "今天", "90分钟", ""},
+		{"1:30", "今天", "0:00-1:00", ""},
+		{"1:30", "昨天", "12小时", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.now+" "+c.date+" "+c.span, func(t *testing.T) {
+			h := newHarness(t)
+			hh, mm, _ := strings.Cut(c.now, ":")
+			h.now = time.Date(2026, 11, 28, atoi(hh), atoi(mm), 0, 0, shanghai)
+			h.bind()
+			if c.refuse == "" {
+				h.logHours(c.date, c.span)
+				if len(h.st.records) != 1 {
+					t.Fatalf("records: %+v", h.st.records)
+				}
+				return
+			}
+			h.expect("登记", "服务日期")
+			h.expect(c.date, "服务时间")
+			h.expect(c.span, c.refuse, "服务时间")
+			if s := h.session(); s.Step != "time" {
+				t.Fatalf("step %q after a refused span", s.Step)
+			}
+		})
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, r := range s {
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
+
 func TestLogHoursOverlapIsRefusedNamingTheSession(t *testing.T) {
 	h := newHarness(t)
+	h.now = time.Date(2026, 11, 28, 23, 0, 0, 0, shanghai)
 	h.bind()
 	h.logHours("今天", "9:00-11:30")
 	h.expect("登记")
@@ -306,6 +359,15 @@ func TestLogHoursSavedReply(t *testing.T) {
 	got = h.logHours("昨天", "3小时")
 	if strings.Contains(got, "不足2小时") || !strings.Contains(got, "合格服务：2次") {
 		t.Fatalf("second reply: %q", got)
+	}
+	// On December 2nd, a session of November 28th counts in November: the
+	// reply gives November's totals, then December's.
+	h.now = time.Date(2026, 12, 2, 9, 0, 0, 0, shanghai)
+	got = h.logHours("11-28", "2小时")
+	for _, want := range []string{"11月时长：105.5小时，合格服务：3次（本条记录计入11月）", "本月时长：0.0小时，合格服务：0次", "累计时长：105.5小时"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("reply for last month %q lacks %q", got, want)
+		}
 	}
 }
 

@@ -171,6 +171,9 @@ func acceptServiceTime(env *Env, in Input) error {
 	if sp.Minutes < MinSessionMinutes || sp.Minutes > MaxSessionMinutes {
 		return reject("服务时长应在30分钟到12小时之间，您填写的是%s小时。例如 9:00-11:30 或 2小时。", Hours(sp.Minutes))
 	}
+	if msg := laterThanNow(env, sp.End, sp.Minutes); msg != "" {
+		return reject("%s", msg)
+	}
 	if sp.Start >= 0 {
 		for _, r := range env.Facts.DayRecords {
 			if r.Overlaps(sp.Start, sp.End) {
@@ -182,6 +185,25 @@ func acceptServiceTime(env *Env, in Input) error {
 	env.Draft["end"] = strconv.Itoa(sp.End)
 	env.Draft["minutes"] = strconv.Itoa(sp.Minutes)
 	return nil
+}
+
+// laterThanNow refuses a session on today that is not over yet (SPEC §5):
+// a range ending after now, or a duration (end < 0) longer than the time
+// since midnight, since a duration on today ends now at the latest. It
+// returns the reason, or "".
+func laterThanNow(env *Env, end, minutes int) string {
+	if env.Draft["date"] != env.Today.String() {
+		return ""
+	}
+	now := env.Now.Hour()*60 + env.Now.Minute()
+	clock := fmt.Sprintf("%d:%02d", now/60, now%60)
+	switch {
+	case end >= 0 && end > now:
+		return fmt.Sprintf("今天的服务结束时间不能晚于现在（%s）：请在服务结束后再登记，或填写已经结束的时间段，例如 8:00-10:00。", clock)
+	case end < 0 && minutes > now:
+		return fmt.Sprintf("今天到现在（%s）还不到%s小时：请填写已经结束的时间段，或把日期改为昨天（回复「返回」）。", clock, Hours(minutes))
+	}
+	return ""
 }
 
 // acceptPlace takes a place as text (2–100 chars) or a location message.
@@ -303,6 +325,15 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 	fmt.Fprintf(&b, "已保存 %s 的服务记录（%s小时）。\n", r.Date, Hours(r.Minutes))
 	if !r.Qualified() {
 		b.WriteString("注意：本次服务不足2小时，已保存，但不计入合格服务次数。\n")
+	}
+	// A record of an earlier month counts in that month: say so, then this
+	// month's totals, so this month's figures do not read as "not counted".
+	if MonthOf(r.Date) != MonthOf(env.Today) {
+		then, err := st.HoursSummary(ctx, env.Member.ID, r.Date)
+		if err != nil {
+			return Outcome{}, err
+		}
+		fmt.Fprintf(&b, "%d月时长：%s小时，合格服务：%d次（本条记录计入%d月）\n", r.Date.Month, Hours(then.MonthMinutes), then.MonthQualified, r.Date.Month)
 	}
 	fmt.Fprintf(&b, "本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s", Hours(sum.MonthMinutes), sum.MonthQualified, Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))
 	return Outcome{Reply: b.String()}, nil

@@ -53,10 +53,11 @@ const (
 	// benchAPIBase sends any late-reply push of the servers nowhere, so
 	// bench traffic never leaves 127.0.0.1.
 	benchAPIBase = "http://127.0.0.1:9"
-	// serviceDays is how many days (today and the ones before) log-hours
-	// conversations cycle through: MaxDaysBack is 31, and one day less
-	// keeps a conversation valid when midnight passes during it.
-	serviceDays = 31
+	// serviceDays is how many days (yesterday and the ones before)
+	// log-hours conversations cycle through: MaxDaysBack is 31, and one day
+	// less keeps a conversation valid when midnight passes during it.
+	// Today is left out: a duration on today must fit since midnight.
+	serviceDays = 30
 
 	targetRatio = 0.5
 	targetP99   = 20 * time.Millisecond
@@ -527,7 +528,7 @@ func (u *benchUser) next(ctx context.Context) (lat time.Duration, done bool, err
 	case u.skips > 0:
 		m.text = "跳过"
 	case m.text == "":
-		m.text = serviceDay(u.conv%serviceDays, time.Now().In(u.loc))
+		m.text = serviceDay(1+u.conv%serviceDays, time.Now().In(u.loc))
 	}
 	lat, reply, err := u.send(ctx, m)
 	var skipErr *wantError

@@ -255,13 +255,13 @@ func TestBrowserDevChat(t *testing.T) {
 	c.say("确认", "绑定成功")
 
 	c.menu("LOG_HOURS", "服务日期")
-	c.say("今天", "服务时间")
+	c.say("昨天", "服务时间")
 	c.say("9:00-11:30", "服务类别")
 	c.say("5", "服务地点")
 	c.act(`document.querySelector('#loc').value = '1'; document.querySelector('#loc-send').click()`, "服务内容")
 	c.say("清理卫生死角", "服务照片")
 	c.say("跳过", "请核对")
-	c.say("确认", "本月时长：2.5小时")
+	c.say("确认", "时长：2.5小时")
 
 	c.menu("REPORT_PROBLEM", "问题类别")
 	c.say("1", "问题位置")

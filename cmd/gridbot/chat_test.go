@@ -20,7 +20,7 @@ func TestChatLogsHours(t *testing.T) {
 	name, phone := firstRosterMember(t)
 	script := strings.Join([]string{
 		"/menu BIND", name, phone, "确认",
-		"/menu LOG_HOURS", "今天", "9点-11点半", "卫生大扫除",
+		"/menu LOG_HOURS", "昨天", "9点-11点半", "卫生大扫除",
 		"/location 32.39,119.43 东关街口", "清理卫生死角", "跳过", "确认",
 		"/bogus", "/quit",
 	}, "\n") + "\n"
@@ -29,7 +29,7 @@ func TestChatLogsHours(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chat: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"绑定成功", "服务日期", "服务地点", "本月时长：2.5小时", "unknown command /bogus"} {
+	for _, want := range []string{"绑定成功", "服务日期", "服务地点", "时长：2.5小时", "unknown command /bogus"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("chat output lacks %q:\n%s", want, out.String())
 		}

@@ -24,6 +24,9 @@ func bindFlow() *Flow {
 					if err != nil {
 						return err
 					}
+					if _, err := parse.Mobile(s); err == nil {
+						return reject("这是手机号吧？请先输入姓名（与单位花名册一致，例如 张三），下一步再输入手机号。")
+					}
 					name, err := parse.Name(s)
 					if err != nil {
 						return reject("%s", err.Error())

@@ -126,6 +126,11 @@ func TestBind(t *testing.T) {
 		h := newHarness(t)
 		h.expect("绑定", "姓名")
 		h.expect("张", "2", "姓名")
+		h.expect("13800138001", "手机号吧", "先输入姓名")
+		h.expect("138 0013 8001", "手机号吧", "先输入姓名")
+		if s := h.session(); s.Step != "name" {
+			t.Fatalf("step after a mobile at the name step: %q", s.Step)
+		}
 		h.expect("张三", "手机号")
 		h.expect("12345", "手机", "138")
 		h.expect("12800138001", "手机")

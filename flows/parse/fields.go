@@ -42,16 +42,17 @@ func Mobile(s string) (string, error) {
 	return d, nil
 }
 
-// Name validates a person's name: 2–20 characters (runes) after trimming;
-// no digits; letters of any script, the middle dot · and spaces allowed
-// inside.
+// Name validates a person's name: 2–20 characters (runes) after trimming,
+// at least one of them a letter; letters of any script, digits 0–9 (an
+// office's roster has 王芳2 beside 王芳), the middle dot · and spaces
+// allowed inside.
 //
 // The name is normalized (see Normalize), runs of spaces become one,
 // the dots people type for · (•, ・, ‧, ., ...) become ·, and spaces next
 // to · are dropped, so 阿依古丽 • 买买提 is returned as 阿依古丽·买买提.
 // Combining marks are allowed after a letter.
 func Name(s string) (string, error) {
-	const rule = "姓名要 2–20 个字，可以有文字、中间点 · 和空格，例如 张三 或 阿依古丽·买买提。"
+	const rule = "姓名要 2–20 个字，可以有文字、数字、中间点 · 和空格，例如 张三 或 阿依古丽·买买提。"
 	rs := make([]rune, 0, len(s))
 	for _, r := range Normalize(s) {
 		switch {
@@ -71,11 +72,12 @@ func Name(s string) (string, error) {
 		rs = append(rs, r)
 	}
 
+	letters := 0
 	for i, r := range rs {
 		switch {
-		case unicode.IsDigit(r):
-			return "", fail("姓名里不能有数字。%s", rule)
-		case unicode.IsLetter(r), r == ' ':
+		case unicode.IsLetter(r):
+			letters++
+		case r >= '0' && r <= '9', r == ' ':
 		case r == '·':
 			if i == 0 || i == len(rs)-1 || rs[i-1] == '·' {
 				return "", fail("中间点 · 只能在名字中间。%s", rule)
@@ -87,6 +89,9 @@ func Name(s string) (string, error) {
 	}
 	if n := len(rs); n < 2 || n > 20 {
 		return "", fail("姓名要 2–20 个字，您输入了 %d 个字。例如 张三。", n)
+	}
+	if letters == 0 {
+		return "", fail("姓名里要有文字，不能只有数字。%s", rule)
 	}
 	return string(rs), nil
 }

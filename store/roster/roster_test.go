@@ -131,6 +131,14 @@ func TestReadRosterValid(t *testing.T) {
 			{Row: 3, Unit: "区财政局", Grid: "第一网格", Name: "Anna Li", Phone: "13800138002", Role: flows.RoleCoordinator},
 			{Row: 4, Unit: "区财政局", Grid: "第一网格", Name: "买买提·艾力", Phone: "13800138003", Role: flows.RoleCoordinator},
 		}},
+		{"names with digits import as they are", "r.csv", csvOf(
+			"单位,网格,姓名,手机号,角色",
+			"区财政局,第一网格,新人82,13800138001,负责人",
+			"区教育局,第二网格,王芳2,13800138002,志愿者",
+		), []flows.RosterRow{
+			{Row: 2, Unit: "区财政局", Grid: "第一网格", Name: "新人82", Phone: "13800138001", Role: flows.RoleLeader},
+			{Row: 3, Unit: "区教育局", Grid: "第二网格", Name: "王芳2", Phone: "13800138002", Role: flows.RoleVolunteer},
+		}},
 		{"quoted cell spanning lines keeps later row numbers", "r.csv", csvOf(
 			"单位,网格,姓名,手机号,角色,备注",
 			"区财政局,第一网格,王建国,13800138001,负责人,\"两行",
@@ -169,6 +177,8 @@ func TestReadRosterBadRows(t *testing.T) {
 			[]want{{3, "姓名 王 不符合要求: 姓名要 2–20 个字"}}},
 		{"name too long", []string{good, "区财政局,第一网格," + strings.Repeat("王", 21) + ",13800138002,"},
 			[]want{{3, "姓名要 2–20 个字"}}},
+		{"name of digits only", []string{good, "区财政局,第一网格,13800138002,13800138002,"},
+			[]want{{3, "要有文字"}}},
 		{"missing unit", []string{good, ",第一网格,李秀英,13800138002,"},
 			[]want{{3, "单位为空"}}},
 		{"missing grid", []string{good, "区财政局,　,李秀英,13800138002,"},

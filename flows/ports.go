@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -111,6 +112,49 @@ type ReportAdmin interface {
 	// RecordNotice stores the outcome of telling the reporter ("sent", or
 	// "failed: errcode 45015 ...").
 	RecordNotice(ctx context.Context, changeID int64, outcome string) error
+}
+
+// reportMoves are the status changes the office may make (SPEC §5), from
+// each status in the order a form offers them; true marks those that need
+// a reason.
+var reportMoves = map[string][]struct {
+	To        string
+	NeedsNote bool
+}{
+	StatusPending: {{StatusWorking, false}, {StatusFixed, false}, {StatusRejected, true}},
+	StatusWorking: {{StatusFixed, false}, {StatusRejected, true}},
+}
+
+// ReportMoves lists the statuses a report in status from may move to, in
+// the order a form offers them; none from 已整改 or 不予处理.
+func ReportMoves(from string) []string {
+	var out []string
+	for _, m := range reportMoves[from] {
+		out = append(out, m.To)
+	}
+	return out
+}
+
+// CheckReportMove returns an *InvalidMoveError unless from → to is an
+// allowed move with this note (不予处理 needs one).
+func CheckReportMove(from, to, note string) error {
+	for _, m := range reportMoves[from] {
+		if m.To == to {
+			if m.NeedsNote && strings.TrimSpace(note) == "" {
+				return &InvalidMoveError{From: from, To: to, NeedsNote: true}
+			}
+			return nil
+		}
+	}
+	return &InvalidMoveError{From: from, To: to}
+}
+
+// ReportChange is one recorded status change of a report.
+type ReportChange struct {
+	From, To string
+	Note     string
+	By       string // the admin's user name
+	At       time.Time
 }
 
 // InvalidMoveError is a status change the rules do not allow.

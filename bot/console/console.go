@@ -42,6 +42,7 @@ type Store interface {
 	Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report, error)
 	ReportByCode(ctx context.Context, code string) (flows.Report, error)
 	SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error)
+	ReportHistory(ctx context.Context, code string) ([]flows.ReportChange, error)
 	PhotoUnit(ctx context.Context, id int64) (int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]flows.GridMonth, error)

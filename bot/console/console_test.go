@@ -436,6 +436,15 @@ func TestReportStatusChange(t *testing.T) {
 		t.Fatalf("change: %d %q %s", r.code, r.location, r.body)
 	}
 	wantPage(t, b.get(r.location), http.StatusOK, "状态已更新，已通知上报人", flows.StatusWorking, "已派人")
+	// The form offers only the moves the rules allow from 处理中, and the
+	// page shows the change: when, who, from and to, the note.
+	r = b.get(path)
+	form := between(r.body, `id="status-form"`, `</form>`)
+	if !strings.Contains(form, "<option>"+flows.StatusFixed+"</option>") || !strings.Contains(form, "<option>"+flows.StatusRejected+"</option>") ||
+		strings.Contains(form, "<option>"+flows.StatusWorking) || strings.Contains(form, "<option>"+flows.StatusPending) {
+		t.Errorf("status form from 处理中 offers:\n%s", form)
+	}
+	wantPage(t, r, http.StatusOK, `id="history"`, "boss", flows.StatusPending+" → <b>"+flows.StatusWorking+"</b>：已派人")
 	got, err := f.db.ReportByCode(context.Background(), f.report.Code)
 	if err != nil || got.Status != flows.StatusWorking || got.Note != "已派人" {
 		t.Fatalf("stored %+v %v", got, err)
@@ -452,7 +461,26 @@ func TestReportStatusChange(t *testing.T) {
 	if got, _ := f.db.ReportByCode(context.Background(), f.report.Code); got.Status != flows.StatusWorking {
 		t.Errorf("refused move stored: %s", got.Status)
 	}
+	// Once 已整改 there is no move left: no form, the page says why.
+	if r := b.post(path+"/status", url.Values{"status": {flows.StatusFixed}, "note": {"已清运"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("to 已整改: %d %s", r.code, r.body)
+	}
+	r = b.get(path)
+	wantPage(t, r, http.StatusOK, `id="closed"`, "已办结", flows.StatusWorking+" → <b>"+flows.StatusFixed+"</b>：已清运")
+	if strings.Contains(r.body, `id="status-form"`) {
+		t.Error("a closed report still offers the status form")
+	}
 	wantPage(t, b.get("/admin/reports/XC-00000000-0000"), http.StatusNotFound, "没有编号为")
+}
+
+// between returns the part of s from the first from to the next to.
+func between(s, from, to string) string {
+	_, rest, ok := strings.Cut(s, from)
+	if !ok {
+		return ""
+	}
+	in, _, _ := strings.Cut(rest, to)
+	return in
 }
 
 func TestUnbind(t *testing.T) {

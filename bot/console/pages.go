@@ -165,10 +165,23 @@ func (c *Console) reports(ctx *gin.Context) {
 }
 
 type reportData struct {
-	Report   flows.Report
-	Statuses []string
-	Status   string // the form's choice
-	Note     string
+	Report flows.Report
+	// Moves are the statuses the report may move to now (none once it is
+	// 已整改 or 不予处理); History its recorded changes, oldest first.
+	Moves   []string
+	History []flows.ReportChange
+	Status  string // the form's choice
+	Note    string
+}
+
+// reportPage loads what the report page shows besides the report.
+func (c *Console) reportPage(ctx *gin.Context, r flows.Report) (reportData, bool) {
+	h, err := c.cfg.Store.ReportHistory(ctx.Request.Context(), r.Code)
+	if err != nil {
+		c.internal(ctx, "report history", err)
+		return reportData{}, false
+	}
+	return reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h}, true
 }
 
 // loadReport reads the report of the path and checks the admin may see it.
@@ -194,8 +207,11 @@ func (c *Console) report(ctx *gin.Context) {
 	if !ok {
 		return
 	}
-	c.render(ctx, http.StatusOK, "report", page{Title: r.Code, Nav: "reports", Flash: flash(ctx),
-		Data: reportData{Report: r, Statuses: statuses}})
+	d, ok := c.reportPage(ctx, r)
+	if !ok {
+		return
+	}
+	c.render(ctx, http.StatusOK, "report", page{Title: r.Code, Nav: "reports", Flash: flash(ctx), Data: d})
 }
 
 func (c *Console) setStatus(ctx *gin.Context) {
@@ -205,7 +221,11 @@ func (c *Console) setStatus(ctx *gin.Context) {
 	}
 	status := strings.TrimSpace(ctx.PostForm("status"))
 	note := strings.TrimSpace(ctx.PostForm("note"))
-	d := reportData{Report: r, Statuses: statuses, Status: status, Note: note}
+	d, ok := c.reportPage(ctx, r)
+	if !ok {
+		return
+	}
+	d.Status, d.Note = status, note
 	again := func(code int, msg string) {
 		c.render(ctx, code, "report", page{Title: r.Code, Nav: "reports", Error: msg, Data: d})
 	}

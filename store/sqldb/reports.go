@@ -247,28 +247,9 @@ func (db *DB) ReportByCode(ctx context.Context, code string) (flows.Report, erro
 	return r, nil
 }
 
-// reportMoves are the status changes the office may make (SPEC §5); true
-// marks those that need a reason.
-var reportMoves = map[[2]string]bool{
-	{flows.StatusPending, flows.StatusWorking}:  false,
-	{flows.StatusPending, flows.StatusFixed}:    false,
-	{flows.StatusWorking, flows.StatusFixed}:    false,
-	{flows.StatusPending, flows.StatusRejected}: true,
-	{flows.StatusWorking, flows.StatusRejected}: true,
-}
-
 // checkMove returns an *flows.InvalidMoveError unless from → to is allowed
-// with this note.
-func checkMove(from, to, note string) error {
-	needsNote, ok := reportMoves[[2]string{from, to}]
-	switch {
-	case !ok:
-		return &flows.InvalidMoveError{From: from, To: to}
-	case needsNote && note == "":
-		return &flows.InvalidMoveError{From: from, To: to, NeedsNote: true}
-	}
-	return nil
-}
+// with this note (flows.CheckReportMove).
+func checkMove(from, to, note string) error { return flows.CheckReportMove(from, to, note) }
 
 // SetReportStatus moves a report to c.Status: 待处理 → 处理中 or 已整改,
 // 处理中 → 已整改, and 待处理 or 处理中 → 不予处理 with a note. It locks the
@@ -380,4 +361,37 @@ func (db *DB) NoticeOutcome(ctx context.Context, changeID int64) (string, error)
 		return "", wrap("notice outcome", err)
 	}
 	return outcome.String, nil
+}
+
+// ReportHistory lists the status changes of the report with this code,
+// oldest first: who made each, when, from and to which status, and the
+// note. flows.ErrNotFound for an unknown code.
+func (db *DB) ReportHistory(ctx context.Context, code string) ([]flows.ReportChange, error) {
+	const query = `
+SELECT c.from_status, c.to_status, c.note, c.by_user, c.created_at
+FROM reports r
+LEFT JOIN report_changes c ON c.report_id = r.id
+WHERE r.code = ?
+ORDER BY c.created_at, c.id`
+	var rows []struct {
+		From sql.NullString `db:"from_status"`
+		To   sql.NullString `db:"to_status"`
+		Note sql.NullString `db:"note"`
+		By   sql.NullString `db:"by_user"`
+		At   *dbTime        `db:"created_at"`
+	}
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), strings.TrimSpace(code)); err != nil {
+		return nil, wrap("report history", err)
+	}
+	if len(rows) == 0 {
+		return nil, wrap("report history", sql.ErrNoRows)
+	}
+	var out []flows.ReportChange
+	for _, r := range rows {
+		if r.At == nil { // the report, without changes
+			continue
+		}
+		out = append(out, flows.ReportChange{From: r.From.String, To: r.To.String, Note: r.Note.String, By: r.By.String, At: r.At.Time})
+	}
+	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"gridbot/flows"
 )
@@ -544,6 +545,45 @@ func TestReportNotice(t *testing.T) {
 		}
 		wantErr(t, db.RecordNotice(ctx, 9999, "sent"), flows.ErrNotFound)
 		_, err = db.NoticeOutcome(ctx, 9999)
+		wantErr(t, err, flows.ErrNotFound)
+	})
+}
+
+func TestReportHistory(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang := seed(t, db)["张三"]
+		r := newReport(zhang, day, "m1")
+		if err := db.CreateReport(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ReportHistory(ctx, r.Code)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("history of a new report: %+v %v", got, err)
+		}
+		t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+		for i, c := range []flows.StatusChange{
+			{Status: flows.StatusWorking, By: "office"},
+			{Status: flows.StatusFixed, Note: "已清运", By: "unit-admin"},
+		} {
+			db.now = func() time.Time { return t0.Add(time.Duration(i) * time.Hour) }
+			c.Code = r.Code
+			if _, err := db.SetReportStatus(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err = db.ReportHistory(ctx, r.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []flows.ReportChange{
+			{From: flows.StatusPending, To: flows.StatusWorking, By: "office", At: t0},
+			{From: flows.StatusWorking, To: flows.StatusFixed, Note: "已清运", By: "unit-admin", At: t0.Add(time.Hour)},
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("history\n got %+v\nwant %+v", got, want)
+		}
+		_, err = db.ReportHistory(ctx, "XC-20991231-0001")
 		wantErr(t, err, flows.ErrNotFound)
 	})
 }

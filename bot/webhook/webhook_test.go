@@ -333,7 +333,7 @@ func TestMalformed(t *testing.T) {
 			q.Set("signature", sign(testToken, "soon", q.Get("nonce")))
 			q.Set("msg_signature", sign(testToken, "soon", q.Get("nonce"), encryptOf(t, d.Body)))
 			return d
-		}, http.StatusBadRequest},
+		}, http.StatusForbidden}, // SPEC §3: a timestamp that is not a number is refused with 403
 		{"safe over 1 MiB", func(w *wechatSim) delivery {
 			d := w.build(safeMode, good)
 			d.Body = append(d.Body, strings.Repeat(" ", MaxBody+1-len(d.Body))...)

@@ -31,7 +31,7 @@ const (
 // the field, never its value.
 func checkFields(msg *message.MixMessage) error {
 	if err := CheckOpenID(string(msg.FromUserName)); err != nil {
-		return err
+		return fmt.Errorf("FromUserName: %w", err)
 	}
 	if err := word("MsgType", string(msg.MsgType), maxMsgType); err != nil {
 		return err
@@ -73,7 +73,7 @@ func checkFields(msg *message.MixMessage) error {
 // _ or - (WeChat's OpenIDs are 28 of them).
 func CheckOpenID(openID string) error {
 	if openID == "" || len(openID) > maxOpenID || strings.IndexFunc(openID, notIDChar) >= 0 {
-		return fmt.Errorf("FromUserName: want 1–%d ASCII letters, digits, _ or -", maxOpenID)
+		return fmt.Errorf("want 1–%d ASCII letters, digits, _ or -", maxOpenID)
 	}
 	return nil
 }

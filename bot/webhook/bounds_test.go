@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -125,18 +126,7 @@ func TestFieldBounds(t *testing.T) {
 				r := hs.wx.deliver(t, m, tt.msg)
 				calls := hs.engine.Calls()
 				if !tt.ok {
-					if r.Status != http.StatusBadRequest {
-						t.Fatalf("status %d (body %q), want 400", r.Status, r.Body)
-					}
-					if len(calls) != 0 || len(hs.members.Calls()) != 0 || len(hs.members.Reports()) != 0 {
-						t.Fatalf("refused message handled: engine %+v, members %+v %+v", calls, hs.members.Calls(), hs.members.Reports())
-					}
-					if keys := storedKeys(t, rc, prefix); len(keys) != 0 {
-						t.Fatalf("refused message claimed or stored %v", keys)
-					}
-					if got := hs.metricValue(t, "gridbot_webhook_requests_total", map[string]string{"outcome": "bad_request"}); got != 1 {
-						t.Errorf("bad_request metric = %v, want 1", got)
-					}
+					wantRefused(t, hs, rc, prefix, r, http.StatusBadRequest, "bad_request")
 					wantStillServing(t, hs, user)
 					return
 				}
@@ -227,18 +217,7 @@ func TestTimestampWindow(t *testing.T) {
 					hs.wx.wantText(t, m, r, user, "echo:重放")
 					return
 				}
-				if r.Status != http.StatusForbidden {
-					t.Fatalf("status %d (body %q), want 403", r.Status, r.Body)
-				}
-				if n := hs.engine.Count(); n != 0 {
-					t.Fatalf("engine called %d times for a stale request", n)
-				}
-				if keys := storedKeys(t, rc, prefix); len(keys) != 0 {
-					t.Fatalf("stale request stored %v", keys)
-				}
-				if got := hs.metricValue(t, "gridbot_webhook_requests_total", map[string]string{"outcome": "stale"}); got != 1 {
-					t.Errorf("stale metric = %v, want 1", got)
-				}
+				wantRefused(t, hs, rc, prefix, r, http.StatusForbidden, "stale")
 				wantStillServing(t, hs, user)
 			})
 		}
@@ -252,9 +231,9 @@ func TestTimestampWindow(t *testing.T) {
 func TestPlaintextRefusedInSafeMode(t *testing.T) {
 	const user = "oUser_plain"
 	for _, accept := range []bool{false, true} {
-		t.Run("accept="+strconv.FormatBool(accept), func(t *testing.T) {
-			hs, rc, prefix := redisHarness(t, func(hs *harness) { hs.h.AcceptPlaintext = accept })
-			for _, encryptType := range []string{"", "raw"} {
+		for _, encryptType := range []string{"", "raw"} {
+			t.Run(fmt.Sprintf("accept=%v/encrypt_type=%q", accept, encryptType), func(t *testing.T) {
+				hs, rc, prefix := redisHarness(t, func(hs *harness) { hs.h.AcceptPlaintext = accept })
 				d := hs.wx.build(plainMode, textMsg(user, 1, "明文"))
 				if encryptType != "" {
 					d.Query.Set("encrypt_type", encryptType)
@@ -262,26 +241,18 @@ func TestPlaintextRefusedInSafeMode(t *testing.T) {
 				r := hs.wx.post(t, d)
 				if accept {
 					hs.wx.wantText(t, plainMode, r, user, "echo:明文")
-					continue
+				} else {
+					wantRefused(t, hs, rc, prefix, r, http.StatusForbidden, "forbidden")
 				}
-				if r.Status != http.StatusForbidden {
-					t.Fatalf("plaintext (encrypt_type %q): status %d (body %q), want 403", encryptType, r.Status, r.Body)
+				for i, m := range []mode{safeMode, compatMode} {
+					hs.wx.wantText(t, m, hs.wx.deliver(t, m, textMsg(user, int64(10+i), "密文")), user, "echo:密文")
 				}
-				if n := hs.engine.Count(); n != 0 {
-					t.Fatalf("engine called %d times for a plaintext message", n)
+				q := hs.wx.signedQuery("")
+				q.Set("echostr", "42")
+				if r := hs.wx.get(t, q); r.Status != http.StatusOK || r.Body != "42" {
+					t.Fatalf("URL check in safe mode: %d %q", r.Status, r.Body)
 				}
-				if keys := storedKeys(t, rc, prefix); len(keys) != 0 {
-					t.Fatalf("plaintext message stored %v", keys)
-				}
-			}
-			for i, m := range []mode{safeMode, compatMode} {
-				hs.wx.wantText(t, m, hs.wx.deliver(t, m, textMsg(user, int64(10+i), "密文")), user, "echo:密文")
-			}
-			q := hs.wx.signedQuery("")
-			q.Set("echostr", "42")
-			if r := hs.wx.get(t, q); r.Status != http.StatusOK || r.Body != "42" {
-				t.Fatalf("URL check in safe mode: %d %q", r.Status, r.Body)
-			}
-		})
+			})
+		}
 	}
 }

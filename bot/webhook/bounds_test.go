@@ -127,6 +127,9 @@ func TestFieldBounds(t *testing.T) {
 				calls := hs.engine.Calls()
 				if !tt.ok {
 					wantRefused(t, hs, rc, prefix, r, http.StatusBadRequest, "bad_request")
+					if field := fieldOf(tt.name); !strings.HasPrefix(r.Body, "malformed message: "+field) {
+						t.Errorf("body %q does not name %s", r.Body, field)
+					}
 					wantStillServing(t, hs, user)
 					return
 				}
@@ -152,6 +155,20 @@ func TestFieldBounds(t *testing.T) {
 			})
 		}
 	}
+}
+
+// fieldOf is the message field a TestFieldBounds case is named after.
+func fieldOf(name string) string {
+	word, _, _ := strings.Cut(name, " ")
+	switch word {
+	case "OpenID":
+		return "FromUserName"
+	case "latitude":
+		return "Location_X"
+	case "longitude":
+		return "Location_Y"
+	}
+	return word
 }
 
 // TestTimestampWindow: a timestamp more than 5 minutes from the server's

@@ -244,8 +244,10 @@ func (h *Handler) post(c *gin.Context) {
 		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(reply)}
 	})
 	err = srv.Serve()
-	if err == nil {
+	why := "malformed message"
+	if err == nil && refused != nil {
 		err = refused
+		why += ": " + refused.Error() // names the field, never its value
 	}
 	if err != nil {
 		if kind == "" {
@@ -253,7 +255,7 @@ func (h *Handler) post(c *gin.Context) {
 		}
 		h.Metrics.request(kind, "bad_request")
 		h.Log.Warn("webhook: bad request", slog.String("error", err.Error()))
-		c.String(http.StatusBadRequest, "malformed message")
+		c.String(http.StatusBadRequest, why)
 		return
 	}
 	if reply == "" {

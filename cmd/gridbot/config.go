@@ -25,23 +25,23 @@ const devAddr = "127.0.0.1:8080"
 // Config is gridbot's configuration, read from the environment once in
 // main and validated before anything starts.
 type Config struct {
-	Addr        string
-	DatabaseURL string
-	RedisURL    string
-	DataDir     string
-	TZ          *time.Location
-	AppID       string
-	AppSecret   string
-	Token       string
-	AESKey      string
-	// AcceptPlaintext, with AESKey set, also accepts plaintext POSTs.
-	AcceptPlaintext  bool
+	Addr             string
+	DatabaseURL      string
+	RedisURL         string
+	DataDir          string
+	TZ               *time.Location
+	AppID            string
+	AppSecret        string
+	Token            string
+	AESKey           string
 	APIBase          string
 	NoticeTemplateID string
 	SendRate         int
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For and X-Forwarded-Proto are believed; none by default.
 	TrustedProxies []string
+	// AcceptPlaintext, with AESKey set, also accepts plaintext POSTs.
+	AcceptPlaintext bool
 	// DevMode is on when WECHAT_TOKEN is unset.
 	DevMode bool
 }

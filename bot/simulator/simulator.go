@@ -1,7 +1,7 @@
 // Package simulator plays a WeChat user against a gridbot webhook: it builds
 // messages as WeChat's servers send them (plaintext mode), signs them with
-// the token, posts them and decodes the reply. The terminal chat and the
-// load command use it.
+// the token and the current time, posts them and decodes the reply. The
+// terminal chat, /dev/chat and the load command use it.
 package simulator
 
 import (
@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -132,7 +133,7 @@ func (u *User) post(ctx context.Context, body []byte, now int64) (Reply, error) 
 	q.Set("openid", u.OpenID)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.URL+"?"+q.Encode(), bytes.NewReader(body))
 	if err != nil {
-		return Reply{}, fmt.Errorf("simulator: %w", err)
+		return Reply{}, fmt.Errorf("simulator: POST %s: %w", u.URL, unsigned(err))
 	}
 	req.Header.Set("Content-Type", "text/xml")
 	hc := u.HTTP
@@ -141,7 +142,7 @@ func (u *User) post(ctx context.Context, body []byte, now int64) (Reply, error) 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return Reply{}, fmt.Errorf("simulator: %w", err)
+		return Reply{}, fmt.Errorf("simulator: POST %s: %w", u.URL, unsigned(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -150,7 +151,7 @@ func (u *User) post(ctx context.Context, body []byte, now int64) (Reply, error) 
 	}
 	r := Reply{Status: resp.StatusCode, Raw: string(raw)}
 	if resp.StatusCode != http.StatusOK {
-		return r, fmt.Errorf("simulator: status %d: %s", resp.StatusCode, strings.TrimSpace(string(raw)))
+		return r, fmt.Errorf("simulator: status %d: %.200s", resp.StatusCode, strings.TrimSpace(string(raw)))
 	}
 	if len(raw) == 0 || string(raw) == "success" {
 		return r, nil
@@ -163,6 +164,17 @@ func (u *User) post(ctx context.Context, body []byte, now int64) (Reply, error) 
 	}
 	r.Content = out.Content
 	return r, nil
+}
+
+// unsigned drops the URL a *url.Error names: its query holds the signature,
+// timestamp and nonce, which replay the message for as long as the server
+// accepts the timestamp. An error of Send never carries them.
+func unsigned(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func randomNonce() string {

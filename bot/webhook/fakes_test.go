@@ -183,7 +183,9 @@ type harness struct {
 }
 
 // newHandler builds a Handler wired to fresh fakes and an in-process
-// coordinator; opts adjust it before it serves.
+// coordinator; opts adjust it before it serves. It has safe mode on and
+// plaintext still accepted (WECHAT_ACCEPT_PLAINTEXT), so that one handler
+// takes every mode.
 func newHandler(t testing.TB, opts ...func(*harness)) *harness {
 	t.Helper()
 	hs := &harness{
@@ -193,15 +195,16 @@ func newHandler(t testing.TB, opts ...func(*harness)) *harness {
 		reg:     prometheus.NewRegistry(),
 	}
 	hs.h = &Handler{
-		Token:       testToken,
-		AESEnabled:  true,
-		Protocol:    testClient(),
-		Engine:      hs.engine,
-		Coordinator: session.NewMemory(),
-		Members:     hs.members,
-		Pusher:      hs.pusher,
-		Metrics:     NewMetrics(hs.reg),
-		Log:         slog.New(slog.DiscardHandler),
+		Token:           testToken,
+		AESEnabled:      true,
+		AcceptPlaintext: true,
+		Protocol:        testClient(),
+		Engine:          hs.engine,
+		Coordinator:     session.NewMemory(),
+		Members:         hs.members,
+		Pusher:          hs.pusher,
+		Metrics:         NewMetrics(hs.reg),
+		Log:             slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
 		o(hs)

@@ -42,6 +42,10 @@ const (
 	userLockTTL   = 15 * time.Second
 )
 
+// MaxSkew is how far a request's signed timestamp may be from the server's
+// clock (SPEC §3): a captured signed URL is refused once it is older.
+const MaxSkew = 5 * time.Minute
+
 // Engine answers one user's input (flows.Engine).
 type Engine interface {
 	Handle(ctx context.Context, openID string, in flows.Input) (string, error)
@@ -79,17 +83,23 @@ type Protocol interface {
 
 // Handler is the /wechat endpoint.
 type Handler struct {
-	Token       string
-	AESEnabled  bool
-	Protocol    Protocol
-	Engine      Engine
-	Coordinator Coordinator
-	Members     Members
-	Pusher      Pusher
-	Metrics     *Metrics
-	Log         *slog.Logger
+	Token      string
+	AESEnabled bool
+	// AcceptPlaintext, with AESEnabled, also accepts plaintext POSTs (while
+	// the account switches modes); without it they are refused with 403.
+	AcceptPlaintext bool
+	Protocol        Protocol
+	Engine          Engine
+	Coordinator     Coordinator
+	Members         Members
+	Pusher          Pusher
+	Metrics         *Metrics
+	Log             *slog.Logger
 	// Budget overrides how long a request waits for its reply (tests).
 	Budget time.Duration
+	// Now is the clock signed timestamps are checked against; nil is
+	// time.Now.
+	Now func() time.Time
 
 	// running counts handlings still going on, which outlive their
 	// requests; Wait lets shutdown finish them before the stores close.
@@ -107,18 +117,54 @@ func (h *Handler) Register(r gin.IRoutes) {
 
 // verify answers WeChat's URL check.
 func (h *Handler) verify(c *gin.Context) {
-	if !h.signatureOK(c) {
-		h.Metrics.request("verify", "forbidden")
-		c.String(http.StatusForbidden, "invalid signature")
+	if !h.authentic(c, "verify") {
 		return
 	}
 	h.Metrics.request("verify", "ok")
 	c.String(http.StatusOK, c.Query("echostr"))
 }
 
-func (h *Handler) signatureOK(c *gin.Context) bool {
-	want := wechat.Signature(h.Token, c.Query("timestamp"), c.Query("nonce"))
-	return subtle.ConstantTimeCompare([]byte(want), []byte(c.Query("signature"))) == 1
+// authentic checks the request's signature and that its timestamp is
+// within MaxSkew of the clock; otherwise it answers 403 and returns false.
+func (h *Handler) authentic(c *gin.Context, kind string) bool {
+	ts := c.Query("timestamp")
+	want := wechat.Signature(h.Token, ts, c.Query("nonce"))
+	if subtle.ConstantTimeCompare([]byte(want), []byte(c.Query("signature"))) != 1 {
+		h.Metrics.request(kind, "forbidden")
+		c.String(http.StatusForbidden, "invalid signature")
+		return false
+	}
+	if skew, ok := h.skew(ts); !ok || skew > MaxSkew || skew < -MaxSkew {
+		h.Metrics.request(kind, "stale")
+		attrs := []any{slog.Int64("server_time", h.now().Unix())}
+		if ok {
+			attrs = append(attrs, slog.Duration("skew", skew))
+		}
+		h.Log.Warn("webhook: timestamp not a number or more than 5 minutes from this server's clock", attrs...)
+		c.String(http.StatusForbidden, "timestamp outside the allowed window")
+		return false
+	}
+	return true
+}
+
+// skew is how far the clock is ahead of ts, seconds since 1970 in decimal
+// digits; false when ts is not such a number.
+func (h *Handler) skew(ts string) (time.Duration, bool) {
+	if ts == "" || len(ts) > 12 || strings.IndexFunc(ts, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, false
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return h.now().Sub(time.Unix(sec, 0)), true
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }
 
 type envelope struct {
@@ -141,12 +187,15 @@ func (h *Handler) post(c *gin.Context) {
 		c.String(http.StatusBadRequest, "unreadable body")
 		return
 	}
-	if !h.signatureOK(c) {
-		h.Metrics.request("unknown", "forbidden")
-		c.String(http.StatusForbidden, "invalid signature")
+	if !h.authentic(c, "unknown") {
 		return
 	}
 	safe := c.Query("encrypt_type") == "aes"
+	if !safe && h.AESEnabled && !h.AcceptPlaintext {
+		h.Metrics.request("unknown", "forbidden")
+		c.String(http.StatusForbidden, "plaintext messages are refused: this account is in safe mode")
+		return
+	}
 	if safe {
 		if !h.AESEnabled {
 			h.Metrics.request("unknown", "bad_request")
@@ -176,14 +225,17 @@ func (h *Handler) post(c *gin.Context) {
 	srv.SkipValidate(true) // checked above, in constant time
 	var kind, outcome string
 	var reply string
-	var incomplete bool
+	var refused error
 	srv.SetMessageHandler(func(msg *message.MixMessage) *message.Reply {
 		kind = msgKind(msg)
 		if msg.FromUserName == "" || msg.MsgType == "" {
 			// Well-formed XML but no message: nobody to answer and
 			// nothing to handle, dedupe or store.
-			incomplete = true
+			refused = errors.New("message without FromUserName or MsgType")
 			return nil
+		}
+		if refused = checkFields(msg); refused != nil {
+			return nil // before anything handles, claims or stores it
 		}
 		reply, outcome = h.answer(c.Request.Context(), msg)
 		if reply == "" {
@@ -192,8 +244,10 @@ func (h *Handler) post(c *gin.Context) {
 		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(reply)}
 	})
 	err = srv.Serve()
-	if err == nil && incomplete {
-		err = errors.New("message without FromUserName or MsgType")
+	why := "malformed message"
+	if err == nil && refused != nil {
+		err = refused
+		why += ": " + refused.Error() // names the field, never its value
 	}
 	if err != nil {
 		if kind == "" {
@@ -201,7 +255,7 @@ func (h *Handler) post(c *gin.Context) {
 		}
 		h.Metrics.request(kind, "bad_request")
 		h.Log.Warn("webhook: bad request", slog.String("error", err.Error()))
-		c.String(http.StatusBadRequest, "malformed message")
+		c.String(http.StatusBadRequest, why)
 		return
 	}
 	if reply == "" {

@@ -58,6 +58,28 @@ func storedKeys(t *testing.T, c *redis.Client, prefix string) []string {
 	return keys
 }
 
+// wantRefused fails t unless r has the status and left no trace: neither
+// the engine nor the member store was called, nothing is in Redis under
+// prefix, and the request counted once with the outcome.
+func wantRefused(t *testing.T, hs *harness, rc *redis.Client, prefix string, r response, status int, outcome string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d (body %q), want %d", r.Status, r.Body, status)
+	}
+	if calls := hs.engine.Calls(); len(calls) != 0 {
+		t.Fatalf("engine called for a refused request: %+v", calls)
+	}
+	if u, rep := hs.members.Calls(), hs.members.Reports(); len(u) != 0 || len(rep) != 0 {
+		t.Fatalf("member store called for a refused request: %+v %+v", u, rep)
+	}
+	if keys := storedKeys(t, rc, prefix); len(keys) != 0 {
+		t.Fatalf("refused request claimed or stored %v", keys)
+	}
+	if got := hs.metricValue(t, "gridbot_webhook_requests_total", map[string]string{"outcome": outcome}); got != 1 {
+		t.Errorf("requests_total{outcome=%q} = %v, want 1", outcome, got)
+	}
+}
+
 // wantStillServing fails t unless a good message in each mode still gets
 // its reply.
 func wantStillServing(t *testing.T, hs *harness, user string) {
@@ -218,19 +240,7 @@ func TestBadSignature(t *testing.T) {
 			hs, rc, prefix := redisHarness(t)
 			d := hs.wx.build(tt.mode, msg)
 			tt.edit(hs.wx, &d)
-			r := hs.wx.post(t, d)
-			if r.Status != http.StatusForbidden {
-				t.Fatalf("status %d (body %q), want 403", r.Status, r.Body)
-			}
-			if n := hs.engine.Count(); n != 0 {
-				t.Fatalf("engine called %d times for a forged request", n)
-			}
-			if keys := storedKeys(t, rc, prefix); len(keys) != 0 {
-				t.Fatalf("forged request stored %v", keys)
-			}
-			if got := hs.metricValue(t, "gridbot_webhook_requests_total", map[string]string{"outcome": "forbidden"}); got != 1 {
-				t.Errorf("forbidden requests metric = %v, want 1", got)
-			}
+			wantRefused(t, hs, rc, prefix, hs.wx.post(t, d), http.StatusForbidden, "forbidden")
 			wantStillServing(t, hs, user)
 		})
 	}
@@ -333,7 +343,7 @@ func TestMalformed(t *testing.T) {
 			q.Set("signature", sign(testToken, "soon", q.Get("nonce")))
 			q.Set("msg_signature", sign(testToken, "soon", q.Get("nonce"), encryptOf(t, d.Body)))
 			return d
-		}, http.StatusBadRequest},
+		}, http.StatusForbidden}, // SPEC §3: a timestamp that is not a number is refused with 403
 		{"safe over 1 MiB", func(w *wechatSim) delivery {
 			d := w.build(safeMode, good)
 			d.Body = append(d.Body, strings.Repeat(" ", MaxBody+1-len(d.Body))...)

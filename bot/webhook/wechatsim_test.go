@@ -193,7 +193,9 @@ type wechatSim struct {
 	token string
 	appID string
 	key   []byte
-	seq   atomic.Int64 // makes every delivery's timestamp new, as WeChat's retries are
+	seq   atomic.Int64 // varies the deliveries' timestamps, as WeChat's retries do
+	// now is the clock deliveries are signed with; nil is time.Now.
+	now func() time.Time
 }
 
 func newWechatSim(t testing.TB, base string) *wechatSim {
@@ -207,9 +209,15 @@ type delivery struct {
 }
 
 // signedQuery returns the query of a plaintext delivery: a fresh timestamp
-// and nonce, their signature and the user's openid.
+// (the current time, or up to two minutes before it so that consecutive
+// deliveries differ, well within the handler's 5-minute window) and nonce,
+// their signature and the user's openid.
 func (w *wechatSim) signedQuery(openID string) url.Values {
-	ts := strconv.FormatInt(time.Now().Unix()+w.seq.Add(1), 10)
+	now := time.Now
+	if w.now != nil {
+		now = w.now
+	}
+	ts := strconv.FormatInt(now().Unix()-w.seq.Add(1)%120, 10)
 	nonce := strconv.FormatUint(binary.BigEndian.Uint64(randomBytes(8))%1e10, 10)
 	q := url.Values{}
 	q.Set("signature", sign(w.token, ts, nonce))
@@ -242,6 +250,23 @@ func (w *wechatSim) encrypted(m mode, msg wxMsg, encrypt string) delivery {
 		body = "<xml>" + el("ToUserName", testAccount) + el("Encrypt", encrypt) + "</xml>"
 	}
 	return delivery{Query: q, Body: []byte(body)}
+}
+
+// resign gives d the timestamp ts and signs it again, msg_signature too
+// when d has one, so that only the timestamp differs from a good delivery.
+func (w *wechatSim) resign(d *delivery, ts string) {
+	q := d.Query
+	q.Set("timestamp", ts)
+	q.Set("signature", sign(w.token, ts, q.Get("nonce")))
+	if q.Has("msg_signature") {
+		var env struct {
+			Encrypt string `xml:"Encrypt"`
+		}
+		if err := xml.Unmarshal(d.Body, &env); err != nil {
+			panic(err)
+		}
+		q.Set("msg_signature", sign(w.token, ts, q.Get("nonce"), env.Encrypt))
+	}
 }
 
 // build signs (and in safe and compatible mode encrypts) msg.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,13 +26,27 @@ const chatHelp = `type a message and press Enter. Commands:
   /location LAT,LNG LABEL   send a location
   /photo FILE               send a picture (dev mode: uploaded to the server's fake WeChat API)
   /subscribe                follow the official account
-  /quit                     leave`
+  /quit                     leave (so do Ctrl-C and the end of input)`
+
+const chatUsage = `usage: gridbot chat [--as OPENID] [--url URL]
+
+Chats with a running gridbot from the terminal, signing each message with
+WECHAT_TOKEN (gridbot-dev when unset) and the current time, as WeChat does.
+/quit, the end of input or Ctrl-C ends it with exit status 0; Ctrl-C while
+a message is on its way abandons that message (the bot may or may not have
+received it).
+
+`
 
 // runChat is `gridbot chat`: a terminal WeChat user signing messages as
 // WeChat's servers do.
 func runChat(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(stdout, chatUsage)
+		fs.PrintDefaults()
+	}
 	as := fs.String("as", "o-terminal-user", "OpenID to chat as")
 	addr := getenv("GRIDBOT_ADDR")
 	if addr == "" || strings.HasPrefix(addr, ":") {
@@ -59,14 +74,31 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	u := &simulator.User{URL: *target, Token: token, OpenID: *as, ToUser: "gh_gridbot", HTTP: &http.Client{Timeout: 10 * time.Second}}
 	fmt.Fprintf(stdout, "chatting with %s as %s\n%s\n", *target, *as, chatHelp)
-	lines := bufio.NewScanner(stdin)
+	lines, readErr := readLines(ctx, stdin)
+	// bye ends the chat when ctx is done (Ctrl-C): a goodbye, exit status 0.
+	bye := func(inFlight bool) error {
+		if inFlight {
+			fmt.Fprintln(stdout, "\ninterrupted: the last message may or may not have reached the bot")
+		}
+		fmt.Fprintln(stdout, "\nbye")
+		return nil
+	}
 	for {
 		fmt.Fprint(stdout, "> ")
-		if !lines.Scan() {
-			fmt.Fprintln(stdout)
-			return lines.Err()
+		var line string
+		select {
+		case <-ctx.Done():
+			return bye(false)
+		case l, ok := <-lines:
+			if !ok {
+				fmt.Fprintln(stdout)
+				return <-readErr
+			}
+			line = strings.TrimSpace(l)
 		}
-		line := strings.TrimSpace(lines.Text())
+		if ctx.Err() != nil {
+			return bye(false)
+		}
 		if line == "" {
 			continue
 		}
@@ -80,6 +112,9 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		if err == errQuit {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return bye(true)
+		}
 		if err != nil {
 			fmt.Fprintln(stdout, "!", err)
 			continue
@@ -91,6 +126,8 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 			r, err = u.Send(ctx, msg)
 		}
 		switch {
+		case ctx.Err() != nil:
+			return bye(true)
 		case err != nil:
 			fmt.Fprintln(stdout, "!", err)
 		case r.Content == "":
@@ -99,6 +136,28 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 			fmt.Fprintln(stdout, r.Content)
 		}
 	}
+}
+
+// readLines sends stdin's lines on the channel until the input ends (then
+// it is closed and the read error, nil at the end of input, follows) or
+// ctx is done, so that the prompt does not wait for a line to notice
+// Ctrl-C.
+func readLines(ctx context.Context, stdin io.Reader) (<-chan string, <-chan error) {
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		readErr <- sc.Err()
+		close(lines)
+	}()
+	return lines, readErr
 }
 
 var errQuit = fmt.Errorf("quit")
@@ -150,7 +209,11 @@ func chatPhoto(ctx context.Context, hc *http.Client, webhookURL, file string) (s
 	call := func(req *http.Request, out any) error {
 		resp, err := hc.Do(req)
 		if err != nil {
-			return err
+			var ue *url.Error
+			if errors.As(err, &ue) { // its URL carries the access token
+				err = ue.Err
+			}
+			return fmt.Errorf("%s: %w", req.URL.Path, err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode == http.StatusNotFound {

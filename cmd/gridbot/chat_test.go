@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"gridbot/cmd/gridbot/demo"
 )
@@ -93,5 +99,143 @@ func TestChatBadURL(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "--url") {
 			t.Errorf("--url %q: err %v, want one naming --url", u, err)
 		}
+	}
+}
+
+// chatRun runs `gridbot chat` in the background on stdin, writing to out;
+// its result arrives on the channel.
+func chatRun(ctx context.Context, args []string, stdin io.Reader, out io.Writer) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"chat"}, args...), envOf(nil), stdin, out, out) }()
+	return done
+}
+
+// wantChatEnd fails t unless the chat ends within 10 s with exit status 0.
+func wantChatEnd(t *testing.T, done <-chan error, out *lockedBuffer) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("chat ended with %v, want nil (exit status 0)\n%s", err, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("chat did not end after Ctrl-C:\n%s", out.String())
+	}
+}
+
+// wantNoSignedURL fails t if out shows any part of a signed query.
+func wantNoSignedURL(t *testing.T, out string) {
+	t.Helper()
+	for _, leak := range []string{"signature=", "nonce=", "timestamp=", "access_token="} {
+		if strings.Contains(out, leak) {
+			t.Fatalf("chat output shows %q:\n%s", leak, out)
+		}
+	}
+}
+
+// TestChatCtrlCAtPrompt: Ctrl-C (the context ending) at the prompt ends
+// the chat at once with a goodbye and exit status 0, though stdin is still
+// open.
+func TestChatCtrlCAtPrompt(t *testing.T) {
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": t.TempDir()})
+	stdin, typing := io.Pipe()
+	defer typing.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out lockedBuffer
+	done := chatRun(ctx, []string{"--url", base}, stdin, &out)
+	if _, err := io.WriteString(typing, "你好\n"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "帮助"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reply:\n%s", out.String())
+		}
+	}
+	cancel()
+	wantChatEnd(t, done, &out)
+	if !strings.HasSuffix(out.String(), "bye\n") || strings.Contains(out.String(), "interrupted") {
+		t.Fatalf("chat output does not end with a goodbye:\n%s", out.String())
+	}
+	wantNoSignedURL(t, out.String())
+}
+
+// TestChatCtrlCInFlight: Ctrl-C while a message waits for its reply
+// abandons it, says so, and ends the chat with exit status 0; no error
+// naming the signed URL is shown.
+func TestChatCtrlCInFlight(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so that the server notices the client leave
+		arrived <- struct{}{}
+		<-r.Context().Done() // never answers
+	}))
+	defer srv.Close()
+	stdin, typing := io.Pipe()
+	defer typing.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out lockedBuffer
+	done := chatRun(ctx, []string{"--url", srv.URL}, stdin, &out)
+	go io.WriteString(typing, "登记\n")
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the message never reached the server:\n%s", out.String())
+	}
+	cancel()
+	wantChatEnd(t, done, &out)
+	if !strings.Contains(out.String(), "interrupted") || !strings.HasSuffix(out.String(), "bye\n") {
+		t.Fatalf("chat output does not say the message was interrupted and goodbye:\n%s", out.String())
+	}
+	wantNoSignedURL(t, out.String())
+}
+
+// TestChatCancelledSendsNothing: with the context already ended, lines
+// still waiting on stdin are not sent.
+func TestChatCancelledSendsNothing(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out lockedBuffer
+	wantChatEnd(t, chatRun(ctx, []string{"--url", srv.URL}, strings.NewReader("你好\n登记\n"), &out), &out)
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("%d messages sent after Ctrl-C", n)
+	}
+	if !strings.HasSuffix(out.String(), "bye\n") {
+		t.Fatalf("no goodbye:\n%s", out.String())
+	}
+}
+
+// TestChatErrorsHideSignedURL: a server that cannot be reached, or that
+// refuses the message, gives an error line per message without the signed
+// query; the end of input ends the chat with exit status 0.
+func TestChatErrorsHideSignedURL(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "invalid signature", http.StatusForbidden)
+	}))
+	defer refusing.Close()
+	pic := filepath.Join(t.TempDir(), "p.png")
+	if err := os.WriteFile(pic, samplePNG(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ url, want string }{
+		{closed, "connection refused"},
+		{refusing.URL, "status 403"},
+	} {
+		var out lockedBuffer
+		wantChatEnd(t, chatRun(context.Background(), []string{"--url", c.url}, strings.NewReader("你好\n/menu HELP\n/subscribe\n/photo "+pic+"\n"), &out), &out)
+		if got := strings.Count(out.String(), "! "); got != 4 || !strings.Contains(out.String(), c.want) {
+			t.Fatalf("want 4 error lines with %q:\n%s", c.want, out.String())
+		}
+		wantNoSignedURL(t, out.String())
 	}
 }

@@ -18,6 +18,10 @@ import (
 // DevToken is the webhook token of dev mode (no WECHAT_TOKEN).
 const DevToken = "gridbot-dev"
 
+// devAddr is the listen address of dev mode without GRIDBOT_ADDR: its
+// pages speak as any member, so only this machine reaches them.
+const devAddr = "127.0.0.1:8080"
+
 // Config is gridbot's configuration, read from the environment once in
 // main and validated before anything starts.
 type Config struct {
@@ -36,6 +40,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For and X-Forwarded-Proto are believed; none by default.
 	TrustedProxies []string
+	// AcceptPlaintext, with AESKey set, also accepts plaintext POSTs.
+	AcceptPlaintext bool
 	// DevMode is on when WECHAT_TOKEN is unset.
 	DevMode bool
 }
@@ -46,7 +52,7 @@ type envVar struct {
 }
 
 var envVars = []envVar{
-	{"GRIDBOT_ADDR", ":8080", "listen address"},
+	{"GRIDBOT_ADDR", ":8080", "listen address; dev mode default 127.0.0.1:8080"},
 	{"DATABASE_URL", "", "postgres://… selects PostgreSQL; empty: SQLite file $GRIDBOT_DATA_DIR/gridbot.db"},
 	{"REDIS_URL", "", "redis://… selects Redis; empty: in-process session store (one instance only)"},
 	{"GRIDBOT_DATA_DIR", "./data", "SQLite file and other local state"},
@@ -54,7 +60,8 @@ var envVars = []envVar{
 	{"WECHAT_APPID", "", "official account AppID"},
 	{"WECHAT_APPSECRET", "", "official account AppSecret"},
 	{"WECHAT_TOKEN", "", "token for signatures; empty: dev mode (token gridbot-dev)"},
-	{"WECHAT_AES_KEY", "", "43-char EncodingAESKey; when set, safe (AES) mode requests are accepted"},
+	{"WECHAT_AES_KEY", "", "43-char EncodingAESKey; when set, safe (AES) mode requests are accepted and plaintext ones refused"},
+	{"WECHAT_ACCEPT_PLAINTEXT", "false", "true: with WECHAT_AES_KEY set, also accept plaintext POSTs (while switching the account's mode)"},
 	{"WECHAT_API_BASE", "https://api.weixin.qq.com", "base URL of the WeChat API"},
 	{"WECHAT_NOTICE_TEMPLATE_ID", "", "template for notices; empty: customer-service text messages"},
 	{"GRIDBOT_SEND_RATE", "50", "notice messages per second, all instances together"},
@@ -91,6 +98,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AESKey:           get("WECHAT_AES_KEY"),
 		APIBase:          strings.TrimRight(get("WECHAT_API_BASE"), "/"),
 		NoticeTemplateID: get("WECHAT_NOTICE_TEMPLATE_ID"),
+	}
+	if c.Token == "" && strings.TrimSpace(getenv("GRIDBOT_ADDR")) == "" {
+		c.Addr = devAddr // dev mode listens on this machine only
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("GRIDBOT_ADDR", "%q is not host:port (for example :8080 or 127.0.0.1:8080)", c.Addr)
@@ -133,6 +143,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			bad("WECHAT_APPID", "is required when WECHAT_AES_KEY is set (safe-mode messages carry the AppID)")
 		}
 	}
+	if v := get("WECHAT_ACCEPT_PLAINTEXT"); v != "true" && v != "false" {
+		bad("WECHAT_ACCEPT_PLAINTEXT", "%q is not true or false", v)
+	} else {
+		c.AcceptPlaintext = v == "true"
+	}
 	if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("WECHAT_API_BASE", "%q is not an http(s) URL", c.APIBase)
 	}
@@ -155,4 +170,28 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("configuration:\n%w", err)
 	}
 	return c, nil
+}
+
+// checkDevMode refuses dev mode beside production settings (SPEC §3): dev
+// mode creates an admin, loads demo data and lets /dev/chat speak as any
+// member, so it must never run on a real database or account. The error
+// names every variable to set or unset.
+func (c Config) checkDevMode() error {
+	if !c.DevMode {
+		return nil
+	}
+	var set []string
+	for _, v := range []struct{ name, value string }{
+		{"WECHAT_APPID", c.AppID}, {"WECHAT_APPSECRET", c.AppSecret}, {"DATABASE_URL", c.DatabaseURL},
+	} {
+		if v.value != "" {
+			set = append(set, v.name)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	names := strings.Join(set, ", ")
+	return fmt.Errorf("configuration: WECHAT_TOKEN is unset (dev mode) but production settings are set (%s): "+
+		"set WECHAT_TOKEN to run in production, or unset %s to run in dev mode", names, names)
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ import (
 
 	"gridbot/bot/fakewechat"
 	"gridbot/bot/simulator"
+	"gridbot/bot/webhook"
 	"gridbot/bot/wechat"
 	"gridbot/cmd/gridbot/demo"
 	"gridbot/flows"
@@ -151,8 +154,30 @@ func (d *devMode) register(r *gin.Engine) {
 	r.GET("/dev/chat/chat.js", func(c *gin.Context) {
 		c.FileFromFS("devchat/chat.js", http.FS(devchatFS))
 	})
-	r.POST("/dev/chat/send", d.send)
+	r.POST("/dev/chat/send", sameOriginJSON(), d.send)
 	r.GET("/dev/chat/messages", d.messages)
+}
+
+// sameOriginJSON guards the dev endpoints that act (they speak as any
+// member): only a JSON POST from this server's own page, or from a client
+// that is no browser (curl, `gridbot chat`), gets through. A cross-site
+// form or text/plain POST, which a browser sends without asking, is
+// refused; a cross-site JSON one would need a CORS preflight nothing answers.
+func sameOriginJSON() gin.HandlerFunc {
+	cross := http.NewCrossOriginProtection() // Sec-Fetch-Site, else Origin against Host
+	return func(c *gin.Context) {
+		origin := c.GetHeader("Origin")
+		u, err := url.Parse(origin)
+		if cross.Check(c.Request) != nil || origin != "" && (err != nil || !strings.EqualFold(u.Host, c.Request.Host)) {
+			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "cross-origin request refused: use the /dev/chat page of this server"})
+			return
+		}
+		if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
+			c.AbortWithStatusJSON(http.StatusUnsupportedMediaType, gin.H{"error": "Content-Type must be application/json"})
+			return
+		}
+		c.Next()
+	}
 }
 
 // menuGroup is one top-level button of the custom menu.
@@ -228,8 +253,8 @@ func (d *devMode) send(c *gin.Context) {
 		return
 	}
 	req.OpenID = strings.TrimSpace(req.OpenID)
-	if req.OpenID == "" || len(req.OpenID) > 64 {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "open_id: 1–64 characters"})
+	if err := webhook.CheckOpenID(req.OpenID); err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "open_id: " + err.Error()})
 		return
 	}
 	var m simulator.Message

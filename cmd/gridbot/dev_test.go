@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -407,5 +410,141 @@ func TestAPIUnknownRoutesAnswerJSON(t *testing.T) {
 		if resp.StatusCode != c.want || err != nil || body.Error == "" {
 			t.Errorf("%s %s = %d, error %q (%v); want %d with a JSON error", c.method, c.path, resp.StatusCode, body.Error, err, c.want)
 		}
+	}
+}
+
+// TestDevModeRefusesProductionSettings: without WECHAT_TOKEN, serve refuses
+// to start when WECHAT_APPID, WECHAT_APPSECRET or DATABASE_URL is set,
+// naming every such variable, before it opens a database or listens.
+func TestDevModeRefusesProductionSettings(t *testing.T) {
+	prod := map[string]string{
+		"WECHAT_APPID":     "wx0123456789",
+		"WECHAT_APPSECRET": "secret",
+		"DATABASE_URL":     "postgres://gridbot@127.0.0.1:5432/gridbot",
+	}
+	cases := [][]string{{"WECHAT_APPID"}, {"WECHAT_APPSECRET"}, {"DATABASE_URL"}, {"WECHAT_APPID", "WECHAT_APPSECRET", "DATABASE_URL"}}
+	for _, names := range cases {
+		t.Run(strings.Join(names, "+"), func(t *testing.T) {
+			dir := t.TempDir()
+			env := map[string]string{"GRIDBOT_DATA_DIR": dir, "GRIDBOT_ADDR": "127.0.0.1:0"}
+			for _, n := range names {
+				env[n] = prod[n]
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var logs lockedBuffer
+			err := run(ctx, []string{"serve"}, envOf(env), strings.NewReader(""), io.Discard, &logs)
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("serve in dev mode with %v: %v (it started:\n%s)", names, err, logs.String())
+			}
+			for _, want := range append([]string{"WECHAT_TOKEN"}, names...) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not name %s", err, want)
+				}
+			}
+			for _, n := range []string{"WECHAT_APPID", "WECHAT_APPSECRET", "DATABASE_URL"} {
+				if !slices.Contains(names, n) && strings.Contains(err.Error(), n) {
+					t.Errorf("error %q names %s, which is unset", err, n)
+				}
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("refused start left %v in the data directory", entries)
+			}
+		})
+	}
+	t.Run("with WECHAT_TOKEN", func(t *testing.T) {
+		env := map[string]string{"WECHAT_TOKEN": "prodtoken"}
+		maps.Copy(env, prod)
+		cfg, err := loadConfig(envOf(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.checkDevMode(); err != nil {
+			t.Fatalf("production settings with WECHAT_TOKEN refused: %v", err)
+		}
+	})
+}
+
+// webhookRequests reads the webhook's request counter from /metrics.
+func webhookRequests(t *testing.T, base string) float64 {
+	t.Helper()
+	_, _, body := httpGet(t, base+"/metrics")
+	var sum float64
+	for _, line := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, "gridbot_webhook_requests_total{"); ok {
+			_, v, _ := strings.Cut(rest, "} ")
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metrics line %q: %v", line, err)
+			}
+			sum += n
+		}
+	}
+	return sum
+}
+
+// TestDevChatSendSameOriginJSON: /dev/chat/send acts as any member, so it
+// takes only JSON from this server's own page (or a client that is no
+// browser): a cross-site or same-site request, an Origin naming another
+// host, and a text/plain or form POST (which a browser sends cross-site
+// without asking) are refused, and nothing reaches the webhook.
+func TestDevChatSendSameOriginJSON(t *testing.T) {
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": t.TempDir()})
+	const body = `{"open_id":"dev-13800138001","text":"帮助"}`
+	post := func(contentType string, headers map[string]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+"/dev/chat/send", strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	refused := []struct {
+		name, contentType string
+		headers           map[string]string
+		status            int
+	}{
+		{"text/plain", "text/plain", nil, http.StatusUnsupportedMediaType},
+		{"text/plain from the page's origin", "text/plain;charset=UTF-8", map[string]string{"Origin": base, "Sec-Fetch-Site": "same-origin"}, http.StatusUnsupportedMediaType},
+		{"form", "application/x-www-form-urlencoded", nil, http.StatusUnsupportedMediaType},
+		{"multipart", "multipart/form-data; boundary=x", nil, http.StatusUnsupportedMediaType},
+		{"no Content-Type", "", nil, http.StatusUnsupportedMediaType},
+		{"JSON cross-site", "application/json", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, http.StatusForbidden},
+		{"JSON cross-site without Origin", "application/json", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"JSON same-site", "application/json", map[string]string{"Sec-Fetch-Site": "same-site"}, http.StatusForbidden},
+		{"JSON from another origin", "application/json", map[string]string{"Origin": "http://evil.example:8080"}, http.StatusForbidden},
+		{"JSON from another port", "application/json", map[string]string{"Origin": "http://127.0.0.1:1"}, http.StatusForbidden},
+		{"JSON from another host, same-origin claimed", "application/json", map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"}, http.StatusForbidden},
+		{"JSON from an opaque origin", "application/json", map[string]string{"Origin": "null"}, http.StatusForbidden},
+	}
+	before := webhookRequests(t, base)
+	for _, r := range refused {
+		if status, b := post(r.contentType, r.headers); status != r.status || !strings.Contains(b, `"error"`) {
+			t.Errorf("%s: %d %s, want %d with an error", r.name, status, b, r.status)
+		}
+	}
+	if n := webhookRequests(t, base); n != before {
+		t.Fatalf("refused requests reached the webhook: %v requests, want %v", n, before)
+	}
+	for _, h := range []map[string]string{
+		nil, // curl, gridbot's tests
+		{"Origin": base, "Sec-Fetch-Site": "same-origin"}, // the page
+		{"Origin": base},
+	} {
+		if status, b := post("application/json; charset=utf-8", h); status != http.StatusOK || !strings.Contains(b, "reply") {
+			t.Errorf("same-origin JSON %v: %d %s, want 200", h, status, b)
+		}
+	}
+	if n := webhookRequests(t, base); n != before+3 {
+		t.Fatalf("webhook requests %v, want %v after three accepted sends", n, before+3)
 	}
 }

@@ -70,14 +70,15 @@ func echoRouter(cfg Config, log *slog.Logger) http.Handler {
 		APIBase: cfg.APIBase, Cache: wechat.NewMemoryCache(),
 	})
 	wh := &webhook.Handler{
-		Token:       cfg.Token,
-		AESEnabled:  cfg.AESKey != "",
-		Protocol:    client,
-		Engine:      echoEngine{},
-		Coordinator: session.NewMemory(),
-		Members:     echoMembers{},
-		Metrics:     webhook.NewMetrics(prometheus.NewRegistry()),
-		Log:         log,
+		Token:           cfg.Token,
+		AESEnabled:      cfg.AESKey != "",
+		AcceptPlaintext: cfg.AcceptPlaintext,
+		Protocol:        client,
+		Engine:          echoEngine{},
+		Coordinator:     session.NewMemory(),
+		Members:         echoMembers{},
+		Metrics:         webhook.NewMetrics(prometheus.NewRegistry()),
+		Log:             log,
 	}
 	wh.Register(r)
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })

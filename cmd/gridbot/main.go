@@ -43,7 +43,8 @@ commands:
                             print the month's unit assessment and grid
                             ranking; write the workbook to FILE
   chat [--as OPENID] [--url URL]
-                            chat with a running gridbot from the terminal
+                            chat with a running gridbot from the terminal;
+                            /quit, Ctrl-C or the end of input leaves
   bench [--users N] [--rounds N] [--rate R] [--duration D] [--db postgres|sqlite]
                             load-test serve against an echo baseline and print
                             msgs/s, p50/p99 and peak RSS (scratch databases only;

@@ -39,6 +39,8 @@ func TestConfigNamesEveryBadValue(t *testing.T) {
 		{"send rate", map[string]string{"GRIDBOT_SEND_RATE": "0"}, "GRIDBOT_SEND_RATE"},
 		{"send rate text", map[string]string{"GRIDBOT_SEND_RATE": "fast"}, "GRIDBOT_SEND_RATE"},
 		{"trusted proxies", map[string]string{"GRIDBOT_TRUSTED_PROXIES": "10.0.0.1, nginx"}, "GRIDBOT_TRUSTED_PROXIES"},
+		{"accept plaintext", map[string]string{"WECHAT_ACCEPT_PLAINTEXT": "yes"}, "WECHAT_ACCEPT_PLAINTEXT"},
+		{"accept plaintext number", map[string]string{"WECHAT_ACCEPT_PLAINTEXT": "1"}, "WECHAT_ACCEPT_PLAINTEXT"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,14 +63,30 @@ func TestConfigNamesEveryBadValue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !c.DevMode || c.Token != DevToken || c.Addr != ":8080" || c.DataDir != "data" || c.TZ.String() != "Asia/Shanghai" || c.SendRate != 50 || c.APIBase != "https://api.weixin.qq.com" {
+		// Dev mode listens on this machine only (SPEC §2).
+		if !c.DevMode || c.Token != DevToken || c.Addr != "127.0.0.1:8080" || c.DataDir != "data" || c.TZ.String() != "Asia/Shanghai" || c.SendRate != 50 || c.APIBase != "https://api.weixin.qq.com" || c.AcceptPlaintext {
 			t.Fatalf("defaults: %+v", c)
+		}
+	})
+	t.Run("dev mode GRIDBOT_ADDR", func(t *testing.T) {
+		c, err := loadConfig(envOf(map[string]string{"GRIDBOT_ADDR": ":9090"}))
+		if err != nil || !c.DevMode || c.Addr != ":9090" {
+			t.Fatalf("dev mode with GRIDBOT_ADDR: %+v %v", c, err)
 		}
 	})
 	t.Run("production", func(t *testing.T) {
 		c, err := loadConfig(envOf(map[string]string{"WECHAT_TOKEN": "prodtoken", "WECHAT_APPID": "wx1", "WECHAT_AES_KEY": strings.Repeat("a", 43)}))
-		if err != nil || c.DevMode || c.Token != "prodtoken" {
+		if err != nil || c.DevMode || c.Token != "prodtoken" || c.Addr != ":8080" || c.AcceptPlaintext {
 			t.Fatalf("production config: %+v %v", c, err)
+		}
+	})
+	t.Run("accept plaintext", func(t *testing.T) {
+		for v, want := range map[string]bool{"true": true, "false": false, " true ": true} {
+			c, err := loadConfig(envOf(map[string]string{"WECHAT_TOKEN": "prodtoken", "WECHAT_APPID": "wx1",
+				"WECHAT_AES_KEY": strings.Repeat("a", 43), "WECHAT_ACCEPT_PLAINTEXT": v}))
+			if err != nil || c.AcceptPlaintext != want {
+				t.Fatalf("WECHAT_ACCEPT_PLAINTEXT=%q: %+v %v, want %v", v, c.AcceptPlaintext, err, want)
+			}
 		}
 	})
 }
@@ -249,5 +267,19 @@ func TestSubcommandErrors(t *testing.T) {
 	err := run(context.Background(), []string{"import", "roster", bad}, env, nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "2") {
 		t.Fatalf("bad roster: %v", err)
+	}
+}
+
+// TestReadmeListsEveryVariable: the README's configuration table names
+// every variable of envVars.
+func TestReadmeListsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range envVars {
+		if !strings.Contains(string(readme), "`"+v.Name+"`") {
+			t.Errorf("README.md does not describe %s", v.Name)
+		}
 	}
 }

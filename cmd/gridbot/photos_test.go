@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -16,6 +17,7 @@ import (
 	"gridbot/bot/simulator"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/testenv"
 )
 
 // newFakeWeChat serves the shared fake WeChat API and a small PNG it knows
@@ -52,11 +54,20 @@ func TestReportPhotoFetchedInBackground(t *testing.T) {
 		hangs[i].Hang = true
 	}
 	fake.Inject("/cgi-bin/media/get", hangs...)
+	// Production settings (an AppID and a fake API) run in production mode:
+	// dev mode refuses them (SPEC §3); on PostgreSQL and Redis as deployed.
 	dir := t.TempDir()
-	env := map[string]string{"GRIDBOT_DATA_DIR": dir, "WECHAT_API_BASE": api.URL, "WECHAT_APPID": "wxtest", "WECHAT_APPSECRET": "secret"}
+	rdb := testenv.Redis(t)
+	dsn := testenv.PostgresDSN(t)
+	env := map[string]string{
+		"GRIDBOT_DATA_DIR": dir, "DATABASE_URL": dsn, "REDIS_URL": "redis://" + rdb.Options().Addr + "/0",
+		"WECHAT_TOKEN": "phototoken", "WECHAT_API_BASE": api.URL, "WECHAT_APPID": "wxtest", "WECHAT_APPSECRET": "secret",
+	}
 	importSample(t, env)
 	base := startServer(t, env)
-	u := &simulator.User{URL: base + "/wechat", Token: DevToken, OpenID: "o-photo-user", ToUser: "gh_test", HTTP: &http.Client{Timeout: 5 * time.Second}}
+	// Redis outlives the test: a user of its own, without an old session.
+	openID := fmt.Sprintf("o-photo-%d", time.Now().UnixNano())
+	u := &simulator.User{URL: base + "/wechat", Token: "phototoken", OpenID: openID, ToUser: "gh_test", HTTP: &http.Client{Timeout: 5 * time.Second}}
 	name, phone := firstRosterMember(t)
 	converse(t, u, [][2]string{{"绑定", "姓名"}, {name, "手机号"}, {phone, "确认"}, {"确认", "绑定成功"}, {"上报", "问题类别"}, {"1", "问题位置"}})
 	ctx := context.Background()
@@ -70,12 +81,12 @@ func TestReportPhotoFetchedInBackground(t *testing.T) {
 	}
 	converse(t, u, [][2]string{{"完成", "问题描述"}, {"垃圾堆放三天无人清运", "请核对"}, {"确认", "XC-"}})
 
-	db, err := sqldb.Open(ctx, "", dir)
+	db, err := sqldb.Open(ctx, dsn, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	m, err := db.MemberByOpenID(ctx, "o-photo-user")
+	m, err := db.MemberByOpenID(ctx, openID)
 	if err != nil {
 		t.Fatal(err)
 	}

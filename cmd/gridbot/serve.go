@@ -108,6 +108,9 @@ func (a *app) close() {
 // serve runs the HTTP server until ctx ends. ready, when set, receives the
 // bound address once the listener is open (tests listen on :0).
 func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- string) error {
+	if err := cfg.checkDevMode(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
@@ -236,15 +239,16 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Sessions: a.sessions, Loc: cfg.TZ})
 	wh := &webhook.Handler{
-		Token:       cfg.Token,
-		AESEnabled:  cfg.AESKey != "",
-		Protocol:    a.client,
-		Engine:      engine,
-		Coordinator: a.sessions,
-		Members:     a.db,
-		Pusher:      a.client,
-		Metrics:     webhook.NewMetrics(reg),
-		Log:         log,
+		Token:           cfg.Token,
+		AESEnabled:      cfg.AESKey != "",
+		AcceptPlaintext: cfg.AcceptPlaintext,
+		Protocol:        a.client,
+		Engine:          engine,
+		Coordinator:     a.sessions,
+		Members:         a.db,
+		Pusher:          a.client,
+		Metrics:         webhook.NewMetrics(reg),
+		Log:             log,
 	}
 	wh.Register(r)
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })

@@ -188,10 +188,12 @@ const resolveChunk = 2 * SendBatchSize
 
 // ResolveRecipients fixes a notice's recipients once, in transactions of
 // resolveChunk members each (by member ID) that lock the notice: a
-// pending delivery per bound member with reminders on in the targets,
-// with a flows.SendBatchJob (queue flows.NoticeQueue) per SendBatchSize
-// of them, and a skipped delivery ("unfollowed") per such member who
-// unfollowed. Each transaction moves the notice's cursor
+// delivery per bound member in the targets, pending for those with
+// reminders on, with a flows.SendBatchJob (queue flows.NoticeQueue) per
+// SendBatchSize of them, and skipped for the others, so the counts
+// account for every bound target member: "reminders off"
+// (flows.SkipRemindersOff) for a member who turned reminders off,
+// "unfollowed" for one who unfollowed. Each transaction moves the notice's cursor
 // (resolved_through, the last member ID taken), so a run cut short goes
 // on where it stopped; the last marks the notice resolved. Calls after
 // that change nothing. It returns the number of deliveries.
@@ -231,12 +233,12 @@ func (db *DB) resolveChunk(ctx context.Context, noticeID int64) (done bool, err 
 		insert := `
 INSERT INTO notice_deliveries (notice_id, member_id, openid, state, message, client_msg_id)
 SELECT ?, m.id, m.openid,
-       CASE WHEN m.unfollowed THEN 'skipped' ELSE 'pending' END,
-       CASE WHEN m.unfollowed THEN 'unfollowed' ELSE '' END,
+       CASE WHEN m.reminders AND NOT m.unfollowed THEN 'pending' ELSE 'skipped' END,
+       CASE WHEN NOT m.reminders THEN ? WHEN m.unfollowed THEN ? ELSE '' END,
        ? || CAST(m.id AS TEXT)
 FROM members m
-WHERE m.id > ? AND m.openid IS NOT NULL AND m.reminders`
-		args := []any{noticeID, fmt.Sprintf("n%d-m", noticeID), n.Through}
+WHERE m.id > ? AND m.openid IS NOT NULL`
+		args := []any{noticeID, flows.SkipRemindersOff, flows.SkipUnfollowed, fmt.Sprintf("n%d-m", noticeID), n.Through}
 		if n.Role != "" {
 			insert += ` AND m.role = ?`
 			args = append(args, n.Role)

@@ -1,0 +1,16 @@
+-- Stores that only grew: WeChat's template reports that no delivery took
+-- (other systems' messages, forged events) and expired admin sessions.
+-- A report is now kept for ten minutes (TemplateReportTTL) and its
+-- message is a few words; a session is deleted once expired. Each write
+-- deletes the expired rows by these indexes, and this migration deletes
+-- those already there (and any report with an overlong message).
+
+-- +goose Up
+CREATE INDEX template_reports_received_at_idx ON template_reports (received_at);
+CREATE INDEX admin_sessions_expires_at_idx ON admin_sessions (expires_at);
+DELETE FROM template_reports WHERE received_at < now() - interval '10 minutes' OR length(message) > 64 OR length(openid) > 64;
+DELETE FROM admin_sessions WHERE expires_at <= now();
+
+-- +goose Down
+DROP INDEX admin_sessions_expires_at_idx;
+DROP INDEX template_reports_received_at_idx;

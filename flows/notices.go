@@ -199,9 +199,17 @@ type NoticeStore interface {
 	// order: pending ones whose RetryAt has come, and ones an earlier
 	// version's sender left sending longer than stale ago.
 	OpenDeliveries(ctx context.Context, b DeliveryBatch, stale time.Duration) ([]Delivery, error)
+	// RenewBatch extends claim c to hold from now, while its sender works
+	// the batch. ErrConflict when c is no longer the batch's claim (another
+	// sender took the batch over).
+	RenewBatch(ctx context.Context, c BatchClaim, hold time.Duration) error
 	// ReleaseBatch lets go of a claim, so the batch may be claimed again
 	// at once.
 	ReleaseBatch(ctx context.Context, c BatchClaim) error
+	// ClaimedBatches returns which of batches bs a sender is working: held
+	// by a claim that has not run out, or was released or ran out less
+	// than grace ago.
+	ClaimedBatches(ctx context.Context, bs []DeliveryBatch, grace time.Duration) (map[DeliveryBatch]bool, error)
 	// RecordDeliveries stores the outcomes of attempts at deliveries
 	// without an outcome, each one more attempt, and returns the IDs it
 	// did not record because they had an outcome already, or because the

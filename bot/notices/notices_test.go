@@ -53,10 +53,22 @@ type fakeWeChat struct {
 	lastMsgID  int64
 	duplicates int
 	bodies     []map[string]any
-	// forgetBodies keeps no bodies (the benchmarks: 100,000 kept bodies
+	log        []fakeCall // every message call, in order
+
+	// forgetBodies keeps no bodies nor log (the benchmarks: 100,000 kept bodies
 	// are garbage the collector marks on every cycle of both loops).
 	forgetBodies bool
 }
+
+// fakeCall is one message call: when it came, and from which instance
+// (the crash tests' processes each use the base URL <fake>/i-<name>).
+type fakeCall struct {
+	at       time.Time
+	instance string
+}
+
+// instancePrefix starts the path of an instance's calls.
+const instancePrefix = "/i-"
 
 func newFakeWeChat(t testing.TB) *fakeWeChat {
 	f := &fakeWeChat{calls: map[string]int{}, script: map[string][]int{}, accepted: map[string]int{}, msgids: map[string]int64{}}
@@ -66,7 +78,12 @@ func newFakeWeChat(t testing.TB) *fakeWeChat {
 }
 
 func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
-	if strings.Contains(r.URL.Path, "token") {
+	path, instance := r.URL.Path, ""
+	if rest, ok := strings.CutPrefix(path, instancePrefix); ok {
+		instance, path, _ = strings.Cut(rest, "/")
+		path = "/" + path
+	}
+	if strings.Contains(path, "token") {
 		fmt.Fprint(w, `{"access_token":"token-fake","expires_in":7200}`)
 		return
 	}
@@ -88,6 +105,7 @@ func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
 	f.calls[openID]++
 	if !f.forgetBodies {
 		f.bodies = append(f.bodies, body)
+		f.log = append(f.log, fakeCall{at: time.Now(), instance: instance})
 	}
 	code := 0
 	if s := f.script[openID]; len(s) > 0 {
@@ -100,7 +118,7 @@ func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
 		} else {
 			f.accepted[cmid]++
 		}
-		if r.URL.Path == PathTemplate {
+		if path == PathTemplate {
 			f.lastMsgID++
 			msgID = 1<<32 + f.lastMsgID // WeChat's msgids pass 32 bits
 			f.msgids[cmid] = msgID

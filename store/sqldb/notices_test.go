@@ -614,6 +614,83 @@ func TestClaimBatch(t *testing.T) {
 	})
 }
 
+// TestRenewBatch: a sender's claim holds while it renews it, even past
+// its first hold; once it ran out, ClaimedBatches no longer counts the
+// batch (its sender died) and another sender takes it, after which the
+// first can no longer renew it; a released batch counts as claimed for
+// the grace given, then not.
+func TestRenewBatch(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		resolvedNotice(t, db)
+		now := fixedClock(db)
+		b := batchJobs(t, db)[0]
+		other := flows.DeliveryBatch{NoticeID: b.NoticeID, FirstID: b.LastID + 1, LastID: b.LastID + 1}
+		unknown := flows.DeliveryBatch{NoticeID: b.NoticeID + 1, FirstID: 1, LastID: 1}
+		claimed := func(want ...flows.DeliveryBatch) {
+			t.Helper()
+			got, err := db.ClaimedBatches(ctx, []flows.DeliveryBatch{b, other, unknown}, 3*time.Second)
+			if err != nil {
+				t.Fatalf("ClaimedBatches: %v", err)
+			}
+			if len(got) != len(want) {
+				t.Errorf("claimed batches = %v, want %v", got, want)
+			}
+			for _, w := range want {
+				if !got[w] {
+					t.Errorf("claimed batches = %v, want %v", got, want)
+				}
+			}
+		}
+		claimed()
+		first, err := db.ClaimBatch(ctx, b, 15*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed(b)
+		for range 4 { // renewed every 5 s, it holds for 20 s and more
+			*now = now.Add(5 * time.Second)
+			if err := db.RenewBatch(ctx, first, 15*time.Second); err != nil {
+				t.Fatalf("RenewBatch: %v", err)
+			}
+			if _, err := db.ClaimBatch(ctx, b, 15*time.Second); !errors.Is(err, flows.ErrConflict) {
+				t.Fatalf("ClaimBatch of a renewed batch = %v, want ErrConflict", err)
+			}
+		}
+		*now = now.Add(15 * time.Second) // its sender died: the claim runs out
+		claimed()
+		second, err := db.ClaimBatch(ctx, b, 15*time.Second)
+		if err != nil {
+			t.Fatalf("ClaimBatch after the claim ran out: %v", err)
+		}
+		err = db.RenewBatch(ctx, first, 15*time.Second)
+		wantErr(t, err, flows.ErrConflict)
+		if _, err := db.ClaimBatch(ctx, other, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		claimed(b, other)
+		if err := db.ReleaseBatch(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(2 * time.Second)
+		claimed(b, other) // released 2 s ago: its job is between two runs
+		third, err := db.ClaimBatch(ctx, b, 15*time.Second)
+		if err != nil {
+			t.Fatalf("ClaimBatch of a released batch: %v", err)
+		}
+		if err := db.ReleaseBatch(ctx, second); err != nil { // not its claim any more: nothing
+			t.Fatal(err)
+		}
+		claimed(b, other)
+		if err := db.ReleaseBatch(ctx, third); err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(4 * time.Second) // released longer ago than the grace
+		claimed(other)
+	})
+}
+
 // TestClaimBatchConcurrent: of senders claiming the same batch at once,
 // exactly one holds it.
 func TestClaimBatchConcurrent(t *testing.T) {

@@ -281,6 +281,7 @@ func TestKilledMidNotice(t *testing.T) {
 // batch over within resumeBound of the kill, and every eligible recipient
 // is delivered once, as above.
 func TestKilledMidNoticeSurvivor(t *testing.T) {
+	t.Parallel()
 	c := newCrash(t, sqldb.DialectPostgres)
 	cmds := map[string]*exec.Cmd{"a": c.start("a")}
 	c.f.waitAccepted(t, 20)

@@ -255,10 +255,16 @@ func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(
 // startRunner starts a Runner on db against the fake, stopped when the test ends.
 func startRunner(t *testing.T, db *sqldb.DB, f *fakeWeChat, templateID string) {
 	t.Helper()
-	r, err := New(db.RiverDriver(), Deps{
+	runDeps(t, db, Deps{
 		Store: db, Poster: newClient(t, f.srv.URL), TemplateID: templateID,
 		PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-	}, testLogger(t))
+	})
+}
+
+// runDeps starts a Runner on db with deps, stopped when the test ends.
+func runDeps(t *testing.T, db *sqldb.DB, deps Deps) {
+	t.Helper()
+	r, err := New(db.RiverDriver(), deps, testLogger(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -91,6 +91,7 @@ const outage = 12 * time.Second
 // notice once, and the repeats WeChat drops by client_msg_id are at most
 // the sends that were out and not recorded when it went away.
 func TestDatabaseBrieflyDown(t *testing.T) {
+	t.Parallel()
 	c := newCrash(t, sqldb.DialectPostgres)
 	u, err := url.Parse(c.dsn)
 	if err != nil {
@@ -103,24 +104,11 @@ func TestDatabaseBrieflyDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	r, err := New(db.RiverDriver(), Deps{
+	t.Cleanup(func() { db.Close() })
+	runDeps(t, db, Deps{
 		Store: db, Poster: newClient(t, c.f.srv.URL+instancePrefix+"proxied"), TemplateID: "tmpl-1",
 		Limiter: NewLimiter(childRate), MaxWorkers: childWorkers,
-	}, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := r.Stop(sctx); err != nil {
-			t.Errorf("Stop: %v", err)
-		}
-	}()
+	})
 	c.f.waitAccepted(t, 30)
 	// Away about as long as a batch claim holds: the run's outcomes cannot
 	// be recorded, nor its claim renewed, nor its job's end.

@@ -153,8 +153,8 @@ func (s *countedClaims) ClaimBatch(ctx context.Context, b flows.DeliveryBatch, h
 	return s.DB.ClaimBatch(ctx, b, hold)
 }
 
-// TestSweeperLeavesLiveRunsAlone: while a sender works a notice in many
-// short runs (each claims, renews, releases its batch and snoozes), a
+// TestSweeperLeavesLiveRunsAlone: while a sender works a notice in
+// several runs (each claims, renews, releases its batch and snoozes), a
 // Sweeper sweeping all the time, whose clock makes every run look old,
 // relaunches nothing: a live run's batch is claimed, or was released a
 // moment before its job snoozes.
@@ -162,25 +162,18 @@ func TestSweeperLeavesLiveRunsAlone(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
 		db, _, _ := openDB(t, dialect)
-		n := resolvedNotice(t, db, 60)
+		n := resolvedNotice(t, db, 240)
 		f := newFakeWeChat(t)
-		// RescueAfter 1 s: each run starts sends for 250 ms; at 40 a second,
-		// the notice takes some six runs.
+		// RescueAfter 8 s: each run starts sends for 2 s; at 40 a second,
+		// the notice takes some three runs.
 		store := &countedClaims{DB: db}
-		r, err := New(db.RiverDriver(), Deps{
+		runDeps(t, db, Deps{
 			Store: store, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: NewLimiter(40),
-			PollInterval: 10 * time.Millisecond, RescueAfter: time.Second,
-		}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer r.Stop(context.Background())
-		// Jobs look claimGrace older, less a tenth of a second: a run claims
-		// its batch sooner than that, and the end of each is tested.
-		s := sweeperOf(t, db, claimGrace-100*time.Millisecond)
+			PollInterval: 10 * time.Millisecond, RescueAfter: 8 * time.Second,
+		})
+		// Jobs look claimGrace older, less a second: a run claims its batch
+		// sooner than that, and the end of each (2 s) is tested.
+		s := sweeperOf(t, db, claimGrace-time.Second)
 		sweeps := 0
 		for {
 			c, err := db.NoticeCounts(ctx, n.ID)
@@ -221,7 +214,6 @@ func (s flakyRenewals) RenewBatch(context.Context, flows.BatchClaim, time.Durati
 // renewal), though it may start sends for longer; its job snoozes and
 // the deliveries it did not send stay pending for the next run.
 func TestBatchRunStopsWithoutClaim(t *testing.T) {
-	ctx := context.Background()
 	for _, tc := range []struct {
 		name  string
 		err   error
@@ -240,30 +232,7 @@ func TestBatchRunStopsWithoutClaim(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			job := &river.Job[flows.SendBatchJob]{
-				JobRow: &rivertype.JobRow{ID: 1, Attempt: 1},
-				Args:   flows.SendBatchJob{DeliveryBatch: flows.DeliveryBatch{NoticeID: n.ID, FirstID: 1, LastID: 1 << 40}},
-			}
-			start := time.Now()
-			werr := w.Work(ctx, job)
-			var snooze *rivertype.JobSnoozeError
-			if !errors.As(werr, &snooze) {
-				t.Errorf("Work = %v, want a snooze (deliveries left)", werr)
-			}
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			for _, at := range p.times {
-				if d := at.Sub(start); d > tc.until+50*time.Millisecond {
-					t.Errorf("a send made %v after the run started, past %v", d.Round(time.Millisecond), tc.until)
-				}
-			}
-			c, err := db.NoticeCounts(ctx, n.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Sent != len(p.times) || c.Sent == 0 || c.Pending != 60-c.Sent {
-				t.Errorf("counts %s after %d sends; want each send recorded, the rest pending", c, len(p.times))
-			}
+			workBatch(t, db, w, p, n, 60, tc.until+50*time.Millisecond)
 		})
 	}
 }

@@ -32,6 +32,15 @@ func (a Admin) CanSeeUnit(unitID int64) bool {
 	return a.Role == AdminOffice || (a.Role == AdminUnit && a.UnitID != 0 && a.UnitID == unitID)
 }
 
+// CanNotify reports whether the admin may send notice n, count its
+// targets and see it (the admin API and the console ask the same):
+// office admins any notice, a unit admin only one to their own unit
+// alone (not to all, no grid, no other unit).
+func (a Admin) CanNotify(n Notice) bool {
+	return a.Role == AdminOffice ||
+		(a.Role == AdminUnit && a.Unit != "" && !n.TargetAll && len(n.Grids) == 0 && len(n.Units) == 1 && n.Units[0] == a.Unit)
+}
+
 // MemberFilter selects members for the admin API; zero fields match all.
 type MemberFilter struct {
 	UnitID int64

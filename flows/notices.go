@@ -57,9 +57,13 @@ func (s DeliveryState) Final() bool {
 	return s == DeliverySent || s == DeliveryFailed || s == DeliverySkipped
 }
 
-// SkipUnfollowed is the message of a delivery skipped because the member
-// unfollowed the official account.
-const SkipUnfollowed = "unfollowed"
+// Messages of skipped deliveries: the member unfollowed the official
+// account (or WeChat answered 43004), or turned reminders off (SPEC §7: a
+// bound target member with reminders off is counted, as skipped).
+const (
+	SkipUnfollowed   = "unfollowed"
+	SkipRemindersOff = "reminders off"
+)
 
 // Delivery is one recipient of a notice.
 type Delivery struct {
@@ -181,11 +185,11 @@ type NoticeStore interface {
 	CreateNotice(ctx context.Context, n *Notice) error
 	// Notice returns a notice with its targets, or ErrNotFound.
 	Notice(ctx context.Context, id int64) (Notice, error)
-	// ResolveRecipients fixes a notice's recipients once: a pending delivery
-	// per bound member with reminders on in the targets (and a
-	// SendBatchJob per batch of them), a skipped one per such member who
-	// unfollowed. Later calls change nothing. It returns the number of
-	// deliveries.
+	// ResolveRecipients fixes a notice's recipients once: a delivery per
+	// bound member in the targets, pending for those with reminders on (and
+	// a SendBatchJob per batch of them), skipped for those with reminders
+	// off (SkipRemindersOff) or who unfollowed (SkipUnfollowed). Later
+	// calls change nothing. It returns the number of deliveries.
 	ResolveRecipients(ctx context.Context, noticeID int64) (int, error)
 	// ClaimBatch takes batch b for one sender until hold from now, when
 	// nobody holds it or the last holder's time ran out. ErrConflict when
@@ -195,9 +199,17 @@ type NoticeStore interface {
 	// order: pending ones whose RetryAt has come, and ones an earlier
 	// version's sender left sending longer than stale ago.
 	OpenDeliveries(ctx context.Context, b DeliveryBatch, stale time.Duration) ([]Delivery, error)
+	// RenewBatch extends claim c to hold from now, while its sender works
+	// the batch. ErrConflict when c is no longer the batch's claim (another
+	// sender took the batch over).
+	RenewBatch(ctx context.Context, c BatchClaim, hold time.Duration) error
 	// ReleaseBatch lets go of a claim, so the batch may be claimed again
 	// at once.
 	ReleaseBatch(ctx context.Context, c BatchClaim) error
+	// ClaimedBatches returns which of batches bs a sender is working: held
+	// by a claim that has not run out, or was released or ran out less
+	// than grace ago.
+	ClaimedBatches(ctx context.Context, bs []DeliveryBatch, grace time.Duration) (map[DeliveryBatch]bool, error)
 	// RecordDeliveries stores the outcomes of attempts at deliveries
 	// without an outcome, each one more attempt, and returns the IDs it
 	// did not record because they had an outcome already, or because the

@@ -159,8 +159,7 @@ func readNotice(c *gin.Context) (noticeRequest, flows.Notice, bool) {
 		fail(c, http.StatusBadRequest, `targets: name grids or units, or {"all": true}`)
 		return req, n, false
 	}
-	if adm := adminOf(c); adm.Role != flows.AdminOffice &&
-		(n.TargetAll || len(n.Grids) > 0 || len(n.Units) != 1 || n.Units[0] != adm.Unit) {
+	if adm := adminOf(c); !adm.CanNotify(n) {
 		fail(c, http.StatusForbidden, "a unit admin may notify only their own unit: targets {\"units\": ["+strconv.Quote(adm.Unit)+"]}")
 		return req, n, false
 	}
@@ -257,13 +256,6 @@ func (a *API) countNotice(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"count": count})
 }
 
-// ownNotice reports whether a unit admin may see a notice: one to their
-// unit alone.
-func ownNotice(adm flows.Admin, n flows.Notice) bool {
-	return adm.Role == flows.AdminOffice ||
-		(adm.Unit != "" && !n.TargetAll && len(n.Grids) == 0 && len(n.Units) == 1 && n.Units[0] == adm.Unit)
-}
-
 func (a *API) notice(c *gin.Context) {
 	id, ok := pathID(c, "id")
 	if !ok {
@@ -279,7 +271,7 @@ func (a *API) notice(c *gin.Context) {
 		a.internal(c, "notice", err)
 		return
 	}
-	if !ownNotice(adminOf(c), n) {
+	if !adminOf(c).CanNotify(n) {
 		fail(c, http.StatusForbidden, "not a notice to your unit")
 		return
 	}

@@ -242,6 +242,23 @@ func TestNotice(t *testing.T) {
 		len(got.Targets.Grids) != 0 || strings.Join(got.Targets.Units, ",") != "市文明办" {
 		t.Errorf("own notice = %+v", got)
 	}
+
+	// A bound target member with reminders off is counted, skipped
+	// (SPEC §7): 张三 of 市文明办 turned them off, 李四 is pending.
+	if err := f.db.SetReminders(ctx, f.members["张三"].ID, false); err != nil {
+		t.Fatal(err)
+	}
+	off := f.created("wmb", `{"title":"提醒已关","content":"内容","targets":{"units":["市文明办"]}}`)
+	if _, err := f.db.ResolveRecipients(ctx, off); err != nil {
+		t.Fatal(err)
+	}
+	w = f.do(http.MethodGet, "/api/v1/notices/"+itoa(off), "wmb", "")
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != http.StatusOK {
+		t.Fatalf("notice with reminders off: %d %s", w.Code, w.Body)
+	}
+	if got.State != "sending" || got.Counts != (countsJSON{Pending: 1, Skipped: 1}) || got.Total != 2 {
+		t.Errorf("with 张三's reminders off: state %s, counts %+v, total %d; want 1 pending, 1 skipped", got.State, got.Counts, got.Total)
+	}
 }
 
 func TestNotices(t *testing.T) {

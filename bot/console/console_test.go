@@ -603,6 +603,14 @@ func TestNoticeComposer(t *testing.T) {
 	if ns, _ := f.db.Notices(context.Background(), flows.NoticeFilter{Limit: 10}); len(ns) != 0 {
 		t.Fatalf("a refused form stored a notice: %+v", ns)
 	}
+	// 王五 (一号网格) is bound with reminders off: not counted to send to,
+	// but counted in the progress, as skipped.
+	if err := f.db.BindMember(context.Background(), f.members["王五"].ID, "o-wangwu"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SetReminders(context.Background(), f.members["王五"].ID, false); err != nil {
+		t.Fatal(err)
+	}
 	r := b.post("/admin/notices", form("action", "preview", "event_time", "2099-05-01T09:00"))
 	wantPage(t, r, http.StatusOK, "确认发送", `value="2099-05-01T09:00"`)
 	if !strings.Contains(r.body, "将发送给 <b>1</b> 人") { // 张三: bound, 一号网格
@@ -620,6 +628,11 @@ func TestNoticeComposer(t *testing.T) {
 	}
 	wantPage(t, b.get("/admin/notices"), http.StatusOK, "周末清扫")
 	wantPage(t, b.get("/admin/notices/99999"), http.StatusNotFound)
+	if _, err := f.db.ResolveRecipients(context.Background(), ns[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	wantPage(t, b.get("/admin/notices/"+strconv.FormatInt(ns[0].ID, 10)), http.StatusOK, "1/2：已发送 0，失败 0，跳过 1，待发送 1")
+	wantPage(t, b.get("/admin/notices"), http.StatusOK, "1/2：已发送 0，失败 0，跳过 1，待发送 1")
 }
 
 func TestActivitiesAssessmentAndWorkbook(t *testing.T) {
@@ -698,8 +711,34 @@ func TestUnitAdminNotices(t *testing.T) {
 	if strings.Contains(r.body, `name="grid"`) || strings.Contains(r.body, `name="all"`) {
 		t.Error("a unit admin is offered other targets")
 	}
-	// Whatever the form names, a unit admin's notice goes to their unit.
-	r = cg.post("/admin/notices", url.Values{"title": {"城管局周末清扫"}, "content": {"c"}, "all": {"1"}, "grid": {"一号网格"}, "unit": {"市文明办"}, "action": {"send"}})
+	if !strings.Contains(r.body, `<input type="hidden" name="unit" value="市城管局">`) {
+		t.Error("a unit admin's form does not name their unit")
+	}
+	// A form naming any other target is refused, as the API refuses it
+	// (403), never sent to the unit instead; counting it too.
+	for _, targets := range []url.Values{
+		{"all": {"1"}},
+		{"all": {"1"}, "unit": {"市城管局"}},
+		{"grid": {"一号网格"}, "unit": {"市城管局"}},
+		{"unit": {"市文明办"}},
+		{"unit": {"市城管局", "市文明办"}},
+		{"grid": {"一号网格"}},
+		{},
+	} {
+		for _, action := range []string{"send", "preview"} {
+			form := url.Values{"title": {"越权通知"}, "content": {"c"}, "action": {action}}
+			for k, v := range targets {
+				form[k] = v
+			}
+			wantPage(t, cg.post("/admin/notices", form), http.StatusForbidden, "单位管理员只能向本单位发送通知", "「市城管局」")
+		}
+	}
+	if ns, err := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10}); err != nil || len(ns) != 2 {
+		t.Fatalf("refused forms stored notices: %+v %v", ns, err)
+	}
+	r = cg.post("/admin/notices", url.Values{"title": {"城管局周末清扫"}, "content": {"c"}, "unit": {"市城管局"}, "action": {"preview"}})
+	wantPage(t, r, http.StatusOK, "将发送给 <b>0</b> 人", "确认发送")
+	r = cg.post("/admin/notices", url.Values{"title": {"城管局周末清扫"}, "content": {"c"}, "unit": {"市城管局"}, "action": {"send"}})
 	if r.code != http.StatusSeeOther {
 		t.Fatalf("unit admin send: %d %s", r.code, r.body)
 	}

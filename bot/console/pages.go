@@ -436,13 +436,6 @@ func itemOf(n flows.Notice, counts flows.NoticeCounts) noticeItem {
 	return it
 }
 
-// ownNotice reports whether a unit admin may see a notice: one to their
-// unit alone. Office admins see every notice.
-func ownNotice(adm flows.Admin, n flows.Notice) bool {
-	return adm.Role == flows.AdminOffice ||
-		(!n.TargetAll && len(n.Grids) == 0 && len(n.Units) == 1 && n.Units[0] == adm.Unit)
-}
-
 func (c *Console) notices(ctx *gin.Context) {
 	f := flows.NoticeFilter{Limit: 50}
 	if adm := adminOf(ctx); adm.Role != flows.AdminOffice {
@@ -479,15 +472,17 @@ func (c *Console) noticeForm(ctx *gin.Context) {
 	if !c.offerTargets(ctx, &d) {
 		return
 	}
+	if d.OwnUnit != "" {
+		d.Units = []string{d.OwnUnit}
+	}
 	c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
 }
 
 // offerTargets fills the grids and units the form offers: a unit admin's
-// notices go to their unit alone.
+// notices go to their unit alone, which the form names (a hidden field).
 func (c *Console) offerTargets(ctx *gin.Context, d *noticeFormData) bool {
 	if adm := adminOf(ctx); adm.Role != flows.AdminOffice {
-		d.OwnUnit, d.All, d.Grids, d.Units = adm.Unit, false, nil, []string{adm.Unit}
-		d.AllUnits = []string{adm.Unit}
+		d.OwnUnit, d.AllUnits = adm.Unit, []string{adm.Unit}
 		return true
 	}
 	var err error
@@ -557,12 +552,31 @@ func (c *Console) parseNotice(d *noticeFormData) (flows.Notice, string) {
 	return n, ""
 }
 
+// formNames are the grid or unit names a form chose: trimmed, without
+// blanks and repeats, in the order given.
+func formNames(in []string) []string {
+	var out []string
+	for _, name := range in {
+		if name = strings.TrimSpace(name); name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 func (c *Console) composeNotice(ctx *gin.Context) {
 	d := noticeFormData{
 		Title: strings.TrimSpace(ctx.PostForm("title")), Content: strings.TrimSpace(ctx.PostForm("content")),
 		EventTime: strings.TrimSpace(ctx.PostForm("event_time")), Place: strings.TrimSpace(ctx.PostForm("place")),
 		SendAt: strings.TrimSpace(ctx.PostForm("send_at")), All: ctx.PostForm("all") == "1",
-		Grids: ctx.PostFormArray("grid"), Units: ctx.PostFormArray("unit"),
+		Grids: formNames(ctx.PostFormArray("grid")), Units: formNames(ctx.PostFormArray("unit")),
+	}
+	// A unit admin who names any other target is refused, as the API
+	// refuses them, before the names are looked at.
+	if adm := adminOf(ctx); adm.Role != flows.AdminOffice &&
+		!adm.CanNotify(flows.Notice{TargetAll: d.All, Grids: d.Grids, Units: d.Units}) {
+		c.fail(ctx, http.StatusForbidden, "单位管理员只能向本单位发送通知：发送对象只能是「"+adm.Unit+"」。")
+		return
 	}
 	if !c.offerTargets(ctx, &d) {
 		return
@@ -618,7 +632,7 @@ func (c *Console) notice(ctx *gin.Context) {
 		c.internal(ctx, "notice", err)
 		return
 	}
-	if !ownNotice(adminOf(ctx), n) {
+	if !adminOf(ctx).CanNotify(n) {
 		c.forbidden(ctx)
 		return
 	}

@@ -35,23 +35,10 @@ func TestTransientErrorsBounded(t *testing.T) {
 		if err := db.CreateNotice(ctx, &n); err != nil {
 			t.Fatalf("CreateNotice: %v", err)
 		}
-		r, err := New(db.RiverDriver(), Deps{
+		runDeps(t, db, Deps{
 			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", DeliveryAttempts: 4,
 			PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-		}, testLogger(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if err := r.Stop(sctx); err != nil {
-				t.Errorf("Stop: %v", err)
-			}
-		}()
+		})
 		waitDone(t, db, n.ID, 30*time.Second)
 		want := []struct {
 			state flows.DeliveryState

@@ -11,7 +11,15 @@
 // recorded after; a delivery recorded sent is never sent again, and every
 // attempt carries the same client_msg_id (flows.ClientMsgID), so WeChat
 // drops the repeat of a message whose outcome a crash kept from being
-// recorded. No transaction is held while WeChat is called.
+// recorded. No transaction is held while WeChat is called. A claim holds
+// for a few seconds and is renewed while its run works, and the Sweeper
+// (rescue.go) that each instance runs queues again, within ResumeWithin,
+// the jobs a process that died left running.
+//
+// This file is long because the three workers share the sender, and the
+// batch worker's senders and recorders are one piece of state; the
+// reminder scheduler (schedule.go), pacing (pace.go) and the Sweeper are
+// apart.
 package notices
 
 import (
@@ -54,10 +62,19 @@ const (
 	DefaultMaxWorkers = 20
 	// DefaultPollInterval is how often the queue is checked for jobs.
 	DefaultPollInterval = time.Second
-	// DefaultStale is how long a batch may stay claimed before another
-	// attempt may take it over: longer than a send attempt's timeout.
+	// DefaultHold is how long a batch claim holds unless its sender
+	// renews it (every third of it, while it works the batch): a batch
+	// whose process died is free again within DefaultHold, and the Sweeper
+	// has it sent again within ResumeWithin.
+	DefaultHold = 15 * time.Second
+	// DefaultStale is how long a delivery left sending by an earlier
+	// version's one-delivery job (send_delivery) stays claimed before
+	// another attempt may take it over: longer than a send attempt's
+	// timeout.
 	DefaultStale = time.Minute
-	// DefaultRescueAfter is when River puts back a job whose process died.
+	// DefaultRescueAfter is when River's rescuer puts back a job whose
+	// process died: a backstop only, the Sweeper puts the notice jobs back
+	// far sooner.
 	DefaultRescueAfter = 5 * time.Minute
 	// DefaultDeliveryAttempts is how many times a delivery is tried
 	// before a transient error fails it for good, spaced by River's
@@ -118,7 +135,8 @@ func nextJobRetry(policy river.ClientRetryPolicy, row *rivertype.JobRow) time.Ti
 
 // maxRun bounds one run of a batch job; a batch with more to send snoozes
 // and runs again, so a job never looks stuck to River's rescuer (a run
-// takes at most a quarter of RescueAfter).
+// takes at most a quarter of RescueAfter) and other batches get their
+// turn.
 const maxRun = 10 * time.Second
 
 // Deps is what the sender needs. Store and Poster are required.
@@ -135,12 +153,19 @@ type Deps struct {
 	Limiter Limiter
 	// Location is the office time zone for the event time; nil means UTC.
 	Location *time.Location
-	// Stale is how long a batch (or a send_delivery job's delivery) is
-	// held by its claim; 0 means DefaultStale. A run starts sends for at
-	// most half of it, and each send may take up to 30 s: below a minute a
-	// slow send can outlive the claim, and another run may repeat it
-	// (with the same client_msg_id).
+	// Hold is how long a batch claim holds unless renewed; 0 means
+	// DefaultHold. A run renews its claim every third of it, and stops its
+	// sends when it could not renew it in time, so no other sender takes
+	// the batch while one of them is out.
+	Hold time.Duration
+	// Stale is how long a send_delivery job's delivery (earlier versions)
+	// is held by its claim; 0 means DefaultStale. Each send may take up to
+	// 30 s: below a minute a slow send can outlive the claim, and another
+	// attempt may repeat it (with the same client_msg_id).
 	Stale time.Duration
+	// SweepEvery is how often the Runner's Sweeper looks for notice jobs
+	// whose process died; 0 means DefaultSweepEvery.
+	SweepEvery time.Duration
 	// MaxWorkers is how many deliveries this instance sends at once; it
 	// has at most ten times as many sent and not yet recorded (after a
 	// crash, at most those go out again, with the client_msg_id WeChat
@@ -171,8 +196,14 @@ func (d *Deps) defaults() error {
 	if d.Location == nil {
 		d.Location = time.UTC
 	}
+	if d.Hold <= 0 {
+		d.Hold = DefaultHold
+	}
 	if d.Stale <= 0 {
 		d.Stale = DefaultStale
+	}
+	if d.SweepEvery <= 0 {
+		d.SweepEvery = DefaultSweepEvery
 	}
 	if d.MaxWorkers <= 0 {
 		d.MaxWorkers = DefaultMaxWorkers
@@ -195,7 +226,8 @@ func (d *Deps) defaults() error {
 // Register adds SendNoticeWorker, SendBatchWorker, SendDeliveryWorker (for
 // send_delivery jobs queued by earlier versions) and (with a schedule
 // store) FireScheduleWorker to workers, for a River client that also works
-// flows.NoticeQueue.
+// flows.NoticeQueue with the settings rescue.go names (QueueWorkers), and
+// runs a Sweeper on it.
 func Register(workers *river.Workers, deps Deps, log *slog.Logger) error {
 	_, err := register(workers, deps, log)
 	return err
@@ -213,7 +245,7 @@ func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWo
 		Attempts: deps.DeliveryAttempts, RetryPolicy: deps.RetryPolicy, Log: log,
 	}
 	batch := &SendBatchWorker{
-		sender: s, Limiter: deps.Limiter, Stale: deps.Stale,
+		sender: s, Limiter: deps.Limiter, Hold: deps.Hold, Stale: deps.Stale,
 		workers: deps.MaxWorkers, slots: make(chan struct{}, deps.MaxWorkers*unrecordedPerWorker),
 		run: min(deps.RescueAfter/4, maxRun),
 	}
@@ -227,11 +259,16 @@ func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWo
 	return batch, nil
 }
 
-// Runner works the notice queue. Create it with New, then Start and Stop it.
+// Runner works the notice queue, with a Sweeper beside it. Create it with
+// New, then Start and Stop it.
 type Runner struct {
-	client *river.Client[*sql.Tx]
-	batch  *SendBatchWorker
-	log    *slog.Logger
+	client  *river.Client[*sql.Tx]
+	batch   *SendBatchWorker
+	sweeper *Sweeper
+	log     *slog.Logger
+
+	stopSweep  context.CancelFunc
+	sweeperRan chan struct{}
 }
 
 // New builds a Runner on a River driver (sqldb.DB.RiverDriver) whose River
@@ -252,11 +289,8 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 	if err != nil {
 		return nil, fmt.Errorf("notices: new: %w", err)
 	}
-	// Job slots for the batches and two more, so a notice's recipients and
-	// a reminder are fixed while batches are being sent (their jobs come
-	// first: send_batch jobs have a lower priority).
 	client, err := river.NewClient(driver, &river.Config{
-		Queues:               map[string]river.QueueConfig{flows.NoticeQueue: {MaxWorkers: batchJobs + 2}},
+		Queues:               map[string]river.QueueConfig{flows.NoticeQueue: {MaxWorkers: QueueWorkers}},
 		Workers:              workers,
 		FetchPollInterval:    deps.PollInterval,
 		FetchCooldown:        min(100*time.Millisecond, deps.PollInterval),
@@ -270,15 +304,23 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 	if err != nil {
 		return nil, fmt.Errorf("notices: new: %w", err)
 	}
-	return &Runner{client: client, batch: batch, log: log}, nil
+	sweeper := &Sweeper{Client: client, Store: deps.Store, Every: deps.SweepEvery, Log: log}
+	return &Runner{client: client, batch: batch, sweeper: sweeper, log: log}, nil
 }
 
-// Start begins working the queue and returns at once.
+// Start begins working the queue, and sweeping it for jobs of processes
+// that died, and returns at once.
 func (r *Runner) Start(ctx context.Context) error {
 	r.batch.restart()
 	if err := r.client.Start(ctx); err != nil {
 		return fmt.Errorf("notices: start: %w", err)
 	}
+	sctx, stop := context.WithCancel(ctx)
+	r.stopSweep, r.sweeperRan = stop, make(chan struct{})
+	go func() {
+		defer close(r.sweeperRan)
+		r.sweeper.Run(sctx)
+	}()
 	return nil
 }
 
@@ -287,6 +329,10 @@ func (r *Runner) Start(ctx context.Context) error {
 // queue); when ctx ends first it cancels the sends (a cancelled delivery
 // goes back to pending, its job to the queue).
 func (r *Runner) Stop(ctx context.Context) error {
+	if r.stopSweep != nil {
+		r.stopSweep()
+		<-r.sweeperRan
+	}
 	r.batch.stop()
 	err := r.client.Stop(ctx)
 	if err == nil {
@@ -312,6 +358,8 @@ type SendNoticeWorker struct {
 	// means River's default backoff.
 	RetryPolicy river.ClientRetryPolicy
 	Log         *slog.Logger
+
+	run time.Duration // how long one run resolves; 0 means resolveRun
 }
 
 // NextRetry is when a job that failed is tried again: by the retry
@@ -324,11 +372,25 @@ func (w *SendNoticeWorker) NextRetry(job *river.Job[flows.SendNoticeJob]) time.T
 	return nextJobRetry(policy, job.JobRow)
 }
 
-// Work resolves the recipients of job.Args.NoticeID.
+// Timeout bounds one run: it resolves for resolveRun, then the chunk
+// under way is cut short.
+func (w *SendNoticeWorker) Timeout(*river.Job[flows.SendNoticeJob]) time.Duration {
+	return noticeJobTimeout
+}
+
+// Work resolves the recipients of job.Args.NoticeID. A run resolves for
+// at most resolveRun (the chunks it fixed stay fixed) and snoozes to go on
+// at once, so a live run is never older than its Timeout and the Sweeper
+// can tell one whose process died.
 func (w *SendNoticeWorker) Work(ctx context.Context, job *river.Job[flows.SendNoticeJob]) error {
-	n, err := w.Store.ResolveRecipients(ctx, job.Args.NoticeID)
+	rctx, cancel := context.WithTimeout(ctx, cmp.Or(w.run, resolveRun))
+	defer cancel()
+	n, err := w.Store.ResolveRecipients(rctx, job.Args.NoticeID)
 	if errors.Is(err, flows.ErrNotFound) {
 		return river.JobCancel(err)
+	}
+	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+		return river.JobSnooze(0)
 	}
 	if err != nil {
 		return fmt.Errorf("send notice %d: %w", job.Args.NoticeID, err)
@@ -449,16 +511,17 @@ func (s *sender) retryAt(d flows.Delivery) time.Time {
 }
 
 // SendBatchWorker sends a batch of a notice's deliveries. A run claims
-// the batch (ClaimBatch: another run of it, say one River put back after
-// its process seemed dead, waits until the claim is released or runs
-// out), reads the deliveries to send (OpenDeliveries), and queues them for
+// the batch (ClaimBatch: another run of it, say one the Sweeper queued
+// after its process seemed dead, waits until the claim is released or
+// runs out) and renews the claim while it works, reads the deliveries to
+// send (OpenDeliveries), and queues them for
 // the instance's MaxWorkers senders, which take them oldest run first,
 // each as soon as the Limiter permits and a slot is free; the instance's
 // recorders record the outcomes of all runs in one statement per group
 // that has come in meanwhile. So each delivery is written once, with its
 // outcome. An instance never has more than 10 × MaxWorkers deliveries sent
 // and not recorded: after a crash, at most those go out again (once the
-// dead run's claim runs out, after Stale), with the client_msg_id WeChat
+// dead run's claim runs out, within Hold), with the client_msg_id WeChat
 // drops.
 //
 // A transient error (-1, 45009, HTTP 5xx, a timeout) gives its delivery
@@ -472,9 +535,12 @@ type SendBatchWorker struct {
 	river.WorkerDefaults[flows.SendBatchJob]
 	*sender
 	Limiter Limiter
-	// Stale is how long a run's claim on its batch holds; a run stops
-	// starting sends after half of it, so its claim holds until its
-	// outcomes are recorded.
+	// Hold is how long a run's claim on its batch holds unless renewed:
+	// the run renews it every third of Hold until its outcomes are
+	// recorded, and stops its sends when it could not.
+	Hold time.Duration
+	// Stale is how long an earlier version's sender may have left a
+	// delivery sending before a run takes it back.
 	Stale time.Duration
 
 	workers int           // MaxWorkers
@@ -525,8 +591,7 @@ func (w *SendBatchWorker) NextRetry(job *river.Job[flows.SendBatchJob]) time.Tim
 }
 
 // Timeout bounds one run: it starts sends within run, and the last of
-// them go out and are recorded. River's rescuer also waits this long
-// before it takes a run for dead, so it is kept tight.
+// them go out and are recorded.
 func (w *SendBatchWorker) Timeout(*river.Job[flows.SendBatchJob]) time.Duration {
 	return w.run + sendTimeout
 }
@@ -554,22 +619,31 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 		}
 	})
 	start := time.Now()
-	claim, err := w.Store.ClaimBatch(ctx, b, w.Stale)
+	claim, err := w.Store.ClaimBatch(ctx, b, w.Hold)
 	if errors.Is(err, flows.ErrConflict) {
 		// Another run holds it (or held it and died): try again when its
 		// claim would have run out.
-		return river.JobSnooze(w.Stale)
+		return river.JobSnooze(w.Hold)
 	}
 	if err != nil {
 		return fail(err)
 	}
+	// The claim is renewed until the run's outcomes are recorded; the
+	// run's sends stop when it cannot be.
+	rctx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
+	stopKeeping := w.keep(claim, start, lost)
 	// A send retried with a new token (40001) waits for a permit of its own.
-	run := &batchRun{ctx: wechat.WithRetryWait(ctx, w.Limiter.Wait), l: l, claim: claim.Token, until: start.Add(min(w.run, w.Stale/2)), closed: make(chan struct{})}
+	run := &batchRun{ctx: wechat.WithRetryWait(rctx, w.Limiter.Wait), l: l, claim: claim.Token, until: start.Add(w.run), closed: make(chan struct{})}
 	run.ds, err = w.Store.OpenDeliveries(ctx, b, w.Stale)
 	if err == nil {
 		w.sendAll(run)
 	}
 	run.recorded.Wait()
+	stopKeeping()
+	if cause := context.Cause(rctx); cause != nil && ctx.Err() == nil {
+		w.Log.Warn("notices: batch run stopped", slog.Int64("notice_id", b.NoticeID), slog.Int64("first_id", b.FirstID), slog.Any("error", cause))
+	}
 	// Not cancelled with ctx: a run cut short (its Timeout, or Stop
 	// giving up) has given its deliveries back, and releases the batch so
 	// the next run need not wait for the claim to run out.
@@ -595,6 +669,57 @@ func (w *SendBatchWorker) Work(ctx context.Context, job *river.Job[flows.SendBat
 		return nil
 	}
 	return river.JobSnooze(max(time.Until(st.Next), 0))
+}
+
+// Why a run's sends stop before its until.
+var (
+	errClaimLapsed = errors.New("batch claim not renewed in time")
+	errClaimTaken  = errors.New("batch claim taken over by another sender")
+)
+
+// keep renews claim (taken at claimed) every third of Hold until the
+// returned stop is called, and calls lost when the claim may have run out
+// (no renewal succeeded in time: another sender may take the batch) or
+// another sender has it: the run's sends then stop (their ctx ends), so
+// none is out while another holds the batch. It keeps renewing after a
+// lapse: the run's last outcomes are recorded under the claim.
+func (w *SendBatchWorker) keep(claim flows.BatchClaim, claimed time.Time, lost context.CancelCauseFunc) (stop func()) {
+	// A fifth of Hold is left for the clocks of two instances to differ.
+	margin := w.Hold / 5
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		renew := time.NewTicker(w.Hold / 3)
+		defer renew.Stop()
+		lapse := time.NewTimer(time.Until(claimed.Add(w.Hold - margin)))
+		defer lapse.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-lapse.C:
+				lost(errClaimLapsed)
+			case <-renew.C:
+				at := time.Now()
+				ctx, cancel := context.WithTimeout(context.Background(), w.Hold/3)
+				err := w.Store.RenewBatch(ctx, claim, w.Hold)
+				cancel()
+				switch {
+				case err == nil:
+					lapse.Reset(time.Until(at.Add(w.Hold - margin)))
+				case errors.Is(err, flows.ErrConflict):
+					lost(errClaimTaken)
+					return
+				default:
+					w.Log.Warn("notices: renew batch claim", slog.Int64("notice_id", claim.NoticeID), slog.Int64("first_id", claim.FirstID), slog.Any("error", err))
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // sendAll queues run for the senders and returns when they have taken
@@ -727,8 +852,14 @@ func (w *SendBatchWorker) record() {
 		if err != nil {
 			// Out already, and still pending: the run fails, and the job's
 			// retry sends them again with the same client_msg_id, which
-			// WeChat drops.
+			// WeChat drops. Its senders take no more of its deliveries, so
+			// no more go out unrecorded while the database is away.
 			w.Log.Error("notices: outcomes not recorded", slog.Int("deliveries", len(rs)), slog.Any("error", err))
+			w.mu.Lock()
+			for _, o := range group {
+				w.close(o.run)
+			}
+			w.mu.Unlock()
 		}
 		for _, id := range notRecorded {
 			w.Log.Warn("notices: outcome not recorded: another sender recorded one first or took the batch over", slog.Int64("delivery_id", id))

@@ -53,10 +53,22 @@ type fakeWeChat struct {
 	lastMsgID  int64
 	duplicates int
 	bodies     []map[string]any
-	// forgetBodies keeps no bodies (the benchmarks: 100,000 kept bodies
+	log        []fakeCall // every message call, in order
+
+	// forgetBodies keeps no bodies nor log (the benchmarks: 100,000 kept bodies
 	// are garbage the collector marks on every cycle of both loops).
 	forgetBodies bool
 }
+
+// fakeCall is one message call: when it came, and from which instance
+// (the crash tests' processes each use the base URL <fake>/i-<name>).
+type fakeCall struct {
+	at       time.Time
+	instance string
+}
+
+// instancePrefix starts the path of an instance's calls.
+const instancePrefix = "/i-"
 
 func newFakeWeChat(t testing.TB) *fakeWeChat {
 	f := &fakeWeChat{calls: map[string]int{}, script: map[string][]int{}, accepted: map[string]int{}, msgids: map[string]int64{}}
@@ -66,7 +78,12 @@ func newFakeWeChat(t testing.TB) *fakeWeChat {
 }
 
 func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
-	if strings.Contains(r.URL.Path, "token") {
+	path, instance := r.URL.Path, ""
+	if rest, ok := strings.CutPrefix(path, instancePrefix); ok {
+		instance, path, _ = strings.Cut(rest, "/")
+		path = "/" + path
+	}
+	if strings.Contains(path, "token") {
 		fmt.Fprint(w, `{"access_token":"token-fake","expires_in":7200}`)
 		return
 	}
@@ -88,6 +105,7 @@ func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
 	f.calls[openID]++
 	if !f.forgetBodies {
 		f.bodies = append(f.bodies, body)
+		f.log = append(f.log, fakeCall{at: time.Now(), instance: instance})
 	}
 	code := 0
 	if s := f.script[openID]; len(s) > 0 {
@@ -100,7 +118,7 @@ func (f *fakeWeChat) serve(w http.ResponseWriter, r *http.Request) {
 		} else {
 			f.accepted[cmid]++
 		}
-		if r.URL.Path == PathTemplate {
+		if path == PathTemplate {
 			f.lastMsgID++
 			msgID = 1<<32 + f.lastMsgID // WeChat's msgids pass 32 bits
 			f.msgids[cmid] = msgID
@@ -237,10 +255,16 @@ func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(
 // startRunner starts a Runner on db against the fake, stopped when the test ends.
 func startRunner(t *testing.T, db *sqldb.DB, f *fakeWeChat, templateID string) {
 	t.Helper()
-	r, err := New(db.RiverDriver(), Deps{
+	runDeps(t, db, Deps{
 		Store: db, Poster: newClient(t, f.srv.URL), TemplateID: templateID,
 		PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-	}, testLogger(t))
+	})
+}
+
+// runDeps starts a Runner on db with deps, stopped when the test ends.
+func runDeps(t *testing.T, db *sqldb.DB, deps Deps) {
+	t.Helper()
+	r, err := New(db.RiverDriver(), deps, testLogger(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -303,8 +327,9 @@ func TestSendOutcomes(t *testing.T) {
 		}
 		startRunner(t, db, f, "tmpl-1")
 		c := waitDone(t, db, n.ID, 30*time.Second)
-		if c.Sent != 5 || c.Skipped != 1 || c.Failed != 1 || c.Total() != 7 {
-			t.Errorf("counts = %s, want 5 sent, 1 skipped, 1 failed", c)
+		// Skipped: 5 (unfollowed) and 3 (reminders off, never sent to).
+		if c.Sent != 5 || c.Skipped != 2 || c.Failed != 1 || c.Total() != 8 {
+			t.Errorf("counts = %s, want 5 sent, 2 skipped, 1 failed", c)
 		}
 		for i, want := range []int{1, 1, 1, 0, 0, 1, 3, 1, 2} {
 			if got := f.callsOf(openID(i)); got != want {

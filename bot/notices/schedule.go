@@ -105,6 +105,11 @@ type FireScheduleWorker struct {
 	Log      *slog.Logger
 }
 
+// Timeout bounds one fire (one transaction).
+func (w *FireScheduleWorker) Timeout(*river.Job[flows.FireScheduleJob]) time.Duration {
+	return noticeJobTimeout
+}
+
 // Work runs one fire.
 func (w *FireScheduleWorker) Work(ctx context.Context, job *river.Job[flows.FireScheduleJob]) error {
 	switch job.Args.Schedule {

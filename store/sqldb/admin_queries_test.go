@@ -357,8 +357,9 @@ func TestNotices(t *testing.T) {
 				t.Errorf("Notices row %+v\nwant %+v, %+v", got, want, counts)
 			}
 		}
-		// The notice to all is resolved: 张三 pending, 王五 skipped.
-		if last := list[len(list)-1]; !last.Counts.Resolved || last.Counts.Pending != 1 || last.Counts.Skipped != 1 {
+		// The notice to all is resolved: 张三 pending, 李四 (reminders off)
+		// and 王五 (unfollowed) skipped.
+		if last := list[len(list)-1]; !last.Counts.Resolved || last.Counts.Pending != 1 || last.Counts.Skipped != 2 {
 			t.Errorf("resolved notice counts = %+v", last.Counts)
 		}
 		_, err = db.Notices(ctx, flows.NoticeFilter{})

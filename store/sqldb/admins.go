@@ -104,13 +104,21 @@ func (db *DB) AdminByUsername(ctx context.Context, username string) (flows.Admin
 }
 
 // CreateSession stores a session of an admin under the hash of its token,
-// valid until expires.
+// valid until expires. It first deletes every expired session (of any
+// admin): sessions are only ever added here, so the table holds no more
+// than the sessions created since the oldest one still valid.
 func (db *DB) CreateSession(ctx context.Context, tokenHash string, adminID int64, expires time.Time) error {
-	const query = `
+	now := db.stamp()
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM admin_sessions WHERE expires_at <= ?`), now); err != nil {
+			return err
+		}
+		const query = `
 INSERT INTO admin_sessions (token_hash, admin_id, expires_at, created_at)
 VALUES (?, ?, ?, ?)`
-	_, err := db.db.ExecContext(ctx, db.q(query), tokenHash, adminID,
-		dbTime{expires.UTC().Truncate(time.Microsecond)}, db.stamp())
+		_, err := tx.ExecContext(ctx, db.q(query), tokenHash, adminID, dbTime{expires.UTC().Truncate(time.Microsecond)}, now)
+		return err
+	})
 	return wrap("create session", err)
 }
 

@@ -188,10 +188,12 @@ const resolveChunk = 2 * SendBatchSize
 
 // ResolveRecipients fixes a notice's recipients once, in transactions of
 // resolveChunk members each (by member ID) that lock the notice: a
-// pending delivery per bound member with reminders on in the targets,
-// with a flows.SendBatchJob (queue flows.NoticeQueue) per SendBatchSize
-// of them, and a skipped delivery ("unfollowed") per such member who
-// unfollowed. Each transaction moves the notice's cursor
+// delivery per bound member in the targets, pending for those with
+// reminders on, with a flows.SendBatchJob (queue flows.NoticeQueue) per
+// SendBatchSize of them, and skipped for the others, so the counts
+// account for every bound target member: "reminders off"
+// (flows.SkipRemindersOff) for a member who turned reminders off,
+// "unfollowed" for one who unfollowed. Each transaction moves the notice's cursor
 // (resolved_through, the last member ID taken), so a run cut short goes
 // on where it stopped; the last marks the notice resolved. Calls after
 // that change nothing. It returns the number of deliveries.
@@ -231,12 +233,12 @@ func (db *DB) resolveChunk(ctx context.Context, noticeID int64) (done bool, err 
 		insert := `
 INSERT INTO notice_deliveries (notice_id, member_id, openid, state, message, client_msg_id)
 SELECT ?, m.id, m.openid,
-       CASE WHEN m.unfollowed THEN 'skipped' ELSE 'pending' END,
-       CASE WHEN m.unfollowed THEN 'unfollowed' ELSE '' END,
+       CASE WHEN m.reminders AND NOT m.unfollowed THEN 'pending' ELSE 'skipped' END,
+       CASE WHEN NOT m.reminders THEN ? WHEN m.unfollowed THEN ? ELSE '' END,
        ? || CAST(m.id AS TEXT)
 FROM members m
-WHERE m.id > ? AND m.openid IS NOT NULL AND m.reminders`
-		args := []any{noticeID, fmt.Sprintf("n%d-m", noticeID), n.Through}
+WHERE m.id > ? AND m.openid IS NOT NULL`
+		args := []any{noticeID, flows.SkipRemindersOff, flows.SkipUnfollowed, fmt.Sprintf("n%d-m", noticeID), n.Through}
 		if n.Role != "" {
 			insert += ` AND m.role = ?`
 			args = append(args, n.Role)
@@ -400,12 +402,67 @@ func claimToken() (int64, error) {
 	return int64(binary.BigEndian.Uint64(b[:])>>1) | 1, nil
 }
 
+// RenewBatch extends claim c to hold until hold from now, as long as it
+// is the batch's claim: flows.ErrConflict when another sender has claimed
+// the batch since. A claim that ran out and that nobody took is renewed:
+// nobody else sent meanwhile.
+func (db *DB) RenewBatch(ctx context.Context, c flows.BatchClaim, hold time.Duration) error {
+	const query = `UPDATE notice_batch_claims SET held_until = ? WHERE notice_id = ? AND first_id = ? AND token = ?`
+	res, err := db.db.ExecContext(ctx, db.q(query), dbTime{db.stamp().Add(hold)}, c.NoticeID, c.FirstID, c.Token)
+	if err == nil {
+		if n, rerr := res.RowsAffected(); rerr == nil && n == 0 {
+			err = fmt.Errorf("batch %d/%d was taken over: %w", c.NoticeID, c.FirstID, flows.ErrConflict)
+		}
+	}
+	return wrap("renew batch", err)
+}
+
 // ReleaseBatch lets go of claim c, so the batch's next run may claim it
-// at once; nothing when c is no longer the batch's claim.
+// at once (ClaimedBatches still counts it for a moment: its job is
+// between two runs); nothing when c is no longer the batch's claim.
 func (db *DB) ReleaseBatch(ctx context.Context, c flows.BatchClaim) error {
-	const query = `UPDATE notice_batch_claims SET held_until = NULL WHERE notice_id = ? AND first_id = ? AND token = ?`
-	_, err := db.db.ExecContext(ctx, db.q(query), c.NoticeID, c.FirstID, c.Token)
+	const query = `UPDATE notice_batch_claims SET held_until = NULL, released_at = ? WHERE notice_id = ? AND first_id = ? AND token = ?`
+	_, err := db.db.ExecContext(ctx, db.q(query), db.stamp(), c.NoticeID, c.FirstID, c.Token)
 	return wrap("release batch", err)
+}
+
+// ClaimedBatches returns which of batches bs are held by a claim that
+// has not run out, or were released less than grace ago (a sender
+// finishing a run: its job is done or snoozes a moment later). A claim
+// that ran out without release is its sender's who died.
+func (db *DB) ClaimedBatches(ctx context.Context, bs []flows.DeliveryBatch, grace time.Duration) (map[flows.DeliveryBatch]bool, error) {
+	out := map[flows.DeliveryBatch]bool{}
+	if len(bs) == 0 {
+		return out, nil
+	}
+	notices := make([]int64, 0, len(bs))
+	for _, b := range bs {
+		notices = append(notices, b.NoticeID)
+	}
+	now := db.stamp()
+	query, args, err := sqlx.In(`
+SELECT notice_id, first_id FROM notice_batch_claims
+WHERE notice_id IN (?) AND (held_until > ? OR released_at > ?)`, notices, now, dbTime{now.Add(-grace)})
+	if err != nil {
+		return nil, fmt.Errorf("store: claimed batches: %w", err)
+	}
+	var rows []struct {
+		NoticeID int64 `db:"notice_id"`
+		FirstID  int64 `db:"first_id"`
+	}
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), args...); err != nil {
+		return nil, wrap("claimed batches", err)
+	}
+	held := make(map[[2]int64]bool, len(rows))
+	for _, r := range rows {
+		held[[2]int64{r.NoticeID, r.FirstID}] = true
+	}
+	for _, b := range bs {
+		if held[[2]int64{b.NoticeID, b.FirstID}] {
+			out[b] = true
+		}
+	}
+	return out, nil
 }
 
 // OpenDeliveries returns the deliveries of batch b a run may send now,
@@ -662,74 +719,6 @@ WHERE id = ? AND state = 'sending'`
 		err = db.applyTemplateReports(ctx, []int64{id})
 	}
 	return wrap("record delivery", err)
-}
-
-// Template job statuses of WeChat's TEMPLATESENDJOBFINISH event.
-const (
-	TemplateSendSuccess     = "success"
-	TemplateSendUserBlock   = "failed:user block"
-	TemplateSendSystemError = "failed: system failed"
-)
-
-// ErrCodeUserBlock is WeChat's errcode for a user who blocked the
-// account's messages, stored on a delivery WeChat reports blocked.
-const ErrCodeUserBlock = 43101
-
-// TemplateSendFinished applies WeChat's report (TEMPLATESENDJOBFINISH) on
-// the template message msgID sent to openID: "failed:user block" marks
-// the delivery failed with errcode 43101 and message "user block"; any
-// other "failed..." status marks it failed with the status's text
-// ("system failed"); "success" leaves it sent. A msgid no delivery holds
-// is no error (it may belong to another system, or the report came before
-// the sender recorded the msgid), and a repeated report changes nothing
-// more.
-//
-// A failure report is kept (template_reports) before the deliveries are
-// looked at, and after a msgid is recorded the reports kept for it are
-// applied (by RecordDelivery itself; by the BatchState that follows
-// RecordDeliveries): so a report is applied however it interleaves with
-// the record. Were it the other way round, a report read before the
-// record commits and a record checked before the report commits would
-// both miss.
-func (db *DB) TemplateSendFinished(ctx context.Context, openID string, msgID int64, status string) error {
-	status = strings.TrimSpace(status)
-	rest, failed := strings.CutPrefix(status, "failed:")
-	if !failed || msgID == 0 {
-		return nil // success, or a status that says nothing we keep
-	}
-	var code int64
-	if status == TemplateSendUserBlock {
-		code = ErrCodeUserBlock
-	}
-	message := strings.TrimSpace(rest)
-	if message == "" {
-		message = status
-	}
-	const keep = `
-INSERT INTO template_reports (msgid, openid, errcode, message, received_at) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (msgid, openid) DO UPDATE SET errcode = excluded.errcode, message = excluded.message`
-	if _, err := db.db.ExecContext(ctx, db.q(keep), msgID, openID, code, message, db.stamp()); err != nil {
-		return wrap("template send finished", err)
-	}
-	const query = `
-UPDATE notice_deliveries SET state = 'failed', errcode = ?, message = ?
-WHERE msgid = ? AND openid = ? AND state IN ('sent', 'failed')`
-	_, err := db.db.ExecContext(ctx, db.q(query), code, message, msgID, openID)
-	return wrap("template send finished", err)
-}
-
-// applyTemplateReports applies the kept failure reports on the template
-// messages of deliveries ids (just recorded sent with their msgids).
-func (db *DB) applyTemplateReports(ctx context.Context, ids []int64) error {
-	query, args, err := sqlx.In(`
-UPDATE notice_deliveries AS d SET state = 'failed', errcode = r.errcode, message = r.message
-FROM template_reports AS r
-WHERE d.id IN (?) AND d.state = 'sent' AND r.msgid = d.msgid AND r.openid = d.openid`, ids)
-	if err != nil {
-		return err
-	}
-	_, err = db.db.ExecContext(ctx, db.q(query), args...)
-	return err
 }
 
 // NoticeCounts counts a notice's deliveries by state; flows.ErrNotFound

@@ -113,10 +113,12 @@ func TestResolveRecipients(t *testing.T) {
 			pending []string
 			skipped []string
 		}{
-			{"all", flows.Notice{TargetAll: true}, []string{"张三"}, []string{"王五"}},
-			{"grid two", flows.Notice{Grids: []string{"二号网格"}}, nil, nil},
+			// 李四 (reminders off) is counted, as skipped (SPEC §7); 赵六,
+			// unbound, is not.
+			{"all", flows.Notice{TargetAll: true}, []string{"张三"}, []string{"李四", "王五"}},
+			{"grid two", flows.Notice{Grids: []string{"二号网格"}}, nil, []string{"李四"}},
 			{"unit", flows.Notice{Units: []string{"市城管局"}}, nil, []string{"王五"}},
-			{"grid and unit", flows.Notice{Grids: []string{"一号网格"}, Units: []string{"市文明办"}}, []string{"张三"}, []string{"王五"}},
+			{"grid and unit", flows.Notice{Grids: []string{"一号网格"}, Units: []string{"市文明办"}}, []string{"张三"}, []string{"李四", "王五"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				n := tc.n
@@ -158,10 +160,11 @@ func TestResolveRecipients(t *testing.T) {
 						t.Errorf("delivery of %s = %+v", name, d)
 					}
 				}
-				if len(tc.skipped) > 0 {
-					const q = `SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND member_id = ? AND state = 'skipped' AND message = 'unfollowed'`
-					if got := count(t, db, q, n.ID, ms["王五"].ID); got != 1 {
-						t.Errorf("skipped unfollowed deliveries of 王五 = %d, want 1", got)
+				why := map[string]string{"李四": flows.SkipRemindersOff, "王五": flows.SkipUnfollowed}
+				for _, name := range tc.skipped {
+					const q = `SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND member_id = ? AND state = 'skipped' AND message = ? AND attempts = 0`
+					if got := count(t, db, q, n.ID, ms[name].ID, why[name]); got != 1 {
+						t.Errorf("deliveries of %s skipped %q = %d, want 1", name, why[name], got)
 					}
 				}
 			})
@@ -220,7 +223,7 @@ func TestClaimAndRecordDelivery(t *testing.T) {
 			t.Error("sent_at not set")
 		}
 		c, err := db.NoticeCounts(ctx, n.ID)
-		if err != nil || !c.Done() || c.Sent != 1 || c.Skipped != 1 {
+		if err != nil || !c.Done() || c.Sent != 1 || c.Skipped != 2 { // 李四 (reminders off), 王五 (unfollowed)
 			t.Errorf("counts = %+v, %v", c, err)
 		}
 		_, err = db.ClaimDelivery(ctx, 99999, 0)
@@ -434,7 +437,7 @@ func TestResolveRecipientsBatches(t *testing.T) {
 func TestResolveRecipientsChunks(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		noticeMembers(t, db) // 张三 pending, 王五 skipped, 李四 reminders off
+		noticeMembers(t, db) // 张三 pending, 李四 and 王五 skipped
 		bulkMembers(t, db, 2*resolveChunk+10)
 		n := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
 		if err := db.CreateNotice(ctx, &n); err != nil {
@@ -452,22 +455,22 @@ func TestResolveRecipientsChunks(t *testing.T) {
 		if err := db.db.GetContext(ctx, &through, db.q(`SELECT resolved_through FROM notices WHERE id = ?`), n.ID); err != nil {
 			t.Fatal(err)
 		}
-		if got := count(t, db, `SELECT COUNT(*) FROM members WHERE id <= ? AND openid IS NOT NULL AND reminders`, through); got != resolveChunk {
+		if got := count(t, db, `SELECT COUNT(*) FROM members WHERE id <= ? AND openid IS NOT NULL`, through); got != resolveChunk {
 			t.Errorf("cursor %d covers %d recipients, want %d", through, got, resolveChunk)
 		}
 		first := batchJobs(t, db)
-		if ids := pendingIn(t, db, first); len(ids) != resolveChunk-1 { // 王五 skipped
-			t.Errorf("first chunk's batches cover %d, want %d", len(ids), resolveChunk-1)
+		if ids := pendingIn(t, db, first); len(ids) != resolveChunk-2 { // 李四 and 王五 skipped
+			t.Errorf("first chunk's batches cover %d, want %d", len(ids), resolveChunk-2)
 		}
 		// The job's next run (say after a crash) goes on from the cursor.
 		total, err := db.ResolveRecipients(ctx, n.ID)
-		want := 2*resolveChunk + 12 // 张三, 王五 and the bulk members
+		want := 2*resolveChunk + 13 // 张三, 李四, 王五 and the bulk members
 		if err != nil || total != want {
 			t.Fatalf("ResolveRecipients = %d, %v; want %d", total, err, want)
 		}
 		all := batchJobs(t, db)
-		if ids := pendingIn(t, db, all); len(ids) != want-1 {
-			t.Errorf("batches cover %d pending deliveries, want %d", len(ids), want-1)
+		if ids := pendingIn(t, db, all); len(ids) != want-2 {
+			t.Errorf("batches cover %d pending deliveries, want %d", len(ids), want-2)
 		}
 		if got := count(t, db, `SELECT COUNT(DISTINCT member_id) FROM notice_deliveries WHERE notice_id = ?`, n.ID); got != want {
 			t.Errorf("distinct recipients = %d, want %d", got, want)
@@ -608,6 +611,83 @@ func TestClaimBatch(t *testing.T) {
 		if _, err := db.ClaimBatch(ctx, b, time.Hour); !errors.Is(err, flows.ErrConflict) {
 			t.Errorf("ClaimBatch after an old claim's release = %v, want ErrConflict", err)
 		}
+	})
+}
+
+// TestRenewBatch: a sender's claim holds while it renews it, even past
+// its first hold; once it ran out, ClaimedBatches no longer counts the
+// batch (its sender died) and another sender takes it, after which the
+// first can no longer renew it; a released batch counts as claimed for
+// the grace given, then not.
+func TestRenewBatch(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		resolvedNotice(t, db)
+		now := fixedClock(db)
+		b := batchJobs(t, db)[0]
+		other := flows.DeliveryBatch{NoticeID: b.NoticeID, FirstID: b.LastID + 1, LastID: b.LastID + 1}
+		unknown := flows.DeliveryBatch{NoticeID: b.NoticeID + 1, FirstID: 1, LastID: 1}
+		claimed := func(want ...flows.DeliveryBatch) {
+			t.Helper()
+			got, err := db.ClaimedBatches(ctx, []flows.DeliveryBatch{b, other, unknown}, 3*time.Second)
+			if err != nil {
+				t.Fatalf("ClaimedBatches: %v", err)
+			}
+			if len(got) != len(want) {
+				t.Errorf("claimed batches = %v, want %v", got, want)
+			}
+			for _, w := range want {
+				if !got[w] {
+					t.Errorf("claimed batches = %v, want %v", got, want)
+				}
+			}
+		}
+		claimed()
+		first, err := db.ClaimBatch(ctx, b, 15*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimed(b)
+		for range 4 { // renewed every 5 s, it holds for 20 s and more
+			*now = now.Add(5 * time.Second)
+			if err := db.RenewBatch(ctx, first, 15*time.Second); err != nil {
+				t.Fatalf("RenewBatch: %v", err)
+			}
+			if _, err := db.ClaimBatch(ctx, b, 15*time.Second); !errors.Is(err, flows.ErrConflict) {
+				t.Fatalf("ClaimBatch of a renewed batch = %v, want ErrConflict", err)
+			}
+		}
+		*now = now.Add(15 * time.Second) // its sender died: the claim runs out
+		claimed()
+		second, err := db.ClaimBatch(ctx, b, 15*time.Second)
+		if err != nil {
+			t.Fatalf("ClaimBatch after the claim ran out: %v", err)
+		}
+		err = db.RenewBatch(ctx, first, 15*time.Second)
+		wantErr(t, err, flows.ErrConflict)
+		if _, err := db.ClaimBatch(ctx, other, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		claimed(b, other)
+		if err := db.ReleaseBatch(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(2 * time.Second)
+		claimed(b, other) // released 2 s ago: its job is between two runs
+		third, err := db.ClaimBatch(ctx, b, 15*time.Second)
+		if err != nil {
+			t.Fatalf("ClaimBatch of a released batch: %v", err)
+		}
+		if err := db.ReleaseBatch(ctx, second); err != nil { // not its claim any more: nothing
+			t.Fatal(err)
+		}
+		claimed(b, other)
+		if err := db.ReleaseBatch(ctx, third); err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(4 * time.Second) // released longer ago than the grace
+		claimed(other)
 	})
 }
 

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -189,6 +190,91 @@ func TestActivityReminder(t *testing.T) {
 		// 市城管局's only member is 王五, a leader (and unfollowed): no coordinator, no delivery.
 		if total, err := db.ResolveRecipients(ctx, id); err != nil || total != 0 {
 			t.Errorf("ResolveRecipients = %d, %v; want 0 (no coordinator)", total, err)
+		}
+	})
+}
+
+// deliveriesOf returns a notice's deliveries as "state message" by member ID.
+func deliveriesOf(t *testing.T, db *DB, noticeID int64) map[int64]string {
+	t.Helper()
+	var rows []struct {
+		MemberID int64  `db:"member_id"`
+		State    string `db:"state"`
+		Message  string `db:"message"`
+	}
+	const q = `SELECT member_id, state, message FROM notice_deliveries WHERE notice_id = ?`
+	if err := db.db.SelectContext(context.Background(), &rows, db.q(q), noticeID); err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]string{}
+	for _, r := range rows {
+		out[r.MemberID] = strings.TrimSpace(r.State + " " + r.Message)
+	}
+	return out
+}
+
+// TestRemindersCountEveryBoundMember: the weekend and activity reminders'
+// notices, like any notice, give a bound target member with reminders
+// off a delivery recorded skipped ("reminders off"), so their counts
+// account for every bound member in their targets (SPEC §7).
+func TestRemindersCountEveryBoundMember(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := noticeMembers(t, db) // 张三 on, 李四 (市文明办 coordinator) off, 王五 unfollowed
+		loc := time.FixedZone("CST", 8*3600)
+		event := flows.Notice{Title: "周六大扫除", Content: "c", EventTime: time.Date(2024, 11, 16, 8, 0, 0, 0, loc), TargetAll: true}
+		if err := db.CreateNotice(ctx, &event); err != nil {
+			t.Fatal(err)
+		}
+		ss, err := db.Schedules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fire := func(s flows.Schedule, due time.Time) int64 {
+			t.Helper()
+			if ok, err := db.FireSchedule(ctx, s, due); err != nil || !ok {
+				t.Fatalf("FireSchedule = %v, %v", ok, err)
+			}
+			var id int64
+			if err := db.db.GetContext(ctx, &id, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		weekend, err := db.WeekendReminder(ctx, fire(ss[0], time.Date(2024, 11, 15, 18, 0, 0, 0, loc)), loc)
+		if err != nil || weekend == 0 {
+			t.Fatalf("WeekendReminder = %d, %v", weekend, err)
+		}
+		if n, err := db.ActivityReminder(ctx, fire(ss[1], time.Date(2024, 11, 25, 9, 0, 0, 0, loc)), loc, UnitActivityGoal); err != nil || n != 2 {
+			t.Fatalf("ActivityReminder = %d, %v; want a notice to each unit", n, err)
+		}
+		var activity int64
+		const q = `SELECT n.id FROM notices n JOIN notice_targets t ON t.notice_id = n.id WHERE n.title = '集体活动提醒' AND t.name = '市文明办'`
+		if err := db.db.GetContext(ctx, &activity, db.q(q)); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name   string
+			id     int64
+			want   map[int64]string
+			counts flows.NoticeCounts
+		}{
+			{"weekend", weekend, map[int64]string{
+				ms["张三"].ID: "pending", ms["李四"].ID: "skipped " + flows.SkipRemindersOff, ms["王五"].ID: "skipped " + flows.SkipUnfollowed,
+			}, flows.NoticeCounts{Resolved: true, Pending: 1, Skipped: 2}},
+			// To 市文明办's coordinators: 李四 alone, reminders off.
+			{"activity", activity, map[int64]string{ms["李四"].ID: "skipped " + flows.SkipRemindersOff},
+				flows.NoticeCounts{Resolved: true, Skipped: 1}},
+		} {
+			if _, err := db.ResolveRecipients(ctx, tc.id); err != nil {
+				t.Fatalf("%s: ResolveRecipients: %v", tc.name, err)
+			}
+			if got := deliveriesOf(t, db, tc.id); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%s reminder's deliveries = %v, want %v", tc.name, got, tc.want)
+			}
+			if c, err := db.NoticeCounts(ctx, tc.id); err != nil || c != tc.counts {
+				t.Errorf("%s reminder's counts = %+v, %v; want %+v", tc.name, c, err, tc.counts)
+			}
 		}
 	})
 }

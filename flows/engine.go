@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,15 +132,20 @@ type Step struct {
 	Accept func(env *Env, in Input) error
 	// Facts: the step reads env.Facts, so the flow's Load runs before it.
 	Facts bool
-	// Photos, when set, makes this a photo step: images are collected into
-	// the draft until 完成 (with at least Min) or until Max have arrived.
+	// Photos, when set, makes this a photo step: images are staged and
+	// collected into the draft until 完成 (with at least Min that count) or
+	// until Max have arrived. The step must be named "photos".
 	Photos *PhotoRule
 }
 
-// PhotoRule bounds the photos of a photo step.
-type PhotoRule struct {
-	Min, Max int
-}
+// stepPhotos is the name of every photo step: a Save that refuses the
+// draft's photos sends the user back to it.
+const stepPhotos = "photos"
+
+// legacyPhotos is the draft entry in which versions before staged photos
+// kept a draft's photos, as "mediaID\tpicURL" lines (which a PicUrl with
+// a tab or a newline split into many).
+const legacyPhotos = "photos"
 
 // Env is what a step sees: the time, the member and the draft, plus facts
 // the flow's Load fetched.
@@ -150,6 +156,8 @@ type Env struct {
 	Member Member
 	Bound  bool
 	Draft  map[string]string
+	// Photos are the IDs of the draft's staged photos, in the order sent.
+	Photos []int64
 	Facts  Facts
 	// factsFresh: Facts were loaded for the current draft.
 	factsFresh bool
@@ -302,6 +310,7 @@ func (e *Engine) begin(ctx context.Context, env *Env, f *Flow, intro, then strin
 		return joinReply([]string{intro}, reply), nil
 	}
 	env.Draft = map[string]string{draftKey: rand.Text()}
+	env.Photos = nil
 	if then != "" {
 		env.Draft["then"] = then
 	}
@@ -329,6 +338,7 @@ func (e *Engine) ask(ctx context.Context, env *Env, f *Flow, sess Session, i int
 		prompt = confirmPrompt(f, env)
 	}
 	sess.Draft = env.Draft
+	sess.Photos = env.Photos
 	sess.Updated = env.Now
 	if err := e.deps.Sessions.Save(ctx, env.OpenID, sess); err != nil {
 		return "", fmt.Errorf("flows: save session: %w", err)
@@ -350,6 +360,7 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 	if env.Draft == nil {
 		env.Draft = map[string]string{}
 	}
+	env.Photos = sess.Photos
 	if err := e.loadMember(ctx, env); err != nil {
 		return "", err
 	}
@@ -378,6 +389,26 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 		sess.Back = sess.Back[:len(sess.Back)-1]
 		return e.ask(ctx, env, f, sess, f.stepIndex(prev), "")
 	}
+	var note string
+	if _, ok := env.Draft[legacyPhotos]; ok {
+		// A draft of an older version: its photos cannot be read safely
+		// (and were never staged), so they are dropped and asked again.
+		delete(env.Draft, legacyPhotos)
+		if i := f.stepIndex(stepPhotos); i >= 0 && (i == idx || slices.Contains(sess.Back, stepPhotos)) {
+			note = "系统已升级，升级前发送的照片需要重新发送。"
+			if i != idx {
+				rewind(&sess, stepPhotos)
+				return e.ask(ctx, env, f, sess, i, note)
+			}
+		}
+	}
+	reply, err := e.answer(ctx, env, f, sess, idx, in, word)
+	return joinReply([]string{note}, reply), err
+}
+
+// answer feeds an input other than 取消 and 返回 to the running flow's
+// current step (index idx, -1 at the summary).
+func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess Session, idx int, in Input, word string) (string, error) {
 	if sess.Step == stepConfirm {
 		return e.confirm(ctx, env, f, sess, in, word)
 	}
@@ -412,39 +443,43 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 
 // photoStep handles images, 完成 and 跳过 at a photo step; anything else
 // falls through to the step's Accept (which refuses it with the step's
-// wants).
+// wants). Each image is staged as it arrives, which starts its fetch, so
+// at 完成 the photos already stored are known by their content.
 func (e *Engine) photoStep(ctx context.Context, env *Env, f *Flow, sess Session, idx int, in Input, word string) (string, bool, error) {
 	rule := f.Steps[idx].Photos
-	photos := draftPhotos(env.Draft)
 	switch {
 	case in.Kind == KindImage:
-		if len(photos) >= rule.Max {
-			reply, err := e.advance(ctx, env, f, sess, idx, fmt.Sprintf("最多%d张照片，这张未收。", rule.Max))
+		if len(env.Photos) >= rule.Max {
+			reply, err := e.photosDone(ctx, env, f, sess, idx, fmt.Sprintf("最多%d张照片，这张未收。", rule.Max))
 			return reply, true, err
 		}
-		photos = append(photos, Photo{MediaID: in.MediaID, PicURL: in.PicURL})
-		setDraftPhotos(env.Draft, photos)
-		if len(photos) == rule.Max {
-			reply, err := e.advance(ctx, env, f, sess, idx, fmt.Sprintf("已收到第%d张照片，已达上限。", len(photos)))
+		if in.MediaID == "" && in.PicURL == "" {
+			reply, err := e.reask(ctx, env, f, sess, "这张照片无法读取，请重新发送。")
 			return reply, true, err
 		}
-		msg := fmt.Sprintf("已收到第%d张照片。", len(photos))
-		if missing := rule.Min - len(photos); missing > 0 {
+		p, err := e.deps.Store.StagePhoto(ctx, env.Member.ID, Photo{MediaID: in.MediaID, PicURL: in.PicURL})
+		if err != nil {
+			return "", true, fmt.Errorf("flows: stage photo: %w", err)
+		}
+		env.Photos = append(env.Photos, p.ID)
+		if len(env.Photos) == rule.Max {
+			reply, err := e.photosDone(ctx, env, f, sess, idx, fmt.Sprintf("已收到第%d张照片，已达上限。", len(env.Photos)))
+			return reply, true, err
+		}
+		msg := fmt.Sprintf("已收到第%d张照片。", len(env.Photos))
+		if missing := rule.Min - len(env.Photos); missing > 0 {
 			msg += fmt.Sprintf("还需至少%d张，", missing)
 		} else {
 			msg += "可继续发送，"
 		}
 		msg += fmt.Sprintf("发完回复「%s」（最多%d张）。", wordDone, rule.Max)
 		return msg, true, e.touch(ctx, env, sess)
-	case word == wordDone || (word == wordSkip && rule.Min == 0):
-		if missing := rule.Min - len(photos); missing > 0 {
-			reply, err := e.reask(ctx, env, f, sess, fmt.Sprintf("至少需要%d张照片，已收到%d张，还差%d张。", rule.Min, len(photos), missing))
-			return reply, true, err
-		}
-		if word == wordSkip {
-			setDraftPhotos(env.Draft, nil)
-		}
+	case word == wordSkip && rule.Min == 0:
+		env.Photos = nil
 		reply, err := e.advance(ctx, env, f, sess, idx, "")
+		return reply, true, err
+	case word == wordDone:
+		reply, err := e.photosDone(ctx, env, f, sess, idx, "")
 		return reply, true, err
 	case word == wordSkip:
 		reply, err := e.reask(ctx, env, f, sess, fmt.Sprintf("这一步不能跳过：至少需要%d张照片。", rule.Min))
@@ -453,29 +488,115 @@ func (e *Engine) photoStep(ctx context.Context, env *Env, f *Flow, sess Session,
 	return "", false, nil
 }
 
-// draftPhotos reads the photos collected in a draft, one "mediaID\tpicURL" a line.
-func draftPhotos(d map[string]string) []Photo {
-	var out []Photo
-	for _, line := range strings.Split(d["photos"], "\n") {
-		if line == "" {
+// photosDone ends a photo step. It names the draft's photos already
+// stored that repeat an earlier one, and those that failed or are gone,
+// and moves on when the photos that count (CountPhotos: distinct stored
+// ones and pending ones) reach the step's minimum; else it stays at the
+// step saying how many more distinct photos are needed. Photos that are
+// gone leave the draft; when the draft is full, so do those that do not
+// count, to make room.
+func (e *Engine) photosDone(ctx context.Context, env *Env, f *Flow, sess Session, idx int, prefix string) (string, error) {
+	rule := f.Steps[idx].Photos
+	if missing := rule.Min - len(env.Photos); missing > 0 {
+		return e.reask(ctx, env, f, sess, joinReply([]string{prefix},
+			fmt.Sprintf("至少需要%d张照片，已收到%d张，还差%d张。", rule.Min, len(env.Photos), missing)))
+	}
+	var c photoCheck
+	if len(env.Photos) > 0 {
+		known, err := e.deps.Store.MemberPhotos(ctx, env.Member.ID, env.Photos)
+		if err != nil {
+			return "", fmt.Errorf("flows: draft photos: %w", err)
+		}
+		c = checkPhotos(env.Photos, known)
+		env.Photos = c.present
+	}
+	notes := append([]string{prefix}, c.notes...)
+	if c.counted >= rule.Min {
+		return e.advance(ctx, env, f, sess, idx, joinReply(notes, ""))
+	}
+	if len(env.Photos) >= rule.Max {
+		env.Photos = c.counting
+		notes = append(notes, fmt.Sprintf("照片已满%d张，不计数的照片已移出草稿。", rule.Max))
+	}
+	notes = append(notes, fmt.Sprintf("不同的照片现有%d张，还需再发%d张不同的照片，发完回复「%s」。", c.counted, rule.Min-c.counted, wordDone))
+	return e.reask(ctx, env, f, sess, joinReply(notes, ""))
+}
+
+// photoCheck is what checkPhotos found among a draft's photos.
+type photoCheck struct {
+	counted  int      // photos that count (CountPhotos)
+	present  []int64  // photos that still exist, in order
+	counting []int64  // those that count: pending ones and the first stored copy of each image
+	notes    []string // the repeats, failures and missing photos, by position
+}
+
+// checkPhotos reads the draft's photos ids (in the order sent) against
+// what the store knows of them.
+func checkPhotos(ids []int64, known []Photo) photoCheck {
+	byID := make(map[int64]Photo, len(known))
+	for _, p := range known {
+		byID[p.ID] = p
+	}
+	var c photoCheck
+	var found []Photo
+	first := map[string]int{} // position of the first stored copy, by SHA-256
+	for i, id := range ids {
+		p, ok := byID[id]
+		if !ok {
+			c.notes = append(c.notes, fmt.Sprintf("第%d张照片已失效，请重新发送。", i+1))
 			continue
 		}
-		id, url, _ := strings.Cut(line, "\t")
-		out = append(out, Photo{MediaID: id, PicURL: url})
+		c.present = append(c.present, id)
+		found = append(found, p)
+		switch p.Status {
+		case PhotoFailed:
+			c.notes = append(c.notes, fmt.Sprintf("第%d张照片未能获取，不计入。", i+1))
+		case PhotoStored:
+			if j, ok := first[p.SHA256]; ok {
+				c.notes = append(c.notes, fmt.Sprintf("第%d张与第%d张是同一张照片，只算一张。", i+1, j))
+				continue
+			}
+			first[p.SHA256] = i + 1
+			c.counting = append(c.counting, id)
+		default:
+			c.counting = append(c.counting, id)
+		}
+	}
+	c.counted = CountPhotos(found)
+	return c
+}
+
+// stagedPhotos are the draft's photos as a Create takes them: staged, by ID.
+func stagedPhotos(env *Env) []Photo {
+	out := make([]Photo, len(env.Photos))
+	for i, id := range env.Photos {
+		out[i] = Photo{ID: id}
 	}
 	return out
 }
 
-func setDraftPhotos(d map[string]string, photos []Photo) {
-	var b strings.Builder
-	for _, p := range photos {
-		b.WriteString(p.MediaID + "\t" + p.PicURL + "\n")
+// checkDraftPhotos refuses, before saving, a draft whose photos are
+// outside rule (a session from before the limits held, or forged): a
+// *StepError back to the photo step.
+func checkDraftPhotos(env *Env, rule PhotoRule) error {
+	return photoSaveError(env, rule.Check(len(env.Photos)))
+}
+
+// photoSaveError turns a refusal of the draft's photos (by the rule or by
+// the store) into a *StepError back to the photo step; other errors pass.
+func photoSaveError(env *Env, err error) error {
+	var ce *PhotoCountError
+	switch {
+	case errors.As(err, &ce) && ce.Got < ce.Rule.Min:
+		return &StepError{Step: stepPhotos, Msg: fmt.Sprintf("至少需要%d张照片，现有%d张。", ce.Rule.Min, ce.Got)}
+	case errors.As(err, &ce):
+		env.Photos = nil
+		return &StepError{Step: stepPhotos, Msg: fmt.Sprintf("照片最多%d张，草稿中有%d张，已清空，请重新发送。", ce.Rule.Max, ce.Got)}
+	case errors.Is(err, ErrPhotoUnavailable):
+		env.Photos = nil
+		return &StepError{Step: stepPhotos, Msg: "草稿中的照片已失效，请重新发送照片。"}
 	}
-	if b.Len() == 0 {
-		delete(d, "photos")
-		return
-	}
-	d["photos"] = b.String()
+	return err
 }
 
 // photoAccept answers anything but a photo at a photo step.
@@ -504,10 +625,11 @@ func (e *Engine) reask(ctx context.Context, env *Env, f *Flow, sess Session, msg
 	return joinReply([]string{msg}, f.Steps[idx].Prompt(env)), e.touch(ctx, env, sess)
 }
 
-// touch keeps an unchanged session alive.
+// touch saves the session at the same step, keeping it alive.
 func (e *Engine) touch(ctx context.Context, env *Env, sess Session) error {
 	sess.Updated = env.Now
 	sess.Draft = env.Draft
+	sess.Photos = env.Photos
 	if err := e.deps.Sessions.Save(ctx, env.OpenID, sess); err != nil {
 		return fmt.Errorf("flows: save session: %w", err)
 	}
@@ -533,14 +655,8 @@ func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess Session, i
 			}
 			return se.Msg, nil
 		}
-		i := f.stepIndex(se.Step)
-		for len(sess.Back) > 0 && sess.Back[len(sess.Back)-1] != se.Step {
-			sess.Back = sess.Back[:len(sess.Back)-1]
-		}
-		if len(sess.Back) > 0 {
-			sess.Back = sess.Back[:len(sess.Back)-1]
-		}
-		return e.ask(ctx, env, f, sess, i, se.Msg)
+		rewind(&sess, se.Step)
+		return e.ask(ctx, env, f, sess, f.stepIndex(se.Step), se.Msg)
 	}
 	if err != nil {
 		return "", fmt.Errorf("flows: save %s: %w", f.Name, err)
@@ -581,6 +697,17 @@ func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 		env.Member, env.Bound = m, true
 	}
 	return nil
+}
+
+// rewind drops step name and the steps after it from sess.Back, for going
+// back to name.
+func rewind(sess *Session, name string) {
+	for len(sess.Back) > 0 && sess.Back[len(sess.Back)-1] != name {
+		sess.Back = sess.Back[:len(sess.Back)-1]
+	}
+	if len(sess.Back) > 0 {
+		sess.Back = sess.Back[:len(sess.Back)-1]
+	}
 }
 
 func (f *Flow) stepIndex(name string) int {

@@ -20,6 +20,8 @@ type fakeStore struct {
 	nextID     int64
 	// photos are every photo staged or saved, by ID.
 	photos map[int64]*fakePhoto
+	// creates counts the calls of the Create methods, saved or refused.
+	creates int
 	// failCreate, when set, is returned by CreateServiceRecord.
 	failCreate error
 }
@@ -177,6 +179,7 @@ func (s *fakeStore) ServiceRecordsOn(_ context.Context, id int64, day Date) ([]S
 func (s *fakeStore) CreateServiceRecord(_ context.Context, r *ServiceRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.creates++
 	if s.failCreate != nil {
 		return s.failCreate
 	}
@@ -287,6 +290,7 @@ func (f *fakeSessions) Delete(_ context.Context, id string) error {
 func (s *fakeStore) CreateReport(_ context.Context, r *Report) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.creates++
 	if err := s.attach(r.MemberID, r.Photos, ReportPhotos); err != nil {
 		return err
 	}
@@ -303,6 +307,7 @@ func (s *fakeStore) CreateReport(_ context.Context, r *Report) error {
 func (s *fakeStore) CreateActivity(_ context.Context, a *Activity) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.creates++
 	if err := s.attach(a.MemberID, a.Photos, ActivityPhotos); err != nil {
 		return err
 	}

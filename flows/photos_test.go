@@ -27,6 +27,34 @@ func TestCountPhotos(t *testing.T) {
 	}
 }
 
+// activityPhotos is a bound coordinator at the photo step of an activity.
+func activityPhotos(t *testing.T) *harness {
+	h := newHarness(t)
+	h.member = h.st.promote(h.member.ID, RoleCoordinator)
+	h.bind()
+	h.startActivity()
+	return h
+}
+
+// toReportPhotos takes a bound member to the photo step of a report.
+func (h *harness) toReportPhotos() {
+	h.t.Helper()
+	h.expect("上报")
+	h.expect("1")
+	h.expect("人民路18号东侧", "现场照片")
+}
+
+// toHoursPhotos takes a bound member to the photo step of log hours.
+func (h *harness) toHoursPhotos() {
+	h.t.Helper()
+	h.expect("登记")
+	h.expect("前天")
+	h.expect("2小时")
+	h.expect("5")
+	h.expect("东关街")
+	h.expect("清扫", "服务照片")
+}
+
 // sessionPhotos returns the photos the fake holds for the session's IDs.
 func (h *harness) sessionPhotos() []Photo {
 	h.t.Helper()
@@ -41,10 +69,7 @@ func (h *harness) sessionPhotos() []Photo {
 // it stays one in the session (as the session store keeps it, JSON) and
 // does not make an activity's 4 photos.
 func TestPicURLWithLineBreaksIsOnePhoto(t *testing.T) {
-	h := newHarness(t)
-	h.member = h.st.promote(h.member.ID, RoleCoordinator)
-	h.bind()
-	h.startActivity()
+	h := activityPhotos(t)
 	pic := "http://mmbiz.qpic.cn/a" + strings.Repeat("\n\tx", 3000)
 	if got := h.send(Input{Kind: KindImage, MediaID: "m-1", PicURL: pic}); !strings.Contains(got, "已收到第1张照片") {
 		t.Fatalf("image: %q", got)
@@ -75,9 +100,7 @@ func TestPicURLWithLineBreaksIsOnePhoto(t *testing.T) {
 func TestImageIsStagedAtOnce(t *testing.T) {
 	h := newHarness(t)
 	h.bind()
-	h.expect("上报")
-	h.expect("1")
-	h.expect("人民路18号东侧", "现场照片")
+	h.toReportPhotos()
 	h.photo(1)
 	h.photo(2)
 	ps := h.sessionPhotos()
@@ -98,10 +121,7 @@ func TestImageIsStagedAtOnce(t *testing.T) {
 // and an activity with fewer than 4 distinct photos stays at the photo step
 // saying how many more it needs; a distinct one more lets it go on.
 func TestDuplicatePhotosNamedAtDone(t *testing.T) {
-	h := newHarness(t)
-	h.member = h.st.promote(h.member.ID, RoleCoordinator)
-	h.bind()
-	h.startActivity()
+	h := activityPhotos(t)
 	for i := 1; i <= 4; i++ {
 		h.photo(i)
 	}
@@ -126,9 +146,7 @@ func TestDuplicatePhotosNamedAtDone(t *testing.T) {
 func TestRepeatedAndFailedPhotosInReportsAndHours(t *testing.T) {
 	h := newHarness(t)
 	h.bind()
-	h.expect("上报")
-	h.expect("1")
-	h.expect("人民路18号东侧", "现场照片")
+	h.toReportPhotos()
 	h.photo(1)
 	h.st.fetched(h.session().Photos[0], "")
 	h.expect("完成", "第1张照片未能获取，不计入", "还需再发1张不同的照片")
@@ -140,12 +158,7 @@ func TestRepeatedAndFailedPhotosInReportsAndHours(t *testing.T) {
 	h.expect("完成", "第1张照片未能获取", "第3张与第2张是同一张照片，只算一张", "问题描述")
 	h.expect("取消")
 
-	h.expect("登记")
-	h.expect("前天")
-	h.expect("2小时")
-	h.expect("5")
-	h.expect("东关街")
-	h.expect("清扫", "服务照片")
+	h.toHoursPhotos()
 	h.photo(4)
 	h.photo(5)
 	ids = h.session().Photos
@@ -157,10 +170,7 @@ func TestRepeatedAndFailedPhotosInReportsAndHours(t *testing.T) {
 // A full draft whose photos do not count enough makes room: the repeats
 // leave the draft, and the member is asked for the distinct ones missing.
 func TestFullDraftDropsRepeats(t *testing.T) {
-	h := newHarness(t)
-	h.member = h.st.promote(h.member.ID, RoleCoordinator)
-	h.bind()
-	h.startActivity()
+	h := activityPhotos(t)
 	for i := 1; i < MaxPhotos; i++ {
 		h.photo(i)
 		h.st.fetched(h.session().Photos[i-1], "same")
@@ -185,9 +195,7 @@ func TestFullDraftDropsRepeats(t *testing.T) {
 func TestLegacyDraftPhotos(t *testing.T) {
 	h := newHarness(t)
 	h.bind()
-	h.expect("上报")
-	h.expect("1")
-	h.expect("人民路18号东侧", "现场照片")
+	h.toReportPhotos()
 	h.photo(1)
 	h.expect("完成", "问题描述")
 	s := h.session()
@@ -240,9 +248,7 @@ func TestPhotoLimitsAtSave(t *testing.T) {
 	t.Run("report with ten", func(t *testing.T) {
 		h := newHarness(t)
 		h.bind()
-		h.expect("上报")
-		h.expect("1")
-		h.expect("人民路18号东侧")
+		h.toReportPhotos()
 		h.photo(1)
 		h.expect("完成")
 		h.expect("路口垃圾堆放三天未清运", "请核对")
@@ -253,10 +259,7 @@ func TestPhotoLimitsAtSave(t *testing.T) {
 		}
 	})
 	t.Run("activity with three", func(t *testing.T) {
-		h := newHarness(t)
-		h.member = h.st.promote(h.member.ID, RoleCoordinator)
-		h.bind()
-		h.startActivity()
+		h := activityPhotos(t)
 		for i := 1; i <= 4; i++ {
 			h.photo(i)
 		}
@@ -270,12 +273,7 @@ func TestPhotoLimitsAtSave(t *testing.T) {
 	t.Run("hours with ten", func(t *testing.T) {
 		h := newHarness(t)
 		h.bind()
-		h.expect("登记")
-		h.expect("前天")
-		h.expect("2小时")
-		h.expect("5")
-		h.expect("东关街")
-		h.expect("清扫", "服务照片")
+		h.toHoursPhotos()
 		h.expect("跳过", "请核对")
 		forge(h, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
 		h.expect("确认", "照片最多9张", "服务照片")
@@ -286,18 +284,14 @@ func TestPhotoLimitsAtSave(t *testing.T) {
 	t.Run("photos the store refuses", func(t *testing.T) {
 		h := newHarness(t)
 		h.bind()
-		h.expect("上报")
-		h.expect("1")
-		h.expect("人民路18号东侧")
+		h.toReportPhotos()
 		h.photo(1)
 		h.expect("完成")
 		h.expect("路口垃圾堆放三天未清运", "请核对")
 		taken := h.session().Photos
 		h.expect("确认", "已上报")
 		// Another draft holding the photo already attached.
-		h.expect("上报")
-		h.expect("1")
-		h.expect("人民路18号东侧")
+		h.toReportPhotos()
 		h.photo(2)
 		h.expect("完成")
 		h.expect("路口垃圾堆放三天未清运", "请核对")

@@ -37,12 +37,13 @@ func refused(format string, args ...any) error {
 	return &RefusedError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// fetchGuard decides where photo downloads may go, on every request and
+// fetchGuard decides where PicUrl downloads may go, on every request and
 // redirect (checkURL) and again when connecting (dial), so neither a
 // redirect nor a name that resolves somewhere else (DNS rebinding) gets
 // round it. The one exception is the exact host and port of a non-default
-// API base, which is dialled as configured: media/get goes there, and a
-// fake API (tests, dev mode) serves PicUrls from it.
+// API base, which is dialled as configured: a fake API (tests, dev mode)
+// serves PicUrls from it. (media/get, on the API base by construction,
+// goes through apiClient.)
 type fetchGuard struct {
 	apiHost string // canonical "host:port" of a non-default API base, or ""
 	resolve Resolver
@@ -99,6 +100,19 @@ func (g *fetchGuard) checkURL(u *url.URL) error {
 		}
 	}
 	return refused("host %q is not a WeChat media host", host)
+}
+
+// apiClient is the client of media/get: the API base is configuration, not
+// a user's message, so it is called as configured (an HTTP proxy from the
+// environment included), but its answer must be the file: a redirect is
+// not followed (an error, as any non-2xx status).
+func apiClient() *http.Client {
+	return &http.Client{
+		Transport: http.DefaultTransport.(*http.Transport).Clone(),
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
 }
 
 // client is an HTTP client whose every request, redirect and connection

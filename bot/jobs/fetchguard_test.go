@@ -280,3 +280,31 @@ func TestFetchFollowsRedirectWithinAPIBase(t *testing.T) {
 		wantStored(t, db, r.Photos[0].ID, "image/png", img)
 	})
 }
+
+// media/get is the API base's, as configured, but a redirect it answers
+// with is not followed: the attempt fails (and is retried), the target
+// never asked.
+func TestMediaGetFollowsNoRedirect(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db *sqldb.DB) {
+		api, internal := newFakeAPI(t), newFakeAPI(t)
+		target := internal.URL() + pathMedia
+		api.script(pathMedia, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target, http.StatusFound) })
+		r := createReport(t, db, seedReporter(t, db), flows.Photo{MediaID: "m-30"})
+		startRunner(t, db, testDeps(t, db, api, &fakeTokens{}))
+		waitFor(t, "two failed attempts", func() bool {
+			p, err := db.Photo(context.Background(), r.Photos[0].ID)
+			return err == nil && p.Attempts >= 2
+		})
+		p, err := db.Photo(context.Background(), r.Photos[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status != flows.PhotoPending || !strings.Contains(p.LastError, "302") {
+			t.Errorf("photo %s, last error %q; want pending, HTTP 302", p.Status, p.LastError)
+		}
+		if n := internal.total(); n != 0 {
+			t.Errorf("the redirect target got %d requests, want none", n)
+		}
+	})
+}

@@ -66,11 +66,11 @@ type Deps struct {
 	// Sender sends the customer-service messages.
 	Sender Sender
 	// APIBase is WECHAT_API_BASE; empty means wechat.DefaultAPIBase.
-	// Photos are downloaded (media/get, PicUrls, redirects) only from
-	// WeChat's hosts (MediaDomains) at public addresses, or from the exact
-	// host and port of an APIBase other than the default.
+	// media/get goes there; PicUrls (and their redirects) are fetched only
+	// from WeChat's hosts (MediaDomains) at public addresses, or from the
+	// exact host and port of an APIBase other than the default.
 	APIBase string
-	// Resolve looks up the hosts of downloads; nil means the system
+	// Resolve looks up the hosts of PicUrls; nil means the system
 	// resolver. Tests name hosts with it.
 	Resolve Resolver
 	// Now is the clock that decides when media expired; nil means time.Now.
@@ -144,7 +144,7 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &FetchPhotoWorker{
 		Photos: deps.Photos, Tokens: deps.Tokens, APIBase: deps.APIBase,
-		HTTP: guard.client(), Now: deps.Now, Log: log, guard: guard,
+		HTTP: apiClient(), PicHTTP: guard.client(), Now: deps.Now, Log: log, guard: guard,
 	})
 	river.AddWorker(workers, &NotifyReporterWorker{
 		Reports: deps.Reports, Sender: deps.Sender, Log: log,

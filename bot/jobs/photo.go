@@ -48,10 +48,14 @@ type FetchPhotoWorker struct {
 	Photos  flows.PhotoStore
 	Tokens  Tokens
 	APIBase string // without a trailing slash
-	// HTTP makes the downloads: New gives it the fetch guard's checks.
-	HTTP *http.Client
-	Now  func() time.Time
-	Log  *slog.Logger
+	// HTTP calls media/get on the API base (the configured host, as
+	// configured, following no redirect); PicHTTP downloads PicUrls, with
+	// the fetch guard's checks on every redirect and connection. New fills
+	// both.
+	HTTP    *http.Client
+	PicHTTP *http.Client
+	Now     func() time.Time
+	Log     *slog.Logger
 
 	guard *fetchGuard
 }
@@ -143,7 +147,7 @@ func (w *FetchPhotoWorker) fetch(ctx context.Context, p flows.Photo) (string, []
 		if err == nil {
 			var contentType string
 			var data []byte
-			if contentType, data, err = w.get(ctx, p.PicURL); err == nil {
+			if contentType, data, err = w.get(ctx, w.PicHTTP, p.PicURL); err == nil {
 				return contentType, data, nil
 			}
 		}
@@ -161,7 +165,7 @@ func (w *FetchPhotoWorker) mediaGet(ctx context.Context, mediaID string) (string
 			return "", nil, fmt.Errorf("access token: %w", err)
 		}
 		q := url.Values{"access_token": {token}, "media_id": {mediaID}}
-		contentType, data, err := w.get(ctx, w.APIBase+"/cgi-bin/media/get?"+q.Encode())
+		contentType, data, err := w.get(ctx, w.HTTP, w.APIBase+"/cgi-bin/media/get?"+q.Encode())
 		if code := wechat.ErrCode(err); (code == 40001 || code == 42001) && attempt == 0 {
 			if err := w.Tokens.DropToken(ctx); err != nil {
 				return "", nil, fmt.Errorf("drop token: %w", err)
@@ -197,30 +201,30 @@ func hopeless(err error) bool {
 	picRefused := false
 	for _, e := range fe {
 		var re *RefusedError
-		isRefused := errors.As(e, &re)
-		if errors.Is(e, errMediaGet) {
-			if !isRefused && wechat.ErrCode(e) != 40007 {
+		switch {
+		case errors.Is(e, errMediaGet):
+			if wechat.ErrCode(e) != 40007 {
 				return false
 			}
-			continue
+		case errors.As(e, &re):
+			picRefused = true
 		}
-		picRefused = picRefused || isRefused
 	}
 	return picRefused
 }
 
-// get downloads one image. WeChat answers errors with status 200 and a
-// JSON body, so a JSON reply is an *wechat.APIError (or a plain error when
+// get downloads one image with client. WeChat answers errors with status
+// 200 and a JSON body, so a JSON reply is an *wechat.APIError (or a plain error when
 // it has no errcode), a non-2xx status a *wechat.HTTPError, and anything
 // but an image an error.
-func (w *FetchPhotoWorker) get(ctx context.Context, rawURL string) (string, []byte, error) {
+func (w *FetchPhotoWorker) get(ctx context.Context, client *http.Client, rawURL string) (string, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, FetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return "", nil, errors.New("bad request url")
 	}
-	resp, err := w.HTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		// A *url.Error repeats the URL, which carries the access token.
 		var ue *url.Error

@@ -409,6 +409,7 @@ func TestAssessmentDistinctPhotos(t *testing.T) {
 			}
 			for j, c := range tc.photos {
 				id := a.Photos[j].ID
+				var err error
 				switch c {
 				case 'p':
 				case 'x':

@@ -63,11 +63,11 @@ func activityFlow() *Flow {
 				},
 			},
 			{
-				Name: "photos",
+				Name: stepPhotos,
 				Prompt: func(env *Env) string {
-					return photoPrompt(env, fmt.Sprintf("第6步 活动照片：请发送%d–%d张照片，发完回复「完成」。", MinActivityPhotos, MaxPhotos))
+					return photoPrompt(env, fmt.Sprintf("第6步 活动照片：请发送%d–%d张不同的照片（同一张照片只算一张），发完回复「完成」。", ActivityPhotos.Min, ActivityPhotos.Max))
 				},
-				Photos: &PhotoRule{Min: MinActivityPhotos, Max: MaxPhotos},
+				Photos: &ActivityPhotos,
 				Accept: photoAccept,
 			},
 			{
@@ -103,13 +103,16 @@ func activityFlow() *Flow {
 				grid = env.Member.Grid
 			}
 			return fmt.Sprintf("单位：%s\n网格：%s\n日期：%s\n地点：%s\n主题：%s\n人数：%s\n内容及效果：%s\n照片：%d张",
-				env.Member.Unit, grid, env.Draft["date"], env.Draft["place"], env.Draft["theme"], env.Draft["participants"], env.Draft["content"], len(draftPhotos(env.Draft)))
+				env.Member.Unit, grid, env.Draft["date"], env.Draft["place"], env.Draft["theme"], env.Draft["participants"], env.Draft["content"], len(env.Photos))
 		},
 		Save: saveActivity,
 	}
 }
 
 func saveActivity(ctx context.Context, st Stores, env *Env) (Outcome, error) {
+	if err := checkDraftPhotos(env, ActivityPhotos); err != nil {
+		return Outcome{}, err
+	}
 	d, err := ParseISODate(env.Draft["date"])
 	if err != nil {
 		return Outcome{}, err
@@ -129,10 +132,10 @@ func saveActivity(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	a := Activity{
 		UnitID: env.Member.UnitID, GridID: gridID, MemberID: env.Member.ID, Date: d,
 		Place: placeOf(env.Draft), Theme: env.Draft["theme"], Participants: n,
-		Content: env.Draft["content"], Photos: draftPhotos(env.Draft), DraftKey: env.Draft[draftKey],
+		Content: env.Draft["content"], Photos: stagedPhotos(env), DraftKey: env.Draft[draftKey],
 	}
 	if err := st.CreateActivity(ctx, &a); err != nil {
-		return Outcome{}, err
+		return Outcome{}, photoSaveError(env, err)
 	}
 	sum, err := st.HoursSummary(ctx, env.Member.ID, d)
 	if err != nil {

@@ -328,6 +328,61 @@ const MaxPhotos = 9
 // MinActivityPhotos is the fewest photos a collective activity record takes.
 const MinActivityPhotos = 4
 
+// PhotoRule bounds the number of photos of a record (SPEC §5).
+type PhotoRule struct {
+	Min, Max int
+}
+
+// The photo limits of each kind of record: the photo steps take photos up
+// to them, and the flows and the stores refuse a record outside them.
+var (
+	ReportPhotos   = PhotoRule{Min: 1, Max: MaxPhotos}
+	ActivityPhotos = PhotoRule{Min: MinActivityPhotos, Max: MaxPhotos}
+	ServicePhotos  = PhotoRule{Min: 0, Max: MaxPhotos}
+)
+
+// Check returns a *PhotoCountError when n photos are outside the rule.
+func (r PhotoRule) Check(n int) error {
+	if n < r.Min || n > r.Max {
+		return &PhotoCountError{Rule: r, Got: n}
+	}
+	return nil
+}
+
+// PhotoCountError is a record with too few or too many photos.
+type PhotoCountError struct {
+	Rule PhotoRule
+	Got  int
+}
+
+func (e *PhotoCountError) Error() string {
+	return fmt.Sprintf("%d photos, want %d to %d", e.Got, e.Rule.Min, e.Rule.Max)
+}
+
+// ErrPhotoUnavailable is a photo a record cannot take: not staged by the
+// record's member, already attached to a record, or deleted.
+var ErrPhotoUnavailable = errors.New("photo not available")
+
+// CountPhotos counts photos as the assessment does (SPEC §9): stored
+// copies of the same image (by SHA-256) once, pending ones each (they are
+// on their way), failed ones not at all.
+func CountPhotos(ps []Photo) int {
+	n := 0
+	seen := map[string]bool{}
+	for _, p := range ps {
+		switch p.Status {
+		case PhotoPending:
+			n++
+		case PhotoStored:
+			if !seen[p.SHA256] {
+				seen[p.SHA256] = true
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // ReportCategories are the kinds of grid problem (SPEC §1).
 var ReportCategories = []string{"公共环境", "公共秩序", "建筑工地", "其他"}
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,14 +132,10 @@ type Step struct {
 	Accept func(env *Env, in Input) error
 	// Facts: the step reads env.Facts, so the flow's Load runs before it.
 	Facts bool
-	// Photos, when set, makes this a photo step: images are collected into
-	// the draft until 完成 (with at least Min) or until Max have arrived.
+	// Photos, when set, makes this a photo step: images are staged and
+	// collected into the draft until 完成 (with at least Min that count) or
+	// until Max have arrived. The step must be named "photos".
 	Photos *PhotoRule
-}
-
-// PhotoRule bounds the photos of a photo step.
-type PhotoRule struct {
-	Min, Max int
 }
 
 // Env is what a step sees: the time, the member and the draft, plus facts
@@ -150,6 +147,8 @@ type Env struct {
 	Member Member
 	Bound  bool
 	Draft  map[string]string
+	// Photos are the IDs of the draft's staged photos, in the order sent.
+	Photos []int64
 	Facts  Facts
 	// factsFresh: Facts were loaded for the current draft.
 	factsFresh bool
@@ -302,6 +301,7 @@ func (e *Engine) begin(ctx context.Context, env *Env, f *Flow, intro, then strin
 		return joinReply([]string{intro}, reply), nil
 	}
 	env.Draft = map[string]string{draftKey: rand.Text()}
+	env.Photos = nil
 	if then != "" {
 		env.Draft["then"] = then
 	}
@@ -329,6 +329,7 @@ func (e *Engine) ask(ctx context.Context, env *Env, f *Flow, sess Session, i int
 		prompt = confirmPrompt(f, env)
 	}
 	sess.Draft = env.Draft
+	sess.Photos = env.Photos
 	sess.Updated = env.Now
 	if err := e.deps.Sessions.Save(ctx, env.OpenID, sess); err != nil {
 		return "", fmt.Errorf("flows: save session: %w", err)
@@ -350,6 +351,7 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 	if env.Draft == nil {
 		env.Draft = map[string]string{}
 	}
+	env.Photos = sess.Photos
 	if err := e.loadMember(ctx, env); err != nil {
 		return "", err
 	}
@@ -378,6 +380,26 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 		sess.Back = sess.Back[:len(sess.Back)-1]
 		return e.ask(ctx, env, f, sess, f.stepIndex(prev), "")
 	}
+	var note string
+	if _, ok := env.Draft[legacyPhotos]; ok {
+		// A draft of an older version: its photos cannot be read safely
+		// (and were never staged), so they are dropped and asked again.
+		delete(env.Draft, legacyPhotos)
+		if i := f.stepIndex(stepPhotos); i >= 0 && (i == idx || slices.Contains(sess.Back, stepPhotos)) {
+			note = "系统已升级，升级前发送的照片需要重新发送。"
+			if i != idx {
+				rewind(&sess, stepPhotos)
+				return e.ask(ctx, env, f, sess, i, note)
+			}
+		}
+	}
+	reply, err := e.answer(ctx, env, f, sess, idx, in, word)
+	return joinReply([]string{note}, reply), err
+}
+
+// answer feeds an input other than 取消 and 返回 to the running flow's
+// current step (index idx, -1 at the summary).
+func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess Session, idx int, in Input, word string) (string, error) {
 	if sess.Step == stepConfirm {
 		return e.confirm(ctx, env, f, sess, in, word)
 	}
@@ -410,79 +432,6 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 	return e.advance(ctx, env, f, sess, idx, "")
 }
 
-// photoStep handles images, 完成 and 跳过 at a photo step; anything else
-// falls through to the step's Accept (which refuses it with the step's
-// wants).
-func (e *Engine) photoStep(ctx context.Context, env *Env, f *Flow, sess Session, idx int, in Input, word string) (string, bool, error) {
-	rule := f.Steps[idx].Photos
-	photos := draftPhotos(env.Draft)
-	switch {
-	case in.Kind == KindImage:
-		if len(photos) >= rule.Max {
-			reply, err := e.advance(ctx, env, f, sess, idx, fmt.Sprintf("最多%d张照片，这张未收。", rule.Max))
-			return reply, true, err
-		}
-		photos = append(photos, Photo{MediaID: in.MediaID, PicURL: in.PicURL})
-		setDraftPhotos(env.Draft, photos)
-		if len(photos) == rule.Max {
-			reply, err := e.advance(ctx, env, f, sess, idx, fmt.Sprintf("已收到第%d张照片，已达上限。", len(photos)))
-			return reply, true, err
-		}
-		msg := fmt.Sprintf("已收到第%d张照片。", len(photos))
-		if missing := rule.Min - len(photos); missing > 0 {
-			msg += fmt.Sprintf("还需至少%d张，", missing)
-		} else {
-			msg += "可继续发送，"
-		}
-		msg += fmt.Sprintf("发完回复「%s」（最多%d张）。", wordDone, rule.Max)
-		return msg, true, e.touch(ctx, env, sess)
-	case word == wordDone || (word == wordSkip && rule.Min == 0):
-		if missing := rule.Min - len(photos); missing > 0 {
-			reply, err := e.reask(ctx, env, f, sess, fmt.Sprintf("至少需要%d张照片，已收到%d张，还差%d张。", rule.Min, len(photos), missing))
-			return reply, true, err
-		}
-		if word == wordSkip {
-			setDraftPhotos(env.Draft, nil)
-		}
-		reply, err := e.advance(ctx, env, f, sess, idx, "")
-		return reply, true, err
-	case word == wordSkip:
-		reply, err := e.reask(ctx, env, f, sess, fmt.Sprintf("这一步不能跳过：至少需要%d张照片。", rule.Min))
-		return reply, true, err
-	}
-	return "", false, nil
-}
-
-// draftPhotos reads the photos collected in a draft, one "mediaID\tpicURL" a line.
-func draftPhotos(d map[string]string) []Photo {
-	var out []Photo
-	for _, line := range strings.Split(d["photos"], "\n") {
-		if line == "" {
-			continue
-		}
-		id, url, _ := strings.Cut(line, "\t")
-		out = append(out, Photo{MediaID: id, PicURL: url})
-	}
-	return out
-}
-
-func setDraftPhotos(d map[string]string, photos []Photo) {
-	var b strings.Builder
-	for _, p := range photos {
-		b.WriteString(p.MediaID + "\t" + p.PicURL + "\n")
-	}
-	if b.Len() == 0 {
-		delete(d, "photos")
-		return
-	}
-	d["photos"] = b.String()
-}
-
-// photoAccept answers anything but a photo at a photo step.
-func photoAccept(env *Env, in Input) error {
-	return &StepError{Msg: unusable(in, "照片（直接发送图片），发完回复「完成」")}
-}
-
 // advance records the answered step for 返回 and asks the next one.
 func (e *Engine) advance(ctx context.Context, env *Env, f *Flow, sess Session, idx int, prefix string) (string, error) {
 	sess.Back = append(sess.Back, f.Steps[idx].Name)
@@ -504,10 +453,11 @@ func (e *Engine) reask(ctx context.Context, env *Env, f *Flow, sess Session, msg
 	return joinReply([]string{msg}, f.Steps[idx].Prompt(env)), e.touch(ctx, env, sess)
 }
 
-// touch keeps an unchanged session alive.
+// touch saves the session at the same step, keeping it alive.
 func (e *Engine) touch(ctx context.Context, env *Env, sess Session) error {
 	sess.Updated = env.Now
 	sess.Draft = env.Draft
+	sess.Photos = env.Photos
 	if err := e.deps.Sessions.Save(ctx, env.OpenID, sess); err != nil {
 		return fmt.Errorf("flows: save session: %w", err)
 	}
@@ -533,14 +483,8 @@ func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess Session, i
 			}
 			return se.Msg, nil
 		}
-		i := f.stepIndex(se.Step)
-		for len(sess.Back) > 0 && sess.Back[len(sess.Back)-1] != se.Step {
-			sess.Back = sess.Back[:len(sess.Back)-1]
-		}
-		if len(sess.Back) > 0 {
-			sess.Back = sess.Back[:len(sess.Back)-1]
-		}
-		return e.ask(ctx, env, f, sess, i, se.Msg)
+		rewind(&sess, se.Step)
+		return e.ask(ctx, env, f, sess, f.stepIndex(se.Step), se.Msg)
 	}
 	if err != nil {
 		return "", fmt.Errorf("flows: save %s: %w", f.Name, err)
@@ -581,6 +525,17 @@ func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 		env.Member, env.Bound = m, true
 	}
 	return nil
+}
+
+// rewind drops step name and the steps after it from sess.Back, for going
+// back to name.
+func rewind(sess *Session, name string) {
+	for len(sess.Back) > 0 && sess.Back[len(sess.Back)-1] != name {
+		sess.Back = sess.Back[:len(sess.Back)-1]
+	}
+	if len(sess.Back) > 0 {
+		sess.Back = sess.Back[:len(sess.Back)-1]
+	}
 }
 
 func (f *Flow) stepIndex(name string) int {

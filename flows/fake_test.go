@@ -18,12 +18,88 @@ type fakeStore struct {
 	reportSeq  int
 	grids      map[int64][]Grid
 	nextID     int64
+	// photos are every photo staged or saved, by ID.
+	photos map[int64]*fakePhoto
+	// creates counts the calls of the Create methods, saved or refused.
+	creates int
 	// failCreate, when set, is returned by CreateServiceRecord.
 	failCreate error
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{members: map[int64]*Member{}, nextID: 100}
+	return &fakeStore{members: map[int64]*Member{}, nextID: 100, photos: map[int64]*fakePhoto{}}
+}
+
+// fakePhoto is a photo of the fake with who sent it and whether a record
+// took it.
+type fakePhoto struct {
+	Photo
+	memberID int64
+	attached bool
+}
+
+func (s *fakeStore) StagePhoto(_ context.Context, memberID int64, p Photo) (Photo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.members[memberID] == nil {
+		return Photo{}, ErrNotFound
+	}
+	s.nextID++
+	p = Photo{ID: s.nextID, MediaID: p.MediaID, PicURL: p.PicURL, Status: PhotoPending}
+	s.photos[p.ID] = &fakePhoto{Photo: p, memberID: memberID}
+	return p, nil
+}
+
+func (s *fakeStore) MemberPhotos(_ context.Context, memberID int64, ids []int64) ([]Photo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Photo
+	for _, id := range ids {
+		if p := s.photos[id]; p != nil && p.memberID == memberID {
+			out = append(out, p.Photo)
+		}
+	}
+	return out, nil
+}
+
+// fetched sets a photo as the fetch job would: stored with the SHA-256 of
+// its bytes, or failed when sha is "".
+func (s *fakeStore) fetched(id int64, sha string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.photos[id]
+	if sha == "" {
+		p.Status = PhotoFailed
+		return
+	}
+	p.Status, p.SHA256 = PhotoStored, sha
+}
+
+// attach takes a record's photos as the real store does: all or none,
+// within rule, staged ones only when the member's and unattached, new ones
+// (no ID) saved. It fills ps in place.
+func (s *fakeStore) attach(memberID int64, ps []Photo, rule PhotoRule) error {
+	if err := rule.Check(len(ps)); err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.ID == 0 {
+			continue
+		}
+		if fp := s.photos[p.ID]; fp == nil || fp.memberID != memberID || fp.attached {
+			return ErrPhotoUnavailable
+		}
+	}
+	for i, p := range ps {
+		if p.ID == 0 {
+			s.nextID++
+			p = Photo{ID: s.nextID, MediaID: p.MediaID, PicURL: p.PicURL, Status: PhotoPending}
+			s.photos[p.ID] = &fakePhoto{Photo: p, memberID: memberID}
+		}
+		s.photos[p.ID].attached = true
+		ps[i] = s.photos[p.ID].Photo
+	}
+	return nil
 }
 
 func (s *fakeStore) addMember(m Member) Member {
@@ -103,6 +179,7 @@ func (s *fakeStore) ServiceRecordsOn(_ context.Context, id int64, day Date) ([]S
 func (s *fakeStore) CreateServiceRecord(_ context.Context, r *ServiceRecord) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.creates++
 	if s.failCreate != nil {
 		return s.failCreate
 	}
@@ -110,6 +187,9 @@ func (s *fakeStore) CreateServiceRecord(_ context.Context, r *ServiceRecord) err
 		if o.MemberID == r.MemberID && o.Date == r.Date && r.HasRange() && o.Overlaps(r.StartMin, r.EndMin) {
 			return &OverlapError{Existing: o}
 		}
+	}
+	if err := s.attach(r.MemberID, r.Photos, ServicePhotos); err != nil {
+		return err
 	}
 	s.nextID++
 	r.ID = s.nextID
@@ -180,6 +260,7 @@ func (f *fakeSessions) Load(_ context.Context, id string) (Session, error) {
 		s.Draft = d
 	}
 	s.Back = append([]string(nil), s.Back...)
+	s.Photos = append([]int64(nil), s.Photos...)
 	return s, nil
 }
 
@@ -209,16 +290,16 @@ func (f *fakeSessions) Delete(_ context.Context, id string) error {
 func (s *fakeStore) CreateReport(_ context.Context, r *Report) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.creates++
+	if err := s.attach(r.MemberID, r.Photos, ReportPhotos); err != nil {
+		return err
+	}
 	s.nextID++
 	r.ID = s.nextID
 	s.reportSeq++
 	r.Code = fmt.Sprintf("XC-%04d%02d%02d-%04d", r.Date.Year, r.Date.Month, r.Date.Day, s.reportSeq)
 	r.Status = StatusPending
 	r.CreatedAt = time.Date(r.Date.Year, r.Date.Month, r.Date.Day, 2, 0, 0, 0, time.UTC)
-	for i := range r.Photos {
-		s.nextID++
-		r.Photos[i].ID, r.Photos[i].Status = s.nextID, PhotoPending
-	}
 	s.reports = append(s.reports, *r)
 	return nil
 }
@@ -226,6 +307,10 @@ func (s *fakeStore) CreateReport(_ context.Context, r *Report) error {
 func (s *fakeStore) CreateActivity(_ context.Context, a *Activity) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.creates++
+	if err := s.attach(a.MemberID, a.Photos, ActivityPhotos); err != nil {
+		return err
+	}
 	s.nextID++
 	a.ID = s.nextID
 	if a.Code == "" {

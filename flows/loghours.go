@@ -80,12 +80,12 @@ func logHoursFlow() *Flow {
 				},
 			},
 			{
-				Name:     "photos",
+				Name:     stepPhotos,
 				Optional: true,
 				Prompt: func(env *Env) string {
 					return photoPrompt(env, "第6步 服务照片（可选）：可发送1–9张照片，发完回复「完成」；不发请回复「跳过」。")
 				},
-				Photos: &PhotoRule{Min: 0, Max: MaxPhotos},
+				Photos: &ServicePhotos,
 				Accept: photoAccept,
 			},
 			{
@@ -280,7 +280,7 @@ func draftRecord(env *Env) (ServiceRecord, error) {
 		MemberID: env.Member.ID, UnitID: env.Member.UnitID, GridID: env.Member.GridID,
 		Date: d, StartMin: start, EndMin: end, Minutes: minutes,
 		Category: env.Draft["category"], Place: placeOf(env.Draft), Content: env.Draft["content"],
-		ActivityID: activityID, Photos: draftPhotos(env.Draft), DraftKey: env.Draft[draftKey],
+		ActivityID: activityID, Photos: stagedPhotos(env), DraftKey: env.Draft[draftKey],
 	}, nil
 }
 
@@ -304,6 +304,9 @@ func serviceSummary(env *Env) string {
 }
 
 func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error) {
+	if err := checkDraftPhotos(env, ServicePhotos); err != nil {
+		return Outcome{}, err
+	}
 	r, err := draftRecord(env)
 	if err != nil {
 		return Outcome{}, err
@@ -315,7 +318,7 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 		return Outcome{}, &StepError{Step: "time", Msg: fmt.Sprintf("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(e.StartMin, e.EndMin), e.Category)}
 	}
 	if err != nil {
-		return Outcome{}, err
+		return Outcome{}, photoSaveError(env, err)
 	}
 	sum, err := st.HoursSummary(ctx, env.Member.ID, env.Today)
 	if err != nil {

@@ -29,6 +29,24 @@ type Store interface {
 	HoursSummary(ctx context.Context, memberID int64, day Date) (HoursSummary, error)
 	// UnitActivitiesOn lists the collective activities a unit recorded for a day.
 	UnitActivitiesOn(ctx context.Context, unitID int64, day Date) ([]Activity, error)
+	PhotoStage
+}
+
+// PhotoStage keeps the photos a member sends at a photo step, before the
+// record they belong to exists, so they are fetched at once: the engine
+// stages each image as it arrives and the session keeps the photo IDs;
+// saving the record attaches them (a Photo with an ID given to a Create
+// is a staged one).
+type PhotoStage interface {
+	// StagePhoto saves a photo the member sent (p's MediaID and PicURL),
+	// pending, owned by the member and attached to no record, with its
+	// FetchPhotoJob, in one transaction. It returns the photo with ID,
+	// Status and CreatedAt set; ErrNotFound for an unknown member.
+	StagePhoto(ctx context.Context, memberID int64, p Photo) (Photo, error)
+	// MemberPhotos returns the photos with these IDs that the member sent,
+	// in the order of ids; IDs of other members' photos (or of none) are
+	// left out.
+	MemberPhotos(ctx context.Context, memberID int64, ids []int64) ([]Photo, error)
 }
 
 // OverlapError is returned when a new session overlaps an existing one.
@@ -40,11 +58,13 @@ func (e *OverlapError) Error() string { return "service record overlaps another"
 
 // Session is a user's conversation state between messages.
 type Session struct {
-	Flow    string            `json:"flow,omitempty"`
-	Step    string            `json:"step,omitempty"`
-	Draft   map[string]string `json:"draft,omitempty"`
-	Back    []string          `json:"back,omitempty"` // steps visited, for 返回
-	Updated time.Time         `json:"updated"`
+	Flow  string            `json:"flow,omitempty"`
+	Step  string            `json:"step,omitempty"`
+	Draft map[string]string `json:"draft,omitempty"`
+	// Photos are the IDs of the draft's staged photos, in the order sent.
+	Photos  []int64   `json:"photo_ids,omitempty"`
+	Back    []string  `json:"back,omitempty"` // steps visited, for 返回
+	Updated time.Time `json:"updated"`
 }
 
 // Active reports whether a flow is running.
@@ -62,8 +82,11 @@ type SessionStore interface {
 }
 
 // RecordStore saves what the photo flows produce. store/sqldb implements it;
-// each Create writes the record, its photos and one FetchPhotoJob per photo
-// in one transaction, so no record exists without its fetch jobs.
+// each Create writes the record and attaches its staged photos (or saves
+// new ones with one FetchPhotoJob each) in one transaction, so no record
+// exists without its fetch jobs. A Create refuses a record whose photos are
+// outside its PhotoRule (*PhotoCountError) or not the member's unattached
+// staged photos (ErrPhotoUnavailable), and then writes nothing.
 type RecordStore interface {
 	// CreateReport saves a report with status 待处理, setting ID, Code
 	// (XC-YYYYMMDD-NNNN from r.Date, unique under concurrency), CreatedAt and photo IDs.
@@ -89,6 +112,10 @@ type PhotoStore interface {
 	PhotoFetchFailed(ctx context.Context, id int64, msg string, final bool) error
 	// PhotoData returns a stored photo with its bytes.
 	PhotoData(ctx context.Context, id int64) (Photo, []byte, error)
+	// PruneStagedPhotos deletes the staged photos (with their bytes) that
+	// were created before t and never attached to a record: those of drafts
+	// cancelled or expired. It returns how many it deleted.
+	PruneStagedPhotos(ctx context.Context, t time.Time) (int, error)
 }
 
 // StatusChange is one move of a report's status by the office.

@@ -48,11 +48,11 @@ func reportFlow() *Flow {
 				},
 			},
 			{
-				Name: "photos",
+				Name: stepPhotos,
 				Prompt: func(env *Env) string {
-					return photoPrompt(env, "第3步 现场照片：请发送1–9张照片，发完回复「完成」。")
+					return photoPrompt(env, fmt.Sprintf("第3步 现场照片：请发送%d–%d张照片，发完回复「完成」。", ReportPhotos.Min, ReportPhotos.Max))
 				},
-				Photos: &PhotoRule{Min: 1, Max: MaxPhotos},
+				Photos: &ReportPhotos,
 				Accept: photoAccept,
 			},
 			{
@@ -76,17 +76,20 @@ func reportFlow() *Flow {
 		},
 		Summary: func(env *Env) string {
 			return fmt.Sprintf("类别：%s\n位置：%s\n照片：%d张\n描述：%s\n所属网格：%s（%s）",
-				env.Draft["category"], env.Draft["place"], len(draftPhotos(env.Draft)), env.Draft["description"], env.Member.Grid, env.Member.Unit)
+				env.Draft["category"], env.Draft["place"], len(env.Photos), env.Draft["description"], env.Member.Grid, env.Member.Unit)
 		},
 		Save: func(ctx context.Context, st Stores, env *Env) (Outcome, error) {
+			if err := checkDraftPhotos(env, ReportPhotos); err != nil {
+				return Outcome{}, err
+			}
 			r := Report{
 				MemberID: env.Member.ID, UnitID: env.Member.UnitID, GridID: env.Member.GridID,
 				Date: env.Today, Category: env.Draft["category"], Place: placeOf(env.Draft),
-				Description: env.Draft["description"], Photos: draftPhotos(env.Draft),
+				Description: env.Draft["description"], Photos: stagedPhotos(env),
 				DraftKey: env.Draft[draftKey],
 			}
 			if err := st.CreateReport(ctx, &r); err != nil {
-				return Outcome{}, err
+				return Outcome{}, photoSaveError(env, err)
 			}
 			return Outcome{Reply: fmt.Sprintf("已上报，编号 %s。\n照片正在后台保存；处理进展会通过消息通知您。回复「我的上报」可查看。", r.Code)}, nil
 		},
@@ -95,7 +98,7 @@ func reportFlow() *Flow {
 
 // photoPrompt asks for photos, saying how many arrived when some did.
 func photoPrompt(env *Env, ask string) string {
-	if n := len(draftPhotos(env.Draft)); n > 0 {
+	if n := len(env.Photos); n > 0 {
 		return fmt.Sprintf("%s（已收到%d张）", ask, n)
 	}
 	return ask

@@ -19,8 +19,9 @@ func TestAssessment(t *testing.T) {
 		wantError(t, f.do(http.MethodGet, "/api/v1/assessment"+bad, "boss", ""), http.StatusBadRequest)
 	}
 	// November 2024: 市文明办 (roster 2) has 张三's 2.5 h and an activity
-	// with 2 photos: 1 of 2 served, 30 × 0.5 = 15.0. 市城管局 (roster 1) has
-	// 王五's 1 h and an activity without photos: all served, 30.0.
+	// with 2 photos that count: 1 of 2 served, 30 × 0.5 = 15.0. 市城管局
+	// (roster 1) has 王五's 1 h and an activity of one photo sent four
+	// times: all served, 30.0.
 	// 一号网格 is served by both (22.5), 二号网格 by 市文明办 (15.0).
 	wenming := `{"unit":"市文明办","roster":2,"served":1,"participation_rate":0.5,"participation_ok":false,` +
 		`"activities":1,"activities_with_photos":0,"sessions":1,"qualified_sessions":1,"hours":2.5,` +

@@ -10,10 +10,12 @@ import (
 	"gridbot/flows"
 )
 
-// records adds, in November 2024, an activity of 市文明办 (two photos, one
-// stored), a 2.5-hour ranged service record of 张三 linked to it with a
-// photo, a 1-hour duration-only record of 王五 (市城管局) and an activity
-// of 市城管局; and a record and an activity in October.
+// records adds, in November 2024, an activity of 市文明办 (four photos: two
+// stored copies of one image, one failed, one pending; 2 count), a
+// 2.5-hour ranged service record of 张三 linked to it with a photo, a
+// 1-hour duration-only record of 王五 (市城管局) and an activity of
+// 市城管局 (one photo sent four times); and a record and an activity (four
+// pending photos) in October.
 func (f *fixture) records() (flows.Activity, flows.ServiceRecord) {
 	f.t.Helper()
 	ctx := context.Background()
@@ -21,18 +23,23 @@ func (f *fixture) records() (flows.Activity, flows.ServiceRecord) {
 	li, wang, zhang := f.members["李四"], f.members["王五"], f.members["张三"]
 	act := flows.Activity{
 		MemberID: li.ID, Date: day, Place: flows.Location{Label: "社区广场"}, Theme: "垃圾分类宣传",
-		Participants: 12, Content: "发放宣传册", Photos: []flows.Photo{{MediaID: "a1"}, {MediaID: "a2"}},
+		Participants: 12, Content: "发放宣传册", Photos: fourPhotos("a"),
 	}
 	other := flows.Activity{MemberID: wang.ID, Date: day.AddDays(1), Place: flows.Location{Label: "河边"},
-		Theme: "河道清理", Participants: 5, Content: "清理垃圾"}
+		Theme: "河道清理", Participants: 5, Content: "清理垃圾", Photos: fourPhotos("o")}
 	october := flows.Activity{MemberID: li.ID, Date: flows.Date{Year: 2024, Month: 10, Day: 31},
-		Place: flows.Location{Label: "社区"}, Theme: "十月", Participants: 3, Content: "十月活动"}
+		Place: flows.Location{Label: "社区"}, Theme: "十月", Participants: 3, Content: "十月活动", Photos: fourPhotos("x")}
 	for _, a := range []*flows.Activity{&act, &other, &october} {
 		if err := f.db.CreateActivity(ctx, a); err != nil {
 			f.t.Fatal(err)
 		}
 	}
-	if err := f.db.SavePhotoData(ctx, act.Photos[0].ID, "image/jpeg", []byte("jpeg")); err != nil {
+	for _, p := range []flows.Photo{act.Photos[0], act.Photos[1], other.Photos[0], other.Photos[1], other.Photos[2], other.Photos[3]} {
+		if err := f.db.SavePhotoData(ctx, p.ID, "image/jpeg", []byte("jpeg")); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	if err := f.db.PhotoFetchFailed(ctx, act.Photos[2].ID, "media expired", true); err != nil {
 		f.t.Fatal(err)
 	}
 	rec := flows.ServiceRecord{
@@ -49,6 +56,15 @@ func (f *fixture) records() (flows.Activity, flows.ServiceRecord) {
 		}
 	}
 	return act, rec
+}
+
+// fourPhotos are the fewest photos an activity takes, media IDs prefix1–4.
+func fourPhotos(prefix string) []flows.Photo {
+	var ps []flows.Photo
+	for i := 1; i <= 4; i++ {
+		ps = append(ps, flows.Photo{MediaID: prefix + itoa(int64(i))})
+	}
+	return ps
 }
 
 // list gets path as user and decodes the list under key, failing on any
@@ -153,7 +169,8 @@ func TestActivities(t *testing.T) {
 	w := f.do(http.MethodGet, q+"&unit=市文明办", "wmb", "")
 	want := `{"activities":[{"code":"` + act.Code + `","unit":"市文明办","grid":"二号网格","date":"2024-11-16",` +
 		`"place":"社区广场","theme":"垃圾分类宣传","participants":12,"content":"发放宣传册",` +
-		`"photos":[{"id":` + itoa(act.Photos[0].ID) + `,"status":"stored"},{"id":` + itoa(act.Photos[1].ID) + `,"status":"pending"}],` +
+		`"photos":[{"id":` + itoa(act.Photos[0].ID) + `,"status":"stored"},{"id":` + itoa(act.Photos[1].ID) + `,"status":"stored"},` +
+		`{"id":` + itoa(act.Photos[2].ID) + `,"status":"failed"},{"id":` + itoa(act.Photos[3].ID) + `,"status":"pending"}],` +
 		`"created_at":"` + act.CreatedAt.In(shanghai).Format("2006-01-02T15:04:05+08:00") + `"}]}`
 	if got := w.Body.String(); got != want {
 		t.Errorf("body = %s\nwant   %s", got, want)

@@ -642,19 +642,23 @@ func TestActivitiesAssessmentAndWorkbook(t *testing.T) {
 	m := flows.MonthOf(f.report.Date)
 	a := &flows.Activity{
 		MemberID: li.ID, Date: f.report.Date, Place: flows.Location{Label: "社区广场"}, Theme: "垃圾分类宣传",
-		Participants: 12, Content: "发放宣传册", Photos: []flows.Photo{{MediaID: "a1"}, {MediaID: "a2"}, {MediaID: "a3"}, {MediaID: "a4"}},
+		Participants: 12, Content: "发放宣传册", Photos: []flows.Photo{{MediaID: "a1"}, {MediaID: "a2"}, {MediaID: "a3"}, {MediaID: "a4"}, {MediaID: "a5"}},
 	}
 	if err := f.db.CreateActivity(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.db.SavePhotoData(ctx, a.Photos[0].ID, "image/png", []byte("\x89PNG\r\n\x1a\n")); err != nil {
-		t.Fatal(err)
+	// The 5th is the 1st sent again: of 5 photos, one failed and one a
+	// copy, 3 count.
+	for _, i := range []int{0, 4} {
+		if err := f.db.SavePhotoData(ctx, a.Photos[i].ID, "image/png", []byte("\x89PNG\r\n\x1a\n")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := f.db.PhotoFetchFailed(ctx, a.Photos[1].ID, "media expired", true); err != nil {
 		t.Fatal(err)
 	}
 	b := f.as("boss")
-	wantPage(t, b.get("/admin/activities?month="+m.String()), http.StatusOK, a.Code, "垃圾分类宣传", "12 人参加",
+	wantPage(t, b.get("/admin/activities?month="+m.String()), http.StatusOK, a.Code, "垃圾分类宣传", "12 人参加", "5 张照片，计 3 张",
 		`<img src="/admin/media/`+strconv.FormatInt(a.Photos[0].ID, 10)+`"`, "照片已过期", "照片获取中")
 	wantPage(t, f.as("cg").get("/admin/activities?month="+m.String()), http.StatusOK, "本月没有集体活动")
 
@@ -887,7 +891,7 @@ func TestPagesEscapeText(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := flows.Report{MemberID: m.ID, Date: f.report.Date, Category: "公共环境" + evil,
-		Place: flows.Location{Label: "路" + evil}, Description: "描述" + evil}
+		Place: flows.Location{Label: "路" + evil}, Description: "描述" + evil, Photos: []flows.Photo{{MediaID: "e1"}}}
 	if err := f.db.CreateReport(ctx, &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -40,10 +40,12 @@ func funcs(loc *time.Location) template.FuncMap {
 			}
 			return t.In(loc).Format("2006-01-02 15:04")
 		},
-		"hours":  flows.Hours,
-		"hours1": func(h float64) string { return strconv.FormatFloat(h, 'f', 1, 64) },
-		"pct":    func(x float64) string { return strconv.FormatFloat(x*100, 'f', 1, 64) + "%" },
-		"join":   strings.Join,
+		"hours": flows.Hours,
+		// countPhotos: the photos of a record that count (SPEC §9).
+		"countPhotos": flows.CountPhotos,
+		"hours1":      func(h float64) string { return strconv.FormatFloat(h, 'f', 1, 64) },
+		"pct":         func(x float64) string { return strconv.FormatFloat(x*100, 'f', 1, 64) + "%" },
+		"join":        strings.Join,
 		"statusClass": func(s string) string {
 			switch s {
 			case flows.StatusWorking:

@@ -1,10 +1,11 @@
 // Package jobs runs gridbot's background work on River, over PostgreSQL or
-// SQLite: fetching the photos users send (flows.FetchPhotoJob) and telling
-// reporters that the office changed their report's status
-// (flows.NotifyReporterJob). store/sqldb inserts the jobs in the same
-// transaction as the record they belong to; a Runner works them, retrying
-// with backoff, so a record never loses its photos or its notice to a
-// crash between saving and sending.
+// SQLite: fetching the photos users send (flows.FetchPhotoJob), only from
+// WeChat (fetchguard.go), and telling reporters that the office changed
+// their report's status (flows.NotifyReporterJob); and it prunes the
+// staged photos of drafts never saved. store/sqldb inserts the jobs in the
+// same transaction as the record or staged photo they belong to; a Runner
+// works them, retrying with backoff, so a record never loses its photos or
+// its notice to a crash between saving and sending.
 package jobs
 
 import (
@@ -13,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -66,10 +66,13 @@ type Deps struct {
 	// Sender sends the customer-service messages.
 	Sender Sender
 	// APIBase is WECHAT_API_BASE; empty means wechat.DefaultAPIBase.
+	// media/get goes there; PicUrls (and their redirects) are fetched only
+	// from WeChat's hosts (MediaDomains) at public addresses, or from the
+	// exact host and port of an APIBase other than the default.
 	APIBase string
-	// HTTP downloads the photos; nil means a fresh client. Each request
-	// gets its own FetchTimeout whatever the client's Timeout.
-	HTTP *http.Client
+	// Resolve looks up the hosts of PicUrls; nil means the system
+	// resolver. Tests name hosts with it.
+	Resolve Resolver
 	// Now is the clock that decides when media expired; nil means time.Now.
 	Now func() time.Time
 	// MaxWorkers is how many jobs run at once; 0 means DefaultMaxWorkers.
@@ -77,6 +80,9 @@ type Deps struct {
 	// PollInterval is how often the queue is polled; 0 means
 	// DefaultPollInterval. Tests set a few milliseconds.
 	PollInterval time.Duration
+	// PruneEvery is how often staged photos no record took are deleted
+	// (those older than StagedPhotoTTL); 0 means DefaultPruneEvery.
+	PruneEvery time.Duration
 	// RetryPolicy decides when a failed job runs again; nil means River's
 	// default (about attempt⁴ seconds: 1 s, 16 s, 81 s, … ~16 attempts
 	// within the 3 days media lives). Tests retry at once.
@@ -96,13 +102,14 @@ type NoticeOutcomes interface {
 // Runner works the job queue. Create it with New, then Start and Stop it.
 type Runner struct {
 	client *river.Client[*sql.Tx]
+	prune  *pruner
 	log    *slog.Logger
 }
 
 // New builds a Runner on a River driver (sqldb.DB.RiverDriver: database/sql
 // on PostgreSQL, riversqlite on SQLite), whose River tables must already be
 // migrated. It runs the "default" queue with FetchPhotoWorker and
-// NotifyReporterWorker.
+// NotifyReporterWorker, and prunes staged photos no record took.
 func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runner, error) {
 	switch {
 	case driver == nil:
@@ -117,8 +124,9 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 		deps.APIBase = wechat.DefaultAPIBase
 	}
 	deps.APIBase = strings.TrimRight(deps.APIBase, "/")
-	if deps.HTTP == nil {
-		deps.HTTP = &http.Client{}
+	guard, err := newFetchGuard(deps.APIBase, wechat.DefaultAPIBase, deps.Resolve)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: new: %w", err)
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -129,11 +137,14 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 	if deps.PollInterval <= 0 {
 		deps.PollInterval = DefaultPollInterval
 	}
+	if deps.PruneEvery <= 0 {
+		deps.PruneEvery = DefaultPruneEvery
+	}
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &FetchPhotoWorker{
 		Photos: deps.Photos, Tokens: deps.Tokens, APIBase: deps.APIBase,
-		HTTP: deps.HTTP, Now: deps.Now, Log: log,
+		HTTP: apiClient(), PicHTTP: guard.client(), Now: deps.Now, Log: log, guard: guard,
 	})
 	river.AddWorker(workers, &NotifyReporterWorker{
 		Reports: deps.Reports, Sender: deps.Sender, Log: log,
@@ -160,7 +171,8 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 	if err != nil {
 		return nil, fmt.Errorf("jobs: new: %w", err)
 	}
-	return &Runner{client: client, log: log}, nil
+	prune := &pruner{photos: deps.Photos, every: deps.PruneEvery, now: deps.Now, log: log}
+	return &Runner{client: client, prune: prune, log: log}, nil
 }
 
 // Start begins working jobs, including those left over from a previous
@@ -170,6 +182,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
+	r.prune.start(ctx)
 	return nil
 }
 
@@ -184,6 +197,7 @@ const hardStopTimeout = 10 * time.Second
 // return: a cancelled job goes back to the queue without using up an
 // attempt, and the next Runner works it again.
 func (r *Runner) Stop(ctx context.Context) error {
+	r.prune.halt()
 	err := r.client.Stop(ctx)
 	if err == nil {
 		return nil

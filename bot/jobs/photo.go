@@ -31,11 +31,15 @@ const MaxPhotoBytes = 10 << 20
 
 // FetchPhotoWorker downloads one photo a user sent and stores its bytes:
 // first with the media API (GET /cgi-bin/media/get), then from the
-// message's PicUrl. A failed attempt is recorded on the photo and retried
-// by River with backoff; once the media is older than MediaLifetime (or
-// the last attempt failed) the photo is marked failed, and an expired one's
-// job cancelled. It is idempotent: a photo already stored (River runs a job
-// at least once) is left alone; one marked failed is tried again while its
+// message's PicUrl, only where the fetch guard allows (WeChat's media
+// hosts at public addresses, or the API base's host and port). A failed
+// attempt is recorded on the photo and retried by River with backoff; once
+// the media is older than MediaLifetime (or the last attempt failed) the
+// photo is marked failed, and an expired one's job cancelled. What can
+// never work fails the photo at once, its reason recorded: no media ID and
+// no PicUrl, or a PicUrl refused (RefusedError) with no media ID media/get
+// can use. It is idempotent: a photo already stored (River runs a job at
+// least once) is left alone; one marked failed is tried again while its
 // media may still live.
 type FetchPhotoWorker struct {
 	river.WorkerDefaults[flows.FetchPhotoJob]
@@ -44,9 +48,16 @@ type FetchPhotoWorker struct {
 	Photos  flows.PhotoStore
 	Tokens  Tokens
 	APIBase string // without a trailing slash
+	// HTTP calls media/get on the API base (the configured host, as
+	// configured, following no redirect); PicHTTP downloads PicUrls, with
+	// the fetch guard's checks on every redirect and connection. New fills
+	// both.
 	HTTP    *http.Client
+	PicHTTP *http.Client
 	Now     func() time.Time
 	Log     *slog.Logger
+
+	guard *fetchGuard
 }
 
 // Timeout gives a job room for both downloads and a token refresh.
@@ -75,6 +86,11 @@ func (w *FetchPhotoWorker) Work(ctx context.Context, job *river.Job[flows.FetchP
 	if p.MediaID == "" && p.PicURL == "" {
 		return w.giveUp(ctx, log, id, "no media id and no picture url")
 	}
+	if p.MediaID == "" {
+		if err := w.checkPicURL(p.PicURL); err != nil {
+			return w.giveUp(ctx, log, id, "pic url: "+err.Error())
+		}
+	}
 
 	contentType, data, err := w.fetch(ctx, p)
 	if err != nil {
@@ -82,6 +98,9 @@ func (w *FetchPhotoWorker) Work(ctx context.Context, job *river.Job[flows.FetchP
 			// Stopping (or out of time): not the photo's fault. River puts
 			// a job cancelled by a stop back in the queue as it was.
 			return fmt.Errorf("fetch photo %d: %w", id, err)
+		}
+		if hopeless(err) {
+			return w.giveUp(ctx, log, id, err.Error())
 		}
 		final := job.Attempt >= job.MaxAttempts
 		if rerr := w.Photos.PhotoFetchFailed(ctx, id, err.Error(), final); rerr != nil {
@@ -110,7 +129,7 @@ func (w *FetchPhotoWorker) giveUp(ctx context.Context, log *slog.Logger, id int6
 	return river.JobCancel(fmt.Errorf("fetch photo %d: %s", id, why))
 }
 
-// fetch tries the media API, then the PicUrl.
+// fetch tries the media API, then the PicUrl (unless the guard refuses it).
 func (w *FetchPhotoWorker) fetch(ctx context.Context, p flows.Photo) (string, []byte, error) {
 	var errs fetchErrors
 	if p.MediaID != "" {
@@ -118,15 +137,19 @@ func (w *FetchPhotoWorker) fetch(ctx context.Context, p flows.Photo) (string, []
 		if err == nil {
 			return contentType, data, nil
 		}
-		errs = append(errs, fmt.Errorf("media/get: %w", err))
+		errs = append(errs, fmt.Errorf("%w: %w", errMediaGet, err))
 		if ctx.Err() != nil {
 			return "", nil, errs
 		}
 	}
 	if p.PicURL != "" {
-		contentType, data, err := w.picURL(ctx, p.PicURL)
+		err := w.checkPicURL(p.PicURL)
 		if err == nil {
-			return contentType, data, nil
+			var contentType string
+			var data []byte
+			if contentType, data, err = w.get(ctx, w.PicHTTP, p.PicURL); err == nil {
+				return contentType, data, nil
+			}
 		}
 		errs = append(errs, fmt.Errorf("pic url: %w", err))
 	}
@@ -142,7 +165,7 @@ func (w *FetchPhotoWorker) mediaGet(ctx context.Context, mediaID string) (string
 			return "", nil, fmt.Errorf("access token: %w", err)
 		}
 		q := url.Values{"access_token": {token}, "media_id": {mediaID}}
-		contentType, data, err := w.get(ctx, w.APIBase+"/cgi-bin/media/get?"+q.Encode())
+		contentType, data, err := w.get(ctx, w.HTTP, w.APIBase+"/cgi-bin/media/get?"+q.Encode())
 		if code := wechat.ErrCode(err); (code == 40001 || code == 42001) && attempt == 0 {
 			if err := w.Tokens.DropToken(ctx); err != nil {
 				return "", nil, fmt.Errorf("drop token: %w", err)
@@ -153,27 +176,55 @@ func (w *FetchPhotoWorker) mediaGet(ctx context.Context, mediaID string) (string
 	}
 }
 
-// picURL downloads the image from the message's PicUrl.
-func (w *FetchPhotoWorker) picURL(ctx context.Context, raw string) (string, []byte, error) {
+// checkPicURL refuses a PicUrl the guard would not fetch (a
+// *RefusedError), before any request.
+func (w *FetchPhotoWorker) checkPicURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", nil, errors.New("not an http(s) url")
+	if err != nil || u.Host == "" {
+		return refused("not a URL")
 	}
-	return w.get(ctx, u.String())
+	if w.guard == nil {
+		return nil
+	}
+	return w.guard.checkURL(u)
 }
 
-// get downloads one image. WeChat answers errors with status 200 and a
-// JSON body, so a JSON reply is an *wechat.APIError (or a plain error when
+// hopeless reports whether a failed fetch can never work: its PicUrl was
+// refused (before the request, on a redirect or at the address) and
+// media/get, when tried, said the media ID is invalid (40007). Any other
+// media/get error may pass, so the job is retried.
+func hopeless(err error) bool {
+	var fe fetchErrors
+	if !errors.As(err, &fe) {
+		return false
+	}
+	picRefused := false
+	for _, e := range fe {
+		var re *RefusedError
+		switch {
+		case errors.Is(e, errMediaGet):
+			if wechat.ErrCode(e) != 40007 {
+				return false
+			}
+		case errors.As(e, &re):
+			picRefused = true
+		}
+	}
+	return picRefused
+}
+
+// get downloads one image with client. WeChat answers errors with status
+// 200 and a JSON body, so a JSON reply is an *wechat.APIError (or a plain error when
 // it has no errcode), a non-2xx status a *wechat.HTTPError, and anything
 // but an image an error.
-func (w *FetchPhotoWorker) get(ctx context.Context, rawURL string) (string, []byte, error) {
+func (w *FetchPhotoWorker) get(ctx context.Context, client *http.Client, rawURL string) (string, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, FetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return "", nil, errors.New("bad request url")
 	}
-	resp, err := w.HTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		// A *url.Error repeats the URL, which carries the access token.
 		var ue *url.Error
@@ -220,6 +271,9 @@ func (w *FetchPhotoWorker) get(ctx context.Context, rawURL string) (string, []by
 	}
 	return mediaType, data, nil
 }
+
+// errMediaGet marks the failure of the media API in fetchErrors.
+var errMediaGet = errors.New("media/get")
 
 // fetchErrors are the failures of the download sources, tried in order.
 type fetchErrors []error

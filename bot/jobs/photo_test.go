@@ -283,8 +283,8 @@ func TestGetReply(t *testing.T) {
 			t.Parallel()
 			api := newFakeAPI(t)
 			api.script(pathPic, tt.h)
-			w := &FetchPhotoWorker{HTTP: api.srv.Client()}
-			gotType, data, err := w.get(context.Background(), api.URL()+pathPic)
+			w := &FetchPhotoWorker{}
+			gotType, data, err := w.get(context.Background(), api.srv.Client(), api.URL()+pathPic)
 			var he *wechat.HTTPError
 			switch {
 			case tt.wantType != "":

@@ -233,18 +233,6 @@ func yesNo(b bool) string {
 	return "否"
 }
 
-// livePhotos counts the photos that are not failed: pending and stored
-// ones, as the assessment counts them.
-func livePhotos(ps []flows.Photo) int {
-	n := 0
-	for _, p := range ps {
-		if p.Status != flows.PhotoFailed {
-			n++
-		}
-	}
-	return n
-}
-
 // clock formats minutes since midnight as 15:04, "" for none.
 func clock(min int) string {
 	if min < 0 {
@@ -316,7 +304,7 @@ func activitySheet(d Data) sheet {
 		a := d.Activities[i]
 		return []any{
 			a.Code, a.Unit, a.Grid, a.Date.String(), a.Place.Label, a.Theme, a.Participants,
-			a.Content, livePhotos(a.Photos), a.CreatedAt.In(d.Loc).Format("2006-01-02 15:04"),
+			a.Content, flows.CountPhotos(a.Photos), a.CreatedAt.In(d.Loc).Format("2006-01-02 15:04"),
 		}
 	}
 	return s
@@ -342,7 +330,7 @@ func reportSheet(d Data) sheet {
 		r := d.Reports[i]
 		return []any{
 			r.Code, r.Date.String(), r.Grid, r.Unit, r.Reporter, r.Category, r.Place.Label,
-			r.Description, livePhotos(r.Photos), r.Status, r.Note,
+			r.Description, flows.CountPhotos(r.Photos), r.Status, r.Note,
 		}
 	}
 	return s

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -31,13 +32,21 @@ func testData() Data {
 		{GridID: 1, Grid: "一号网格", UnitIDs: []int64{1, 2}},
 		{GridID: 2, Grid: "二号网格", UnitIDs: []int64{3}},
 	})
+	// photos are photos in these states, the stored ones each a distinct
+	// image.
 	photos := func(statuses ...flows.PhotoStatus) []flows.Photo {
 		var ps []flows.Photo
 		for i, s := range statuses {
-			ps = append(ps, flows.Photo{ID: int64(i + 1), Status: s})
+			p := flows.Photo{ID: int64(i + 1), Status: s}
+			if s == flows.PhotoStored {
+				p.SHA256 = fmt.Sprintf("%064x", i+1)
+			}
+			ps = append(ps, p)
 		}
 		return ps
 	}
+	acts := photos(flows.PhotoStored, flows.PhotoPending, flows.PhotoFailed, flows.PhotoStored, flows.PhotoStored, flows.PhotoStored)
+	acts[5].SHA256 = acts[0].SHA256 // the same image sent twice
 	return Data{
 		Assessment: a,
 		Loc:        shanghai,
@@ -45,7 +54,7 @@ func testData() Data {
 			Code: "HD-20241128-001", Unit: "市文明办", Grid: "一号网格",
 			Date: flows.Date{Year: 2024, Month: 11, Day: 28}, Place: flows.Location{Label: "人民广场"},
 			Theme: "清洁家园", Participants: 12, Content: "清扫广场，清理卫生死角",
-			Photos:    photos(flows.PhotoStored, flows.PhotoPending, flows.PhotoFailed, flows.PhotoStored, flows.PhotoStored),
+			Photos:    acts,
 			CreatedAt: time.Date(2024, 11, 28, 15, 30, 0, 0, time.UTC),
 		}},
 		Reports: []flows.Report{{
@@ -149,7 +158,7 @@ func TestWrite(t *testing.T) {
 		{"活动记录", "A2", "HD-20241128-001", "HD-20241128-001"},
 		{"活动记录", "D2", "2024-11-28", "2024-11-28"},
 		{"活动记录", "G2", "12", "12"},
-		{"活动记录", "I2", "4", "4"}, // 5 photos, one failed
+		{"活动记录", "I2", "4", "4"}, // 6 photos, one failed, one a copy of another
 		{"活动记录", "J2", "2024-11-28 23:30", "2024-11-28 23:30"},
 		{"巡查记录", "E2", "王五", "王五"},
 		{"巡查记录", "H2", "=垃圾成堆", "=垃圾成堆"}, // text, not a formula

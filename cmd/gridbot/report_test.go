@@ -36,7 +36,8 @@ func TestReportMonth(t *testing.T) {
 
 	// Records of this month (reports are listed by their saving time):
 	// 张三 serves 2 h twice, 李四 1 h 59; 市文明办 records two activities
-	// with 4 photos and one with 3; 王五 reports a problem.
+	// with 4 photos and one with the same photo 4 times; 王五 reports a
+	// problem.
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	today := flows.DateOf(time.Now().In(loc))
 	month := flows.MonthOf(today)
@@ -57,11 +58,19 @@ func TestReportMonth(t *testing.T) {
 		}
 		return ps
 	}
-	for _, n := range []int{4, 3, 4} {
+	for i := range 3 {
 		a := &flows.Activity{MemberID: members["张三"].ID, Date: today, Place: flows.Location{Label: "人民广场"},
-			Theme: "清洁家园", Participants: 5, Content: "清扫", Photos: photos(n)}
+			Theme: "清洁家园", Participants: 5, Content: "清扫", Photos: photos(4)}
 		if err := db.CreateActivity(ctx, a); err != nil {
 			t.Fatal(err)
+		}
+		if i != 1 {
+			continue
+		}
+		for _, p := range a.Photos { // the same photo sent four times
+			if err := db.SavePhotoData(ctx, p.ID, "image/jpeg", []byte("jpeg")); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for _, r := range []struct {

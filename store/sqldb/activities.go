@@ -49,13 +49,15 @@ func (r activityRow) activity() flows.Activity {
 	}
 }
 
-// CreateActivity saves a collective activity, its photos (pending) and one
-// FetchPhotoJob per photo, in one transaction. An empty Code is generated,
-// HD-YYYYMMDD-NNN from a.Date; a given one is kept. A zero UnitID or GridID
-// is taken from the member's roster row. It sets ID, Code, UnitID, Unit,
-// GridID, Grid, CreatedAt and the photos' IDs, status and CreatedAt.
+// CreateActivity saves a collective activity with its photos (4 to 9,
+// flows.ActivityPhotos, see insertPhotos: staged ones attached, new ones
+// saved pending with a FetchPhotoJob each), in one transaction. An empty
+// Code is generated, HD-YYYYMMDD-NNN from a.Date; a given one is kept. A
+// zero UnitID or GridID is taken from the member's roster row. It sets ID,
+// Code, UnitID, Unit, GridID, Grid, CreatedAt and the photos as stored.
 // flows.ErrConflict when the code is taken, flows.ErrNotFound for an
-// unknown member; on any error nothing is written.
+// unknown member, *flows.PhotoCountError and flows.ErrPhotoUnavailable for
+// photos it cannot take; on any error nothing is written.
 func (db *DB) CreateActivity(ctx context.Context, a *flows.Activity) error {
 	var (
 		saved  flows.Activity
@@ -90,7 +92,7 @@ RETURNING id`
 		if err != nil {
 			return err
 		}
-		if photos, err = db.insertPhotos(ctx, tx, ownerActivity, id, a.Photos, created); err != nil {
+		if photos, err = db.insertPhotos(ctx, tx, ownerActivity, id, a.MemberID, a.Photos, flows.ActivityPhotos, created); err != nil {
 			return err
 		}
 		saved = flows.Activity{ID: id, Code: code, UnitID: m.UnitID, Unit: m.Unit, GridID: m.GridID, Grid: m.Grid, CreatedAt: created.Time}

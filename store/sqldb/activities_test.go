@@ -9,11 +9,12 @@ import (
 )
 
 // activity returns a collective activity recorded by m for its unit and grid.
+// activity is an activity of m with the fewest photos it takes (4).
 func activity(m flows.Member, d flows.Date, code string) *flows.Activity {
 	return &flows.Activity{
 		Code: code, UnitID: m.UnitID, GridID: m.GridID, MemberID: m.ID, Date: d,
 		Place: flows.Location{Label: "社区广场"}, Theme: "垃圾分类宣传", Participants: 12,
-		Content: "向居民发放垃圾分类宣传册",
+		Content: "向居民发放垃圾分类宣传册", Photos: photosOf("p1", "p2", "p3", "p4"),
 	}
 }
 

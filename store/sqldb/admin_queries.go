@@ -78,7 +78,7 @@ func (db *DB) Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report
 }
 
 // PhotoUnit returns the unit of the record a photo belongs to, or
-// flows.ErrNotFound.
+// flows.ErrNotFound (also for a staged photo no record took yet).
 func (db *DB) PhotoUnit(ctx context.Context, id int64) (int64, error) {
 	const query = `
 SELECT COALESCE(r.unit_id, a.unit_id, s.unit_id, 0)
@@ -86,7 +86,7 @@ FROM photos p
 LEFT JOIN reports r ON p.owner_kind = 'report' AND r.id = p.owner_id
 LEFT JOIN activities a ON p.owner_kind = 'activity' AND a.id = p.owner_id
 LEFT JOIN service_records s ON p.owner_kind = 'service' AND s.id = p.owner_id
-WHERE p.id = ?`
+WHERE p.id = ? AND p.owner_id IS NOT NULL`
 	var unitID int64
 	if err := db.db.GetContext(ctx, &unitID, db.q(query), id); err != nil {
 		return 0, wrap("photo unit", err)

@@ -110,7 +110,7 @@ func TestServiceRecordsAndActivities(t *testing.T) {
 		last, first, next := flows.Date{Year: 2024, Month: 10, Day: 31}, nov.First(), flows.Date{Year: 2024, Month: 12, Day: 1}
 
 		act := activity(li, first, "HD-20241101-001")
-		act.Photos = photosOf("a1", "a2")
+		act.Photos = photosOf("a1", "a2", "a3", "a4", "a5")
 		acts := []*flows.Activity{act, activity(wang, day, "HD-20241115-001"),
 			activity(li, last, "HD-20241031-001"), activity(li, next, "HD-20241201-001")}
 		for _, a := range acts {
@@ -193,7 +193,7 @@ func TestServiceRecordsAndActivities(t *testing.T) {
 		// Photos come the same in chunks of any size.
 		all := []int64{act.ID, acts[1].ID, acts[2].ID, acts[3].ID}
 		whole, err := db.photosOfList(ctx, ownerActivity, all, photoChunk)
-		if err != nil || len(whole) != 1 || len(whole[act.ID]) != 2 {
+		if err != nil || len(whole) != 4 || len(whole[act.ID]) != 5 || len(whole[acts[1].ID]) != 4 {
 			t.Fatalf("photosOfList = %+v, %v", whole, err)
 		}
 		for _, chunk := range []int{1, 2, 3} {
@@ -208,8 +208,8 @@ func TestServiceRecordsAndActivities(t *testing.T) {
 		}
 		a := as[0]
 		if a.ID != act.ID || a.Unit != "市文明办" || a.Grid != "二号网格" || a.Theme != "垃圾分类宣传" ||
-			a.Participants != 12 || a.Date != first || len(a.Photos) != 2 ||
-			a.Photos[0].ID != act.Photos[0].ID || a.Photos[1].ID != act.Photos[1].ID || a.Photos[0].Status != flows.PhotoPending {
+			a.Participants != 12 || a.Date != first || len(a.Photos) != 5 ||
+			a.Photos[0].ID != act.Photos[0].ID || a.Photos[4].ID != act.Photos[4].ID || a.Photos[0].Status != flows.PhotoPending {
 			t.Errorf("Activities row = %+v", a)
 		}
 	})

@@ -20,16 +20,20 @@ import (
 //   - ss: sessions, qualified sessions and minutes in the record's unit,
 //     one GROUP BY over the month's service records, read from the
 //     (unit_id, service_date, minutes) index alone (migration 00008);
-//   - act: the month's activities with their photos that are not failed;
-//     good numbers those with enough photos per unit in saving order, and
-//     ot holds the units whose ActivityGoal-th was saved before the deadline;
+//   - act: the month's activities with the photos that count (SPEC §9,
+//     flows.CountPhotos): stored copies of one image (by sha256) once,
+//     pending ones each, failed ones not; good numbers those with enough
+//     photos per unit in saving order, and ot holds the units whose
+//     ActivityGoal-th was saved before the deadline;
 //   - rp: reports by the reporter's unit (reports.unit_id) dated in the
 //     month, except those the office marked 不予处理 (flows.StatusRejected).
 //
 // Its parameters come in the order assessmentArgs gives them.
 const assessmentUnits = `
 WITH act AS (
-    SELECT a.id, a.unit_id, a.created_at, COUNT(p.id) AS photos
+    SELECT a.id, a.unit_id, a.created_at,
+           COUNT(DISTINCT CASE WHEN p.status = 'stored' THEN p.sha256 END)
+           + COUNT(CASE WHEN p.status = 'pending' THEN 1 END) AS photos
     FROM activities a
     LEFT JOIN photos p ON p.owner_kind = 'activity' AND p.owner_id = a.id AND p.status <> 'failed'
     WHERE a.activity_date >= ? AND a.activity_date < ?

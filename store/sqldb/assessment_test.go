@@ -71,9 +71,12 @@ func (s *assessSeed) serviceFor(m flows.Member, rosterUnit, bookedUnit string, d
 	s.served[rosterUnit][m.ID] = true
 }
 
-// activity saves an activity of m with photos, the first failed of them
-// marked failed, saved at created.
-func (s *assessSeed) activity(m flows.Member, unit string, d flows.Date, photos, failed int, created time.Time) {
+// activity saves an activity of m with photos, saved at created: the first
+// failed of them marked failed, the next copies stored as copies of one
+// image, the last (when one is left) stored as an image of its own, the
+// rest pending. Its photos that count are the pending and the distinct
+// stored ones (SPEC §9).
+func (s *assessSeed) activity(m flows.Member, unit string, d flows.Date, photos, failed, copies int, created time.Time) {
 	s.t.Helper()
 	ctx := context.Background()
 	var ids []string
@@ -91,9 +94,15 @@ func (s *assessSeed) activity(m flows.Member, unit string, d flows.Date, photos,
 			s.t.Fatal(err)
 		}
 	}
-	// A stored photo counts like a pending one.
-	if photos > failed {
-		if err := s.db.SavePhotoData(ctx, a.Photos[photos-1].ID, "image/jpeg", []byte("jpeg")); err != nil {
+	for i := failed; i < failed+copies; i++ {
+		if err := s.db.SavePhotoData(ctx, a.Photos[i].ID, "image/jpeg", []byte("the same jpeg")); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	// A stored photo of its own counts like a pending one.
+	if photos > failed+copies {
+		last := a.Photos[photos-1].ID
+		if err := s.db.SavePhotoData(ctx, last, "image/jpeg", fmt.Appendf(nil, "jpeg %d", last)); err != nil {
 			s.t.Fatal(err)
 		}
 	}
@@ -101,7 +110,7 @@ func (s *assessSeed) activity(m flows.Member, unit string, d flows.Date, photos,
 		return
 	}
 	s.want[unit].Activities++
-	if photos-failed >= 4 {
+	if photos-failed-copies+min(copies, 1) >= 4 {
 		s.want[unit].ActivitiesWithPhotos++
 		s.good[unit] = append(s.good[unit], created)
 	}
@@ -215,21 +224,21 @@ func TestAssessment(t *testing.T) {
 		dec1Early := time.Date(2024, 12, 1, 0, 10, 0, 0, loc)
 
 		// 市文明办, 15 staff: 9 serve (60%, enough); a 10th served only in
-		// October. Activities: 4 photos; 3 photos; 4 photos of which one
-		// failed; 5 photos, the second good one, saved on the 28th at
-		// 23:30, in time; one of October. 3 reports in the month, one on
-		// December 1st.
+		// October. Activities: 4 photos; 4 photos of which two are copies
+		// of one image (3 count); 4 photos of which one failed; 5 photos,
+		// the second good one, saved on the 28th at 23:30, in time; one of
+		// October. 3 reports in the month, one on December 1st.
 		wm := s.members["市文明办"]
 		served("市文明办", 8)
 		s.service(wm[9], "市文明办", oct31, 240, evening(oct31))
 		// The 9th to serve does so once, booked to 市交通局 (which has no
 		// staff): the session is 市交通局's, the member served for 市文明办.
 		s.serviceFor(wm[10], "市文明办", "市交通局", nov(16), 180, evening(nov(16)))
-		s.activity(wm[0], "市文明办", nov(5), 4, 0, evening(nov(5)))
-		s.activity(wm[1], "市文明办", nov(8), 3, 0, evening(nov(8)))
-		s.activity(wm[2], "市文明办", nov(12), 4, 1, evening(nov(12)))
-		s.activity(wm[0], "市文明办", nov(28), 5, 0, time.Date(2024, 11, 28, 23, 30, 0, 0, loc))
-		s.activity(wm[0], "市文明办", oct31, 4, 0, evening(oct31))
+		s.activity(wm[0], "市文明办", nov(5), 4, 0, 0, evening(nov(5)))
+		s.activity(wm[1], "市文明办", nov(8), 4, 0, 2, evening(nov(8)))
+		s.activity(wm[2], "市文明办", nov(12), 4, 1, 0, evening(nov(12)))
+		s.activity(wm[0], "市文明办", nov(28), 5, 0, 0, time.Date(2024, 11, 28, 23, 30, 0, 0, loc))
+		s.activity(wm[0], "市文明办", oct31, 4, 0, 0, evening(oct31))
 		for _, d := range []flows.Date{nov(2), nov(15), nov(30), dec1} {
 			s.report(wm[3], "市文明办", d, evening(d))
 		}
@@ -239,12 +248,14 @@ func TestAssessment(t *testing.T) {
 
 		// 市城管局, 12 staff: 7 serve (58%, short); an 8th served on
 		// December 1st at 00:10. Two good activities, the second saved on
-		// the 29th at 00:10, late. 5 reports (the points stop at 4).
+		// the 29th at 00:10, late, and one earlier of the same photo sent
+		// four times (1 counts). 5 reports (the points stop at 4).
 		cg := s.members["市城管局"]
 		served("市城管局", 7)
 		s.service(cg[7], "市城管局", dec1, 120, dec1Early)
-		s.activity(cg[0], "市城管局", nov(3), 4, 0, evening(nov(3)))
-		s.activity(cg[1], "市城管局", nov(28), 6, 0, time.Date(2024, 11, 29, 0, 10, 0, 0, loc))
+		s.activity(cg[0], "市城管局", nov(3), 4, 0, 0, evening(nov(3)))
+		s.activity(cg[2], "市城管局", nov(4), 4, 0, 4, evening(nov(4)))
+		s.activity(cg[1], "市城管局", nov(28), 6, 0, 0, time.Date(2024, 11, 29, 0, 10, 0, 0, loc))
 		for d := 10; d < 15; d++ {
 			s.report(cg[d-10], "市城管局", nov(d), evening(nov(d)))
 		}
@@ -256,13 +267,15 @@ func TestAssessment(t *testing.T) {
 		// Three good activities; the first saved is on the 10th, the
 		// second saved (on December 2nd, for the 30th) has a smaller id
 		// than the third (saved on the 20th): by saving time the second
-		// good one is the 20th's, in time.
+		// good one is the 20th's, in time. A fourth, saved last, has 5
+		// photos of which two are copies of one image: 4 count, good.
 		wj := s.members["市卫健委"]
 		served("市卫健委", 9)
 		s.service(wj[9], "市卫健委", nov(30), 150, time.Date(2024, 11, 30, 23, 30, 0, 0, loc))
-		s.activity(wj[0], "市卫健委", nov(10), 4, 0, evening(nov(10)))
-		s.activity(wj[0], "市卫健委", nov(30), 4, 0, time.Date(2024, 12, 2, 9, 0, 0, 0, loc))
-		s.activity(wj[1], "市卫健委", nov(20), 7, 0, evening(nov(20)))
+		s.activity(wj[0], "市卫健委", nov(10), 4, 0, 0, evening(nov(10)))
+		s.activity(wj[0], "市卫健委", nov(30), 4, 0, 0, time.Date(2024, 12, 2, 9, 0, 0, 0, loc))
+		s.activity(wj[1], "市卫健委", nov(20), 7, 0, 0, evening(nov(20)))
+		s.activity(wj[2], "市卫健委", nov(25), 5, 0, 2, time.Date(2024, 12, 3, 9, 0, 0, 0, loc))
 
 		// 市教育局 and 市水务局, 6 staff each: 5 serve (short of all), one
 		// good activity, one report: the same score. The 6th of 市教育局
@@ -270,7 +283,7 @@ func TestAssessment(t *testing.T) {
 		for _, unit := range []string{"市教育局", "市水务局"} {
 			ms := s.members[unit]
 			served(unit, 5)
-			s.activity(ms[0], unit, nov(6), 4, 0, evening(nov(6)))
+			s.activity(ms[0], unit, nov(6), 4, 0, 0, evening(nov(6)))
 			s.report(ms[1], unit, nov(7), evening(nov(7)))
 		}
 		// Their second reports were refused: they do not count, the tie holds.
@@ -321,7 +334,7 @@ func TestAssessment(t *testing.T) {
 			{"市文明办", 9.0 / 15, true, 95, 1},
 			// 40 + 30×(7/12)/0.6 = 29.17 + 5 reports capped at 20.
 			{"市城管局", 7.0 / 12, false, 89.2, 2},
-			// 40 (3 good, 2 count) + all 10 serve 30 + on time 10.
+			// 40 (4 good, 2 count) + all 10 serve 30 + on time 10.
 			{"市卫健委", 1, true, 80, 3},
 			// 20 + 30×5/6 = 25 + 5: tied, then rank 6 follows.
 			{"市教育局", 5.0 / 6, false, 50, 4},
@@ -381,6 +394,81 @@ func TestAssessment(t *testing.T) {
 		}
 		if _, err := db.Assessment(ctx, assessMonth, nil); err == nil {
 			t.Error("Assessment without a time zone succeeded")
+		}
+	})
+}
+
+// An activity's photos count as SPEC §9 says, in the assessment and in
+// flows.CountPhotos alike: stored copies of one image (by content) once,
+// failed ones not, pending ones each. Each case is an activity of its own
+// month; a photo is stored with bytes of its letter, failed (x) or left
+// pending (p).
+func TestAssessmentDistinctPhotos(t *testing.T) {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		photos string
+		counts int
+	}{
+		{"one photo sent four times", "AAAA", 1},
+		{"three distinct and a copy", "ABCA", 3},
+		{"four distinct", "ABCD", 4},
+		{"a failed one does not count", "ABCx", 3},
+		{"pending ones count", "ABpp", 4},
+		{"a copy and pending ones", "AAppp", 4},
+		{"three distinct, a copy and a pending one", "ABCAp", 4},
+	}
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		li := seed(t, db)["李四"]
+		for i, tc := range cases {
+			month := flows.Month{Year: 2025, Month: time.Month(i + 1)}
+			a := activity(li, month.First(), "")
+			a.Photos = nil
+			for j := range tc.photos {
+				a.Photos = append(a.Photos, photosOf(fmt.Sprintf("m%d-%d", i, j))...)
+			}
+			if err := db.CreateActivity(ctx, a); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			for j, c := range tc.photos {
+				id := a.Photos[j].ID
+				var err error
+				switch c {
+				case 'p':
+				case 'x':
+					err = db.PhotoFetchFailed(ctx, id, "media expired", true)
+				default:
+					err = db.SavePhotoData(ctx, id, "image/jpeg", []byte{0xff, 0xd8, byte(c)})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			as, err := db.Activities(ctx, flows.MonthFilter(month))
+			if err != nil || len(as) != 1 {
+				t.Fatalf("%s: activities %+v, %v", tc.name, as, err)
+			}
+			if got := flows.CountPhotos(as[0].Photos); got != tc.counts {
+				t.Errorf("%s: CountPhotos = %d, want %d", tc.name, got, tc.counts)
+			}
+			got, err := db.Assessment(ctx, month, loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(got.Units, func(u flows.UnitScore) bool { return u.UnitID == li.UnitID })
+			u := got.Units[i]
+			wantGood := 0
+			if tc.counts >= flows.MinActivityPhotos {
+				wantGood = 1
+			}
+			if u.Activities != 1 || u.ActivitiesWithPhotos != wantGood {
+				t.Errorf("%s: %d activities, %d with 4+ photos; want 1, %d", tc.name, u.Activities, u.ActivitiesWithPhotos, wantGood)
+			}
 		}
 	})
 }

@@ -157,26 +157,7 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 // (river_job and the other tables of the job queue). On PostgreSQL it holds
 // advisory locks so instances starting together migrate once.
 func (db *DB) Migrate(ctx context.Context) error {
-	var (
-		gd   goose.Dialect
-		opts = []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
-	)
-	switch db.dialect {
-	case DialectPostgres:
-		gd = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	default:
-		gd = goose.DialectSQLite3
-	}
-	fsys, err := fs.Sub(migrations, "migrations/"+db.dialect)
-	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	p, err := goose.NewProvider(gd, db.db.DB, fsys, opts...)
+	p, err := db.migrations()
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
@@ -187,6 +168,30 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrate river: %w", err)
 	}
 	return nil
+}
+
+// migrations is the goose provider of the dialect's embedded migrations.
+func (db *DB) migrations() (*goose.Provider, error) {
+	var (
+		gd   goose.Dialect
+		opts = []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	)
+	switch db.dialect {
+	case DialectPostgres:
+		gd = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	default:
+		gd = goose.DialectSQLite3
+	}
+	fsys, err := fs.Sub(migrations, "migrations/"+db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(gd, db.db.DB, fsys, opts...)
 }
 
 // Dialect names the database: "postgres" or "sqlite".

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -22,10 +23,14 @@ import (
 // together; another store ignores tx and writes at once (if the transaction
 // then rolls back, the photo stays pending and its next fetch overwrites
 // the bytes, so Put must replace what is there). Get returns an error
-// wrapping flows.ErrNotFound when it has no bytes for the photo.
+// wrapping flows.ErrNotFound when it has no bytes for the photo. Delete is
+// called, in the same way, inside the transaction that deletes photos
+// (staged photos never attached to a record); photos without bytes are
+// no error.
 type Blobs interface {
 	Put(ctx context.Context, tx *sqlx.Tx, photoID int64, data []byte) error
 	Get(ctx context.Context, photoID int64) ([]byte, error)
+	Delete(ctx context.Context, tx *sqlx.Tx, photoIDs []int64) error
 }
 
 // SetBlobs replaces where photo bytes are kept. Call it after Open, before
@@ -41,6 +46,19 @@ func (b tableBlobs) Put(ctx context.Context, tx *sqlx.Tx, photoID int64, data []
 INSERT INTO photo_blobs (photo_id, data) VALUES (?, ?)
 ON CONFLICT (photo_id) DO UPDATE SET data = excluded.data`
 	_, err := tx.ExecContext(ctx, b.db.q(query), photoID, data)
+	return err
+}
+
+// Delete removes the photos' rows from photo_blobs.
+func (b tableBlobs) Delete(ctx context.Context, tx *sqlx.Tx, photoIDs []int64) error {
+	if len(photoIDs) == 0 {
+		return nil
+	}
+	query, args, err := sqlx.In(`DELETE FROM photo_blobs WHERE photo_id IN (?)`, photoIDs)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, b.db.q(query), args...)
 	return err
 }
 
@@ -67,17 +85,17 @@ const maxErrorRunes = 500
 
 // photoRow is one row of photos.
 type photoRow struct {
-	ID          int64  `db:"id"`
-	OwnerID     int64  `db:"owner_id"`
-	MediaID     string `db:"media_id"`
-	PicURL      string `db:"pic_url"`
-	Status      string `db:"status"`
-	ContentType string `db:"content_type"`
-	Size        int64  `db:"size"`
-	SHA256      string `db:"sha256"`
-	Attempts    int    `db:"attempts"`
-	LastError   string `db:"last_error"`
-	CreatedAt   dbTime `db:"created_at"`
+	ID          int64         `db:"id"`
+	OwnerID     sql.NullInt64 `db:"owner_id"`
+	MediaID     string        `db:"media_id"`
+	PicURL      string        `db:"pic_url"`
+	Status      string        `db:"status"`
+	ContentType string        `db:"content_type"`
+	Size        int64         `db:"size"`
+	SHA256      string        `db:"sha256"`
+	Attempts    int           `db:"attempts"`
+	LastError   string        `db:"last_error"`
+	CreatedAt   dbTime        `db:"created_at"`
 }
 
 func (r photoRow) photo() flows.Photo {
@@ -95,40 +113,154 @@ func (r photoRow) photo() flows.Photo {
 	}
 }
 
+// photoColumns are the columns photoRow reads.
+const photoColumns = `id, owner_id, media_id, pic_url, status, content_type, size, sha256, attempts,
+       last_error, created_at`
+
 // photoSelect is the SELECT list of photo queries; callers append WHERE
 // and ORDER BY.
 const photoSelect = `
-SELECT id, owner_id, media_id, pic_url, status, content_type, size, sha256, attempts,
-       last_error, created_at
+SELECT ` + photoColumns + `
 FROM photos
 `
 
-// insertPhotos saves a record's photos as pending, numbered from 1 in
-// order, each with its FetchPhotoJob, in the record's transaction. It
-// returns the photos with ID, Status and CreatedAt set. A photo with
-// neither MediaID nor PicURL could never be fetched and is refused.
-func (db *DB) insertPhotos(ctx context.Context, tx *sqlx.Tx, kind string, ownerID int64, photos []flows.Photo, created dbTime) ([]flows.Photo, error) {
+// insertPhoto saves one new photo pending, with its FetchPhotoJob, in tx:
+// staged (owner NULL) or the seq-th of a record. A photo with neither
+// MediaID nor PicURL could never be fetched and is refused.
+func (db *DB) insertPhoto(ctx context.Context, tx *sqlx.Tx, memberID int64, owner photoOwner, p flows.Photo, created dbTime) (flows.Photo, error) {
 	const insert = `
-INSERT INTO photos (owner_kind, owner_id, seq, media_id, pic_url, status, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO photos (owner_kind, owner_id, seq, member_id, media_id, pic_url, status, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
+	if p.MediaID == "" && p.PicURL == "" {
+		return flows.Photo{}, errors.New("no media id or picture URL")
+	}
+	var id int64
+	err := tx.GetContext(ctx, &id, db.q(insert), owner.kind, owner.id, owner.seq, memberID,
+		p.MediaID, p.PicURL, string(flows.PhotoPending), created)
+	if err != nil {
+		return flows.Photo{}, err
+	}
+	if err := db.insertJob(ctx, tx, flows.FetchPhotoJob{PhotoID: id}, FetchPhotoAttempts); err != nil {
+		return flows.Photo{}, err
+	}
+	return flows.Photo{ID: id, MediaID: p.MediaID, PicURL: p.PicURL, Status: flows.PhotoPending, CreatedAt: created.Time}, nil
+}
+
+// photoOwner is where a photo row belongs: a record's kind, ID and the
+// photo's place among its photos, all NULL for a staged photo.
+type photoOwner struct {
+	kind sql.NullString
+	id   sql.NullInt64
+	seq  sql.NullInt64
+}
+
+// insertPhotos gives a record of memberID its photos, numbered from 1 in
+// order, in the record's transaction: a photo with an ID is a staged one
+// (StagePhoto), attached when it is the member's and attached to no
+// record yet (else flows.ErrPhotoUnavailable); one without is saved
+// pending with its FetchPhotoJob. More or fewer photos than rule allows is
+// a *flows.PhotoCountError. It returns the photos as stored.
+func (db *DB) insertPhotos(ctx context.Context, tx *sqlx.Tx, kind string, ownerID, memberID int64, photos []flows.Photo, rule flows.PhotoRule, created dbTime) ([]flows.Photo, error) {
+	if err := rule.Check(len(photos)); err != nil {
+		return nil, err
+	}
+	const attach = `
+UPDATE photos SET owner_kind = ?, owner_id = ?, seq = ?
+WHERE id = ? AND member_id = ? AND owner_id IS NULL
+RETURNING ` + photoColumns
 	saved := make([]flows.Photo, len(photos))
 	for i, p := range photos {
-		if p.MediaID == "" && p.PicURL == "" {
-			return nil, fmt.Errorf("photo %d: no media id or picture URL", i+1)
+		owner := photoOwner{
+			kind: sql.NullString{String: kind, Valid: true},
+			id:   sql.NullInt64{Int64: ownerID, Valid: true},
+			seq:  sql.NullInt64{Int64: int64(i + 1), Valid: true},
 		}
-		var id int64
-		err := tx.GetContext(ctx, &id, db.q(insert), kind, ownerID, i+1, p.MediaID, p.PicURL,
-			string(flows.PhotoPending), created)
+		if p.ID == 0 {
+			var err error
+			if saved[i], err = db.insertPhoto(ctx, tx, memberID, owner, p, created); err != nil {
+				return nil, fmt.Errorf("photo %d: %w", i+1, err)
+			}
+			continue
+		}
+		var r photoRow
+		err := tx.GetContext(ctx, &r, db.q(attach), owner.kind, owner.id, owner.seq, p.ID, memberID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("photo %d (id %d): %w", i+1, p.ID, flows.ErrPhotoUnavailable)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("photo %d: %w", i+1, err)
 		}
-		if err := db.insertJob(ctx, tx, flows.FetchPhotoJob{PhotoID: id}, FetchPhotoAttempts); err != nil {
-			return nil, fmt.Errorf("photo %d: %w", i+1, err)
-		}
-		saved[i] = flows.Photo{ID: id, MediaID: p.MediaID, PicURL: p.PicURL, Status: flows.PhotoPending, CreatedAt: created.Time}
+		saved[i] = r.photo()
 	}
 	return saved, nil
+}
+
+// StagePhoto saves a photo the member sent at a photo step, pending, owned
+// by the member and by no record, with its FetchPhotoJob, in one
+// transaction, so it is fetched before the record exists. It returns the
+// photo with ID, Status and CreatedAt set; flows.ErrNotFound for an
+// unknown member. A photo with neither MediaID nor PicURL is refused.
+func (db *DB) StagePhoto(ctx context.Context, memberID int64, p flows.Photo) (flows.Photo, error) {
+	var saved flows.Photo
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		var one int
+		if err := tx.GetContext(ctx, &one, db.q(`SELECT 1 FROM members WHERE id = ?`), memberID); err != nil {
+			return err
+		}
+		var err error
+		saved, err = db.insertPhoto(ctx, tx, memberID, photoOwner{}, p, db.stamp())
+		return err
+	})
+	return saved, wrap("stage photo", err)
+}
+
+// MemberPhotos returns the photos with these IDs that the member sent, in
+// the order of ids; other IDs are left out.
+func (db *DB) MemberPhotos(ctx context.Context, memberID int64, ids []int64) ([]flows.Photo, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	query, args, err := sqlx.In(photoSelect+`WHERE member_id = ? AND id IN (?)`, memberID, ids)
+	if err != nil {
+		return nil, wrap("member photos", err)
+	}
+	var rows []photoRow
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), args...); err != nil {
+		return nil, wrap("member photos", err)
+	}
+	byID := make(map[int64]flows.Photo, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r.photo()
+	}
+	var out []flows.Photo
+	for _, id := range ids {
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// PruneStagedPhotos deletes the staged photos created before t that no
+// record took (those of drafts cancelled or expired), with their bytes,
+// in one transaction, and returns how many. Their fetch jobs, long done,
+// stay in River's table until River cleans it.
+func (db *DB) PruneStagedPhotos(ctx context.Context, t time.Time) (int, error) {
+	var ids []int64
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		// The DELETE decides (a photo attached meanwhile is no longer
+		// staged), then its bytes go.
+		const query = `DELETE FROM photos WHERE owner_id IS NULL AND created_at < ? RETURNING id`
+		if err := tx.SelectContext(ctx, &ids, db.q(query), dbTime{t.UTC()}); err != nil {
+			return err
+		}
+		return db.blobs.Delete(ctx, tx, ids)
+	})
+	if err != nil {
+		return 0, wrap("prune staged photos", err)
+	}
+	return len(ids), nil
 }
 
 // photosOf loads the photos of some owners of one kind, in order, by owner ID.
@@ -146,7 +278,7 @@ func (db *DB) photosOf(ctx context.Context, q sqlx.QueryerContext, kind string, 
 		return nil, err
 	}
 	for _, r := range rows {
-		out[r.OwnerID] = append(out[r.OwnerID], r.photo())
+		out[r.OwnerID.Int64] = append(out[r.OwnerID.Int64], r.photo())
 	}
 	return out, nil
 }

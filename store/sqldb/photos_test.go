@@ -5,12 +5,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"gridbot/flows"
+	"gridbot/store/testenv"
 )
 
 func TestCreateActivityWithPhotos(t *testing.T) {
@@ -49,8 +53,8 @@ func TestCreateActivityWithPhotos(t *testing.T) {
 		if ps := got[0].Photos; len(ps) != 4 || ps[3].MediaID != "a4" || ps[3].ID != a.Photos[3].ID {
 			t.Errorf("photos of %s = %+v", got[0].Code, ps)
 		}
-		if got[1].Photos != nil {
-			t.Errorf("photos of %s = %+v, want none", got[1].Code, got[1].Photos)
+		if ps := got[1].Photos; len(ps) != 4 || ps[0].ID != given.Photos[0].ID || ps[0].MediaID != "p1" {
+			t.Errorf("photos of %s = %+v, want its own p1-p4", got[1].Code, ps)
 		}
 	})
 }
@@ -196,4 +200,278 @@ func TestPhotoFetchFailed(t *testing.T) {
 		}
 		wantErr(t, db.PhotoFetchFailed(ctx, 9999, "x", true), flows.ErrNotFound)
 	})
+}
+
+// stage stages photos of m with these media IDs, failing the test on error.
+func stage(t *testing.T, db *DB, m flows.Member, mediaIDs ...string) []flows.Photo {
+	t.Helper()
+	var out []flows.Photo
+	for _, id := range mediaIDs {
+		p, err := db.StagePhoto(context.Background(), m.ID, photosOf(id)[0])
+		if err != nil {
+			t.Fatalf("StagePhoto(%s): %v", id, err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// byID are photos as a flow hands staged ones to a Create: IDs only.
+func byID(ps ...flows.Photo) []flows.Photo {
+	out := make([]flows.Photo, len(ps))
+	for i, p := range ps {
+		out[i] = flows.Photo{ID: p.ID}
+	}
+	return out
+}
+
+// A photo staged at a photo step has its fetch job at once and no record;
+// saving the record attaches it, in the draft's order, only when it is the
+// member's and still unattached, and queues no second job; a refused save
+// writes nothing.
+func TestStagedPhotosAttach(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang, li := ms["张三"], ms["李四"]
+
+		ps := stage(t, db, zhang, "s1", "s2")
+		if ps[0].ID == 0 || ps[0].Status != flows.PhotoPending || ps[1].MediaID != "s2" || ps[1].CreatedAt.IsZero() {
+			t.Fatalf("staged %+v", ps)
+		}
+		if got, want := fetchJobs(t, db), photoIDs(ps); !slices.Equal(got, want) {
+			t.Errorf("fetch_photo jobs %v, want %v (one per staged photo)", got, want)
+		}
+		_, err := db.PhotoUnit(ctx, ps[0].ID)
+		wantErr(t, err, flows.ErrNotFound) // no record, no admin sees it
+		if _, err := db.StagePhoto(ctx, 9999, photosOf("s9")[0]); !errors.Is(err, flows.ErrNotFound) {
+			t.Errorf("staged for an unknown member: %v", err)
+		}
+		if _, err := db.StagePhoto(ctx, zhang.ID, flows.Photo{}); err == nil {
+			t.Error("staged a photo with neither media id nor url")
+		}
+		// Fetched before the record exists.
+		if err := db.SavePhotoData(ctx, ps[1].ID, "image/png", []byte("\x89PNG")); err != nil {
+			t.Fatal(err)
+		}
+
+		got, err := db.MemberPhotos(ctx, zhang.ID, []int64{ps[1].ID, 9999, ps[0].ID})
+		if err != nil || len(got) != 2 || got[0].ID != ps[1].ID || got[0].Status != flows.PhotoStored || got[0].SHA256 == "" || got[1].ID != ps[0].ID {
+			t.Errorf("MemberPhotos = %+v, %v; want s2 stored, then s1", got, err)
+		}
+		if got, err := db.MemberPhotos(ctx, li.ID, photoIDs(ps)); err != nil || len(got) != 0 {
+			t.Errorf("another member's MemberPhotos = %+v, %v; want none", got, err)
+		}
+
+		// Another member's photo: refused, nothing written.
+		stolen := newReport(li, day)
+		stolen.Photos = byID(ps[0])
+		wantErr(t, db.CreateReport(ctx, stolen), flows.ErrPhotoUnavailable)
+		if stolen.ID != 0 || count(t, db, `SELECT COUNT(*) FROM reports`) != 0 {
+			t.Errorf("refused report written: id %d", stolen.ID)
+		}
+
+		r := newReport(zhang, day)
+		r.Photos, r.DraftKey = byID(ps[1], ps[0]), "draft-1"
+		if err := db.CreateReport(ctx, r); err != nil {
+			t.Fatalf("CreateReport: %v", err)
+		}
+		attached := func(p flows.Photo, id int64, media string, status flows.PhotoStatus) {
+			t.Helper()
+			if p.ID != id || p.MediaID != media || p.Status != status {
+				t.Errorf("attached photo %+v, want %d %s %s", p, id, media, status)
+			}
+		}
+		attached(r.Photos[0], ps[1].ID, "s2", flows.PhotoStored)
+		attached(r.Photos[1], ps[0].ID, "s1", flows.PhotoPending)
+		saved, err := db.ReportByCode(ctx, r.Code)
+		if err != nil || len(saved.Photos) != 2 || saved.Photos[0].ID != ps[1].ID || saved.Photos[1].ID != ps[0].ID {
+			t.Errorf("saved report photos %+v, %v; want s2, s1 in that order", saved.Photos, err)
+		}
+		if unit, err := db.PhotoUnit(ctx, ps[0].ID); err != nil || unit != zhang.UnitID {
+			t.Errorf("PhotoUnit = %d, %v; want %d", unit, err, zhang.UnitID)
+		}
+		if n := len(fetchJobs(t, db)); n != 2 {
+			t.Errorf("%d fetch jobs after attaching, want the 2 of staging", n)
+		}
+
+		// The same draft saved again (a second 确认) is the first record.
+		again := newReport(zhang, day)
+		again.Photos, again.DraftKey = byID(ps[1], ps[0]), "draft-1"
+		if err := db.CreateReport(ctx, again); err != nil || again.ID != r.ID {
+			t.Errorf("second save of the draft: id %d, %v; want %d", again.ID, err, r.ID)
+		}
+		// An attached photo cannot go to another record, of any kind.
+		other := ranged(zhang, day, 9*60, 11*60)
+		other.Photos = byID(ps[0])
+		wantErr(t, db.CreateServiceRecord(ctx, other), flows.ErrPhotoUnavailable)
+		act := activity(zhang, day, "")
+		more := stage(t, db, zhang, "s3", "s4", "s5")
+		act.Photos = byID(append(more, ps[1])...)
+		wantErr(t, db.CreateActivity(ctx, act), flows.ErrPhotoUnavailable)
+		if n := count(t, db, `SELECT COUNT(*) FROM service_records`) + count(t, db, `SELECT COUNT(*) FROM activities`); n != 0 {
+			t.Errorf("%d refused records written", n)
+		}
+		if got, _ := db.MemberPhotos(ctx, zhang.ID, photoIDs(more)); len(got) != 3 {
+			t.Fatalf("staged photos of the refused activity: %+v", got)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM photos WHERE owner_id IS NULL`); n != 3 {
+			t.Errorf("%d staged photos after the refused activity, want its 3 still staged", n)
+		}
+	})
+}
+
+// Every Create refuses a record outside its photo limits (report 1–9,
+// activity 4–9, service record 0–9) and writes nothing.
+func TestCreatePhotoLimits(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		li := seed(t, db)["李四"]
+		n := func(k int) []flows.Photo {
+			var ids []string
+			for i := range k {
+				ids = append(ids, fmt.Sprintf("m%d", i))
+			}
+			return photosOf(ids...)
+		}
+		tooFew, tooMany := newReport(li, day), newReport(li, day)
+		tooFew.Photos, tooMany.Photos = nil, n(10)
+		fewActs, manyActs := activity(li, day, ""), activity(li, day, "")
+		fewActs.Photos, manyActs.Photos = n(3), n(10)
+		manyHours := ranged(li, day, 9*60, 11*60)
+		manyHours.Photos = n(10)
+		for name, err := range map[string]error{
+			"report with none":       db.CreateReport(ctx, tooFew),
+			"report with 10":         db.CreateReport(ctx, tooMany),
+			"activity with 3":        db.CreateActivity(ctx, fewActs),
+			"activity with 10":       db.CreateActivity(ctx, manyActs),
+			"service record with 10": db.CreateServiceRecord(ctx, manyHours),
+		} {
+			var ce *flows.PhotoCountError
+			if !errors.As(err, &ce) {
+				t.Errorf("%s: err %v, want a *flows.PhotoCountError", name, err)
+			}
+		}
+		for _, table := range []string{"reports", "activities", "service_records", "photos", "code_counters"} {
+			if got := count(t, db, `SELECT COUNT(*) FROM `+table); got != 0 {
+				t.Errorf("%s: %d rows after refused records", table, got)
+			}
+		}
+		if got := fetchJobs(t, db); len(got) != 0 {
+			t.Errorf("fetch jobs %v after refused records", got)
+		}
+
+		// At the limits: saved.
+		most, fewest := activity(li, day, ""), ranged(li, day, 9*60, 11*60)
+		most.Photos = n(9)
+		if err := db.CreateActivity(ctx, most); err != nil {
+			t.Errorf("activity with 9: %v", err)
+		}
+		if err := db.CreateServiceRecord(ctx, fewest); err != nil {
+			t.Errorf("service record with none: %v", err)
+		}
+	})
+}
+
+// PruneStagedPhotos deletes, with their bytes, the staged photos older
+// than the cut that no record took, and nothing else.
+func TestPruneStagedPhotos(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang := seed(t, db)["张三"]
+		t0 := time.Date(2024, 11, 15, 9, 0, 0, 0, time.UTC)
+		db.now = func() time.Time { return t0 }
+		old := stage(t, db, zhang, "old-1", "old-2", "old-kept")
+		if err := db.SavePhotoData(ctx, old[0].ID, "image/jpeg", []byte("jpeg")); err != nil {
+			t.Fatal(err)
+		}
+		r := newReport(zhang, day)
+		r.Photos = byID(old[2])
+		if err := db.CreateReport(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		db.now = func() time.Time { return t0.Add(3 * 24 * time.Hour) }
+		fresh := stage(t, db, zhang, "fresh")
+
+		n, err := db.PruneStagedPhotos(ctx, t0.Add(time.Minute))
+		if err != nil || n != 2 {
+			t.Fatalf("PruneStagedPhotos = %d, %v; want 2", n, err)
+		}
+		for _, p := range old[:2] {
+			_, err := db.Photo(ctx, p.ID)
+			wantErr(t, err, flows.ErrNotFound)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM photo_blobs WHERE photo_id = ?`, old[0].ID); got != 0 {
+			t.Errorf("bytes of a pruned photo left: %d rows", got)
+		}
+		for _, p := range []flows.Photo{old[2], fresh[0]} {
+			if _, err := db.Photo(ctx, p.ID); err != nil {
+				t.Errorf("photo %d pruned: %v", p.ID, err)
+			}
+		}
+		if n, err := db.PruneStagedPhotos(ctx, t0.Add(time.Minute)); err != nil || n != 0 {
+			t.Errorf("second prune = %d, %v; want 0", n, err)
+		}
+	})
+}
+
+// The staged photos migration keeps every photo and its bytes, on the way
+// up (SQLite rebuilds the table: photo_blobs must not cascade) and down
+// (staged photos, which the old schema cannot hold, are dropped).
+func TestStagedPhotosMigration(t *testing.T) {
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var dsn string
+			if dialect == DialectPostgres {
+				dsn = testenv.PostgresDSN(t)
+			}
+			db, err := Open(ctx, dsn, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			zhang := seed(t, db)["张三"]
+			r := newReport(zhang, day, "m1", "m2")
+			if err := db.CreateReport(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SavePhotoData(ctx, r.Photos[0].ID, "image/jpeg", []byte("jpeg bytes")); err != nil {
+				t.Fatal(err)
+			}
+			stage(t, db, zhang, "staged")
+
+			p, err := db.migrations()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Down(ctx); err != nil {
+				t.Fatalf("down: %v", err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM photos`); n != 2 {
+				t.Errorf("after down: %d photos, want the report's 2", n)
+			}
+			if _, err := p.Up(ctx); err != nil {
+				t.Fatalf("up: %v", err)
+			}
+			ps, data, err := db.PhotoData(ctx, r.Photos[0].ID)
+			if err != nil || string(data) != "jpeg bytes" || ps.Status != flows.PhotoStored {
+				t.Errorf("after down and up: photo %+v, %q, %v; want stored with its bytes", ps, data, err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM photos WHERE member_id = ? AND owner_kind = 'report' AND owner_id = ?`, zhang.ID, r.ID); n != 2 {
+				t.Errorf("%d of the report's photos carry its member, want 2", n)
+			}
+			if got, err := db.ReportByCode(ctx, r.Code); err != nil || len(got.Photos) != 2 {
+				t.Errorf("report after the migration: %+v, %v", got, err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM photos WHERE owner_id IS NULL`); n != 0 {
+				t.Errorf("%d staged photos survived down", n)
+			}
+			stage(t, db, zhang, "after")
+		})
+	}
 }

@@ -137,11 +137,14 @@ RETURNING n`
 }
 
 // CreateReport saves a report with status 待处理 and a new code
-// XC-YYYYMMDD-NNNN from r.Date, its photos (pending) and one FetchPhotoJob
-// per photo, in one transaction. A zero UnitID or GridID is taken from the
-// member's roster row. It sets ID, Code, Status, Reporter, Unit, Grid,
-// UnitID, GridID, CreatedAt and the photos' IDs, status and CreatedAt.
-// flows.ErrNotFound for an unknown member; on any error nothing is written.
+// XC-YYYYMMDD-NNNN from r.Date, with its photos (1 to 9, flows.ReportPhotos,
+// see insertPhotos: staged ones attached, new ones saved pending with a
+// FetchPhotoJob each), in one transaction. A zero UnitID or GridID is taken
+// from the member's roster row. It sets ID, Code, Status, Reporter, Unit,
+// Grid, UnitID, GridID, CreatedAt and the photos as stored.
+// flows.ErrNotFound for an unknown member, *flows.PhotoCountError and
+// flows.ErrPhotoUnavailable for photos it cannot take; on any error nothing
+// is written.
 func (db *DB) CreateReport(ctx context.Context, r *flows.Report) error {
 	var (
 		saved  flows.Report
@@ -177,7 +180,7 @@ RETURNING id`
 		if err != nil {
 			return err
 		}
-		if photos, err = db.insertPhotos(ctx, tx, ownerReport, id, r.Photos, created); err != nil {
+		if photos, err = db.insertPhotos(ctx, tx, ownerReport, id, r.MemberID, r.Photos, flows.ReportPhotos, created); err != nil {
 			return err
 		}
 		saved = flows.Report{

@@ -16,7 +16,12 @@ import (
 
 // newReport returns a report of m on day d at a located place, with one
 // photo per media ID.
+// newReport is a report of m with photos of these media IDs, or one
+// photo (the fewest a report takes) when none are given.
 func newReport(m flows.Member, d flows.Date, mediaIDs ...string) *flows.Report {
+	if len(mediaIDs) == 0 {
+		mediaIDs = []string{"r1"}
+	}
 	return &flows.Report{
 		MemberID: m.ID, Date: d, Category: "公共环境",
 		Place:       flows.Location{Label: "人民路12号", Latitude: 31.2304, Longitude: 121.4737, HasCoords: true},
@@ -143,8 +148,8 @@ func TestCreateReport(t *testing.T) {
 			t.Errorf("ReportByCode =\n%+v\nwant\n%+v", got, *r)
 		}
 
-		// No photos: no jobs, the next number.
-		bare := newReport(zhang, day)
+		// The fewest photos (one), no coordinates: the next number.
+		bare := newReport(zhang, day, "b1")
 		bare.Place = flows.Location{Label: "人民路口"}
 		if err := db.CreateReport(ctx, bare); err != nil {
 			t.Fatal(err)
@@ -152,8 +157,8 @@ func TestCreateReport(t *testing.T) {
 		if bare.Code != "XC-20241115-0002" {
 			t.Errorf("second code %q, want XC-20241115-0002", bare.Code)
 		}
-		if got, err := db.ReportByCode(ctx, bare.Code); err != nil || got.Place != bare.Place || got.Photos != nil {
-			t.Errorf("bare report = %+v, %v; want no coordinates, no photos", got, err)
+		if got, err := db.ReportByCode(ctx, bare.Code); err != nil || got.Place != bare.Place || len(got.Photos) != 1 || got.Photos[0].MediaID != "b1" {
+			t.Errorf("bare report = %+v, %v; want no coordinates, photo b1", got, err)
 		}
 
 		// A failure after the report and its first photo and job were
@@ -176,11 +181,11 @@ func TestCreateReport(t *testing.T) {
 		if got := count(t, db, `SELECT COUNT(*) FROM reports`); got != 2 {
 			t.Errorf("reports = %d, want 2", got)
 		}
-		if got := count(t, db, `SELECT COUNT(*) FROM photos`); got != 2 {
-			t.Errorf("photos = %d, want 2", got)
+		if got := count(t, db, `SELECT COUNT(*) FROM photos`); got != 3 {
+			t.Errorf("photos = %d, want 3", got)
 		}
-		if got := fetchJobs(t, db); len(got) != 2 {
-			t.Errorf("fetch_photo jobs = %v, want the first report's 2", got)
+		if got := fetchJobs(t, db); len(got) != 3 {
+			t.Errorf("fetch_photo jobs = %v, want the 2 reports' 3", got)
 		}
 		next := newReport(zhang, day)
 		if err := db.CreateReport(ctx, next); err != nil || next.Code != "XC-20241115-0003" {
@@ -261,8 +266,8 @@ func TestCodesRunOut(t *testing.T) {
 		if got := count(t, db, `SELECT COUNT(*) FROM reports`) + count(t, db, `SELECT COUNT(*) FROM activities`); got != 2 {
 			t.Errorf("records = %d, want 2", got)
 		}
-		if got := fetchJobs(t, db); len(got) != 1 {
-			t.Errorf("fetch_photo jobs = %v, want 1", got)
+		if got := fetchJobs(t, db); len(got) != 5 {
+			t.Errorf("fetch_photo jobs = %v, want 5 (the saved report's 1, the activity's 4)", got)
 		}
 		// Another day numbers from 1 again.
 		other := newReport(li, day.AddDays(1))
@@ -310,8 +315,8 @@ func TestRecentReports(t *testing.T) {
 		if ps := got[1].Photos; len(ps) != 2 || ps[0].ID == 0 || ps[0].Status != flows.PhotoPending || ps[1].MediaID != "p2" {
 			t.Errorf("photos of %s = %+v, want p1, p2 pending", got[1].Code, ps)
 		}
-		if got[0].Photos != nil {
-			t.Errorf("photos of %s = %+v, want none", got[0].Code, got[0].Photos)
+		if ps := got[0].Photos; len(ps) != 1 || ps[0].MediaID != "r1" {
+			t.Errorf("photos of %s = %+v, want r1 alone", got[0].Code, ps)
 		}
 		for _, tc := range []struct {
 			member int64

@@ -87,10 +87,12 @@ func records(rows []serviceRow) []flows.ServiceRecord {
 	return out
 }
 
-// CreateServiceRecord saves a record with its photos (pending) and one
-// FetchPhotoJob per photo, in one transaction, setting ID, CreatedAt and
-// the photos' IDs, status and CreatedAt; a zero UnitID or GridID is taken
-// from the member's roster row. A ranged record that overlaps another
+// CreateServiceRecord saves a record with its photos (at most 9,
+// flows.ServicePhotos, see insertPhotos: staged ones attached, new ones
+// saved pending with a FetchPhotoJob each), in one transaction, setting ID,
+// CreatedAt and the photos as stored; a zero UnitID or GridID is taken
+// from the member's roster row. *flows.PhotoCountError and
+// flows.ErrPhotoUnavailable for photos it cannot take. A ranged record that overlaps another
 // ranged record of the member that day is refused with a
 // *flows.OverlapError naming it, and nothing is written. The member row is
 // locked for the check, so concurrent saves can't both pass it.
@@ -154,7 +156,7 @@ RETURNING id`
 		if err != nil {
 			return err
 		}
-		if photos, err = db.insertPhotos(ctx, tx, ownerService, id, r.Photos, created); err != nil {
+		if photos, err = db.insertPhotos(ctx, tx, ownerService, id, r.MemberID, r.Photos, flows.ServicePhotos, created); err != nil {
 			return err
 		}
 		saved = flows.ServiceRecord{ID: id, UnitID: unitID, GridID: gridID, CreatedAt: created.Time}

@@ -207,7 +207,6 @@ func TestFailedPushes(t *testing.T) {
 	})
 }
 
-
 // ReportChangePush makes the push of a change an earlier version queued a
 // notify_reporter job for, once however often it is asked, and none for a
 // change that version recorded sent; a change made now has its own.

@@ -467,4 +467,3 @@ func TestSetReportStatus(t *testing.T) {
 		}
 	})
 }
-

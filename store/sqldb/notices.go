@@ -686,7 +686,8 @@ const ErrCodeUserBlock = 43101
 // ("system failed"); "success" leaves it sent. A msgid no delivery holds
 // is no error (it may belong to another system, or the report came before
 // the sender recorded the msgid), and a repeated report changes nothing
-// more.
+// more. A push's template message (pushes.go) is reported on the same
+// way: a failure marks the push failed.
 //
 // A failure report is kept (template_reports) before the deliveries are
 // looked at, and after a msgid is recorded the reports kept for it are
@@ -719,6 +720,9 @@ ON CONFLICT (msgid, openid) DO UPDATE SET errcode = excluded.errcode, message = 
 UPDATE notice_deliveries SET state = 'failed', errcode = ?, message = ?
 WHERE msgid = ? AND openid = ? AND state IN ('sent', 'failed')`
 	_, err := db.db.ExecContext(ctx, db.q(query), code, message, msgID, openID)
+	if err == nil {
+		err = db.applyPushReports(ctx, msgID) // a push's template message, as a delivery's
+	}
 	return wrap("template send finished", err)
 }
 

@@ -141,7 +141,31 @@ WHERE id = ? AND state = 'pending'`
 			return fmt.Errorf("store: record push %d: %w (%s already)", id, flows.ErrConflict, state)
 		}
 	}
+	if err == nil && msgID != nil {
+		// WeChat's report on the message may have come first.
+		err = db.applyPushReports(ctx, o.MsgID)
+	}
 	return wrap("record push", err)
+}
+
+// ReasonTemplateReport begins the reason of a push whose template message
+// WeChat reported not delivered (TEMPLATESENDJOBFINISH "failed:user
+// block", "failed: system failed"); the report's text follows.
+const ReasonTemplateReport = "模板消息未送达："
+
+// applyPushReports marks failed the push sent as template message msgID
+// when WeChat reported it failed (template_reports, kept by
+// TemplateSendFinished for the user the push's member is bound to): run
+// after either of the two is recorded, it applies the report however they
+// interleave.
+func (db *DB) applyPushReports(ctx context.Context, msgID int64) error {
+	const query = `
+UPDATE pushes SET state = 'failed', errcode = r.errcode, reason = CAST(? AS TEXT) || r.message
+FROM template_reports AS r, members AS m
+WHERE pushes.msgid = ? AND pushes.state = 'sent' AND pushes.via = 'template'
+  AND r.msgid = pushes.msgid AND m.id = pushes.member_id AND r.openid = m.openid`
+	_, err := db.db.ExecContext(ctx, db.q(query), ReasonTemplateReport, msgID)
+	return err
 }
 
 // RecordLastMessage keeps at as the time openID last wrote to the

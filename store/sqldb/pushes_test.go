@@ -268,3 +268,58 @@ VALUES (?, '待处理', '不予处理', '重复上报', 'office', ?, ?) RETURNIN
 		wantErr(t, err, flows.ErrNotFound)
 	})
 }
+
+// WeChat's report that a push's template message failed (the user
+// blocked it) marks the push failed with it, whether it comes after the
+// push was recorded sent or before; a text push, a report on another
+// message and a success report change nothing.
+func TestPushTemplateReport(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang := seed(t, db)["张三"]
+		if err := db.BindMember(ctx, zhang.ID, "o-zhang"); err != nil {
+			t.Fatal(err)
+		}
+		_, first := statusPushes(t, db, zhang)
+		_, second := statusPushes(t, db, zhang)
+		record := func(id, msgID int64) {
+			t.Helper()
+			o := flows.PushOutcome{State: flows.PushSent, Via: flows.PushViaTemplate, MsgID: msgID}
+			if msgID == 0 {
+				o = flows.PushOutcome{State: flows.PushSent, Via: flows.PushViaText}
+			}
+			if err := db.RecordPush(ctx, id, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		report := func(msgID int64, status string) {
+			t.Helper()
+			if err := db.TemplateSendFinished(ctx, "o-zhang", msgID, status); err != nil {
+				t.Fatal(err)
+			}
+		}
+		record(first[0], 1001)
+		report(1001, TemplateSendUserBlock) // after the record
+		report(1002, TemplateSendUserBlock) // before it
+		record(first[1], 1002)
+		record(second[0], 1003)
+		report(1003, TemplateSendSuccess)
+		report(1099, TemplateSendSystemError) // no push has it
+		record(second[1], 0)
+		for id, want := range map[int64]flows.PushOutcome{
+			first[0]:  {State: flows.PushFailed, Via: flows.PushViaTemplate, ErrCode: ErrCodeUserBlock, Reason: ReasonTemplateReport + "user block", MsgID: 1001},
+			first[1]:  {State: flows.PushFailed, Via: flows.PushViaTemplate, ErrCode: ErrCodeUserBlock, Reason: ReasonTemplateReport + "user block", MsgID: 1002},
+			second[0]: {State: flows.PushSent, Via: flows.PushViaTemplate, MsgID: 1003},
+			second[1]: {State: flows.PushSent, Via: flows.PushViaText},
+		} {
+			p, err := db.Push(ctx, id)
+			got := flows.PushOutcome{State: p.State, Via: p.Via, ErrCode: p.ErrCode, Reason: p.Reason, MsgID: p.MsgID}
+			if err != nil || got != want {
+				t.Errorf("push %d = %+v, %v; want %+v", id, got, err, want)
+			}
+		}
+		if ps, err := db.FailedPushes(ctx, flows.PushFilter{}); err != nil || len(ps) != 2 {
+			t.Errorf("FailedPushes = %d, %v; want the 2 reported", len(ps), err)
+		}
+	})
+}

@@ -5,9 +5,10 @@
 -- customer-service text within 48 hours of the member's last message,
 -- else a template message of the values (title, code, status, note), and
 -- records the outcome: sent (via text or template, with a template
--- message's msgid) or failed with errcode and reason. wechat_users keeps
--- when each WeChat user last wrote to the account (the webhook writes it
--- at most once every few minutes per user, so it is a little early).
+-- message's msgid, which WeChat's report on it names) or failed with
+-- errcode and reason. wechat_users keeps when each WeChat user last
+-- wrote to the account (the webhook writes it at most once every few
+-- minutes per user, so it is a little early).
 -- report_changes.push_id links a status change to its push. Same
 -- conventions as 00001: STRICT tables, timestamps as RFC 3339 TEXT.
 
@@ -31,6 +32,7 @@ CREATE TABLE pushes (
 ) STRICT;
 CREATE INDEX pushes_member_id_idx ON pushes (member_id);
 CREATE INDEX pushes_failed_created_at_idx ON pushes (created_at) WHERE state = 'failed';
+CREATE INDEX pushes_msgid_idx ON pushes (msgid) WHERE msgid IS NOT NULL;
 
 CREATE TABLE wechat_users (
     openid          TEXT PRIMARY KEY,

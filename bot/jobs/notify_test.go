@@ -104,14 +104,7 @@ func TestLegacyNotifyReporterJob(t *testing.T) {
 					t.Errorf("%d send_push jobs queued, want none: the old job sends", n)
 				}
 
-				job := jobsOf(t, db, kindNotify)[0]
-				if _, err := runner.client.JobRetry(context.Background(), job.ID); err != nil {
-					t.Fatalf("JobRetry: %v", err)
-				}
-				waitFor(t, "the job run again", func() bool {
-					j := jobsOf(t, db, kindNotify)[0]
-					return j.State == rivertype.JobStateCompleted && j.Attempt == 2
-				})
+				runAgain(t, db, runner, kindNotify)
 				if n := api.total(); n != 1 {
 					t.Errorf("%d calls after the job ran twice, want 1", n)
 				}

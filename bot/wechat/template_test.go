@@ -12,9 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/silenceper/wechat/v2/cache"
-	"github.com/silenceper/wechat/v2/credential"
 )
 
 // testValues are the values of the parser tests: event_time and time are times.
@@ -166,12 +163,7 @@ func TestSendTemplate(t *testing.T) {
 		fmt.Fprint(w, replies[len(bodies)-1])
 	}))
 	defer srv.Close()
-	mem := cache.NewMemory()
-	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, "wx-template-test")
-	if err := mem.Set(key, "tok", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	c := New(Config{AppID: "wx-template-test", AppSecret: "s", Token: "t", APIBase: srv.URL, Cache: mem})
+	c := primedClient(t, "wx-template-test", srv.URL)
 	m := TemplateMessage{ToUser: "o-1", TemplateID: "T1", ClientMsgID: "p7", Data: map[string]TemplateItem{"thing1": {"标题"}}}
 	id, err := c.SendTemplate(context.Background(), m)
 	if err != nil || id != 4294967301 {

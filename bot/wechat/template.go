@@ -174,10 +174,11 @@ const (
 //   - name: at most 10 characters (20 when all ASCII);
 //   - character_string: printable ASCII, at most 32; number: digits and
 //     the decimal point, at most 32; letter: ASCII letters, at most 32;
-//     symbol: ASCII punctuation, at most 5; phone_number: digits, +, -
+//     symbol: ASCII punctuation and symbols, at most 5; phone_number: digits, +, -
 //     and spaces, at most 17; car_number: at most 8 characters.
 //
-// An empty text shows "-" ("0" in a number field, "无" in a phrase field).
+// An empty text shows "-" ("0" in a number field, "无" in a phrase field),
+// as does a time or date field given neither Time nor Fallback.
 func FitTemplateValue(field string, v TemplateValue, loc *time.Location) string {
 	typ := fieldType(field)
 	if loc == nil {
@@ -226,7 +227,7 @@ func FitTemplateValue(field string, v TemplateValue, loc *time.Location) string 
 	case "letter":
 		out = cut(keep(text, func(r rune) bool { return ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') }), asciiRunes, "")
 	case "symbol":
-		out = cut(keep(text, func(r rune) bool { return r < utf8.RuneSelf && unicode.IsPunct(r) }), symbolRunes, "")
+		out = cut(keep(text, func(r rune) bool { return r < utf8.RuneSelf && (unicode.IsPunct(r) || unicode.IsSymbol(r)) }), symbolRunes, "")
 	case "phone_number":
 		out = cut(keep(text, func(r rune) bool { return r == '+' || r == '-' || r == ' ' || ('0' <= r && r <= '9') }), phoneRunes, "")
 	case "car_number":

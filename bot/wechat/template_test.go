@@ -119,6 +119,7 @@ func TestFitTemplateValue(t *testing.T) {
 		{"number1", text("无"), "0"},
 		{"letter1", text("abc-123DEF"), "abcDEF"},
 		{"symbol1", text("a%b&c!!!!!"), "%&!!!"},
+		{"symbol1", text("$1+2<3"), "$+<"},
 		{"phone_number1", text("电话 138-0000-0001"), "138-0000-0001"},
 		{"car_number1", text("苏K12345X9"), "苏K12345X"},
 		{"name1", text("欧阳一二三四五六七八九"), "欧阳一二三四五六七八"},

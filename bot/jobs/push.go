@@ -102,6 +102,10 @@ type SendPushWorker struct {
 // with a token refresh and its retry.
 const pushTimeout = 45 * time.Second
 
+// recordTimeout bounds recording an outcome, which does not end with the
+// attempt's ctx.
+const recordTimeout = 10 * time.Second
+
 // Timeout bounds one attempt.
 func (w *SendPushWorker) Timeout(*river.Job[flows.SendPushJob]) time.Duration { return pushTimeout }
 
@@ -141,7 +145,10 @@ func (w *SendPushWorker) deliver(ctx context.Context, id int64, attempt, maxAtte
 		log.Error("jobs: push failed for good", slog.Any("error", err))
 		o = failed(wechat.ErrCode(err), retriesReason(err))
 	}
-	switch rerr := w.Pushes.RecordPush(ctx, id, o); {
+	// Recorded even when ctx has just ended: the message may be out.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	switch rerr := w.Pushes.RecordPush(rctx, id, o); {
 	case errors.Is(rerr, flows.ErrConflict):
 		log.Warn("jobs: push outcome not recorded: it has one already", slog.String("outcome", string(o.State)))
 	case rerr != nil && o.State == flows.PushSent:

@@ -71,6 +71,7 @@ type Delivery struct {
 	NoticeID    int64
 	MemberID    int64
 	OpenID      string
+	Unit        string // the recipient's unit name, which a notice template may show
 	State       DeliveryState
 	ErrCode     int64
 	Message     string // why it failed or was skipped

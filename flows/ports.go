@@ -130,15 +130,10 @@ type StatusChange struct {
 type ReportAdmin interface {
 	// SetReportStatus validates the move (待处理 → 处理中 → 已整改, or to
 	// 不予处理 with a reason from 待处理 or 处理中), records who and when, and
-	// enqueues one NotifyReporterJob in the same transaction. An invalid
-	// move is an *InvalidMoveError; an unknown code ErrNotFound.
+	// stores the reporter's Push (PushReportStatus) with its SendPushJob in
+	// the same transaction. An invalid move is an *InvalidMoveError; an
+	// unknown code ErrNotFound.
 	SetReportStatus(ctx context.Context, c StatusChange) (Report, error)
-	// ReportNotice returns what to tell the reporter about one status change:
-	// the reporter's OpenID ("" when unbound) and the text.
-	ReportNotice(ctx context.Context, changeID int64) (openID, text string, err error)
-	// RecordNotice stores the outcome of telling the reporter ("sent", or
-	// "failed: errcode 45015 ...").
-	RecordNotice(ctx context.Context, changeID int64, outcome string) error
 }
 
 // reportMoves are the status changes the office may make (SPEC §5), from
@@ -198,6 +193,9 @@ func (e *InvalidMoveError) Error() string {
 }
 
 // NotifyReporterJob tells a reporter that their report's status changed.
+// Earlier versions queued it with each change; SetReportStatus now
+// stores a Push instead, and the job is still worked for the changes
+// those versions queued (PushStore.ReportChangePush).
 type NotifyReporterJob struct {
 	ChangeID int64 `json:"change_id"`
 }

@@ -54,6 +54,7 @@ type Store interface {
 	NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error)
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
+	FailedPushes(ctx context.Context, f flows.PushFilter) ([]flows.Push, error)
 }
 
 // Config wires a Console.
@@ -146,6 +147,7 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/notices/new", c.noticeForm)
 	auth.POST("/notices", c.checkCSRF, c.composeNotice)
 	auth.GET("/notices/:id", c.notice)
+	auth.GET("/pushes", c.pushes)
 	auth.GET("/assessment", c.assessment)
 	auth.GET("/assessment.xlsx", c.officeOnly, c.workbook)
 }

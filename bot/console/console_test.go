@@ -449,10 +449,10 @@ func TestReportStatusChange(t *testing.T) {
 	if err != nil || got.Status != flows.StatusWorking || got.Note != "已派人" {
 		t.Fatalf("stored %+v %v", got, err)
 	}
-	// The reporter's notice is queued with the change.
+	// The reporter's push is queued with the change.
 	var jobs int
-	if err := f.db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'notify_reporter'`).Scan(&jobs); err != nil || jobs != 1 {
-		t.Errorf("notify_reporter jobs = %d, %v; want 1", jobs, err)
+	if err := f.db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'send_push'`).Scan(&jobs); err != nil || jobs != 1 {
+		t.Errorf("send_push jobs = %d, %v; want 1", jobs, err)
 	}
 
 	// A move the rules refuse is shown, nothing stored.

@@ -1,11 +1,13 @@
 // Package jobs runs gridbot's background work on River, over PostgreSQL or
 // SQLite: fetching the photos users send (flows.FetchPhotoJob), only from
-// WeChat (fetchguard.go), and telling reporters that the office changed
-// their report's status (flows.NotifyReporterJob); and it prunes the
-// staged photos of drafts never saved. store/sqldb inserts the jobs in the
-// same transaction as the record or staged photo they belong to; a Runner
-// works them, retrying with backoff, so a record never loses its photos or
-// its notice to a crash between saving and sending.
+// WeChat (fetchguard.go), and sending pushes, the messages to a single
+// member that a change makes (flows.SendPushJob: a reporter told that the
+// office changed their report's status, and the flows.NotifyReporterJob of
+// earlier versions); and it prunes the staged photos of drafts never
+// saved. store/sqldb inserts the jobs in the same transaction as the
+// record or staged photo they belong to; a Runner works them, retrying
+// with backoff, so a record never loses its photos or its push to a crash
+// between saving and sending.
 package jobs
 
 import (
@@ -45,26 +47,37 @@ type Tokens interface {
 	DropToken(ctx context.Context) error
 }
 
-// Sender sends customer-service text messages. bot/wechat.Client
-// implements it; its errors carry WeChat's errcode (wechat.ErrCode).
+// Sender sends customer-service text and template messages.
+// bot/wechat.Client implements it; its errors carry WeChat's errcode
+// (wechat.ErrCode) or HTTP status (*wechat.HTTPError).
 type Sender interface {
-	// SendText sends text to a WeChat user.
+	// SendText sends a customer-service text to a WeChat user.
 	SendText(ctx context.Context, openID, text string) error
+	// SendTemplate sends a template message and returns its msgid.
+	SendTemplate(ctx context.Context, m wechat.TemplateMessage) (int64, error)
 }
 
-// Deps is what the jobs need. Photos, Reports, Tokens and Sender are
+// Deps is what the jobs need. Photos, Pushes, Tokens and Sender are
 // required; the rest have defaults.
 type Deps struct {
 	// Photos loads photos and stores their bytes.
 	Photos flows.PhotoStore
-	// Reports gives the text of a status-change notice and records its
-	// outcome. When it also implements NoticeOutcomes, a notice recorded
-	// "sent" is never sent again.
-	Reports flows.ReportAdmin
+	// Pushes loads pushes and records their outcomes.
+	Pushes flows.PushStore
 	// Tokens is the access token for media downloads.
 	Tokens Tokens
-	// Sender sends the customer-service messages.
+	// Sender sends the pushes.
 	Sender Sender
+	// StatusTemplateID is WECHAT_STATUS_TEMPLATE_ID: the template of a push
+	// outside the 48-hour window; empty: such a push fails, saying so.
+	StatusTemplateID string
+	// StatusTemplateFields is WECHAT_STATUS_TEMPLATE_FIELDS, its fields and
+	// the values they show (StatusTemplateValues); nil means
+	// DefaultStatusTemplateFields.
+	StatusTemplateFields wechat.TemplateFields
+	// Location is the office time zone of the times a template shows;
+	// nil means UTC.
+	Location *time.Location
 	// APIBase is WECHAT_API_BASE; empty means wechat.DefaultAPIBase.
 	// media/get goes there; PicUrls (and their redirects) are fetched only
 	// from WeChat's hosts (MediaDomains) at public addresses, or from the
@@ -73,7 +86,8 @@ type Deps struct {
 	// Resolve looks up the hosts of PicUrls; nil means the system
 	// resolver. Tests name hosts with it.
 	Resolve Resolver
-	// Now is the clock that decides when media expired; nil means time.Now.
+	// Now is the clock that decides when media expired and whether a push
+	// is within the window; nil means time.Now.
 	Now func() time.Time
 	// MaxWorkers is how many jobs run at once; 0 means DefaultMaxWorkers.
 	MaxWorkers int
@@ -89,16 +103,6 @@ type Deps struct {
 	RetryPolicy river.ClientRetryPolicy
 }
 
-// NoticeOutcomes is an optional extension of flows.ReportAdmin: the outcome
-// recorded for a status change ("" when none yet). When Deps.Reports
-// implements it, NotifyReporterWorker skips changes already "sent", so a
-// job run twice (River runs jobs at least once) sends one message except
-// when the process dies between sending and recording.
-type NoticeOutcomes interface {
-	// NoticeOutcome returns the outcome RecordNotice stored for a change.
-	NoticeOutcome(ctx context.Context, changeID int64) (string, error)
-}
-
 // Runner works the job queue. Create it with New, then Start and Stop it.
 type Runner struct {
 	client *river.Client[*sql.Tx]
@@ -108,14 +112,15 @@ type Runner struct {
 
 // New builds a Runner on a River driver (sqldb.DB.RiverDriver: database/sql
 // on PostgreSQL, riversqlite on SQLite), whose River tables must already be
-// migrated. It runs the "default" queue with FetchPhotoWorker and
-// NotifyReporterWorker, and prunes staged photos no record took.
+// migrated. It runs the "default" queue with FetchPhotoWorker,
+// SendPushWorker and NotifyReporterWorker, and prunes staged photos no
+// record took.
 func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runner, error) {
 	switch {
 	case driver == nil:
 		return nil, errors.New("jobs: new: no River driver")
-	case deps.Photos == nil, deps.Reports == nil, deps.Tokens == nil, deps.Sender == nil:
-		return nil, errors.New("jobs: new: Photos, Reports, Tokens and Sender are required")
+	case deps.Photos == nil, deps.Pushes == nil, deps.Tokens == nil, deps.Sender == nil:
+		return nil, errors.New("jobs: new: Photos, Pushes, Tokens and Sender are required")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -130,6 +135,12 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.StatusTemplateFields == nil {
+		deps.StatusTemplateFields = defaultStatusFields
+	}
+	if deps.Location == nil {
+		deps.Location = time.UTC
 	}
 	if deps.MaxWorkers <= 0 {
 		deps.MaxWorkers = DefaultMaxWorkers
@@ -146,9 +157,12 @@ func New(driver riverdriver.Driver[*sql.Tx], deps Deps, log *slog.Logger) (*Runn
 		Photos: deps.Photos, Tokens: deps.Tokens, APIBase: deps.APIBase,
 		HTTP: apiClient(), PicHTTP: guard.client(), Now: deps.Now, Log: log, guard: guard,
 	})
-	river.AddWorker(workers, &NotifyReporterWorker{
-		Reports: deps.Reports, Sender: deps.Sender, Log: log,
-	})
+	push := &SendPushWorker{
+		Pushes: deps.Pushes, Sender: deps.Sender, Template: deps.StatusTemplateID,
+		Fields: deps.StatusTemplateFields, Location: deps.Location, Now: deps.Now, Log: log,
+	}
+	river.AddWorker(workers, push)
+	river.AddWorker(workers, &NotifyReporterWorker{Pushes: deps.Pushes, Push: push})
 
 	client, err := river.NewClient(driver, &river.Config{
 		Queues: map[string]river.QueueConfig{

@@ -127,7 +127,7 @@ func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(
 func testDeps(t *testing.T, db *sqldb.DB, api *fakeAPI, tokens *fakeTokens) Deps {
 	return Deps{
 		Photos:       db,
-		Reports:      db,
+		Pushes:       db,
 		Tokens:       tokens,
 		Sender:       newSender(t, api.URL()),
 		APIBase:      api.URL(),

@@ -2,199 +2,155 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"net/http"
+	"database/sql"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"gridbot/bot/wechat"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
 
 const kindNotify = "notify_reporter"
 
-// changeIDs returns the change IDs of the queued notify jobs.
-func changeIDs(t *testing.T, db *sqldb.DB) []int64 {
+// legacyChange writes a status change of r as an earlier version did: the
+// change without a push (notice_outcome as given, NULL when nil) and a
+// notify_reporter job for it, and returns the change's ID.
+func legacyChange(t *testing.T, db *sqldb.DB, r *flows.Report, outcome any) int64 {
 	t.Helper()
-	var ids []int64
-	for _, j := range jobsOf(t, db, kindNotify) {
-		var args flows.NotifyReporterJob
-		if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
-			t.Fatalf("decode %s args: %v", kindNotify, err)
-		}
-		ids = append(ids, args.ChangeID)
+	ctx := context.Background()
+	query := `
+INSERT INTO report_changes (report_id, from_status, to_status, note, by_user, created_at, notice_outcome)
+VALUES (?, '待处理', '已整改', '垃圾已清运', 'office', ?, ?) RETURNING id`
+	if db.Dialect() == sqldb.DialectPostgres {
+		query = strings.NewReplacer("?, '待处理'", "$1, '待处理'", "'office', ?, ?", "'office', $2, $3").Replace(query)
 	}
-	return ids
-}
-
-// outcome returns the notice outcome recorded for a change.
-func outcome(t *testing.T, db *sqldb.DB, changeID int64) string {
-	t.Helper()
-	o, err := db.NoticeOutcome(context.Background(), changeID)
+	var id int64
+	if err := db.SQL().QueryRowContext(ctx, query, r.ID, time.Now().UTC().Format(time.RFC3339Nano), outcome).Scan(&id); err != nil {
+		t.Fatalf("insert change: %v", err)
+	}
+	c, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		t.Fatalf("NoticeOutcome(%d): %v", changeID, err)
+		t.Fatal(err)
 	}
-	return o
-}
-
-// setStatus moves the report to 处理中 and returns the change's ID.
-func setStatus(t *testing.T, db *sqldb.DB, r *flows.Report) int64 {
-	t.Helper()
-	_, err := db.SetReportStatus(context.Background(), flows.StatusChange{Code: r.Code, Status: flows.StatusWorking, By: "office"})
-	if err != nil {
-		t.Fatalf("SetReportStatus: %v", err)
+	if _, err := c.Insert(ctx, flows.NotifyReporterJob{ChangeID: id}, &river.InsertOpts{MaxAttempts: sqldb.NotifyReporterAttempts}); err != nil {
+		t.Fatalf("insert notify_reporter job: %v", err)
 	}
-	ids := changeIDs(t, db)
-	if len(ids) != 1 {
-		t.Fatalf("notify jobs for %v, want one", ids)
-	}
-	return ids[0]
-}
-
-// notifyCase runs one status change through a Runner whose
-// customer-service sends answer with script, and waits for its job to end
-// in state. It returns the change ID.
-func notifyCase(t *testing.T, db *sqldb.DB, api *fakeAPI, state rivertype.JobState, script ...http.HandlerFunc) int64 {
-	t.Helper()
-	api.script(pathSend, script...)
-	r := createReport(t, db, seedReporter(t, db))
-	startRunner(t, db, testDeps(t, db, api, &fakeTokens{}))
-	id := setStatus(t, db, r)
-	waitFor(t, "notify job "+string(state), func() bool { return jobsIn(t, db, kindNotify, 1, state) })
 	return id
 }
 
-// A status change made while the Runner runs sends exactly one message,
-// with the notice's text, to the reporter, and records it sent.
-func TestNotifySent(t *testing.T) {
-	t.Parallel()
-	forEachDB(t, func(t *testing.T, db *sqldb.DB) {
-		api := newFakeAPI(t)
-		id := notifyCase(t, db, api, rivertype.JobStateCompleted, sendOK)
-
-		openID, text, err := db.ReportNotice(context.Background(), id)
-		if err != nil || openID != reporterOpenID {
-			t.Fatalf("ReportNotice = %q, %v; want the reporter's OpenID", openID, err)
-		}
-		calls := api.callsTo(pathSend)
-		if len(calls) != 1 {
-			t.Fatalf("%d messages sent, want 1", len(calls))
-		}
-		got := decodeSent(t, calls[0])
-		if got.ToUser != reporterOpenID || got.MsgType != "text" || got.Text.Content != text {
-			t.Errorf("sent %+v, want text %q to %s", got, text, reporterOpenID)
-		}
-		if !strings.Contains(text, flows.StatusWorking) {
-			t.Errorf("text %q does not name the new status", text)
-		}
-		if o := outcome(t, db, id); o != OutcomeSent {
-			t.Errorf("outcome %q, want %q", o, OutcomeSent)
-		}
-	})
+// changePush is the push_id of a change, 0 when it has none.
+func changePush(t *testing.T, db *sqldb.DB, changeID int64) int64 {
+	t.Helper()
+	query := `SELECT push_id FROM report_changes WHERE id = ?`
+	if db.Dialect() == sqldb.DialectPostgres {
+		query = strings.Replace(query, "?", "$1", 1)
+	}
+	var id sql.NullInt64
+	if err := db.SQL().QueryRowContext(context.Background(), query, changeID).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id.Int64
 }
 
-// 45015 (outside the 48-hour window) can't be fixed by retrying: recorded
-// failed, the job completes, one call.
-func TestNotifyOutsideWindowNotRetried(t *testing.T) {
+// A notify_reporter job an earlier version queued is still worked: the
+// change gets its push, sent as any push is (a text within the window, a
+// template message after it) and recorded, and the job run again sends
+// nothing more.
+func TestLegacyNotifyReporterJob(t *testing.T) {
 	t.Parallel()
-	forEachDB(t, func(t *testing.T, db *sqldb.DB) {
-		api := newFakeAPI(t)
-		id := notifyCase(t, db, api, rivertype.JobStateCompleted, errcode(45015, "application/json"), sendOK)
-		if o := outcome(t, db, id); o != "failed: errcode 45015" {
-			t.Errorf("outcome %q, want failed: errcode 45015", o)
-		}
-		if n := len(api.callsTo(pathSend)); n != 1 {
-			t.Errorf("%d sends, want 1", n)
-		}
-	})
+	for _, tc := range []struct {
+		since time.Duration
+		via   string
+		path  string
+	}{{time.Hour, flows.PushViaText, pathSend}, {49 * time.Hour, flows.PushViaTemplate, pathTemplate}} {
+		t.Run(tc.via, func(t *testing.T) {
+			t.Parallel()
+			forEachDB(t, func(t *testing.T, db *sqldb.DB) {
+				api := newFakeAPI(t)
+				api.script(pathSend, sendOK)
+				api.script(pathTemplate, templateOK)
+				r := createReport(t, db, seedReporter(t, db))
+				wrote(t, db, tc.since)
+				change := legacyChange(t, db, r, nil)
+				runner := startRunner(t, db, pushDeps(t, db, api))
+				waitFor(t, "notify job completed", func() bool { return jobsIn(t, db, kindNotify, 1, rivertype.JobStateCompleted) })
+
+				pushID := changePush(t, db, change)
+				if pushID == 0 {
+					t.Fatal("the change got no push")
+				}
+				p := getPush(t, db, pushID)
+				if p.State != flows.PushSent || p.Via != tc.via || p.Kind != flows.PushReportStatus {
+					t.Errorf("push %+v, want sent via %s", p, tc.via)
+				}
+				calls := api.callsTo(tc.path)
+				if len(calls) != 1 || api.total() != 1 {
+					t.Fatalf("%d calls to %s of %d, want 1", len(calls), tc.path, api.total())
+				}
+				if tc.path == pathSend {
+					want := "您上报的问题 " + r.Code + "（公共环境）状态已更新为：已整改。说明：垃圾已清运"
+					if got := decodeSent(t, calls[0]); got.ToUser != reporterOpenID || got.Text.Content != want {
+						t.Errorf("sent %+v, want %q", got, want)
+					}
+				} else if m := decodeTemplate(t, calls[0]); m.Data["keyword2"].Value != flows.StatusFixed || m.Data["keyword3"].Value != "垃圾已清运" {
+					t.Errorf("template data %v", m.Data)
+				}
+				if n := len(pushIDs(t, db)); n != 0 {
+					t.Errorf("%d send_push jobs queued, want none: the old job sends", n)
+				}
+
+				runAgain(t, db, runner, kindNotify)
+				if n := api.total(); n != 1 {
+					t.Errorf("%d calls after the job ran twice, want 1", n)
+				}
+				if again := changePush(t, db, change); again != pushID {
+					t.Errorf("push of the change %d, was %d", again, pushID)
+				}
+			})
+		})
+	}
 }
 
-// 45009 (rate limit) is retried: the second send succeeds.
-func TestNotifyRateLimitRetried(t *testing.T) {
+// A change whose notice an earlier version recorded sent is not told
+// again, and an unknown change cancels its job.
+func TestLegacyNotifyAlreadySent(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, db *sqldb.DB) {
-		api := newFakeAPI(t)
-		id := notifyCase(t, db, api, rivertype.JobStateCompleted, errcode(45009, "application/json"), sendOK)
-		if o := outcome(t, db, id); o != OutcomeSent {
-			t.Errorf("outcome %q, want %q", o, OutcomeSent)
-		}
-		if n := len(api.callsTo(pathSend)); n != 2 {
-			t.Errorf("%d sends, want 2", n)
-		}
-		if j := jobsOf(t, db, kindNotify)[0]; j.Attempt != 2 || len(j.Errors) != 1 {
-			t.Errorf("job attempt %d with %d errors, want 2 and 1", j.Attempt, len(j.Errors))
-		}
-	})
-}
-
-// A reporter no longer bound gets nothing; the outcome says why.
-func TestNotifyUnboundSkipped(t *testing.T) {
-	t.Parallel()
-	forEachDB(t, func(t *testing.T, db *sqldb.DB) {
-		api := newFakeAPI(t)
-		api.script(pathSend, sendOK)
-		m := seedReporter(t, db)
-		r := createReport(t, db, m)
-		if err := db.UnbindMember(context.Background(), m.ID); err != nil {
-			t.Fatalf("UnbindMember: %v", err)
-		}
-		startRunner(t, db, testDeps(t, db, api, &fakeTokens{}))
-		id := setStatus(t, db, r)
-		waitFor(t, "notify job completed", func() bool { return jobsIn(t, db, kindNotify, 1, rivertype.JobStateCompleted) })
-		if o := outcome(t, db, id); o != OutcomeUnbound {
-			t.Errorf("outcome %q, want %q", o, OutcomeUnbound)
-		}
-		if n := api.total(); n != 0 {
-			t.Errorf("%d calls to WeChat, want none", n)
-		}
-	})
-}
-
-// A job run again after its notice was recorded sent (River runs jobs at
-// least once) sends nothing: the store implements NoticeOutcomes.
-func TestNotifyAlreadySentNotRepeated(t *testing.T) {
-	t.Parallel()
-	forEachDB(t, func(t *testing.T, db *sqldb.DB) {
-		var _ NoticeOutcomes = db
 		api := newFakeAPI(t)
 		api.script(pathSend, sendOK)
 		r := createReport(t, db, seedReporter(t, db))
-		id := setStatus(t, db, r) // no Runner yet: the job waits
-		if err := db.RecordNotice(context.Background(), id, OutcomeSent); err != nil {
-			t.Fatalf("RecordNotice: %v", err)
+		wrote(t, db, time.Hour)
+		change := legacyChange(t, db, r, "sent")
+		c, err := river.NewClient(db.RiverDriver(), &river.Config{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
 		}
-		startRunner(t, db, testDeps(t, db, api, &fakeTokens{}))
-		waitFor(t, "notify job completed", func() bool { return jobsIn(t, db, kindNotify, 1, rivertype.JobStateCompleted) })
+		if _, err := c.Insert(context.Background(), flows.NotifyReporterJob{ChangeID: 99999}, nil); err != nil {
+			t.Fatal(err)
+		}
+		startRunner(t, db, pushDeps(t, db, api))
+		waitFor(t, "notify jobs done", func() bool {
+			var completed, cancelled int
+			for _, j := range jobsOf(t, db, kindNotify) {
+				switch j.State {
+				case rivertype.JobStateCompleted:
+					completed++
+				case rivertype.JobStateCancelled:
+					cancelled++
+				}
+			}
+			return completed == 1 && cancelled == 1
+		})
 		if n := api.total(); n != 0 {
 			t.Errorf("%d calls to WeChat, want none", n)
 		}
-	})
-}
-
-// The outcome recorded when retries run out, and errors that hide the
-// access token.
-func TestFailureAndRedaction(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		err  error
-		want string
-	}{
-		{fmt.Errorf("x: %w", &wechat.APIError{Code: -1, Msg: "busy"}), "failed: errcode -1"},
-		{&wechat.HTTPError{Status: 503}, "failed: http status 503"},
-		{wechat.Redact(errors.New(`Post "https://api/send?access_token=SECRET&x=1": timeout`)), `failed: Post "https://api/send?access_token=REDACTED&x=1": timeout`},
-	}
-	for _, tt := range tests {
-		if got := failure(tt.err); got != tt.want {
-			t.Errorf("failure(%v) = %q, want %q", tt.err, got, tt.want)
+		if id := changePush(t, db, change); id != 0 {
+			t.Errorf("the change got push %d, want none", id)
 		}
-	}
-	inner := context.Canceled
-	if err := wechat.Redact(fmt.Errorf("send: %w", inner)); !errors.Is(err, context.Canceled) {
-		t.Errorf("redacted hides the error it wraps")
-	}
+	})
 }

@@ -30,7 +30,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -149,6 +148,10 @@ type Deps struct {
 	// TemplateID is WECHAT_NOTICE_TEMPLATE_ID: template messages when set,
 	// else customer-service text.
 	TemplateID string
+	// TemplateFields is WECHAT_NOTICE_TEMPLATE_FIELDS, the template's
+	// fields and the notice values they show (TemplateValues); nil means
+	// DefaultTemplateFields.
+	TemplateFields wechat.TemplateFields
 	// Limiter paces the sends (GRIDBOT_SEND_RATE); nil means Unlimited.
 	Limiter Limiter
 	// Location is the office time zone for the event time; nil means UTC.
@@ -189,6 +192,9 @@ func (d *Deps) defaults() error {
 	}
 	if d.Schedules == nil {
 		d.Schedules, _ = d.Store.(flows.ScheduleStore)
+	}
+	if d.TemplateFields == nil {
+		d.TemplateFields = defaultFields
 	}
 	if d.Limiter == nil {
 		d.Limiter = Unlimited{}
@@ -241,7 +247,7 @@ func register(workers *river.Workers, deps Deps, log *slog.Logger) (*SendBatchWo
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &sender{
-		Store: deps.Store, Poster: deps.Poster, TemplateID: deps.TemplateID, Location: deps.Location,
+		Store: deps.Store, Poster: deps.Poster, TemplateID: deps.TemplateID, Fields: deps.TemplateFields, Location: deps.Location,
 		Attempts: deps.DeliveryAttempts, RetryPolicy: deps.RetryPolicy, Log: log,
 	}
 	batch := &SendBatchWorker{
@@ -423,6 +429,7 @@ type sender struct {
 	Store       flows.NoticeStore
 	Poster      Poster
 	TemplateID  string
+	Fields      wechat.TemplateFields
 	Location    *time.Location
 	Attempts    int
 	RetryPolicy river.ClientRetryPolicy
@@ -443,12 +450,12 @@ func (s *sender) letter(ctx context.Context, id int64) (*letter, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := prepare(n, s.TemplateID, s.Location)
+	l, err := prepare(n, s.TemplateID, s.Fields, s.Location)
 	if err != nil {
 		return nil, err
 	}
-	s.letters.Store(id, &l)
-	return &l, nil
+	s.letters.Store(id, l)
+	return l, nil
 }
 
 // send posts letter l to delivery d (d.Attempts is this attempt) and
@@ -929,89 +936,6 @@ func (w *SendDeliveryWorker) Work(ctx context.Context, job *river.Job[flows.Send
 		return river.JobSnooze(max(time.Until(o.RetryAt), 0))
 	}
 	return nil
-}
-
-// fieldRunes is the most a template field shows.
-const fieldRunes = 20
-
-// letter is a notice made ready to send: the API path, and the JSON
-// fields the messages to all its recipients have in common (after a
-// comma, up to the closing brace), built once per notice.
-type letter struct {
-	path   string
-	common []byte
-}
-
-// prepare makes notice n ready to send: a template message (first: title;
-// keyword1: event time in loc; keyword2: place; keyword3: content; each
-// cut to 20 characters on one line, "-" when empty) when templateID is
-// set, else a customer-service text.
-func prepare(n flows.Notice, templateID string, loc *time.Location) (letter, error) {
-	when := ""
-	if !n.EventTime.IsZero() {
-		when = n.EventTime.In(loc).Format("1月2日 15:04")
-	}
-	var l letter
-	var common any
-	if templateID != "" {
-		field := func(s string) map[string]string {
-			if s == "" {
-				s = "-"
-			}
-			return map[string]string{"value": Field(s)}
-		}
-		l.path = PathTemplate
-		common = map[string]any{
-			"template_id": templateID,
-			"data": map[string]any{
-				"first":    field(n.Title),
-				"keyword1": field(when),
-				"keyword2": field(n.Place),
-				"keyword3": field(n.Content),
-			},
-		}
-	} else {
-		var b strings.Builder
-		b.WriteString("【通知】" + n.Title)
-		if when != "" {
-			b.WriteString("\n时间：" + when)
-		}
-		if n.Place != "" {
-			b.WriteString("\n地点：" + n.Place)
-		}
-		b.WriteString("\n" + n.Content)
-		l.path = PathText
-		common = map[string]any{"msgtype": "text", "text": map[string]string{"content": b.String()}}
-	}
-	js, err := json.Marshal(common)
-	if err != nil {
-		return letter{}, fmt.Errorf("notice %d: %w", n.ID, err)
-	}
-	js[0] = ',' // {"a":1} → ,"a":1}
-	l.common = js
-	return l, nil
-}
-
-// body is the message to delivery d's recipient: its openid and
-// client_msg_id, then the letter's common fields.
-func (l *letter) body(d flows.Delivery) json.RawMessage {
-	to, _ := json.Marshal(d.OpenID) // strings always encode
-	id, _ := json.Marshal(d.ClientMsgID)
-	b := make([]byte, 0, len(`{"touser":,"client_msg_id":`)+len(to)+len(id)+len(l.common))
-	b = append(append(append(b, `{"touser":`...), to...), `,"client_msg_id":`...)
-	b = append(append(b, id...), l.common...)
-	return b
-}
-
-// Field fits text into a template field: line breaks become spaces, and
-// text longer than 20 characters is cut to 19 and "…".
-func Field(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) > fieldRunes {
-		return string(r[:fieldRunes-1]) + "…"
-	}
-	return s
 }
 
 // errText is an error's text with access tokens hidden: River stores job

@@ -433,19 +433,6 @@ func TestDeliveryStates(t *testing.T) {
 	}
 }
 
-func TestField(t *testing.T) {
-	for in, want := range map[string]string{
-		"短":         "短",
-		"a\nb\r\nc": "a b c",
-		"一二三四五六七八九十一二三四五六七八九十":  "一二三四五六七八九十一二三四五六七八九十",
-		"一二三四五六七八九十一二三四五六七八九十一": "一二三四五六七八九十一二三四五六七八九…",
-	} {
-		if got := Field(in); got != want {
-			t.Errorf("Field(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestStopMidNotice stops a sender mid-notice: Stop leaves no delivery
 // claimed (each is recorded or given back), and a sender started after it
 // delivers the rest, each message accepted once and none sent twice.
@@ -529,7 +516,7 @@ func TestLetterBody(t *testing.T) {
 		{"", map[string]any{"touser": d.OpenID, "client_msg_id": "n7-m9", "msgtype": "text",
 			"text": map[string]any{"content": "【通知】周六\n大扫除\n时间：12月5日 08:30\n地点：<北门>\n带好\"工具\""}}},
 	} {
-		l, err := prepare(n, tc.templateID, shanghai)
+		l, err := prepare(n, tc.templateID, nil, shanghai)
 		if err != nil {
 			t.Fatal(err)
 		}

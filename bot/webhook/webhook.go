@@ -100,6 +100,9 @@ type Handler struct {
 	// Now is the clock signed timestamps are checked against; nil is
 	// time.Now.
 	Now func() time.Time
+	// Seen records each user's last message time (for the 48-hour
+	// window of customer-service messages); nil records nothing.
+	Seen *Seen
 
 	// running counts handlings still going on, which outlive their
 	// requests; Wait lets shutdown finish them before the stores close.
@@ -324,6 +327,8 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 		defer h.running.Done()
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handleTimeout)
 		defer cancel()
+		// After the reply is handed over: the user wrote to the account.
+		defer h.Seen.Saw(hctx, openID, time.Unix(msg.CreateTime, 0))
 		text, err := h.handle(hctx, openID, in)
 		if err != nil {
 			h.Log.Error("webhook: handle", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))

@@ -15,6 +15,18 @@ import (
 	"github.com/silenceper/wechat/v2/credential"
 )
 
+// primedClient is a Client of appID on the API at base whose token cache
+// holds the token "tok", so no token is fetched.
+func primedClient(t *testing.T, appID, base string) *Client {
+	t.Helper()
+	mem := cache.NewMemory()
+	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, appID)
+	if err := mem.Set(key, "tok", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	return New(Config{AppID: appID, AppSecret: "s", Token: "t", APIBase: base, Cache: mem})
+}
+
 // TestPostJSON: a json.RawMessage body goes out byte for byte, other
 // bodies as JSON; a reply's errcode is an *APIError whether or not the
 // reply type holds its Status; a reply type holding it is decoded once
@@ -33,12 +45,7 @@ func TestPostJSON(t *testing.T) {
 		fmt.Fprint(w, replies[len(got)-1])
 	}))
 	defer srv.Close()
-	mem := cache.NewMemory()
-	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, "wx-client-test")
-	if err := mem.Set(key, "tok", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	c := New(Config{AppID: "wx-client-test", AppSecret: "s", Token: "t", APIBase: srv.URL, Cache: mem})
+	c := primedClient(t, "wx-client-test", srv.URL)
 	ctx := context.Background()
 
 	raw := json.RawMessage(`{"touser":"o-1",  "b":[1,2]}`) // spacing kept: not re-encoded
@@ -78,12 +85,7 @@ func TestPostJSONChunkedReply(t *testing.T) {
 		fmt.Fprint(w, `"errmsg":"ok","msgid":42}`)
 	}))
 	defer srv.Close()
-	mem := cache.NewMemory()
-	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, "wx-chunked")
-	if err := mem.Set(key, "tok", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	c := New(Config{AppID: "wx-chunked", AppSecret: "s", Token: "t", APIBase: srv.URL, Cache: mem})
+	c := primedClient(t, "wx-chunked", srv.URL)
 	var reply struct {
 		Status
 		MsgID int64 `json:"msgid"`

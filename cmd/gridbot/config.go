@@ -13,6 +13,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"gridbot/bot/jobs"
+	"gridbot/bot/notices"
+	"gridbot/bot/wechat"
 )
 
 // DevToken is the webhook token of dev mode (no WECHAT_TOKEN).
@@ -36,7 +40,13 @@ type Config struct {
 	AESKey           string
 	APIBase          string
 	NoticeTemplateID string
-	SendRate         int
+	// NoticeTemplateFields maps the notice template's fields to notice
+	// values; StatusTemplateID and StatusTemplateFields are the template of
+	// pushes outside the 48-hour window.
+	NoticeTemplateFields wechat.TemplateFields
+	StatusTemplateID     string
+	StatusTemplateFields wechat.TemplateFields
+	SendRate             int
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
 	// X-Forwarded-For and X-Forwarded-Proto are believed; none by default.
 	TrustedProxies []string
@@ -64,6 +74,9 @@ var envVars = []envVar{
 	{"WECHAT_ACCEPT_PLAINTEXT", "false", "true: with WECHAT_AES_KEY set, also accept plaintext POSTs (while switching the account's mode)"},
 	{"WECHAT_API_BASE", "https://api.weixin.qq.com", "base URL of the WeChat API"},
 	{"WECHAT_NOTICE_TEMPLATE_ID", "", "template for notices; empty: customer-service text messages"},
+	{"WECHAT_NOTICE_TEMPLATE_FIELDS", notices.DefaultTemplateFields, "the notice template's fields: field=value, comma-separated; values title, event_time, place, content, unit"},
+	{"WECHAT_STATUS_TEMPLATE_ID", "", "template for pushes outside the 48-hour window (a report's status change); empty: such a push fails, saying so"},
+	{"WECHAT_STATUS_TEMPLATE_FIELDS", jobs.DefaultStatusTemplateFields, "the status template's fields: field=value, comma-separated; values title, code, status, note, time"},
 	{"GRIDBOT_SEND_RATE", "50", "notice messages per second, all instances together"},
 	{"GRIDBOT_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed; empty: none"},
 }
@@ -98,6 +111,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AESKey:           get("WECHAT_AES_KEY"),
 		APIBase:          strings.TrimRight(get("WECHAT_API_BASE"), "/"),
 		NoticeTemplateID: get("WECHAT_NOTICE_TEMPLATE_ID"),
+		StatusTemplateID: get("WECHAT_STATUS_TEMPLATE_ID"),
 	}
 	if c.Token == "" && strings.TrimSpace(getenv("GRIDBOT_ADDR")) == "" {
 		c.Addr = devAddr // dev mode listens on this machine only
@@ -151,6 +165,20 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("WECHAT_API_BASE", "%q is not an http(s) URL", c.APIBase)
 	}
+	fields := func(name string, values map[string]bool) wechat.TemplateFields {
+		fs, err := wechat.ParseTemplateFields(get(name), values)
+		var joined interface{ Unwrap() []error }
+		if errors.As(err, &joined) {
+			for _, e := range joined.Unwrap() {
+				bad(name, "%v", e)
+			}
+		} else if err != nil {
+			bad(name, "%v", err)
+		}
+		return fs
+	}
+	c.NoticeTemplateFields = fields("WECHAT_NOTICE_TEMPLATE_FIELDS", notices.TemplateValues)
+	c.StatusTemplateFields = fields("WECHAT_STATUS_TEMPLATE_FIELDS", jobs.StatusTemplateValues)
 	rate, err := strconv.Atoi(get("GRIDBOT_SEND_RATE"))
 	if err != nil || rate < 1 || rate > 10000 {
 		bad("GRIDBOT_SEND_RATE", "%q is not a whole number of messages per second from 1 to 10000", get("GRIDBOT_SEND_RATE"))

@@ -119,8 +119,8 @@ func runNotice(ctx context.Context, cfg Config, args []string, stdout, stderr io
 	fmt.Fprintf(stdout, "notice %d created for %s, sending at %s\n", n.ID, target, n.SendAt.In(cfg.TZ).Format("2006-01-02 15:04:05"))
 
 	runner, err := notices.New(db.RiverDriver(), notices.Deps{
-		Store: db, Poster: client, TemplateID: cfg.NoticeTemplateID, Limiter: limiter,
-		Location: cfg.TZ, PollInterval: 200 * time.Millisecond,
+		Store: db, Poster: client, TemplateID: cfg.NoticeTemplateID, TemplateFields: cfg.NoticeTemplateFields,
+		Limiter: limiter, Location: cfg.TZ, PollInterval: 200 * time.Millisecond,
 	}, log)
 	if err != nil {
 		return err

@@ -134,7 +134,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		}
 	}
 	runner, err := jobs.New(a.db.RiverDriver(), jobs.Deps{
-		Photos: a.db, Reports: a.db, Tokens: a.client, Sender: a.client, APIBase: cfg.APIBase,
+		Photos: a.db, Pushes: a.db, Tokens: a.client, Sender: a.client, APIBase: cfg.APIBase,
+		StatusTemplateID: cfg.StatusTemplateID, StatusTemplateFields: cfg.StatusTemplateFields, Location: cfg.TZ,
 	}, log)
 	if err != nil {
 		ln.Close()
@@ -149,7 +150,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		limiter = notices.NewRedisLimiter(a.redis, "gridbot:", cfg.SendRate)
 	}
 	sender, err := notices.New(a.db.RiverDriver(), notices.Deps{
-		Store: a.db, Poster: a.client, TemplateID: cfg.NoticeTemplateID, Limiter: limiter, Location: cfg.TZ,
+		Store: a.db, Poster: a.client, TemplateID: cfg.NoticeTemplateID, TemplateFields: cfg.NoticeTemplateFields,
+		Limiter: limiter, Location: cfg.TZ,
 	}, log)
 	if err == nil {
 		err = sender.Start(context.WithoutCancel(ctx))
@@ -249,6 +251,7 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 		Pusher:          a.client,
 		Metrics:         webhook.NewMetrics(reg),
 		Log:             log,
+		Seen:            &webhook.Seen{Store: a.db, Log: log},
 	}
 	wh.Register(r)
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })

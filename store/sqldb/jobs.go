@@ -24,7 +24,9 @@ const (
 	// the 3 days WeChat keeps media: the worker, not the attempt count,
 	// ends the job (cancelling it) once the media has expired.
 	FetchPhotoAttempts = 25
-	// NotifyReporterAttempts spans about 7 hours of retries.
+	// NotifyReporterAttempts spans about 7 hours of retries. Earlier
+	// versions queued notify_reporter jobs with it; a status change now
+	// queues a send_push job (SendPushAttempts).
 	NotifyReporterAttempts = 10
 )
 
@@ -105,4 +107,5 @@ func (db *DB) insertJob(ctx context.Context, tx *sqlx.Tx, args river.JobArgs, ma
 var (
 	_ river.JobArgs = flows.FetchPhotoJob{}
 	_ river.JobArgs = flows.NotifyReporterJob{}
+	_ river.JobArgs = flows.SendPushJob{}
 )

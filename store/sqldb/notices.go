@@ -318,6 +318,7 @@ type deliveryRow struct {
 	NoticeID    int64  `db:"notice_id"`
 	MemberID    int64  `db:"member_id"`
 	OpenID      string `db:"openid"`
+	Unit        string `db:"unit"`
 	State       string `db:"state"`
 	ErrCode     int64  `db:"errcode"`
 	Message     string `db:"message"`
@@ -328,7 +329,7 @@ type deliveryRow struct {
 
 func (r deliveryRow) delivery() flows.Delivery {
 	d := flows.Delivery{
-		ID: r.ID, NoticeID: r.NoticeID, MemberID: r.MemberID, OpenID: r.OpenID,
+		ID: r.ID, NoticeID: r.NoticeID, MemberID: r.MemberID, OpenID: r.OpenID, Unit: r.Unit,
 		State: flows.DeliveryState(r.State), ErrCode: r.ErrCode, Message: r.Message,
 		Attempts: r.Attempts, ClientMsgID: r.ClientMsgID,
 	}
@@ -338,7 +339,10 @@ func (r deliveryRow) delivery() flows.Delivery {
 	return d
 }
 
-const deliveryColumns = `id, notice_id, member_id, openid, state, errcode, message, attempts, client_msg_id, msgid`
+// deliveryColumns are a delivery row's columns, with the recipient's unit
+// name (which a notice template may show) read by primary keys.
+const deliveryColumns = `id, notice_id, member_id, openid, state, errcode, message, attempts, client_msg_id, msgid,
+  COALESCE((SELECT u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE m.id = notice_deliveries.member_id), '') AS unit`
 
 // ClaimDelivery marks a pending delivery, or one left sending (by a
 // process that died) longer than stale ago, as sending with one more

@@ -257,19 +257,23 @@ func checkMove(from, to, note string) error { return flows.CheckReportMove(from,
 // SetReportStatus moves a report to c.Status: 待处理 → 处理中 or 已整改,
 // 处理中 → 已整改, and 待处理 or 处理中 → 不予处理 with a note. It locks the
 // report, stores status, note, who and when, records the change in
-// report_changes and inserts one NotifyReporterJob for it, in one
-// transaction, and returns the updated report with photos. Any other move
-// (the same status, from 已整改 or 不予处理, an unknown word) is an
-// *flows.InvalidMoveError, as is 不予处理 without a note (NeedsNote);
-// flows.ErrNotFound for an unknown code. A refused move writes nothing.
+// report_changes and stores the reporter's push (flows.PushReportStatus,
+// with its send_push job) linked to it, in one transaction, and returns
+// the updated report with photos. Any other move (the same status, from
+// 已整改 or 不予处理, an unknown word) is an *flows.InvalidMoveError, as is
+// 不予处理 without a note (NeedsNote); flows.ErrNotFound for an unknown
+// code. A refused move writes nothing.
 func (db *DB) SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error) {
 	var out flows.Report
 	note := strings.TrimSpace(c.Note)
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		lockReport := `SELECT id, status FROM reports WHERE code = ?` + db.forUpdate()
+		lockReport := `SELECT id, code, category, member_id, status FROM reports WHERE code = ?` + db.forUpdate()
 		var cur struct {
-			ID     int64  `db:"id"`
-			Status string `db:"status"`
+			ID       int64  `db:"id"`
+			Code     string `db:"code"`
+			Category string `db:"category"`
+			MemberID int64  `db:"member_id"`
+			Status   string `db:"status"`
 		}
 		if err := tx.GetContext(ctx, &cur, db.q(lockReport), strings.TrimSpace(c.Code)); err != nil {
 			return err
@@ -284,16 +288,14 @@ WHERE id = ?`
 		if _, err := tx.ExecContext(ctx, db.q(update), c.Status, note, c.By, now, cur.ID); err != nil {
 			return err
 		}
-		const change = `
-INSERT INTO report_changes (report_id, from_status, to_status, note, by_user, created_at)
-VALUES (?, ?, ?, ?, ?, ?)
-RETURNING id`
-		var changeID int64
-		err := tx.GetContext(ctx, &changeID, db.q(change), cur.ID, cur.Status, c.Status, note, c.By, now)
+		pushID, err := db.queuePush(ctx, tx, reportStatusPush(cur.MemberID, cur.Code, cur.Category, c.Status, note))
 		if err != nil {
 			return err
 		}
-		if err := db.insertJob(ctx, tx, flows.NotifyReporterJob{ChangeID: changeID}, NotifyReporterAttempts); err != nil {
+		const change = `
+INSERT INTO report_changes (report_id, from_status, to_status, note, by_user, created_at, push_id)
+VALUES (?, ?, ?, ?, ?, ?, ?)`
+		if _, err := tx.ExecContext(ctx, db.q(change), cur.ID, cur.Status, c.Status, note, c.By, now, pushID); err != nil {
 			return err
 		}
 		out, err = db.getReport(ctx, tx, reportSelect+`WHERE r.id = ?`, cur.ID)
@@ -303,67 +305,6 @@ RETURNING id`
 		return flows.Report{}, wrap("set report status", err)
 	}
 	return out, nil
-}
-
-// ReportNotice returns what to tell the reporter about one status change:
-// the OpenID the reporter is bound to now ("" when unbound) and a text
-// naming the report, its category, the new status and the office's note.
-// flows.ErrNotFound for an unknown change.
-func (db *DB) ReportNotice(ctx context.Context, changeID int64) (openID, text string, err error) {
-	const query = `
-SELECT r.code, r.category, c.to_status, c.note, m.openid
-FROM report_changes c
-JOIN reports r ON r.id = c.report_id
-JOIN members m ON m.id = r.member_id
-WHERE c.id = ?`
-	var n struct {
-		Code     string         `db:"code"`
-		Category string         `db:"category"`
-		Status   string         `db:"to_status"`
-		Note     string         `db:"note"`
-		OpenID   sql.NullString `db:"openid"`
-	}
-	if err := db.db.GetContext(ctx, &n, db.q(query), changeID); err != nil {
-		return "", "", wrap("report notice", err)
-	}
-	text = fmt.Sprintf("您上报的问题 %s（%s）状态已更新为：%s。", n.Code, n.Category, n.Status)
-	if n.Note != "" {
-		text += "说明：" + n.Note
-	}
-	return n.OpenID.String, text, nil
-}
-
-// RecordNotice stores the outcome of telling the reporter about a change
-// ("sent", or "failed: ...") and when. Recording the same outcome again
-// changes nothing; a different one (a retry that succeeded) replaces it.
-// flows.ErrNotFound for an unknown change.
-func (db *DB) RecordNotice(ctx context.Context, changeID int64, outcome string) error {
-	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		lockChange := `SELECT notice_outcome FROM report_changes WHERE id = ?` + db.forUpdate()
-		var cur sql.NullString
-		if err := tx.GetContext(ctx, &cur, db.q(lockChange), changeID); err != nil {
-			return err
-		}
-		if cur.Valid && cur.String == outcome {
-			return nil
-		}
-		const update = `UPDATE report_changes SET notice_outcome = ?, noticed_at = ? WHERE id = ?`
-		_, err := tx.ExecContext(ctx, db.q(update), outcome, db.stamp(), changeID)
-		return err
-	})
-	return wrap("record notice", err)
-}
-
-// NoticeOutcome returns the outcome RecordNotice stored for a change, ""
-// when none yet; flows.ErrNotFound for an unknown change. The job that
-// sends the notice checks it so a retried job doesn't send twice.
-func (db *DB) NoticeOutcome(ctx context.Context, changeID int64) (string, error) {
-	const query = `SELECT notice_outcome FROM report_changes WHERE id = ?`
-	var outcome sql.NullString
-	if err := db.db.GetContext(ctx, &outcome, db.q(query), changeID); err != nil {
-		return "", wrap("notice outcome", err)
-	}
-	return outcome.String, nil
 }
 
 // ReportHistory lists the status changes of the report with this code,

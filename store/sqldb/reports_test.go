@@ -77,10 +77,10 @@ func fetchJobs(t testing.TB, db *DB) []int64 {
 	return jobIDs(t, db, flows.FetchPhotoJob{}.Kind(), "photo_id", FetchPhotoAttempts)
 }
 
-// notifyJobs returns the change IDs of the notify_reporter jobs.
-func notifyJobs(t testing.TB, db *DB) []int64 {
+// pushJobs returns the push IDs of the send_push jobs.
+func pushJobs(t testing.TB, db *DB) []int64 {
 	t.Helper()
-	return jobIDs(t, db, flows.NotifyReporterJob{}.Kind(), "change_id", NotifyReporterAttempts)
+	return jobIDs(t, db, flows.SendPushJob{}.Kind(), "push_id", SendPushAttempts)
 }
 
 // photoIDs returns the IDs of photos.
@@ -413,17 +413,19 @@ func TestSetReportStatus(t *testing.T) {
 					t.Fatalf("%s: to %s: %v", name, c.Status, err)
 				}
 			}
-			jobsBefore := notifyJobs(t, db)
+			jobsBefore := pushJobs(t, db)
 			changesBefore := count(t, db, `SELECT COUNT(*) FROM report_changes`)
+			pushesBefore := count(t, db, `SELECT COUNT(*) FROM pushes`)
 
 			got, err := db.SetReportStatus(ctx, flows.StatusChange{Code: r.Code, Status: tc.to, Note: tc.note, By: "office"})
-			jobs := notifyJobs(t, db)
+			jobs := pushJobs(t, db)
 			if !tc.ok {
 				var me *flows.InvalidMoveError
 				if !errors.As(err, &me) || me.NeedsNote != tc.needsNote || me.To != tc.to || (!tc.needsNote && me.From != tc.from) {
 					t.Errorf("%s: err = %v (%+v), want InvalidMoveError NeedsNote=%v", name, err, me, tc.needsNote)
 				}
-				if len(jobs) != len(jobsBefore) || count(t, db, `SELECT COUNT(*) FROM report_changes`) != changesBefore {
+				if len(jobs) != len(jobsBefore) || count(t, db, `SELECT COUNT(*) FROM report_changes`) != changesBefore ||
+					count(t, db, `SELECT COUNT(*) FROM pushes`) != pushesBefore {
 					t.Errorf("%s: refused move enqueued %d jobs, wrote %d changes", name,
 						len(jobs)-len(jobsBefore), count(t, db, `SELECT COUNT(*) FROM report_changes`)-changesBefore)
 				}
@@ -440,21 +442,22 @@ func TestSetReportStatus(t *testing.T) {
 				t.Errorf("%s: returned %+v", name, got)
 			}
 			var change struct {
-				ID   int64  `db:"id"`
-				From string `db:"from_status"`
-				To   string `db:"to_status"`
-				Note string `db:"note"`
-				By   string `db:"by_user"`
+				ID     int64  `db:"id"`
+				From   string `db:"from_status"`
+				To     string `db:"to_status"`
+				Note   string `db:"note"`
+				By     string `db:"by_user"`
+				PushID int64  `db:"push_id"`
 			}
-			const last = `SELECT id, from_status, to_status, note, by_user FROM report_changes ORDER BY id DESC LIMIT 1`
+			const last = `SELECT id, from_status, to_status, note, by_user, push_id FROM report_changes ORDER BY id DESC LIMIT 1`
 			if err := db.db.GetContext(ctx, &change, last); err != nil {
 				t.Fatal(err)
 			}
 			if change.From != tc.from || change.To != tc.to || change.Note != tc.note || change.By != "office" {
 				t.Errorf("%s: change %+v", name, change)
 			}
-			if want := append(jobsBefore, change.ID); !slices.Equal(jobs, want) {
-				t.Errorf("%s: notify jobs %v, want %v", name, jobs, want)
+			if want := append(jobsBefore, change.PushID); change.PushID == 0 || !slices.Equal(jobs, want) {
+				t.Errorf("%s: push jobs %v, want %v (the change's push)", name, jobs, want)
 			}
 			var by string
 			if err := db.db.GetContext(ctx, &by, db.q(`SELECT status_by FROM reports WHERE id = ? AND status_at IS NOT NULL`), r.ID); err != nil || by != "office" {
@@ -462,95 +465,12 @@ func TestSetReportStatus(t *testing.T) {
 			}
 		}
 
-		jobs := notifyJobs(t, db)
+		jobs := pushJobs(t, db)
 		_, err := db.SetReportStatus(ctx, flows.StatusChange{Code: "XC-20991231-0001", Status: working})
 		wantErr(t, err, flows.ErrNotFound)
-		if got := notifyJobs(t, db); len(got) != len(jobs) {
+		if got := pushJobs(t, db); len(got) != len(jobs) {
 			t.Errorf("unknown code enqueued a job")
 		}
-	})
-}
-
-func TestReportNotice(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *DB) {
-		ctx := context.Background()
-		zhang := seed(t, db)["张三"]
-		if err := db.BindMember(ctx, zhang.ID, "o-zhang"); err != nil {
-			t.Fatal(err)
-		}
-		r := newReport(zhang, day)
-		if err := db.CreateReport(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range []flows.StatusChange{
-			{Code: r.Code, Status: flows.StatusWorking, By: "office"},
-			{Code: r.Code, Status: flows.StatusFixed, Note: " 垃圾已清运 ", By: "office"},
-		} {
-			if _, err := db.SetReportStatus(ctx, c); err != nil {
-				t.Fatal(err)
-			}
-		}
-		changes := notifyJobs(t, db)
-		if len(changes) != 2 {
-			t.Fatalf("notify jobs %v, want 2", changes)
-		}
-		for i, want := range []string{
-			"您上报的问题 XC-20241115-0001（公共环境）状态已更新为：处理中。",
-			"您上报的问题 XC-20241115-0001（公共环境）状态已更新为：已整改。说明：垃圾已清运",
-		} {
-			openID, text, err := db.ReportNotice(ctx, changes[i])
-			if err != nil || openID != "o-zhang" || text != want {
-				t.Errorf("ReportNotice(%d) = %q, %q, %v; want o-zhang, %q", changes[i], openID, text, err, want)
-			}
-		}
-		if err := db.UnbindMember(ctx, zhang.ID); err != nil {
-			t.Fatal(err)
-		}
-		if openID, _, err := db.ReportNotice(ctx, changes[0]); err != nil || openID != "" {
-			t.Errorf("unbound reporter: openid %q, %v; want empty", openID, err)
-		}
-		_, _, err := db.ReportNotice(ctx, 9999)
-		wantErr(t, err, flows.ErrNotFound)
-
-		// RecordNotice: the same outcome twice changes nothing, another replaces it.
-		noticed := func() (string, dbTime) {
-			t.Helper()
-			var row struct {
-				Outcome string `db:"notice_outcome"`
-				At      dbTime `db:"noticed_at"`
-			}
-			err := db.db.GetContext(ctx, &row, db.q(`SELECT notice_outcome, noticed_at FROM report_changes WHERE id = ?`), changes[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return row.Outcome, row.At
-		}
-		if got, err := db.NoticeOutcome(ctx, changes[0]); err != nil || got != "" {
-			t.Errorf("NoticeOutcome before = %q, %v; want empty", got, err)
-		}
-		const failed = "failed: errcode 45015 response out of time limit"
-		if err := db.RecordNotice(ctx, changes[0], failed); err != nil {
-			t.Fatalf("RecordNotice: %v", err)
-		}
-		outcome, at := noticed()
-		if err := db.RecordNotice(ctx, changes[0], failed); err != nil {
-			t.Fatalf("RecordNotice again: %v", err)
-		}
-		if o, a := noticed(); o != failed || !a.Equal(at.Time) {
-			t.Errorf("after repeat: %q at %v, want %q at %v", o, a, outcome, at)
-		}
-		if err := db.RecordNotice(ctx, changes[0], "sent"); err != nil {
-			t.Fatal(err)
-		}
-		if o, a := noticed(); o != "sent" || !a.After(at.Time) {
-			t.Errorf("after retry: %q at %v, want sent later than %v", o, a, at)
-		}
-		if got, err := db.NoticeOutcome(ctx, changes[0]); err != nil || got != "sent" {
-			t.Errorf("NoticeOutcome = %q, %v; want sent", got, err)
-		}
-		wantErr(t, db.RecordNotice(ctx, 9999, "sent"), flows.ErrNotFound)
-		_, err = db.NoticeOutcome(ctx, 9999)
-		wantErr(t, err, flows.ErrNotFound)
 	})
 }
 

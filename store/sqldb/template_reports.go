@@ -42,7 +42,8 @@ const (
 // belong to another system, or the report came before the sender recorded
 // the msgid), and a repeated report changes nothing more. A report naming
 // an OpenID longer than 64 characters can belong to no delivery and is
-// dropped.
+// dropped. A push's template message (pushes.go) is reported on the same
+// way: a failure marks the push failed.
 //
 // A failure report is kept (template_reports) before the deliveries are
 // looked at, and after a msgid is recorded the reports kept for it are
@@ -82,10 +83,16 @@ WHERE msgid = ? AND openid = ? AND state IN ('sent', 'failed')`
 	if err != nil {
 		return wrap("template send finished", err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap("template send finished", err)
+	}
+	// A push's template message is reported on the same way (pushes.go).
+	pushes, err := db.applyPushReports(ctx, msgID)
+	if err != nil || n+pushes == 0 {
 		return wrap("template send finished", err) // kept for the record to come
 	}
-	// Its delivery has it: no record to come needs it.
+	// Its delivery or push has it: no record to come needs it.
 	_, err = db.db.ExecContext(ctx, db.q(`DELETE FROM template_reports WHERE msgid = ? AND openid = ?`), msgID, openID)
 	return wrap("template send finished", err)
 }

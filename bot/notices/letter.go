@@ -1,0 +1,146 @@
+package notices
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"gridbot/bot/wechat"
+	"gridbot/flows"
+)
+
+// Values a notice template's fields may show (WECHAT_NOTICE_TEMPLATE_FIELDS).
+const (
+	ValueTitle     = "title"
+	ValueEventTime = "event_time"
+	ValuePlace     = "place"
+	ValueContent   = "content"
+	ValueUnit      = "unit" // the recipient's unit name
+)
+
+// TemplateValues are the values a notice template's fields may show, each
+// marked true when it is a time (ParseTemplateFields).
+var TemplateValues = map[string]bool{
+	ValueTitle: false, ValueEventTime: true, ValuePlace: false, ValueContent: false, ValueUnit: false,
+}
+
+// DefaultTemplateFields is the default of WECHAT_NOTICE_TEMPLATE_FIELDS,
+// for templates of the older kind (first, keyword1...).
+const DefaultTemplateFields = "first=title,keyword1=event_time,keyword2=place,keyword3=content"
+
+// defaultFields is DefaultTemplateFields parsed.
+var defaultFields = wechat.MustTemplateFields(DefaultTemplateFields, TemplateValues)
+
+// letter is a notice made ready to send: the API path, and the JSON
+// fields the messages to all its recipients have in common (after a
+// comma, up to the closing brace), built once per notice, or once per
+// recipients' unit when the template shows the unit.
+type letter struct {
+	path   string
+	common []byte
+
+	// perUnit, when set, builds the common fields for recipients of one
+	// unit; units caches them by unit name.
+	perUnit func(unit string) []byte
+	units   sync.Map
+}
+
+// prepare makes notice n ready to send: when templateID is set, a
+// template message whose fields show the notice's values as fields maps
+// them, each fitted to its field's type (wechat.FitTemplateValue: the
+// event time in loc, or where a time or date field needs one and the
+// notice names none, its send time), else a customer-service text.
+func prepare(n flows.Notice, templateID string, fields wechat.TemplateFields, loc *time.Location) (*letter, error) {
+	when := ""
+	if !n.EventTime.IsZero() {
+		when = n.EventTime.In(loc).Format("1月2日 15:04")
+	}
+	if templateID == "" {
+		var b strings.Builder
+		b.WriteString("【通知】" + n.Title)
+		if when != "" {
+			b.WriteString("\n时间：" + when)
+		}
+		if n.Place != "" {
+			b.WriteString("\n地点：" + n.Place)
+		}
+		b.WriteString("\n" + n.Content)
+		common, err := commonPart(map[string]any{"msgtype": "text", "text": map[string]string{"content": b.String()}})
+		if err != nil {
+			return nil, fmt.Errorf("notice %d: %w", n.ID, err)
+		}
+		return &letter{path: PathText, common: common}, nil
+	}
+	if fields == nil {
+		fields = defaultFields
+	}
+	sent := n.SendAt
+	if sent.IsZero() {
+		sent = n.CreatedAt
+	}
+	values := map[string]wechat.TemplateValue{
+		ValueTitle:     {Text: n.Title},
+		ValueEventTime: {Time: n.EventTime, Fallback: sent},
+		ValuePlace:     {Text: n.Place},
+		ValueContent:   {Text: n.Content},
+	}
+	build := func(unit string) ([]byte, error) {
+		values[ValueUnit] = wechat.TemplateValue{Text: unit}
+		return commonPart(map[string]any{"template_id": templateID, "data": fields.Data(values, loc)})
+	}
+	l := &letter{path: PathTemplate}
+	if fields.Uses(ValueUnit) {
+		// values is shared by the calls: mu makes them one at a time.
+		var mu sync.Mutex
+		l.perUnit = func(unit string) []byte {
+			mu.Lock()
+			defer mu.Unlock()
+			b, _ := build(unit) // maps of strings always encode
+			return b
+		}
+		return l, nil
+	}
+	common, err := build("")
+	if err != nil {
+		return nil, fmt.Errorf("notice %d: %w", n.ID, err)
+	}
+	l.common = common
+	return l, nil
+}
+
+// commonPart encodes the fields a letter's messages have in common as
+// they follow the recipient's: {"a":1} → ,"a":1}.
+func commonPart(v any) ([]byte, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	js[0] = ','
+	return js, nil
+}
+
+// commonFor is the common part of the messages to recipients of unit.
+func (l *letter) commonFor(unit string) []byte {
+	if l.perUnit == nil {
+		return l.common
+	}
+	if b, ok := l.units.Load(unit); ok {
+		return b.([]byte)
+	}
+	b, _ := l.units.LoadOrStore(unit, l.perUnit(unit))
+	return b.([]byte)
+}
+
+// body is the message to delivery d's recipient: its openid and
+// client_msg_id, then the letter's common fields (those of d's unit).
+func (l *letter) body(d flows.Delivery) json.RawMessage {
+	common := l.commonFor(d.Unit)
+	to, _ := json.Marshal(d.OpenID) // strings always encode
+	id, _ := json.Marshal(d.ClientMsgID)
+	b := make([]byte, 0, len(`{"touser":,"client_msg_id":`)+len(to)+len(id)+len(common))
+	b = append(append(append(b, `{"touser":`...), to...), `,"client_msg_id":`...)
+	b = append(append(b, id...), common...)
+	return b
+}

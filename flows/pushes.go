@@ -1,0 +1,158 @@
+package flows
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// PushKind names what a push tells its member.
+type PushKind string
+
+// Push kinds. Each push to a single member has one; a new one needs only
+// a constant here and a label.
+const (
+	// PushReportStatus tells a reporter that the office changed their
+	// report's status.
+	PushReportStatus PushKind = "report_status"
+)
+
+// pushLabels are the kinds as the console names them.
+var pushLabels = map[PushKind]string{
+	PushReportStatus: "上报问题状态变更",
+}
+
+// Label is the kind in Chinese, for the console; the kind itself when it
+// has no label.
+func (k PushKind) Label() string {
+	if l, ok := pushLabels[k]; ok {
+		return l
+	}
+	return string(k)
+}
+
+// PushState is where a push is: pending until its outcome is recorded,
+// then sent or failed for good.
+type PushState string
+
+// Push states.
+const (
+	PushPending PushState = "pending"
+	PushSent    PushState = "sent"
+	PushFailed  PushState = "failed"
+)
+
+// Final reports whether the state is an outcome that never changes.
+func (s PushState) Final() bool { return s == PushSent || s == PushFailed }
+
+// How a sent push went out.
+const (
+	// PushViaText is a customer-service text message (within the window).
+	PushViaText = "text"
+	// PushViaTemplate is a template message (WECHAT_STATUS_TEMPLATE_ID).
+	PushViaTemplate = "template"
+)
+
+// ServiceWindow is how long after a user's last message to the account
+// WeChat accepts customer-service messages to them (errcode 45015 after).
+const ServiceWindow = 48 * time.Hour
+
+// ServiceWindowMargin is kept short of the window's end: the last message
+// time is recorded a little early (the webhook writes it at most once
+// every few minutes), and our clock and WeChat's may differ. A push later
+// than the window less the margin goes as a template message.
+const ServiceWindowMargin = 30 * time.Minute
+
+// InServiceWindow reports whether a customer-service message sent at now
+// reaches a user whose last message to the account was at last (zero:
+// never known), keeping ServiceWindowMargin.
+func InServiceWindow(last, now time.Time) bool {
+	return !last.IsZero() && now.Sub(last) < ServiceWindow-ServiceWindowMargin
+}
+
+// PushValues are what a template message of a push shows, by the names
+// WECHAT_STATUS_TEMPLATE_FIELDS maps (title, code, status, note; time is
+// the push's CreatedAt).
+type PushValues struct {
+	Title  string
+	Code   string
+	Status string
+	Note   string
+}
+
+// Push is one message to one member: a customer-service text when the
+// member wrote to the account within the window, else a template message
+// of its values. A store method that makes a change the member must know
+// of stores its push in the same transaction, with a SendPushJob.
+type Push struct {
+	ID       int64
+	Kind     PushKind
+	MemberID int64
+	// Text is the customer-service message.
+	Text   string
+	Values PushValues
+	State  PushState
+	// Via is how a sent push went out (PushViaText, PushViaTemplate).
+	Via     string
+	ErrCode int64  // WeChat's errcode of a failed push; 0 when none
+	Reason  string // why it failed
+	MsgID   int64  // the msgid of a template message sent; 0 when none
+	// CreatedAt is when the change was made; DoneAt when the outcome was recorded.
+	CreatedAt time.Time
+	DoneAt    time.Time
+
+	// The member as they are now, read with the push: their name and
+	// unit, the WeChat user they are bound to ("" when unbound), whether
+	// that user unfollowed, and when the user last wrote to the account
+	// (zero when never known).
+	Member      string
+	UnitID      int64
+	Unit        string
+	OpenID      string
+	Unfollowed  bool
+	LastMessage time.Time
+}
+
+// ClientMsgID is the client_msg_id of a push's template message: the
+// same on every attempt, so WeChat drops a repeat.
+func (p Push) ClientMsgID() string { return "p" + strconv.FormatInt(p.ID, 10) }
+
+// PushOutcome is what sending a push came to: sent (Via, MsgID) or failed
+// (ErrCode, Reason).
+type PushOutcome struct {
+	State   PushState
+	Via     string
+	ErrCode int64
+	Reason  string
+	MsgID   int64
+}
+
+// PushFilter selects pushes for the console.
+type PushFilter struct {
+	UnitID int64 // only pushes to members of this unit (now); 0 for all
+	Limit  int   // at most this many, newest first; 0 means 200
+}
+
+// PushStore keeps pushes. store/sqldb implements it.
+type PushStore interface {
+	// Push returns a push with its member as they are now, or ErrNotFound.
+	Push(ctx context.Context, id int64) (Push, error)
+	// RecordPush stores the outcome of a push still pending. A push with
+	// an outcome keeps it: a push recorded sent is never sent again.
+	RecordPush(ctx context.Context, id int64, o PushOutcome) error
+	// ReportChangePush returns the push that tells the reporter about one
+	// status change of a report, making it (without a job) for a change
+	// an earlier version queued a NotifyReporterJob for; 0 when that
+	// version recorded the notice sent. ErrNotFound for an unknown change.
+	ReportChangePush(ctx context.Context, changeID int64) (int64, error)
+	// SetUnfollowed marks the member bound to openID as unfollowed (43004).
+	SetUnfollowed(ctx context.Context, openID string, unfollowed bool) error
+}
+
+// SendPushJob sends one push.
+type SendPushJob struct {
+	PushID int64 `json:"push_id"`
+}
+
+// Kind names the job for the queue.
+func (SendPushJob) Kind() string { return "send_push" }

@@ -17,7 +17,7 @@ func (f *fixture) failPush(m flows.Member, reason string) flows.Push {
 	f.t.Helper()
 	ctx := context.Background()
 	r := flows.Report{MemberID: m.ID, Date: flows.DateOf(time.Now().In(shanghai)), Category: "公共秩序",
-		Place: flows.Location{Label: "北门"}, Description: "车辆乱停乱放"}
+		Place: flows.Location{Label: "北门"}, Description: "车辆乱停乱放", Photos: []flows.Photo{{MediaID: "p1"}}}
 	if err := f.db.CreateReport(ctx, &r); err != nil {
 		f.t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 func activityFlow() *Flow {
 	return &Flow{
-		Name:         "activity",
+		Name:         FlowActivity,
 		Title:        "活动记录",
 		NeedsMember:  true,
 		NeedsRecords: true,

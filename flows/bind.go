@@ -13,7 +13,7 @@ const ContactHint = "请联系本单位联络员核对花名册，或联系区�
 
 func bindFlow() *Flow {
 	return &Flow{
-		Name:  "bind",
+		Name:  FlowBind,
 		Title: "绑定身份",
 		Steps: []*Step{
 			{

@@ -183,40 +183,49 @@ const (
 	stepConfirm = "confirm"
 )
 
-// Start keywords and menu keys (SPEC §4) and the flows they start.
-var (
-	keywords = map[string]string{
-		"绑定": "bind", "登记": "log_hours", "活动": "activity", "时长": "my_hours",
-		"上报": "report", "我的上报": "my_reports", "提醒": "reminders", "帮助": "help",
-	}
-	menuKeys = map[string]string{
-		"BIND": "bind", "LOG_HOURS": "log_hours", "LOG_ACTIVITY": "activity", "MY_HOURS": "my_hours",
-		"REPORT_PROBLEM": "report", "MY_REPORTS": "my_reports", "REMINDERS": "reminders", "HELP": "help",
-	}
-)
-
 // Handle answers one input of one user and returns the reply text ("" for no reply).
+// The user's session is loaded once and, when the turn changed it, saved
+// (or deleted) once at the end; a turn that fails writes nothing, so the
+// draft stays as it was.
 func (e *Engine) Handle(ctx context.Context, openID string, in Input) (string, error) {
 	now := e.deps.Now().In(e.deps.Loc)
-	sess, err := e.deps.Sessions.Load(ctx, openID)
+	loaded, err := e.deps.Sessions.Load(ctx, openID)
 	if err != nil {
 		return "", fmt.Errorf("flows: load session: %w", err)
 	}
-	var notes []string
-	if sess.Active() && now.Sub(sess.Updated) > DraftTTL {
-		if f := e.flows[sess.Flow]; f != nil {
-			notes = append(notes, fmt.Sprintf("您的「%s」草稿超过30分钟未操作，已作废。", f.Title))
+	env := &Env{Now: now, Today: DateOf(now), OpenID: openID}
+	sess := loaded
+	reply, err := e.turn(ctx, env, &sess, in)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case sess.Active():
+		sess.Updated = now
+		if err := e.deps.Sessions.Save(ctx, openID, sess); err != nil {
+			return "", fmt.Errorf("flows: save session: %w", err)
 		}
-		sess = Session{}
+	case loaded.Active():
 		if err := e.deps.Sessions.Delete(ctx, openID); err != nil {
 			return "", fmt.Errorf("flows: delete session: %w", err)
 		}
 	}
-	env := &Env{Now: now, Today: DateOf(now), OpenID: openID}
+	return reply, nil
+}
 
+// turn answers one input, changing *sess to what the user's session is
+// after it (a zero Session: none).
+func (e *Engine) turn(ctx context.Context, env *Env, sess *Session, in Input) (string, error) {
+	var notes []string
+	if sess.Active() && env.Now.Sub(sess.Updated) > DraftTTL {
+		if f := e.flows[sess.Flow]; f != nil {
+			notes = append(notes, fmt.Sprintf("您的「%s」草稿超过30分钟未操作，已作废。", f.Title))
+		}
+		*sess = Session{}
+	}
 	start := e.startedFlow(in)
 	if in.Kind == KindSubscribe {
-		start = "welcome"
+		start = FlowWelcome
 	}
 	if start != "" {
 		if sess.Active() {
@@ -224,7 +233,7 @@ func (e *Engine) Handle(ctx context.Context, openID string, in Input) (string, e
 				notes = append(notes, fmt.Sprintf("已放弃未完成的「%s」草稿。", f.Title))
 			}
 		}
-		reply, err := e.start(ctx, env, start, "")
+		reply, err := e.start(ctx, env, sess, start, "")
 		return joinReply(notes, reply), err
 	}
 	if !sess.Active() {
@@ -257,25 +266,25 @@ func (e *Engine) idle(in Input) string {
 }
 
 // start begins a flow, binding the user first when the flow needs a member.
-func (e *Engine) start(ctx context.Context, env *Env, name, intro string) (string, error) {
+func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro string) (string, error) {
 	f := e.flows[name]
 	if f == nil {
 		return helpText, nil
 	}
-	if f.NeedsMember || f.Name == "bind" || f.Name == "welcome" {
+	if f.NeedsMember || f.Name == FlowBind || f.Name == FlowWelcome {
 		if err := e.loadMember(ctx, env); err != nil {
 			return "", err
 		}
 	}
 	switch {
-	case f.Name == "welcome" && !env.Bound:
-		return e.begin(ctx, env, e.flows["bind"], joinReply([]string{intro}, welcomeText), "")
-	case f.Name == "bind" && env.Bound:
+	case f.Name == FlowWelcome && !env.Bound:
+		return e.begin(ctx, env, sess, e.flows[FlowBind], joinReply([]string{intro}, welcomeText), "")
+	case f.Name == FlowBind && env.Bound:
 		intro = joinReply([]string{intro}, fmt.Sprintf("您已绑定为 %s（%s，%s网格）。如需改绑，请继续；不需要请回复「取消」。", env.Member.Name, env.Member.Unit, env.Member.Grid))
 	}
 	if f.NeedsMember && !env.Bound {
 		intro = joinReply([]string{intro}, fmt.Sprintf("使用「%s」前请先绑定身份。", f.Title))
-		return e.begin(ctx, env, e.flows["bind"], intro, f.Name)
+		return e.begin(ctx, env, sess, e.flows[FlowBind], intro, f.Name)
 	}
 	if f.NeedsRecords && e.deps.Records == nil {
 		return joinReply([]string{intro}, fmt.Sprintf("「%s」功能尚未开通，请暂时按原方式报送。", f.Title)), nil
@@ -285,14 +294,13 @@ func (e *Engine) start(ctx context.Context, env *Env, name, intro string) (strin
 			return joinReply([]string{intro}, msg), nil
 		}
 	}
-	return e.begin(ctx, env, f, intro, "")
+	return e.begin(ctx, env, sess, f, intro, "")
 }
 
-// begin runs a stepless flow or asks the first step of a flow.
-func (e *Engine) begin(ctx context.Context, env *Env, f *Flow, intro, then string) (string, error) {
-	if err := e.deps.Sessions.Delete(ctx, env.OpenID); err != nil {
-		return "", fmt.Errorf("flows: delete session: %w", err)
-	}
+// begin runs a stepless flow or asks the first step of a flow; either
+// way the user's previous draft is gone.
+func (e *Engine) begin(ctx context.Context, env *Env, sess *Session, f *Flow, intro, then string) (string, error) {
+	*sess = Session{}
 	if f.Run != nil {
 		reply, err := f.Run(ctx, e.stores(), env)
 		if err != nil {
@@ -305,13 +313,13 @@ func (e *Engine) begin(ctx context.Context, env *Env, f *Flow, intro, then strin
 	if then != "" {
 		env.Draft["then"] = then
 	}
-	sess := Session{Flow: f.Name, Draft: env.Draft}
+	*sess = Session{Flow: f.Name, Draft: env.Draft}
 	return e.ask(ctx, env, f, sess, 0, joinReply([]string{intro}, f.Intro))
 }
 
-// ask moves the session to the first applicable step at or after index i,
-// saves it and returns the step's prompt (or the summary when past the last step).
-func (e *Engine) ask(ctx context.Context, env *Env, f *Flow, sess Session, i int, prefix string) (string, error) {
+// ask moves the session to the first applicable step at or after index i
+// and returns the step's prompt (or the summary when past the last step).
+func (e *Engine) ask(ctx context.Context, env *Env, f *Flow, sess *Session, i int, prefix string) (string, error) {
 	for ; i < len(f.Steps); i++ {
 		if err := e.facts(ctx, env, f, f.Steps[i]); err != nil {
 			return "", err
@@ -328,13 +336,14 @@ func (e *Engine) ask(ctx context.Context, env *Env, f *Flow, sess Session, i int
 		sess.Step = stepConfirm
 		prompt = confirmPrompt(f, env)
 	}
+	keep(env, sess)
+	return joinReply([]string{prefix}, prompt), nil
+}
+
+// keep puts the draft of env into the session.
+func keep(env *Env, sess *Session) {
 	sess.Draft = env.Draft
 	sess.Photos = env.Photos
-	sess.Updated = env.Now
-	if err := e.deps.Sessions.Save(ctx, env.OpenID, sess); err != nil {
-		return "", fmt.Errorf("flows: save session: %w", err)
-	}
-	return joinReply([]string{prefix}, prompt), nil
 }
 
 func confirmPrompt(f *Flow, env *Env) string {
@@ -342,10 +351,11 @@ func confirmPrompt(f *Flow, env *Env) string {
 }
 
 // step feeds one input to the running flow.
-func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (string, error) {
+func (e *Engine) step(ctx context.Context, env *Env, sess *Session, in Input) (string, error) {
 	f := e.flows[sess.Flow]
 	if f == nil { // a flow removed by an upgrade: forget the session
-		return helpText, e.deps.Sessions.Delete(ctx, env.OpenID)
+		*sess = Session{}
+		return helpText, nil
 	}
 	env.Draft = sess.Draft
 	if env.Draft == nil {
@@ -356,9 +366,7 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 		return "", err
 	}
 	if f.NeedsMember && !env.Bound { // unbound by the office meanwhile
-		if err := e.deps.Sessions.Delete(ctx, env.OpenID); err != nil {
-			return "", fmt.Errorf("flows: delete session: %w", err)
-		}
+		*sess = Session{}
 		return "您的身份绑定已解除，草稿已作废。请回复「绑定」重新绑定。", nil
 	}
 	idx := f.stepIndex(sess.Step)
@@ -368,9 +376,7 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 	}
 	switch word {
 	case wordCancel:
-		if err := e.deps.Sessions.Delete(ctx, env.OpenID); err != nil {
-			return "", fmt.Errorf("flows: delete session: %w", err)
-		}
+		*sess = Session{}
 		return fmt.Sprintf("已取消「%s」，草稿已删除。", f.Title), nil
 	case wordBack:
 		if len(sess.Back) == 0 {
@@ -388,7 +394,7 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 		if i := f.stepIndex(stepPhotos); i >= 0 && (i == idx || slices.Contains(sess.Back, stepPhotos)) {
 			note = "系统已升级，升级前发送的照片需要重新发送。"
 			if i != idx {
-				rewind(&sess, stepPhotos)
+				rewind(sess, stepPhotos)
 				return e.ask(ctx, env, f, sess, i, note)
 			}
 		}
@@ -399,7 +405,7 @@ func (e *Engine) step(ctx context.Context, env *Env, sess Session, in Input) (st
 
 // answer feeds an input other than 取消 and 返回 to the running flow's
 // current step (index idx, -1 at the summary).
-func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess Session, idx int, in Input, word string) (string, error) {
+func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess *Session, idx int, in Input, word string) (string, error) {
 	if sess.Step == stepConfirm {
 		return e.confirm(ctx, env, f, sess, in, word)
 	}
@@ -433,15 +439,16 @@ func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess Session, id
 }
 
 // advance records the answered step for 返回 and asks the next one.
-func (e *Engine) advance(ctx context.Context, env *Env, f *Flow, sess Session, idx int, prefix string) (string, error) {
+func (e *Engine) advance(ctx context.Context, env *Env, f *Flow, sess *Session, idx int, prefix string) (string, error) {
 	sess.Back = append(sess.Back, f.Steps[idx].Name)
 	return e.ask(ctx, env, f, sess, idx+1, prefix)
 }
 
 // reask repeats the current step after a message, keeping the session.
-func (e *Engine) reask(ctx context.Context, env *Env, f *Flow, sess Session, msg string) (string, error) {
+func (e *Engine) reask(ctx context.Context, env *Env, f *Flow, sess *Session, msg string) (string, error) {
 	if sess.Step == stepConfirm {
-		return joinReply([]string{msg}, confirmPrompt(f, env)), e.touch(ctx, env, sess)
+		keep(env, sess)
+		return joinReply([]string{msg}, confirmPrompt(f, env)), nil
 	}
 	idx := f.stepIndex(sess.Step)
 	if idx < 0 {
@@ -450,22 +457,12 @@ func (e *Engine) reask(ctx context.Context, env *Env, f *Flow, sess Session, msg
 	if err := e.facts(ctx, env, f, f.Steps[idx]); err != nil {
 		return "", err
 	}
-	return joinReply([]string{msg}, f.Steps[idx].Prompt(env)), e.touch(ctx, env, sess)
-}
-
-// touch saves the session at the same step, keeping it alive.
-func (e *Engine) touch(ctx context.Context, env *Env, sess Session) error {
-	sess.Updated = env.Now
-	sess.Draft = env.Draft
-	sess.Photos = env.Photos
-	if err := e.deps.Sessions.Save(ctx, env.OpenID, sess); err != nil {
-		return fmt.Errorf("flows: save session: %w", err)
-	}
-	return nil
+	keep(env, sess)
+	return joinReply([]string{msg}, f.Steps[idx].Prompt(env)), nil
 }
 
 // confirm handles the answer to the summary.
-func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess Session, in Input, word string) (string, error) {
+func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess *Session, in Input, word string) (string, error) {
 	switch word {
 	case wordConfirm, "确定", "是", "保存":
 	default:
@@ -478,22 +475,18 @@ func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess Session, i
 	var se *StepError
 	if errors.As(err, &se) {
 		if se.Step == "" {
-			if derr := e.deps.Sessions.Delete(ctx, env.OpenID); derr != nil {
-				return "", fmt.Errorf("flows: delete session: %w", derr)
-			}
+			*sess = Session{}
 			return se.Msg, nil
 		}
-		rewind(&sess, se.Step)
+		rewind(sess, se.Step)
 		return e.ask(ctx, env, f, sess, f.stepIndex(se.Step), se.Msg)
 	}
 	if err != nil {
 		return "", fmt.Errorf("flows: save %s: %w", f.Name, err)
 	}
-	if err := e.deps.Sessions.Delete(ctx, env.OpenID); err != nil {
-		return "", fmt.Errorf("flows: delete session: %w", err)
-	}
+	*sess = Session{}
 	if out.Next != "" {
-		return e.start(ctx, env, out.Next, out.Reply)
+		return e.start(ctx, env, sess, out.Next, out.Reply)
 	}
 	return out.Reply, nil
 }

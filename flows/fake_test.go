@@ -245,11 +245,14 @@ type fakeSessions struct {
 	// failDelete, when set, is returned once by Delete, which then keeps
 	// the session (a session store down at that moment).
 	failDelete error
+	// loads, saves and deletes count the calls.
+	loads, saves, deletes int
 }
 
 func (f *fakeSessions) Load(_ context.Context, id string) (Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.loads++
 	s := f.m[id]
 	// Copy the draft, as a real store's serialization would.
 	if s.Draft != nil {
@@ -267,6 +270,7 @@ func (f *fakeSessions) Load(_ context.Context, id string) (Session, error) {
 func (f *fakeSessions) Save(_ context.Context, id string, s Session) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.saves++
 	if f.m == nil {
 		f.m = map[string]Session{}
 	}
@@ -277,6 +281,7 @@ func (f *fakeSessions) Save(_ context.Context, id string, s Session) error {
 func (f *fakeSessions) Delete(_ context.Context, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.deletes++
 	if err := f.failDelete; err != nil {
 		f.failDelete = nil
 		return err

@@ -564,3 +564,47 @@ func TestStarLevel(t *testing.T) {
 		}
 	}
 }
+
+// Each message loads the session once and writes it at most once: saved
+// while a flow runs, deleted when it ends, untouched when there is none.
+func TestSessionWrittenOncePerMessage(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	type calls struct{ loads, saves, deletes int }
+	steps := []struct {
+		text string
+		want calls
+	}{
+		{"你好", calls{1, 0, 0}}, // no flow: nothing written
+		{"登记", calls{1, 1, 0}}, // a new draft
+		{"明天", calls{1, 1, 0}}, // refused: the draft kept alive
+		{"昨天", calls{1, 1, 0}}, // next step
+		{"返回", calls{1, 1, 0}}, // back
+		{"上报", calls{1, 1, 0}}, // another flow replaces the draft: one save
+		{"取消", calls{1, 0, 1}}, // the draft dropped
+		{"时长", calls{1, 0, 0}}, // a stepless flow: nothing written
+		{"登记", calls{1, 1, 0}}, //
+		{"取消", calls{1, 0, 1}}, //
+		{"取消", calls{1, 0, 0}}, // nothing to drop
+	}
+	for _, s := range steps {
+		h.ss.loads, h.ss.saves, h.ss.deletes = 0, 0, 0
+		h.say(s.text)
+		if got := (calls{h.ss.loads, h.ss.saves, h.ss.deletes}); got != s.want {
+			t.Errorf("%q: loads, saves, deletes = %v, want %v", s.text, got, s.want)
+		}
+	}
+	// Saving a record ends the flow with one delete.
+	h.expect("登记", "服务日期")
+	h.expect("昨天", "服务时间")
+	h.expect("2小时", "服务类别")
+	h.expect("5", "服务地点")
+	h.expect("人民路口", "服务内容")
+	h.expect("打扫街道卫生", "服务照片")
+	h.expect("跳过", "请核对")
+	h.ss.loads, h.ss.saves, h.ss.deletes = 0, 0, 0
+	h.expect("确认", "已保存")
+	if got := (calls{h.ss.loads, h.ss.saves, h.ss.deletes}); got != (calls{1, 0, 1}) {
+		t.Errorf("确认: loads, saves, deletes = %v", got)
+	}
+}

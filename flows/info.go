@@ -26,12 +26,12 @@ func allFlows() []*Flow {
 		bindFlow(),
 		logHoursFlow(),
 		remindersFlow(),
-		{Name: "my_hours", Title: "我的时长", NeedsMember: true, Run: myHours},
-		{Name: "help", Title: "帮助", Run: func(context.Context, Stores, *Env) (string, error) { return helpText, nil }},
-		{Name: "welcome", Title: "关注", Run: welcome},
+		{Name: FlowMyHours, Title: "我的时长", NeedsMember: true, Run: myHours},
+		{Name: FlowHelp, Title: "帮助", Run: func(context.Context, Stores, *Env) (string, error) { return helpText, nil }},
+		{Name: FlowWelcome, Title: "关注", Run: welcome},
 		activityFlow(),
 		reportFlow(),
-		{Name: "my_reports", Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
+		{Name: FlowMyReports, Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
 	}
 }
 
@@ -63,7 +63,7 @@ var reminderChoices = []string{"开启", "关闭"}
 
 func remindersFlow() *Flow {
 	return &Flow{
-		Name:        "reminders",
+		Name:        FlowReminders,
 		Title:       "提醒设置",
 		NeedsMember: true,
 		Steps: []*Step{{

@@ -19,7 +19,7 @@ const (
 
 func logHoursFlow() *Flow {
 	return &Flow{
-		Name:        "log_hours",
+		Name:        FlowLogHours,
 		Title:       "登记时长",
 		NeedsMember: true,
 		Steps: []*Step{

@@ -23,7 +23,7 @@ const legacyPhotos = "photos"
 // falls through to the step's Accept (which refuses it with the step's
 // wants). Each image is staged as it arrives, which starts its fetch, so
 // at 完成 the photos already stored are known by their content.
-func (e *Engine) photoStep(ctx context.Context, env *Env, f *Flow, sess Session, idx int, in Input, word string) (string, bool, error) {
+func (e *Engine) photoStep(ctx context.Context, env *Env, f *Flow, sess *Session, idx int, in Input, word string) (string, bool, error) {
 	rule := f.Steps[idx].Photos
 	switch {
 	case in.Kind == KindImage:
@@ -51,7 +51,8 @@ func (e *Engine) photoStep(ctx context.Context, env *Env, f *Flow, sess Session,
 			msg += "可继续发送，"
 		}
 		msg += fmt.Sprintf("发完回复「%s」（最多%d张）。", wordDone, rule.Max)
-		return msg, true, e.touch(ctx, env, sess)
+		keep(env, sess)
+		return msg, true, nil
 	case word == wordSkip && rule.Min == 0:
 		env.Photos = nil
 		reply, err := e.advance(ctx, env, f, sess, idx, "")
@@ -73,7 +74,7 @@ func (e *Engine) photoStep(ctx context.Context, env *Env, f *Flow, sess Session,
 // step saying how many more distinct photos are needed. Photos that are
 // gone leave the draft; when the draft is full, so do those that do not
 // count, to make room.
-func (e *Engine) photosDone(ctx context.Context, env *Env, f *Flow, sess Session, idx int, prefix string) (string, error) {
+func (e *Engine) photosDone(ctx context.Context, env *Env, f *Flow, sess *Session, idx int, prefix string) (string, error) {
 	rule := f.Steps[idx].Photos
 	if missing := rule.Min - len(env.Photos); missing > 0 {
 		return e.reask(ctx, env, f, sess, joinReply([]string{prefix},

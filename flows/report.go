@@ -10,7 +10,7 @@ import (
 
 func reportFlow() *Flow {
 	return &Flow{
-		Name:         "report",
+		Name:         FlowReport,
 		Title:        "上报问题",
 		NeedsMember:  true,
 		NeedsRecords: true,

@@ -164,3 +164,36 @@ WHERE ug.unit_id = ?`
 	slices.SortFunc(out, func(a, b flows.Grid) int { return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
 	return out, nil
 }
+
+// Activities lists the collective activities matching f (by activity
+// date), with unit and grid names and photos, by date and then saving
+// order.
+func (db *DB) Activities(ctx context.Context, f flows.RecordFilter) ([]flows.Activity, error) {
+	where, args := recordWhere(f, "a", "activity_date")
+	query := `
+SELECT a.id, a.code, a.unit_id, u.name AS unit, a.grid_id, g.name AS grid, a.member_id,
+       a.activity_date, a.place, a.latitude, a.longitude, a.theme, a.participants, a.content,
+       a.created_at
+FROM activities a
+JOIN units u ON u.id = a.unit_id
+JOIN grids g ON g.id = a.grid_id
+` + where + `ORDER BY a.activity_date, a.id`
+	var rows []activityRow
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), args...); err != nil {
+		return nil, wrap("activities", err)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	photos, err := db.photosOfList(ctx, ownerActivity, ids, photoChunk)
+	if err != nil {
+		return nil, wrap("activities", err)
+	}
+	out := make([]flows.Activity, len(rows))
+	for i, r := range rows {
+		out[i] = r.activity()
+		out[i].Photos = photos[r.ID]
+	}
+	return out, nil
+}

@@ -157,3 +157,43 @@ func mustAffect(res sql.Result, err error) error {
 	}
 	return nil
 }
+
+// MemberByID returns one member, or flows.ErrNotFound.
+func (db *DB) MemberByID(ctx context.Context, id int64) (flows.Member, error) {
+	var r memberRow
+	if err := db.db.GetContext(ctx, &r, db.q(memberSelect+`WHERE m.id = ?`), id); err != nil {
+		return flows.Member{}, wrap("member by id", err)
+	}
+	return r.member(), nil
+}
+
+// Members lists the members matching f, by unit, grid and name.
+func (db *DB) Members(ctx context.Context, f flows.MemberFilter) ([]flows.Member, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.UnitID != 0 {
+		where, args = append(where, "m.unit_id = ?"), append(args, f.UnitID)
+	}
+	if f.Unit != "" {
+		where, args = append(where, "u.name = ?"), append(args, strings.TrimSpace(f.Unit))
+	}
+	if f.Grid != "" {
+		where, args = append(where, "g.name = ?"), append(args, strings.TrimSpace(f.Grid))
+	}
+	query := memberSelect
+	if len(where) > 0 {
+		query += "WHERE " + strings.Join(where, " AND ") + "\n"
+	}
+	query += "ORDER BY u.name, g.name, m.name, m.id"
+	var rows []memberRow
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), args...); err != nil {
+		return nil, wrap("members", err)
+	}
+	out := make([]flows.Member, len(rows))
+	for i, r := range rows {
+		out[i] = r.member()
+	}
+	return out, nil
+}

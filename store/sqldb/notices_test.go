@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -975,6 +976,160 @@ func TestRecordDeliveriesStaleClaim(t *testing.T) {
 			if d, err := db.Delivery(ctx, ds[i].ID); err != nil || d.State != want {
 				t.Errorf("delivery %d = %+v, %v; want %s", ds[i].ID, d, err, want)
 			}
+		}
+	})
+}
+
+func TestCountNoticeTargets(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		more := []flows.RosterRow{
+			{Row: 5, Unit: "市文明办", Grid: "一号网格", Name: "赵六", Phone: "13800000004", Role: flows.RoleVolunteer},
+			{Row: 6, Unit: "市城管局", Grid: "二号网格", Name: "钱七", Phone: "13800000005", Role: flows.RoleCoordinator},
+			{Row: 7, Unit: "市城管局", Grid: "二号网格", Name: "孙八", Phone: "13800000006", Role: flows.RoleVolunteer},
+		}
+		if _, err := db.ImportRoster(ctx, append(append([]flows.RosterRow(nil), testRoster...), more...)); err != nil {
+			t.Fatal(err)
+		}
+		// 赵六 stays unbound; 钱七 and 孙八 are bound with reminders on.
+		for phone, openID := range map[string]string{"13800000005": "o-qian", "13800000006": "o-sun"} {
+			m, err := db.FindRosterMember(ctx, map[string]string{"13800000005": "钱七", "13800000006": "孙八"}[phone], phone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.BindMember(ctx, m.ID, openID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Bound with reminders on and following: 张三 (文明办, grid 1), 钱七
+		// and 孙八 (城管局, grid 2). 李四 has reminders off, 王五 unfollowed.
+		for _, tc := range []struct {
+			name string
+			n    flows.Notice
+			want int
+		}{
+			{"all", flows.Notice{TargetAll: true}, 3},
+			{"all coordinators", flows.Notice{TargetAll: true, Role: flows.RoleCoordinator}, 1},
+			{"grid one", flows.Notice{Grids: []string{"一号网格"}}, 1},
+			{"grid two", flows.Notice{Grids: []string{"二号网格"}}, 2},
+			{"unit", flows.Notice{Units: []string{"市城管局"}}, 2},
+			{"grid or unit, counted once", flows.Notice{Grids: []string{"二号网格"}, Units: []string{"市城管局", "市文明办"}}, 3},
+			{"both grids", flows.Notice{Grids: []string{"一号网格", "二号网格"}}, 3},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := db.CountNoticeTargets(ctx, tc.n)
+				if err != nil || got != tc.want {
+					t.Fatalf("CountNoticeTargets = %d, %v; want %d", got, err, tc.want)
+				}
+				// The count is what sending would reach: ResolveRecipients'
+				// pending deliveries for the same targets.
+				n := tc.n
+				n.Title, n.Content = "通知", "内容"
+				if err := db.CreateNotice(ctx, &n); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.ResolveRecipients(ctx, n.ID); err != nil {
+					t.Fatal(err)
+				}
+				c, err := db.NoticeCounts(ctx, n.ID)
+				if err != nil || c.Pending != got {
+					t.Errorf("ResolveRecipients made %d pending deliveries (%v), count said %d", c.Pending, err, got)
+				}
+			})
+		}
+		if got, err := db.CountNoticeTargets(ctx, flows.Notice{}); err != nil || got != 0 {
+			t.Errorf("no targets = %d, %v; want 0", got, err)
+		}
+		for _, n := range []flows.Notice{
+			{Grids: []string{"一号网格", "九号网格"}},
+			{Units: []string{"市城管局"}, Grids: []string{"九号网格"}},
+		} {
+			_, err := db.CountNoticeTargets(ctx, n)
+			wantErr(t, err, flows.ErrNotFound)
+			if !strings.Contains(err.Error(), "九号网格") {
+				t.Errorf("error %v does not name the grid", err)
+			}
+		}
+		_, err := db.CountNoticeTargets(ctx, flows.Notice{Units: []string{"不存在局"}})
+		wantErr(t, err, flows.ErrNotFound)
+	})
+}
+
+func TestNotices(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		at := func(h int) time.Time { return time.Now().Add(time.Duration(h) * time.Hour) }
+		ns := []flows.Notice{
+			{Title: "全员", TargetAll: true, SendAt: at(1)},
+			{Title: "文明办", Units: []string{"市文明办"}, SendAt: at(2), EventTime: at(30)},
+			{Title: "两单位", Units: []string{"市文明办", "市城管局"}, SendAt: at(3)},
+			{Title: "网格和文明办", Grids: []string{"一号网格"}, Units: []string{"市文明办"}, SendAt: at(4)},
+			{Title: "城管局", Units: []string{"市城管局"}, SendAt: at(5)},
+			{Title: "文明办联络员", Units: []string{"市文明办"}, Role: flows.RoleCoordinator, SendAt: at(6)},
+		}
+		for i := range ns {
+			ns[i].Content = "内容"
+			if err := db.CreateNotice(ctx, &ns[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.ResolveRecipients(ctx, ns[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		titles := func(f flows.NoticeFilter) string {
+			t.Helper()
+			list, err := db.Notices(ctx, f)
+			if err != nil {
+				t.Fatalf("Notices(%+v): %v", f, err)
+			}
+			var s []string
+			for _, n := range list {
+				s = append(s, n.Title)
+			}
+			return strings.Join(s, ",")
+		}
+		for _, tc := range []struct {
+			f    flows.NoticeFilter
+			want string
+		}{
+			{flows.NoticeFilter{Limit: 10}, "文明办联络员,城管局,网格和文明办,两单位,文明办,全员"},
+			{flows.NoticeFilter{Limit: 2}, "文明办联络员,城管局"},
+			{flows.NoticeFilter{Limit: 10, Unit: "市文明办"}, "文明办联络员,文明办"},
+			{flows.NoticeFilter{Limit: 1, Unit: "市文明办"}, "文明办联络员"},
+			{flows.NoticeFilter{Limit: 10, Unit: "市城管局"}, "城管局"},
+			{flows.NoticeFilter{Limit: 10, Unit: "无此单位"}, ""},
+		} {
+			if got := titles(tc.f); got != tc.want {
+				t.Errorf("Notices(%+v) = %q, want %q", tc.f, got, tc.want)
+			}
+		}
+		list, err := db.Notices(ctx, flows.NoticeFilter{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range list {
+			want, err := db.Notice(ctx, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts, err := db.NoticeCounts(ctx, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Notice, want) || got.Counts != counts {
+				t.Errorf("Notices row %+v\nwant %+v, %+v", got, want, counts)
+			}
+		}
+		// The notice to all is resolved: 张三 pending, 李四 (reminders off)
+		// and 王五 (unfollowed) skipped.
+		if last := list[len(list)-1]; !last.Counts.Resolved || last.Counts.Pending != 1 || last.Counts.Skipped != 2 {
+			t.Errorf("resolved notice counts = %+v", last.Counts)
+		}
+		_, err = db.Notices(ctx, flows.NoticeFilter{})
+		if err == nil {
+			t.Error("Notices without a limit succeeded")
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -359,4 +360,39 @@ func (db *DB) PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, err
 		return flows.Photo{}, nil, wrap("photo data", err)
 	}
 	return p, data, nil
+}
+
+// PhotoUnit returns the unit of the record a photo belongs to, or
+// flows.ErrNotFound (also for a staged photo no record took yet).
+func (db *DB) PhotoUnit(ctx context.Context, id int64) (int64, error) {
+	const query = `
+SELECT COALESCE(r.unit_id, a.unit_id, s.unit_id, 0)
+FROM photos p
+LEFT JOIN reports r ON p.owner_kind = 'report' AND r.id = p.owner_id
+LEFT JOIN activities a ON p.owner_kind = 'activity' AND a.id = p.owner_id
+LEFT JOIN service_records s ON p.owner_kind = 'service' AND s.id = p.owner_id
+WHERE p.id = ? AND p.owner_id IS NOT NULL`
+	var unitID int64
+	if err := db.db.GetContext(ctx, &unitID, db.q(query), id); err != nil {
+		return 0, wrap("photo unit", err)
+	}
+	return unitID, nil
+}
+
+// photoChunk is how many owners one photo query names: well under the
+// bound-parameter limits of SQLite (32766) and PostgreSQL (65535).
+const photoChunk = 5000
+
+// photosOfList loads the photos of a list's owners: one query per chunk
+// owners (photoChunk), so a list of any length needs a fixed few queries.
+func (db *DB) photosOfList(ctx context.Context, kind string, ids []int64, chunk int) (map[int64][]flows.Photo, error) {
+	out := map[int64][]flows.Photo{}
+	for start := 0; start < len(ids); start += chunk {
+		part, err := db.photosOf(ctx, db.db, kind, ids[start:min(start+chunk, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, part)
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -338,4 +339,28 @@ ORDER BY c.created_at, c.id`
 		out = append(out, flows.ReportChange{From: r.From.String, To: r.To.String, Note: r.Note.String, By: r.By.String, At: r.At.Time})
 	}
 	return out, nil
+}
+
+// Reports lists the reports matching f, with photos, oldest first.
+func (db *DB) Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report, error) {
+	where := []string{"r.created_at >= ?", "r.created_at < ?"}
+	args := []any{dbTime{f.From.UTC().Truncate(time.Microsecond)}, dbTime{f.To.UTC().Truncate(time.Microsecond)}}
+	if f.Status != "" {
+		where, args = append(where, "r.status = ?"), append(args, f.Status)
+	}
+	if f.Grid != "" {
+		where, args = append(where, "g.name = ?"), append(args, strings.TrimSpace(f.Grid))
+	}
+	if f.UnitID != 0 {
+		where, args = append(where, "r.unit_id = ?"), append(args, f.UnitID)
+	}
+	if f.Unit != "" {
+		where, args = append(where, "u.name = ?"), append(args, strings.TrimSpace(f.Unit))
+	}
+	query := reportSelect + "WHERE " + strings.Join(where, " AND ") + "\nORDER BY r.created_at, r.id"
+	rs, err := db.selectReports(ctx, db.db, query, args...)
+	if err != nil {
+		return nil, wrap("reports", err)
+	}
+	return rs, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -254,4 +255,36 @@ func tally(r *flows.ImportResult, o outcome) {
 	default:
 		r.Unchanged++
 	}
+}
+
+// UnitNames lists the names of all units in code point order.
+func (db *DB) UnitNames(ctx context.Context) ([]string, error) {
+	var names []string
+	if err := db.db.SelectContext(ctx, &names, `SELECT name FROM units ORDER BY name`); err != nil {
+		return nil, wrap("unit names", err)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// GridNames lists the names of all grids in code point order.
+func (db *DB) GridNames(ctx context.Context) ([]string, error) {
+	var names []string
+	if err := db.db.SelectContext(ctx, &names, `SELECT name FROM grids ORDER BY name`); err != nil {
+		return nil, wrap("grid names", err)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// HasRoster reports whether any unit, grid or member exists: dev mode
+// loads its demo roster only into a database without one.
+func (db *DB) HasRoster(ctx context.Context) (bool, error) {
+	const query = `SELECT
+		(SELECT COUNT(*) FROM units) + (SELECT COUNT(*) FROM grids) + (SELECT COUNT(*) FROM members)`
+	var n int64
+	if err := db.db.GetContext(ctx, &n, query); err != nil {
+		return false, fmt.Errorf("store: has roster: %w", err)
+	}
+	return n > 0, nil
 }

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -222,6 +223,36 @@ WHERE g.name = ?`
 		}
 		if got := grid("四号网格"); got.District != "南城区" {
 			t.Errorf("四号网格 district = %q, want 南城区", got.District)
+		}
+	})
+}
+
+func TestConsoleLists(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		seed(t, db)
+		units, err := db.UnitNames(ctx)
+		if err != nil || !reflect.DeepEqual(units, []string{"市城管局", "市文明办"}) {
+			t.Errorf("UnitNames = %v, %v", units, err)
+		}
+		grids, err := db.GridNames(ctx)
+		if err != nil || !reflect.DeepEqual(grids, []string{"一号网格", "二号网格"}) {
+			t.Errorf("GridNames = %v, %v", grids, err)
+		}
+	})
+}
+
+func TestHasRoster(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		if has, err := db.HasRoster(ctx); err != nil || has {
+			t.Fatalf("fresh database: HasRoster = %v, %v", has, err)
+		}
+		if _, err := db.ImportRoster(ctx, testRoster); err != nil {
+			t.Fatal(err)
+		}
+		if has, err := db.HasRoster(ctx); err != nil || !has {
+			t.Fatalf("after import: HasRoster = %v, %v", has, err)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -220,4 +221,78 @@ GROUP BY m.id, m.unit_id`
 		UnitActivities:   s.UnitActivities,
 		UnitActivityGoal: UnitActivityGoal,
 	}, nil
+}
+
+// recordWhere is the WHERE clause of a RecordFilter over a table aliased
+// alias with its date column, unit_id and grid_id, joined with units u and
+// grids g. Zero From or To leaves that end open.
+func recordWhere(f flows.RecordFilter, alias, dateCol string) (string, []any) {
+	var (
+		where []string
+		args  []any
+	)
+	if !f.From.IsZero() {
+		where, args = append(where, alias+"."+dateCol+" >= ?"), append(args, dbDate(f.From))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, alias+"."+dateCol+" < ?"), append(args, dbDate(f.To))
+	}
+	if f.UnitID != 0 {
+		where, args = append(where, alias+".unit_id = ?"), append(args, f.UnitID)
+	}
+	if f.Unit != "" {
+		where, args = append(where, "u.name = ?"), append(args, strings.TrimSpace(f.Unit))
+	}
+	if f.Grid != "" {
+		where, args = append(where, "g.name = ?"), append(args, strings.TrimSpace(f.Grid))
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return "WHERE " + strings.Join(where, " AND ") + "\n", args
+}
+
+// serviceListRow is a service record with its member, unit and grid names.
+type serviceListRow struct {
+	serviceRow
+	Member string `db:"member"`
+	Unit   string `db:"unit"`
+	Grid   string `db:"grid"`
+}
+
+// ServiceRecords lists the service records matching f (by service date),
+// with member, unit and grid names, the linked activity's code and
+// photos, by date and then saving order.
+func (db *DB) ServiceRecords(ctx context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error) {
+	where, args := recordWhere(f, "r", "service_date")
+	query := `
+SELECT r.id, r.member_id, r.unit_id, r.grid_id, r.service_date, r.start_min, r.end_min,
+       r.minutes, r.category, r.place, r.latitude, r.longitude, r.content,
+       r.activity_id, a.code AS activity_code, r.created_at,
+       m.name AS member, u.name AS unit, g.name AS grid
+FROM service_records r
+JOIN members m ON m.id = r.member_id
+JOIN units u ON u.id = r.unit_id
+JOIN grids g ON g.id = r.grid_id
+LEFT JOIN activities a ON a.id = r.activity_id
+` + where + `ORDER BY r.service_date, r.id`
+	var rows []serviceListRow
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), args...); err != nil {
+		return nil, wrap("service records", err)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	photos, err := db.photosOfList(ctx, ownerService, ids, photoChunk)
+	if err != nil {
+		return nil, wrap("service records", err)
+	}
+	out := make([]flows.ServiceRecord, len(rows))
+	for i, r := range rows {
+		out[i] = r.record()
+		out[i].Member, out[i].Unit, out[i].Grid = r.Member, r.Unit, r.Grid
+		out[i].Photos = photos[r.ID]
+	}
+	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -306,4 +308,118 @@ func BenchmarkCreateServiceRecord(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestServiceRecordsAndActivities(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang, li, wang := ms["张三"], ms["李四"], ms["王五"]
+		nov := flows.Month{Year: 2024, Month: 11}
+		last, first, next := flows.Date{Year: 2024, Month: 10, Day: 31}, nov.First(), flows.Date{Year: 2024, Month: 12, Day: 1}
+
+		act := activity(li, first, "HD-20241101-001")
+		act.Photos = photosOf("a1", "a2", "a3", "a4", "a5")
+		acts := []*flows.Activity{act, activity(wang, day, "HD-20241115-001"),
+			activity(li, last, "HD-20241031-001"), activity(li, next, "HD-20241201-001")}
+		for _, a := range acts {
+			if err := db.CreateActivity(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		linked := ranged(zhang, day, 9*60, 11*60+30)
+		linked.ActivityID, linked.Photos = act.ID, photosOf("s1")
+		recs := []*flows.ServiceRecord{lasting(li, first, 90), linked, ranged(wang, day, 600, 660),
+			lasting(zhang, last, 60), lasting(zhang, next, 60)}
+		for _, r := range recs {
+			if err := db.CreateServiceRecord(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.SavePhotoData(ctx, linked.Photos[0].ID, "image/jpeg", []byte("jpeg")); err != nil {
+			t.Fatal(err)
+		}
+
+		ids := func(f flows.RecordFilter) (string, string) {
+			t.Helper()
+			rs, err := db.ServiceRecords(ctx, f)
+			if err != nil {
+				t.Fatalf("ServiceRecords(%+v): %v", f, err)
+			}
+			as, err := db.Activities(ctx, f)
+			if err != nil {
+				t.Fatalf("Activities(%+v): %v", f, err)
+			}
+			var r, a []string
+			for _, x := range rs {
+				r = append(r, x.Member+"@"+x.Date.String())
+			}
+			for _, x := range as {
+				a = append(a, x.Code)
+			}
+			return strings.Join(r, ","), strings.Join(a, ",")
+		}
+		month := flows.MonthFilter(nov)
+		for _, tc := range []struct {
+			name       string
+			f          flows.RecordFilter
+			recs, acts string
+		}{
+			{"month", month, "李四@2024-11-01,张三@2024-11-15,王五@2024-11-15", "HD-20241101-001,HD-20241115-001"},
+			{"unit id", flows.RecordFilter{From: month.From, To: month.To, UnitID: zhang.UnitID}, "李四@2024-11-01,张三@2024-11-15", "HD-20241101-001"},
+			{"unit name", flows.RecordFilter{From: month.From, To: month.To, Unit: "市城管局"}, "王五@2024-11-15", "HD-20241115-001"},
+			{"grid", flows.RecordFilter{From: month.From, To: month.To, Grid: "一号网格"}, "张三@2024-11-15,王五@2024-11-15", "HD-20241115-001"},
+			{"unit and grid", flows.RecordFilter{From: month.From, To: month.To, Unit: "市文明办", Grid: "二号网格"}, "李四@2024-11-01", "HD-20241101-001"},
+			{"unknown unit", flows.RecordFilter{From: month.From, To: month.To, Unit: "无此单位"}, "", ""},
+			{"other month", flows.MonthFilter(nov.Next()), "张三@2024-12-01", "HD-20241201-001"},
+			{"open", flows.RecordFilter{UnitID: li.UnitID, To: first}, "张三@2024-10-31", "HD-20241031-001"},
+		} {
+			recs, acts := ids(tc.f)
+			if recs != tc.recs || acts != tc.acts {
+				t.Errorf("%s: records %q, activities %q; want %q, %q", tc.name, recs, acts, tc.recs, tc.acts)
+			}
+		}
+
+		rs, err := db.ServiceRecords(ctx, flows.RecordFilter{From: day, To: day.AddDays(1), UnitID: zhang.UnitID})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("ServiceRecords of the day = %+v, %v", rs, err)
+		}
+		got := rs[0]
+		if got.ID != linked.ID || got.Member != "张三" || got.Unit != "市文明办" || got.Grid != "一号网格" ||
+			got.StartMin != 540 || got.EndMin != 690 || got.Minutes != 150 || got.Category != "卫生大扫除" ||
+			got.Place.Label != "人民广场" || got.Content != "清扫广场垃圾" ||
+			got.ActivityID != act.ID || got.ActivityCode != "HD-20241101-001" {
+			t.Errorf("ServiceRecords row = %+v", got)
+		}
+		if len(got.Photos) != 1 || got.Photos[0].ID != linked.Photos[0].ID || got.Photos[0].Status != flows.PhotoStored {
+			t.Errorf("photos = %+v, want photo %d stored", got.Photos, linked.Photos[0].ID)
+		}
+		rs, err = db.ServiceRecords(ctx, flows.RecordFilter{From: first, To: day})
+		if err != nil || len(rs) != 1 || rs[0].StartMin != -1 || rs[0].EndMin != -1 || rs[0].ActivityCode != "" || rs[0].Photos != nil {
+			t.Errorf("duration-only record = %+v, %v", rs, err)
+		}
+
+		// Photos come the same in chunks of any size.
+		all := []int64{act.ID, acts[1].ID, acts[2].ID, acts[3].ID}
+		whole, err := db.photosOfList(ctx, ownerActivity, all, photoChunk)
+		if err != nil || len(whole) != 4 || len(whole[act.ID]) != 5 || len(whole[acts[1].ID]) != 4 {
+			t.Fatalf("photosOfList = %+v, %v", whole, err)
+		}
+		for _, chunk := range []int{1, 2, 3} {
+			if got, err := db.photosOfList(ctx, ownerActivity, all, chunk); err != nil || !reflect.DeepEqual(got, whole) {
+				t.Errorf("photosOfList in chunks of %d = %+v, %v; want %+v", chunk, got, err, whole)
+			}
+		}
+
+		as, err := db.Activities(ctx, flows.RecordFilter{From: first, To: day})
+		if err != nil || len(as) != 1 {
+			t.Fatalf("Activities = %+v, %v", as, err)
+		}
+		a := as[0]
+		if a.ID != act.ID || a.Unit != "市文明办" || a.Grid != "二号网格" || a.Theme != "垃圾分类宣传" ||
+			a.Participants != 12 || a.Date != first || len(a.Photos) != 5 ||
+			a.Photos[0].ID != act.Photos[0].ID || a.Photos[4].ID != act.Photos[4].ID || a.Photos[0].Status != flows.PhotoPending {
+			t.Errorf("Activities row = %+v", a)
+		}
+	})
 }

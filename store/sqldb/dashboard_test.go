@@ -86,18 +86,3 @@ func TestGridMonthTotals(t *testing.T) {
 		}
 	})
 }
-
-func TestConsoleLists(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *DB) {
-		ctx := context.Background()
-		seed(t, db)
-		units, err := db.UnitNames(ctx)
-		if err != nil || !reflect.DeepEqual(units, []string{"市城管局", "市文明办"}) {
-			t.Errorf("UnitNames = %v, %v", units, err)
-		}
-		grids, err := db.GridNames(ctx)
-		if err != nil || !reflect.DeepEqual(grids, []string{"一号网格", "二号网格"}) {
-			t.Errorf("GridNames = %v, %v", grids, err)
-		}
-	})
-}

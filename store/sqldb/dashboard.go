@@ -51,23 +51,3 @@ ORDER BY g.name, g.id`
 	slices.SortStableFunc(out, func(a, b flows.GridMonth) int { return cmp.Compare(a.Grid, b.Grid) })
 	return out, nil
 }
-
-// UnitNames lists the names of all units in code point order.
-func (db *DB) UnitNames(ctx context.Context) ([]string, error) {
-	var names []string
-	if err := db.db.SelectContext(ctx, &names, `SELECT name FROM units ORDER BY name`); err != nil {
-		return nil, wrap("unit names", err)
-	}
-	slices.Sort(names)
-	return names, nil
-}
-
-// GridNames lists the names of all grids in code point order.
-func (db *DB) GridNames(ctx context.Context) ([]string, error) {
-	var names []string
-	if err := db.db.SelectContext(ctx, &names, `SELECT name FROM grids ORDER BY name`); err != nil {
-		return nil, wrap("grid names", err)
-	}
-	slices.Sort(names)
-	return names, nil
-}

@@ -66,6 +66,11 @@ type RecordFilter struct {
 	UnitID   int64
 	Unit     string
 	Grid     string
+	// Status, when set, selects service records of one review status;
+	// Counted selects those that count (not rejected). Activities ignore
+	// both.
+	Status  RecordStatus
+	Counted bool
 }
 
 // MonthFilter is the RecordFilter of a whole month.

@@ -190,7 +190,24 @@ type ServiceRecord struct {
 	// DraftKey names the chat draft the record was saved from: saving the
 	// same draft again finds this record instead of storing another.
 	DraftKey string
+	// Status is where the record's review is (SPEC §5, §11); a record a
+	// member logged is RecordPending, one made from a check-in and
+	// check-out RecordConfirmed. Create takes RecordPending when empty.
+	Status RecordStatus
+	// ReviewNote is the reviewer's reason for a rejection; ReviewedBy who
+	// decided ("member:<id>" or "admin:<username>") and ReviewedAt when.
+	ReviewNote string
+	ReviewedBy string
+	ReviewedAt time.Time
+	// ProjectCode names the volunteer project a record came from (SPEC
+	// §10); PairingID the pairing of a visit (SPEC §14); "" and 0 when none.
+	ProjectCode string
+	PairingID   int64
 }
+
+// Counts reports whether the record counts (hours, stars, sessions, the
+// assessment, overlap checks): a rejected record counts nowhere.
+func (r ServiceRecord) Counts() bool { return r.Status != RecordRejected }
 
 // HasRange reports whether the record has a start and end time.
 func (r ServiceRecord) HasRange() bool { return r.StartMin >= 0 && r.EndMin > r.StartMin }
@@ -231,6 +248,9 @@ type HoursSummary struct {
 	TotalMinutes     int
 	UnitActivities   int // collective activities of the member's unit this month
 	UnitActivityGoal int
+	// Pending counts the member's records still waiting for review (any
+	// month). Rejected records count in none of the figures.
+	Pending int
 }
 
 // Star levels by total service hours (SPEC §1).

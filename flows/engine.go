@@ -51,6 +51,9 @@ type Deps struct {
 	// Records saves reports and activities; without it those flows say
 	// they are unavailable.
 	Records  RecordStore
+	// Reviews serves the review of logged hours (SPEC §11); without it
+	// 审核 says it is unavailable.
+	Reviews  ReviewStore
 	Sessions SessionStore
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
@@ -62,6 +65,8 @@ type Deps struct {
 type Stores struct {
 	Store
 	RecordStore
+	// Reviews is nil when the engine has no ReviewStore.
+	Reviews ReviewStore
 }
 
 // Engine runs conversations: it loads a user's session, steps the running
@@ -95,8 +100,18 @@ type Flow struct {
 	NeedsMember bool
 	// NeedsRecords: the flow saves through Deps.Records.
 	NeedsRecords bool
+	// Available, when set, says whether the stores the flow needs are
+	// there; without them the flow says it is unavailable.
+	Available func(st Stores) bool
 	// Allowed refuses members who may not run the flow; "" allows.
 	Allowed func(m Member) string
+	// Empty, when set, is asked when the flow starts, after Load: a
+	// non-empty answer (nothing to review, no project to join) is the
+	// reply, and the flow does not start.
+	Empty func(env *Env) string
+	// Direct flows save as soon as their last step is answered, without a
+	// summary and 确认 (a check-in, a review decision).
+	Direct bool
 	// Intro is shown before the first step's prompt.
 	Intro string
 	Steps []*Step
@@ -117,6 +132,9 @@ type Flow struct {
 type Outcome struct {
 	Reply string
 	Next  string // flow to start after this one (binding first, then the asked flow)
+	// Keep are draft entries the Next flow starts with (the records a
+	// reviewer skipped, for the next round).
+	Keep map[string]string
 }
 
 // Step is one question of a flow.
@@ -152,6 +170,8 @@ type Env struct {
 	Facts  Facts
 	// factsFresh: Facts were loaded for the current draft.
 	factsFresh bool
+	// carry are draft entries for the next flow begun (Outcome.Keep).
+	carry map[string]string
 }
 
 // Facts are data loaded for the steps by a flow's Load.
@@ -159,6 +179,9 @@ type Facts struct {
 	DayRecords    []ServiceRecord
 	DayActivities []Activity
 	UnitGrids     []Grid
+	// Pending is the record under review and PendingLeft how many wait.
+	Pending     *ServiceRecord
+	PendingLeft int
 }
 
 // StepError is a rejected answer: its message names the rule and an example.
@@ -286,7 +309,7 @@ func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro
 		intro = joinReply([]string{intro}, fmt.Sprintf("使用「%s」前请先绑定身份。", f.Title))
 		return e.begin(ctx, env, sess, e.flows[FlowBind], intro, f.Name)
 	}
-	if f.NeedsRecords && e.deps.Records == nil {
+	if (f.NeedsRecords && e.deps.Records == nil) || (f.Available != nil && !f.Available(e.stores())) {
 		return joinReply([]string{intro}, fmt.Sprintf("「%s」功能尚未开通，请暂时按原方式报送。", f.Title)), nil
 	}
 	if f.NeedsMember && f.Allowed != nil {
@@ -313,6 +336,19 @@ func (e *Engine) begin(ctx context.Context, env *Env, sess *Session, f *Flow, in
 	if then != "" {
 		env.Draft["then"] = then
 	}
+	for k, v := range env.carry {
+		env.Draft[k] = v
+	}
+	env.carry = nil
+	env.factsFresh = false
+	if f.Empty != nil {
+		if err := e.loadFacts(ctx, env, f); err != nil {
+			return "", err
+		}
+		if msg := f.Empty(env); msg != "" {
+			return joinReply([]string{intro}, msg), nil
+		}
+	}
 	*sess = Session{Flow: f.Name, Draft: env.Draft}
 	return e.ask(ctx, env, f, sess, 0, joinReply([]string{intro}, f.Intro))
 }
@@ -327,6 +363,9 @@ func (e *Engine) ask(ctx context.Context, env *Env, f *Flow, sess *Session, i in
 		if f.Steps[i].Applies == nil || f.Steps[i].Applies(env) {
 			break
 		}
+	}
+	if i >= len(f.Steps) && f.Direct {
+		return e.save(ctx, env, f, sess, prefix)
 	}
 	var prompt string
 	if i < len(f.Steps) {
@@ -471,30 +510,46 @@ func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess *Session, 
 		}
 		return e.reask(ctx, env, f, sess, unusable(in, "文字「确认」"))
 	}
+	return e.save(ctx, env, f, sess, "")
+}
+
+// save runs the flow's Save and answers with its outcome (after prefix),
+// ending the flow, or going back to the step a *StepError names.
+func (e *Engine) save(ctx context.Context, env *Env, f *Flow, sess *Session, prefix string) (string, error) {
 	out, err := f.Save(ctx, e.stores(), env)
 	var se *StepError
 	if errors.As(err, &se) {
 		if se.Step == "" {
 			*sess = Session{}
-			return se.Msg, nil
+			return joinReply([]string{prefix}, se.Msg), nil
 		}
 		rewind(sess, se.Step)
-		return e.ask(ctx, env, f, sess, f.stepIndex(se.Step), se.Msg)
+		return e.ask(ctx, env, f, sess, f.stepIndex(se.Step), joinReply([]string{prefix}, se.Msg))
 	}
 	if err != nil {
 		return "", fmt.Errorf("flows: save %s: %w", f.Name, err)
 	}
 	*sess = Session{}
+	reply := joinReply([]string{prefix}, out.Reply)
 	if out.Next != "" {
-		return e.start(ctx, env, sess, out.Next, out.Reply)
+		env.carry = out.Keep
+		return e.start(ctx, env, sess, out.Next, reply)
 	}
-	return out.Reply, nil
+	return reply, nil
 }
 
 // facts runs the flow's Load before a step that reads facts, unless they
 // were loaded for the current draft already.
 func (e *Engine) facts(ctx context.Context, env *Env, f *Flow, st *Step) error {
 	if f.Load == nil || !st.Facts || env.factsFresh {
+		return nil
+	}
+	return e.loadFacts(ctx, env, f)
+}
+
+// loadFacts runs the flow's Load for the current draft.
+func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
+	if f.Load == nil {
 		return nil
 	}
 	env.Facts = Facts{}
@@ -505,7 +560,7 @@ func (e *Engine) facts(ctx context.Context, env *Env, f *Flow, st *Step) error {
 	return nil
 }
 
-func (e *Engine) stores() Stores { return Stores{e.deps.Store, e.deps.Records} }
+func (e *Engine) stores() Stores { return Stores{e.deps.Store, e.deps.Records, e.deps.Reviews} }
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)

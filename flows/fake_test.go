@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -24,6 +25,8 @@ type fakeStore struct {
 	creates int
 	// failCreate, when set, is returned by CreateServiceRecord.
 	failCreate error
+	// pushes are the pushes the fake's changes made.
+	pushes []Push
 }
 
 func newFakeStore() *fakeStore {
@@ -168,7 +171,7 @@ func (s *fakeStore) ServiceRecordsOn(_ context.Context, id int64, day Date) ([]S
 	defer s.mu.Unlock()
 	var out []ServiceRecord
 	for _, r := range s.records {
-		if r.MemberID == id && r.Date == day {
+		if r.MemberID == id && r.Date == day && r.Counts() {
 			out = append(out, r)
 		}
 	}
@@ -184,7 +187,7 @@ func (s *fakeStore) CreateServiceRecord(_ context.Context, r *ServiceRecord) err
 		return s.failCreate
 	}
 	for _, o := range s.records {
-		if o.MemberID == r.MemberID && o.Date == r.Date && r.HasRange() && o.Overlaps(r.StartMin, r.EndMin) {
+		if o.MemberID == r.MemberID && o.Date == r.Date && o.Counts() && r.HasRange() && o.Overlaps(r.StartMin, r.EndMin) {
 			return &OverlapError{Existing: o}
 		}
 	}
@@ -193,8 +196,68 @@ func (s *fakeStore) CreateServiceRecord(_ context.Context, r *ServiceRecord) err
 	}
 	s.nextID++
 	r.ID = s.nextID
+	if r.Status == "" {
+		r.Status = RecordPending
+	}
+	if m := s.members[r.MemberID]; m != nil && r.Member == "" {
+		r.Member, r.UnitID = m.Name, m.UnitID
+	}
 	s.records = append(s.records, *r)
 	return nil
+}
+
+// ReviewStore of the fake, with the real store's rules.
+
+func (s *fakeStore) NextPendingRecord(_ context.Context, unitID, notMember int64, skip []int64) (ServiceRecord, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found []ServiceRecord
+	for _, r := range s.records {
+		if r.UnitID == unitID && r.Status == RecordPending && r.MemberID != notMember && !slices.Contains(skip, r.ID) {
+			found = append(found, r)
+		}
+	}
+	if len(found) == 0 {
+		return ServiceRecord{}, 0, ErrNotFound
+	}
+	return found[0], len(found), nil
+}
+
+func (s *fakeStore) ServiceRecord(_ context.Context, id int64) (ServiceRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.records {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	return ServiceRecord{}, ErrNotFound
+}
+
+func (s *fakeStore) ReviewRecord(_ context.Context, rv Review) (ServiceRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := CheckReview(rv); err != nil {
+		return ServiceRecord{}, err
+	}
+	for i, r := range s.records {
+		if r.ID != rv.RecordID {
+			continue
+		}
+		switch {
+		case rv.ReviewerID == r.MemberID:
+			return ServiceRecord{}, &ReviewError{Msg: "不能审核自己的记录"}
+		case r.Status != RecordPending:
+			return ServiceRecord{}, &ReviewError{Msg: "该记录已" + r.Status.Label()}
+		}
+		r.Status, r.ReviewNote, r.ReviewedBy = rv.Status, rv.Note, rv.By
+		s.records[i] = r
+		if rv.Status == RecordRejected {
+			s.pushes = append(s.pushes, RejectionPush(r, rv.Note))
+		}
+		return r, nil
+	}
+	return ServiceRecord{}, ErrNotFound
 }
 
 func (s *fakeStore) HoursSummary(_ context.Context, id int64, day Date) (HoursSummary, error) {
@@ -203,8 +266,11 @@ func (s *fakeStore) HoursSummary(_ context.Context, id int64, day Date) (HoursSu
 	sum := HoursSummary{UnitActivityGoal: 2}
 	m := s.members[id]
 	for _, r := range s.records {
-		if r.MemberID != id {
+		if r.MemberID != id || !r.Counts() {
 			continue
+		}
+		if r.Status == RecordPending {
+			sum.Pending++
 		}
 		sum.TotalMinutes += r.Minutes
 		if r.Date.Year == day.Year {

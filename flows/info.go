@@ -15,6 +15,7 @@ const helpText = `这里是文明城市创建志愿服务助手。可回复以�
 活动 — 单位集中志愿服务活动记录（联络员、负责人）
 时长 — 查看我的时长和星级
 上报 — 网格巡查问题上报
+审核 — 审核本单位成员登记的时长（联络员、负责人）
 我的上报 — 查看最近的上报
 提醒 — 周末活动提醒开关
 帮助 — 显示本说明
@@ -31,6 +32,7 @@ func allFlows() []*Flow {
 		{Name: FlowWelcome, Title: "关注", Run: welcome},
 		activityFlow(),
 		reportFlow(),
+		reviewFlow(),
 		{Name: FlowMyReports, Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
 	}
 }
@@ -52,6 +54,9 @@ func myHours(ctx context.Context, st Stores, env *Env) (string, error) {
 	fmt.Fprintf(&b, "%s（%s）的志愿服务时长：\n", env.Member.Name, env.Member.Unit)
 	fmt.Fprintf(&b, "本月（%d月）：%s小时，合格服务%d次（共%d次）\n", env.Today.Month, Hours(sum.MonthMinutes), sum.MonthQualified, sum.MonthSessions)
 	fmt.Fprintf(&b, "本年：%s小时\n累计：%s小时\n%s\n", Hours(sum.YearMinutes), Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))
+	if sum.Pending > 0 {
+		fmt.Fprintf(&b, "待单位审核的记录：%d条（已计入以上时长，退回的不计）\n", sum.Pending)
+	}
 	fmt.Fprintf(&b, "本单位本月集中志愿服务活动：%d/%d次", sum.UnitActivities, sum.UnitActivityGoal)
 	if missing := sum.UnitActivityGoal - sum.UnitActivities; missing > 0 {
 		fmt.Fprintf(&b, "（还差%d次，28日前完成）", missing)

@@ -325,7 +325,7 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 		return Outcome{}, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "已保存 %s 的服务记录（%s小时）。\n", r.Date, Hours(r.Minutes))
+	fmt.Fprintf(&b, "已保存 %s 的服务记录（%s小时），待本单位审核。\n", r.Date, Hours(r.Minutes))
 	if !r.Qualified() {
 		b.WriteString("注意：本次服务不足2小时，已保存，但不计入合格服务次数。\n")
 	}

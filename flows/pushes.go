@@ -15,11 +15,15 @@ const (
 	// PushReportStatus tells a reporter that the office changed their
 	// report's status.
 	PushReportStatus PushKind = "report_status"
+	// PushRecordRejected tells a member that their unit rejected one of
+	// their service records, with the reason (SPEC §11).
+	PushRecordRejected PushKind = "record_rejected"
 )
 
 // pushLabels are the kinds as the console names them.
 var pushLabels = map[PushKind]string{
-	PushReportStatus: "上报问题状态变更",
+	PushReportStatus:   "上报问题状态变更",
+	PushRecordRejected: "服务记录被退回",
 }
 
 // Label is the kind in Chinese, for the console; the kind itself when it

@@ -351,6 +351,7 @@ func serviceSheet(d Data) sheet {
 		col("内容", 36, wrapped),
 		col("是否合格", 0, text),
 		col("关联活动", 16, text),
+		col("审核状态", 10, text),
 	}}
 	s.n = len(d.Services)
 	s.row = func(i int) []any {
@@ -361,7 +362,7 @@ func serviceSheet(d Data) sheet {
 		}
 		return []any{
 			r.Member, r.Unit, r.Grid, r.Date.String(), start, end, flows.Round1(float64(r.Minutes) / 60),
-			r.Category, r.Place.Label, r.Content, yesNo(r.Qualified()), r.ActivityCode,
+			r.Category, r.Place.Label, r.Content, yesNo(r.Qualified()), r.ActivityCode, r.Status.Label(),
 		}
 	}
 	return s
@@ -390,7 +391,10 @@ func Load(ctx context.Context, src Source, m flows.Month, loc *time.Location) (D
 	if d.Activities, err = src.Activities(ctx, flows.MonthFilter(m)); err != nil {
 		return Data{}, err
 	}
-	if d.Services, err = src.ServiceRecords(ctx, flows.MonthFilter(m)); err != nil {
+	// Rejected records count nowhere (SPEC §9): the detail lists those that count.
+	services := flows.MonthFilter(m)
+	services.Counted = true
+	if d.Services, err = src.ServiceRecords(ctx, services); err != nil {
 		return Data{}, err
 	}
 	d.Reports, err = src.Reports(ctx, flows.ReportFilter{From: m.First().In(loc), To: m.Next().First().In(loc)})

@@ -65,7 +65,7 @@ func testData() Data {
 		Services: []flows.ServiceRecord{
 			{Member: "张三", Unit: "市文明办", Grid: "一号网格", Date: flows.Date{Year: 2024, Month: 11, Day: 30},
 				StartMin: 9 * 60, EndMin: 10*60 + 59, Minutes: 119, Category: "卫生大扫除",
-				Place: flows.Location{Label: "人民广场"}, Content: "清扫", ActivityCode: "HD-20241128-001"},
+				Place: flows.Location{Label: "人民广场"}, Content: "清扫", ActivityCode: "HD-20241128-001", Status: flows.RecordConfirmed},
 			{Member: "李四", Unit: "市文明办", Grid: "二号网格", Date: flows.Date{Year: 2024, Month: 11, Day: 2},
 				StartMin: -1, EndMin: -1, Minutes: 120, Category: "文明劝导", Content: "路口劝导"},
 		},
@@ -94,7 +94,7 @@ func TestWrite(t *testing.T) {
 		"网格排名": "网格,单位数,得分,排名",
 		"活动记录": "编号,单位,网格,日期,地点,主题,参加人数,活动内容,照片数,录入时间",
 		"巡查记录": "编号,日期,网格,单位,上报人,问题类别,地点,问题描述,照片数,处理状态,处理说明",
-		"服务明细": "姓名,单位,网格,日期,开始,结束,时长(小时),类别,地点,内容,是否合格,关联活动",
+		"服务明细": "姓名,单位,网格,日期,开始,结束,时长(小时),类别,地点,内容,是否合格,关联活动,审核状态",
 	}
 	wantRows := map[string]int{"单位考核": 4, "网格排名": 3, "活动记录": 2, "巡查记录": 2, "服务明细": 3}
 	for name, want := range headers {
@@ -168,6 +168,7 @@ func TestWrite(t *testing.T) {
 		{"服务明细", "G2", "2.0", "2"}, // 119 min shows 2.0 but is not qualified
 		{"服务明细", "K2", "否", "否"},
 		{"服务明细", "L2", "HD-20241128-001", "HD-20241128-001"},
+		{"服务明细", "M2", "已确认", "已确认"},
 		{"服务明细", "E3", "", ""},
 		{"服务明细", "K3", "是", "是"},
 	} {
@@ -268,8 +269,11 @@ func TestLoad(t *testing.T) {
 		t.Errorf("assessment of %v in %v, data %+v", src.month, src.loc, d)
 	}
 	wantDates := flows.RecordFilter{From: flows.Date{Year: 2024, Month: 12, Day: 1}, To: flows.Date{Year: 2025, Month: 1, Day: 1}}
-	if len(src.records) != 2 || src.records[0] != wantDates || src.records[1] != wantDates {
-		t.Errorf("record filters = %+v, want %+v twice", src.records, wantDates)
+	// Service records: those that count (rejected ones do not, SPEC §9).
+	wantCounted := wantDates
+	wantCounted.Counted = true
+	if len(src.records) != 2 || src.records[0] != wantDates || src.records[1] != wantCounted {
+		t.Errorf("record filters = %+v, want %+v and %+v", src.records, wantDates, wantCounted)
 	}
 	if !src.reports.From.Equal(time.Date(2024, 12, 1, 0, 0, 0, 0, shanghai)) || !src.reports.To.Equal(time.Date(2025, 1, 1, 0, 0, 0, 0, shanghai)) {
 		t.Errorf("report filter = %+v", src.reports)

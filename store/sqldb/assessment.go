@@ -14,12 +14,15 @@ import (
 // records, not with the number of units (SPEC §9):
 //
 //   - ro: the roster, members per unit;
-//   - sv: members who served (a record of any length in the month), counted
+//   - sv: members who served (a record of any length in the month that
+//     was not rejected: SPEC §9 leaves rejected records out of every
+//     figure), counted
 //     in the unit of their roster row so the rate never exceeds 100% when
 //     someone changed unit; a semi-join on (member_id, service_date);
 //   - ss: sessions, qualified sessions and minutes in the record's unit,
-//     one GROUP BY over the month's service records, read from the
-//     (unit_id, service_date, minutes) index alone (migration 00008);
+//     one GROUP BY over the month's service records not rejected, read
+//     from the (unit_id, service_date, minutes, status) index alone
+//     (migrations 00008 and record_review);
 //   - act: the month's activities with the photos that count (SPEC §9,
 //     flows.CountPhotos): stored copies of one image (by sha256) once,
 //     pending ones each, failed ones not; good numbers those with enough
@@ -62,7 +65,7 @@ LEFT JOIN (
     FROM members m
     WHERE EXISTS (
         SELECT 1 FROM service_records s
-        WHERE s.member_id = m.id AND s.service_date >= ? AND s.service_date < ?
+        WHERE s.member_id = m.id AND s.service_date >= ? AND s.service_date < ? AND s.status <> 'rejected'
     )
     GROUP BY m.unit_id
 ) sv ON sv.unit_id = u.id
@@ -71,7 +74,7 @@ LEFT JOIN (
            CAST(SUM(CASE WHEN minutes >= ? THEN 1 ELSE 0 END) AS BIGINT) AS qualified,
            CAST(SUM(minutes) AS BIGINT) AS minutes
     FROM service_records
-    WHERE service_date >= ? AND service_date < ?
+    WHERE service_date >= ? AND service_date < ? AND status <> 'rejected'
     GROUP BY unit_id
 ) ss ON ss.unit_id = u.id
 LEFT JOIN (

@@ -71,6 +71,18 @@ func (s *assessSeed) serviceFor(m flows.Member, rosterUnit, bookedUnit string, d
 	s.served[rosterUnit][m.ID] = true
 }
 
+// rejected saves a record of m that the unit then rejects: it counts in
+// no figure (SPEC §9), the member not as served.
+func (s *assessSeed) rejected(m flows.Member, d flows.Date, minutes int, created time.Time) {
+	s.t.Helper()
+	r := lasting(m, d, minutes)
+	s.at(created, func() error { return s.db.CreateServiceRecord(context.Background(), r) })
+	rv := flows.Review{RecordID: r.ID, Status: flows.RecordRejected, Note: "不属实", By: "管理员 boss"}
+	if _, err := s.db.ReviewRecord(context.Background(), rv); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
 // activity saves an activity of m with photos, saved at created: the first
 // failed of them marked failed, the next copies stored as copies of one
 // image, the last (when one is left) stored as an image of its own, the
@@ -253,6 +265,10 @@ func TestAssessment(t *testing.T) {
 		cg := s.members["市城管局"]
 		served("市城管局", 7)
 		s.service(cg[7], "市城管局", dec1, 120, dec1Early)
+		// A 9th logged 3 hours the unit rejected, and a 5th member's second
+		// session was rejected too: neither counts, 7 of 12 still.
+		s.rejected(cg[8], nov(20), 180, evening(nov(20)))
+		s.rejected(cg[4], nov(21), 240, evening(nov(21)))
 		s.activity(cg[0], "市城管局", nov(3), 4, 0, 0, evening(nov(3)))
 		s.activity(cg[2], "市城管局", nov(4), 4, 0, 4, evening(nov(4)))
 		s.activity(cg[1], "市城管局", nov(28), 6, 0, 0, time.Date(2024, 11, 29, 0, 10, 0, 0, loc))

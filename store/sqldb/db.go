@@ -337,6 +337,14 @@ func (t *dbTime) Scan(src any) error {
 	return nil
 }
 
+// orZero is the time of a nullable column, zero for NULL.
+func (t *dbTime) orZero() time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time
+}
+
 func (t *dbTime) parse(s string) error {
 	v, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {

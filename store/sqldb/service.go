@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -32,6 +33,12 @@ type serviceRow struct {
 	ActivityID   sql.NullInt64   `db:"activity_id"`
 	ActivityCode sql.NullString  `db:"activity_code"`
 	CreatedAt    dbTime          `db:"created_at"`
+	Status       string          `db:"status"`
+	ReviewNote   string          `db:"review_note"`
+	ReviewedBy   string          `db:"reviewed_by"`
+	ReviewedAt   *dbTime         `db:"reviewed_at"`
+	ProjectCode  sql.NullString  `db:"project_code"`
+	PairingID    sql.NullInt64   `db:"pairing_id"`
 }
 
 func (r serviceRow) record() flows.ServiceRecord {
@@ -54,24 +61,36 @@ func (r serviceRow) record() flows.ServiceRecord {
 		ActivityID:   r.ActivityID.Int64,
 		ActivityCode: r.ActivityCode.String,
 		CreatedAt:    r.CreatedAt.Time,
+		Status:       flows.RecordStatus(r.Status),
+		ReviewNote:   r.ReviewNote,
+		ReviewedBy:   r.ReviewedBy,
+		ReviewedAt:   r.ReviewedAt.orZero(),
+		ProjectCode:  r.ProjectCode.String,
+		PairingID:    r.PairingID.Int64,
 	}
 }
+
+// serviceColumns are the columns of serviceRow of a service_records r
+// joined with its activity a.
+const serviceColumns = `r.id, r.member_id, r.unit_id, r.grid_id, r.service_date, r.start_min, r.end_min,
+       r.minutes, r.category, r.place, r.latitude, r.longitude, r.content,
+       r.activity_id, a.code AS activity_code, r.created_at,
+       r.status, r.review_note, r.reviewed_by, r.reviewed_at, r.project_code, r.pairing_id`
 
 // serviceSelect is the SELECT list and join of service record queries;
 // callers append WHERE and ORDER BY.
 const serviceSelect = `
-SELECT r.id, r.member_id, r.unit_id, r.grid_id, r.service_date, r.start_min, r.end_min,
-       r.minutes, r.category, r.place, r.latitude, r.longitude, r.content,
-       r.activity_id, a.code AS activity_code, r.created_at
+SELECT ` + serviceColumns + `
 FROM service_records r
 LEFT JOIN activities a ON a.id = r.activity_id
 `
 
-// ServiceRecordsOn lists a member's service records on one day, ranged
-// records by start time first, then duration-only ones, in saving order.
+// ServiceRecordsOn lists a member's service records on one day that count
+// (rejected ones do not: their time is free again), ranged records by
+// start time first, then duration-only ones, in saving order.
 func (db *DB) ServiceRecordsOn(ctx context.Context, memberID int64, day flows.Date) ([]flows.ServiceRecord, error) {
 	const query = serviceSelect + `
-WHERE r.member_id = ? AND r.service_date = ?
+WHERE r.member_id = ? AND r.service_date = ? AND r.status <> 'rejected'
 ORDER BY r.start_min NULLS LAST, r.id`
 	var rows []serviceRow
 	if err := db.db.SelectContext(ctx, &rows, db.q(query), memberID, dbDate(day)); err != nil {
@@ -120,7 +139,7 @@ func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) e
 		}
 		if ranged {
 			const sameDay = serviceSelect + `
-WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL
+WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL AND r.status <> 'rejected'
 ORDER BY r.start_min, r.id`
 			var rows []serviceRow
 			if err := tx.SelectContext(ctx, &rows, db.q(sameDay), r.MemberID, dbDate(r.Date)); err != nil {
@@ -146,34 +165,47 @@ ORDER BY r.start_min, r.id`
 		}
 		lat, lng := coords(r.Place)
 		created := db.stamp()
+		status := r.Status
+		if status == "" {
+			status = flows.RecordPending
+		}
+		if !status.Valid() {
+			return fmt.Errorf("status %q", status)
+		}
 		const insert = `
 INSERT INTO service_records (member_id, unit_id, grid_id, service_date, start_min, end_min,
-    minutes, category, place, latitude, longitude, content, activity_id, created_at, draft_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    minutes, category, place, latitude, longitude, content, activity_id, created_at, draft_key,
+    status, project_code, pairing_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 		var id int64
 		err := tx.GetContext(ctx, &id, db.q(insert), r.MemberID, unitID, gridID, dbDate(r.Date), start, end,
-			r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey))
+			r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
+			string(status), nullText(r.ProjectCode), nullID(r.PairingID))
 		if err != nil {
 			return err
 		}
 		if photos, err = db.insertPhotos(ctx, tx, ownerService, id, r.MemberID, r.Photos, flows.ServicePhotos, created); err != nil {
 			return err
 		}
-		saved = flows.ServiceRecord{ID: id, UnitID: unitID, GridID: gridID, CreatedAt: created.Time}
+		saved = flows.ServiceRecord{ID: id, UnitID: unitID, GridID: gridID, CreatedAt: created.Time, Status: status}
 		return nil
 	})
 	if err != nil {
 		return wrap("create service record", err)
 	}
 	r.ID, r.UnitID, r.GridID, r.CreatedAt = saved.ID, saved.UnitID, saved.GridID, saved.CreatedAt
+	if saved.Status != "" {
+		r.Status = saved.Status
+	}
 	copy(r.Photos, photos)
 	return nil
 }
 
 // HoursSummary totals a member's service for the calendar month and year of
 // day, and all time, and counts the collective activities of the member's
-// unit that month. flows.ErrNotFound for an unknown member.
+// unit that month and the member's records pending review; rejected
+// records count in none of it. flows.ErrNotFound for an unknown member.
 func (db *DB) HoursSummary(ctx context.Context, memberID int64, day flows.Date) (flows.HoursSummary, error) {
 	// Date ranges rather than functions of service_date keep the
 	// (member_id, service_date) and (unit_id, activity_date) indexes usable.
@@ -185,9 +217,10 @@ SELECT
     COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN 1 END) AS month_sessions,
     COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? AND r.minutes >= ? THEN 1 END) AS month_qualified,
     COALESCE(SUM(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN r.minutes END), 0) AS year_minutes,
-    COALESCE(SUM(r.minutes), 0) AS total_minutes
+    COALESCE(SUM(r.minutes), 0) AS total_minutes,
+    COUNT(CASE WHEN r.status = 'pending' THEN 1 END) AS pending
 FROM members m
-LEFT JOIN service_records r ON r.member_id = m.id
+LEFT JOIN service_records r ON r.member_id = m.id AND r.status <> 'rejected'
 WHERE m.id = ?
 GROUP BY m.id, m.unit_id`
 	month := flows.MonthOf(day)
@@ -201,6 +234,7 @@ GROUP BY m.id, m.unit_id`
 		MonthQualified int `db:"month_qualified"`
 		YearMinutes    int `db:"year_minutes"`
 		TotalMinutes   int `db:"total_minutes"`
+		Pending        int `db:"pending"`
 	}
 	err := db.db.GetContext(ctx, &s, db.q(query),
 		first, next,
@@ -220,6 +254,7 @@ GROUP BY m.id, m.unit_id`
 		TotalMinutes:     s.TotalMinutes,
 		UnitActivities:   s.UnitActivities,
 		UnitActivityGoal: UnitActivityGoal,
+		Pending:          s.Pending,
 	}, nil
 }
 
@@ -252,6 +287,18 @@ func recordWhere(f flows.RecordFilter, alias, dateCol string) (string, []any) {
 	return "WHERE " + strings.Join(where, " AND ") + "\n", args
 }
 
+// serviceListSelect is the SELECT of service records with their member,
+// unit and grid names; callers append WHERE and ORDER BY.
+const serviceListSelect = `
+SELECT ` + serviceColumns + `,
+       m.name AS member, u.name AS unit, g.name AS grid
+FROM service_records r
+JOIN members m ON m.id = r.member_id
+JOIN units u ON u.id = r.unit_id
+JOIN grids g ON g.id = r.grid_id
+LEFT JOIN activities a ON a.id = r.activity_id
+`
+
 // serviceListRow is a service record with its member, unit and grid names.
 type serviceListRow struct {
 	serviceRow
@@ -260,22 +307,28 @@ type serviceListRow struct {
 	Grid   string `db:"grid"`
 }
 
-// ServiceRecords lists the service records matching f (by service date),
+// ServiceRecords lists the service records matching f (by service date;
+// of one review status with f.Status, the ones that count with f.Counted),
 // with member, unit and grid names, the linked activity's code and
 // photos, by date and then saving order.
 func (db *DB) ServiceRecords(ctx context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error) {
 	where, args := recordWhere(f, "r", "service_date")
-	query := `
-SELECT r.id, r.member_id, r.unit_id, r.grid_id, r.service_date, r.start_min, r.end_min,
-       r.minutes, r.category, r.place, r.latitude, r.longitude, r.content,
-       r.activity_id, a.code AS activity_code, r.created_at,
-       m.name AS member, u.name AS unit, g.name AS grid
-FROM service_records r
-JOIN members m ON m.id = r.member_id
-JOIN units u ON u.id = r.unit_id
-JOIN grids g ON g.id = r.grid_id
-LEFT JOIN activities a ON a.id = r.activity_id
-` + where + `ORDER BY r.service_date, r.id`
+	var status []string
+	if f.Status != "" {
+		status, args = append(status, "r.status = ?"), append(args, string(f.Status))
+	}
+	if f.Counted {
+		status = append(status, "r.status <> 'rejected'")
+	}
+	if len(status) > 0 {
+		if where == "" {
+			where = "WHERE "
+		} else {
+			where = strings.TrimSuffix(where, "\n") + " AND "
+		}
+		where += strings.Join(status, " AND ") + "\n"
+	}
+	query := serviceListSelect + where + `ORDER BY r.service_date, r.id`
 	var rows []serviceListRow
 	if err := db.db.SelectContext(ctx, &rows, db.q(query), args...); err != nil {
 		return nil, wrap("service records", err)

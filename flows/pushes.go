@@ -95,7 +95,11 @@ type Push struct {
 	// Text is the customer-service message.
 	Text   string
 	Values PushValues
-	State  PushState
+	// Key, when set, makes the push once only: a second push with the
+	// same key is not stored (a reminder once per overdue period:
+	// "visit:<pairing>:<member>:<due date>").
+	Key   string
+	State PushState
 	// Via is how a sent push went out (PushViaText, PushViaTemplate).
 	Via     string
 	ErrCode int64  // WeChat's errcode of a failed push; 0 when none

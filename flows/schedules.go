@@ -13,16 +13,26 @@ const (
 	// ScheduleActivity reminds coordinators of units with too few
 	// collective activities this month.
 	ScheduleActivity = "activity_reminder"
+	// ScheduleSignOff sends each unit's leaders the month so far and asks
+	// them to sign it off (SPEC §13; the 26th, 09:00).
+	ScheduleSignOff = "signoff_reminder"
+	// ScheduleOverdueReports sends handler units' leaders their overdue
+	// reports (SPEC §15; daily, 09:00).
+	ScheduleOverdueReports = "overdue_reports"
+	// ScheduleOverdueVisits reminds paired members whose visit is overdue,
+	// once per overdue period (SPEC §14; daily, 10:00).
+	ScheduleOverdueVisits = "overdue_visits"
 )
 
-// Schedule is a reminder that fires at a time of the week (Weekday set)
-// or of the month (Day set), in the office's time zone.
+// Schedule is a reminder that fires at a time of the week (Weekday set),
+// of the month (Day set) or of every day (neither), in the office's time
+// zone.
 type Schedule struct {
 	ID        int64
 	Name      string
 	Kind      string
-	Weekday   int // 0 (Sunday) to 6, or -1 for a monthly schedule
-	Day       int // 1 to 28, or 0 for a weekly schedule
+	Weekday   int // 0 (Sunday) to 6, or -1 for a monthly or daily schedule
+	Day       int // 1 to 28, or 0 for a weekly or daily schedule
 	Hour      int
 	Minute    int
 	Enabled   bool
@@ -42,7 +52,7 @@ func (s Schedule) LastDue(now time.Time, loc *time.Location) time.Time {
 	}
 	for back := 0; ; back++ {
 		due := time.Date(y, m, d-back, s.Hour, s.Minute, 0, 0, loc)
-		if int(due.Weekday()) == s.Weekday && !due.After(now) {
+		if (s.Weekday < 0 || int(due.Weekday()) == s.Weekday) && !due.After(now) {
 			return due
 		}
 	}

@@ -170,3 +170,32 @@ func TestSQLiteSettings(t *testing.T) {
 		t.Errorf("MaxOpenConnections = %d, want 1", got)
 	}
 }
+
+// Every migration goes down and up again on both dialects, with data in
+// the tables, so a release can be rolled back.
+func TestMigrationsDownAndUp(t *testing.T) {
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			db := openTestDB(t, dialect)
+			ctx := context.Background()
+			zhang := seed(t, db)["张三"]
+			if err := db.CreateServiceRecord(ctx, lasting(zhang, day, 60)); err != nil {
+				t.Fatal(err)
+			}
+			p, err := db.migrations()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.DownTo(ctx, 0); err != nil {
+				t.Fatalf("down: %v", err)
+			}
+			if _, err := p.Up(ctx); err != nil {
+				t.Fatalf("up: %v", err)
+			}
+			if n := count(t, db, `SELECT COUNT(*) FROM schedules`); n != 5 {
+				t.Errorf("%d schedules after down and up, want 5", n)
+			}
+		})
+	}
+}

@@ -22,10 +22,11 @@ const SendPushAttempts = 10
 // queuePush stores push p with its flows.SendPushJob in tx, the
 // transaction of the change it tells of, so the change never exists
 // without its push: the one call a store method makes for a member who
-// must be told. It returns the push's ID.
+// must be told. It returns the push's ID, 0 when a push with p.Key was
+// stored before (nothing is stored then).
 func (db *DB) queuePush(ctx context.Context, tx *sqlx.Tx, p flows.Push) (int64, error) {
 	id, err := db.insertPush(ctx, tx, p)
-	if err != nil {
+	if err != nil || id == 0 {
 		return 0, err
 	}
 	if err := db.insertJob(ctx, tx, flows.SendPushJob{PushID: id}, SendPushAttempts); err != nil {
@@ -35,14 +36,19 @@ func (db *DB) queuePush(ctx context.Context, tx *sqlx.Tx, p flows.Push) (int64, 
 }
 
 // insertPush stores push p, pending, made now; its job is the caller's.
+// It returns 0 (and stores nothing) when a push with p.Key exists.
 func (db *DB) insertPush(ctx context.Context, tx *sqlx.Tx, p flows.Push) (int64, error) {
 	const insert = `
-INSERT INTO pushes (kind, member_id, text, title, code, status, note, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO pushes (kind, member_id, text, title, code, status, note, created_at, dedupe_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
 RETURNING id`
 	var id int64
 	v := p.Values
-	err := tx.GetContext(ctx, &id, db.q(insert), string(p.Kind), p.MemberID, p.Text, v.Title, v.Code, v.Status, v.Note, db.stamp())
+	err := tx.GetContext(ctx, &id, db.q(insert), string(p.Kind), p.MemberID, p.Text, v.Title, v.Code, v.Status, v.Note, db.stamp(), nullText(p.Key))
+	if errors.Is(err, sql.ErrNoRows) && p.Key != "" {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("insert push: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gridbot/flows"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // statusPushes makes two status changes of a new report of m and returns
@@ -320,6 +322,43 @@ func TestPushTemplateReport(t *testing.T) {
 		}
 		if ps, err := db.FailedPushes(ctx, flows.PushFilter{}); err != nil || len(ps) != 2 {
 			t.Errorf("FailedPushes = %d, %v; want the 2 reported", len(ps), err)
+		}
+	})
+}
+
+// A push with a key is stored once: a second fire of the same period (a
+// job run twice) stores no second push and queues no second job.
+func TestPushKeyOnce(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang := seed(t, db)["张三"]
+		queue := func(key string) int64 {
+			t.Helper()
+			var id int64
+			err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+				var err error
+				id, err = db.queuePush(ctx, tx, flows.Push{Kind: flows.PushRecordRejected, MemberID: zhang.ID, Text: "提醒", Key: key})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		jobs := func() int { return count(t, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'send_push'`) }
+		first := queue("visit:1:7:2026-11-30")
+		if first == 0 || jobs() != 1 {
+			t.Fatalf("first push %d, %d jobs", first, jobs())
+		}
+		if again := queue("visit:1:7:2026-11-30"); again != 0 || jobs() != 1 {
+			t.Fatalf("repeated key: push %d, %d jobs", again, jobs())
+		}
+		if next := queue("visit:1:7:2026-12-30"); next == 0 || jobs() != 2 {
+			t.Fatalf("next period: push %d, %d jobs", next, jobs())
+		}
+		// Pushes without a key are never deduplicated.
+		if a, b := queue(""), queue(""); a == 0 || b == 0 || a == b || jobs() != 4 {
+			t.Fatalf("keyless pushes %d %d, %d jobs", a, b, jobs())
 		}
 	})
 }

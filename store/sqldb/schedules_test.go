@@ -18,10 +18,20 @@ func TestSchedulesSeeded(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Schedules: %v", err)
 		}
-		if len(ss) != 2 {
-			t.Fatalf("Schedules = %+v, want 2", ss)
+		if len(ss) != 5 {
+			t.Fatalf("Schedules = %+v, want 5", ss)
 		}
 		w, a := ss[0], ss[1]
+		for i, want := range []flows.Schedule{
+			{Kind: flows.ScheduleSignOff, Weekday: -1, Day: 26, Hour: 9},
+			{Kind: flows.ScheduleOverdueReports, Weekday: -1, Day: 0, Hour: 9},
+			{Kind: flows.ScheduleOverdueVisits, Weekday: -1, Day: 0, Hour: 10},
+		} {
+			got := ss[2+i]
+			if got.Kind != want.Kind || got.Weekday != want.Weekday || got.Day != want.Day || got.Hour != want.Hour || got.Minute != 0 || !got.Enabled {
+				t.Errorf("schedule %d = %+v, want %+v", 2+i, got, want)
+			}
+		}
 		if w.Kind != flows.ScheduleWeekend || w.Weekday != int(time.Friday) || w.Hour != 18 || w.Day != 0 || !w.Enabled || w.CreatedAt.IsZero() {
 			t.Errorf("weekend schedule = %+v", w)
 		}

@@ -50,7 +50,7 @@ type Deps struct {
 	Store Store
 	// Records saves reports and activities; without it those flows say
 	// they are unavailable.
-	Records  RecordStore
+	Records RecordStore
 	// Reviews serves the review of logged hours (SPEC §11); without it
 	// 审核 says it is unavailable.
 	Reviews  ReviewStore

@@ -67,7 +67,8 @@ func (a Admin) Forbidden(r Resource) error {
 }
 
 // hasUnit reports whether a is a unit admin whose unit is known, by ID
-// and name: the only kind of admin limited to one unit that sees any.
+// and by name (as the store always reads them): the only kind of admin
+// limited to one unit that sees any. One known in part sees nothing.
 func (a Admin) hasUnit() bool {
 	return a.Role == AdminUnit && a.UnitID != 0 && a.Unit != ""
 }

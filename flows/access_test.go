@@ -11,14 +11,15 @@ import (
 // TestAccessRules: every role (office admin, unit admin of unit A, unit
 // admin without a unit) against every kind of resource the admin API and
 // the console serve, of their own unit, another unit, all units and none.
-// A rule loosened for any role makes a row fail.
+// A rule loosened for any role makes a row fail. A unit admin whose unit
+// is known only in part (its ID or its name) is one without a unit.
 func TestAccessRules(t *testing.T) {
 	const a, b = int64(1), int64(2)
 	const unitA, unitB = "市文明办", "市城管局"
-	roles := [3]Admin{
-		{Username: "boss", Role: AdminOffice},
-		{Username: "wmb", Role: AdminUnit, UnitID: a, Unit: unitA},
-		{Username: "nobody", Role: AdminUnit},
+	roles := [3][]Admin{
+		{{Username: "boss", Role: AdminOffice}},
+		{{Username: "wmb", Role: AdminUnit, UnitID: a, Unit: unitA}},
+		{{Username: "nobody", Role: AdminUnit}, {Username: "id only", Role: AdminUnit, UnitID: a}, {Username: "name only", Role: AdminUnit, Unit: unitA}},
 	}
 	yes := func(ok bool) string {
 		if ok {
@@ -110,6 +111,9 @@ func TestAccessRules(t *testing.T) {
 			return yes(x.CanSeeNotice(Notice{Units: []string{unitA}, Grids: []string{"一号网格"}}))
 		}, [3]string{"yes", "no", "no"}},
 		{"notice", all, func(x Admin) string { return yes(x.CanSeeNotice(Notice{TargetAll: true})) }, [3]string{"yes", "no", "no"}},
+		{"notice", "all units and own unit", func(x Admin) string {
+			return yes(x.CanSeeNotice(Notice{TargetAll: true, Units: []string{unitA}}))
+		}, [3]string{"yes", "no", "no"}},
 		{"notice", none, func(x Admin) string { return yes(x.CanSeeNotice(Notice{Units: []string{""}})) }, [3]string{"yes", "no", "no"}},
 
 		{"notice targets", "own unit", func(x Admin) string { return yes(x.CanNotify(Notice{Units: []string{unitA}})) }, [3]string{"yes", "yes", "no"}},
@@ -118,6 +122,9 @@ func TestAccessRules(t *testing.T) {
 			return yes(x.CanNotify(Notice{Units: []string{unitA}, Grids: []string{"一号网格"}}))
 		}, [3]string{"yes", "no", "no"}},
 		{"notice targets", all, func(x Admin) string { return yes(x.CanNotify(Notice{TargetAll: true})) }, [3]string{"yes", "no", "no"}},
+		{"notice targets", "all units and own unit", func(x Admin) string {
+			return yes(x.CanNotify(Notice{TargetAll: true, Units: []string{unitA}}))
+		}, [3]string{"yes", "no", "no"}},
 		{"notice targets", none, func(x Admin) string { return yes(x.CanNotify(Notice{Units: []string{""}})) }, [3]string{"yes", "no", "no"}},
 
 		{"notice list", all, func(x Admin) string { return noticeScope(x.NoticeScope()) }, [3]string{"all", "notices to " + unitA, "forbidden notice"}},
@@ -126,21 +133,23 @@ func TestAccessRules(t *testing.T) {
 
 		{"workbook", all, func(x Admin) string { return yes(x.CanSeeWorkbook()) }, [3]string{"yes", "no", "no"}},
 	} {
-		for i, adm := range roles {
-			if got := tc.check(adm); got != tc.want[i] {
-				t.Errorf("%s of %s, %s: %q, want %q", tc.kind, tc.scope, adm.Username, got, tc.want[i])
+		for i, admins := range roles {
+			for _, adm := range admins {
+				if got := tc.check(adm); got != tc.want[i] {
+					t.Errorf("%s of %s, %s: %q, want %q", tc.kind, tc.scope, adm.Username, got, tc.want[i])
+				}
 			}
 		}
 	}
 
 	// AssessmentRows leaves the assessment it filters as it was.
 	before := Assessment{Month: as.Month, Units: append([]UnitScore(nil), as.Units...), Grids: append([]GridScore(nil), as.Grids...)}
-	roles[1].AssessmentRows(as)
+	roles[1][0].AssessmentRows(as)
 	if !reflect.DeepEqual(as, before) {
 		t.Errorf("AssessmentRows changed its input: %+v", as)
 	}
 	// A refusal names what was refused and the admin's own unit.
-	err := roles[1].Forbidden(ResourceReport)
+	err := roles[1][0].Forbidden(ResourceReport)
 	if fe := (*ForbiddenError)(nil); !errors.As(err, &fe) || *fe != (ForbiddenError{Resource: ResourceReport, Unit: unitA}) || !errors.Is(err, ErrForbidden) {
 		t.Errorf("Forbidden = %#v", err)
 	}

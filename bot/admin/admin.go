@@ -1,7 +1,9 @@
 // Package admin is the office's JSON API under /api/v1 (SPEC §8): login
 // with expiring bearer tokens, logout, and the endpoints office and unit
 // admins use. Office admins see everything; unit admins only their unit
-// (403 otherwise). Every error is {"error": "..."} JSON.
+// (403 otherwise), as the access rules of flows.Admin decide. Every error
+// is {"error": "..."} JSON, answered through one mapping (Responder,
+// which the console shares with its own words).
 package admin
 
 import (

@@ -5,7 +5,9 @@
 // tokens); every POST form carries a per-session CSRF token and a
 // cross-origin POST is refused. Office admins see everything; unit admins
 // only their unit (a 403 page otherwise): its members and records, notices
-// to their unit alone, their unit's row of the assessment (no workbook).
+// to their unit alone, their unit's row of the assessment (no workbook),
+// as the access rules of flows.Admin decide, the API's too. A failed
+// request is answered on the error page through admin.Responder.
 package console
 
 import (

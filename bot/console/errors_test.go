@@ -6,36 +6,22 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 )
 
-// lockedBuffer is a log's text, written by the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
+// logLines receives the lines a text handler writes, from any goroutine.
+type logLines chan string
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+func (l logLines) Write(p []byte) (int, error) { l <- string(p); return len(p), nil }
 
 // Every page answers a failed request through the one mapping: what the
 // admin asked wrongly on the error page in Chinese, unlogged; a failure of
 // the store as a 500 page without details, logged once with its operation.
 func TestFailedRequests(t *testing.T) {
 	f := newFixture(t)
-	logs := &lockedBuffer{}
+	logs := make(logLines, 10)
 	r := gin.New()
 	New(Config{Accounts: f.db, Store: f.db, Loc: shanghai, Log: slog.New(slog.NewTextHandler(logs, nil))}).Register(r)
 	f.srv = httptest.NewServer(r)
@@ -47,8 +33,8 @@ func TestFailedRequests(t *testing.T) {
 	wantPage(t, boss.get("/admin/reports?month=2024-13"), http.StatusBadRequest, "请求有误", "月份「2024-13」格式不对")
 	wantPage(t, cg.get("/admin/media/"+strconv.FormatInt(f.report.Photos[0].ID, 10)), http.StatusForbidden, "无权访问", "单位管理员只能查看本单位的数据")
 	wantPage(t, cg.get("/admin/assessment.xlsx?month=bad"), http.StatusForbidden, "仅限文明办")
-	if got := logs.String(); got != "" {
-		t.Fatalf("requests the admin got wrong were logged: %q", got)
+	if len(logs) != 0 {
+		t.Fatalf("requests the admin got wrong were logged: %q", <-logs)
 	}
 
 	if _, err := f.db.SQL().Exec(`ALTER TABLE notices RENAME TO notices_away`); err != nil {
@@ -59,7 +45,10 @@ func TestFailedRequests(t *testing.T) {
 	if strings.Contains(res.body, "no such table") || strings.Contains(res.body, "notices_away") {
 		t.Errorf("the 500 page shows the error:\n%s", res.body)
 	}
-	if got := logs.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "msg=console") || !strings.Contains(got, "op=notices") {
-		t.Errorf("logged %q, want the 500 once with its op", got)
+	if n := len(logs); n != 1 {
+		t.Fatalf("logged %d lines, want the 500 once", n)
+	}
+	if got := <-logs; !strings.Contains(got, "msg=console") || !strings.Contains(got, "op=notices") {
+		t.Errorf("logged %q, want the 500 with its op", got)
 	}
 }

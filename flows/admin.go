@@ -16,8 +16,10 @@ const (
 // Valid reports whether r is a known admin role.
 func (r AdminRole) Valid() bool { return r == AdminOffice || r == AdminUnit }
 
-// Admin is an account of the admin API. UnitID and Unit are set for unit
-// admins only. PasswordHash is the bcrypt hash of the password.
+// Admin is an account of the admin API and the console. UnitID and Unit
+// are set for unit admins only. PasswordHash is the bcrypt hash of the
+// password. What an admin may see and change is decided by its methods in
+// access.go.
 type Admin struct {
 	ID           int64
 	Username     string
@@ -25,20 +27,6 @@ type Admin struct {
 	Role         AdminRole
 	UnitID       int64
 	Unit         string
-}
-
-// CanSeeUnit reports whether the admin may see a unit's members and records.
-func (a Admin) CanSeeUnit(unitID int64) bool {
-	return a.Role == AdminOffice || (a.Role == AdminUnit && a.UnitID != 0 && a.UnitID == unitID)
-}
-
-// CanNotify reports whether the admin may send notice n, count its
-// targets and see it (the admin API and the console ask the same):
-// office admins any notice, a unit admin only one to their own unit
-// alone (not to all, no grid, no other unit).
-func (a Admin) CanNotify(n Notice) bool {
-	return a.Role == AdminOffice ||
-		(a.Role == AdminUnit && a.Unit != "" && !n.TargetAll && len(n.Grids) == 0 && len(n.Units) == 1 && n.Units[0] == a.Unit)
 }
 
 // MemberFilter selects members for the admin API; zero fields match all.

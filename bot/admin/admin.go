@@ -1,7 +1,9 @@
 // Package admin is the office's JSON API under /api/v1 (SPEC §8): login
 // with expiring bearer tokens, logout, and the endpoints office and unit
 // admins use. Office admins see everything; unit admins only their unit
-// (403 otherwise). Every error is {"error": "..."} JSON.
+// (403 otherwise), as the access rules of flows.Admin decide. Every error
+// is {"error": "..."} JSON, answered through one mapping (Responder,
+// which the console shares with its own words).
 package admin
 
 import (
@@ -49,6 +51,8 @@ type Config struct {
 // API is the admin API. Mount it with Register.
 type API struct {
 	cfg Config
+	// out answers the requests that fail.
+	out Responder
 }
 
 // New returns an API, filling Config defaults.
@@ -68,14 +72,14 @@ func New(cfg Config) *API {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &API{cfg: cfg}
+	return &API{cfg: cfg, out: responder(cfg.Log)}
 }
 
 // Register mounts the API's routes on r (usually the group /api/v1).
 func (a *API) Register(r gin.IRouter) {
-	r.POST("/login", checkUTF8, a.login)
+	r.POST("/login", checkUTF8, a.out.Handle("login", a.login))
 	auth := r.Group("", a.authenticate, checkUTF8)
-	auth.POST("/logout", a.logout)
+	auth.POST("/logout", a.out.Handle("logout", a.logout))
 	if a.cfg.Store != nil {
 		a.registerData(auth)
 	}
@@ -130,21 +134,10 @@ func InvalidUTF8(r *http.Request, params gin.Params) string {
 func checkUTF8(c *gin.Context) {
 	r := &http.Request{URL: c.Request.URL, Method: http.MethodGet}
 	if name := InvalidUTF8(r, c.Params); name != "" {
-		fail(c, http.StatusBadRequest, name+" is not valid UTF-8")
+		abort(c, http.StatusBadRequest, name+" is not valid UTF-8")
 		return
 	}
 	c.Next()
-}
-
-// fail writes an error body with a status and stops the chain.
-func fail(c *gin.Context, status int, msg string) {
-	c.AbortWithStatusJSON(status, gin.H{"error": msg})
-}
-
-// internal logs err once and answers 500 without details.
-func (a *API) internal(c *gin.Context, op string, err error) {
-	a.cfg.Log.ErrorContext(c.Request.Context(), "admin api", slog.String("op", op), slog.Any("error", err))
-	fail(c, http.StatusInternalServerError, "internal error")
 }
 
 type loginRequest struct {
@@ -152,25 +145,23 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-func (a *API) login(c *gin.Context) {
+func (a *API) login(c *gin.Context) error {
 	var req loginRequest
 	if err := decodeStrict(c, &req, maxSmallBody); err != nil || req.Username == "" || req.Password == "" {
-		fail(c, http.StatusBadRequest, `body must be JSON {"username","password"}, both required`)
-		return
+		return BadRequest(`body must be JSON {"username","password"}, both required`)
 	}
 	sess, err := a.signIn().Open(c.Request.Context(), req.Username, req.Password, c.ClientIP())
 	switch {
 	case errors.Is(err, ErrLocked):
-		a.tooMany(c)
-		return
+		c.Header("Retry-After", "900")
+		return &Error{Status: http.StatusTooManyRequests, Message: "too many failed logins, try again later"}
 	case errors.Is(err, ErrBadCredentials):
-		fail(c, http.StatusUnauthorized, "wrong username or password")
-		return
+		return &Error{Status: http.StatusUnauthorized, Message: "wrong username or password"}
 	case err != nil:
-		a.internal(c, "login", err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, gin.H{"token": sess.Token, "expires_at": sess.Expires.In(a.cfg.Loc).Format(time.RFC3339)})
+	return nil
 }
 
 // signIn is the API's view of the shared sign-in.
@@ -178,18 +169,12 @@ func (a *API) signIn() SignIn {
 	return SignIn{Accounts: a.cfg.Accounts, Limiter: a.cfg.Limiter, TTL: a.cfg.SessionTTL, Now: a.cfg.Now}
 }
 
-// tooMany answers 429 to a login while its user or address is locked.
-func (a *API) tooMany(c *gin.Context) {
-	c.Header("Retry-After", "900")
-	fail(c, http.StatusTooManyRequests, "too many failed logins, try again later")
-}
-
-func (a *API) logout(c *gin.Context) {
+func (a *API) logout(c *gin.Context) error {
 	if err := a.cfg.Accounts.DeleteSession(c.Request.Context(), c.GetString(ctxTokenHash)); err != nil {
-		a.internal(c, "logout", err)
-		return
+		return err
 	}
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
 // Keys of the gin context the middleware sets.
@@ -206,7 +191,7 @@ func (a *API) authenticate(c *gin.Context) {
 	token = strings.TrimSpace(token)
 	if !ok || token == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="gridbot"`)
-		fail(c, http.StatusUnauthorized, "sign in first")
+		abort(c, http.StatusUnauthorized, "sign in first")
 		return
 	}
 	th := HashToken(token)
@@ -214,10 +199,10 @@ func (a *API) authenticate(c *gin.Context) {
 	switch {
 	case errors.Is(err, flows.ErrNotFound):
 		c.Header("WWW-Authenticate", `Bearer realm="gridbot", error="invalid_token"`)
-		fail(c, http.StatusUnauthorized, "session expired or unknown, sign in again")
+		abort(c, http.StatusUnauthorized, "session expired or unknown, sign in again")
 		return
 	case err != nil:
-		a.internal(c, "authenticate", err)
+		a.out.Fail(c, "authenticate", err)
 		return
 	}
 	c.Set(ctxAdmin, adm)
@@ -230,14 +215,4 @@ func adminOf(c *gin.Context) flows.Admin {
 	adm, _ := c.Get(ctxAdmin)
 	v, _ := adm.(flows.Admin)
 	return v
-}
-
-// requireUnit answers 403 and returns false unless the signed-in admin may
-// see the unit.
-func requireUnit(c *gin.Context, unitID int64) bool {
-	if !adminOf(c).CanSeeUnit(unitID) {
-		fail(c, http.StatusForbidden, "not your unit")
-		return false
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"math"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -43,36 +44,30 @@ type assessmentJSON struct {
 	Grids []gridScoreJSON `json:"grids"`
 }
 
-// month reads month=YYYY-MM; 400 and false otherwise.
-func month(c *gin.Context) (flows.Month, bool) {
+// month reads month=YYYY-MM; a 400 otherwise.
+func month(c *gin.Context) (flows.Month, error) {
 	m, err := flows.ParseMonth(c.Query("month"))
 	if err != nil || m.Year < 1 {
-		fail(c, http.StatusBadRequest, "month must be YYYY-MM")
-		return flows.Month{}, false
+		return flows.Month{}, BadRequest("month must be YYYY-MM")
 	}
-	return m, true
+	return m, nil
 }
 
-// assessment is the month's unit table and grid ranking. The ranking is
-// office-wide: a unit admin gets their own unit's row, with its rank
-// among all units, and no grid rows (a grid's score is the mean of other
-// units' scores too).
-func (a *API) assessment(c *gin.Context) {
-	m, ok := month(c)
-	if !ok {
-		return
+// assessment is the month's unit table and grid ranking, as far as the
+// admin may see them (flows.Admin.AssessmentRows): a unit admin gets their
+// own unit's row, with its rank among all units, and no grid rows.
+func (a *API) assessment(c *gin.Context) error {
+	m, err := month(c)
+	if err != nil {
+		return err
 	}
 	as, err := a.cfg.Store.Assessment(c.Request.Context(), m, a.cfg.Loc)
 	if err != nil {
-		a.internal(c, "assessment", err)
-		return
+		return err
 	}
-	adm := adminOf(c)
+	as = adminOf(c).AssessmentRows(as)
 	out := assessmentJSON{Month: m.String(), Units: []unitScoreJSON{}, Grids: []gridScoreJSON{}}
 	for _, u := range as.Units {
-		if adm.Role != flows.AdminOffice && u.UnitID != adm.UnitID {
-			continue
-		}
 		out.Units = append(out.Units, unitScoreJSON{
 			Unit: u.Unit, Roster: u.Roster, Served: u.Served,
 			ParticipationRate: math.Round(u.ParticipationRate*1000) / 1000, ParticipationOK: u.ParticipationOK,
@@ -81,31 +76,37 @@ func (a *API) assessment(c *gin.Context) {
 			Reports: u.Reports, OnTime: u.OnTime, Score: oneDecimal(u.Score), Rank: u.Rank,
 		})
 	}
-	if adm.Role == flows.AdminOffice {
-		for _, g := range as.Grids {
-			out.Grids = append(out.Grids, gridScoreJSON{Grid: g.Grid, Units: g.Units, Score: oneDecimal(g.Score), Rank: g.Rank})
-		}
+	for _, g := range as.Grids {
+		out.Grids = append(out.Grids, gridScoreJSON{Grid: g.Grid, Units: g.Units, Score: oneDecimal(g.Score), Rank: g.Rank})
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
 }
 
-// assessmentWorkbook serves the month's workbook (SPEC §9). It holds every
-// unit's records, so it is for office admins only (403 for unit admins).
-func (a *API) assessmentWorkbook(c *gin.Context) {
-	if adminOf(c).Role != flows.AdminOffice {
-		fail(c, http.StatusForbidden, "the workbook covers every unit: office admins only")
-		return
+// assessmentWorkbook serves the month's workbook (SPEC §9).
+func (a *API) assessmentWorkbook(c *gin.Context) error {
+	return ServeWorkbook(c, a.cfg.Store, adminOf(c), month, a.cfg.Loc)
+}
+
+// ServeWorkbook answers a request for the workbook (SPEC §9) of the month
+// that month reads from it, as a download. The workbook holds every
+// unit's records, so it is for the admins who may see it
+// (flows.Admin.CanSeeWorkbook: office admins only); others are refused
+// before anything is read. The API and the console serve it with this.
+func ServeWorkbook(c *gin.Context, src workbook.Source, adm flows.Admin, month func(*gin.Context) (flows.Month, error), loc *time.Location) error {
+	if !adm.CanSeeWorkbook() {
+		return adm.Forbidden(flows.ResourceWorkbook)
 	}
-	m, ok := month(c)
-	if !ok {
-		return
-	}
-	b, err := workbook.Build(c.Request.Context(), a.cfg.Store, m, a.cfg.Loc)
+	m, err := month(c)
 	if err != nil {
-		a.internal(c, "assessment workbook", err)
-		return
+		return err
+	}
+	b, err := workbook.Build(c.Request.Context(), src, m, loc)
+	if err != nil {
+		return err
 	}
 	c.Header("Content-Disposition", workbook.Disposition(m))
 	c.Header("Cache-Control", "no-store")
 	c.Data(http.StatusOK, workbook.ContentType, b)
+	return nil
 }

@@ -38,23 +38,20 @@ type Store interface {
 	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
 }
 
-// mediaMaxAge is how long a browser may keep a photo: its bytes never change.
-const mediaMaxAge = "private, max-age=86400"
-
 func (a *API) registerData(r gin.IRouter) {
-	r.GET("/members", a.members)
-	r.DELETE("/members/:id/binding", a.unbind)
-	r.GET("/reports", a.reports)
-	r.PATCH("/reports/:code", a.patchReport)
-	r.GET("/media/:id", a.media)
-	r.GET("/service-records", a.serviceRecords)
-	r.GET("/activities", a.activities)
-	r.POST("/notices", a.createNotice)
-	r.POST("/notices/count", a.countNotice)
-	r.GET("/notices", a.notices)
-	r.GET("/notices/:id", a.notice)
-	r.GET("/assessment", a.assessment)
-	r.GET("/assessment.xlsx", a.assessmentWorkbook)
+	r.GET("/members", a.out.Handle("members", a.members))
+	r.DELETE("/members/:id/binding", a.out.Handle("unbind", a.unbind))
+	r.GET("/reports", a.out.Handle("reports", a.reports))
+	r.PATCH("/reports/:code", a.out.Handle("patch report", a.patchReport))
+	r.GET("/media/:id", a.out.Handle("media", a.media))
+	r.GET("/service-records", a.out.Handle("service records", a.serviceRecords))
+	r.GET("/activities", a.out.Handle("activities", a.activities))
+	r.POST("/notices", a.out.Handle("create notice", a.createNotice))
+	r.POST("/notices/count", a.out.Handle("count notice", a.countNotice))
+	r.GET("/notices", a.out.Handle("notices", a.notices))
+	r.GET("/notices/:id", a.out.Handle("notice", a.notice))
+	r.GET("/assessment", a.out.Handle("assessment", a.assessment))
+	r.GET("/assessment.xlsx", a.out.Handle("assessment workbook", a.assessmentWorkbook))
 }
 
 type memberJSON struct {
@@ -68,17 +65,15 @@ type memberJSON struct {
 	Reminders bool   `json:"reminders"`
 }
 
-func (a *API) members(c *gin.Context) {
-	adm := adminOf(c)
+func (a *API) members(c *gin.Context) error {
 	f := flows.MemberFilter{Unit: strings.TrimSpace(c.Query("unit")), Grid: strings.TrimSpace(c.Query("grid"))}
-	var ok bool
-	if f.UnitID, ok = unitScope(c, adm, f.Unit); !ok {
-		return
+	var err error
+	if f.UnitID, err = adminOf(c).UnitScope(f.Unit); err != nil {
+		return err
 	}
 	ms, err := a.cfg.Store.Members(c.Request.Context(), f)
 	if err != nil {
-		a.internal(c, "members", err)
-		return
+		return err
 	}
 	out := make([]memberJSON, len(ms))
 	for i, m := range ms {
@@ -88,59 +83,36 @@ func (a *API) members(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"members": out})
+	return nil
 }
 
-// unitScope limits a unit admin to their own unit: the unit ID a list must
-// be filtered by (0 for an office admin), or false after a 403 when the
-// request names another unit.
-func unitScope(c *gin.Context, adm flows.Admin, unit string) (int64, bool) {
-	if adm.Role == flows.AdminOffice {
-		return 0, true
-	}
-	if unit != "" && unit != adm.Unit {
-		fail(c, http.StatusForbidden, "not your unit")
-		return 0, false
-	}
-	return adm.UnitID, true
-}
-
-// pathID parses a positive integer path parameter; 400 otherwise.
-func pathID(c *gin.Context, name string) (int64, bool) {
+// pathID parses a positive integer path parameter; a 400 otherwise.
+func pathID(c *gin.Context, name string) (int64, error) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || id <= 0 {
-		fail(c, http.StatusBadRequest, "bad "+name)
-		return 0, false
+		return 0, BadRequest("bad " + name)
 	}
-	return id, true
+	return id, nil
 }
 
-func (a *API) unbind(c *gin.Context) {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return
+func (a *API) unbind(c *gin.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	m, err := a.cfg.Store.MemberByID(ctx, id)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		fail(c, http.StatusNotFound, "no such member")
-		return
-	case err != nil:
-		a.internal(c, "unbind", err)
-		return
+	if err != nil {
+		return NotFound(err, "no such member")
 	}
-	if !requireUnit(c, m.UnitID) {
-		return
+	if adm := adminOf(c); !adm.CanSeeMember(m) {
+		return adm.Forbidden(flows.ResourceMember)
 	}
 	if err := a.cfg.Store.UnbindMember(ctx, id); err != nil {
-		if errors.Is(err, flows.ErrNotFound) {
-			fail(c, http.StatusNotFound, "no such member")
-			return
-		}
-		a.internal(c, "unbind", err)
-		return
+		return NotFound(err, "no such member")
 	}
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
 type photoJSON struct {
@@ -195,35 +167,31 @@ func parseMonth(s string, loc *time.Location) (from, to time.Time, err error) {
 	return t, t.AddDate(0, 1, 0), nil
 }
 
-func (a *API) reports(c *gin.Context) {
-	adm := adminOf(c)
+func (a *API) reports(c *gin.Context) error {
 	from, to, err := parseMonth(c.Query("month"), a.cfg.Loc)
 	if err != nil {
-		fail(c, http.StatusBadRequest, err.Error())
-		return
+		return BadRequest(err.Error())
 	}
 	f := flows.ReportFilter{
 		From: from, To: to, Status: strings.TrimSpace(c.Query("status")),
 		Grid: strings.TrimSpace(c.Query("grid")), Unit: strings.TrimSpace(c.Query("unit")),
 	}
 	if f.Status != "" && !reportStatuses[f.Status] {
-		fail(c, http.StatusBadRequest, "unknown status "+strconv.Quote(f.Status)+" (want 待处理, 处理中, 已整改 or 不予处理)")
-		return
+		return BadRequest("unknown status " + strconv.Quote(f.Status) + " (want 待处理, 处理中, 已整改 or 不予处理)")
 	}
-	var ok bool
-	if f.UnitID, ok = unitScope(c, adm, f.Unit); !ok {
-		return
+	if f.UnitID, err = adminOf(c).UnitScope(f.Unit); err != nil {
+		return err
 	}
 	rs, err := a.cfg.Store.Reports(c.Request.Context(), f)
 	if err != nil {
-		a.internal(c, "reports", err)
-		return
+		return err
 	}
 	out := make([]reportJSON, len(rs))
 	for i, r := range rs {
 		out[i] = a.reportJSON(r)
 	}
 	c.JSON(http.StatusOK, gin.H{"reports": out})
+	return nil
 }
 
 type patchReportRequest struct {
@@ -261,97 +229,40 @@ func decodeStrict(c *gin.Context, v any, max int64) error {
 	return nil
 }
 
-func (a *API) patchReport(c *gin.Context) {
+func (a *API) patchReport(c *gin.Context) error {
 	var req patchReportRequest
 	if err := decodeStrict(c, &req, maxSmallBody); err != nil {
-		fail(c, http.StatusBadRequest, "body must be JSON {\"status\", \"note\"}: "+err.Error())
-		return
+		return BadRequest("body must be JSON {\"status\", \"note\"}: " + err.Error())
 	}
 	req.Status = strings.TrimSpace(req.Status)
 	if !reportStatuses[req.Status] {
-		fail(c, http.StatusBadRequest, "unknown status "+strconv.Quote(req.Status)+" (want 处理中, 已整改 or 不予处理)")
-		return
+		return BadRequest("unknown status " + strconv.Quote(req.Status) + " (want 处理中, 已整改 or 不予处理)")
 	}
 	if n := utf8.RuneCountInString(strings.TrimSpace(req.Note)); n > maxNoteRunes {
-		fail(c, http.StatusBadRequest, fmt.Sprintf("note has %d characters, at most %d", n, maxNoteRunes))
-		return
+		return BadRequest(fmt.Sprintf("note has %d characters, at most %d", n, maxNoteRunes))
 	}
 	ctx := c.Request.Context()
-	code := c.Param("code")
-	cur, err := a.cfg.Store.ReportByCode(ctx, code)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		fail(c, http.StatusNotFound, "no such report")
-		return
-	case err != nil:
-		a.internal(c, "patch report", err)
-		return
+	cur, err := a.cfg.Store.ReportByCode(ctx, c.Param("code"))
+	if err != nil {
+		return NotFound(err, "no such report")
 	}
-	if !requireUnit(c, cur.UnitID) {
-		return
+	adm := adminOf(c)
+	if !adm.CanSeeReport(cur) {
+		return adm.Forbidden(flows.ResourceReport)
 	}
 	r, err := a.cfg.Store.SetReportStatus(ctx, flows.StatusChange{
-		Code: cur.Code, Status: req.Status, Note: req.Note, By: adminOf(c).Username,
+		Code: cur.Code, Status: req.Status, Note: req.Note, By: adm.Username,
 	})
-	var move *flows.InvalidMoveError
-	switch {
-	case errors.As(err, &move):
-		status := http.StatusConflict
-		if move.NeedsNote {
-			status = http.StatusBadRequest
-		}
-		fail(c, status, move.Error())
-		return
-	case errors.Is(err, flows.ErrNotFound):
-		fail(c, http.StatusNotFound, "no such report")
-		return
-	case err != nil:
-		a.internal(c, "patch report", err)
-		return
+	if err != nil {
+		return NotFound(err, "no such report")
 	}
 	c.JSON(http.StatusOK, a.reportJSON(r))
+	return nil
 }
 
-func (a *API) media(c *gin.Context) {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return
-	}
-	ctx := c.Request.Context()
-	unitID, err := a.cfg.Store.PhotoUnit(ctx, id)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		fail(c, http.StatusNotFound, "no such photo")
-		return
-	case err != nil:
-		a.internal(c, "media", err)
-		return
-	}
-	if !requireUnit(c, unitID) {
-		return
-	}
-	p, data, err := a.cfg.Store.PhotoData(ctx, id)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		fail(c, http.StatusNotFound, "photo not stored (yet)")
-		return
-	case err != nil:
-		a.internal(c, "media", err)
-		return
-	}
-	ct := p.ContentType
-	if ct == "" {
-		ct = http.DetectContentType(data)
-	}
-	if !strings.HasPrefix(ct, "image/") || strings.HasPrefix(ct, "image/svg") {
-		// Never serve stored bytes as a page or a script (as the console).
-		ct = "application/octet-stream"
-	}
-	c.Header("Cache-Control", mediaMaxAge)
-	c.Header("X-Content-Type-Options", "nosniff")
+// media serves a photo's bytes, never as a page (a sandbox to the browser
+// that is sent one anyway).
+func (a *API) media(c *gin.Context) error {
 	c.Header("Content-Security-Policy", "default-src 'none'; sandbox")
-	if p.SHA256 != "" {
-		c.Header("ETag", `"`+p.SHA256+`"`)
-	}
-	c.Data(http.StatusOK, ct, data)
+	return ServePhoto(c, a.cfg.Store, adminOf(c))
 }

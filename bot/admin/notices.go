@@ -120,19 +120,16 @@ func nonNil(s []string) []string {
 }
 
 // readNotice decodes a notice body and checks its targets: all, or some
-// grids and units (names trimmed, repeats dropped), and for a unit admin
-// exactly their own unit. It answers 400 or 403 and returns false when
-// they are not.
-func readNotice(c *gin.Context) (noticeRequest, flows.Notice, bool) {
+// grids and units (names trimmed, repeats dropped), and ones the admin may
+// notify (flows.Admin.CanNotify): a 400 or a refusal when they are not.
+func readNotice(c *gin.Context) (noticeRequest, flows.Notice, error) {
 	var req noticeRequest
 	if err := decodeStrict(c, &req, maxNoticeBody); err != nil {
-		fail(c, http.StatusBadRequest, "body must be JSON "+
-			`{"title","content","event_time","place","targets":{"all"|"grids","units"},"send_at"}: `+err.Error())
-		return req, flows.Notice{}, false
+		return req, flows.Notice{}, BadRequest("body must be JSON " +
+			`{"title","content","event_time","place","targets":{"all"|"grids","units"},"send_at"}: ` + err.Error())
 	}
 	if req.Targets.Role != "" {
-		fail(c, http.StatusBadRequest, "targets.role cannot be set")
-		return req, flows.Notice{}, false
+		return req, flows.Notice{}, BadRequest("targets.role cannot be set")
 	}
 	n := flows.Notice{TargetAll: req.Targets.All}
 	for _, t := range []struct {
@@ -143,8 +140,7 @@ func readNotice(c *gin.Context) (noticeRequest, flows.Notice, bool) {
 		for _, name := range t.in {
 			name = strings.TrimSpace(name)
 			if name == "" {
-				fail(c, http.StatusBadRequest, "targets."+t.field+" has an empty name")
-				return req, n, false
+				return req, n, BadRequest("targets." + t.field + " has an empty name")
 			}
 			if !slices.Contains(*t.out, name) {
 				*t.out = append(*t.out, name)
@@ -153,28 +149,29 @@ func readNotice(c *gin.Context) (noticeRequest, flows.Notice, bool) {
 	}
 	switch {
 	case n.TargetAll && (len(n.Grids) > 0 || len(n.Units) > 0):
-		fail(c, http.StatusBadRequest, `targets: "all" goes without grids and units`)
-		return req, n, false
+		return req, n, BadRequest(`targets: "all" goes without grids and units`)
 	case !n.TargetAll && len(n.Grids) == 0 && len(n.Units) == 0:
-		fail(c, http.StatusBadRequest, `targets: name grids or units, or {"all": true}`)
-		return req, n, false
+		return req, n, BadRequest(`targets: name grids or units, or {"all": true}`)
 	}
 	if adm := adminOf(c); !adm.CanNotify(n) {
-		fail(c, http.StatusForbidden, "a unit admin may notify only their own unit: targets {\"units\": ["+strconv.Quote(adm.Unit)+"]}")
-		return req, n, false
+		return req, n, adm.Forbidden(flows.ResourceNoticeTargets)
 	}
-	return req, n, true
+	return req, n, nil
 }
 
-// unknownTarget is the message of a store error naming an unknown grid or
-// unit ("unknown grid \"九号网格\"").
-func unknownTarget(err error) string {
+// unknownTarget answers a store error naming an unknown grid or unit
+// with a 400 that names it ("unknown grid \"九号网格\""); other errors
+// are returned as they are.
+func unknownTarget(err error) error {
+	if !errors.Is(err, flows.ErrNotFound) {
+		return err
+	}
 	msg := err.Error()
 	i := strings.Index(msg, "unknown ")
 	if i < 0 {
-		return "unknown grid or unit"
+		return BadRequest("unknown grid or unit")
 	}
-	return strings.TrimSuffix(msg[i:], ": "+flows.ErrNotFound.Error())
+	return BadRequest(strings.TrimSuffix(msg[i:], ": "+flows.ErrNotFound.Error()))
 }
 
 // parseTime reads an optional RFC 3339 time field.
@@ -189,128 +186,100 @@ func parseTime(field string, s *string) (time.Time, error) {
 	return t, nil
 }
 
-func (a *API) createNotice(c *gin.Context) {
-	req, n, ok := readNotice(c)
-	if !ok {
-		return
+func (a *API) createNotice(c *gin.Context) error {
+	req, n, err := readNotice(c)
+	if err != nil {
+		return err
 	}
 	n.Title, n.Content, n.Place = strings.TrimSpace(req.Title), strings.TrimSpace(req.Content), strings.TrimSpace(req.Place)
 	n.CreatedBy = adminOf(c).Username
-	var err error
 	if n.EventTime, err = parseTime("event_time", req.EventTime); err == nil {
 		n.SendAt, err = parseTime("send_at", req.SendAt)
 	}
 	switch {
 	case err != nil:
-		fail(c, http.StatusBadRequest, err.Error())
-		return
+		return BadRequest(err.Error())
 	case n.Title == "":
-		fail(c, http.StatusBadRequest, "title is required")
-		return
+		return BadRequest("title is required")
 	case n.Content == "":
-		fail(c, http.StatusBadRequest, "content is required")
-		return
+		return BadRequest("content is required")
 	case utf8.RuneCountInString(n.Title) > maxTitleRunes:
-		fail(c, http.StatusBadRequest, fmt.Sprintf("title has more than %d characters", maxTitleRunes))
-		return
+		return BadRequest(fmt.Sprintf("title has more than %d characters", maxTitleRunes))
 	case utf8.RuneCountInString(n.Content) > maxContentRunes:
-		fail(c, http.StatusBadRequest, fmt.Sprintf("content has more than %d characters", maxContentRunes))
-		return
+		return BadRequest(fmt.Sprintf("content has more than %d characters", maxContentRunes))
 	case utf8.RuneCountInString(n.Place) > maxPlaceRunes:
-		fail(c, http.StatusBadRequest, fmt.Sprintf("place has more than %d characters", maxPlaceRunes))
-		return
+		return BadRequest(fmt.Sprintf("place has more than %d characters", maxPlaceRunes))
 	case !n.SendAt.IsZero() && n.SendAt.Before(a.cfg.Now().Add(-noticeSlack)):
-		fail(c, http.StatusBadRequest, "send_at "+a.rfc3339(n.SendAt)+" is in the past (leave it out to send now)")
-		return
+		return BadRequest("send_at " + a.rfc3339(n.SendAt) + " is in the past (leave it out to send now)")
 	case n.SendAt.After(a.cfg.Now().Add(maxSendAhead)):
-		fail(c, http.StatusBadRequest, "send_at "+a.rfc3339(n.SendAt)+" is more than a year ahead")
-		return
+		return BadRequest("send_at " + a.rfc3339(n.SendAt) + " is more than a year ahead")
 	}
-	err = a.cfg.Store.CreateNotice(c.Request.Context(), &n)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		fail(c, http.StatusBadRequest, unknownTarget(err))
-		return
-	case err != nil:
-		a.internal(c, "create notice", err)
-		return
+	if err := a.cfg.Store.CreateNotice(c.Request.Context(), &n); err != nil {
+		return unknownTarget(err)
 	}
 	c.Header("Location", "/api/v1/notices/"+strconv.FormatInt(n.ID, 10))
 	c.JSON(http.StatusCreated, gin.H{"id": n.ID})
+	return nil
 }
 
-func (a *API) countNotice(c *gin.Context) {
-	_, n, ok := readNotice(c)
-	if !ok {
-		return
+func (a *API) countNotice(c *gin.Context) error {
+	_, n, err := readNotice(c)
+	if err != nil {
+		return err
 	}
 	count, err := a.cfg.Store.CountNoticeTargets(c.Request.Context(), n)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		fail(c, http.StatusBadRequest, unknownTarget(err))
-		return
-	case err != nil:
-		a.internal(c, "count notice", err)
-		return
+	if err != nil {
+		return unknownTarget(err)
 	}
 	c.JSON(http.StatusOK, gin.H{"count": count})
+	return nil
 }
 
-func (a *API) notice(c *gin.Context) {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return
+func (a *API) notice(c *gin.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	n, err := a.cfg.Store.Notice(ctx, id)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		fail(c, http.StatusNotFound, "no such notice")
-		return
-	case err != nil:
-		a.internal(c, "notice", err)
-		return
+	if err != nil {
+		return NotFound(err, "no such notice")
 	}
-	if !adminOf(c).CanNotify(n) {
-		fail(c, http.StatusForbidden, "not a notice to your unit")
-		return
+	if adm := adminOf(c); !adm.CanSeeNotice(n) {
+		return adm.Forbidden(flows.ResourceNotice)
 	}
 	counts, err := a.cfg.Store.NoticeCounts(ctx, id)
 	if err != nil {
-		a.internal(c, "notice", err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, a.noticeJSON(n, counts))
+	return nil
 }
 
 // notices lists the latest notices (limit=, default 50, at most 200),
 // newest send time first, with counts; a unit admin's are those sent to
-// their unit alone.
-func (a *API) notices(c *gin.Context) {
+// their unit alone (flows.Admin.NoticeScope).
+func (a *API) notices(c *gin.Context) error {
 	f := flows.NoticeFilter{Limit: defaultNoticeList}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxNoticeList {
-			fail(c, http.StatusBadRequest, "limit must be 1 to "+strconv.Itoa(maxNoticeList))
-			return
+			return BadRequest("limit must be 1 to " + strconv.Itoa(maxNoticeList))
 		}
 		f.Limit = n
 	}
-	if adm := adminOf(c); adm.Role != flows.AdminOffice {
-		if adm.Unit == "" {
-			fail(c, http.StatusForbidden, "not your unit")
-			return
-		}
-		f.Unit = adm.Unit
+	var err error
+	if f.Unit, err = adminOf(c).NoticeScope(); err != nil {
+		return err
 	}
 	ns, err := a.cfg.Store.Notices(c.Request.Context(), f)
 	if err != nil {
-		a.internal(c, "notices", err)
-		return
+		return err
 	}
 	out := make([]noticeJSON, len(ns))
 	for i, n := range ns {
 		out[i] = a.noticeJSON(n.Notice, n.Counts)
 	}
 	c.JSON(http.StatusOK, gin.H{"notices": out})
+	return nil
 }

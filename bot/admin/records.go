@@ -90,50 +90,48 @@ func (a *API) activityJSON(v flows.Activity) activityJSON {
 }
 
 // recordFilter reads month=YYYY-MM (required), unit= and grid= of a list
-// request, limited to a unit admin's unit; false after a 400 or 403.
-func recordFilter(c *gin.Context) (flows.RecordFilter, bool) {
+// request, limited to what the admin may see (flows.Admin.UnitScope).
+func recordFilter(c *gin.Context) (flows.RecordFilter, error) {
 	m, err := flows.ParseMonth(c.Query("month"))
 	if err != nil {
-		fail(c, http.StatusBadRequest, "month must be YYYY-MM")
-		return flows.RecordFilter{}, false
+		return flows.RecordFilter{}, BadRequest("month must be YYYY-MM")
 	}
 	f := flows.MonthFilter(m)
 	f.Unit, f.Grid = strings.TrimSpace(c.Query("unit")), strings.TrimSpace(c.Query("grid"))
-	var ok bool
-	f.UnitID, ok = unitScope(c, adminOf(c), f.Unit)
-	return f, ok
+	f.UnitID, err = adminOf(c).UnitScope(f.Unit)
+	return f, err
 }
 
-func (a *API) serviceRecords(c *gin.Context) {
-	f, ok := recordFilter(c)
-	if !ok {
-		return
+func (a *API) serviceRecords(c *gin.Context) error {
+	f, err := recordFilter(c)
+	if err != nil {
+		return err
 	}
 	rs, err := a.cfg.Store.ServiceRecords(c.Request.Context(), f)
 	if err != nil {
-		a.internal(c, "service records", err)
-		return
+		return err
 	}
 	out := make([]serviceRecordJSON, len(rs))
 	for i, r := range rs {
 		out[i] = a.serviceRecordJSON(r)
 	}
 	c.JSON(http.StatusOK, gin.H{"service_records": out})
+	return nil
 }
 
-func (a *API) activities(c *gin.Context) {
-	f, ok := recordFilter(c)
-	if !ok {
-		return
+func (a *API) activities(c *gin.Context) error {
+	f, err := recordFilter(c)
+	if err != nil {
+		return err
 	}
 	as, err := a.cfg.Store.Activities(c.Request.Context(), f)
 	if err != nil {
-		a.internal(c, "activities", err)
-		return
+		return err
 	}
 	out := make([]activityJSON, len(as))
 	for i, v := range as {
 		out[i] = a.activityJSON(v)
 	}
 	c.JSON(http.StatusOK, gin.H{"activities": out})
+	return nil
 }

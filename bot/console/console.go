@@ -5,7 +5,9 @@
 // tokens); every POST form carries a per-session CSRF token and a
 // cross-origin POST is refused. Office admins see everything; unit admins
 // only their unit (a 403 page otherwise): its members and records, notices
-// to their unit alone, their unit's row of the assessment (no workbook).
+// to their unit alone, their unit's row of the assessment (no workbook),
+// as the access rules of flows.Admin decide, the API's too. A failed
+// request is answered on the error page through admin.Responder.
 package console
 
 import (
@@ -77,6 +79,8 @@ type Config struct {
 type Console struct {
 	cfg   Config
 	pages map[string]*template.Template
+	// out answers the requests that fail, on the error page.
+	out admin.Responder
 }
 
 // Cookie names: the session, and the sign-in form's CSRF token (before
@@ -110,6 +114,12 @@ func New(cfg Config) *Console {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}}
+	c.out = admin.Responder{
+		Forbidden: forbiddenMessage,
+		NotFound:  "没有找到要查看的内容。", Conflict: "与已有数据冲突，请刷新页面后重试。", Internal: "服务器出错了，请稍后再试。",
+		NeedsNote: http.StatusUnprocessableEntity,
+		Write:     c.errorPage, Log: cfg.Log, Name: "console",
+	}
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -130,26 +140,26 @@ func (c *Console) Register(r gin.IRouter) {
 	g := r.Group(Path, securityHeaders)
 	static, _ := fs.Sub(files, "static")
 	g.StaticFS("/static", http.FS(static))
-	g.GET("/login", c.checkUTF8, c.loginPage)
-	g.POST("/login", c.checkUTF8, c.sameOrigin, c.login)
+	g.GET("/login", c.checkUTF8, c.out.Handle("login page", c.loginPage))
+	g.POST("/login", c.checkUTF8, c.sameOrigin, c.out.Handle("login", c.login))
 	auth := g.Group("", c.authenticate, c.checkUTF8)
-	auth.POST("/logout", c.checkCSRF, c.logout)
-	auth.GET("", c.dashboard)
-	auth.GET("/", c.dashboard)
-	auth.GET("/reports", c.reports)
-	auth.GET("/reports/:code", c.report)
-	auth.POST("/reports/:code/status", c.checkCSRF, c.setStatus)
-	auth.GET("/media/:id", c.media)
-	auth.GET("/members", c.members)
-	auth.POST("/members/:id/unbind", c.checkCSRF, c.unbind)
-	auth.GET("/activities", c.activities)
-	auth.GET("/notices", c.notices)
-	auth.GET("/notices/new", c.noticeForm)
-	auth.POST("/notices", c.checkCSRF, c.composeNotice)
-	auth.GET("/notices/:id", c.notice)
-	auth.GET("/pushes", c.pushes)
-	auth.GET("/assessment", c.assessment)
-	auth.GET("/assessment.xlsx", c.officeOnly, c.workbook)
+	auth.POST("/logout", c.checkCSRF, c.out.Handle("logout", c.logout))
+	auth.GET("", c.out.Handle("dashboard", c.dashboard))
+	auth.GET("/", c.out.Handle("dashboard", c.dashboard))
+	auth.GET("/reports", c.out.Handle("reports", c.reports))
+	auth.GET("/reports/:code", c.out.Handle("report", c.report))
+	auth.POST("/reports/:code/status", c.checkCSRF, c.out.Handle("set status", c.setStatus))
+	auth.GET("/media/:id", c.out.Handle("media", c.media))
+	auth.GET("/members", c.out.Handle("members", c.members))
+	auth.POST("/members/:id/unbind", c.checkCSRF, c.out.Handle("unbind", c.unbind))
+	auth.GET("/activities", c.out.Handle("activities", c.activities))
+	auth.GET("/notices", c.out.Handle("notices", c.notices))
+	auth.GET("/notices/new", c.out.Handle("notice form", c.noticeForm))
+	auth.POST("/notices", c.checkCSRF, c.out.Handle("compose notice", c.composeNotice))
+	auth.GET("/notices/:id", c.out.Handle("notice", c.notice))
+	auth.GET("/pushes", c.out.Handle("pushes", c.pushes))
+	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
+	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
 }
 
 // securityHeaders keeps pages out of frames and caches and scripts to our own.
@@ -189,8 +199,8 @@ func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
 	ctx.Render(status, render.HTML{Template: t, Name: "layout.html", Data: p})
 }
 
-// fail renders the error page with a message.
-func (c *Console) fail(ctx *gin.Context, status int, msg string) {
+// errorPage renders the error page with a message and stops the chain.
+func (c *Console) errorPage(ctx *gin.Context, status int, msg string) {
 	c.render(ctx, status, "error", page{Title: errorTitles[status], Error: msg})
 	ctx.Abort()
 }
@@ -200,18 +210,20 @@ var errorTitles = map[int]string{
 	http.StatusBadRequest:          "请求有误",
 	http.StatusForbidden:           "无权访问",
 	http.StatusNotFound:            "未找到",
+	http.StatusConflict:            "操作冲突",
+	http.StatusUnprocessableEntity: "请求有误",
 	http.StatusInternalServerError: "服务器出错",
 }
 
-// internal logs err once and renders a 500 page without details.
-func (c *Console) internal(ctx *gin.Context, op string, err error) {
-	c.cfg.Log.ErrorContext(ctx.Request.Context(), "console", slog.String("op", op), slog.Any("error", err))
-	c.fail(ctx, http.StatusInternalServerError, "服务器出错了，请稍后再试。")
-}
-
-// forbidden is the 403 page.
-func (c *Console) forbidden(ctx *gin.Context) {
-	c.fail(ctx, http.StatusForbidden, "无权查看：单位管理员只能查看本单位的数据。")
+// forbiddenMessage says what a refusal of the access rules refused.
+func forbiddenMessage(e *flows.ForbiddenError) string {
+	switch e.Resource {
+	case flows.ResourceNoticeTargets:
+		return "单位管理员只能向本单位发送通知：发送对象只能是「" + e.Unit + "」。"
+	case flows.ResourceWorkbook:
+		return "无权查看：此页面仅限文明办管理员。"
+	}
+	return "无权查看：单位管理员只能查看本单位的数据。"
 }
 
 // Keys of the gin context.
@@ -260,7 +272,7 @@ func (c *Console) authenticate(ctx *gin.Context) {
 			ctx.Next()
 			return
 		case !errors.Is(err, flows.ErrNotFound):
-			c.internal(ctx, "authenticate", err)
+			c.out.Fail(ctx, "authenticate", err)
 			return
 		}
 		setCookie(ctx, sessionCookie, "", Path, -1)
@@ -291,20 +303,11 @@ func (c *Console) checkUTF8(ctx *gin.Context) {
 		}
 	}
 	if err != nil {
-		c.fail(ctx, http.StatusBadRequest, "表单过大或格式不对。")
+		c.errorPage(ctx, http.StatusBadRequest, "表单过大或格式不对。")
 		return
 	}
 	if name := admin.InvalidUTF8(ctx.Request, ctx.Params); name != "" {
-		c.fail(ctx, http.StatusBadRequest, "请求中「"+name+"」含有无效字符（不是 UTF-8 编码）。")
-		return
-	}
-	ctx.Next()
-}
-
-// officeOnly answers 403 to unit admins.
-func (c *Console) officeOnly(ctx *gin.Context) {
-	if adminOf(ctx).Role != flows.AdminOffice {
-		c.fail(ctx, http.StatusForbidden, "无权查看：此页面仅限文明办管理员。")
+		c.errorPage(ctx, http.StatusBadRequest, "请求中「"+name+"」含有无效字符（不是 UTF-8 编码）。")
 		return
 	}
 	ctx.Next()
@@ -314,7 +317,7 @@ func (c *Console) officeOnly(ctx *gin.Context) {
 // site sent it.
 func (c *Console) sameOrigin(ctx *gin.Context) {
 	if !sameOrigin(ctx.Request) {
-		c.fail(ctx, http.StatusForbidden, "请求来源不符，已拒绝。请从控制台页面重新提交。")
+		c.errorPage(ctx, http.StatusForbidden, "请求来源不符，已拒绝。请从控制台页面重新提交。")
 	}
 }
 
@@ -336,13 +339,13 @@ func sameOrigin(r *http.Request) bool {
 // checkCSRF requires a same-origin POST with the session's form token.
 func (c *Console) checkCSRF(ctx *gin.Context) {
 	if !sameOrigin(ctx.Request) {
-		c.fail(ctx, http.StatusForbidden, "请求来源不符，已拒绝。请从控制台页面重新提交。")
+		c.errorPage(ctx, http.StatusForbidden, "请求来源不符，已拒绝。请从控制台页面重新提交。")
 		return
 	}
 	want := ctx.GetString(ctxCSRF)
 	got := ctx.PostForm("csrf")
 	if want == "" || !hmac.Equal([]byte(got), []byte(want)) {
-		c.fail(ctx, http.StatusForbidden, "页面已过期或表单校验失败，请刷新页面后重试。")
+		c.errorPage(ctx, http.StatusForbidden, "页面已过期或表单校验失败，请刷新页面后重试。")
 		return
 	}
 	ctx.Next()
@@ -367,99 +370,75 @@ type loginData struct {
 
 // loginPage shows the sign-in form with a fresh form token in a cookie,
 // or goes on to the console when already signed in.
-func (c *Console) loginPage(ctx *gin.Context) {
+func (c *Console) loginPage(ctx *gin.Context) error {
 	if token, err := ctx.Cookie(sessionCookie); err == nil && token != "" {
 		if _, err := c.cfg.Accounts.SessionAdmin(ctx.Request.Context(), admin.HashToken(token)); err == nil {
 			ctx.Redirect(http.StatusSeeOther, safeNext(ctx.Query("next")))
-			return
+			return nil
 		}
 	}
-	c.showLogin(ctx, http.StatusOK, "", "", ctx.Query("next"))
+	return c.showLogin(ctx, http.StatusOK, "", "", ctx.Query("next"))
 }
 
-func (c *Console) showLogin(ctx *gin.Context, status int, username, msg, next string) {
+func (c *Console) showLogin(ctx *gin.Context, status int, username, msg, next string) error {
 	token, err := admin.NewToken()
 	if err != nil {
-		c.internal(ctx, "login page", err)
-		return
+		return err
 	}
 	setCookie(ctx, loginCookie, token, Path+"/login", 3600)
 	c.render(ctx, status, "login", page{Title: "登录", Error: msg,
 		Data: loginData{Username: username, Next: safeNext(next), Token: token}})
+	return nil
 }
 
-func (c *Console) login(ctx *gin.Context) {
+func (c *Console) login(ctx *gin.Context) error {
 	username := strings.TrimSpace(ctx.PostForm("username"))
 	password := ctx.PostForm("password")
 	next := ctx.PostForm("next")
 	formToken, _ := ctx.Cookie(loginCookie)
 	if formToken == "" || !hmac.Equal([]byte(formToken), []byte(ctx.PostForm("csrf"))) {
-		c.showLogin(ctx, http.StatusForbidden, username, "登录页面已过期，请重新输入后登录。", next)
-		return
+		return c.showLogin(ctx, http.StatusForbidden, username, "登录页面已过期，请重新输入后登录。", next)
 	}
 	if username == "" || password == "" {
-		c.showLogin(ctx, http.StatusUnprocessableEntity, username, "请输入用户名和密码。", next)
-		return
+		return c.showLogin(ctx, http.StatusUnprocessableEntity, username, "请输入用户名和密码。", next)
 	}
 	signIn := admin.SignIn{Accounts: c.cfg.Accounts, Limiter: c.cfg.Limiter, TTL: c.cfg.SessionTTL, Now: c.cfg.Now}
 	sess, err := signIn.Open(ctx.Request.Context(), username, password, ctx.ClientIP())
 	switch {
 	case errors.Is(err, admin.ErrLocked):
-		c.tooMany(ctx, username, next)
-		return
+		ctx.Header("Retry-After", "900")
+		return c.showLogin(ctx, http.StatusTooManyRequests, username, "登录失败次数过多，请15分钟后再试。", next)
 	case errors.Is(err, admin.ErrBadCredentials):
-		c.showLogin(ctx, http.StatusUnauthorized, username, "用户名或密码错误。", next)
-		return
+		return c.showLogin(ctx, http.StatusUnauthorized, username, "用户名或密码错误。", next)
 	case err != nil:
-		c.internal(ctx, "login", err)
-		return
+		return err
 	}
 	setCookie(ctx, loginCookie, "", Path+"/login", -1)
 	setCookie(ctx, sessionCookie, sess.Token, Path, int(c.cfg.SessionTTL/time.Second))
 	ctx.Redirect(http.StatusSeeOther, safeNext(next))
+	return nil
 }
 
-// tooMany answers a sign-in while its user or address is locked.
-func (c *Console) tooMany(ctx *gin.Context, username, next string) {
-	ctx.Header("Retry-After", "900")
-	c.showLogin(ctx, http.StatusTooManyRequests, username, "登录失败次数过多，请15分钟后再试。", next)
-}
-
-func (c *Console) logout(ctx *gin.Context) {
+func (c *Console) logout(ctx *gin.Context) error {
 	token, _ := ctx.Cookie(sessionCookie)
 	if err := c.cfg.Accounts.DeleteSession(ctx.Request.Context(), admin.HashToken(token)); err != nil && !errors.Is(err, flows.ErrNotFound) {
-		c.internal(ctx, "logout", err)
-		return
+		return err
 	}
 	setCookie(ctx, sessionCookie, "", Path, -1)
 	ctx.Redirect(http.StatusSeeOther, Path+"/login")
+	return nil
 }
 
-// month reads ?month=YYYY-MM, the current month when absent; false after
-// rendering the page's error.
-func (c *Console) month(ctx *gin.Context) (flows.Month, bool) {
+// month reads ?month=YYYY-MM, the current month when absent; a 400
+// otherwise.
+func (c *Console) month(ctx *gin.Context) (flows.Month, error) {
 	s := strings.TrimSpace(ctx.Query("month"))
 	if s == "" {
-		return flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc))), true
+		return flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc))), nil
 	}
 	m, err := flows.ParseMonth(s)
 	if err != nil || m.Year < 2000 || m.Year > 2999 {
-		c.fail(ctx, http.StatusBadRequest, fmt.Sprintf("月份「%s」格式不对，应为 YYYY-MM，例如 2024-11。", s))
-		return flows.Month{}, false
+		return flows.Month{}, admin.BadRequest(fmt.Sprintf("月份「%s」格式不对，应为 YYYY-MM，例如 2024-11。", s))
 	}
-	return m, true
-}
-
-// unitScope is the unit ID a list is limited to (0: all) given ?unit=;
-// false after a 403 page when a unit admin names another unit.
-func (c *Console) unitScope(ctx *gin.Context, unit string) (int64, bool) {
-	adm := adminOf(ctx)
-	if adm.Role == flows.AdminOffice {
-		return 0, true
-	}
-	if unit != "" && unit != adm.Unit {
-		c.forbidden(ctx)
-		return 0, false
-	}
-	return adm.UnitID, true
+	return m, nil
 }

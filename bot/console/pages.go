@@ -2,7 +2,6 @@ package console
 
 import (
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"gridbot/bot/workbook"
+	"gridbot/bot/admin"
 	"gridbot/flows"
 )
 
@@ -90,27 +89,24 @@ type statusCount struct {
 	N      int
 }
 
-func (c *Console) dashboard(ctx *gin.Context) {
-	m, ok := c.month(ctx)
-	if !ok {
-		return
+func (c *Console) dashboard(ctx *gin.Context) error {
+	m, err := c.month(ctx)
+	if err != nil {
+		return err
 	}
-	adm := adminOf(ctx)
-	unitID := int64(0)
-	if adm.Role != flows.AdminOffice {
-		unitID = adm.UnitID
+	unitID, err := adminOf(ctx).UnitScope("")
+	if err != nil {
+		return err
 	}
 	rctx := ctx.Request.Context()
 	grids, err := c.cfg.Store.GridMonthTotals(rctx, m, unitID)
 	if err != nil {
-		c.internal(ctx, "dashboard", err)
-		return
+		return err
 	}
 	from := m.First().In(c.cfg.Loc)
 	reports, err := c.cfg.Store.Reports(rctx, flows.ReportFilter{From: from, To: m.Next().First().In(c.cfg.Loc), UnitID: unitID})
 	if err != nil {
-		c.internal(ctx, "dashboard", err)
-		return
+		return err
 	}
 	d := dashboardData{monthNav: navOf(m), Chart: newChart(grids), Reports: len(reports)}
 	for _, g := range grids {
@@ -127,6 +123,7 @@ func (c *Console) dashboard(ctx *gin.Context) {
 		d.ByStatus = append(d.ByStatus, statusCount{s, n})
 	}
 	c.render(ctx, http.StatusOK, "dashboard", page{Title: "概览", Nav: "dashboard", Data: d})
+	return nil
 }
 
 // --- reports
@@ -138,32 +135,30 @@ type reportsData struct {
 	Reports  []flows.Report
 }
 
-func (c *Console) reports(ctx *gin.Context) {
-	m, ok := c.month(ctx)
-	if !ok {
-		return
+func (c *Console) reports(ctx *gin.Context) error {
+	m, err := c.month(ctx)
+	if err != nil {
+		return err
 	}
 	status := strings.TrimSpace(ctx.Query("status"))
 	if status != "" && !slices.Contains(statuses, status) {
-		c.fail(ctx, http.StatusBadRequest, "没有「"+status+"」这种状态。")
-		return
-	}
-	unitID, ok := c.unitScope(ctx, strings.TrimSpace(ctx.Query("unit")))
-	if !ok {
-		return
+		return admin.BadRequest("没有「" + status + "」这种状态。")
 	}
 	f := flows.ReportFilter{
 		From: m.First().In(c.cfg.Loc), To: m.Next().First().In(c.cfg.Loc), Status: status,
-		UnitID: unitID, Unit: strings.TrimSpace(ctx.Query("unit")),
+		Unit: strings.TrimSpace(ctx.Query("unit")),
+	}
+	if f.UnitID, err = adminOf(ctx).UnitScope(f.Unit); err != nil {
+		return err
 	}
 	rs, err := c.cfg.Store.Reports(ctx.Request.Context(), f)
 	if err != nil {
-		c.internal(ctx, "reports", err)
-		return
+		return err
 	}
 	slices.Reverse(rs) // newest first
 	c.render(ctx, http.StatusOK, "reports", page{Title: "巡查上报", Nav: "reports", Flash: flash(ctx),
 		Data: reportsData{monthNav: navOf(m), Status: status, Statuses: statuses, Reports: rs}})
+	return nil
 }
 
 type reportData struct {
@@ -176,57 +171,41 @@ type reportData struct {
 	Note    string
 }
 
-// reportPage loads what the report page shows besides the report.
-func (c *Console) reportPage(ctx *gin.Context, r flows.Report) (reportData, bool) {
-	h, err := c.cfg.Store.ReportHistory(ctx.Request.Context(), r.Code)
+// reportPage loads the report of the path, when the admin may see it,
+// and what its page shows besides.
+func (c *Console) reportPage(ctx *gin.Context) (reportData, error) {
+	rctx := ctx.Request.Context()
+	r, err := c.cfg.Store.ReportByCode(rctx, ctx.Param("code"))
 	if err != nil {
-		c.internal(ctx, "report history", err)
-		return reportData{}, false
+		return reportData{}, admin.NotFound(err, "没有编号为「"+ctx.Param("code")+"」的上报。")
 	}
-	return reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h}, true
+	if adm := adminOf(ctx); !adm.CanSeeReport(r) {
+		return reportData{}, adm.Forbidden(flows.ResourceReport)
+	}
+	h, err := c.cfg.Store.ReportHistory(rctx, r.Code)
+	if err != nil {
+		return reportData{}, err
+	}
+	return reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h}, nil
 }
 
-// loadReport reads the report of the path and checks the admin may see it.
-func (c *Console) loadReport(ctx *gin.Context) (flows.Report, bool) {
-	r, err := c.cfg.Store.ReportByCode(ctx.Request.Context(), ctx.Param("code"))
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		c.fail(ctx, http.StatusNotFound, "没有编号为「"+ctx.Param("code")+"」的上报。")
-		return r, false
-	case err != nil:
-		c.internal(ctx, "report", err)
-		return r, false
+func (c *Console) report(ctx *gin.Context) error {
+	d, err := c.reportPage(ctx)
+	if err != nil {
+		return err
 	}
-	if !adminOf(ctx).CanSeeUnit(r.UnitID) {
-		c.forbidden(ctx)
-		return r, false
-	}
-	return r, true
+	c.render(ctx, http.StatusOK, "report", page{Title: d.Report.Code, Nav: "reports", Flash: flash(ctx), Data: d})
+	return nil
 }
 
-func (c *Console) report(ctx *gin.Context) {
-	r, ok := c.loadReport(ctx)
-	if !ok {
-		return
+func (c *Console) setStatus(ctx *gin.Context) error {
+	d, err := c.reportPage(ctx)
+	if err != nil {
+		return err
 	}
-	d, ok := c.reportPage(ctx, r)
-	if !ok {
-		return
-	}
-	c.render(ctx, http.StatusOK, "report", page{Title: r.Code, Nav: "reports", Flash: flash(ctx), Data: d})
-}
-
-func (c *Console) setStatus(ctx *gin.Context) {
-	r, ok := c.loadReport(ctx)
-	if !ok {
-		return
-	}
+	r := d.Report
 	status := strings.TrimSpace(ctx.PostForm("status"))
 	note := strings.TrimSpace(ctx.PostForm("note"))
-	d, ok := c.reportPage(ctx, r)
-	if !ok {
-		return
-	}
 	d.Status, d.Note = status, note
 	again := func(code int, msg string) {
 		c.render(ctx, code, "report", page{Title: r.Code, Nav: "reports", Error: msg, Data: d})
@@ -234,80 +213,32 @@ func (c *Console) setStatus(ctx *gin.Context) {
 	switch {
 	case !slices.Contains(statuses, status):
 		again(http.StatusUnprocessableEntity, "请选择新的状态。")
-		return
+		return nil
 	case utf8.RuneCountInString(note) > 500:
 		again(http.StatusUnprocessableEntity, "说明最多500字。")
-		return
+		return nil
 	}
-	_, err := c.cfg.Store.SetReportStatus(ctx.Request.Context(), flows.StatusChange{
+	_, err = c.cfg.Store.SetReportStatus(ctx.Request.Context(), flows.StatusChange{
 		Code: r.Code, Status: status, Note: note, By: adminOf(ctx).Username,
 	})
+	// A move the rules refuse is shown on the form, with the status the
+	// console answers it with.
 	var move *flows.InvalidMoveError
-	switch {
-	case errors.As(err, &move):
-		code := http.StatusConflict
-		if move.NeedsNote {
-			code = http.StatusUnprocessableEntity
-		}
-		again(code, move.Error()+"。")
-		return
-	case errors.Is(err, flows.ErrNotFound):
-		c.fail(ctx, http.StatusNotFound, "这条上报已不存在。")
-		return
-	case err != nil:
-		c.internal(ctx, "set status", err)
-		return
+	if errors.As(err, &move) {
+		code, msg := c.out.Answer(err)
+		again(code, msg+"。")
+		return nil
+	}
+	if err != nil {
+		return admin.NotFound(err, "这条上报已不存在。")
 	}
 	ctx.Redirect(http.StatusSeeOther, Path+"/reports/"+url.PathEscape(r.Code)+"?msg=status")
+	return nil
 }
 
 // media serves a stored photo's bytes to an admin who may see its record.
-func (c *Console) media(ctx *gin.Context) {
-	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		ctx.String(http.StatusBadRequest, "bad photo id")
-		return
-	}
-	rctx := ctx.Request.Context()
-	unitID, err := c.cfg.Store.PhotoUnit(rctx, id)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		ctx.String(http.StatusNotFound, "no such photo")
-		return
-	case err != nil:
-		c.internal(ctx, "media", err)
-		return
-	}
-	if !adminOf(ctx).CanSeeUnit(unitID) {
-		ctx.String(http.StatusForbidden, "not your unit")
-		return
-	}
-	p, data, err := c.cfg.Store.PhotoData(rctx, id)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		ctx.String(http.StatusNotFound, "photo not stored (yet)")
-		return
-	case err != nil:
-		c.internal(ctx, "media", err)
-		return
-	}
-	ct := p.ContentType
-	if ct == "" {
-		ct = http.DetectContentType(data)
-	}
-	if !strings.HasPrefix(ct, "image/") || strings.HasPrefix(ct, "image/svg") { // SVG may hold scripts
-		ct = "application/octet-stream" // never render stored bytes as a page
-	}
-	ctx.Header("Cache-Control", "private, max-age=86400")
-	if p.SHA256 != "" {
-		etag := `"` + p.SHA256 + `"`
-		ctx.Header("ETag", etag)
-		if ctx.GetHeader("If-None-Match") == etag {
-			ctx.Status(http.StatusNotModified)
-			return
-		}
-	}
-	ctx.Data(http.StatusOK, ct, data)
+func (c *Console) media(ctx *gin.Context) error {
+	return admin.ServePhoto(ctx, c.cfg.Store, adminOf(ctx))
 }
 
 // --- members
@@ -320,17 +251,16 @@ type membersData struct {
 	Back       string
 }
 
-func (c *Console) members(ctx *gin.Context) {
+func (c *Console) members(ctx *gin.Context) error {
 	grid, unit := strings.TrimSpace(ctx.Query("grid")), strings.TrimSpace(ctx.Query("unit"))
-	unitID, ok := c.unitScope(ctx, unit)
-	if !ok {
-		return
+	unitID, err := adminOf(ctx).UnitScope(unit)
+	if err != nil {
+		return err
 	}
 	rctx := ctx.Request.Context()
 	ms, err := c.cfg.Store.Members(rctx, flows.MemberFilter{UnitID: unitID, Unit: unit, Grid: grid})
 	if err != nil {
-		c.internal(ctx, "members", err)
-		return
+		return err
 	}
 	d := membersData{Members: ms, Grid: grid, Unit: unit, Back: ctx.Request.URL.RequestURI()}
 	if unitID == 0 {
@@ -346,39 +276,27 @@ func (c *Console) members(ctx *gin.Context) {
 		}
 	}
 	if err != nil {
-		c.internal(ctx, "members", err)
-		return
+		return err
 	}
 	c.render(ctx, http.StatusOK, "members", page{Title: "成员", Nav: "members", Flash: flash(ctx), Data: d})
+	return nil
 }
 
-func (c *Console) unbind(ctx *gin.Context) {
+func (c *Console) unbind(ctx *gin.Context) error {
 	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		c.fail(ctx, http.StatusBadRequest, "成员编号不对。")
-		return
+		return admin.BadRequest("成员编号不对。")
 	}
 	rctx := ctx.Request.Context()
 	m, err := c.cfg.Store.MemberByID(rctx, id)
-	switch {
-	case errors.Is(err, flows.ErrNotFound):
-		c.fail(ctx, http.StatusNotFound, "没有这个成员。")
-		return
-	case err != nil:
-		c.internal(ctx, "unbind", err)
-		return
+	if err != nil {
+		return admin.NotFound(err, "没有这个成员。")
 	}
-	if !adminOf(ctx).CanSeeUnit(m.UnitID) {
-		c.forbidden(ctx)
-		return
+	if adm := adminOf(ctx); !adm.CanSeeMember(m) {
+		return adm.Forbidden(flows.ResourceMember)
 	}
 	if err := c.cfg.Store.UnbindMember(rctx, id); err != nil {
-		if errors.Is(err, flows.ErrNotFound) {
-			c.fail(ctx, http.StatusNotFound, "没有这个成员。")
-			return
-		}
-		c.internal(ctx, "unbind", err)
-		return
+		return admin.NotFound(err, "没有这个成员。")
 	}
 	back := ctx.PostForm("back")
 	if !strings.HasPrefix(back, Path+"/members") {
@@ -390,6 +308,7 @@ func (c *Console) unbind(ctx *gin.Context) {
 		sep = "&"
 	}
 	ctx.Redirect(http.StatusSeeOther, back+sep+"msg=unbound")
+	return nil
 }
 
 // --- activities
@@ -399,256 +318,23 @@ type activitiesData struct {
 	Activities []flows.Activity
 }
 
-func (c *Console) activities(ctx *gin.Context) {
-	m, ok := c.month(ctx)
-	if !ok {
-		return
-	}
-	unitID, ok := c.unitScope(ctx, strings.TrimSpace(ctx.Query("unit")))
-	if !ok {
-		return
+func (c *Console) activities(ctx *gin.Context) error {
+	m, err := c.month(ctx)
+	if err != nil {
+		return err
 	}
 	f := flows.MonthFilter(m)
-	f.UnitID, f.Unit = unitID, strings.TrimSpace(ctx.Query("unit"))
+	f.Unit = strings.TrimSpace(ctx.Query("unit"))
+	if f.UnitID, err = adminOf(ctx).UnitScope(f.Unit); err != nil {
+		return err
+	}
 	as, err := c.cfg.Store.Activities(ctx.Request.Context(), f)
 	if err != nil {
-		c.internal(ctx, "activities", err)
-		return
+		return err
 	}
 	d := activitiesData{monthNav: navOf(m), Activities: as}
 	c.render(ctx, http.StatusOK, "activities", page{Title: "集体活动", Nav: "activities", Data: d})
-}
-
-// --- notices
-
-type noticeItem struct {
-	Notice  flows.Notice
-	Counts  flows.NoticeCounts
-	Done    int // deliveries with their outcome
-	Percent int
-}
-
-func itemOf(n flows.Notice, counts flows.NoticeCounts) noticeItem {
-	it := noticeItem{Notice: n, Counts: counts, Done: counts.Sent + counts.Failed + counts.Skipped}
-	if t := counts.Total(); t > 0 {
-		it.Percent = it.Done * 100 / t
-	} else if counts.Resolved {
-		it.Percent = 100
-	}
-	return it
-}
-
-func (c *Console) notices(ctx *gin.Context) {
-	f := flows.NoticeFilter{Limit: 50}
-	if adm := adminOf(ctx); adm.Role != flows.AdminOffice {
-		f.Unit = adm.Unit
-	}
-	ns, err := c.cfg.Store.Notices(ctx.Request.Context(), f)
-	if err != nil {
-		c.internal(ctx, "notices", err)
-		return
-	}
-	items := make([]noticeItem, len(ns))
-	for i, n := range ns {
-		items[i] = itemOf(n.Notice, n.Counts)
-	}
-	c.render(ctx, http.StatusOK, "notices", page{Title: "通知", Nav: "notices", Data: items})
-}
-
-// noticeFormData is the composer's form, as typed.
-type noticeFormData struct {
-	Title, Content, EventTime, Place, SendAt string
-	All                                      bool
-	Grids, Units                             []string // chosen
-	AllGrids, AllUnits                       []string // offered
-	Count                                    int      // targets, after a preview
-	Previewed                                bool
-	// OwnUnit is the only target a unit admin may choose; "" for the office.
-	OwnUnit string
-}
-
-const formTime = "2006-01-02T15:04" // <input type="datetime-local">
-
-func (c *Console) noticeForm(ctx *gin.Context) {
-	d := noticeFormData{}
-	if !c.offerTargets(ctx, &d) {
-		return
-	}
-	if d.OwnUnit != "" {
-		d.Units = []string{d.OwnUnit}
-	}
-	c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
-}
-
-// offerTargets fills the grids and units the form offers: a unit admin's
-// notices go to their unit alone, which the form names (a hidden field).
-func (c *Console) offerTargets(ctx *gin.Context, d *noticeFormData) bool {
-	if adm := adminOf(ctx); adm.Role != flows.AdminOffice {
-		d.OwnUnit, d.AllUnits = adm.Unit, []string{adm.Unit}
-		return true
-	}
-	var err error
-	rctx := ctx.Request.Context()
-	if d.AllGrids, err = c.cfg.Store.GridNames(rctx); err == nil {
-		d.AllUnits, err = c.cfg.Store.UnitNames(rctx)
-	}
-	if err != nil {
-		c.internal(ctx, "notice form", err)
-		return false
-	}
-	return true
-}
-
-// parseNotice validates the composer's form into a notice; the message
-// says what to fix.
-func (c *Console) parseNotice(d *noticeFormData) (flows.Notice, string) {
-	n := flows.Notice{Title: d.Title, Content: d.Content, Place: d.Place, TargetAll: d.All}
-	now := c.cfg.Now()
-	switch {
-	case d.Title == "":
-		return n, "请填写标题。"
-	case utf8.RuneCountInString(d.Title) > 64:
-		return n, "标题最多64字。"
-	case d.Content == "":
-		return n, "请填写内容。"
-	case utf8.RuneCountInString(d.Content) > 1000:
-		return n, "内容最多1000字。"
-	case utf8.RuneCountInString(d.Place) > 100:
-		return n, "地点最多100字。"
-	}
-	if d.EventTime != "" {
-		t, err := time.ParseInLocation(formTime, d.EventTime, c.cfg.Loc)
-		if err != nil {
-			return n, "活动时间格式不对，应为 年-月-日 时:分。"
-		}
-		n.EventTime = t
-	}
-	if d.SendAt != "" {
-		t, err := time.ParseInLocation(formTime, d.SendAt, c.cfg.Loc)
-		switch {
-		case err != nil:
-			return n, "发送时间格式不对，应为 年-月-日 时:分。"
-		case t.Before(now.Add(-time.Minute)):
-			return n, "发送时间不能早于现在；立即发送请留空。"
-		case t.After(now.AddDate(1, 0, 0)):
-			return n, "发送时间不能晚于一年以后。"
-		}
-		n.SendAt = t
-	}
-	if !d.All {
-		for _, g := range d.Grids {
-			if !slices.Contains(d.AllGrids, g) {
-				return n, "没有名为「" + g + "」的网格。"
-			}
-		}
-		for _, u := range d.Units {
-			if !slices.Contains(d.AllUnits, u) {
-				return n, "没有名为「" + u + "」的单位。"
-			}
-		}
-		if len(d.Grids) == 0 && len(d.Units) == 0 {
-			return n, "请选择发送对象：全体成员，或至少一个网格或单位。"
-		}
-		n.Grids, n.Units = d.Grids, d.Units
-	}
-	return n, ""
-}
-
-// formNames are the grid or unit names a form chose: trimmed, without
-// blanks and repeats, in the order given.
-func formNames(in []string) []string {
-	var out []string
-	for _, name := range in {
-		if name = strings.TrimSpace(name); name != "" && !slices.Contains(out, name) {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
-func (c *Console) composeNotice(ctx *gin.Context) {
-	d := noticeFormData{
-		Title: strings.TrimSpace(ctx.PostForm("title")), Content: strings.TrimSpace(ctx.PostForm("content")),
-		EventTime: strings.TrimSpace(ctx.PostForm("event_time")), Place: strings.TrimSpace(ctx.PostForm("place")),
-		SendAt: strings.TrimSpace(ctx.PostForm("send_at")), All: ctx.PostForm("all") == "1",
-		Grids: formNames(ctx.PostFormArray("grid")), Units: formNames(ctx.PostFormArray("unit")),
-	}
-	// A unit admin who names any other target is refused, as the API
-	// refuses them, before the names are looked at.
-	if adm := adminOf(ctx); adm.Role != flows.AdminOffice &&
-		!adm.CanNotify(flows.Notice{TargetAll: d.All, Grids: d.Grids, Units: d.Units}) {
-		c.fail(ctx, http.StatusForbidden, "单位管理员只能向本单位发送通知：发送对象只能是「"+adm.Unit+"」。")
-		return
-	}
-	if !c.offerTargets(ctx, &d) {
-		return
-	}
-	again := func(code int, msg string) {
-		c.render(ctx, code, "notice_form", page{Title: "发布通知", Nav: "notices", Error: msg, Data: d})
-	}
-	n, msg := c.parseNotice(&d)
-	if msg != "" {
-		again(http.StatusUnprocessableEntity, msg)
-		return
-	}
-	rctx := ctx.Request.Context()
-	if ctx.PostForm("action") != "send" {
-		count, err := c.cfg.Store.CountNoticeTargets(rctx, n)
-		if errors.Is(err, flows.ErrNotFound) {
-			again(http.StatusUnprocessableEntity, "所选网格或单位已不存在，请重新选择。")
-			return
-		}
-		if err != nil {
-			c.internal(ctx, "count targets", err)
-			return
-		}
-		d.Count, d.Previewed = count, true
-		c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
-		return
-	}
-	n.CreatedBy = adminOf(ctx).Username
-	if err := c.cfg.Store.CreateNotice(rctx, &n); err != nil {
-		if errors.Is(err, flows.ErrNotFound) {
-			again(http.StatusUnprocessableEntity, "所选网格或单位已不存在，请重新选择。")
-			return
-		}
-		c.internal(ctx, "create notice", err)
-		return
-	}
-	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=created", Path, n.ID))
-}
-
-func (c *Console) notice(ctx *gin.Context) {
-	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		c.fail(ctx, http.StatusNotFound, "没有这条通知。")
-		return
-	}
-	rctx := ctx.Request.Context()
-	n, err := c.cfg.Store.Notice(rctx, id)
-	if errors.Is(err, flows.ErrNotFound) {
-		c.fail(ctx, http.StatusNotFound, "没有这条通知。")
-		return
-	}
-	if err != nil {
-		c.internal(ctx, "notice", err)
-		return
-	}
-	if !adminOf(ctx).CanNotify(n) {
-		c.forbidden(ctx)
-		return
-	}
-	counts, err := c.cfg.Store.NoticeCounts(rctx, id)
-	if err != nil {
-		c.internal(ctx, "notice", err)
-		return
-	}
-	p := page{Title: n.Title, Nav: "notices", Flash: flash(ctx), Data: itemOf(n, counts)}
-	// Reload while it is being sent, or about to be.
-	if !counts.Done() && !n.SendAt.After(c.cfg.Now().Add(time.Minute)) {
-		p.Refresh = 2
-	}
-	c.render(ctx, http.StatusOK, "notice", p)
+	return nil
 }
 
 // --- assessment
@@ -659,36 +345,23 @@ type assessmentData struct {
 	Office     bool // the grid ranking and the workbook are the office's
 }
 
-func (c *Console) assessment(ctx *gin.Context) {
-	m, ok := c.month(ctx)
-	if !ok {
-		return
+func (c *Console) assessment(ctx *gin.Context) error {
+	m, err := c.month(ctx)
+	if err != nil {
+		return err
 	}
 	a, err := c.cfg.Store.Assessment(ctx.Request.Context(), m, c.cfg.Loc)
 	if err != nil {
-		c.internal(ctx, "assessment", err)
-		return
+		return err
 	}
-	d := assessmentData{monthNav: navOf(m), Assessment: a, Office: true}
-	if adm := adminOf(ctx); adm.Role != flows.AdminOffice {
-		// A unit admin sees their unit's row (ranked among all) only.
-		d.Office, d.Assessment.Grids = false, nil
-		d.Assessment.Units = slices.DeleteFunc(d.Assessment.Units, func(u flows.UnitScore) bool { return u.UnitID != adm.UnitID })
-	}
+	// A unit admin sees their unit's row (ranked among all) only.
+	adm := adminOf(ctx)
+	d := assessmentData{monthNav: navOf(m), Assessment: adm.AssessmentRows(a), Office: adm.CanSeeWorkbook()}
 	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Data: d})
+	return nil
 }
 
-func (c *Console) workbook(ctx *gin.Context) {
-	m, ok := c.month(ctx)
-	if !ok {
-		return
-	}
-	b, err := workbook.Build(ctx.Request.Context(), c.cfg.Store, m, c.cfg.Loc)
-	if err != nil {
-		c.internal(ctx, "workbook", err)
-		return
-	}
-	ctx.Header("Content-Disposition", workbook.Disposition(m))
-	ctx.Header("Cache-Control", "no-store")
-	ctx.Data(http.StatusOK, workbook.ContentType, b)
+// workbook serves the month's workbook: office admins only.
+func (c *Console) workbook(ctx *gin.Context) error {
+	return admin.ServeWorkbook(ctx, c.cfg.Store, adminOf(ctx), c.month, c.cfg.Loc)
 }

@@ -21,16 +21,17 @@ const pushLimit = 200
 // the member unbound or unfollowed, outside the 48-hour window with no
 // status template, an errcode a retry cannot fix, retries used up) with
 // member, kind, reason and time: office admins all, unit admins those to
-// their unit's members.
-func (c *Console) pushes(ctx *gin.Context) {
+// their unit's members (flows.Admin.UnitScope).
+func (c *Console) pushes(ctx *gin.Context) error {
 	f := flows.PushFilter{Limit: pushLimit}
-	if adm := adminOf(ctx); adm.Role != flows.AdminOffice {
-		f.UnitID = adm.UnitID
+	var err error
+	if f.UnitID, err = adminOf(ctx).UnitScope(""); err != nil {
+		return err
 	}
 	ps, err := c.cfg.Store.FailedPushes(ctx.Request.Context(), f)
 	if err != nil {
-		c.internal(ctx, "pushes", err)
-		return
+		return err
 	}
 	c.render(ctx, http.StatusOK, "pushes", page{Title: "未送达消息", Nav: "pushes", Data: pushesData{Pushes: ps, Limit: pushLimit}})
+	return nil
 }

@@ -1,0 +1,68 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"gridbot/flows"
+)
+
+// Photos is what serving a photo needs of the store.
+type Photos interface {
+	// PhotoUnit is the unit of the record a photo belongs to.
+	PhotoUnit(ctx context.Context, id int64) (int64, error)
+	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+}
+
+// mediaMaxAge is how long a browser may keep a photo: its bytes never change.
+const mediaMaxAge = "private, max-age=86400"
+
+// ServePhoto answers a request for the photo of the path parameter id
+// with its stored bytes, when adm may see it (flows.Admin.CanSeePhoto):
+// with its content type when that is a raster image, else as
+// application/octet-stream (stored bytes are never served as a page or a
+// script, and an SVG may hold scripts), cached privately for a day under
+// its sha256 as ETag, and 304 to a request that has that already. The API
+// and the console serve photos with it. It returns what to answer
+// instead: a 400 for a bad id, a 404 for an unknown photo or one not
+// stored yet, a refusal for a photo of another unit.
+func ServePhoto(c *gin.Context, st Photos, adm flows.Admin) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	unitID, err := st.PhotoUnit(ctx, id)
+	if err != nil {
+		return NotFound(err, "no such photo")
+	}
+	if !adm.CanSeePhoto(unitID) {
+		return adm.Forbidden(flows.ResourcePhoto)
+	}
+	p, data, err := st.PhotoData(ctx, id)
+	if err != nil {
+		return NotFound(err, "photo not stored (yet)")
+	}
+	ct := p.ContentType
+	if ct == "" {
+		ct = http.DetectContentType(data)
+	}
+	if !strings.HasPrefix(ct, "image/") || strings.HasPrefix(ct, "image/svg") {
+		ct = "application/octet-stream"
+	}
+	c.Header("Cache-Control", mediaMaxAge)
+	c.Header("X-Content-Type-Options", "nosniff")
+	if p.SHA256 != "" {
+		etag := `"` + p.SHA256 + `"`
+		c.Header("ETag", etag)
+		if c.GetHeader("If-None-Match") == etag {
+			c.Status(http.StatusNotModified)
+			return nil
+		}
+	}
+	c.Data(http.StatusOK, ct, data)
+	return nil
+}

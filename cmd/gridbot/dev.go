@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gridbot/bot/admin"
 	"gridbot/bot/fakewechat"
 	"gridbot/bot/simulator"
 	"gridbot/bot/webhook"
@@ -118,7 +119,7 @@ const DevAdmin = "admin"
 // resetAdmin gives DevAdmin a new random password.
 func (d *devMode) resetAdmin(ctx context.Context, db *sqldb.DB) error {
 	pw := rand.Text()[:16] // 80 random bits in base32: no 0/O or 1/I to misread
-	hash, err := hashPassword(pw)
+	hash, err := admin.HashPassword(pw)
 	if err != nil {
 		return fmt.Errorf("dev mode: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"gridbot/bot/devchat"
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/wechat"
@@ -88,7 +89,7 @@ var envVars = []envVar{
 	{Name: "WECHAT_TOKEN", Note: "dev mode (token " + DevToken + ", fake WeChat API, demo data, /dev/chat)", Meaning: "token for signatures", Parse: parseToken},
 	{Name: "WECHAT_AES_KEY", Meaning: "43-char EncodingAESKey; when set, safe (AES) mode requests are accepted and plaintext ones refused", Parse: parseAESKey},
 	{Name: "WECHAT_ACCEPT_PLAINTEXT", Default: "false", Meaning: "true: with WECHAT_AES_KEY set, also accept plaintext POSTs (while switching the account's mode); true or false", Parse: parseAcceptPlaintext},
-	{Name: "WECHAT_API_BASE", Default: wechat.DefaultAPIBase, Note: "in dev mode the built-in fake at " + devAPIPath, Meaning: "base URL of the WeChat API", Parse: parseAPIBase},
+	{Name: "WECHAT_API_BASE", Default: wechat.DefaultAPIBase, Note: "in dev mode the built-in fake at " + devchat.APIPath, Meaning: "base URL of the WeChat API", Parse: parseAPIBase},
 	{Name: "WECHAT_NOTICE_TEMPLATE_ID", Meaning: "template for notices; empty: customer-service text messages", Parse: setString(func(c *Config) *string { return &c.NoticeTemplateID })},
 	{Name: "WECHAT_NOTICE_TEMPLATE_FIELDS", Default: notices.DefaultTemplateFields,
 		Meaning: "the notice template's fields: field=value, comma-separated; values title, event_time, place, content, unit (the recipient's unit)",

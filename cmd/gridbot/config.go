@@ -49,7 +49,7 @@ type Config struct {
 	StatusTemplateFields wechat.TemplateFields
 	SendRate             int
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
-	// X-Forwarded-For and X-Forwarded-Proto are believed; none by default.
+	// X-Forwarded-For is believed; none by default.
 	TrustedProxies []string
 	// AcceptPlaintext, with AESKey set, also accepts plaintext POSTs.
 	AcceptPlaintext bool
@@ -175,6 +175,9 @@ func parseDatabaseURL(c *Config, v string) error {
 func parseRedisURL(c *Config, v string) error {
 	if v != "" {
 		if _, err := redis.ParseURL(v); err != nil {
+			if ue := (*url.Error)(nil); errors.As(err, &ue) {
+				err = ue.Err // without the URL
+			}
 			return fmt.Errorf("want redis://host:6379/0 (or empty for in-process sessions): %v", err)
 		}
 	}

@@ -172,3 +172,38 @@ func TestConfigTableDiff(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigErrorsQuoteValuesNotSecrets: a bad value is quoted in its
+// error, unless it is or may hold a secret (the token, the AES key, the
+// database's and Redis's URLs with their passwords), which never is.
+func TestConfigErrorsQuoteValuesNotSecrets(t *testing.T) {
+	for name, value := range map[string]string{
+		"GRIDBOT_ADDR":                  "8080",
+		"GRIDBOT_TZ":                    "Mars/Olympus",
+		"WECHAT_ACCEPT_PLAINTEXT":       "yes",
+		"WECHAT_API_BASE":               "ftp://api.example",
+		"GRIDBOT_SEND_RATE":             "fast",
+		"GRIDBOT_TRUSTED_PROXIES":       "nginx",
+		"WECHAT_NOTICE_TEMPLATE_FIELDS": "thing1:title",
+	} {
+		_, err := loadConfig(envOf(map[string]string{name: value}))
+		if err == nil || !strings.Contains(err.Error(), name+": ") || !strings.Contains(err.Error(), `"`+value+`"`) {
+			t.Errorf("%s=%s: %v, want an error naming the variable and quoting the value", name, value, err)
+		}
+	}
+	for name, value := range map[string]string{
+		"WECHAT_TOKEN":   "s3cret has spaces",
+		"WECHAT_AES_KEY": "s3cret-too-short",
+		"DATABASE_URL":   "mysql://gridbot:s3cret@db.example/gridbot",
+		"REDIS_URL":      "redis://:s3cret@redis.example:port/0",
+	} {
+		env := map[string]string{"WECHAT_TOKEN": "prodtoken", "WECHAT_APPID": "wx1"}
+		env[name] = value
+		_, err := loadConfig(envOf(env))
+		if err == nil || !strings.Contains(err.Error(), name+": ") {
+			t.Errorf("%s: %v, want an error naming it", name, err)
+		} else if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: error %q shows the secret", name, err)
+		}
+	}
+}

@@ -46,8 +46,8 @@ type Session struct {
 // takes as long for a wrong user as for a wrong password. Made once, on
 // the first such sign-in.
 var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
-	return h
+	h, _ := HashPassword("not a password of anyone")
+	return []byte(h)
 })
 
 // Open checks username and password, limited per user and per client

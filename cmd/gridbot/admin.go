@@ -9,19 +9,11 @@ import (
 	"io"
 	"strings"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"gridbot/bot/admin"
 	"gridbot/flows"
 )
 
 const adminUsage = "usage: gridbot admin add USER [--role office|unit] [--unit NAME] [--password P]"
-
-// minPasswordLen is the shortest password admin add accepts; bcrypt reads
-// at most 72 bytes.
-const (
-	minPasswordLen = 8
-	maxPasswordLen = 72
-)
 
 // runAdmin runs `gridbot admin add`: it creates an account of the admin
 // API, or resets an existing one's password, role and unit (ending its
@@ -60,10 +52,10 @@ func runAdmin(ctx context.Context, cfg Config, args []string, stdin io.Reader, s
 		}
 		pw = strings.TrimRight(line, "\r\n")
 	}
-	if len([]rune(pw)) < minPasswordLen || len(pw) > maxPasswordLen {
-		return fmt.Errorf("admin add: the password must have at least %d characters and at most %d bytes", minPasswordLen, maxPasswordLen)
+	if err := admin.CheckPassword(pw); err != nil {
+		return fmt.Errorf("admin add: %w", err)
 	}
-	if a.PasswordHash, err = hashPassword(pw); err != nil {
+	if a.PasswordHash, err = admin.HashPassword(pw); err != nil {
 		return fmt.Errorf("admin add: %w", err)
 	}
 
@@ -90,15 +82,6 @@ func runAdmin(ctx context.Context, cfg Config, args []string, stdin io.Reader, s
 		fmt.Fprintf(stdout, "admin %s saved (office)\n", saved.Username)
 	}
 	return nil
-}
-
-// hashPassword is how every admin password is stored: bcrypt.
-func hashPassword(pw string) (string, error) {
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
-	if err != nil {
-		return "", fmt.Errorf("hash password: %w", err)
-	}
-	return string(hash), nil
 }
 
 // oneArg parses flags with one positional argument that may stand before,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gridbot/bot/simulator"
+	"gridbot/cmd/gridbot/internal/bench"
 	"gridbot/store/testenv"
 )
 
@@ -58,23 +59,18 @@ func startServing(tb testing.TB, env map[string]string, start func(context.Conte
 
 // benchConversations sends b.N log-hours conversations of one user and
 // reports messages per second besides the time per conversation.
-func benchConversations(b *testing.B, u *benchUser) {
+func benchConversations(b *testing.B, u *bench.User) {
 	ctx := context.Background()
-	sent := u.sent
+	msgs := 0
 	for b.Loop() {
-		for {
-			_, done, err := u.next(ctx)
-			if err != nil {
-				b.Fatalf("conversation %d: %v", u.conv, err)
-			}
-			if done {
-				break
-			}
+		n, err := u.Converse(ctx)
+		if err != nil {
+			b.Fatal(err)
 		}
+		msgs += n
 	}
-	msgs := float64(u.sent - sent)
-	b.ReportMetric(msgs/float64(b.N), "msgs/op")
-	b.ReportMetric(msgs/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(msgs)/float64(b.N), "msgs/op")
+	b.ReportMetric(float64(msgs)/b.Elapsed().Seconds(), "msgs/s")
 }
 
 // BenchmarkLogHoursConversation is one full log-hours conversation (登记,
@@ -87,12 +83,12 @@ func BenchmarkLogHoursConversation(b *testing.B) {
 		"GRIDBOT_DATA_DIR": b.TempDir(),
 		"DATABASE_URL":     testenv.PostgresDSN(b),
 		"REDIS_URL":        fmt.Sprintf("redis://%s/%d", rdb.Options().Addr, rdb.Options().DB),
-		"WECHAT_TOKEN":     benchToken,
-		"WECHAT_API_BASE":  benchAPIBase,
+		"WECHAT_TOKEN":     bench.Token,
+		"WECHAT_API_BASE":  bench.APIBase,
 	}
-	members := benchMembers(1)
+	members := bench.Members(1)
 	roster := filepath.Join(b.TempDir(), "roster.csv")
-	if err := writeBenchRoster(roster, members); err != nil {
+	if err := bench.WriteRoster(roster, members); err != nil {
 		b.Fatal(err)
 	}
 	if err := run(context.Background(), []string{"import", "roster", roster}, envOf(env), nil, io.Discard, io.Discard); err != nil {
@@ -103,14 +99,9 @@ func BenchmarkLogHoursConversation(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	u := &benchUser{
-		sim: &simulator.User{URL: base + "/wechat", Token: benchToken, OpenID: "o-bench-" + rand.Text()[:12], ToUser: benchOffice},
-		loc: cfg.TZ,
-	}
-	for _, m := range bindScript(members[0]) {
-		if _, _, err := u.send(context.Background(), m); err != nil {
-			b.Fatalf("bind: %v", err)
-		}
+	u := bench.NewUser(&simulator.User{URL: base + "/wechat", Token: bench.Token, OpenID: "o-bench-" + rand.Text()[:12], ToUser: bench.Office}, cfg.TZ, false)
+	if err := u.Bind(context.Background(), members[0]); err != nil {
+		b.Fatalf("bind: %v", err)
 	}
 	benchConversations(b, u)
 }
@@ -118,51 +109,10 @@ func BenchmarkLogHoursConversation(b *testing.B) {
 // BenchmarkEchoConversation sends the same script to gridbot echo:
 // the HTTP and protocol work alone, for comparison.
 func BenchmarkEchoConversation(b *testing.B) {
-	env := map[string]string{"GRIDBOT_DATA_DIR": b.TempDir(), "WECHAT_TOKEN": benchToken, "WECHAT_API_BASE": benchAPIBase}
+	env := map[string]string{"GRIDBOT_DATA_DIR": b.TempDir(), "WECHAT_TOKEN": bench.Token, "WECHAT_API_BASE": bench.APIBase}
 	base := startServing(b, env, serveEcho)
-	u := &benchUser{
-		sim:  &simulator.User{URL: base + "/wechat", Token: benchToken, OpenID: "o-bench-echo", ToUser: benchOffice},
-		loc:  time.UTC,
-		echo: true,
-	}
+	u := bench.NewUser(&simulator.User{URL: base + "/wechat", Token: bench.Token, OpenID: "o-bench-echo", ToUser: bench.Office}, time.UTC, true)
 	benchConversations(b, u)
-}
-
-func TestServiceDayCyclesThroughAMonth(t *testing.T) {
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Date(2026, 3, 2, 0, 30, 0, 0, loc)
-	cases := map[int]string{0: "今天", 1: "昨天", 2: "前天", 3: "2026-02-27", 30: "2026-01-31"}
-	for back, want := range cases {
-		if got := serviceDay(back, now); got != want {
-			t.Errorf("serviceDay(%d) = %q, want %q", back, got, want)
-		}
-	}
-	ms := benchMembers(12)
-	if ms[0].Name != "压测员零零零一" || ms[0].Phone != "13900000001" || ms[11].Name != "压测员零零一二" || ms[11].Phone != "13900000012" {
-		t.Fatalf("bench members: %v", ms)
-	}
-}
-
-func TestBenchFlags(t *testing.T) {
-	cfg, err := loadConfig(envOf(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := parseBenchFlags(cfg, nil, io.Discard)
-	if err != nil || o.users != 200 || o.rounds != 3 || o.concurrency != 200 || o.rate != 1000 || o.duration != 10*time.Second || o.db != "sqlite" {
-		t.Fatalf("defaults: %+v %v", o, err)
-	}
-	for _, args := range [][]string{
-		{"--users", "0"}, {"--users", "10000"}, {"--rounds", "0"}, {"--users", "5", "--concurrency", "6"},
-		{"--rate", "0"}, {"--duration", "0s"}, {"--db", "mysql"}, {"--db", "postgres"}, {"extra"},
-	} {
-		if _, err := parseBenchFlags(cfg, args, io.Discard); err == nil {
-			t.Errorf("parseBenchFlags(%q) accepted", args)
-		}
-	}
 }
 
 // TestBenchCommandSmoke builds gridbot and runs a tiny bench with SQLite

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/bot/admin"
 	"gridbot/cmd/gridbot/demo"
 	"gridbot/flows"
 )
@@ -300,7 +301,7 @@ func TestBrowserDevChat(t *testing.T) {
 
 	// In a second tab, the office signs in to the console, sees the photo
 	// and moves the report to 处理中.
-	hash, err := hashPassword("console-pass-1")
+	hash, err := admin.HashPassword("console-pass-1")
 	if err != nil {
 		t.Fatal(err)
 	}

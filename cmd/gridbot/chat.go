@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"gridbot/bot/devchat"
 	"gridbot/bot/simulator"
 )
 
@@ -205,7 +206,7 @@ func chatPhoto(ctx context.Context, hc *http.Client, webhookURL, file string) (s
 	if err != nil {
 		return simulator.Message{}, err
 	}
-	api := strings.TrimSuffix(strings.TrimRight(webhookURL, "/"), "/wechat") + devAPIPath
+	api := strings.TrimSuffix(strings.TrimRight(webhookURL, "/"), "/wechat") + devchat.APIPath
 	call := func(req *http.Request, out any) error {
 		resp, err := hc.Do(req)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"gridbot/bot/devchat"
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/wechat"
@@ -48,7 +49,7 @@ type Config struct {
 	StatusTemplateFields wechat.TemplateFields
 	SendRate             int
 	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose
-	// X-Forwarded-For and X-Forwarded-Proto are believed; none by default.
+	// X-Forwarded-For is believed; none by default.
 	TrustedProxies []string
 	// AcceptPlaintext, with AESKey set, also accepts plaintext POSTs.
 	AcceptPlaintext bool
@@ -56,148 +57,226 @@ type Config struct {
 	DevMode bool
 }
 
-// envVar documents one variable; the README repeats this table.
+// envVar is one environment variable: its name, default, meaning and how
+// it is read. envVars is the only place a variable is declared; the
+// README's configuration table repeats it (TestReadmeConfigTable compares
+// the two), and gridbot bench keeps these names out of its servers'
+// environment.
 type envVar struct {
-	Name, Default, Meaning string
+	Name string
+	// Default is the value of an unset or blank variable; DevDefault, when
+	// not empty, is it in dev mode instead.
+	Default, DevDefault string
+	// Note says what the default means where its value does not tell (the
+	// README shows it after the value: "empty: SQLite file …").
+	Note    string
+	Meaning string
+	// Parse sets the variable's field of c from v (trimmed, the default
+	// when blank). Its error says what is wrong with the value, without
+	// the variable's name, which loadConfig puts before it; an errors.Join
+	// of several is listed one per line.
+	Parse func(c *Config, v string) error
 }
 
 var envVars = []envVar{
-	{"GRIDBOT_ADDR", ":8080", "listen address; dev mode default 127.0.0.1:8080"},
-	{"DATABASE_URL", "", "postgres://… selects PostgreSQL; empty: SQLite file $GRIDBOT_DATA_DIR/gridbot.db"},
-	{"REDIS_URL", "", "redis://… selects Redis; empty: in-process session store (one instance only)"},
-	{"GRIDBOT_DATA_DIR", "./data", "SQLite file and other local state"},
-	{"GRIDBOT_TZ", "Asia/Shanghai", "office time zone"},
-	{"WECHAT_APPID", "", "official account AppID"},
-	{"WECHAT_APPSECRET", "", "official account AppSecret"},
-	{"WECHAT_TOKEN", "", "token for signatures; empty: dev mode (token gridbot-dev)"},
-	{"WECHAT_AES_KEY", "", "43-char EncodingAESKey; when set, safe (AES) mode requests are accepted and plaintext ones refused"},
-	{"WECHAT_ACCEPT_PLAINTEXT", "false", "true: with WECHAT_AES_KEY set, also accept plaintext POSTs (while switching the account's mode)"},
-	{"WECHAT_API_BASE", "https://api.weixin.qq.com", "base URL of the WeChat API"},
-	{"WECHAT_NOTICE_TEMPLATE_ID", "", "template for notices; empty: customer-service text messages"},
-	{"WECHAT_NOTICE_TEMPLATE_FIELDS", notices.DefaultTemplateFields, "the notice template's fields: field=value, comma-separated; values title, event_time, place, content, unit"},
-	{"WECHAT_STATUS_TEMPLATE_ID", "", "template for pushes outside the 48-hour window (a report's status change); empty: such a push fails, saying so"},
-	{"WECHAT_STATUS_TEMPLATE_FIELDS", jobs.DefaultStatusTemplateFields, "the status template's fields: field=value, comma-separated; values title, code, status, note, time"},
-	{"GRIDBOT_SEND_RATE", "50", "notice messages per second, all instances together"},
-	{"GRIDBOT_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed; empty: none"},
+	{Name: "GRIDBOT_ADDR", Default: ":8080", DevDefault: devAddr, Meaning: "listen address", Parse: parseAddr},
+	{Name: "DATABASE_URL", Note: "SQLite file $GRIDBOT_DATA_DIR/gridbot.db", Meaning: "postgres://… selects PostgreSQL", Parse: parseDatabaseURL},
+	{Name: "REDIS_URL", Note: "in-process session store (one instance only)", Meaning: "redis://… selects Redis", Parse: parseRedisURL},
+	{Name: "GRIDBOT_DATA_DIR", Default: "./data", Meaning: "SQLite file and other local state", Parse: parseDataDir},
+	{Name: "GRIDBOT_TZ", Default: "Asia/Shanghai", Meaning: "office time zone", Parse: parseTZ},
+	{Name: "WECHAT_APPID", Meaning: "the official account's AppID", Parse: setString(func(c *Config) *string { return &c.AppID })},
+	{Name: "WECHAT_APPSECRET", Meaning: "the official account's AppSecret", Parse: setString(func(c *Config) *string { return &c.AppSecret })},
+	{Name: "WECHAT_TOKEN", Note: "dev mode (token " + DevToken + ", fake WeChat API, demo data, /dev/chat)", Meaning: "token for signatures", Parse: parseToken},
+	{Name: "WECHAT_AES_KEY", Meaning: "43-char EncodingAESKey; when set, safe (AES) mode requests are accepted and plaintext ones refused", Parse: parseAESKey},
+	{Name: "WECHAT_ACCEPT_PLAINTEXT", Default: "false", Meaning: "true: with WECHAT_AES_KEY set, also accept plaintext POSTs (while switching the account's mode); true or false", Parse: parseAcceptPlaintext},
+	{Name: "WECHAT_API_BASE", Default: wechat.DefaultAPIBase, Note: "in dev mode the built-in fake at " + devchat.APIPath, Meaning: "base URL of the WeChat API", Parse: parseAPIBase},
+	{Name: "WECHAT_NOTICE_TEMPLATE_ID", Meaning: "template for notices; empty: customer-service text messages", Parse: setString(func(c *Config) *string { return &c.NoticeTemplateID })},
+	{Name: "WECHAT_NOTICE_TEMPLATE_FIELDS", Default: notices.DefaultTemplateFields,
+		Meaning: "the notice template's fields: field=value, comma-separated; values title, event_time, place, content, unit (the recipient's unit)",
+		Parse:   parseTemplateFields(notices.TemplateValues, func(c *Config) *wechat.TemplateFields { return &c.NoticeTemplateFields })},
+	{Name: "WECHAT_STATUS_TEMPLATE_ID", Meaning: "template for pushes outside the 48-hour window (a report's status change); empty: such a push fails, saying so",
+		Parse: setString(func(c *Config) *string { return &c.StatusTemplateID })},
+	{Name: "WECHAT_STATUS_TEMPLATE_FIELDS", Default: jobs.DefaultStatusTemplateFields,
+		Meaning: "the status template's fields: field=value, comma-separated; values title, code, status, note, time (of the change)",
+		Parse:   parseTemplateFields(jobs.StatusTemplateValues, func(c *Config) *wechat.TemplateFields { return &c.StatusTemplateFields })},
+	{Name: "GRIDBOT_SEND_RATE", Default: "50", Meaning: "notice messages per second, all instances together", Parse: parseSendRate},
+	{Name: "GRIDBOT_TRUSTED_PROXIES", Note: "none", Meaning: "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", Parse: parseTrustedProxies},
 }
-
-var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{3,32}$`)
 
 // loadConfig reads and validates the environment, naming every bad value.
 func loadConfig(getenv func(string) string) (Config, error) {
-	get := func(name string) string {
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			for _, e := range envVars {
-				if e.Name == name {
-					return e.Default
-				}
-			}
-		}
-		return v
-	}
 	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
-	}
-	c := Config{
-		Addr:             get("GRIDBOT_ADDR"),
-		DatabaseURL:      get("DATABASE_URL"),
-		RedisURL:         get("REDIS_URL"),
-		DataDir:          get("GRIDBOT_DATA_DIR"),
-		AppID:            get("WECHAT_APPID"),
-		AppSecret:        get("WECHAT_APPSECRET"),
-		Token:            get("WECHAT_TOKEN"),
-		AESKey:           get("WECHAT_AES_KEY"),
-		APIBase:          strings.TrimRight(get("WECHAT_API_BASE"), "/"),
-		NoticeTemplateID: get("WECHAT_NOTICE_TEMPLATE_ID"),
-		StatusTemplateID: get("WECHAT_STATUS_TEMPLATE_ID"),
-	}
-	if c.Token == "" && strings.TrimSpace(getenv("GRIDBOT_ADDR")) == "" {
-		c.Addr = devAddr // dev mode listens on this machine only
-	}
-	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
-		bad("GRIDBOT_ADDR", "%q is not host:port (for example :8080 or 127.0.0.1:8080)", c.Addr)
-	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		bad("GRIDBOT_ADDR", "port %q is not a number from 0 to 65535", port)
-	}
-	if c.DatabaseURL != "" {
-		u, err := url.Parse(c.DatabaseURL)
-		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-			bad("DATABASE_URL", "want postgres://user@host:5432/dbname (or empty for SQLite)")
-		}
-	}
-	if c.RedisURL != "" {
-		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			bad("REDIS_URL", "want redis://host:6379/0 (or empty for in-process sessions): %v", err)
-		}
-	}
-	if c.DataDir == "" {
-		bad("GRIDBOT_DATA_DIR", "must not be empty")
-	} else {
-		c.DataDir = filepath.Clean(c.DataDir)
-	}
-	tz := get("GRIDBOT_TZ")
-	if loc, err := time.LoadLocation(tz); err != nil || tz == "Local" {
-		bad("GRIDBOT_TZ", "%q is not an IANA time zone such as Asia/Shanghai", tz)
-	} else {
-		c.TZ = loc
-	}
-	if c.Token == "" {
-		c.DevMode = true
-		c.Token = DevToken
-	} else if !tokenRE.MatchString(c.Token) {
-		bad("WECHAT_TOKEN", "must be 3–32 letters, digits, _ or - (as set on the official account's server page)")
-	}
-	if c.AESKey != "" {
-		if key, err := base64.StdEncoding.DecodeString(c.AESKey + "="); len(c.AESKey) != 43 || err != nil || len(key) != 32 {
-			bad("WECHAT_AES_KEY", "must be the 43-character EncodingAESKey from the official account's server page")
-		}
-		if c.AppID == "" {
-			bad("WECHAT_APPID", "is required when WECHAT_AES_KEY is set (safe-mode messages carry the AppID)")
-		}
-	}
-	if v := get("WECHAT_ACCEPT_PLAINTEXT"); v != "true" && v != "false" {
-		bad("WECHAT_ACCEPT_PLAINTEXT", "%q is not true or false", v)
-	} else {
-		c.AcceptPlaintext = v == "true"
-	}
-	if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("WECHAT_API_BASE", "%q is not an http(s) URL", c.APIBase)
-	}
-	fields := func(name string, values map[string]bool) wechat.TemplateFields {
-		fs, err := wechat.ParseTemplateFields(get(name), values)
+	var bad func(name string, err error)
+	bad = func(name string, err error) {
 		var joined interface{ Unwrap() []error }
 		if errors.As(err, &joined) {
 			for _, e := range joined.Unwrap() {
-				bad(name, "%v", e)
+				bad(name, e)
 			}
-		} else if err != nil {
-			bad(name, "%v", err)
+			return
 		}
-		return fs
+		errs = append(errs, fmt.Errorf("%s: %w", name, err))
 	}
-	c.NoticeTemplateFields = fields("WECHAT_NOTICE_TEMPLATE_FIELDS", notices.TemplateValues)
-	c.StatusTemplateFields = fields("WECHAT_STATUS_TEMPLATE_FIELDS", jobs.StatusTemplateValues)
-	rate, err := strconv.Atoi(get("GRIDBOT_SEND_RATE"))
-	if err != nil || rate < 1 || rate > 10000 {
-		bad("GRIDBOT_SEND_RATE", "%q is not a whole number of messages per second from 1 to 10000", get("GRIDBOT_SEND_RATE"))
+	c := Config{DevMode: strings.TrimSpace(getenv("WECHAT_TOKEN")) == ""}
+	for _, e := range envVars {
+		v := strings.TrimSpace(getenv(e.Name))
+		if v == "" {
+			v = e.Default
+			if c.DevMode && e.DevDefault != "" {
+				v = e.DevDefault
+			}
+		}
+		if err := e.Parse(&c, v); err != nil {
+			bad(e.Name, err)
+		}
 	}
-	c.SendRate = rate
-	for _, p := range strings.Split(get("GRIDBOT_TRUSTED_PROXIES"), ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
-			bad("GRIDBOT_TRUSTED_PROXIES", "%q is not an IP address or CIDR (such as 10.0.0.5 or 10.0.0.0/8)", p)
-			continue
-		}
-		c.TrustedProxies = append(c.TrustedProxies, p)
+	if c.AESKey != "" && c.AppID == "" {
+		bad("WECHAT_APPID", errors.New("is required when WECHAT_AES_KEY is set (safe-mode messages carry the AppID)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration:\n%w", err)
 	}
 	return c, nil
+}
+
+// setString is the Parse of a variable taken as it is.
+func setString(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*field(c) = v
+		return nil
+	}
+}
+
+func parseAddr(c *Config, v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (for example :8080 or 127.0.0.1:8080)", v)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	c.Addr = v
+	return nil
+}
+
+// parseDatabaseURL and parseRedisURL never repeat the value: it may hold
+// a password.
+func parseDatabaseURL(c *Config, v string) error {
+	if v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return errors.New("want postgres://user@host:5432/dbname (or empty for SQLite)")
+		}
+	}
+	c.DatabaseURL = v
+	return nil
+}
+
+func parseRedisURL(c *Config, v string) error {
+	if v != "" {
+		if _, err := redis.ParseURL(v); err != nil {
+			if ue := (*url.Error)(nil); errors.As(err, &ue) {
+				err = ue.Err // without the URL
+			}
+			return fmt.Errorf("want redis://host:6379/0 (or empty for in-process sessions): %v", err)
+		}
+	}
+	c.RedisURL = v
+	return nil
+}
+
+func parseDataDir(c *Config, v string) error {
+	if v == "" {
+		return errors.New("must not be empty")
+	}
+	c.DataDir = filepath.Clean(v)
+	return nil
+}
+
+func parseTZ(c *Config, v string) error {
+	loc, err := time.LoadLocation(v)
+	if err != nil || v == "Local" {
+		return fmt.Errorf("%q is not an IANA time zone such as Asia/Shanghai", v)
+	}
+	c.TZ = loc
+	return nil
+}
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{3,32}$`)
+
+// parseToken and parseAESKey never repeat the value: it is a secret.
+// Without a token gridbot runs in dev mode, with DevToken.
+func parseToken(c *Config, v string) error {
+	switch {
+	case v == "":
+		c.Token = DevToken
+	case !tokenRE.MatchString(v):
+		return errors.New("must be 3–32 letters, digits, _ or - (as set on the official account's server page)")
+	default:
+		c.Token = v
+	}
+	return nil
+}
+
+func parseAESKey(c *Config, v string) error {
+	if v != "" {
+		if key, err := base64.StdEncoding.DecodeString(v + "="); len(v) != 43 || err != nil || len(key) != 32 {
+			return errors.New("must be the 43-character EncodingAESKey from the official account's server page")
+		}
+	}
+	c.AESKey = v
+	return nil
+}
+
+func parseAcceptPlaintext(c *Config, v string) error {
+	if v != "true" && v != "false" {
+		return fmt.Errorf("%q is not true or false", v)
+	}
+	c.AcceptPlaintext = v == "true"
+	return nil
+}
+
+func parseAPIBase(c *Config, v string) error {
+	v = strings.TrimRight(v, "/")
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", v)
+	}
+	c.APIBase = v
+	return nil
+}
+
+// parseTemplateFields reads a template's field=value mapping, its values
+// among values; every problem is its own error.
+func parseTemplateFields(values map[string]bool, field func(*Config) *wechat.TemplateFields) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		fs, err := wechat.ParseTemplateFields(v, values)
+		*field(c) = fs
+		return err
+	}
+}
+
+func parseSendRate(c *Config, v string) error {
+	rate, err := strconv.Atoi(v)
+	if err != nil || rate < 1 || rate > 10000 {
+		return fmt.Errorf("%q is not a whole number of messages per second from 1 to 10000", v)
+	}
+	c.SendRate = rate
+	return nil
+}
+
+func parseTrustedProxies(c *Config, v string) error {
+	var errs []error
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			errs = append(errs, fmt.Errorf("%q is not an IP address or CIDR (such as 10.0.0.5 or 10.0.0.0/8)", p))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	return errors.Join(errs...)
 }
 
 // checkDevMode refuses dev mode beside production settings (SPEC §3): dev

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/bot/admin"
 	"gridbot/cmd/gridbot/demo"
 	"gridbot/flows"
 )
@@ -153,7 +154,7 @@ func TestBrowserConsole(t *testing.T) {
 	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": dir})
 	ctx := context.Background()
 	db := openDB(t, dir)
-	hash, err := hashPassword("console-pass-1")
+	hash, err := admin.HashPassword("console-pass-1")
 	if err != nil {
 		t.Fatal(err)
 	}

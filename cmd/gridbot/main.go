@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if len(args) != 1 || args[0] != "push" {
 			return fmt.Errorf("usage: gridbot menu push")
 		}
-		return pushMenu(ctx, cfg, stdout)
+		return pushMenu(ctx, cfg, log, stdout)
 	}
 	return fmt.Errorf("unknown command %q\n\n%s", cmd, strings.TrimSpace(usage))
 }

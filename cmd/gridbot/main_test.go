@@ -269,17 +269,3 @@ func TestSubcommandErrors(t *testing.T) {
 		t.Fatalf("bad roster: %v", err)
 	}
 }
-
-// TestReadmeListsEveryVariable: the README's configuration table names
-// every variable of envVars.
-func TestReadmeListsEveryVariable(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, v := range envVars {
-		if !strings.Contains(string(readme), "`"+v.Name+"`") {
-			t.Errorf("README.md does not describe %s", v.Name)
-		}
-	}
-}

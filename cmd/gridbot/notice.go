@@ -10,13 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/silenceper/wechat/v2/cache"
-
 	"gridbot/bot/notices"
-	"gridbot/bot/wechat"
 	"gridbot/flows"
-	"gridbot/store/session"
 )
 
 // noticeUsage is the help of gridbot notice send.
@@ -86,29 +81,12 @@ func runNotice(ctx context.Context, cfg Config, args []string, stdout, stderr io
 		return fmt.Errorf("notice send: --event-time: %w", err)
 	}
 
-	db, err := openStore(ctx, cfg)
+	a, err := open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	var (
-		tokens  cache.Cache = wechat.NewMemoryCache()
-		limiter             = notices.NewLimiter(cfg.SendRate)
-	)
-	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("redis: %w", err)
-		}
-		rdb := redis.NewClient(opt)
-		defer rdb.Close()
-		tokens = session.NewTokenCache(rdb, "gridbot:")
-		limiter = notices.NewRedisLimiter(rdb, "gridbot:", cfg.SendRate)
-	}
-	client := wechat.New(wechat.Config{
-		AppID: cfg.AppID, AppSecret: cfg.AppSecret, Token: cfg.Token, AESKey: cfg.AESKey,
-		APIBase: cfg.APIBase, Cache: tokens,
-	})
+	defer a.close()
+	db := a.db
 	if err := db.CreateNotice(ctx, &n); err != nil {
 		return fmt.Errorf("notice send: %w", err)
 	}
@@ -119,8 +97,8 @@ func runNotice(ctx context.Context, cfg Config, args []string, stdout, stderr io
 	fmt.Fprintf(stdout, "notice %d created for %s, sending at %s\n", n.ID, target, n.SendAt.In(cfg.TZ).Format("2006-01-02 15:04:05"))
 
 	runner, err := notices.New(db.RiverDriver(), notices.Deps{
-		Store: db, Poster: client, TemplateID: cfg.NoticeTemplateID, TemplateFields: cfg.NoticeTemplateFields,
-		Limiter: limiter, Location: cfg.TZ, PollInterval: 200 * time.Millisecond,
+		Store: db, Poster: a.client, TemplateID: cfg.NoticeTemplateID, TemplateFields: cfg.NoticeTemplateFields,
+		Limiter: a.sendLimiter, Location: cfg.TZ, PollInterval: 200 * time.Millisecond,
 	}, log)
 	if err != nil {
 		return err

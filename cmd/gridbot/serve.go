@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,32 +14,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
 	"gridbot/bot/admin"
 	"gridbot/bot/console"
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/webhook"
-	"gridbot/bot/wechat"
 	"gridbot/flows"
 	"gridbot/store/roster"
-	"gridbot/store/session"
-	"gridbot/store/sqldb"
-)
-
-// app is everything serve wires together; tests build it through serve.
-type app struct {
-	db       *sqldb.DB
-	sessions session.Store
-	redis    *redis.Client
-	client   *wechat.Client
-}
-
-// Failed sign-ins allowed per user name and per client address in a window.
-const (
-	loginFailures = 5
-	loginWindow   = 15 * time.Minute
 )
 
 // apiError answers {"error": msg} under /api/ and gin's plain text elsewhere.
@@ -52,57 +33,6 @@ func apiError(status int, msg string) gin.HandlerFunc {
 		}
 		c.String(status, http.StatusText(status))
 	}
-}
-
-// openStore opens the database named by cfg and applies pending migrations.
-func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	return db, nil
-}
-
-// open connects the stores named by cfg and migrates the database.
-func open(ctx context.Context, cfg Config) (*app, error) {
-	db, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	a := &app{db: db}
-	tokens := wechat.NewMemoryCache()
-	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("redis: %w", err)
-		}
-		a.redis = redis.NewClient(opt)
-		if err := a.redis.Ping(ctx).Err(); err != nil {
-			a.close()
-			return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
-		}
-		a.sessions = session.NewRedis(a.redis, "gridbot:")
-		tokens = session.NewTokenCache(a.redis, "gridbot:")
-	} else {
-		a.sessions = session.NewMemory()
-	}
-	a.client = wechat.New(wechat.Config{
-		AppID: cfg.AppID, AppSecret: cfg.AppSecret, Token: cfg.Token, AESKey: cfg.AESKey,
-		APIBase: cfg.APIBase, Cache: tokens,
-	})
-	return a, nil
-}
-
-func (a *app) close() {
-	if a.redis != nil {
-		a.redis.Close()
-	}
-	a.db.Close()
 }
 
 // serve runs the HTTP server until ctx ends. ready, when set, receives the
@@ -121,7 +51,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	if cfg.DevMode {
 		dev, cfg = newDevMode(cfg, ln.Addr())
 	}
-	a, err := open(ctx, cfg)
+	a, err := open(ctx, cfg, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -145,13 +75,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		ln.Close()
 		return fmt.Errorf("start jobs: %w", err)
 	}
-	limiter := notices.NewLimiter(cfg.SendRate)
-	if a.redis != nil {
-		limiter = notices.NewRedisLimiter(a.redis, "gridbot:", cfg.SendRate)
-	}
 	sender, err := notices.New(a.db.RiverDriver(), notices.Deps{
 		Store: a.db, Poster: a.client, TemplateID: cfg.NoticeTemplateID, TemplateFields: cfg.NoticeTemplateFields,
-		Limiter: limiter, Location: cfg.TZ,
+		Limiter: a.sendLimiter, Location: cfg.TZ,
 	}, log)
 	if err == nil {
 		err = sender.Start(context.WithoutCancel(ctx))
@@ -180,13 +106,6 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		}
 	}
 	handler, wh := a.router(cfg, log, dev)
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
 	mode := "production"
 	if cfg.DevMode {
 		mode = "dev (WECHAT_TOKEN unset: token " + DevToken + ")"
@@ -199,26 +118,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		background(context.Background())
-		return fmt.Errorf("http: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("gridbot shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// Reverse order: stop taking requests, then let running jobs finish,
-	// then (deferred) close the stores.
-	herr := srv.Shutdown(sctx)
-	wh.Wait() // messages whose handling outlived their request
-	background(sctx)
-	if herr != nil && !errors.Is(herr, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", herr)
-	}
-	return nil
+	// Reverse order: stop taking requests, then finish the messages whose
+	// handling outlived their request and let running jobs finish, then
+	// (deferred) close the stores.
+	return serveHTTP(ctx, ln, handler, log, func(sctx context.Context) {
+		wh.Wait()
+		background(sctx)
+	})
 }
 
 // router mounts the webhook, health checks, metrics, the admin API under
@@ -270,14 +176,8 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	// The API and the console count failed sign-ins together.
-	// Failed sign-ins of the API and the console count together, across
-	// instances when they share Redis.
-	var logins admin.Limiter = admin.NewMemoryLimiter(loginFailures, loginWindow, nil)
-	if a.redis != nil {
-		logins = admin.NewRedisLimiter(a.redis, "gridbot:", loginFailures, loginWindow, nil, log)
-	}
-	admin.New(admin.Config{Accounts: a.db, Store: a.db, Limiter: logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
-	console.New(console.Config{Accounts: a.db, Store: a.db, Limiter: logins, Loc: cfg.TZ, Log: log}).Register(r)
+	admin.New(admin.Config{Accounts: a.db, Store: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
+	console.New(console.Config{Accounts: a.db, Store: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r)
 	if dev != nil {
 		dev.register(r)
 	}
@@ -336,11 +236,11 @@ func importFile(ctx context.Context, cfg Config, kind, path string, stdout io.Wr
 	return nil
 }
 
-func pushMenu(ctx context.Context, cfg Config, stdout io.Writer) error {
+func pushMenu(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
 	if cfg.AppID == "" || cfg.AppSecret == "" {
 		return fmt.Errorf("menu push needs WECHAT_APPID and WECHAT_APPSECRET")
 	}
-	a, err := open(ctx, cfg)
+	a, err := open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

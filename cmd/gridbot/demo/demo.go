@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"fmt"
 
+	"gridbot/bot/devchat"
 	"gridbot/flows"
 	"gridbot/store/roster"
 )
@@ -40,28 +41,19 @@ func Grids() ([]flows.GridRow, error) {
 	return rows, nil
 }
 
-// Member is one demo member as /dev/chat offers it.
-type Member struct {
-	OpenID string `json:"open_id"` // the OpenID the dev chat uses for this member
-	Name   string `json:"name"`
-	Phone  string `json:"phone"`
-	Unit   string `json:"unit"`
-	Grid   string `json:"grid"`
-	Role   string `json:"role"`
-}
-
 // OpenID is the OpenID dev mode gives the demo member with this mobile.
 func OpenID(phone string) string { return "dev-" + phone }
 
-// Members lists the demo members in roster order.
-func Members() ([]Member, error) {
+// Members lists the demo members in roster order, as /dev/chat offers
+// them.
+func Members() ([]devchat.Member, error) {
 	rows, err := Roster()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Member, 0, len(rows))
+	out := make([]devchat.Member, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, Member{OpenID: OpenID(r.Phone), Name: r.Name, Phone: r.Phone, Unit: r.Unit, Grid: r.Grid, Role: r.Role.Label()})
+		out = append(out, devchat.Member{OpenID: OpenID(r.Phone), Name: r.Name, Phone: r.Phone, Unit: r.Unit, Grid: r.Grid, Role: r.Role.Label()})
 	}
 	return out, nil
 }

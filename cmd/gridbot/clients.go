@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/silenceper/wechat/v2/cache"
+
+	"gridbot/bot/admin"
+	"gridbot/bot/notices"
+	"gridbot/bot/wechat"
+	"gridbot/store/session"
+	"gridbot/store/sqldb"
+)
+
+// app is the clients of a gridbot process, built in one place (open) for
+// every command that needs more than the database: serve, notice send and
+// menu push. With REDIS_URL set, what instances share lives in Redis
+// (sessions, the access token, the notice send pace, failed sign-ins);
+// without it, in process.
+type app struct {
+	db       *sqldb.DB
+	sessions session.Store
+	redis    *redis.Client // nil without REDIS_URL
+	client   *wechat.Client
+	// sendLimiter paces notice messages (GRIDBOT_SEND_RATE); logins
+	// counts the failed sign-ins of the API and the console together.
+	sendLimiter notices.Limiter
+	logins      admin.Limiter
+}
+
+// Failed sign-ins allowed per user name and per client address in a window.
+const (
+	loginFailures = 5
+	loginWindow   = 15 * time.Minute
+)
+
+// redisPrefix starts every key gridbot keeps in Redis.
+const redisPrefix = "gridbot:"
+
+// openStore opens the database named by cfg and applies pending
+// migrations: all that the database-only commands (migrate, import, admin
+// add, report) open.
+func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// open connects the stores named by cfg, migrates the database and builds
+// the WeChat client and the limiters on them.
+func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{db: db}
+	if cfg.RedisURL == "" {
+		a.sessions = session.NewMemory()
+		a.client = newWeChatClient(cfg, wechat.NewMemoryCache())
+		a.sendLimiter = notices.NewLimiter(cfg.SendRate)
+		a.logins = admin.NewMemoryLimiter(loginFailures, loginWindow, nil)
+		return a, nil
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	a.redis = redis.NewClient(opt)
+	if err := a.redis.Ping(ctx).Err(); err != nil {
+		a.close()
+		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
+	}
+	a.sessions = session.NewRedis(a.redis, redisPrefix)
+	a.client = newWeChatClient(cfg, session.NewTokenCache(a.redis, redisPrefix))
+	a.sendLimiter = notices.NewRedisLimiter(a.redis, redisPrefix, cfg.SendRate)
+	a.logins = admin.NewRedisLimiter(a.redis, redisPrefix, loginFailures, loginWindow, nil, log)
+	return a, nil
+}
+
+// newWeChatClient is the WeChat client of cfg, its access token kept in
+// tokens.
+func newWeChatClient(cfg Config, tokens cache.Cache) *wechat.Client {
+	return wechat.New(wechat.Config{
+		AppID: cfg.AppID, AppSecret: cfg.AppSecret, Token: cfg.Token, AESKey: cfg.AESKey,
+		APIBase: cfg.APIBase, Cache: tokens,
+	})
+}
+
+func (a *app) close() {
+	if a.redis != nil {
+		a.redis.Close()
+	}
+	a.db.Close()
+}

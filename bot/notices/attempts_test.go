@@ -37,8 +37,7 @@ func TestTransientErrorsBounded(t *testing.T) {
 		}
 		runDeps(t, db, Deps{
 			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", DeliveryAttempts: 4,
-			PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-		})
+		}, fastConfig)
 		waitDone(t, db, n.ID, 30*time.Second)
 		want := []struct {
 			state flows.DeliveryState

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
@@ -55,7 +56,7 @@ func TestBatchRunCutShort(t *testing.T) {
 		db, _, _ := openDB(t, dialect)
 		n := resolvedNotice(t, db, 30)
 		p := &blockingPoster{started: make(chan struct{})}
-		w, err := register(river.NewWorkers(), Deps{Store: db, Poster: p, MaxWorkers: 4}, testLogger(t))
+		w, err := register(worker.NewWorkers(worker.Config{}), Deps{Store: db, Poster: p, MaxWorkers: 4}, testLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,8 +161,8 @@ func TestBatchRunPaceOutlasted(t *testing.T) {
 	n := resolvedNotice(t, db, 10)
 	p := &timedPoster{}
 	// RescueAfter 2 s: a run starts sends for 500 ms.
-	w, err := register(river.NewWorkers(), Deps{Store: db, Poster: p, Limiter: sleepyLimiter{},
-		MaxWorkers: 4, RescueAfter: 2 * time.Second}, testLogger(t))
+	w, err := register(worker.NewWorkers(worker.Config{RescueAfter: 2 * time.Second}),
+		Deps{Store: db, Poster: p, Limiter: sleepyLimiter{}, MaxWorkers: 4}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
@@ -68,10 +69,9 @@ func BenchmarkSendNotice(b *testing.B) {
 		seedBulk(b, db, n)
 		f := newFakeWeChat(b)
 		f.forgetBodies = true
-		r, err := New(db.RiverDriver(), Deps{
-			Store: db, Poster: newClient(b, f.srv.URL), TemplateID: "tmpl-1",
-			MaxWorkers: benchWorkers, PollInterval: 10 * time.Millisecond,
-		}, nil)
+		r, err := newRunner(db, Deps{
+			Store: db, Poster: newClient(b, f.srv.URL), TemplateID: "tmpl-1", MaxWorkers: benchWorkers,
+		}, worker.Config{PollInterval: 10 * time.Millisecond}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
@@ -47,10 +48,10 @@ func runChild() error {
 	}
 	defer db.Close()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	r, err := New(db.RiverDriver(), Deps{
+	r, err := newRunner(db, Deps{
 		Store: db, Poster: newClient(nil, os.Getenv(childAPIEnv)), TemplateID: "tmpl-1",
 		Limiter: NewLimiter(childRate), MaxWorkers: childWorkers,
-	}, log)
+	}, worker.Config{}, log)
 	if err != nil {
 		return err
 	}

@@ -116,11 +116,10 @@ func TestNoticeTemplateShowsUnit(t *testing.T) {
 		if err := db.CreateNotice(ctx, &n); err != nil {
 			t.Fatal(err)
 		}
-		r, err := New(db.RiverDriver(), Deps{
+		r, err := newRunner(db, Deps{
 			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-unit",
 			TemplateFields: wechat.MustTemplateFields("thing1=title,thing2=unit", TemplateValues),
-			PollInterval:   10 * time.Millisecond, RetryPolicy: fastRetry{},
-		}, testLogger(t))
+		}, fastConfig, testLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/silenceper/wechat/v2/credential"
 
 	"gridbot/bot/wechat"
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 	"gridbot/store/testenv"
@@ -252,21 +253,33 @@ type fastRetry struct{}
 
 func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(20 * time.Millisecond) }
 
+// fastConfig is the River client of most tests: polled every 10 ms,
+// retrying at once.
+var fastConfig = worker.Config{PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{}}
+
+// newRunner registers the notice workers of deps on a River client of
+// cfg on db, as gridbot serve does (not started).
+func newRunner(db *sqldb.DB, deps Deps, cfg worker.Config, log *slog.Logger) (*worker.Runner, error) {
+	ws := worker.NewWorkers(cfg)
+	if err := Register(ws, deps, log); err != nil {
+		return nil, err
+	}
+	return worker.New(db.RiverDriver(), ws, log)
+}
+
 // startRunner starts a Runner on db against the fake, stopped when the test ends.
 func startRunner(t *testing.T, db *sqldb.DB, f *fakeWeChat, templateID string) {
 	t.Helper()
-	runDeps(t, db, Deps{
-		Store: db, Poster: newClient(t, f.srv.URL), TemplateID: templateID,
-		PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-	})
+	runDeps(t, db, Deps{Store: db, Poster: newClient(t, f.srv.URL), TemplateID: templateID}, fastConfig)
 }
 
-// runDeps starts a Runner on db with deps, stopped when the test ends.
-func runDeps(t *testing.T, db *sqldb.DB, deps Deps) {
+// runDeps starts a Runner on db with deps and a client of cfg, stopped
+// when the test ends.
+func runDeps(t *testing.T, db *sqldb.DB, deps Deps, cfg worker.Config) {
 	t.Helper()
-	r, err := New(db.RiverDriver(), deps, testLogger(t))
+	r, err := newRunner(db, deps, cfg, testLogger(t))
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("newRunner: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := r.Start(ctx); err != nil {
@@ -449,10 +462,9 @@ func TestStopMidNotice(t *testing.T) {
 		if err := db.CreateNotice(ctx, &n); err != nil {
 			t.Fatalf("CreateNotice: %v", err)
 		}
-		r, err := New(db.RiverDriver(), Deps{
-			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: NewLimiter(200),
-			MaxWorkers: 4, PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-		}, testLogger(t))
+		r, err := newRunner(db, Deps{
+			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: NewLimiter(200), MaxWorkers: 4,
+		}, fastConfig, testLogger(t))
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}

@@ -13,21 +13,22 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
 
-// sweeperOf is a Runner's Sweeper (the Runner not started) whose clock
-// runs ahead by ahead, so the jobs it lists look that much older.
+// sweeperOf is a Sweeper on the River client of a Runner (not started)
+// whose clock runs ahead by ahead, so the jobs it lists look that much
+// older.
 func sweeperOf(t *testing.T, db *sqldb.DB, ahead time.Duration) *Sweeper {
 	t.Helper()
-	r, err := New(db.RiverDriver(), Deps{Store: db, Poster: &timedPoster{}}, testLogger(t))
+	r, err := newRunner(db, Deps{Store: db, Poster: &timedPoster{}}, worker.Config{}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := *r.sweeper
-	s.Now = func() time.Time { return time.Now().Add(ahead) }
-	return &s
+	return &Sweeper{Client: r.Client(), Store: db, Log: testLogger(t),
+		Now: func() time.Time { return time.Now().Add(ahead) }}
 }
 
 // TestSweeperRelaunchesDeadJobs: a send_notice and a send_batch job left
@@ -169,8 +170,7 @@ func TestSweeperLeavesLiveRunsAlone(t *testing.T) {
 		store := &countedClaims{DB: db}
 		runDeps(t, db, Deps{
 			Store: store, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: NewLimiter(40),
-			PollInterval: 10 * time.Millisecond, RescueAfter: 8 * time.Second,
-		})
+		}, worker.Config{PollInterval: 10 * time.Millisecond, RescueAfter: 8 * time.Second})
 		// Jobs look claimGrace older, less a second: a run claims its batch
 		// sooner than that, and the end of each (2 s) is tested.
 		s := sweeperOf(t, db, claimGrace-time.Second)
@@ -227,8 +227,8 @@ func TestBatchRunStopsWithoutClaim(t *testing.T) {
 			n := resolvedNotice(t, db, 60)
 			p := &timedPoster{}
 			// RescueAfter 8 s: a run may start sends for 2 s, at 50 a second.
-			w, err := register(river.NewWorkers(), Deps{Store: flakyRenewals{db, tc.err}, Poster: p, Limiter: NewLimiter(50),
-				MaxWorkers: 4, Hold: 500 * time.Millisecond, RescueAfter: 8 * time.Second}, testLogger(t))
+			w, err := register(worker.NewWorkers(worker.Config{RescueAfter: 8 * time.Second}), Deps{Store: flakyRenewals{db, tc.err},
+				Poster: p, Limiter: NewLimiter(50), MaxWorkers: 4, Hold: 500 * time.Millisecond}, testLogger(t))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
@@ -18,7 +19,7 @@ import (
 // at River's attempt⁴ seconds (about 4 days at the 25th), and early
 // failures keep River's short backoff.
 func TestJobRetryCapped(t *testing.T) {
-	w, err := register(river.NewWorkers(), Deps{Store: &sqldb.DB{}, Poster: &timedPoster{}}, nil)
+	w, err := register(worker.NewWorkers(worker.Config{}), Deps{Store: &sqldb.DB{}, Poster: &timedPoster{}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,10 +106,9 @@ func TestTokenRetryPaced(t *testing.T) {
 		t.Fatalf("CreateNotice: %v", err)
 	}
 	lim := &countingLimiter{}
-	r, err := New(db.RiverDriver(), Deps{
+	r, err := newRunner(db, Deps{
 		Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: lim,
-		PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-	}, testLogger(t))
+	}, fastConfig, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

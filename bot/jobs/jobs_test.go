@@ -26,7 +26,7 @@ import (
 	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
-	"gridbot/store/testenv"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // wechat.Client is the Sender the command wires in.
@@ -39,33 +39,10 @@ func forEachDB(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 	for _, dialect := range []string{sqldb.DialectPostgres, sqldb.DialectSQLite} {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			fn(t, openDB(t, dialect))
+			db, _, _ := sqldbtest.Open(t, dialect)
+			fn(t, db)
 		})
 	}
-}
-
-// openDB opens and migrates a fresh database, closed when the test ends
-// (after any Runner started later has stopped).
-func openDB(t *testing.T, dialect string) *sqldb.DB {
-	t.Helper()
-	ctx := context.Background()
-	var dsn string
-	if dialect == sqldb.DialectPostgres {
-		dsn = testenv.PostgresDSN(t)
-	}
-	db, err := sqldb.Open(ctx, dsn, t.TempDir())
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return db
 }
 
 // reporterOpenID is the WeChat user the test reporter is bound to.

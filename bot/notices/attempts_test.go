@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // TestTransientErrorsBounded: transient errors (-1, 45009, HTTP 5xx) are
@@ -14,7 +15,7 @@ import (
 func TestTransientErrorsBounded(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		ms := seedMembers(t, db, 7, nil, nil)
 		f := newFakeWeChat(t)
 		many := func(code int) []int {

@@ -17,6 +17,7 @@ import (
 	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // benchMembers is how many recipients the benchmarks send to:
@@ -65,7 +66,7 @@ func BenchmarkSendNotice(b *testing.B) {
 	n := benchMembers(b)
 	for range b.N {
 		b.StopTimer()
-		db, _, _ := openDB(b, sqldb.DialectPostgres)
+		db, _, _ := sqldbtest.Open(b, sqldb.DialectPostgres)
 		seedBulk(b, db, n)
 		f := newFakeWeChat(b)
 		f.forgetBodies = true

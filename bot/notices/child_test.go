@@ -15,6 +15,7 @@ import (
 	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // The crash tests run the sender in child processes: the test binary with
@@ -84,7 +85,7 @@ const crashMembers = 200
 
 func newCrash(t *testing.T, dialect string) *crash {
 	c := &crash{t: t, unbound: map[int]bool{}, off: map[int]bool{}}
-	c.db, c.dsn, c.dir = openDB(t, dialect)
+	c.db, c.dsn, c.dir = sqldbtest.Open(t, dialect)
 	for i := 0; i < crashMembers; i++ {
 		c.unbound[i] = i%10 == 9
 		c.off[i] = i%7 == 6 && !c.unbound[i]

@@ -23,7 +23,7 @@ import (
 	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
-	"gridbot/store/testenv"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // TestMain doubles as the sending process of the crash tests: with
@@ -178,26 +178,6 @@ func newClient(t testing.TB, base string) *wechat.Client {
 	return wechat.New(wechat.Config{AppID: appID, AppSecret: "secret", Token: "tok", APIBase: base, Cache: mem})
 }
 
-// openDB opens and migrates a fresh database of a dialect (dsn "" and a
-// new directory for SQLite), closed when the test ends.
-func openDB(t testing.TB, dialect string) (db *sqldb.DB, dsn, dir string) {
-	t.Helper()
-	ctx := context.Background()
-	dir = t.TempDir()
-	if dialect == sqldb.DialectPostgres {
-		dsn = testenv.PostgresDSN(t)
-	}
-	db, err := sqldb.Open(ctx, dsn, dir)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return db, dsn, dir
-}
-
 // forEachDB runs fn in parallel on PostgreSQL and SQLite.
 func forEachDB(t *testing.T, fn func(t *testing.T, dialect string)) {
 	for _, d := range []string{sqldb.DialectPostgres, sqldb.DialectSQLite} {
@@ -324,7 +304,7 @@ func testLogger(t testing.TB) *slog.Logger {
 func TestSendOutcomes(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		// 0-2 plain, 3 reminders off, 4 unbound, 5 unfollowed (43004),
 		// 6 busy twice, 7 outside the window (45015), 8 HTTP 500 once.
 		ms := seedMembers(t, db, 9, map[int]bool{4: true}, map[int]bool{3: true})
@@ -409,7 +389,7 @@ func TestSendOutcomes(t *testing.T) {
 }
 
 func TestDeliveryStates(t *testing.T) {
-	db, _, _ := openDB(t, sqldb.DialectSQLite)
+	db, _, _ := sqldbtest.Open(t, sqldb.DialectSQLite)
 	ctx := context.Background()
 	ms := seedMembers(t, db, 3, nil, nil)
 	f := newFakeWeChat(t)
@@ -452,7 +432,7 @@ func TestDeliveryStates(t *testing.T) {
 func TestStopMidNotice(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		ms := seedMembers(t, db, 120, nil, nil)
 		f := newFakeWeChat(t)
 		f.mu.Lock()

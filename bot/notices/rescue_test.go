@@ -16,6 +16,7 @@ import (
 	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // sweeperOf is a Sweeper on the River client of a Runner (not started)
@@ -39,7 +40,7 @@ func sweeperOf(t *testing.T, db *sqldb.DB, ahead time.Duration) *Sweeper {
 func TestSweeperRelaunchesDeadJobs(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, dsn, dir := openDB(t, dialect)
+		db, dsn, dir := sqldbtest.Open(t, dialect)
 		n := resolvedNotice(t, db, 5)
 		// Both jobs were taken by a process that died a minute ago.
 		if _, err := db.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = scheduled_at`); err != nil {
@@ -162,7 +163,7 @@ func (s *countedClaims) ClaimBatch(ctx context.Context, b flows.DeliveryBatch, h
 func TestSweeperLeavesLiveRunsAlone(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		n := resolvedNotice(t, db, 240)
 		f := newFakeWeChat(t)
 		// RescueAfter 8 s: each run starts sends for 2 s; at 40 a second,
@@ -223,7 +224,7 @@ func TestBatchRunStopsWithoutClaim(t *testing.T) {
 		{"taken over", flows.ErrConflict, 500 * time.Millisecond / 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, _, _ := openDB(t, sqldb.DialectPostgres)
+			db, _, _ := sqldbtest.Open(t, sqldb.DialectPostgres)
 			n := resolvedNotice(t, db, 60)
 			p := &timedPoster{}
 			// RescueAfter 8 s: a run may start sends for 2 s, at 50 a second.

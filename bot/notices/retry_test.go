@@ -12,6 +12,7 @@ import (
 	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // TestJobRetryCapped: a send_notice or send_batch job that failed many
@@ -60,7 +61,7 @@ func TestJobRetryCapped(t *testing.T) {
 func TestNoticeJobsAttempts(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		resolvedNotice(t, db, 3)
 		rows, err := db.SQL().QueryContext(ctx, `SELECT kind, max_attempts FROM river_job ORDER BY id`)
 		if err != nil {
@@ -97,7 +98,7 @@ func (l *countingLimiter) Wait(context.Context) error {
 // with a new token on a permit of its own, so the pace counts every call.
 func TestTokenRetryPaced(t *testing.T) {
 	ctx := context.Background()
-	db, _, _ := openDB(t, sqldb.DialectPostgres)
+	db, _, _ := sqldbtest.Open(t, sqldb.DialectPostgres)
 	seedMembers(t, db, 3, nil, nil)
 	f := newFakeWeChat(t)
 	f.script[openID(1)] = []int{40001}

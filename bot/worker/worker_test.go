@@ -12,7 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"gridbot/store/sqldb"
-	"gridbot/store/testenv"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // pingJob and pongJob stand for two features' jobs, each in its own queue.
@@ -35,26 +35,6 @@ func (w countWorker[T]) Work(context.Context, *river.Job[T]) error {
 	return nil
 }
 
-// openDB opens and migrates a fresh database of dialect, closed when the
-// test ends.
-func openDB(t *testing.T, dialect string) *sqldb.DB {
-	t.Helper()
-	ctx := context.Background()
-	var dsn string
-	if dialect == sqldb.DialectPostgres {
-		dsn = testenv.PostgresDSN(t)
-	}
-	db, err := sqldb.Open(ctx, dsn, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 // TestOneClientForEveryFeature: the workers, queues and loops two
 // features register are run by one River client: it works the jobs of
 // both queues, and the loops run from Start until Stop, which waits for
@@ -63,7 +43,7 @@ func TestOneClientForEveryFeature(t *testing.T) {
 	for _, dialect := range []string{sqldb.DialectPostgres, sqldb.DialectSQLite} {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			db := openDB(t, dialect)
+			db, _, _ := sqldbtest.Open(t, dialect)
 			ctx := context.Background()
 			var pings, pongs atomic.Int64
 			var loops, loopsDone atomic.Int64
@@ -142,7 +122,7 @@ func TestNewNeedsDriverAndWorkers(t *testing.T) {
 	if _, err := New(nil, NewWorkers(Config{}), nil); err == nil {
 		t.Error("New without a driver: no error")
 	}
-	db := openDB(t, sqldb.DialectSQLite)
+	db, _, _ := sqldbtest.Open(t, sqldb.DialectSQLite)
 	if _, err := New(db.RiverDriver(), nil, nil); err == nil {
 		t.Error("New without workers: no error")
 	}

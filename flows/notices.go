@@ -98,6 +98,17 @@ type DeliveryOutcome struct {
 	RetryAt time.Time
 }
 
+// TemplateFailure is WeChat's report (its TEMPLATESENDJOBFINISH event)
+// that the template message MsgID sent to OpenID was not delivered, as
+// bot/wechat reads the report's status: the notice delivery or push that
+// sent it is marked failed with ErrCode and Message.
+type TemplateFailure struct {
+	OpenID  string
+	MsgID   int64
+	ErrCode int64  // 43101 when the user blocked the account's messages; else 0
+	Message string // WeChat's words: "user block", "system failed"
+}
+
 // DeliveryResult is the outcome of one attempt at a delivery, for
 // RecordDeliveries.
 type DeliveryResult struct {

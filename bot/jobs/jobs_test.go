@@ -23,9 +23,10 @@ import (
 	"github.com/silenceper/wechat/v2/credential"
 
 	"gridbot/bot/wechat"
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
-	"gridbot/store/testenv"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // wechat.Client is the Sender the command wires in.
@@ -38,33 +39,10 @@ func forEachDB(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 	for _, dialect := range []string{sqldb.DialectPostgres, sqldb.DialectSQLite} {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			fn(t, openDB(t, dialect))
+			db, _, _ := sqldbtest.Open(t, dialect)
+			fn(t, db)
 		})
 	}
-}
-
-// openDB opens and migrates a fresh database, closed when the test ends
-// (after any Runner started later has stopped).
-func openDB(t *testing.T, dialect string) *sqldb.DB {
-	t.Helper()
-	ctx := context.Background()
-	var dsn string
-	if dialect == sqldb.DialectPostgres {
-		dsn = testenv.PostgresDSN(t)
-	}
-	db, err := sqldb.Open(ctx, dsn, t.TempDir())
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return db
 }
 
 // reporterOpenID is the WeChat user the test reporter is bound to.
@@ -122,26 +100,29 @@ type fastRetry struct{}
 
 func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(50 * time.Millisecond) }
 
-// testDeps are the Deps of a test Runner: the store, the fake API, and a
-// queue polled every 10 ms that retries at once.
+// testDeps are the Deps of a test Runner: the store and the fake API.
 func testDeps(t *testing.T, db *sqldb.DB, api *fakeAPI, tokens *fakeTokens) Deps {
 	return Deps{
-		Photos:       db,
-		Pushes:       db,
-		Tokens:       tokens,
-		Sender:       newSender(t, api.URL()),
-		APIBase:      api.URL(),
-		PollInterval: 10 * time.Millisecond,
-		RetryPolicy:  fastRetry{},
+		Photos:  db,
+		Pushes:  db,
+		Tokens:  tokens,
+		Sender:  newSender(t, api.URL()),
+		APIBase: api.URL(),
 	}
 }
 
-// startRunner builds and starts a Runner on db, stopped when the test ends.
-func startRunner(t *testing.T, db *sqldb.DB, deps Deps) *Runner {
+// startRunner registers the jobs of deps on a River client of db, as
+// gridbot serve does, its queue polled every 10 ms and retrying at once,
+// and starts it; it is stopped when the test ends.
+func startRunner(t *testing.T, db *sqldb.DB, deps Deps) *worker.Runner {
 	t.Helper()
-	r, err := New(db.RiverDriver(), deps, testLogger(t))
+	ws := worker.NewWorkers(worker.Config{PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{}})
+	if err := Register(ws, deps, testLogger(t)); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	r, err := worker.New(db.RiverDriver(), ws, testLogger(t))
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("worker.New: %v", err)
 	}
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)

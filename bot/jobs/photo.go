@@ -166,7 +166,7 @@ func (w *FetchPhotoWorker) mediaGet(ctx context.Context, mediaID string) (string
 		}
 		q := url.Values{"access_token": {token}, "media_id": {mediaID}}
 		contentType, data, err := w.get(ctx, w.HTTP, w.APIBase+"/cgi-bin/media/get?"+q.Encode())
-		if code := wechat.ErrCode(err); (code == 40001 || code == 42001) && attempt == 0 {
+		if attempt == 0 && err != nil && wechat.Classify(err) == wechat.Token {
 			if err := w.Tokens.DropToken(ctx); err != nil {
 				return "", nil, fmt.Errorf("drop token: %w", err)
 			}
@@ -203,7 +203,7 @@ func hopeless(err error) bool {
 		var re *RefusedError
 		switch {
 		case errors.Is(e, errMediaGet):
-			if wechat.ErrCode(e) != 40007 {
+			if wechat.ErrCode(e) != wechat.CodeInvalidMedia {
 				return false
 			}
 		case errors.As(e, &re):

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"gridbot/flows"
@@ -21,32 +20,26 @@ const DefaultPruneEvery = time.Hour
 // and then every interval, on every instance: the delete is one statement
 // that any number of instances may run at once, so it needs no leader
 // (River's periodic jobs run only on the leader of all River clients of
-// the database, which may be another package's client).
+// the database).
 type pruner struct {
 	photos flows.PhotoStore
 	every  time.Duration
 	now    func() time.Time
 	log    *slog.Logger
-
-	stop context.CancelFunc
-	done sync.WaitGroup
 }
 
-// start begins pruning until stop or until ctx ends.
-func (p *pruner) start(ctx context.Context) {
-	ctx, p.stop = context.WithCancel(ctx)
-	p.done.Go(func() {
-		t := time.NewTicker(p.every)
-		defer t.Stop()
-		for {
-			p.prune(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+// run prunes at once and then every interval until ctx ends.
+func (p *pruner) run(ctx context.Context) {
+	t := time.NewTicker(p.every)
+	defer t.Stop()
+	for {
+		p.prune(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
-	})
+	}
 }
 
 // prune runs one pass, logging what it did.
@@ -58,12 +51,4 @@ func (p *pruner) prune(ctx context.Context) {
 	case n > 0:
 		p.log.Info("jobs: staged photos pruned", slog.Int("photos", n))
 	}
-}
-
-// halt stops pruning and waits for a pass under way.
-func (p *pruner) halt() {
-	if p.stop != nil {
-		p.stop()
-	}
-	p.done.Wait()
 }

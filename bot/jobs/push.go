@@ -42,31 +42,11 @@ const (
 	ReasonNoTemplate = "成员超过48小时未与公众号互动，且未配置状态模板消息（WECHAT_STATUS_TEMPLATE_ID）"
 )
 
-// codeReasons say what an errcode a retry cannot fix means.
-var codeReasons = map[int64]string{
-	43004: "成员已取消关注公众号",
-	48001: "公众号没有该消息接口的权限",
-	40003: "成员的 OpenID 无效",
-	40037: "状态模板消息的模板 ID 无效（WECHAT_STATUS_TEMPLATE_ID）",
-	47003: "模板消息的字段与模板不符（WECHAT_STATUS_TEMPLATE_FIELDS）",
-	45015: "成员超过48小时未与公众号互动",
-	45047: "客服消息条数已达上限",
-}
-
-// windowCodes are the errcodes of a customer-service message refused for
-// the window (45015: more than 48 hours since the member's last message;
-// 45047: the window's few messages used up): the push goes as a template
-// message instead.
-var windowCodes = map[int64]bool{45015: true, 45047: true}
-
-// transientCodes are retried with backoff. Other errcodes fail the push:
-// a retry cannot fix them.
-var transientCodes = map[int64]bool{
-	-1:    true, // system busy
-	45009: true, // frequency limit
-	45011: true, // API minute quota
-	40001: true, // token still refused after the client's own retry
-	42001: true,
+// configHints name the setting to check where an errcode blames the
+// status template (wechat.Reason).
+var configHints = map[int64]string{
+	40037: "（WECHAT_STATUS_TEMPLATE_ID）",
+	47003: "（WECHAT_STATUS_TEMPLATE_FIELDS）",
 }
 
 // SendPushWorker sends a push (flows.SendPushJob): every message to a
@@ -172,7 +152,7 @@ func (w *SendPushWorker) send(ctx context.Context, p flows.Push) (flows.PushOutc
 	case p.OpenID == "":
 		return failed(0, ReasonUnbound), nil
 	case p.Unfollowed:
-		return failed(43004, codeReason(43004)), nil
+		return failed(wechat.CodeUnfollowed, codeReason(wechat.CodeUnfollowed)), nil
 	}
 	reason := ReasonNoTemplate // why a template message it must be
 	if flows.InServiceWindow(p.LastMessage, w.Now()) {
@@ -180,11 +160,10 @@ func (w *SendPushWorker) send(ctx context.Context, p flows.Push) (flows.PushOutc
 		if err == nil {
 			return flows.PushOutcome{State: flows.PushSent, Via: flows.PushViaText}, nil
 		}
-		code := wechat.ErrCode(err)
-		if !windowCodes[code] || ctx.Err() != nil {
+		if wechat.Classify(err) != wechat.Window || ctx.Err() != nil {
 			return w.failure(ctx, p, err)
 		}
-		reason = fmt.Sprintf("客服消息被拒：%s，且未配置状态模板消息（WECHAT_STATUS_TEMPLATE_ID）", codeReason(code))
+		reason = fmt.Sprintf("客服消息被拒：%s，且未配置状态模板消息（WECHAT_STATUS_TEMPLATE_ID）", codeReason(wechat.ErrCode(err)))
 	}
 	if w.Template == "" {
 		return failed(0, reason), nil
@@ -211,20 +190,17 @@ func (w *SendPushWorker) send(ctx context.Context, p flows.Push) (flows.PushOutc
 func (w *SendPushWorker) failure(ctx context.Context, p flows.Push, err error) (flows.PushOutcome, error) {
 	code := wechat.ErrCode(err)
 	var he *wechat.HTTPError
-	switch {
-	case ctx.Err() != nil:
+	switch m := wechat.Classify(err); {
+	case ctx.Err() != nil, m.Retry():
 		return flows.PushOutcome{}, err
-	case code == 43004:
+	case m == wechat.Unfollowed:
 		if uerr := w.Pushes.SetUnfollowed(context.WithoutCancel(ctx), p.OpenID, true); uerr != nil {
 			w.Log.Error("jobs: mark unfollowed", slog.Int64("push_id", p.ID), slog.Any("error", uerr))
 		}
-		return failed(code, codeReason(code)), nil
-	case code != 0 && !transientCodes[code]:
-		return failed(code, codeReason(code)), nil
-	case errors.As(err, &he) && he.Status < 500:
+	case errors.As(err, &he):
 		return failed(0, fmt.Sprintf("微信接口返回 HTTP %d", he.Status)), nil
 	}
-	return flows.PushOutcome{}, err
+	return failed(code, codeReason(code)), nil
 }
 
 // failed is a failed push's outcome.
@@ -232,13 +208,9 @@ func failed(code int64, reason string) flows.PushOutcome {
 	return flows.PushOutcome{State: flows.PushFailed, ErrCode: code, Reason: reason}
 }
 
-// codeReason says what errcode code means, with the code.
-func codeReason(code int64) string {
-	if r, ok := codeReasons[code]; ok {
-		return fmt.Sprintf("%s（errcode %d）", r, code)
-	}
-	return fmt.Sprintf("微信返回错误（errcode %d）", code)
-}
+// codeReason says what errcode code means, with the code, and the
+// setting to check where it blames the status template.
+func codeReason(code int64) string { return wechat.Reason(code, configHints[code]) }
 
 // retriesReason is the reason of a push whose retries ran out.
 func retriesReason(err error) string {

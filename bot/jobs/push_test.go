@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"gridbot/bot/wechat"
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
 )
@@ -312,10 +313,10 @@ func TestPushNotRepeated(t *testing.T) {
 
 // runAgain runs the one completed job of kind once more, as River may
 // (at least once), and waits for it to complete again.
-func runAgain(t *testing.T, db *sqldb.DB, runner *Runner, kind string) {
+func runAgain(t *testing.T, db *sqldb.DB, runner *worker.Runner, kind string) {
 	t.Helper()
 	job := jobsOf(t, db, kind)[0]
-	if _, err := runner.client.JobRetry(context.Background(), job.ID); err != nil {
+	if _, err := runner.Client().JobRetry(context.Background(), job.ID); err != nil {
 		t.Fatalf("JobRetry: %v", err)
 	}
 	waitFor(t, "the job run again", func() bool {

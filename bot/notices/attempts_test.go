@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gridbot/flows"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // TestTransientErrorsBounded: transient errors (-1, 45009, HTTP 5xx) are
@@ -14,7 +15,7 @@ import (
 func TestTransientErrorsBounded(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		ms := seedMembers(t, db, 7, nil, nil)
 		f := newFakeWeChat(t)
 		many := func(code int) []int {
@@ -37,8 +38,7 @@ func TestTransientErrorsBounded(t *testing.T) {
 		}
 		runDeps(t, db, Deps{
 			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", DeliveryAttempts: 4,
-			PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-		})
+		}, fastConfig)
 		waitDone(t, db, n.ID, 30*time.Second)
 		want := []struct {
 			state flows.DeliveryState

@@ -10,8 +10,10 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // resolvedNotice seeds the given number of bound members and creates a
@@ -52,10 +54,10 @@ func (p *blockingPoster) PostJSON(ctx context.Context, path string, body, out an
 func TestBatchRunCutShort(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		n := resolvedNotice(t, db, 30)
 		p := &blockingPoster{started: make(chan struct{})}
-		w, err := register(river.NewWorkers(), Deps{Store: db, Poster: p, MaxWorkers: 4}, testLogger(t))
+		w, err := register(worker.NewWorkers(worker.Config{}), Deps{Store: db, Poster: p, MaxWorkers: 4}, testLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,12 +158,12 @@ func workBatch(t *testing.T, db *sqldb.DB, w *SendBatchWorker, p *timedPoster, n
 // stopped starting sends is not made (the delivery stays pending for the
 // next run), so a slow pace cannot push a send past the batch's claim.
 func TestBatchRunPaceOutlasted(t *testing.T) {
-	db, _, _ := openDB(t, sqldb.DialectPostgres)
+	db, _, _ := sqldbtest.Open(t, sqldb.DialectPostgres)
 	n := resolvedNotice(t, db, 10)
 	p := &timedPoster{}
 	// RescueAfter 2 s: a run starts sends for 500 ms.
-	w, err := register(river.NewWorkers(), Deps{Store: db, Poster: p, Limiter: sleepyLimiter{},
-		MaxWorkers: 4, RescueAfter: 2 * time.Second}, testLogger(t))
+	w, err := register(worker.NewWorkers(worker.Config{RescueAfter: 2 * time.Second}),
+		Deps{Store: db, Poster: p, Limiter: sleepyLimiter{}, MaxWorkers: 4}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // benchMembers is how many recipients the benchmarks send to:
@@ -64,14 +66,13 @@ func BenchmarkSendNotice(b *testing.B) {
 	n := benchMembers(b)
 	for range b.N {
 		b.StopTimer()
-		db, _, _ := openDB(b, sqldb.DialectPostgres)
+		db, _, _ := sqldbtest.Open(b, sqldb.DialectPostgres)
 		seedBulk(b, db, n)
 		f := newFakeWeChat(b)
 		f.forgetBodies = true
-		r, err := New(db.RiverDriver(), Deps{
-			Store: db, Poster: newClient(b, f.srv.URL), TemplateID: "tmpl-1",
-			MaxWorkers: benchWorkers, PollInterval: 10 * time.Millisecond,
-		}, nil)
+		r, err := newRunner(db, Deps{
+			Store: db, Poster: newClient(b, f.srv.URL), TemplateID: "tmpl-1", MaxWorkers: benchWorkers,
+		}, worker.Config{PollInterval: 10 * time.Millisecond}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // The crash tests run the sender in child processes: the test binary with
@@ -47,10 +49,10 @@ func runChild() error {
 	}
 	defer db.Close()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	r, err := New(db.RiverDriver(), Deps{
+	r, err := newRunner(db, Deps{
 		Store: db, Poster: newClient(nil, os.Getenv(childAPIEnv)), TemplateID: "tmpl-1",
 		Limiter: NewLimiter(childRate), MaxWorkers: childWorkers,
-	}, log)
+	}, worker.Config{}, log)
 	if err != nil {
 		return err
 	}
@@ -83,7 +85,7 @@ const crashMembers = 200
 
 func newCrash(t *testing.T, dialect string) *crash {
 	c := &crash{t: t, unbound: map[int]bool{}, off: map[int]bool{}}
-	c.db, c.dsn, c.dir = openDB(t, dialect)
+	c.db, c.dsn, c.dir = sqldbtest.Open(t, dialect)
 	for i := 0; i < crashMembers; i++ {
 		c.unbound[i] = i%10 == 9
 		c.off[i] = i%7 == 6 && !c.unbound[i]

@@ -10,6 +10,7 @@ import (
 
 	"gridbot/bot/wechat"
 	"gridbot/flows"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // templateData decodes a template message body's data as field → value.
@@ -91,7 +92,7 @@ func TestLetterCustomFields(t *testing.T) {
 func TestNoticeTemplateShowsUnit(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		rows := []flows.RosterRow{
 			{Row: 2, Unit: "市文明办", Grid: "一号网格", Name: "张三", Phone: "13800000001", Role: flows.RoleVolunteer},
 			{Row: 3, Unit: "市城管局", Grid: "一号网格", Name: "李四", Phone: "13800000002", Role: flows.RoleVolunteer},
@@ -116,11 +117,10 @@ func TestNoticeTemplateShowsUnit(t *testing.T) {
 		if err := db.CreateNotice(ctx, &n); err != nil {
 			t.Fatal(err)
 		}
-		r, err := New(db.RiverDriver(), Deps{
+		r, err := newRunner(db, Deps{
 			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-unit",
 			TemplateFields: wechat.MustTemplateFields("thing1=title,thing2=unit", TemplateValues),
-			PollInterval:   10 * time.Millisecond, RetryPolicy: fastRetry{},
-		}, testLogger(t))
+		}, fastConfig, testLogger(t))
 		if err != nil {
 			t.Fatal(err)
 		}

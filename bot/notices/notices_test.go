@@ -20,9 +20,10 @@ import (
 	"github.com/silenceper/wechat/v2/credential"
 
 	"gridbot/bot/wechat"
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
-	"gridbot/store/testenv"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // TestMain doubles as the sending process of the crash tests: with
@@ -177,26 +178,6 @@ func newClient(t testing.TB, base string) *wechat.Client {
 	return wechat.New(wechat.Config{AppID: appID, AppSecret: "secret", Token: "tok", APIBase: base, Cache: mem})
 }
 
-// openDB opens and migrates a fresh database of a dialect (dsn "" and a
-// new directory for SQLite), closed when the test ends.
-func openDB(t testing.TB, dialect string) (db *sqldb.DB, dsn, dir string) {
-	t.Helper()
-	ctx := context.Background()
-	dir = t.TempDir()
-	if dialect == sqldb.DialectPostgres {
-		dsn = testenv.PostgresDSN(t)
-	}
-	db, err := sqldb.Open(ctx, dsn, dir)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return db, dsn, dir
-}
-
 // forEachDB runs fn in parallel on PostgreSQL and SQLite.
 func forEachDB(t *testing.T, fn func(t *testing.T, dialect string)) {
 	for _, d := range []string{sqldb.DialectPostgres, sqldb.DialectSQLite} {
@@ -252,21 +233,33 @@ type fastRetry struct{}
 
 func (fastRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(20 * time.Millisecond) }
 
+// fastConfig is the River client of most tests: polled every 10 ms,
+// retrying at once.
+var fastConfig = worker.Config{PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{}}
+
+// newRunner registers the notice workers of deps on a River client of
+// cfg on db, as gridbot serve does (not started).
+func newRunner(db *sqldb.DB, deps Deps, cfg worker.Config, log *slog.Logger) (*worker.Runner, error) {
+	ws := worker.NewWorkers(cfg)
+	if err := Register(ws, deps, log); err != nil {
+		return nil, err
+	}
+	return worker.New(db.RiverDriver(), ws, log)
+}
+
 // startRunner starts a Runner on db against the fake, stopped when the test ends.
 func startRunner(t *testing.T, db *sqldb.DB, f *fakeWeChat, templateID string) {
 	t.Helper()
-	runDeps(t, db, Deps{
-		Store: db, Poster: newClient(t, f.srv.URL), TemplateID: templateID,
-		PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-	})
+	runDeps(t, db, Deps{Store: db, Poster: newClient(t, f.srv.URL), TemplateID: templateID}, fastConfig)
 }
 
-// runDeps starts a Runner on db with deps, stopped when the test ends.
-func runDeps(t *testing.T, db *sqldb.DB, deps Deps) {
+// runDeps starts a Runner on db with deps and a client of cfg, stopped
+// when the test ends.
+func runDeps(t *testing.T, db *sqldb.DB, deps Deps, cfg worker.Config) {
 	t.Helper()
-	r, err := New(db.RiverDriver(), deps, testLogger(t))
+	r, err := newRunner(db, deps, cfg, testLogger(t))
 	if err != nil {
-		t.Fatalf("New: %v", err)
+		t.Fatalf("newRunner: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := r.Start(ctx); err != nil {
@@ -311,7 +304,7 @@ func testLogger(t testing.TB) *slog.Logger {
 func TestSendOutcomes(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		// 0-2 plain, 3 reminders off, 4 unbound, 5 unfollowed (43004),
 		// 6 busy twice, 7 outside the window (45015), 8 HTTP 500 once.
 		ms := seedMembers(t, db, 9, map[int]bool{4: true}, map[int]bool{3: true})
@@ -396,7 +389,7 @@ func TestSendOutcomes(t *testing.T) {
 }
 
 func TestDeliveryStates(t *testing.T) {
-	db, _, _ := openDB(t, sqldb.DialectSQLite)
+	db, _, _ := sqldbtest.Open(t, sqldb.DialectSQLite)
 	ctx := context.Background()
 	ms := seedMembers(t, db, 3, nil, nil)
 	f := newFakeWeChat(t)
@@ -439,7 +432,7 @@ func TestDeliveryStates(t *testing.T) {
 func TestStopMidNotice(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		ms := seedMembers(t, db, 120, nil, nil)
 		f := newFakeWeChat(t)
 		f.mu.Lock()
@@ -449,10 +442,9 @@ func TestStopMidNotice(t *testing.T) {
 		if err := db.CreateNotice(ctx, &n); err != nil {
 			t.Fatalf("CreateNotice: %v", err)
 		}
-		r, err := New(db.RiverDriver(), Deps{
-			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: NewLimiter(200),
-			MaxWorkers: 4, PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-		}, testLogger(t))
+		r, err := newRunner(db, Deps{
+			Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: NewLimiter(200), MaxWorkers: 4,
+		}, fastConfig, testLogger(t))
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/bot/worker"
 	"gridbot/store/sqldb"
 )
 
@@ -108,7 +109,7 @@ func TestDatabaseBrieflyDown(t *testing.T) {
 	runDeps(t, db, Deps{
 		Store: db, Poster: newClient(t, c.f.srv.URL+instancePrefix+"proxied"), TemplateID: "tmpl-1",
 		Limiter: NewLimiter(childRate), MaxWorkers: childWorkers,
-	})
+	}, worker.Config{})
 	c.f.waitAccepted(t, 30)
 	// Away about as long as a batch claim holds: the run's outcomes cannot
 	// be recorded, nor its claim renewed, nor its job's end.

@@ -15,12 +15,11 @@ import (
 	"gridbot/flows"
 )
 
-// The River settings flows.NoticeQueue needs, in one place: New applies
-// them to its own client, and a River client shared with the other queues
-// must keep them (the queue's slots; RescueStuckJobsAfter and JobTimeout
-// matter little, as every notice worker has its own Timeout and the
-// Sweeper, not River's rescuer, puts back the jobs of a process that
-// died). Run a Sweeper beside any client that works the queue.
+// What flows.NoticeQueue needs of the River client, in one place:
+// Register declares the queue's slots and runs a Sweeper beside it. The
+// client's rescue time and job timeout (worker.Config) matter little, as
+// every notice worker has its own Timeout and the Sweeper, not River's
+// rescuer, puts back the jobs of a process that died.
 const (
 	// QueueWorkers is the queue's job slots: batchJobs batch runs, and
 	// two more so a notice's recipients and a reminder are fixed while
@@ -61,7 +60,7 @@ const (
 // process died mid-run. River leaves such a job running until its
 // rescuer, which only the leader runs, finds it RescueStuckJobsAfter (5
 // minutes) later; a notice would wait that long. Every instance runs a
-// Sweeper (Runner does), which every DefaultSweepEvery lists the running
+// Sweeper (Register adds it), which every DefaultSweepEvery lists the running
 // notice jobs and takes a job for dead when
 //
 //   - send_batch: it started more than claimGrace ago and its batch is not

@@ -13,21 +13,23 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
-// sweeperOf is a Runner's Sweeper (the Runner not started) whose clock
-// runs ahead by ahead, so the jobs it lists look that much older.
+// sweeperOf is a Sweeper on the River client of a Runner (not started)
+// whose clock runs ahead by ahead, so the jobs it lists look that much
+// older.
 func sweeperOf(t *testing.T, db *sqldb.DB, ahead time.Duration) *Sweeper {
 	t.Helper()
-	r, err := New(db.RiverDriver(), Deps{Store: db, Poster: &timedPoster{}}, testLogger(t))
+	r, err := newRunner(db, Deps{Store: db, Poster: &timedPoster{}}, worker.Config{}, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := *r.sweeper
-	s.Now = func() time.Time { return time.Now().Add(ahead) }
-	return &s
+	return &Sweeper{Client: r.Client(), Store: db, Log: testLogger(t),
+		Now: func() time.Time { return time.Now().Add(ahead) }}
 }
 
 // TestSweeperRelaunchesDeadJobs: a send_notice and a send_batch job left
@@ -38,7 +40,7 @@ func sweeperOf(t *testing.T, db *sqldb.DB, ahead time.Duration) *Sweeper {
 func TestSweeperRelaunchesDeadJobs(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, dsn, dir := openDB(t, dialect)
+		db, dsn, dir := sqldbtest.Open(t, dialect)
 		n := resolvedNotice(t, db, 5)
 		// Both jobs were taken by a process that died a minute ago.
 		if _, err := db.SQL().ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = scheduled_at`); err != nil {
@@ -161,7 +163,7 @@ func (s *countedClaims) ClaimBatch(ctx context.Context, b flows.DeliveryBatch, h
 func TestSweeperLeavesLiveRunsAlone(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		n := resolvedNotice(t, db, 240)
 		f := newFakeWeChat(t)
 		// RescueAfter 8 s: each run starts sends for 2 s; at 40 a second,
@@ -169,8 +171,7 @@ func TestSweeperLeavesLiveRunsAlone(t *testing.T) {
 		store := &countedClaims{DB: db}
 		runDeps(t, db, Deps{
 			Store: store, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: NewLimiter(40),
-			PollInterval: 10 * time.Millisecond, RescueAfter: 8 * time.Second,
-		})
+		}, worker.Config{PollInterval: 10 * time.Millisecond, RescueAfter: 8 * time.Second})
 		// Jobs look claimGrace older, less a second: a run claims its batch
 		// sooner than that, and the end of each (2 s) is tested.
 		s := sweeperOf(t, db, claimGrace-time.Second)
@@ -223,12 +224,12 @@ func TestBatchRunStopsWithoutClaim(t *testing.T) {
 		{"taken over", flows.ErrConflict, 500 * time.Millisecond / 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, _, _ := openDB(t, sqldb.DialectPostgres)
+			db, _, _ := sqldbtest.Open(t, sqldb.DialectPostgres)
 			n := resolvedNotice(t, db, 60)
 			p := &timedPoster{}
 			// RescueAfter 8 s: a run may start sends for 2 s, at 50 a second.
-			w, err := register(river.NewWorkers(), Deps{Store: flakyRenewals{db, tc.err}, Poster: p, Limiter: NewLimiter(50),
-				MaxWorkers: 4, Hold: 500 * time.Millisecond, RescueAfter: 8 * time.Second}, testLogger(t))
+			w, err := register(worker.NewWorkers(worker.Config{RescueAfter: 8 * time.Second}), Deps{Store: flakyRenewals{db, tc.err},
+				Poster: p, Limiter: NewLimiter(50), MaxWorkers: 4, Hold: 500 * time.Millisecond}, testLogger(t))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,8 +9,10 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // TestJobRetryCapped: a send_notice or send_batch job that failed many
@@ -18,7 +20,7 @@ import (
 // at River's attempt⁴ seconds (about 4 days at the 25th), and early
 // failures keep River's short backoff.
 func TestJobRetryCapped(t *testing.T) {
-	w, err := register(river.NewWorkers(), Deps{Store: &sqldb.DB{}, Poster: &timedPoster{}}, nil)
+	w, err := register(worker.NewWorkers(worker.Config{}), Deps{Store: &sqldb.DB{}, Poster: &timedPoster{}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func TestJobRetryCapped(t *testing.T) {
 func TestNoticeJobsAttempts(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, _, _ := openDB(t, dialect)
+		db, _, _ := sqldbtest.Open(t, dialect)
 		resolvedNotice(t, db, 3)
 		rows, err := db.SQL().QueryContext(ctx, `SELECT kind, max_attempts FROM river_job ORDER BY id`)
 		if err != nil {
@@ -96,7 +98,7 @@ func (l *countingLimiter) Wait(context.Context) error {
 // with a new token on a permit of its own, so the pace counts every call.
 func TestTokenRetryPaced(t *testing.T) {
 	ctx := context.Background()
-	db, _, _ := openDB(t, sqldb.DialectPostgres)
+	db, _, _ := sqldbtest.Open(t, sqldb.DialectPostgres)
 	seedMembers(t, db, 3, nil, nil)
 	f := newFakeWeChat(t)
 	f.script[openID(1)] = []int{40001}
@@ -105,10 +107,9 @@ func TestTokenRetryPaced(t *testing.T) {
 		t.Fatalf("CreateNotice: %v", err)
 	}
 	lim := &countingLimiter{}
-	r, err := New(db.RiverDriver(), Deps{
+	r, err := newRunner(db, Deps{
 		Store: db, Poster: newClient(t, f.srv.URL), TemplateID: "tmpl-1", Limiter: lim,
-		PollInterval: 10 * time.Millisecond, RetryPolicy: fastRetry{},
-	}, testLogger(t))
+	}, fastConfig, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

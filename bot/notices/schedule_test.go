@@ -8,6 +8,7 @@ import (
 
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // TestSchedulesFireOnceAcrossInstances runs two instances' schedulers (two
@@ -17,7 +18,7 @@ import (
 func TestSchedulesFireOnceAcrossInstances(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		db, dsn, dir := openDB(t, dialect)
+		db, dsn, dir := sqldbtest.Open(t, dialect)
 		other, err := sqldb.Open(ctx, dsn, dir)
 		if err != nil {
 			t.Fatal(err)

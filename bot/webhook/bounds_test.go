@@ -49,8 +49,8 @@ func TestFieldBounds(t *testing.T) {
 		name string
 		msg  wxMsg
 		ok   bool
-		want *flows.Input    // the engine's input when ok; nil: not called
-		tmpl *templateReport // the template report when ok
+		want *flows.Input           // the engine's input when ok; nil: not called
+		tmpl *flows.TemplateFailure // the failure report when ok
 	}{
 		{"Content 2048 characters", text(user, strings.Repeat("字", 2048)), true, textIn(strings.Repeat("字", 2048)), nil},
 		{"Content 2049 characters", text(user, strings.Repeat("字", 2049)), false, nil, nil},
@@ -114,9 +114,9 @@ func TestFieldBounds(t *testing.T) {
 		{"EventKey 1025", eventMsg(user, createTime, "CLICK", strings.Repeat("K", 1025)), false, nil, nil},
 		{"EventKey with &#10;", buildMsg(user, createTime, "event", el("Event", "CLICK"), "<EventKey>HELP&#10;BIND</EventKey>"), false, nil, nil},
 
-		{"Status 64", template(strings.Repeat("s", 64)), true, nil, &templateReport{user, 77, strings.Repeat("s", 64)}},
-		{"Status of WeChat", template("failed: system failed"), true, nil, &templateReport{user, 77, "failed: system failed"}},
-		{"Status 65", template(strings.Repeat("s", 65)), false, nil, nil},
+		{"Status 64", template("failed:" + strings.Repeat("s", 57)), true, nil, &flows.TemplateFailure{OpenID: user, MsgID: 77, Message: strings.Repeat("s", 57)}},
+		{"Status of WeChat", template("failed: system failed"), true, nil, &flows.TemplateFailure{OpenID: user, MsgID: 77, Message: "system failed"}},
+		{"Status 65", template("failed:" + strings.Repeat("s", 58)), false, nil, nil},
 		{"Status with &#10;", template("failed:&#10;user block"), false, nil, nil},
 	}
 	for _, m := range []mode{plainMode, safeMode} {
@@ -145,9 +145,9 @@ func TestFieldBounds(t *testing.T) {
 				if len(calls) != 0 {
 					t.Fatalf("engine called with %+v", calls)
 				}
-				var want []templateReport
+				var want []flows.TemplateFailure
 				if tt.tmpl != nil {
-					want = []templateReport{*tt.tmpl}
+					want = []flows.TemplateFailure{*tt.tmpl}
 				}
 				if got := hs.members.Reports(); !reflect.DeepEqual(got, want) {
 					t.Fatalf("template reports %+v, want %+v", got, want)

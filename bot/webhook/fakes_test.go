@@ -70,38 +70,31 @@ type unfollow struct {
 	Unfollowed bool
 }
 
-// templateReport is one call of TemplateSendFinished.
-type templateReport struct {
-	OpenID string
-	MsgID  int64
-	Status string
-}
-
-// fakeMembers is a Members: SetUnfollowedFunc and TemplateSendFinishedFunc
+// fakeMembers is a Members: SetUnfollowedFunc and TemplateSendFailedFunc
 // answer (nil by default); every call is recorded.
 type fakeMembers struct {
-	SetUnfollowedFunc        func(ctx context.Context, openID string, unfollowed bool) error
-	TemplateSendFinishedFunc func(ctx context.Context, openID string, msgID int64, status string) error
+	SetUnfollowedFunc      func(ctx context.Context, openID string, unfollowed bool) error
+	TemplateSendFailedFunc func(ctx context.Context, f flows.TemplateFailure) error
 
 	mu      sync.Mutex
 	calls   []unfollow
-	reports []templateReport
+	reports []flows.TemplateFailure
 }
 
-func (f *fakeMembers) TemplateSendFinished(ctx context.Context, openID string, msgID int64, status string) error {
+func (f *fakeMembers) TemplateSendFailed(ctx context.Context, r flows.TemplateFailure) error {
 	f.mu.Lock()
-	f.reports = append(f.reports, templateReport{openID, msgID, status})
+	f.reports = append(f.reports, r)
 	f.mu.Unlock()
-	if f.TemplateSendFinishedFunc != nil {
-		return f.TemplateSendFinishedFunc(ctx, openID, msgID, status)
+	if f.TemplateSendFailedFunc != nil {
+		return f.TemplateSendFailedFunc(ctx, r)
 	}
 	return nil
 }
 
-func (f *fakeMembers) Reports() []templateReport {
+func (f *fakeMembers) Reports() []flows.TemplateFailure {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]templateReport(nil), f.reports...)
+	return append([]flows.TemplateFailure(nil), f.reports...)
 }
 
 func (f *fakeMembers) SetUnfollowed(ctx context.Context, openID string, unfollowed bool) error {

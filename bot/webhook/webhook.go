@@ -64,11 +64,11 @@ type Coordinator interface {
 // Members is the part of the store events change.
 type Members interface {
 	SetUnfollowed(ctx context.Context, openID string, unfollowed bool) error
-	// TemplateSendFinished applies WeChat's report on the template message
-	// msgID sent to openID (status "success", "failed:user block" or
-	// "failed: system failed"). A msgid it does not know is no error, and
-	// a repeated report changes nothing more.
-	TemplateSendFinished(ctx context.Context, openID string, msgID int64, status string) error
+	// TemplateSendFailed applies WeChat's report that a template message
+	// was not delivered (TEMPLATESENDJOBFINISH with a "failed:..."
+	// status, as wechat.TemplateSendFailure reads it). A msgid it does
+	// not know is no error, and a repeated report changes nothing more.
+	TemplateSendFailed(ctx context.Context, f flows.TemplateFailure) error
 }
 
 // Pusher sends a customer-service text, for replies that missed the 5 s window.
@@ -422,7 +422,12 @@ func (h *Handler) input(ctx context.Context, msg *message.MixMessage) (flows.Inp
 		case message.EventClick:
 			return flows.Input{Kind: flows.KindClick, Key: msg.EventKey}, true
 		case message.EventTemplateSendJobFinish:
-			if err := h.Members.TemplateSendFinished(ctx, openID, msg.TemplateMsgID, msg.Status); err != nil {
+			code, text, failed := wechat.TemplateSendFailure(msg.Status)
+			if !failed {
+				return flows.Input{}, false // delivered: nothing to record
+			}
+			f := flows.TemplateFailure{OpenID: openID, MsgID: msg.TemplateMsgID, ErrCode: code, Message: text}
+			if err := h.Members.TemplateSendFailed(ctx, f); err != nil {
 				h.Log.Error("webhook: template send finished", slog.Any("error", err),
 					slog.String("user", wechat.UserHash(openID)), slog.Int64("msgid", msg.TemplateMsgID))
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"gridbot/bot/wechat"
 	"gridbot/flows"
 	"gridbot/store/session"
 	"gridbot/store/testenv"
@@ -810,27 +811,31 @@ func TestKinds(t *testing.T) {
 	}
 }
 
-// TestTemplateSendJobFinish: WeChat's report on a template message reaches
-// the store with the user, the msgid and the status, whatever the outcome
-// of the store call; the reply is "success" and the engine is not called.
+// TestTemplateSendJobFinish: WeChat's report that a template message
+// failed reaches the store with the user, the msgid and the failure as
+// bot/wechat reads the status (a success reaches it not at all), whatever
+// the outcome of the store call; the reply is "success" and the engine is
+// not called.
 func TestTemplateSendJobFinish(t *testing.T) {
 	const user = "oUser_template"
 	tests := []struct {
 		status string
 		msgID  int64
 		fail   bool
+		want   []flows.TemplateFailure
 	}{
-		{"success", 200163836, false},
-		{"failed:user block", 200163840, false},
-		{"failed: system failed", 200163844, false},
-		{"failed:user block", 200163848, true}, // store down: still "success"
+		{"success", 200163836, false, nil},
+		{"failed:user block", 200163840, false, []flows.TemplateFailure{{OpenID: user, MsgID: 200163840, ErrCode: wechat.CodeUserBlock, Message: "user block"}}},
+		{"failed: system failed", 200163844, false, []flows.TemplateFailure{{OpenID: user, MsgID: 200163844, Message: "system failed"}}},
+		// store down: still "success"
+		{"failed:user block", 200163848, true, []flows.TemplateFailure{{OpenID: user, MsgID: 200163848, ErrCode: wechat.CodeUserBlock, Message: "user block"}}},
 	}
 	for _, m := range allModes {
 		for i, tt := range tests {
 			t.Run(fmt.Sprintf("%s/%d", m, i), func(t *testing.T) {
 				hs := newHarness(t, func(hs *harness) {
 					if tt.fail {
-						hs.members.TemplateSendFinishedFunc = func(context.Context, string, int64, string) error {
+						hs.members.TemplateSendFailedFunc = func(context.Context, flows.TemplateFailure) error {
 							return errors.New("db down")
 						}
 					}
@@ -838,9 +843,8 @@ func TestTemplateSendJobFinish(t *testing.T) {
 				msg := buildMsg(user, createTime, "event", el("Event", "TEMPLATESENDJOBFINISH"),
 					num("MsgID", tt.msgID), el("Status", tt.status))
 				wantSuccess(t, hs.wx.deliver(t, m, msg))
-				want := []templateReport{{user, tt.msgID, tt.status}}
-				if got := hs.members.Reports(); !reflect.DeepEqual(got, want) {
-					t.Fatalf("TemplateSendFinished calls %+v, want %+v", got, want)
+				if got := hs.members.Reports(); !reflect.DeepEqual(got, tt.want) {
+					t.Fatalf("TemplateSendFailed calls %+v, want %+v", got, tt.want)
 				}
 				if n := hs.engine.Count(); n != 0 {
 					t.Fatalf("engine called %d times", n)

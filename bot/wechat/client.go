@@ -184,7 +184,7 @@ func (c *Client) PostJSON(ctx context.Context, path string, body, out any) error
 	}
 	for attempt := 0; ; attempt++ {
 		err := c.post(ctx, path, payload, out)
-		if code := ErrCode(err); (code == 40001 || code == 42001) && attempt == 0 {
+		if attempt == 0 && err != nil && Classify(err) == Token {
 			if derr := c.DropToken(ctx); derr != nil {
 				return fmt.Errorf("wechat: drop token: %w", derr)
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gridbot/bot/notices"
+	"gridbot/bot/worker"
 	"gridbot/flows"
 )
 
@@ -96,10 +97,15 @@ func runNotice(ctx context.Context, cfg Config, args []string, stdout, stderr io
 	}
 	fmt.Fprintf(stdout, "notice %d created for %s, sending at %s\n", n.ID, target, n.SendAt.In(cfg.TZ).Format("2006-01-02 15:04:05"))
 
-	runner, err := notices.New(db.RiverDriver(), notices.Deps{
+	ws := worker.NewWorkers(worker.Config{PollInterval: 200 * time.Millisecond})
+	err = notices.Register(ws, notices.Deps{
 		Store: db, Poster: a.client, TemplateID: cfg.NoticeTemplateID, TemplateFields: cfg.NoticeTemplateFields,
-		Limiter: a.sendLimiter, Location: cfg.TZ, PollInterval: 200 * time.Millisecond,
+		Limiter: a.sendLimiter, Location: cfg.TZ,
 	}, log)
+	if err != nil {
+		return err
+	}
+	runner, err := worker.New(db.RiverDriver(), ws, log)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/webhook"
+	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/roster"
 )
@@ -63,46 +64,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 			return err
 		}
 	}
-	runner, err := jobs.New(a.db.RiverDriver(), jobs.Deps{
-		Photos: a.db, Pushes: a.db, Tokens: a.client, Sender: a.client, APIBase: cfg.APIBase,
-		StatusTemplateID: cfg.StatusTemplateID, StatusTemplateFields: cfg.StatusTemplateFields, Location: cfg.TZ,
-	}, log)
+	runner, err := startWorkers(ctx, a, cfg, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
-		ln.Close()
-		return fmt.Errorf("start jobs: %w", err)
-	}
-	sender, err := notices.New(a.db.RiverDriver(), notices.Deps{
-		Store: a.db, Poster: a.client, TemplateID: cfg.NoticeTemplateID, TemplateFields: cfg.NoticeTemplateFields,
-		Limiter: a.sendLimiter, Location: cfg.TZ,
-	}, log)
-	if err == nil {
-		err = sender.Start(context.WithoutCancel(ctx))
-	}
-	if err != nil {
-		_ = runner.Stop(context.Background())
-		ln.Close()
-		return fmt.Errorf("start notices: %w", err)
-	}
-	// The scheduler fires each due reminder once across instances; it stops
-	// with the server.
-	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
-	schedDone := make(chan struct{})
-	go func() {
-		defer close(schedDone)
-		(&notices.Scheduler{Store: a.db, Location: cfg.TZ, Log: log}).Run(schedCtx)
-	}()
 	background := func(sctx context.Context) {
-		stopSched()
-		<-schedDone
-		if err := sender.Stop(sctx); err != nil {
-			log.Error("stop notices", slog.Any("error", err))
-		}
 		if err := runner.Stop(sctx); err != nil {
-			log.Error("stop jobs", slog.Any("error", err))
+			log.Error("stop background jobs", slog.Any("error", err))
 		}
 	}
 	handler, wh := a.router(cfg, log, dev)
@@ -125,6 +94,38 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		wh.Wait()
 		background(sctx)
 	})
+}
+
+// startWorkers starts the process's one River client (bot/worker) with
+// the workers of every feature, and beside them the reminder scheduler,
+// which fires each due reminder once across instances. They run until
+// the returned Runner stops.
+func startWorkers(ctx context.Context, a *app, cfg Config, log *slog.Logger) (*worker.Runner, error) {
+	ws := worker.NewWorkers(worker.Config{})
+	err := jobs.Register(ws, jobs.Deps{
+		Photos: a.db, Pushes: a.db, Tokens: a.client, Sender: a.client, APIBase: cfg.APIBase,
+		StatusTemplateID: cfg.StatusTemplateID, StatusTemplateFields: cfg.StatusTemplateFields, Location: cfg.TZ,
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	err = notices.Register(ws, notices.Deps{
+		Store: a.db, Poster: a.client, TemplateID: cfg.NoticeTemplateID, TemplateFields: cfg.NoticeTemplateFields,
+		Limiter: a.sendLimiter, Location: cfg.TZ,
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	sched := &notices.Scheduler{Store: a.db, Location: cfg.TZ, Log: log}
+	ws.Loop(func(ctx context.Context, _ *worker.Client) { sched.Run(ctx) })
+	runner, err := worker.New(a.db.RiverDriver(), ws, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("start background jobs: %w", err)
+	}
+	return runner, nil
 }
 
 // router mounts the webhook, health checks, metrics, the admin API under

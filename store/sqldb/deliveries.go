@@ -366,7 +366,7 @@ func (db *DB) recordSQLite(ctx context.Context, rs []flows.DeliveryResult) ([]in
 }
 
 // BatchState first applies the template reports kept for the batch's
-// sent deliveries (see TemplateSendFinished; a sender calls it after its
+// sent deliveries (see TemplateSendFailed; a sender calls it after its
 // records), then counts the deliveries of batch b without an outcome and
 // says when the next of them may be claimed: a pending one at its retry
 // time (now when it has none or it passed), a sending one when its claim
@@ -426,7 +426,7 @@ func (db *DB) Delivery(ctx context.Context, id int64) (flows.Delivery, error) {
 // skipped, or pending to give it back for a retry. flows.ErrConflict when
 // the delivery is not sending, so an outcome never overwrites another, and
 // a delivery recorded sent is never sent again (only WeChat's later report
-// of a template message, TemplateSendFinished, may mark it failed).
+// of a template message, TemplateSendFailed, may mark it failed).
 func (db *DB) RecordDelivery(ctx context.Context, id int64, o flows.DeliveryOutcome) error {
 	switch o.State {
 	case flows.DeliverySent, flows.DeliveryFailed, flows.DeliverySkipped, flows.DeliveryPending:

@@ -235,11 +235,28 @@ func TestClaimAndRecordDelivery(t *testing.T) {
 	})
 }
 
-// TestTemplateSendFinished: a template send's msgid is kept with the sent
+// errUserBlock is the errcode of a report that the user refuses the
+// account's messages, as bot/wechat reads "failed:user block"
+// (wechat.CodeUserBlock).
+const errUserBlock = 43101
+
+// userBlock is WeChat's "failed:user block" report on msgID, as
+// wechat.TemplateSendFailure reads it.
+func userBlock(openID string, msgID int64) flows.TemplateFailure {
+	return flows.TemplateFailure{OpenID: openID, MsgID: msgID, ErrCode: errUserBlock, Message: "user block"}
+}
+
+// systemFailed is WeChat's "failed: system failed" report on msgID, as
+// wechat.TemplateSendFailure reads it.
+func systemFailed(openID string, msgID int64) flows.TemplateFailure {
+	return flows.TemplateFailure{OpenID: openID, MsgID: msgID, Message: "system failed"}
+}
+
+// TestTemplateSendFailed: a template send's msgid is kept with the sent
 // outcome, and WeChat's report on it marks a blocked user's delivery
-// failed (43101), a system failure failed, and a success left sent;
+// failed (43101), a system failure failed, and leaves the others sent;
 // an unknown msgid is no error, and a repeated report changes nothing.
-func TestTemplateSendFinished(t *testing.T) {
+func TestTemplateSendFailed(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		noticeMembers(t, db)
@@ -289,24 +306,21 @@ func TestTemplateSendFinished(t *testing.T) {
 		}
 
 		for range 2 { // the second round is WeChat's repeat: nothing changes
-			for _, r := range []struct {
-				openID string
-				msgID  int64
-				status string
-			}{
-				{"o-zhang", blockedMsg, TemplateSendUserBlock},
-				{"o-zhang", okMsg, TemplateSendSuccess},
-				{"o-zhang", systemMsg, TemplateSendSystemError},
-				{"o-zhang", 42, TemplateSendUserBlock},        // another system's msgid
-				{"o-li", okMsg, TemplateSendUserBlock},        // not this user's message
-				{"o-zhang", 0, TemplateSendSystemError},       // no msgid
-				{"o-zhang", okMsg, "some status WeChat adds"}, // not a failure
+			// A success report is no failure: the webhook records nothing
+			// (wechat.TemplateSendFailure), and okMsg stays sent.
+			for _, f := range []flows.TemplateFailure{
+				userBlock("o-zhang", blockedMsg),
+				systemFailed("o-zhang", systemMsg),
+				userBlock("o-zhang", 42),   // another system's msgid
+				userBlock("o-li", okMsg),   // not this user's message
+				systemFailed("o-zhang", 0), // no msgid
+				{OpenID: "", MsgID: okMsg}, // no user
 			} {
-				if err := db.TemplateSendFinished(ctx, r.openID, r.msgID, r.status); err != nil {
-					t.Fatalf("TemplateSendFinished(%s, %d, %q): %v", r.openID, r.msgID, r.status, err)
+				if err := db.TemplateSendFailed(ctx, f); err != nil {
+					t.Fatalf("TemplateSendFailed(%+v): %v", f, err)
 				}
 			}
-			check(blocked, flows.DeliveryFailed, ErrCodeUserBlock, blockedMsg, "user block")
+			check(blocked, flows.DeliveryFailed, errUserBlock, blockedMsg, "user block")
 			check(ok, flows.DeliverySent, 0, okMsg, "")
 			check(system, flows.DeliveryFailed, 0, systemMsg, "system failed")
 			check(text, flows.DeliverySent, 0, 0, "")
@@ -860,8 +874,9 @@ func TestBatchState(t *testing.T) {
 // TestTemplateReportBeforeRecord: WeChat's failure report on a template
 // message that arrives before the sender recorded the message's msgid is
 // not lost: recording the msgid alone applies it, and so does the batch's
-// BatchState after RecordDeliveries; a success report, or one on another
-// user's message, changes nothing.
+// BatchState after RecordDeliveries; one on another user's message
+// changes nothing (nor does a success report, which is no failure: it
+// never reaches the store).
 func TestTemplateReportBeforeRecord(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
@@ -871,19 +886,15 @@ func TestTemplateReportBeforeRecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		msg := func(i int) int64 { return 6_000_000_000 + int64(i) }
-		for _, r := range []struct {
-			i      int
-			openID string
-			status string
-		}{
-			{0, ds[0].OpenID, TemplateSendUserBlock},
-			{1, ds[1].OpenID, TemplateSendSuccess},
-			{2, "o-someone-else", TemplateSendUserBlock},
-			{3, ds[3].OpenID, TemplateSendSystemError},
+		// Delivery 1's report is a success: no failure to record.
+		for _, f := range []flows.TemplateFailure{
+			userBlock(ds[0].OpenID, msg(0)),
+			userBlock("o-someone-else", msg(2)),
+			systemFailed(ds[3].OpenID, msg(3)),
 		} {
 			for range 2 { // WeChat repeats itself
-				if err := db.TemplateSendFinished(ctx, r.openID, msg(r.i), r.status); err != nil {
-					t.Fatalf("TemplateSendFinished: %v", err)
+				if err := db.TemplateSendFailed(ctx, f); err != nil {
+					t.Fatalf("TemplateSendFailed: %v", err)
 				}
 			}
 		}
@@ -908,7 +919,7 @@ func TestTemplateReportBeforeRecord(t *testing.T) {
 			code    int64
 			message string
 		}{
-			{flows.DeliveryFailed, ErrCodeUserBlock, "user block"},
+			{flows.DeliveryFailed, errUserBlock, "user block"},
 			{flows.DeliverySent, 0, ""},
 			{flows.DeliverySent, 0, ""},
 			{flows.DeliveryFailed, 0, "system failed"},
@@ -919,10 +930,10 @@ func TestTemplateReportBeforeRecord(t *testing.T) {
 			}
 		}
 		// A report after the record still applies directly.
-		if err := db.TemplateSendFinished(ctx, ds[1].OpenID, msg(1), TemplateSendUserBlock); err != nil {
+		if err := db.TemplateSendFailed(ctx, userBlock(ds[1].OpenID, msg(1))); err != nil {
 			t.Fatal(err)
 		}
-		if d, _ := db.Delivery(ctx, ds[1].ID); d.State != flows.DeliveryFailed || d.ErrCode != ErrCodeUserBlock {
+		if d, _ := db.Delivery(ctx, ds[1].ID); d.State != flows.DeliveryFailed || d.ErrCode != errUserBlock {
 			t.Errorf("delivery 1 after a late report = %+v", d)
 		}
 	})

@@ -161,7 +161,7 @@ const ReasonTemplateReport = "模板消息未送达："
 
 // applyPushReports marks failed the push sent as template message msgID
 // when WeChat reported it failed (template_reports, kept by
-// TemplateSendFinished for the user the push's member is bound to): run
+// TemplateSendFailed for the user the push's member is bound to): run
 // after either of the two is recorded, it applies the report however they
 // interleave. It returns how many pushes it marked.
 func (db *DB) applyPushReports(ctx context.Context, msgID int64) (int64, error) {

@@ -294,23 +294,22 @@ func TestPushTemplateReport(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		report := func(msgID int64, status string) {
+		report := func(f flows.TemplateFailure) {
 			t.Helper()
-			if err := db.TemplateSendFinished(ctx, "o-zhang", msgID, status); err != nil {
+			if err := db.TemplateSendFailed(ctx, f); err != nil {
 				t.Fatal(err)
 			}
 		}
 		record(first[0], 1001)
-		report(1001, TemplateSendUserBlock) // after the record
-		report(1002, TemplateSendUserBlock) // before it
+		report(userBlock("o-zhang", 1001)) // after the record
+		report(userBlock("o-zhang", 1002)) // before it
 		record(first[1], 1002)
-		record(second[0], 1003)
-		report(1003, TemplateSendSuccess)
-		report(1099, TemplateSendSystemError) // no push has it
+		record(second[0], 1003)               // reported a success: no failure to record
+		report(systemFailed("o-zhang", 1099)) // no push has it
 		record(second[1], 0)
 		for id, want := range map[int64]flows.PushOutcome{
-			first[0]:  {State: flows.PushFailed, Via: flows.PushViaTemplate, ErrCode: ErrCodeUserBlock, Reason: ReasonTemplateReport + "user block", MsgID: 1001},
-			first[1]:  {State: flows.PushFailed, Via: flows.PushViaTemplate, ErrCode: ErrCodeUserBlock, Reason: ReasonTemplateReport + "user block", MsgID: 1002},
+			first[0]:  {State: flows.PushFailed, Via: flows.PushViaTemplate, ErrCode: errUserBlock, Reason: ReasonTemplateReport + "user block", MsgID: 1001},
+			first[1]:  {State: flows.PushFailed, Via: flows.PushViaTemplate, ErrCode: errUserBlock, Reason: ReasonTemplateReport + "user block", MsgID: 1002},
 			second[0]: {State: flows.PushSent, Via: flows.PushViaTemplate, MsgID: 1003},
 			second[1]: {State: flows.PushSent, Via: flows.PushViaText},
 		} {

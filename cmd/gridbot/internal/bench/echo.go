@@ -65,4 +65,4 @@ type echoMembers struct{}
 
 func (echoMembers) SetUnfollowed(context.Context, string, bool) error { return nil }
 
-func (echoMembers) TemplateSendFinished(context.Context, string, int64, string) error { return nil }
+func (echoMembers) TemplateSendFailed(context.Context, flows.TemplateFailure) error { return nil }

@@ -27,7 +27,7 @@ func activityFlow() *Flow {
 				Prompt: func(*Env) string {
 					return "第1步 活动日期：回复 今天、昨天，或日期如 11-28、11月28日。"
 				},
-				Accept: acceptServiceDate,
+				Accept: func(env *Env, in Input) error { return acceptDate(env, in, "活动") },
 			},
 			{
 				Name:   "place",
@@ -82,9 +82,9 @@ func activityFlow() *Flow {
 					if err != nil {
 						return err
 					}
-					i, err := parse.Choice(s, gridNames(env.Facts.UnitGrids))
+					i, err := choose(s, gridNames(env.Facts.UnitGrids), nil)
 					if err != nil {
-						return reject("%s", err.Error())
+						return err
 					}
 					env.Draft["grid_id"] = strconv.FormatInt(env.Facts.UnitGrids[i].ID, 10)
 					env.Draft["grid"] = env.Facts.UnitGrids[i].Name
@@ -142,6 +142,9 @@ func saveActivity(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		return Outcome{}, err
 	}
 	reply := fmt.Sprintf("活动记录已保存，编号 %s。\n本单位%d月已记录集中活动%d次（目标%d次）。照片正在后台保存。", a.Code, d.Month, sum.UnitActivities, sum.UnitActivityGoal)
+	if !env.Now.Before(MonthOf(d).Deadline(env.Now.Location())) {
+		reply += fmt.Sprintf("\n注意：%d月的报送截止日（%d日）已过，这条记录按迟报计，不计入%d月的按时报送。", d.Month, DeadlineDay, d.Month)
+	}
 	return Outcome{Reply: reply}, nil
 }
 

@@ -55,7 +55,7 @@ func bindFlow() *Flow {
 			},
 		},
 		Summary: func(env *Env) string {
-			return fmt.Sprintf("姓名：%s\n手机：%s", env.Draft["name"], maskPhone(env.Draft["phone"]))
+			return fmt.Sprintf("姓名：%s\n手机：%s", env.Draft["name"], env.Draft["phone"])
 		},
 		Save: saveBinding,
 	}
@@ -80,11 +80,19 @@ func saveBinding(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		return Outcome{}, err
 	}
 	reply := fmt.Sprintf("绑定成功！%s，您属于「%s」，所在网格「%s」，角色：%s。", m.Name, m.Unit, m.Grid, m.Role.Label())
+	if env.Draft["then"] == "" {
+		reply += "\n接下来可以：回复「登记」登记志愿服务时长，「上报」上报网格问题，「时长」查看时长和星级"
+		if m.Role.CanRecordActivity() {
+			reply += "，「活动」记录单位集中活动，「审核」审核本单位时长"
+		}
+		reply += "；回复「帮助」查看全部功能。"
+	}
 	return Outcome{Reply: reply, Next: env.Draft["then"]}, nil
 }
 
-// maskPhone shows a mobile as 138****8000.
-func maskPhone(p string) string {
+// MaskPhone shows a mobile as 138****8000 (lists, certificates); other
+// numbers as they are.
+func MaskPhone(p string) string {
 	if len(p) != 11 {
 		return p
 	}

@@ -7,6 +7,7 @@ package flows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -307,6 +308,15 @@ type ImportResult struct {
 	Added     int
 	Updated   int
 	Unchanged int
+}
+
+// GridLabel names a grid in a sentence: 人民路网格, and 一号 as 一号网格, so a
+// name that already ends in 网格 does not read 人民路网格网格.
+func GridLabel(name string) string {
+	if name == "" || strings.HasSuffix(name, "网格") {
+		return name
+	}
+	return name + "网格"
 }
 
 // Grid is an urban grid served by one lead unit and any number of others.

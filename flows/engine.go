@@ -139,7 +139,8 @@ func (e *Engine) turn(ctx context.Context, env *Env, sess *Session, in Input) (s
 		return joinReply(notes, reply), err
 	}
 	if !sess.Active() {
-		return joinReply(notes, e.idle(in)), nil
+		reply, err := e.idle(ctx, env, in)
+		return joinReply(notes, reply), err
 	}
 	reply, err := e.step(ctx, env, sess, in)
 	return joinReply(notes, reply), err
@@ -156,16 +157,27 @@ func (e *Engine) startedFlow(in Input) string {
 	return ""
 }
 
-// idle answers input that arrives when no flow is running.
-func (e *Engine) idle(in Input) string {
+// idle answers input that arrives when no flow is running: the help, and
+// for a user who is not bound, that they are not and how to bind.
+func (e *Engine) idle(ctx context.Context, env *Env, in Input) (string, error) {
+	reply := helpText
 	if in.Kind == KindText {
 		switch parse.Normalize(in.Text) {
 		case wordCancel, wordBack, wordSkip, wordDone, wordConfirm:
-			return "当前没有进行中的操作。\n\n" + helpText
+			reply = "当前没有进行中的操作。\n\n" + helpText
 		}
 	}
-	return helpText
+	if err := e.loadMember(ctx, env); err != nil {
+		return "", err
+	}
+	if !env.Bound {
+		reply = unboundText + "\n\n" + reply
+	}
+	return reply, nil
 }
+
+// unboundText tells a user who is not bound what binding is for and how.
+const unboundText = "您还没有绑定身份：绑定后才能登记时长、上报问题。请回复「绑定」，按提示输入姓名和花名册上登记的手机号。"
 
 // start begins a flow, binding the user first when the flow needs a member.
 func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro string) (string, error) {
@@ -182,7 +194,7 @@ func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro
 	case f.Name == FlowWelcome && !env.Bound:
 		return e.begin(ctx, env, sess, e.flows[FlowBind], joinReply([]string{intro}, welcomeText), "")
 	case f.Name == FlowBind && env.Bound:
-		intro = joinReply([]string{intro}, fmt.Sprintf("您已绑定为 %s（%s，%s网格）。如需改绑，请继续；不需要请回复「取消」。", env.Member.Name, env.Member.Unit, env.Member.Grid))
+		intro = joinReply([]string{intro}, fmt.Sprintf("您已绑定为 %s（%s，%s）。如需改绑，请继续；不需要请回复「取消」。", env.Member.Name, env.Member.Unit, GridLabel(env.Member.Grid)))
 	}
 	if f.NeedsMember && !env.Bound {
 		intro = joinReply([]string{intro}, fmt.Sprintf("使用「%s」前请先绑定身份。", f.Title))

@@ -27,6 +27,8 @@ type fakeStore struct {
 	failCreate error
 	// pushes are the pushes the fake's changes made.
 	pushes []Push
+	// notices are the notices sent to each member, newest first.
+	notices map[int64][]Notice
 }
 
 func newFakeStore() *fakeStore {
@@ -401,6 +403,25 @@ func (s *fakeStore) RecentReports(_ context.Context, memberID int64, n int) ([]R
 		}
 	}
 	return out, nil
+}
+
+func (s *fakeStore) ReportCount(_ context.Context, memberID int64) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.reports {
+		if r.MemberID == memberID {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *fakeStore) MemberNotices(_ context.Context, memberID int64, n int) ([]Notice, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := s.notices[memberID]
+	return ns[:min(n, len(ns))], nil
 }
 
 func (s *fakeStore) UnitGrids(_ context.Context, unitID int64) ([]Grid, error) {

@@ -137,7 +137,7 @@ func TestBind(t *testing.T) {
 		if s := h.session(); s.Step != "phone" {
 			t.Fatalf("step after bad mobile: %q", s.Step)
 		}
-		h.expect("138 0013 8001", "确认", "138****8001")
+		h.expect("138 0013 8001", "确认", "手机：13800138001")
 	})
 	t.Run("no match names whom to contact", func(t *testing.T) {
 		h := newHarness(t)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"gridbot/flows/parse"
 )
 
 // helpText lists what the bot does; it answers 帮助 and any message outside a flow.
@@ -18,6 +16,7 @@ const helpText = `这里是文明城市创建志愿服务助手。可回复以�
 审核 — 审核本单位成员登记的时长（联络员、负责人）
 我的上报 — 查看最近的上报
 提醒 — 周末活动提醒开关
+通知 — 查看最近的通知
 帮助 — 显示本说明
 填写中可随时回复「取消」放弃、「返回」修改上一步。`
 
@@ -33,6 +32,7 @@ func allFlows() []*Flow {
 		activityFlow(),
 		reportFlow(),
 		reviewFlow(),
+		{Name: FlowNotices, Title: "通知", NeedsMember: true, Run: myNotices},
 		{Name: FlowMyReports, Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
 	}
 }
@@ -85,9 +85,9 @@ func remindersFlow() *Flow {
 				if err != nil {
 					return err
 				}
-				i, err := parse.Choice(s, reminderChoices)
+				i, err := choose(s, reminderChoices, nil)
 				if err != nil {
-					return reject("%s", err.Error())
+					return err
 				}
 				env.Draft["on"] = fmt.Sprint(i == 0)
 				return nil
@@ -107,7 +107,35 @@ func remindersFlow() *Flow {
 			if on {
 				return Outcome{Reply: "已开启周末活动提醒。"}, nil
 			}
-			return Outcome{Reply: "已关闭周末活动提醒，通知仍可在公众号中查看。回复「提醒」可重新开启。"}, nil
+			return Outcome{Reply: "已关闭周末活动提醒：区文明办的通知和提醒将不再推送给您，可随时回复「通知」查看最近的通知。回复「提醒」可重新开启。"}, nil
 		},
 	}
+}
+
+// myNotices lists the latest notices to the member, also those not pushed
+// to them (reminders off).
+func myNotices(ctx context.Context, st Stores, env *Env) (string, error) {
+	ns, err := st.MemberNotices(ctx, env.Member.ID, 5)
+	if err != nil {
+		return "", err
+	}
+	if len(ns) == 0 {
+		return "最近没有发给您的通知。", nil
+	}
+	var b strings.Builder
+	b.WriteString("最近的通知：")
+	for _, n := range ns {
+		fmt.Fprintf(&b, "\n\n【%s】%s", n.Title, DateOf(n.SendAt.In(env.Now.Location())).Chinese())
+		if !n.EventTime.IsZero() {
+			fmt.Fprintf(&b, "\n时间：%s", n.EventTime.In(env.Now.Location()).Format("1月2日 15:04"))
+		}
+		if n.Place != "" {
+			fmt.Fprintf(&b, "\n地点：%s", n.Place)
+		}
+		fmt.Fprintf(&b, "\n%s", n.Content)
+	}
+	if !env.Member.Reminders {
+		b.WriteString("\n\n您已关闭提醒，通知不会推送给您；回复「提醒」可重新开启。")
+	}
+	return b.String(), nil
 }

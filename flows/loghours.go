@@ -48,9 +48,9 @@ func logHoursFlow() *Flow {
 					if err != nil {
 						return err
 					}
-					i, err := parse.Choice(s, ServiceCategories)
+					i, err := choose(s, ServiceCategories, serviceAliases)
 					if err != nil {
-						return reject("%s", err.Error())
+						return err
 					}
 					env.Draft["category"] = ServiceCategories[i]
 					return nil
@@ -101,9 +101,9 @@ func logHoursFlow() *Flow {
 					if err != nil {
 						return err
 					}
-					i, err := parse.Choice(s, activityNames(env.Facts.DayActivities))
+					i, err := choose(s, activityNames(env.Facts.DayActivities), nil)
 					if err != nil {
-						return reject("%s 不属于任何活动请回复「跳过」。", err.Error())
+						return reject("%s不属于任何活动请回复「跳过」。", err.Error())
 					}
 					a := env.Facts.DayActivities[i]
 					env.Draft["activity"] = strconv.FormatInt(a.ID, 10)
@@ -118,7 +118,12 @@ func logHoursFlow() *Flow {
 	}
 }
 
-func acceptServiceDate(env *Env, in Input) error {
+// acceptServiceDate takes the day of a service session.
+func acceptServiceDate(env *Env, in Input) error { return acceptDate(env, in, "服务") }
+
+// acceptDate takes the day of what the flow records (noun: 服务, 活动,
+// 走访): not in the future, not more than MaxDaysBack days back.
+func acceptDate(env *Env, in Input, noun string) error {
 	s, err := textOf(in, "文字（日期）")
 	if err != nil {
 		return err
@@ -132,10 +137,10 @@ func acceptServiceDate(env *Env, in Input) error {
 	// after today, so a future day this year shows up as last year's.
 	thisYear := Date{env.Today.Year, d.Month, d.Day}
 	if env.Today.Before(d) || (d.Year < env.Today.Year && env.Today.Before(thisYear) && !strings.ContainsAny(s, "年") && !isoLike(s)) {
-		return reject("服务日期不能晚于今天（%s）。例如回复「今天」或「昨天」。", env.Today.Chinese())
+		return reject("%s日期不能晚于今天（%s）。例如回复「今天」或「昨天」。", noun, env.Today.Chinese())
 	}
 	if d.Before(env.Today.AddDays(-MaxDaysBack)) {
-		return reject("只能登记%d天内的服务（%s 及以后）。例如回复「昨天」。", MaxDaysBack, env.Today.AddDays(-MaxDaysBack).Chinese())
+		return reject("只能登记%d天内的%s（%s 及以后）。例如回复「昨天」。", MaxDaysBack, noun, env.Today.AddDays(-MaxDaysBack).Chinese())
 	}
 	if env.Draft["date"] != d.String() {
 		// a link to an activity belongs to the old day
@@ -164,12 +169,29 @@ func acceptServiceTime(env *Env, in Input) error {
 	if err != nil {
 		return err
 	}
+	// The answer to "下午2点到4点？" (below): yes reads the range asked
+	// about in the afternoon, no as written; anything else is a new answer.
+	if asked := env.Draft[askAfternoon]; asked != "" {
+		delete(env.Draft, askAfternoon)
+		switch parse.Normalize(s) {
+		case "是", "是的", "对", "对的", "嗯", "好", "下午", "晚上":
+			s = "下午" + asked
+		case "不是", "否", "不", "不对", "凌晨", "早上":
+			s = "凌晨" + asked
+		}
+	}
 	sp, err := parse.TimeSpan(s)
 	if err != nil {
 		return reject("%s", err.Error())
 	}
 	if sp.Minutes < MinSessionMinutes || sp.Minutes > MaxSessionMinutes {
-		return reject("服务时长应在30分钟到12小时之间，您填写的是%s小时。例如 9:00-11:30 或 2小时。", Hours(sp.Minutes))
+		return reject("服务时长应在30分钟到12小时之间，您填写的是「%s」（%s小时）。例如 9:00-11:30 或 2小时。", s, Hours(sp.Minutes))
+	}
+	// 2点-4点 without 上午/下午 is rarely a night's service: ask (not 0:00-1:00).
+	if sp.Start >= 60 && sp.Start < 6*60 && sp.End <= 12*60 && !parse.HasPeriod(s) {
+		env.Draft[askAfternoon] = s
+		return reject("您填写的是凌晨 %s。是指下午 %s 吗？回复「是」按下午登记，「不是」按凌晨登记，或重新填写（如 下午2点-4点）。",
+			clockRange(sp.Start, sp.End), clockRange(sp.Start+12*60, sp.End+12*60))
 	}
 	if msg := laterThanNow(env, sp.End, sp.Minutes); msg != "" {
 		return reject("%s", msg)
@@ -186,6 +208,10 @@ func acceptServiceTime(env *Env, in Input) error {
 	env.Draft["minutes"] = strconv.Itoa(sp.Minutes)
 	return nil
 }
+
+// askAfternoon is the draft entry of a range before 6:00 given without
+// 上午 or 下午, asked about as the afternoon's.
+const askAfternoon = "ask_pm"
 
 // laterThanNow refuses a session on today that is not over yet (SPEC §5):
 // a range ending after now, or a duration (end < 0) longer than the time
@@ -299,6 +325,9 @@ func serviceSummary(env *Env) string {
 	}
 	if name := env.Draft["activity_name"]; name != "" && r.ActivityID != 0 {
 		out += "\n所属活动：" + name
+	}
+	if !r.Qualified() {
+		out += "\n注意：不足2小时，保存后计入时长，但不计入合格服务次数。"
 	}
 	return out
 }

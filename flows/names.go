@@ -22,6 +22,7 @@ const (
 	FlowMyPairs     = "my_pairs"      // 结对: pairings and visits (SPEC §14)
 	FlowHandle      = "handle_report" // 处置: the handler unit works a report (SPEC §15)
 	FlowMyTasks     = "my_tasks"      // 待办 (SPEC §15)
+	FlowNotices     = "notices"       // 通知: the member's latest notices
 )
 
 // Start keywords and menu keys (SPEC §4) and the flows they start. A
@@ -32,7 +33,7 @@ var (
 		"上报": FlowReport, "我的上报": FlowMyReports, "提醒": FlowReminders, "帮助": FlowHelp,
 		"报名": FlowProjects, "取消报名": FlowWithdraw, "签到": FlowCheckIn, "签退": FlowCheckOut,
 		"结对": FlowMyPairs, "证明": FlowCertificate, "待办": FlowMyTasks, "审核": FlowReview,
-		"签发": FlowSignOff, "处置": FlowHandle,
+		"签发": FlowSignOff, "处置": FlowHandle, "通知": FlowNotices,
 	}
 	menuKeys = map[string]string{
 		"BIND": FlowBind, "LOG_HOURS": FlowLogHours, "LOG_ACTIVITY": FlowActivity, "MY_HOURS": FlowMyHours,

@@ -29,6 +29,8 @@ type Store interface {
 	HoursSummary(ctx context.Context, memberID int64, day Date) (HoursSummary, error)
 	// UnitActivitiesOn lists the collective activities a unit recorded for a day.
 	UnitActivitiesOn(ctx context.Context, unitID int64, day Date) ([]Activity, error)
+	// MemberNotices lists the latest n notices sent to a member, newest first.
+	MemberNotices(ctx context.Context, memberID int64, n int) ([]Notice, error)
 	PhotoStage
 }
 
@@ -96,6 +98,8 @@ type RecordStore interface {
 	CreateActivity(ctx context.Context, a *Activity) error
 	// RecentReports lists a member's newest reports first, at most n.
 	RecentReports(ctx context.Context, memberID int64, n int) ([]Report, error)
+	// ReportCount counts a member's reports.
+	ReportCount(ctx context.Context, memberID int64) (int, error)
 	// UnitGrids lists the grids a unit serves, by name.
 	UnitGrids(ctx context.Context, unitID int64) ([]Grid, error)
 }

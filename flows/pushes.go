@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -15,6 +16,9 @@ const (
 	// PushReportStatus tells a reporter that the office changed their
 	// report's status.
 	PushReportStatus PushKind = "report_status"
+	// PushUnbound tells a WeChat user that the office unbound them from
+	// their member (SPEC §5).
+	PushUnbound PushKind = "unbound"
 	// PushRecordRejected tells a member that their unit rejected one of
 	// their service records, with the reason (SPEC §11).
 	PushRecordRejected PushKind = "record_rejected"
@@ -24,6 +28,7 @@ const (
 var pushLabels = map[PushKind]string{
 	PushReportStatus:   "上报问题状态变更",
 	PushRecordRejected: "服务记录被退回",
+	PushUnbound:        "解除绑定",
 }
 
 // Label is the kind in Chinese, for the console; the kind itself when it
@@ -98,8 +103,12 @@ type Push struct {
 	// Key, when set, makes the push once only: a second push with the
 	// same key is not stored (a reminder once per overdue period:
 	// "visit:<pairing>:<member>:<due date>").
-	Key   string
-	State PushState
+	Key string
+	// ToOpenID, when set, is the WeChat user to tell instead of the one
+	// the member is bound to when it is sent: the user the office just
+	// unbound from the member.
+	ToOpenID string
+	State    PushState
 	// Via is how a sent push went out (PushViaText, PushViaTemplate).
 	Via     string
 	ErrCode int64  // WeChat's errcode of a failed push; 0 when none
@@ -164,3 +173,13 @@ type SendPushJob struct {
 
 // Kind names the job for the queue.
 func (SendPushJob) Kind() string { return "send_push" }
+
+// UnboundPush tells the WeChat user openID that the office unbound them
+// from member (name of unit).
+func UnboundPush(memberID int64, openID, name, unit string) Push {
+	return Push{
+		Kind: PushUnbound, MemberID: memberID, ToOpenID: openID,
+		Text:   fmt.Sprintf("区文明办已解除您的微信与「%s（%s）」的绑定，草稿已作废。如有疑问请联系本单位联络员；如需重新绑定，请回复「绑定」。", name, unit),
+		Values: PushValues{Title: "身份绑定已解除", Code: name, Status: "已解除绑定", Note: "如需重新绑定请回复「绑定」"},
+	}
+}

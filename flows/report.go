@@ -18,16 +18,16 @@ func reportFlow() *Flow {
 			{
 				Name: "category",
 				Prompt: func(*Env) string {
-					return "第1步 问题类别，回复数字或名称：\n" + numbered(ReportCategories)
+					return "第1步 问题类别，回复数字或名称：\n" + numbered(labelled(ReportCategories, reportExamples))
 				},
 				Accept: func(env *Env, in Input) error {
 					s, err := textOf(in, "文字（类别的数字或名称）")
 					if err != nil {
 						return err
 					}
-					i, err := parse.Choice(s, ReportCategories)
+					i, err := choose(s, ReportCategories, reportAliases)
 					if err != nil {
-						return reject("%s", err.Error())
+						return err
 					}
 					env.Draft["category"] = ReportCategories[i]
 					return nil
@@ -104,16 +104,29 @@ func photoPrompt(env *Env, ask string) string {
 	return ask
 }
 
+// myReportsShown is how many reports 我的上报 lists.
+const myReportsShown = 5
+
 func myReports(ctx context.Context, st Stores, env *Env) (string, error) {
-	reports, err := st.RecentReports(ctx, env.Member.ID, 5)
+	reports, err := st.RecentReports(ctx, env.Member.ID, myReportsShown)
 	if err != nil {
 		return "", err
+	}
+	total := len(reports)
+	if total == myReportsShown {
+		if total, err = st.ReportCount(ctx, env.Member.ID); err != nil {
+			return "", err
+		}
 	}
 	if len(reports) == 0 {
 		return "您还没有上报过问题。回复「上报」可上报网格问题。", nil
 	}
 	var b strings.Builder
-	b.WriteString("您最近的上报：")
+	if total > len(reports) {
+		fmt.Fprintf(&b, "您共上报%d条，以下是最近%d条（另有%d条较早的）：", total, len(reports), total-len(reports))
+	} else {
+		b.WriteString("您最近的上报：")
+	}
 	for _, r := range reports {
 		fmt.Fprintf(&b, "\n%s %s %s 【%s】", r.Code, r.Category, DateOf(r.CreatedAt.In(env.Now.Location())), r.Status)
 		if r.Note != "" && (r.Status == StatusRejected || r.Status == StatusFixed) {

@@ -13,6 +13,8 @@ var (
 	reDateMD    = regexp.MustCompile(`^(\d{1,2})[-/.](\d{1,2})$`)
 	reDateMDCN  = regexp.MustCompile(`^(\d{1,2})月(\d{1,2})[日号]?$`)
 	reDateD     = regexp.MustCompile(`^(\d{1,2})[日号]$`)
+	// 周六, 星期六, 礼拜六, 上周六, 上星期日 (the numerals already digits)
+	reWeekday = regexp.MustCompile(`^(上)?(?:周|星期|礼拜)([1-7日天])$`)
 )
 
 // Date parses a day relative to now (interpreted in now.Location()): 今天,
@@ -23,7 +25,8 @@ var (
 // day in now.Location(). It does NOT check the allowed window (how far
 // back); the caller does.
 //
-// Also accepted: 今日, 昨日, YYYY.M.D, D号 / D日 (this month, or last month
+// Also accepted: 周六 (this week's Saturday, weeks from Monday), 上周六
+// (last week's), with 星期 or 礼拜 for 周 and 日 or 天 for Sunday; 今日, 昨日, YYYY.M.D, D号 / D日 (this month, or last month
 // when D is after today), and Chinese numerals (十一月二十八日,
 // 二〇二六年十一月二十八日). Spaces are ignored and any dash works as '-'.
 // A date after today is an error, whatever form it was given in.
@@ -53,7 +56,10 @@ func Date(s string, now time.Time) (time.Time, error) {
 	}
 	switch t {
 	case "明天", "明日", "后天", "大后天":
-		return time.Time{}, fail("只能登记已经发生的服务，日期不能晚于今天（%d月%d日）。%s", tm, td, help)
+		return time.Time{}, fail("只能登记已经发生的事，日期不能晚于今天（%d月%d日）。%s", tm, td, help)
+	}
+	if g := reWeekday.FindStringSubmatch(t); g != nil {
+		return weekday(now, g[1] != "", g[2], help)
 	}
 
 	var y, m, d int
@@ -91,6 +97,32 @@ func Date(s string, now time.Time) (time.Time, error) {
 	}
 	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, loc), nil
 }
+
+// weekday is a day of this week (weeks start on Monday, as the office's
+// calendar does), or of last week: 周六 on a Sunday is yesterday, 上周六 the
+// Saturday a week before it. A day of this week still to come is an error
+// that suggests last week's.
+func weekday(now time.Time, last bool, day, help string) (time.Time, error) {
+	n := 7 // 日, 天, 7
+	if day >= "1" && day <= "6" {
+		n = int(day[0] - '0')
+	}
+	ty, tm, td := now.Date()
+	monday := td - (int(now.Weekday())+6)%7
+	d := monday + n - 1
+	if last {
+		d -= 7
+	}
+	t := time.Date(ty, tm, d, 0, 0, 0, 0, now.Location())
+	if t.After(now) {
+		return time.Time{}, fail("本周%s还没到，日期不能晚于今天（%d月%d日）。是指上周%s吗？可回复「上周%s」。%s",
+			weekdayNames[n], tm, td, weekdayNames[n], weekdayNames[n], help)
+	}
+	return t, nil
+}
+
+// weekdayNames are the days of the week by their number, Monday 1.
+var weekdayNames = [...]string{"", "一", "二", "三", "四", "五", "六", "日"}
 
 // match reports whether re matches all of s and, if so, stores its groups
 // as integers in the non-nil targets, in order.

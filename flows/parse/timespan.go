@@ -78,6 +78,20 @@ type clock struct {
 	text   string
 }
 
+// periods are the words that say which part of the day a time is in.
+var periods = []string{"凌晨", "早上", "早晨", "上午", "中午", "下午", "傍晚", "晚上"}
+
+// HasPeriod reports whether s names a part of the day (上午, 下午 ...), so a
+// range such as 2点-4点 without one may have meant the afternoon.
+func HasPeriod(s string) bool {
+	for _, p := range periods {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func parseClock(t string) (clock, bool) {
 	g := reClock.FindStringSubmatch(t)
 	if g == nil {

@@ -118,11 +118,27 @@ WHERE id = ?`
 // flows.ErrNotFound for an unknown member. Unbinding an unbound member
 // succeeds.
 func (db *DB) UnbindMember(ctx context.Context, memberID int64) error {
-	const query = `
-UPDATE members SET openid = NULL, bound_at = NULL, updated_at = ?
-WHERE id = ?`
-	res, err := db.db.ExecContext(ctx, db.q(query), db.stamp(), memberID)
-	return wrap("unbind member", mustAffect(res, err))
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		lock := `SELECT m.name, u.name AS unit, m.openid FROM members m JOIN units u ON u.id = m.unit_id WHERE m.id = ?` + db.forUpdate()
+		var m struct {
+			Name   string         `db:"name"`
+			Unit   string         `db:"unit"`
+			OpenID sql.NullString `db:"openid"`
+		}
+		if err := tx.GetContext(ctx, &m, db.q(lock), memberID); err != nil {
+			return err
+		}
+		const query = `UPDATE members SET openid = NULL, bound_at = NULL, updated_at = ? WHERE id = ?`
+		if _, err := tx.ExecContext(ctx, db.q(query), db.stamp(), memberID); err != nil {
+			return err
+		}
+		if !m.OpenID.Valid {
+			return nil // not bound: nobody to tell
+		}
+		_, err := db.queuePush(ctx, tx, flows.UnboundPush(memberID, m.OpenID.String, m.Name, m.Unit))
+		return err
+	})
+	return wrap("unbind member", err)
 }
 
 // SetReminders turns a member's weekend reminders on or off;

@@ -179,6 +179,34 @@ FROM notices WHERE id = ?`
 	return n, nil
 }
 
+// MemberNotices lists the latest n notices sent to a member (a delivery
+// of any outcome: sent, skipped because their reminders are off, ...),
+// newest send time first, without their targets.
+func (db *DB) MemberNotices(ctx context.Context, memberID int64, n int) ([]flows.Notice, error) {
+	const query = `
+SELECT n.id, n.title, n.content, n.event_time, n.place, n.target_all, n.role, n.send_at, n.created_by, n.created_at, n.state
+FROM notice_deliveries d
+JOIN notices n ON n.id = d.notice_id
+WHERE d.member_id = ?
+ORDER BY n.send_at DESC, n.id DESC
+LIMIT ?`
+	var rows []noticeRow
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), memberID, n); err != nil {
+		return nil, wrap("member notices", err)
+	}
+	out := make([]flows.Notice, len(rows))
+	for i, r := range rows {
+		out[i] = flows.Notice{
+			ID: r.ID, Title: r.Title, Content: r.Content, Place: r.Place, TargetAll: r.TargetAll, Role: flows.Role(r.Role),
+			SendAt: r.SendAt.Time, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.Time, State: r.State,
+		}
+		if r.EventTime != nil {
+			out[i].EventTime = r.EventTime.Time
+		}
+	}
+	return out, nil
+}
+
 // NoticeCounts counts a notice's deliveries by state; flows.ErrNotFound
 // for an unknown notice.
 func (db *DB) NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error) {

@@ -39,13 +39,13 @@ func (db *DB) queuePush(ctx context.Context, tx *sqlx.Tx, p flows.Push) (int64, 
 // It returns 0 (and stores nothing) when a push with p.Key exists.
 func (db *DB) insertPush(ctx context.Context, tx *sqlx.Tx, p flows.Push) (int64, error) {
 	const insert = `
-INSERT INTO pushes (kind, member_id, text, title, code, status, note, created_at, dedupe_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO pushes (kind, member_id, text, title, code, status, note, created_at, dedupe_key, to_openid)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
 RETURNING id`
 	var id int64
 	v := p.Values
-	err := tx.GetContext(ctx, &id, db.q(insert), string(p.Kind), p.MemberID, p.Text, v.Title, v.Code, v.Status, v.Note, db.stamp(), nullText(p.Key))
+	err := tx.GetContext(ctx, &id, db.q(insert), string(p.Kind), p.MemberID, p.Text, v.Title, v.Code, v.Status, v.Note, db.stamp(), nullText(p.Key), nullText(p.ToOpenID))
 	if errors.Is(err, sql.ErrNoRows) && p.Key != "" {
 		return 0, nil
 	}
@@ -102,11 +102,14 @@ func (r pushRow) push() flows.Push {
 const pushSelect = `
 SELECT p.id, p.kind, p.member_id, p.text, p.title, p.code, p.status, p.note, p.state, p.via,
        p.errcode, p.reason, p.msgid, p.created_at, p.done_at,
-       m.name AS member, m.unit_id, u.name AS unit, m.openid, m.unfollowed, w.last_message_at
+       m.name AS member, m.unit_id, u.name AS unit,
+       COALESCE(p.to_openid, m.openid) AS openid,
+       CASE WHEN p.to_openid IS NULL THEN m.unfollowed ELSE false END AS unfollowed,
+       w.last_message_at
 FROM pushes p
 JOIN members m ON m.id = p.member_id
 JOIN units u ON u.id = m.unit_id
-LEFT JOIN wechat_users w ON w.openid = m.openid
+LEFT JOIN wechat_users w ON w.openid = COALESCE(p.to_openid, m.openid)
 `
 
 // Push returns a push with its member as they are now: the WeChat user
@@ -169,7 +172,7 @@ func (db *DB) applyPushReports(ctx context.Context, msgID int64) (int64, error) 
 UPDATE pushes SET state = 'failed', errcode = r.errcode, reason = CAST(? AS TEXT) || r.message
 FROM template_reports AS r, members AS m
 WHERE pushes.msgid = ? AND pushes.state = 'sent' AND pushes.via = 'template'
-  AND r.msgid = pushes.msgid AND m.id = pushes.member_id AND r.openid = m.openid`
+  AND r.msgid = pushes.msgid AND m.id = pushes.member_id AND r.openid = COALESCE(pushes.to_openid, m.openid)`
 	res, err := db.db.ExecContext(ctx, db.q(query), ReasonTemplateReport, msgID)
 	if err != nil {
 		return 0, err

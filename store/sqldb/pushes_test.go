@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -359,5 +360,46 @@ func TestPushKeyOnce(t *testing.T) {
 		if a, b := queue(""), queue(""); a == 0 || b == 0 || a == b || jobs() != 4 {
 			t.Fatalf("keyless pushes %d %d, %d jobs", a, b, jobs())
 		}
+	})
+}
+
+// Unbinding a member tells the WeChat user who was bound: the push goes
+// to that user, not to the member's binding (there is none now).
+func TestUnbindTellsTheUser(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang := seed(t, db)["张三"]
+		if err := db.BindMember(ctx, zhang.ID, "o-zhang"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordLastMessage(ctx, "o-zhang", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.UnbindMember(ctx, zhang.ID); err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		if err := db.db.GetContext(ctx, &id, `SELECT MAX(id) FROM pushes`); err != nil {
+			t.Fatal(err)
+		}
+		p, err := db.Push(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Kind != flows.PushUnbound || p.MemberID != zhang.ID || p.OpenID != "o-zhang" || p.LastMessage.IsZero() ||
+			!strings.Contains(p.Text, "解除") || !strings.Contains(p.Text, "张三") {
+			t.Fatalf("unbind push %+v", p)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'send_push'`); n != 1 {
+			t.Fatalf("%d send_push jobs", n)
+		}
+		// Unbinding a member nobody is bound to tells nobody.
+		if err := db.UnbindMember(ctx, zhang.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM pushes`); n != 1 {
+			t.Fatalf("%d pushes after a second unbind", n)
+		}
+		wantErr(t, db.UnbindMember(ctx, 99999), flows.ErrNotFound)
 	})
 }

@@ -223,6 +223,15 @@ WHERE m.id = ?`
 	return m, err
 }
 
+// ReportCount counts a member's reports.
+func (db *DB) ReportCount(ctx context.Context, memberID int64) (int, error) {
+	var n int
+	if err := db.db.GetContext(ctx, &n, db.q(`SELECT COUNT(*) FROM reports WHERE member_id = ?`), memberID); err != nil {
+		return 0, wrap("report count", err)
+	}
+	return n, nil
+}
+
 // RecentReports lists a member's newest reports first, at most n, with
 // their photos.
 func (db *DB) RecentReports(ctx context.Context, memberID int64, n int) ([]flows.Report, error) {

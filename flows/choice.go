@@ -1,0 +1,62 @@
+package flows
+
+import (
+	"strings"
+
+	"gridbot/flows/parse"
+)
+
+// choose picks one of options by its number, its text, or a common word
+// for it (aliases: a word the answer contains, to the option's index). A
+// miss is a *StepError saying only that: the step's prompt, asked again
+// after it, lists the options (they are not printed twice).
+func choose(s string, options []string, aliases []alias) (int, error) {
+	i, err := parse.Choice(s, options)
+	if err == nil {
+		return i, nil
+	}
+	in := parse.Normalize(s)
+	for _, a := range aliases {
+		if in != "" && strings.Contains(in, a.word) {
+			return a.option, nil
+		}
+	}
+	msg, _, _ := strings.Cut(err.Error(), "请回复")
+	return 0, reject("%s请回复下面的编号或名称。", msg)
+}
+
+// alias is a common word for an option of a choice step.
+type alias struct {
+	word   string
+	option int
+}
+
+// reportExamples are what each report category covers (SPEC §1), shown
+// beside it.
+var reportExamples = []string{"卫生死角、垃圾成堆", "占道经营、车辆乱停乱放", "工地围挡、公益广告破损", "以上以外的问题"}
+
+// reportAliases map the words members use to the report categories.
+var reportAliases = []alias{
+	{"垃圾", 0}, {"卫生", 0}, {"脏", 0}, {"污水", 0}, {"积水", 0}, {"杂物", 0},
+	{"停车", 1}, {"乱停", 1}, {"占道", 1}, {"摆摊", 1}, {"交通", 1}, {"秩序", 1}, {"车辆", 1},
+	{"工地", 2}, {"围挡", 2}, {"施工", 2}, {"广告", 2}, {"扬尘", 2},
+}
+
+// serviceAliases map common words to the service categories.
+var serviceAliases = []alias{
+	{"讲座", 0}, {"家教", 1}, {"辅导", 1}, {"法律", 2}, {"守望", 3}, {"邻里", 3},
+	{"扫除", 4}, {"打扫", 4}, {"卫生", 4}, {"清扫", 4}, {"交通", 5}, {"劝导", 5},
+	{"结对", 6}, {"帮扶", 6}, {"文体", 7}, {"文艺", 7}, {"体育", 7},
+}
+
+// labelled renders options with a note each: "公共环境（卫生死角、垃圾成堆）".
+func labelled(options, notes []string) []string {
+	out := make([]string, len(options))
+	for i, o := range options {
+		out[i] = o
+		if i < len(notes) && notes[i] != "" {
+			out[i] += "（" + notes[i] + "）"
+		}
+	}
+	return out
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,16 +51,30 @@ func pushIDs(t *testing.T, db *sqldb.DB) []int64 {
 	return ids
 }
 
+// pushJob is the job that sends push id.
+func pushJob(t *testing.T, db *sqldb.DB, id int64) *rivertype.JobRow {
+	t.Helper()
+	for _, j := range jobsOf(t, db, kindPush) {
+		var args flows.SendPushJob
+		if err := json.Unmarshal(j.EncodedArgs, &args); err == nil && args.PushID == id {
+			return j
+		}
+	}
+	t.Fatalf("no job sends push %d", id)
+	return nil
+}
+
 // setStatus moves the report to 处理中 and returns the ID of the push it queued.
 func setStatus(t *testing.T, db *sqldb.DB, r *flows.Report) int64 {
 	t.Helper()
+	before := pushIDs(t, db) // an unbinding in a case's setup pushes too
 	_, err := db.SetReportStatus(context.Background(), flows.StatusChange{Code: r.Code, Status: flows.StatusWorking, By: "office"})
 	if err != nil {
 		t.Fatalf("SetReportStatus: %v", err)
 	}
-	ids := pushIDs(t, db)
+	ids := slices.DeleteFunc(pushIDs(t, db), func(id int64) bool { return slices.Contains(before, id) })
 	if len(ids) != 1 {
-		t.Fatalf("push jobs for %v, want one", ids)
+		t.Fatalf("push jobs of the status change %v, want one", ids)
 	}
 	return ids[0]
 }
@@ -228,7 +243,7 @@ func TestPushErrors(t *testing.T) {
 			if err := db.UnbindMember(context.Background(), m.ID); err != nil {
 				t.Fatal(err)
 			}
-		}, 0, flows.PushOutcome{State: flows.PushFailed, Reason: ReasonUnbound}, false},
+		}, 1, flows.PushOutcome{State: flows.PushFailed, Reason: ReasonUnbound}, false}, // the one call tells them they were unbound
 		{"unfollowed", time.Hour, nil, nil, func(t *testing.T, db *sqldb.DB, m flows.Member) {
 			if err := db.SetUnfollowed(context.Background(), m.OpenID, true); err != nil {
 				t.Fatal(err)
@@ -250,7 +265,8 @@ func TestPushErrors(t *testing.T) {
 				}
 				startRunner(t, db, pushDeps(t, db, api))
 				id := setStatus(t, db, r)
-				waitFor(t, "push job completed", func() bool { return jobsIn(t, db, kindPush, 1, rivertype.JobStateCompleted) })
+				n := len(pushIDs(t, db))
+				waitFor(t, "push jobs completed", func() bool { return jobsIn(t, db, kindPush, n, rivertype.JobStateCompleted) })
 				p := getPush(t, db, id)
 				got := flows.PushOutcome{State: p.State, Via: p.Via, ErrCode: p.ErrCode, Reason: p.Reason, MsgID: p.MsgID}
 				if got != tt.want {
@@ -259,7 +275,7 @@ func TestPushErrors(t *testing.T) {
 				if n := api.total(); n != tt.calls {
 					t.Errorf("%d calls to WeChat, want %d", n, tt.calls)
 				}
-				if j := jobsOf(t, db, kindPush)[0]; j.Attempt != max(tt.calls, 1) {
+				if j := pushJob(t, db, id); j.Attempt != max(tt.calls, 1) {
 					t.Errorf("job attempt %d, want %d", j.Attempt, max(tt.calls, 1))
 				}
 				mm, err := db.MemberByID(context.Background(), m.ID)

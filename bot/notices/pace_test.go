@@ -88,9 +88,11 @@ func TestRedisLimiterSpacesSends(t *testing.T) {
 	}
 	wg.Wait()
 	slices.SortFunc(ats, func(x, y time.Time) int { return x.Compare(y) })
-	// n sends at 50/s span at least (n-1) × 20 ms; allow a few ms of
-	// scheduling for each end.
-	if span, want := ats[len(ats)-1].Sub(ats[0]), time.Duration(n-1)*time.Second/rate-10*time.Millisecond; span < want {
+	// n sends at 50/s span (n-1) × 20 ms = 580 ms. A goroutine woken late
+	// at the start shortens the measured span on a loaded machine, so
+	// allow a quarter; two instances that did not share the pace would
+	// take half the time, a burst next to nothing.
+	if span, want := ats[len(ats)-1].Sub(ats[0]), time.Duration(n-1)*time.Second/rate*3/4; span < want {
 		t.Errorf("%d sends took %v, want at least %v", n, span, want)
 	}
 	// No ten of them within a fifth of a second (at 50/s: 180 ms apart).

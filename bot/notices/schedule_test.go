@@ -57,8 +57,8 @@ func TestSchedulesFireOnceAcrossInstances(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if fired != 2 {
-			t.Fatalf("fired %d times, want 2 (the Friday and the 25th due times once each)", fired)
+		if fired != 5 {
+			t.Fatalf("fired %d times, want 5 (the Friday, the 25th, the 26th and the two daily due times once each)", fired)
 		}
 		f := newFakeWeChat(t)
 		startRunner(t, db, f, "tmpl-1")

@@ -174,7 +174,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 func (db *DB) migrations() (*goose.Provider, error) {
 	var (
 		gd   goose.Dialect
-		opts = []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+		// Features are built on branches in parallel, so a migration may
+		// land with a number below one a database already has: apply it
+		// rather than refuse to start.
+		opts = []goose.ProviderOption{goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true)}
 	)
 	switch db.dialect {
 	case DialectPostgres:

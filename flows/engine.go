@@ -90,24 +90,20 @@ const (
 // (or deleted) once at the end; a turn that fails writes nothing, so the
 // draft stays as it was.
 func (e *Engine) Handle(ctx context.Context, openID string, in Input) (string, error) {
-	now := e.deps.Now().In(e.deps.Loc)
 	loaded, err := e.deps.Sessions.Load(ctx, openID)
 	if err != nil {
 		return "", fmt.Errorf("flows: load session: %w", err)
 	}
-	env := &Env{Now: now, Today: DateOf(now), OpenID: openID}
-	sess := loaded
-	reply, err := e.turn(ctx, env, &sess, in)
+	reply, sess, write, err := e.Turn(ctx, openID, loaded, in)
 	if err != nil {
 		return "", err
 	}
-	switch {
-	case sess.Active():
-		sess.Updated = now
+	switch write {
+	case SessionSave:
 		if err := e.deps.Sessions.Save(ctx, openID, sess); err != nil {
 			return "", fmt.Errorf("flows: save session: %w", err)
 		}
-	case loaded.Active():
+	case SessionDelete:
 		if err := e.deps.Sessions.Delete(ctx, openID); err != nil {
 			return "", fmt.Errorf("flows: delete session: %w", err)
 		}

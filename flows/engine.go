@@ -94,10 +94,11 @@ func (e *Engine) Handle(ctx context.Context, openID string, in Input) (string, e
 	if err != nil {
 		return "", fmt.Errorf("flows: load session: %w", err)
 	}
-	reply, sess, write, err := e.Turn(ctx, openID, loaded, in)
+	reply, st, write, err := e.Turn(ctx, openID, TurnState{Session: loaded}, in)
 	if err != nil {
 		return "", err
 	}
+	sess := st.Session
 	switch write {
 	case SessionSave:
 		if err := e.deps.Sessions.Save(ctx, openID, sess); err != nil {
@@ -449,7 +450,16 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 
 func (e *Engine) stores() Stores { return Stores{e.deps.Store, e.deps.Records, e.deps.Reviews} }
 
+// loadMember looks up the user's member into env: the turn's first
+// lookup takes the cached one when the turn was given it, any other asks
+// the store (a flow may have bound the user since) and is kept in
+// env.looked for the caller to cache.
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {
+	if c := env.cached; c != nil {
+		env.cached = nil
+		env.Member, env.Bound = c.Member, c.Bound
+		return nil
+	}
 	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -459,6 +469,8 @@ func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 	default:
 		env.Member, env.Bound = m, true
 	}
+	env.cached = nil
+	env.looked = &MemberLookup{Member: env.Member, Bound: env.Bound}
 	return nil
 }
 

@@ -39,6 +39,26 @@ type TurnBegun struct {
 	Locked  bool
 	Token   string
 	Session Session
+	// Member is the cached lookup of the user's member, still valid
+	// (nil: none cached). MemberGen names the generation of members it
+	// was read under ("": unknown, so a lookup is not cached at End).
+	Member    *MemberLookup
+	MemberGen string
+}
+
+// MemberLookup is what looking up the member behind an OpenID found.
+type MemberLookup struct {
+	Member Member `json:"member"`
+	Bound  bool   `json:"bound"`
+}
+
+// TurnState is what a turn starts from and ends with besides the input:
+// the user's session and the lookup of the user's member. Given, Member
+// is a cached lookup the turn uses for its first one; returned, the
+// lookup the turn made itself (nil: none), for the caller to cache.
+type TurnState struct {
+	Session Session
+	Member  *MemberLookup
 }
 
 // TurnFinish is the last store call of one delivery (TurnStore.End): keep
@@ -55,6 +75,10 @@ type TurnFinish struct {
 	OpenID   string
 	Write    SessionWrite
 	Session  Session // saved when Write is SessionSave
+	// Member, when set, is cached for the user unless members changed
+	// since generation MemberGen (TurnBegun.MemberGen; "" caches nothing).
+	Member    *MemberLookup
+	MemberGen string
 }
 
 // TurnStore does the session and dedupe work of one message in two calls,
@@ -66,23 +90,25 @@ type TurnStore interface {
 }
 
 // Turn answers one input of one user whose session is loaded, without
-// loading or saving it: it returns the reply ("" for none), the session
-// after the turn and what to do with the stored one. A turn that fails
-// returns an error and the stored session stays as it was.
-func (e *Engine) Turn(ctx context.Context, openID string, loaded Session, in Input) (string, Session, SessionWrite, error) {
+// loading or saving it: it returns the reply ("" for none), the state
+// after the turn and what to do with the stored session. A turn that
+// fails returns an error and the stored session stays as it was.
+func (e *Engine) Turn(ctx context.Context, openID string, st TurnState, in Input) (string, TurnState, SessionWrite, error) {
 	now := e.deps.Now().In(e.deps.Loc)
-	env := &Env{Now: now, Today: DateOf(now), OpenID: openID}
-	sess := loaded
+	env := &Env{Now: now, Today: DateOf(now), OpenID: openID, cached: st.Member}
+	sess := st.Session
 	reply, err := e.turn(ctx, env, &sess, in)
 	if err != nil {
-		return "", Session{}, SessionKeep, err
+		return "", TurnState{}, SessionKeep, err
 	}
+	out := TurnState{Member: env.looked}
 	switch {
 	case sess.Active():
 		sess.Updated = now
-		return reply, sess, SessionSave, nil
-	case loaded.Active():
-		return reply, Session{}, SessionDelete, nil
+		out.Session = sess
+		return reply, out, SessionSave, nil
+	case st.Session.Active():
+		return reply, out, SessionDelete, nil
 	}
-	return reply, Session{}, SessionKeep, nil
+	return reply, out, SessionKeep, nil
 }

@@ -61,9 +61,9 @@ func (f *fakeEngine) Handle(ctx context.Context, openID string, in flows.Input) 
 // does): each turn keeps the session it was given.
 type turnEngine struct{ *fakeEngine }
 
-func (t turnEngine) Turn(ctx context.Context, openID string, loaded flows.Session, in flows.Input) (string, flows.Session, flows.SessionWrite, error) {
+func (t turnEngine) Turn(ctx context.Context, openID string, st flows.TurnState, in flows.Input) (string, flows.TurnState, flows.SessionWrite, error) {
 	reply, err := t.Handle(ctx, openID, in)
-	return reply, loaded, flows.SessionKeep, err
+	return reply, flows.TurnState{Session: st.Session}, flows.SessionKeep, err
 }
 
 // withPlainEngine serves the fake engine as a plain Engine: the handler

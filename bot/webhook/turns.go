@@ -13,8 +13,10 @@ import (
 // the session after the turn (flows.Engine.Turn), so the handler loads and
 // keeps it together with the dedupe and lock work.
 type TurnEngine interface {
-	Turn(ctx context.Context, openID string, loaded flows.Session, in flows.Input) (string, flows.Session, flows.SessionWrite, error)
+	Turn(ctx context.Context, openID string, st flows.TurnState, in flows.Input) (string, flows.TurnState, flows.SessionWrite, error)
 }
+
+var _ TurnEngine = (*flows.Engine)(nil)
 
 // turns returns the two-call path of a message when both the Coordinator
 // (a flows.TurnStore) and the Engine (a TurnEngine) offer it: claim, lock
@@ -50,7 +52,7 @@ func (h *Handler) turn(ctx context.Context, ts flows.TurnStore, e TurnEngine, ke
 // step runs the engine's turn under the user's lock and ends the
 // delivery with its outcome; on error nothing of the turn is kept.
 func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fin *flows.TurnFinish, openID string, in flows.Input, b flows.TurnBegun) (string, error) {
-	sess := b.Session
+	st := flows.TurnState{Session: b.Session, Member: b.Member}
 	if !b.Locked {
 		// Another message of the user is being handled: wait for it.
 		release, err := h.Coordinator.Lock(ctx, fin.Lock, userLockTTL)
@@ -58,15 +60,16 @@ func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fi
 			return "", fmt.Errorf("lock user: %w", err)
 		}
 		defer release()
-		if sess, err = ts.Load(ctx, openID); err != nil {
+		if st.Session, err = ts.Load(ctx, openID); err != nil {
 			return "", fmt.Errorf("load session: %w", err)
 		}
 	}
-	text, after, write, err := e.Turn(ctx, openID, sess, in)
+	text, after, write, err := e.Turn(ctx, openID, st, in)
 	if err != nil {
 		return "", err
 	}
-	fin.Reply, fin.Session, fin.Write = text, after, write
+	fin.Reply, fin.Session, fin.Write = text, after.Session, write
+	fin.Member, fin.MemberGen = after.Member, b.MemberGen
 	if err := ts.End(ctx, *fin); err != nil {
 		return "", fmt.Errorf("end: %w", err)
 	}

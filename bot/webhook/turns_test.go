@@ -24,14 +24,14 @@ func (c *counterEngine) Handle(context.Context, string, flows.Input) (string, er
 	return "", errors.New("counterEngine is served through Turn")
 }
 
-func (c *counterEngine) Turn(_ context.Context, _ string, loaded flows.Session, _ flows.Input) (string, flows.Session, flows.SessionWrite, error) {
+func (c *counterEngine) Turn(_ context.Context, _ string, st flows.TurnState, _ flows.Input) (string, flows.TurnState, flows.SessionWrite, error) {
 	n := c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
 	for m := c.maxInFlight.Load(); n > m && !c.maxInFlight.CompareAndSwap(m, n); m = c.maxInFlight.Load() {
 	}
-	count, _ := strconv.Atoi(loaded.Step)
+	count, _ := strconv.Atoi(st.Session.Step)
 	count++
-	return strconv.Itoa(count), flows.Session{Flow: "count", Step: strconv.Itoa(count)}, flows.SessionSave, nil
+	return strconv.Itoa(count), flows.TurnState{Session: flows.Session{Flow: "count", Step: strconv.Itoa(count)}}, flows.SessionSave, nil
 }
 
 // TestTurnsKeepSessionsAcrossInstances: one user's burst, spread over two

@@ -81,7 +81,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		a.close()
 		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
 	}
-	a.sessions = session.NewRedis(a.redis, redisPrefix)
+	sessions := session.NewRedis(a.redis, redisPrefix)
+	a.sessions = sessions
+	db.SetMembersChanged(membersChanged(sessions, log))
 	a.client = newWeChatClient(cfg, session.NewTokenCache(a.redis, redisPrefix))
 	a.sendLimiter = notices.NewRedisLimiter(a.redis, redisPrefix, cfg.SendRate)
 	a.logins = admin.NewRedisLimiter(a.redis, redisPrefix, loginFailures, loginWindow, nil, log)
@@ -102,4 +104,33 @@ func (a *app) close() {
 		a.redis.Close()
 	}
 	a.db.Close()
+}
+
+// membersChanged drops the members cached in Redis after a change of
+// members in the store. A failure is logged: the change is committed,
+// and the cache runs out within session.MemberTTL.
+func membersChanged(sessions *session.Redis, log *slog.Logger) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := sessions.MembersChanged(ctx); err != nil {
+			log.Error("members changed: drop cached members", slog.Any("error", err))
+		}
+	}
+}
+
+// dropCachedMembers is membersChanged for the commands that change
+// members without opening Redis otherwise (import): with REDIS_URL set,
+// it drops the members that running instances cached.
+func dropCachedMembers(ctx context.Context, cfg Config) error {
+	if cfg.RedisURL == "" {
+		return nil
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	return session.NewRedis(c, redisPrefix).MembersChanged(ctx)
 }

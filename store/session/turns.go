@@ -21,10 +21,11 @@ var (
 )
 
 // beginScript claims a delivery, takes its user's lock and reads the
-// user's session in one call. KEYS: dedupe, lock, session; ARGV: claim
-// ttl (ms), lock token, lock ttl (ms). It returns {0, dedupe value} when
-// the delivery was claimed before, {1} when claimed but the lock is busy,
-// {2, session or nil} when claimed and locked.
+// user's session and cached member in one call. KEYS: dedupe, lock,
+// session, member, members generation; ARGV: claim ttl (ms), lock token,
+// lock ttl (ms). It returns {0, dedupe value} when the delivery was
+// claimed before, {1} when claimed but the lock is busy, {2, session or
+// nil, member entry or nil, generation} when claimed and locked.
 var beginScript = redis.NewScript(`
 if not redis.call("SET", KEYS[1], "` + claimed + `", "NX", "PX", ARGV[1]) then
 	return {0, redis.call("GET", KEYS[1])}
@@ -32,13 +33,15 @@ end
 if not redis.call("SET", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) then
 	return {1}
 end
-return {2, redis.call("GET", KEYS[3])}`)
+return {2, redis.call("GET", KEYS[3]), redis.call("GET", KEYS[4]), redis.call("GET", KEYS[5]) or "0"}`)
 
 // endScript writes a delivery's outcome in one call. KEYS: dedupe, lock,
-// session; ARGV: the dedupe value ("" abandons: a claim still being
-// handled is dropped), its ttl (ms), the lock token ("" leaves the lock),
-// the session write ("s" save, "d" delete, "" none), the session's JSON,
-// its ttl (ms).
+// session, member, members generation; ARGV: the dedupe value (""
+// abandons: a claim still being handled is dropped), its ttl (ms), the
+// lock token ("" leaves the lock), the session write ("s" save, "d"
+// delete, "" none), the session's JSON, its ttl (ms), the member entry
+// ("" none), the generation it was read under, its ttl (ms). The entry is
+// kept only while members are still of that generation.
 var endScript = redis.NewScript(`
 if ARGV[4] == "s" then
 	redis.call("SET", KEYS[3], ARGV[5], "PX", ARGV[6])
@@ -53,7 +56,33 @@ end
 if ARGV[3] ~= "" and redis.call("GET", KEYS[2]) == ARGV[3] then
 	redis.call("DEL", KEYS[2])
 end
+if ARGV[7] ~= "" and (redis.call("GET", KEYS[5]) or "0") == ARGV[8] then
+	redis.call("SET", KEYS[4], ARGV[8] .. "|" .. ARGV[7], "PX", ARGV[9])
+end
 return 1`)
+
+// MemberTTL is how long a member looked up by OpenID stays cached in
+// Redis. Every change of members through the store drops the cache at
+// once (MembersChanged); the ttl bounds what a change made around it
+// (SQL by hand) leaves stale.
+const MemberTTL = time.Minute
+
+func (r *Redis) memberKey(openID string) string { return r.prefix + "member:" + openID }
+func (r *Redis) membersGenKey() string          { return r.prefix + "members:gen" }
+
+// turnKeys are the keys of beginScript and endScript.
+func (r *Redis) turnKeys(key, lock, openID string) []string {
+	return []string{r.dedupeKey(key), r.lockKey(lock), r.sessionKey(openID), r.memberKey(openID), r.membersGenKey()}
+}
+
+// MembersChanged drops every cached member lookup, on every instance: it
+// moves members to a new generation.
+func (r *Redis) MembersChanged(ctx context.Context) error {
+	if err := r.c.Incr(ctx, r.membersGenKey()).Err(); err != nil {
+		return fmt.Errorf("store: session: members changed: %w", err)
+	}
+	return nil
+}
 
 // Begin claims the delivery, takes the user's lock and loads the session
 // in one round trip; see flows.TurnStore.
@@ -65,7 +94,7 @@ func (r *Redis) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun, 
 		return flows.TurnBegun{}, err
 	}
 	token := rand.Text()
-	keys := []string{r.dedupeKey(s.Key), r.lockKey(s.Lock), r.sessionKey(s.OpenID)}
+	keys := r.turnKeys(s.Key, s.Lock, s.OpenID)
 	res, err := beginScript.Run(ctx, r.c, keys, s.ClaimTTL.Milliseconds(), token, s.LockTTL.Milliseconds()).Slice()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -94,14 +123,33 @@ func (r *Redis) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun, 
 			return flows.TurnBegun{}, fmt.Errorf("store: session: begin: %w", err)
 		}
 	}
+	if len(res) > 3 {
+		b.MemberGen, _ = res[3].(string)
+		entry, _ := res[2].(string)
+		b.Member = cachedMember(entry, b.MemberGen)
+	}
 	return b, nil
+}
+
+// cachedMember decodes a member entry ("generation|JSON") of generation
+// gen; nil when there is none, it is of another generation or unreadable.
+func cachedMember(entry, gen string) *flows.MemberLookup {
+	g, data, ok := strings.Cut(entry, "|")
+	if !ok || g != gen {
+		return nil
+	}
+	var m flows.MemberLookup
+	if json.Unmarshal([]byte(data), &m) != nil {
+		return nil
+	}
+	return &m
 }
 
 // undoBegin drops a claim still being handled and the lock token holds.
 func (r *Redis) undoBegin(ctx context.Context, keys []string, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	_ = endScript.Run(ctx, r.c, keys, "", 0, token, "", "", 0).Err()
+	_ = endScript.Run(ctx, r.c, keys, "", 0, token, "", "", 0, "", "", 0).Err()
 }
 
 // End keeps the session, the reply and releases the lock in one round
@@ -111,14 +159,21 @@ func (r *Redis) End(ctx context.Context, f flows.TurnFinish) error {
 	if err != nil {
 		return err
 	}
-	keys := []string{r.dedupeKey(f.Key), r.lockKey(f.Lock), r.sessionKey(f.OpenID)}
+	var member []byte
+	if f.Member != nil && f.MemberGen != "" && !f.Abandon {
+		if member, err = json.Marshal(f.Member); err != nil {
+			return fmt.Errorf("store: session: end: %w", err)
+		}
+	}
+	keys := r.turnKeys(f.Key, f.Lock, f.OpenID)
 	if f.Token != "" {
 		// The lock is released even when the caller's ctx has ended.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
 	}
-	err = endScript.Run(ctx, r.c, keys, value, f.ReplyTTL.Milliseconds(), f.Token, write, data, TTL.Milliseconds()).Err()
+	err = endScript.Run(ctx, r.c, keys, value, f.ReplyTTL.Milliseconds(), f.Token, write, data, TTL.Milliseconds(),
+		member, f.MemberGen, MemberTTL.Milliseconds()).Err()
 	if err != nil {
 		return fmt.Errorf("store: session: end: %w", err)
 	}

@@ -68,6 +68,24 @@ type DB struct {
 	blobs Blobs
 	// stmts are the statements prepared once (see prepared), by query.
 	stmts sync.Map
+	// membersChanged, when set, is called after each committed change
+	// of members (SetMembersChanged).
+	membersChanged func(ctx context.Context)
+}
+
+// SetMembersChanged has fn called after every committed change of the
+// members the engine looks up by OpenID (bindings, reminders, follow
+// state, roster and grid imports), so that a cache of them elsewhere (the
+// session store's) is dropped. Set it before the store is used.
+func (db *DB) SetMembersChanged(fn func(ctx context.Context)) { db.membersChanged = fn }
+
+// changedMembers reports a committed change of members when err is nil
+// and returns err.
+func (db *DB) changedMembers(ctx context.Context, err error) error {
+	if err == nil && db.membersChanged != nil {
+		db.membersChanged(ctx)
+	}
+	return err
 }
 
 var (

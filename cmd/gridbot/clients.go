@@ -44,8 +44,8 @@ const redisPrefix = "gridbot:"
 // openStore opens the database named by cfg and applies pending
 // migrations: all that the database-only commands (migrate, import, admin
 // add, report) open.
-func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+func openStore(ctx context.Context, cfg Config, opts ...sqldb.Option) (*sqldb.DB, error) {
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -58,8 +58,8 @@ func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
 
 // open connects the stores named by cfg, migrates the database and builds
 // the WeChat client and the limiters on them.
-func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	db, err := openStore(ctx, cfg)
+func open(ctx context.Context, cfg Config, log *slog.Logger, opts ...sqldb.Option) (*app, error) {
+	db, err := openStore(ctx, cfg, opts...)
 	if err != nil {
 		return nil, err
 	}

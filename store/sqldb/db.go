@@ -113,10 +113,51 @@ func withBinaryParameters(dsn string) string {
 	return u.String()
 }
 
+// Option adjusts how Open connects.
+type Option func(*openOptions)
+
+type openOptions struct {
+	wrap func(driver.Connector) driver.Connector
+}
+
+// WithConnector has every connection made through wrap(connector), for
+// tests that observe the statements the store sends.
+func WithConnector(wrap func(driver.Connector) driver.Connector) Option {
+	return func(o *openOptions) { o.wrap = wrap }
+}
+
+// sqliteConnector is a driver.Connector of the SQLite driver.
+type sqliteConnector struct{ name string }
+
+func (c sqliteConnector) Connect(context.Context) (driver.Conn, error) {
+	return (&sqlite.Driver{}).Open(c.name)
+}
+func (c sqliteConnector) Driver() driver.Driver { return &sqlite.Driver{} }
+
+// openSQL opens the pool of driverName, through o.wrap when set.
+func openSQL(driverName, dsn string, o openOptions) (*sql.DB, error) {
+	if o.wrap == nil {
+		return sql.Open(driverName, dsn)
+	}
+	var c driver.Connector = sqliteConnector{dsn}
+	if driverName == "postgres" {
+		pc, err := pq.NewConnector(dsn)
+		if err != nil {
+			return nil, err
+		}
+		c = pc
+	}
+	return sql.OpenDB(o.wrap(c)), nil
+}
+
 // Open connects to the database. A dsn starting with postgres:// or
 // postgresql:// selects PostgreSQL; an empty dsn selects the SQLite file
 // gridbot.db in dataDir, creating dataDir. Open does not migrate.
-func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
+func Open(ctx context.Context, dsn, dataDir string, opts ...Option) (*DB, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var (
 		sqlDB   *sql.DB
 		dialect string
@@ -125,7 +166,7 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		dialect = DialectPostgres
-		sqlDB, err = sql.Open("postgres", withBinaryParameters(dsn))
+		sqlDB, err = openSQL("postgres", withBinaryParameters(dsn), o)
 		if err == nil {
 			// A pool that keeps its connections: without a cap a burst of
 			// messages opens (and then drops) a backend per request, and
@@ -142,7 +183,7 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 		if err := os.MkdirAll(dataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("store: open: %w", err)
 		}
-		sqlDB, err = sql.Open("sqlite", filepath.Join(dataDir, sqliteFile)+sqliteParams)
+		sqlDB, err = openSQL("sqlite", filepath.Join(dataDir, sqliteFile)+sqliteParams, o)
 		if err == nil {
 			// One connection: SQLite has one writer anyway, and the job
 			// queue relies on seeing its own writes without lock waits.

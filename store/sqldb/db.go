@@ -226,6 +226,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err := db.migrateRiver(ctx); err != nil {
 		return fmt.Errorf("store: migrate river: %w", err)
 	}
+	if err := db.prepareTxQueries(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
 	return nil
 }
 
@@ -299,6 +302,58 @@ func (db *DB) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
 		return prev.(*sqlx.Stmt), nil
 	}
 	return st, nil
+}
+
+// stmt returns query, written with ? placeholders, rebound to the
+// dialect and prepared once for the pool, keyed by its text: the queries
+// of the webhook's hot path are neither rebuilt nor parsed again at each
+// call (database/sql prepares it once per connection it runs on). Inside
+// a transaction use tx.StmtxContext(ctx, st).
+func (db *DB) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := db.db.PreparexContext(ctx, db.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
+// txStmt is query's statement bound to the transaction tx. It never
+// prepares on the pool: that would wait for a second connection while tx
+// holds one (SQLite has only one, and a burst of transactions can hold
+// all of PostgreSQL's). A query Migrate has not prepared (txQueries) is
+// prepared on tx alone, for this call.
+func (db *DB) txStmt(ctx context.Context, tx *sqlx.Tx, query string) (*sqlx.Stmt, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return tx.StmtxContext(ctx, st.(*sqlx.Stmt)), nil
+	}
+	return tx.PreparexContext(ctx, db.q(query))
+}
+
+// txQueries are the queries transactions of the webhook's hot path run
+// (saving a service record), prepared on the pool by Migrate for txStmt.
+func (db *DB) txQueries() []string {
+	lock := lockMemberQuery
+	if db.dialect == DialectPostgres {
+		lock += " FOR UPDATE"
+	}
+	return []string{lock, insertServiceRecord, draftQueries[ownerService]}
+}
+
+// prepareTxQueries prepares txQueries on the pool.
+func (db *DB) prepareTxQueries(ctx context.Context) error {
+	for _, q := range db.txQueries() {
+		if _, err := db.stmt(ctx, q); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+	}
+	return nil
 }
 
 // q rebinds a query written with ? placeholders to the dialect's.

@@ -59,8 +59,12 @@ func (db *DB) MemberByOpenID(ctx context.Context, openID string) (flows.Member, 
 	if openID == "" {
 		return flows.Member{}, wrap("member by openid", sql.ErrNoRows)
 	}
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return flows.Member{}, wrap("member by openid", err)
+	}
 	var r memberRow
-	if err := db.db.GetContext(ctx, &r, db.q(query), openID); err != nil {
+	if err := st.GetContext(ctx, &r, openID); err != nil {
 		return flows.Member{}, wrap("member by openid", err)
 	}
 	return r.member(), nil

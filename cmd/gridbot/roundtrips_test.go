@@ -123,6 +123,9 @@ func testRoundTrips(t *testing.T, env map[string]string) {
 			if a.redis == nil {
 				sqlBudget++ // the member lookup
 			}
+			if n := sqlN["prepare"]; n > 0 {
+				t.Errorf("%q prepared %d statements after the warm-up, want them prepared once:\n%s", text, n, strings.Join(sqlLog, "\n"))
+			}
 			if n := total(sqlN); n > sqlBudget {
 				t.Errorf("%q sent %d SQL statements, budget %d:\n%s", text, n, sqlBudget, strings.Join(sqlLog, "\n"))
 			}

@@ -75,3 +75,29 @@ func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fi
 	}
 	return text, nil
 }
+
+// Replies when a message could not be claimed or handled.
+const (
+	busyText      = "系统繁忙，请稍后再发一次。"
+	unhandledText = "系统繁忙，您的消息未处理，请稍后再发一次。"
+)
+
+// handleClaimed handles a claimed delivery through the Coordinator and
+// the Engine, keeping its reply for retries (or dropping the claim when
+// the handling failed), and returns the reply to give.
+func (h *Handler) handleClaimed(ctx context.Context, key, openID string, in flows.Input) string {
+	text, err := h.handle(ctx, openID, in)
+	if err != nil {
+		h.Log.Error("webhook: handle", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
+		if aerr := h.Coordinator.Abandon(ctx, key); aerr != nil {
+			h.Log.Error("webhook: abandon", slog.Any("error", aerr))
+		}
+		return unhandledText
+	}
+	if ferr := h.Coordinator.Finish(ctx, key, text, replyTTL); ferr != nil {
+		h.Log.Error("webhook: finish", slog.Any("error", ferr))
+	}
+	return text
+}
+
+func userLock(openID string) string { return "user:" + openID }

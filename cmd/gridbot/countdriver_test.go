@@ -83,7 +83,6 @@ func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 
 var _ redis.Hook = (*counter)(nil)
 
-
 // countingConnector wraps a driver.Connector so that each statement sent
 // on its connections is counted.
 type countingConnector struct {

@@ -131,3 +131,48 @@ func testTurnStaleToken(t *testing.T, s Store) {
 	assertLockHeld(t, s, st.Lock, time.Time{})
 	release()
 }
+
+// TestRedisMemberCache: a member lookup kept at End comes back with the
+// next Begin of the user, on another instance too; MembersChanged drops
+// it everywhere, and a lookup made before the change is not kept after it.
+func TestRedisMemberCache(t *testing.T) {
+	c := newTestRedis(t)
+	other := NewRedis(c.c, c.prefix)
+	lookup := &flows.MemberLookup{Member: flows.Member{ID: 7, Name: "张三", Unit: "甲单位", OpenID: "u1"}, Bound: true}
+
+	st := turnStart("m1", "u1")
+	b := mustBegin(t, c, st)
+	if b.Member != nil || b.MemberGen == "" {
+		t.Fatalf("first Begin = %+v, want no member and a generation", b)
+	}
+	f := finishOf(st, b, "ok")
+	f.Member, f.MemberGen = lookup, b.MemberGen
+	mustEnd(t, c, f)
+
+	b2 := mustBegin(t, other, turnStart("m2", "u1"))
+	if b2.Member == nil || *b2.Member != *lookup {
+		t.Fatalf("Begin on another instance: member %+v, want %+v", b2.Member, lookup)
+	}
+	if got := mustBegin(t, other, turnStart("m3", "u2")); got.Member != nil {
+		t.Errorf("another user's Begin: member %+v, want none", got.Member)
+	}
+	mustEnd(t, other, finishOf(turnStart("m2", "u1"), b2, "ok"))
+
+	if err := other.MembersChanged(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b3 := mustBegin(t, c, turnStart("m4", "u1"))
+	if b3.Member != nil {
+		t.Fatalf("Begin after MembersChanged: member %+v, want none", b3.Member)
+	}
+	// A lookup made before another change is not kept.
+	if err := other.MembersChanged(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	f3 := finishOf(turnStart("m4", "u1"), b3, "ok")
+	f3.Member, f3.MemberGen = lookup, b3.MemberGen
+	mustEnd(t, c, f3)
+	if got := mustBegin(t, c, turnStart("m5", "u1")); got.Member != nil {
+		t.Fatalf("Begin after a stale End: member %+v, want none", got.Member)
+	}
+}

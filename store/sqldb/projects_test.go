@@ -26,8 +26,8 @@ var (
 func newProject() *flows.Project {
 	return &flows.Project{
 		Title: "人民广场清扫", Unit: "市文明办", Date: projectDay, StartMin: 9 * 60, EndMin: 11 * 60,
-		Place:    flows.Location{Label: "人民广场", Latitude: 31.2304, Longitude: 121.4737, HasCoords: true},
-		Slots:    5, Category: "卫生大扫除", Content: "清扫广场及周边垃圾死角", TargetAll: true, CreatedBy: "boss",
+		Place: flows.Location{Label: "人民广场", Latitude: 31.2304, Longitude: 121.4737, HasCoords: true},
+		Slots: 5, Category: "卫生大扫除", Content: "清扫广场及周边垃圾死角", TargetAll: true, CreatedBy: "boss",
 	}
 }
 
@@ -242,7 +242,7 @@ func TestSignUpRules(t *testing.T) {
 				t.Errorf("SignUp(%s) = %v, want %q", m.Name, err, has)
 			}
 		}
-		refused(ms["张三"], projectNow, "不面向") // 市文明办, 一号网格
+		refused(ms["张三"], projectNow, "不面向")                                                  // 市文明办, 一号网格
 		if s, err := db.SignUp(ctx, p.ID, ms["李四"], projectNow); err != nil || s.Place != 1 { // 二号网格
 			t.Fatalf("SignUp(李四) = %+v, %v", s, err)
 		}

@@ -307,12 +307,13 @@ func (db *DB) CloseMissedCheckouts(ctx context.Context, now time.Time) (int, err
 	}
 	made := 0
 	for _, id := range ids {
+		n := 0 // records made for this project, counted once its transaction commits
 		err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 			res, err := tx.ExecContext(ctx, db.q(`UPDATE projects SET closed_at = ? WHERE id = ? AND closed_at IS NULL`), db.stamp(), id)
 			if err != nil {
 				return err
 			}
-			if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if claimed, err := res.RowsAffected(); err != nil || claimed == 0 {
 				return err // another instance closed it
 			}
 			p, err := db.projectWhere(ctx, tx, `p.id = ?`, id)
@@ -351,13 +352,14 @@ ORDER BY s.id`), id)
 				if _, err := db.queuePush(ctx, tx, flows.MissedCheckoutPush(p, s, r, nil)); err != nil {
 					return err
 				}
-				made++
+				n++
 			}
 			return nil
 		})
 		if err != nil {
 			return made, wrap("close missed checkouts", err)
 		}
+		made += n
 	}
 	return made, nil
 }

@@ -35,27 +35,36 @@ type projectRequest struct {
 // projectJSON is a project in lists; the detail adds the check-in code
 // and sign-ups.
 type projectJSON struct {
-	Code           string       `json:"code"`
-	Title          string       `json:"title"`
-	Unit           string       `json:"unit"`
-	Grid           *string      `json:"grid"`
-	Date           string       `json:"date"`
-	Start          string       `json:"start"`
-	End            string       `json:"end"`
-	Place          string       `json:"place"`
-	Latitude       *float64     `json:"latitude"`
-	Longitude      *float64     `json:"longitude"`
-	Slots          int          `json:"slots"`
-	SignedUp       int          `json:"signed_up"`
-	CheckedIn      int          `json:"checked_in"`
-	Category       string       `json:"category"`
-	Content        string       `json:"content"`
-	Targets        targetsJSON  `json:"targets"`
-	SignupDeadline string       `json:"signup_deadline"`
-	Cancelled      bool         `json:"cancelled"`
-	NoticeID       *int64       `json:"notice_id"`
-	CheckinCode    string       `json:"checkin_code,omitempty"`
-	Signups        []signupJSON `json:"signups,omitempty"`
+	Code           string      `json:"code"`
+	Title          string      `json:"title"`
+	Unit           string      `json:"unit"`
+	Grid           *string     `json:"grid"`
+	Date           string      `json:"date"`
+	Start          string      `json:"start"`
+	End            string      `json:"end"`
+	Place          string      `json:"place"`
+	Latitude       *float64    `json:"latitude"`
+	Longitude      *float64    `json:"longitude"`
+	Slots          int         `json:"slots"`
+	SignedUp       int         `json:"signed_up"`
+	CheckedIn      int         `json:"checked_in"`
+	Category       string      `json:"category"`
+	Content        string      `json:"content"`
+	Targets        targetsJSON `json:"targets"`
+	SignupDeadline string      `json:"signup_deadline"`
+	Cancelled      bool        `json:"cancelled"`
+	NoticeID       *int64      `json:"notice_id"`
+	// CheckinCode is shown to admins in the answer of a create only; the
+	// detail has its own (projectDetailJSON).
+	CheckinCode string `json:"checkin_code,omitempty"`
+}
+
+// projectDetailJSON is GET /projects/{code}: the project with its
+// check-in code and sign-ups.
+type projectDetailJSON struct {
+	projectJSON
+	CheckinCode string       `json:"checkin_code"`
+	Signups     []signupJSON `json:"signups"`
 }
 
 type signupJSON struct {
@@ -236,8 +245,7 @@ func (a *API) project(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	out := a.projectJSON(p)
-	out.CheckinCode = p.CheckinCode
+	out := projectDetailJSON{projectJSON: a.projectJSON(p), CheckinCode: p.CheckinCode}
 	out.Signups = make([]signupJSON, len(ss))
 	for i, s := range ss {
 		out.Signups[i] = a.signupJSON(s)

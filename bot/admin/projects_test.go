@@ -124,7 +124,7 @@ func TestProjectsAPI(t *testing.T) {
 	wantError(t, f.do(http.MethodGet, "/api/v1/projects/"+made.Code, "cg", ""), http.StatusForbidden)
 	wantError(t, f.do(http.MethodGet, "/api/v1/projects/XM-20300615-999", "boss", ""), http.StatusNotFound)
 	w := f.do(http.MethodGet, "/api/v1/projects/"+made.Code, "wmb", "")
-	var detail projectJSON
+	var detail projectDetailJSON
 	if err := json.Unmarshal(w.Body.Bytes(), &detail); err != nil || w.Code != http.StatusOK {
 		t.Fatalf("detail: %d %s", w.Code, w.Body)
 	}
@@ -132,6 +132,12 @@ func TestProjectsAPI(t *testing.T) {
 		detail.Signups[0].Member != "张三" || detail.Signups[0].CheckedInAt != nil ||
 		detail.Signups[1].Member != "李四" || detail.Signups[1].CheckedInAt == nil || *detail.Signups[1].CheckedInAt != "2030-06-15T09:05:00+08:00" {
 		t.Fatalf("detail %s", w.Body)
+	}
+
+	if w := f.do(http.MethodGet, "/api/v1/projects/XM-20300615-002", "cg", ""); w.Code != http.StatusOK ||
+		!strings.Contains(w.Body.String(), `"signups":[]`) || !strings.Contains(w.Body.String(), `"latitude":null`) ||
+		!strings.Contains(w.Body.String(), `"grid":"一号网格"`) {
+		t.Errorf("detail without sign-ups: %d %s", w.Code, w.Body)
 	}
 
 	// Cancel: scoped, members told, once.

@@ -109,10 +109,12 @@ func chooseProjectStep(prompt string, places bool) *Step {
 	}
 }
 
-// offer keeps the projects a flow offers, choosing the only one.
+// offer keeps the projects a flow offers, choosing the only one when
+// none is chosen yet (a project chosen earlier is never swapped for
+// another: when it is no longer offered, Save says so).
 func offer(env *Env, ps []Project) {
 	env.Facts.Offers = ps
-	if len(ps) == 1 {
+	if len(ps) == 1 && env.Draft[draftProject] == "" {
 		setChoice(env, ps[0])
 	}
 }
@@ -274,7 +276,10 @@ func checkInFlow() *Flow {
 				Name:  draftProof,
 				Facts: true,
 				Prompt: func(env *Env) string {
-					p, _ := chosenProject(env)
+					p, ok := chosenProject(env)
+					if !ok {
+						return gone.Msg + "回复「取消」结束。"
+					}
 					if !p.Place.HasCoords {
 						return fmt.Sprintf("签到 %s %s：请回复现场公布的4位签到码。", p.Code, p.Title)
 					}

@@ -461,7 +461,7 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 }
 
 func (e *Engine) stores() Stores {
-	return Stores{e.deps.Store, e.deps.Records, e.deps.Reviews, e.deps.Projects}
+	return Stores{Store: e.deps.Store, RecordStore: e.deps.Records, Reviews: e.deps.Reviews, Projects: e.deps.Projects}
 }
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {

@@ -77,6 +77,11 @@ func TestProjectsAPI(t *testing.T) {
 		made.SignupDeadline != "2030-06-15T09:00:00+08:00" || made.Slots != 5 || made.Latitude == nil {
 		t.Fatalf("created %s", r.body)
 	}
+	n, err := f.db.Notice(context.Background(), *made.NoticeID)
+	if err != nil || !strings.Contains(n.Title, "人民广场清扫") || !strings.Contains(n.Content, made.Code) ||
+		n.TargetAll || strings.Join(n.Units, ",") != "市文明办" || n.CreatedBy != "wmb" {
+		t.Fatalf("the project's notice: %+v, %v", n, err)
+	}
 	if r := create("boss", `{"unit": "市城管局", "latitude": null, "longitude": null, "grid": "一号网格"}`); r.code != http.StatusCreated {
 		t.Fatalf("office creates for 市城管局: %d %s", r.code, r.body)
 	}

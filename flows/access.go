@@ -40,6 +40,8 @@ const (
 	ResourceNoticeTargets Resource = "notice targets"
 	// ResourceWorkbook is the month's workbook, which holds every unit.
 	ResourceWorkbook Resource = "workbook"
+	// ResourceProject is a volunteer project (SPEC §10) to see, publish or cancel.
+	ResourceProject Resource = "project"
 )
 
 // ForbiddenError is a request the access rules refuse.
@@ -92,6 +94,11 @@ func (a Admin) CanSeeActivity(v Activity) bool { return a.CanSeeUnit(v.UnitID) }
 // CanSeeReport reports whether the admin may see report r and change its
 // status.
 func (a Admin) CanSeeReport(r Report) bool { return a.CanSeeUnit(r.UnitID) }
+
+// CanSeeProject reports whether the admin may see project p (with its
+// check-in code and sign-ups), publish it and cancel it: the organising
+// unit's.
+func (a Admin) CanSeeProject(p Project) bool { return a.CanSeeUnit(p.UnitID) }
 
 // CanSeePhoto reports whether the admin may see a photo, given the unit
 // of the record it belongs to (PhotoUnit).

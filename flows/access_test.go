@@ -89,6 +89,8 @@ func TestAccessRules(t *testing.T) {
 
 		{"activity", "own unit", func(x Admin) string { return yes(x.CanSeeActivity(Activity{UnitID: a})) }, [3]string{"yes", "yes", "no"}},
 		{"activity", "other unit", func(x Admin) string { return yes(x.CanSeeActivity(Activity{UnitID: b})) }, [3]string{"yes", "no", "no"}},
+		{"project", "own unit", func(x Admin) string { return yes(x.CanSeeProject(Project{UnitID: a})) }, [3]string{"yes", "yes", "no"}},
+		{"project", "other unit", func(x Admin) string { return yes(x.CanSeeProject(Project{UnitID: b})) }, [3]string{"yes", "no", "no"}},
 		{"activity", none, func(x Admin) string { return yes(x.CanSeeActivity(Activity{})) }, [3]string{"yes", "no", "no"}},
 
 		{"report", "own unit", func(x Admin) string { return yes(x.CanSeeReport(Report{UnitID: a})) }, [3]string{"yes", "yes", "no"}},

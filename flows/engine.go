@@ -27,7 +27,10 @@ type Deps struct {
 	Records RecordStore
 	// Reviews serves the review of logged hours (SPEC §11); without it
 	// 审核 says it is unavailable.
-	Reviews  ReviewStore
+	Reviews ReviewStore
+	// Projects serves volunteer projects (SPEC §10); without it 报名,
+	// 取消报名, 签到 and 签退 say they are unavailable.
+	Projects ProjectStore
 	Sessions SessionStore
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
@@ -41,6 +44,8 @@ type Stores struct {
 	RecordStore
 	// Reviews is nil when the engine has no ReviewStore.
 	Reviews ReviewStore
+	// Projects is nil when the engine has no ProjectStore.
+	Projects ProjectStore
 }
 
 // Engine runs conversations: it loads a user's session, steps the running
@@ -73,6 +78,10 @@ type Facts struct {
 	// Pending is the record under review and PendingLeft how many wait.
 	Pending     *ServiceRecord
 	PendingLeft int
+	// Offers are the projects a project flow offers; Signups the
+	// member's own sign-ups.
+	Offers  []Project
+	Signups []MemberSignup
 }
 
 // Control words valid at any step.
@@ -451,7 +460,9 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 	return nil
 }
 
-func (e *Engine) stores() Stores { return Stores{e.deps.Store, e.deps.Records, e.deps.Reviews} }
+func (e *Engine) stores() Stores {
+	return Stores{Store: e.deps.Store, RecordStore: e.deps.Records, Reviews: e.deps.Reviews, Projects: e.deps.Projects}
+}
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)

@@ -14,6 +14,8 @@ const helpText = `这里是文明城市创建志愿服务助手。可回复以�
 时长 — 查看我的时长和星级
 上报 — 网格巡查问题上报
 审核 — 审核本单位成员登记的时长（联络员、负责人）
+报名 — 报名志愿服务项目；取消报名 — 退出已报名的项目
+签到 / 签退 — 在项目现场签到、结束后签退（签退后自动生成服务记录）
 我的上报 — 查看最近的上报
 提醒 — 周末活动提醒开关
 通知 — 查看最近的通知
@@ -32,6 +34,7 @@ func allFlows() []*Flow {
 		activityFlow(),
 		reportFlow(),
 		reviewFlow(),
+		signUpFlow(), withdrawFlow(), checkInFlow(), checkOutFlow(),
 		{Name: FlowNotices, Title: "通知", NeedsMember: true, Run: myNotices},
 		{Name: FlowMyReports, Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
 	}

@@ -26,9 +26,11 @@ const (
 
 // pushLabels are the kinds as the console names them.
 var pushLabels = map[PushKind]string{
-	PushReportStatus:   "上报问题状态变更",
-	PushRecordRejected: "服务记录被退回",
-	PushUnbound:        "解除绑定",
+	PushReportStatus:     "上报问题状态变更",
+	PushRecordRejected:   "服务记录被退回",
+	PushUnbound:          "解除绑定",
+	PushProjectCancelled: "志愿项目取消",
+	PushMissedCheckout:   "未签退补记",
 }
 
 // Label is the kind in Chinese, for the console; the kind itself when it

@@ -36,6 +36,13 @@ type Store interface {
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
+	CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error
+	Projects(ctx context.Context, f flows.ProjectFilter) ([]flows.Project, error)
+	ProjectByCode(ctx context.Context, code string) (flows.Project, error)
+	ProjectSignups(ctx context.Context, projectID int64) ([]flows.Signup, error)
+	CancelProject(ctx context.Context, code, by string) (flows.Project, error)
+	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
+	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
 }
 
 func (a *API) registerData(r gin.IRouter) {
@@ -45,7 +52,12 @@ func (a *API) registerData(r gin.IRouter) {
 	r.PATCH("/reports/:code", a.out.Handle("patch report", a.patchReport))
 	r.GET("/media/:id", a.out.Handle("media", a.media))
 	r.GET("/service-records", a.out.Handle("service records", a.serviceRecords))
+	r.POST("/service-records/:id/review", a.out.Handle("review record", a.reviewRecord))
 	r.GET("/activities", a.out.Handle("activities", a.activities))
+	r.POST("/projects", a.out.Handle("create project", a.createProject))
+	r.GET("/projects", a.out.Handle("projects", a.projects))
+	r.GET("/projects/:code", a.out.Handle("project", a.project))
+	r.DELETE("/projects/:code", a.out.Handle("cancel project", a.cancelProject))
 	r.POST("/notices", a.out.Handle("create notice", a.createNotice))
 	r.POST("/notices/count", a.out.Handle("count notice", a.countNotice))
 	r.GET("/notices", a.out.Handle("notices", a.notices))

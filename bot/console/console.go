@@ -57,6 +57,13 @@ type Store interface {
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 	FailedPushes(ctx context.Context, f flows.PushFilter) ([]flows.Push, error)
+	CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error
+	Projects(ctx context.Context, f flows.ProjectFilter) ([]flows.Project, error)
+	ProjectByCode(ctx context.Context, code string) (flows.Project, error)
+	ProjectSignups(ctx context.Context, projectID int64) ([]flows.Signup, error)
+	CancelProject(ctx context.Context, code, by string) (flows.Project, error)
+	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
+	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
 }
 
 // Config wires a Console.
@@ -158,6 +165,13 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.POST("/notices", c.checkCSRF, c.out.Handle("compose notice", c.composeNotice))
 	auth.GET("/notices/:id", c.out.Handle("notice", c.notice))
 	auth.GET("/pushes", c.out.Handle("pushes", c.pushes))
+	auth.GET("/projects", c.out.Handle("projects", c.projects))
+	auth.GET("/projects/new", c.out.Handle("project form", c.projectForm))
+	auth.POST("/projects", c.checkCSRF, c.out.Handle("create project", c.createProject))
+	auth.GET("/projects/:code", c.out.Handle("project", c.project))
+	auth.POST("/projects/:code/cancel", c.checkCSRF, c.out.Handle("cancel project", c.cancelProject))
+	auth.GET("/review", c.out.Handle("review", c.pendingRecords))
+	auth.POST("/records/:id/review", c.checkCSRF, c.out.Handle("review record", c.reviewRecord))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
 }

@@ -23,9 +23,13 @@ var statuses = []string{flows.StatusPending, flows.StatusWorking, flows.StatusFi
 // flashes are the messages a redirect may ask a page to show (?msg=), so
 // no text from the URL reaches the page.
 var flashes = map[string]string{
-	"status":  "状态已更新，已通知上报人。",
-	"unbound": "已解除绑定。",
-	"created": "通知已创建，将按发送时间发出。",
+	"status":    "状态已更新，已通知上报人。",
+	"unbound":   "已解除绑定。",
+	"created":   "通知已创建，将按发送时间发出。",
+	"project":   "项目已发布。",
+	"cancelled": "项目已取消，已通知报名成员。",
+	"confirmed": "记录已通过。",
+	"rejected":  "记录已退回，已通知本人。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }

@@ -39,11 +39,16 @@ type MemberFilter struct {
 // ReportFilter selects reports for the admin API: created in [From, To),
 // and, when set, of one status, grid (by name) and unit (by ID or name).
 type ReportFilter struct {
-	From, To time.Time
+	From, To time.Time // zero: no bound
 	Status   string
 	Grid     string
 	UnitID   int64
 	Unit     string
+	// HandlerUnitID, when set, keeps the reports assigned to that unit.
+	HandlerUnitID int64
+	// OverdueAt, when set, keeps the reports overdue at that time
+	// (Report.OverdueAt).
+	OverdueAt time.Time
 }
 
 // RecordFilter selects service records or collective activities for the

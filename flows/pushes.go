@@ -22,6 +22,12 @@ const (
 	// PushRecordRejected tells a member that their unit rejected one of
 	// their service records, with the reason (SPEC §11).
 	PushRecordRejected PushKind = "record_rejected"
+	// PushReportAssigned tells a reviewer of a report's handler unit that
+	// the report was assigned (or reassigned) to their unit (SPEC §15).
+	PushReportAssigned PushKind = "report_assigned"
+	// PushReportsOverdue tells a leader of a handler unit its overdue
+	// reports, once a day (SPEC §15).
+	PushReportsOverdue PushKind = "reports_overdue"
 )
 
 // pushLabels are the kinds as the console names them.
@@ -29,6 +35,8 @@ var pushLabels = map[PushKind]string{
 	PushReportStatus:   "上报问题状态变更",
 	PushRecordRejected: "服务记录被退回",
 	PushUnbound:        "解除绑定",
+	PushReportAssigned: "问题待处置",
+	PushReportsOverdue: "问题逾期提醒",
 }
 
 // Label is the kind in Chinese, for the console; the kind itself when it

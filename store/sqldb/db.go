@@ -68,6 +68,8 @@ type DB struct {
 	blobs Blobs
 	// stmts are the statements prepared once (see prepared), by query.
 	stmts sync.Map
+	// loc is the office time zone pushes word dates in (SetLocation).
+	loc *time.Location
 }
 
 var (

@@ -44,7 +44,7 @@ func TestReportAssignment(t *testing.T) {
 			{"张三", "公共环境", "市城管局", 3}, // the grid's lead unit
 			{"张三", "公共秩序", "市城管局", 3},
 			{"张三", "建筑工地", "市城管局", 7},
-			{"张三", "其他", "市城管局", 5},  // the office changed the table
+			{"张三", "其他", "市城管局", 5},   // the office changed the table
 			{"李四", "公共环境", "市文明办", 3}, // 二号网格 has no lead unit: the reporter's unit
 		}
 		for _, c := range cases {

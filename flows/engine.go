@@ -27,7 +27,10 @@ type Deps struct {
 	Records RecordStore
 	// Reviews serves the review of logged hours (SPEC §11); without it
 	// 审核 says it is unavailable.
-	Reviews  ReviewStore
+	Reviews ReviewStore
+	// Handling serves the handling of patrol reports (SPEC §15): 处置 and
+	// the nearby check at intake; without it 处置 says it is unavailable.
+	Handling HandlingStore
 	Sessions SessionStore
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
@@ -41,6 +44,8 @@ type Stores struct {
 	RecordStore
 	// Reviews is nil when the engine has no ReviewStore.
 	Reviews ReviewStore
+	// Handling is nil when the engine has no HandlingStore.
+	Handling HandlingStore
 }
 
 // Engine runs conversations: it loads a user's session, steps the running
@@ -73,6 +78,10 @@ type Facts struct {
 	// Pending is the record under review and PendingLeft how many wait.
 	Pending     *ServiceRecord
 	PendingLeft int
+	// ToHandle are the open reports of the member's unit to handle,
+	// oldest deadline first; Nearby an open report close to the draft's.
+	ToHandle []Report
+	Nearby   *Report
 }
 
 // Control words valid at any step.
@@ -451,7 +460,9 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 	return nil
 }
 
-func (e *Engine) stores() Stores { return Stores{e.deps.Store, e.deps.Records, e.deps.Reviews} }
+func (e *Engine) stores() Stores {
+	return Stores{e.deps.Store, e.deps.Records, e.deps.Reviews, e.deps.Handling}
+}
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)

@@ -32,6 +32,8 @@ func allFlows() []*Flow {
 		activityFlow(),
 		reportFlow(),
 		reviewFlow(),
+		handleFlow(),
+		tasksFlow(),
 		{Name: FlowNotices, Title: "通知", NeedsMember: true, Run: myNotices},
 		{Name: FlowMyReports, Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
 	}

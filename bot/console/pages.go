@@ -23,9 +23,9 @@ var statuses = []string{flows.StatusPending, flows.StatusWorking, flows.StatusFi
 // flashes are the messages a redirect may ask a page to show (?msg=), so
 // no text from the URL reaches the page.
 var flashes = map[string]string{
-	"status":  "状态已更新，已通知上报人。",
-	"unbound": "已解除绑定。",
-	"created": "通知已创建，将按发送时间发出。",
+	"status":   "状态已更新，已通知上报人。",
+	"unbound":  "已解除绑定。",
+	"created":  "通知已创建，将按发送时间发出。",
 	"assigned": "处置单位或期限已更新。",
 }
 

@@ -28,8 +28,7 @@ type Deps struct {
 	// Reviews serves the review of logged hours (SPEC §11); without it
 	// 审核 says it is unavailable.
 	Reviews ReviewStore
-	// Handling serves the handling of patrol reports (SPEC §15): 处置 and
-	// the nearby check at intake; without it 处置 says it is unavailable.
+	// Handling serves 处置 and the nearby check (SPEC §15); optional.
 	Handling HandlingStore
 	Sessions SessionStore
 	// Now returns the current time; the engine converts it to Loc.
@@ -78,8 +77,7 @@ type Facts struct {
 	// Pending is the record under review and PendingLeft how many wait.
 	Pending     *ServiceRecord
 	PendingLeft int
-	// ToHandle are the open reports of the member's unit to handle,
-	// oldest deadline first; Nearby an open report close to the draft's.
+	// ToHandle: the unit's open reports (处置); Nearby: one near the draft.
 	ToHandle []Report
 	Nearby   *Report
 }

@@ -100,8 +100,6 @@ type HandlingStore interface {
 	// NearbyReport returns the newest open report of the category made
 	// since since whose place IsNearby p, or ErrNotFound.
 	NearbyReport(ctx context.Context, category string, p Location, since time.Time) (Report, error)
-	// ReportByCode returns a report with its photos, or ErrNotFound.
-	ReportByCode(ctx context.Context, code string) (Report, error)
 	// SetReportStatus is ReportAdmin's. A change with HandlerID set is a
 	// reviewer working the report in the chat: an *AssignmentError unless
 	// they are a coordinator or leader of its handler unit; its Photos

@@ -67,13 +67,17 @@ func (db *DB) reviewerIDs(ctx context.Context, q sqlx.QueryerContext, unitID int
 }
 
 // tellHandlers stores, in tx, the push to each reviewer of report r's
-// handler unit saying the report is theirs (flows.AssignmentPush).
+// handler unit saying the report is theirs (flows.AssignmentPush), except
+// to its reporter, who knows.
 func (db *DB) tellHandlers(ctx context.Context, tx *sqlx.Tx, r flows.Report) error {
 	ids, err := db.reviewerIDs(ctx, tx, r.HandlerUnitID, false)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
+		if id == r.MemberID {
+			continue
+		}
 		if _, err := db.queuePush(ctx, tx, flows.AssignmentPush(id, r, db.location())); err != nil {
 			return err
 		}

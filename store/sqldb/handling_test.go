@@ -64,12 +64,13 @@ func TestReportAssignment(t *testing.T) {
 				t.Errorf("%s %s: deadline %v, want %v", c.member, c.category, got.Deadline, want)
 			}
 		}
-		// 王五 leads 市城管局: told of four reports; 李四 of the one for 市文明办.
+		// 王五 leads 市城管局: told of four reports; 李四, reviewer of
+		// 市文明办, not of the one he made himself.
 		if n := pushesTo(t, db, flows.PushReportAssigned, ms["王五"]); n != 4 {
 			t.Errorf("assignment pushes to 王五 = %d, want 4", n)
 		}
-		if n := pushesTo(t, db, flows.PushReportAssigned, ms["李四"]); n != 1 {
-			t.Errorf("assignment pushes to 李四 = %d, want 1", n)
+		if n := pushesTo(t, db, flows.PushReportAssigned, ms["李四"]); n != 0 {
+			t.Errorf("assignment pushes to the reporter 李四 = %d, want 0", n)
 		}
 		if n := pushesTo(t, db, flows.PushReportAssigned, ms["张三"]); n != 0 {
 			t.Errorf("assignment pushes to the volunteer 张三 = %d, want 0", n)
@@ -320,6 +321,57 @@ func TestOverdueReminderOncePerDay(t *testing.T) {
 		}
 		if got, err := db.OverdueReminder(ctx, fid, loc); err != nil || got != 1 {
 			t.Fatalf("next day's OverdueReminder = %d, %v; want 1", got, err)
+		}
+	})
+}
+
+// TestReportHandlingMigration takes the handling migration down and up
+// again under a report with a stored photo and a result photo: the
+// report comes back with its grid's lead unit and a deadline from its
+// creation by category, its photo's bytes stay, and the result photo
+// (an owner kind the older schema lacks) is gone.
+func TestReportHandlingMigration(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := handlingSeed(t, db)
+		r := newReport(ms["张三"], flows.Date{Year: 2024, Month: 11, Day: 15})
+		r.Category = "建筑工地"
+		if err := db.CreateReport(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SavePhotoData(ctx, r.Photos[0].ID, "image/png", []byte("png bytes")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SetReportStatus(ctx, flows.StatusChange{Code: r.Code, Status: flows.StatusFixed, Note: "已整改完毕",
+			HandlerID: ms["王五"].ID, By: "负责人 王五", Photos: photosOf("after1")}); err != nil {
+			t.Fatal(err)
+		}
+		mine := int64(27) // 00027_report_handling.sql
+		if db.Dialect() == DialectSQLite {
+			mine = 25 // 00025_report_handling.sql
+		}
+		p, err := db.migrations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.DownTo(ctx, mine-1); err != nil {
+			t.Fatalf("down: %v", err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM photos`); n != 1 {
+			t.Errorf("%d photos after down, want the report's one", n)
+		}
+		if _, err := p.Up(ctx); err != nil {
+			t.Fatalf("up: %v", err)
+		}
+		got, err := db.ReportByCode(ctx, r.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.HandlerUnit != "市城管局" || !got.Deadline.Equal(got.CreatedAt.AddDate(0, 0, 7)) || len(got.AfterPhotos) != 0 {
+			t.Errorf("after up: handler %q, deadline %v (created %v), after photos %v; want 市城管局, 7 days", got.HandlerUnit, got.Deadline, got.CreatedAt, got.AfterPhotos)
+		}
+		if _, data, err := db.PhotoData(ctx, r.Photos[0].ID); err != nil || string(data) != "png bytes" {
+			t.Errorf("photo bytes after down and up: %q, %v", data, err)
 		}
 	})
 }

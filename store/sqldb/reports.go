@@ -209,7 +209,7 @@ RETURNING id`
 		saved = flows.Report{
 			ID: id, Code: code, Reporter: m.Name, UnitID: m.UnitID, Unit: m.Unit,
 			GridID: m.GridID, Grid: m.Grid, Status: flows.StatusPending, CreatedAt: created.Time,
-			Category: r.Category, Place: r.Place,
+			MemberID: r.MemberID, Category: r.Category, Place: r.Place,
 			HandlerUnitID: h.UnitID, HandlerUnit: h.Unit, Deadline: h.Deadline, Nearby: strings.TrimSpace(r.Nearby),
 		}
 		return db.tellHandlers(ctx, tx, saved)

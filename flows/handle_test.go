@@ -161,3 +161,39 @@ func TestNearbyAtIntake(t *testing.T) {
 		t.Fatalf("another category named as nearby: %q", got)
 	}
 }
+
+func TestIsNearby(t *testing.T) {
+	at := func(lat, lng float64, label string) Location {
+		return Location{Label: label, Latitude: lat, Longitude: lng, HasCoords: true}
+	}
+	// One degree of latitude is about 111,195 m on the mean sphere.
+	const deg = 1 / 111194.93
+	old := Report{Place: at(32.39, 119.43, "东关街口")}
+	for _, c := range []struct {
+		name string
+		p    Location
+		want bool
+	}{
+		{"same point", at(32.39, 119.43, "x"), true},
+		{"99 m north", at(32.39+99*deg, 119.43, "x"), true},
+		{"101 m north", at(32.39+101*deg, 119.43, "x"), false},
+		{"same address text, no coordinates", Location{Label: " 东关街口 "}, true},
+		{"other address text", Location{Label: "东关街18号"}, false},
+		{"empty address", Location{}, false},
+		{"coordinates decide when both have them", at(32.40, 119.43, "东关街口"), false},
+	} {
+		if got := IsNearby(c.p, old); got != c.want {
+			t.Errorf("%s: IsNearby = %v, want %v (%.1f m)", c.name, got, c.want, Distance(c.p.Latitude, c.p.Longitude, 32.39, 119.43))
+		}
+	}
+}
+
+func TestMyTasksForReviewers(t *testing.T) {
+	h, _ := reviewHarness(t)
+	r := h.as("o-reviewer")
+	r.expect("待办", "待审核服务记录2条", "回复「审核」")
+	h.expect("待办", "暂无待办") // a volunteer reviews nothing
+	if got := r.say("待办"); strings.Contains(got, "签发") {
+		t.Errorf("签发 offered before it exists, or to a coordinator: %q", got)
+	}
+}

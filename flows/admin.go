@@ -36,8 +36,9 @@ type MemberFilter struct {
 	Grid   string // grid name
 }
 
-// ReportFilter selects reports for the admin API: created in [From, To),
-// and, when set, of one status, grid (by name) and unit (by ID or name).
+// ReportFilter selects reports for the admin API: created in [From, To)
+// (a zero bound: none), and, when set, of one status, grid (by name),
+// unit (by ID or name), handler unit, and overdue at a time.
 type ReportFilter struct {
 	From, To time.Time // zero: no bound
 	Status   string

@@ -119,12 +119,13 @@ const (
 // AssignmentPush tells a reviewer of a report's handler unit that the
 // report is theirs to handle: code, category, place and deadline.
 func AssignmentPush(memberID int64, r Report, loc *time.Location) Push {
-	due := r.Deadline.In(loc).Format("2006-01-02 15:04")
+	due := r.Deadline.In(loc)
 	return Push{
 		Kind: PushReportAssigned, MemberID: memberID,
 		Text: fmt.Sprintf("新的待处置问题 %s（%s）：%s，请于 %s 前整改。回复「处置」办理。",
-			r.Code, r.Category, r.Place.Label, due),
-		Values: PushValues{Title: "待处置问题：" + r.Category, Code: r.Code, Status: "待处置", Note: "请于" + due + "前整改"},
+			r.Code, r.Category, r.Place.Label, due.Format("2006-01-02 15:04")),
+		// Template fields are short (a thing field: 20 characters).
+		Values: PushValues{Title: "待处置问题：" + r.Category, Code: r.Code, Status: "待处置", Note: "期限" + due.Format("1月2日15:04")},
 	}
 }
 

@@ -33,7 +33,10 @@ const (
 	ResourceServiceRecord Resource = "service record"
 	ResourceActivity      Resource = "activity"
 	ResourceReport        Resource = "report"
-	ResourcePhoto         Resource = "photo"
+	// ResourceAssignment is a report's handler unit and deadline, which
+	// the office alone changes (SPEC §15).
+	ResourceAssignment Resource = "report assignment"
+	ResourcePhoto      Resource = "photo"
 	// ResourceNotice is a notice to see, or the list of notices.
 	ResourceNotice Resource = "notice"
 	// ResourceNoticeTargets are the targets of a notice to send or count.
@@ -99,6 +102,11 @@ func (a Admin) CanSeeReport(r Report) bool { return a.CanSeeUnit(r.UnitID) }
 // check-in code and sign-ups), publish it and cancel it: the organising
 // unit's.
 func (a Admin) CanSeeProject(p Project) bool { return a.CanSeeUnit(p.UnitID) }
+
+// CanAssignReport reports whether the admin may move a report to another
+// handler unit or deadline: office admins only (SPEC §15, "the office
+// reassigns a report").
+func (a Admin) CanAssignReport() bool { return a.Role == AdminOffice }
 
 // CanSeePhoto reports whether the admin may see a photo, given the unit
 // of the record it belongs to (PhotoUnit).

@@ -97,6 +97,8 @@ func TestAccessRules(t *testing.T) {
 		{"report", "other unit", func(x Admin) string { return yes(x.CanSeeReport(Report{UnitID: b})) }, [3]string{"yes", "no", "no"}},
 		{"report", none, func(x Admin) string { return yes(x.CanSeeReport(Report{})) }, [3]string{"yes", "no", "no"}},
 
+		{"report assignment", all, func(x Admin) string { return yes(x.CanAssignReport()) }, [3]string{"yes", "no", "no"}},
+
 		{"photo", "own unit", func(x Admin) string { return yes(x.CanSeePhoto(a)) }, [3]string{"yes", "yes", "no"}},
 		{"photo", "other unit", func(x Admin) string { return yes(x.CanSeePhoto(b)) }, [3]string{"yes", "no", "no"}},
 		{"photo", none, func(x Admin) string { return yes(x.CanSeePhoto(0)) }, [3]string{"yes", "no", "no"}},

@@ -36,14 +36,20 @@ type MemberFilter struct {
 	Grid   string // grid name
 }
 
-// ReportFilter selects reports for the admin API: created in [From, To),
-// and, when set, of one status, grid (by name) and unit (by ID or name).
+// ReportFilter selects reports for the admin API: created in [From, To)
+// (a zero bound: none), and, when set, of one status, grid (by name),
+// unit (by ID or name), handler unit, and overdue at a time.
 type ReportFilter struct {
-	From, To time.Time
+	From, To time.Time // zero: no bound
 	Status   string
 	Grid     string
 	UnitID   int64
 	Unit     string
+	// HandlerUnitID, when set, keeps the reports assigned to that unit.
+	HandlerUnitID int64
+	// OverdueAt, when set, keeps the reports overdue at that time
+	// (Report.OverdueAt).
+	OverdueAt time.Time
 }
 
 // RecordFilter selects service records or collective activities for the

@@ -35,6 +35,8 @@ func allFlows() []*Flow {
 		reportFlow(),
 		reviewFlow(),
 		signUpFlow(), withdrawFlow(), checkInFlow(), checkOutFlow(),
+		handleFlow(),
+		tasksFlow(),
 		{Name: FlowNotices, Title: "通知", NeedsMember: true, Run: myNotices},
 		{Name: FlowMyReports, Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
 	}

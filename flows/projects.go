@@ -179,20 +179,6 @@ func CheckProject(p *Project, loc *time.Location) error {
 	return nil
 }
 
-// earthRadius is the mean radius of the Earth in metres (IUGG).
-const earthRadius = 6371008.8
-
-// Distance is the great-circle distance in metres between two points
-// given in degrees (haversine: well-conditioned for short distances, at
-// the poles and across the antimeridian).
-func Distance(lat1, lng1, lat2, lng2 float64) float64 {
-	rad := math.Pi / 180
-	φ1, φ2 := lat1*rad, lat2*rad
-	dφ, dλ := (lat2-lat1)*rad, (lng2-lng1)*rad
-	h := math.Sin(dφ/2)*math.Sin(dφ/2) + math.Cos(φ1)*math.Cos(φ2)*math.Sin(dλ/2)*math.Sin(dλ/2)
-	return 2 * earthRadius * math.Asin(math.Sqrt(math.Min(1, h)))
-}
-
 // CheckLocation decides a check-in by location: nil within CheckInRadius
 // of the project's coordinates; a *ProjectError giving the distance in
 // metres when farther, or saying that only the code works when the

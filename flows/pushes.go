@@ -22,6 +22,12 @@ const (
 	// PushRecordRejected tells a member that their unit rejected one of
 	// their service records, with the reason (SPEC §11).
 	PushRecordRejected PushKind = "record_rejected"
+	// PushReportAssigned tells a reviewer of a report's handler unit that
+	// the report was assigned (or reassigned) to their unit (SPEC §15).
+	PushReportAssigned PushKind = "report_assigned"
+	// PushReportsOverdue tells a leader of a handler unit its overdue
+	// reports, once a day (SPEC §15).
+	PushReportsOverdue PushKind = "reports_overdue"
 )
 
 // pushLabels are the kinds as the console names them.
@@ -31,6 +37,8 @@ var pushLabels = map[PushKind]string{
 	PushUnbound:          "解除绑定",
 	PushProjectCancelled: "志愿项目取消",
 	PushMissedCheckout:   "未签退补记",
+	PushReportAssigned:   "问题待处置",
+	PushReportsOverdue:   "问题逾期提醒",
 }
 
 // Label is the kind in Chinese, for the console; the kind itself when it

@@ -381,9 +381,11 @@ func TestReports(t *testing.T) {
 	}
 	w := f.do(http.MethodGet, q, "boss", "")
 	created := f.report.CreatedAt.In(shanghai).Format(time.RFC3339)
+	deadline := f.report.Deadline.In(shanghai).Format(time.RFC3339)
 	want := `{"reports":[{"code":"` + f.report.Code + `","category":"公共环境","unit":"市文明办","grid":"一号网格",` +
 		`"reporter":"张三","place":"人民路","latitude":31.2,"longitude":121.5,"description":"垃圾堆放",` +
-		`"status":"待处理","note":"","photos":[{"id":` + itoa(f.photoID) + `,"status":"stored"}],"created_at":"` + created + `"}]}`
+		`"status":"待处理","note":"","photos":[{"id":` + itoa(f.photoID) + `,"status":"stored"}],"created_at":"` + created + `",` +
+		`"handler_unit":"市文明办","deadline":"` + deadline + `","overdue":false,"after_photos":[],"nearby":null}]}`
 	if got := w.Body.String(); got != want {
 		t.Errorf("body = %s\nwant   %s", got, want)
 	}

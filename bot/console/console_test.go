@@ -449,10 +449,14 @@ func TestReportStatusChange(t *testing.T) {
 	if err != nil || got.Status != flows.StatusWorking || got.Note != "已派人" {
 		t.Fatalf("stored %+v %v", got, err)
 	}
-	// The reporter's push is queued with the change.
-	var jobs int
-	if err := f.db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'send_push'`).Scan(&jobs); err != nil || jobs != 1 {
-		t.Errorf("send_push jobs = %d, %v; want 1", jobs, err)
+	// The reporter's push is queued with the change (beside the handler
+	// unit's reviewer's, queued when the report was saved).
+	var jobs, pushes int
+	if err := f.db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'send_push'`).Scan(&jobs); err != nil || jobs != 2 {
+		t.Errorf("send_push jobs = %d, %v; want 2", jobs, err)
+	}
+	if err := f.db.SQL().QueryRow(`SELECT COUNT(*) FROM pushes WHERE kind = 'report_status'`).Scan(&pushes); err != nil || pushes != 1 {
+		t.Errorf("report_status pushes = %d, %v; want 1", pushes, err)
 	}
 
 	// A move the rules refuse is shown, nothing stored.

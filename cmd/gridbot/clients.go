@@ -49,6 +49,7 @@ func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	db.SetLocation(cfg.TZ)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)

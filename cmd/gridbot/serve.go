@@ -147,7 +147,7 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	r.NoMethod(apiError(http.StatusMethodNotAllowed, "method not allowed here"))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Reviews: a.db, Projects: a.db, Sessions: a.sessions, Loc: cfg.TZ})
+	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Reviews: a.db, Projects: a.db, Handling: a.db, Sessions: a.sessions, Loc: cfg.TZ})
 	wh := &webhook.Handler{
 		Token:           cfg.Token,
 		AESEnabled:      cfg.AESKey != "",

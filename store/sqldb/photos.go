@@ -79,6 +79,8 @@ const (
 	ownerReport   = "report"
 	ownerActivity = "activity"
 	ownerService  = "service"
+	// ownerReportAfter owns the result photos of a report (SPEC §15).
+	ownerReportAfter = "report_after"
 )
 
 // maxErrorRunes is how much of a fetch error photos.last_error keeps.
@@ -368,7 +370,7 @@ func (db *DB) PhotoUnit(ctx context.Context, id int64) (int64, error) {
 	const query = `
 SELECT COALESCE(r.unit_id, a.unit_id, s.unit_id, 0)
 FROM photos p
-LEFT JOIN reports r ON p.owner_kind = 'report' AND r.id = p.owner_id
+LEFT JOIN reports r ON p.owner_kind IN ('report', 'report_after') AND r.id = p.owner_id
 LEFT JOIN activities a ON p.owner_kind = 'activity' AND a.id = p.owner_id
 LEFT JOIN service_records s ON p.owner_kind = 'service' AND s.id = p.owner_id
 WHERE p.id = ? AND p.owner_id IS NOT NULL`

@@ -27,7 +27,13 @@ type Deps struct {
 	Records RecordStore
 	// Reviews serves the review of logged hours (SPEC §11); without it
 	// 审核 says it is unavailable.
-	Reviews  ReviewStore
+	Reviews ReviewStore
+	// Certificates issues certificates (SPEC §12); without it 证明 says
+	// it is unavailable.
+	Certificates *Certifier
+	// SignOffs serves the monthly sign-off (SPEC §13); without it 签发
+	// says it is unavailable.
+	SignOffs SignOffStore
 	Sessions SessionStore
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
@@ -41,6 +47,9 @@ type Stores struct {
 	RecordStore
 	// Reviews is nil when the engine has no ReviewStore.
 	Reviews ReviewStore
+	// Certificates and SignOffs are nil when the engine has none.
+	Certificates *Certifier
+	SignOffs     SignOffStore
 }
 
 // Engine runs conversations: it loads a user's session, steps the running
@@ -451,7 +460,10 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 	return nil
 }
 
-func (e *Engine) stores() Stores { return Stores{e.deps.Store, e.deps.Records, e.deps.Reviews} }
+func (e *Engine) stores() Stores {
+	return Stores{Store: e.deps.Store, RecordStore: e.deps.Records, Reviews: e.deps.Reviews,
+		Certificates: e.deps.Certificates, SignOffs: e.deps.SignOffs}
+}
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)

@@ -22,6 +22,9 @@ const (
 	// PushRecordRejected tells a member that their unit rejected one of
 	// their service records, with the reason (SPEC §11).
 	PushRecordRejected PushKind = "record_rejected"
+	// PushSignOff sends a unit's leader the month so far on the 26th and
+	// asks for the sign-off (SPEC §13).
+	PushSignOff PushKind = "signoff_reminder"
 )
 
 // pushLabels are the kinds as the console names them.
@@ -29,6 +32,7 @@ var pushLabels = map[PushKind]string{
 	PushReportStatus:   "上报问题状态变更",
 	PushRecordRejected: "服务记录被退回",
 	PushUnbound:        "解除绑定",
+	PushSignOff:        "月报签发提醒",
 }
 
 // Label is the kind in Chinese, for the console; the kind itself when it

@@ -44,6 +44,8 @@ type ReportFilter struct {
 	Grid     string
 	UnitID   int64
 	Unit     string
+	// MemberID, when set, selects the reports of one reporter.
+	MemberID int64
 }
 
 // RecordFilter selects service records or collective activities for the
@@ -59,6 +61,9 @@ type RecordFilter struct {
 	// both.
 	Status  RecordStatus
 	Counted bool
+	// MemberID, when set, selects one member's service records, or the
+	// activities that member recorded.
+	MemberID int64
 }
 
 // MonthFilter is the RecordFilter of a whole month.

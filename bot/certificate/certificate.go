@@ -167,6 +167,7 @@ func (p *Pages) failed(c *gin.Context, page string, err error) {
 
 func (p *Pages) render(c *gin.Context, status int, name string, data any) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Content-Security-Policy", "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	c.Status(status)
 	if err := pages.ExecuteTemplate(c.Writer, name, data); err != nil && p.Log != nil {
 		p.Log.Error("certificate: render", slog.String("page", name), slog.Any("error", err))

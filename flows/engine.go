@@ -28,12 +28,10 @@ type Deps struct {
 	// Reviews serves the review of logged hours (SPEC §11); without it
 	// 审核 says it is unavailable.
 	Reviews ReviewStore
-	// Certificates issues certificates (SPEC §12); without it 证明 says
-	// it is unavailable.
+	// Certificates (SPEC §12) and SignOffs (§13) serve 证明 and 签发;
+	// without them those say they are unavailable.
 	Certificates *Certifier
-	// SignOffs serves the monthly sign-off (SPEC §13); without it 签发
-	// says it is unavailable.
-	SignOffs SignOffStore
+	SignOffs     SignOffStore
 	Sessions SessionStore
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
@@ -461,8 +459,8 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 }
 
 func (e *Engine) stores() Stores {
-	return Stores{Store: e.deps.Store, RecordStore: e.deps.Records, Reviews: e.deps.Reviews,
-		Certificates: e.deps.Certificates, SignOffs: e.deps.SignOffs}
+	d := e.deps
+	return Stores{Store: d.Store, RecordStore: d.Records, Reviews: d.Reviews, Certificates: d.Certificates, SignOffs: d.SignOffs}
 }
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {

@@ -32,7 +32,7 @@ type Deps struct {
 	// without them those say they are unavailable.
 	Certificates *Certifier
 	SignOffs     SignOffStore
-	Sessions SessionStore
+	Sessions     SessionStore
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
 	// Loc is the office's time zone.

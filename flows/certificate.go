@@ -106,6 +106,20 @@ func TokenHash(token string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// CertificatePhone is the number a certificate shows: a mobile masked as
+// MaskPhone does (138****8001), any other number all but its last 4
+// characters, so the full number is never on a certificate.
+func CertificatePhone(phone string) string {
+	if m := MaskPhone(phone); m != phone || phone == "" {
+		return m
+	}
+	r := []rune(phone)
+	if len(r) <= 4 {
+		return strings.Repeat("*", len(r))
+	}
+	return strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
+}
+
 // MaskName keeps the family name (the first character) and masks the
 // rest: 张三 → 张*.
 func MaskName(name string) string {

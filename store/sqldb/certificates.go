@@ -92,7 +92,7 @@ ORDER BY service_date, start_min, id`
 		}
 		now := db.stamp()
 		c := flows.Certificate{
-			MemberID: req.MemberID, Name: m.Name, Unit: m.Unit, Phone: flows.MaskPhone(m.Phone),
+			MemberID: req.MemberID, Name: m.Name, Unit: m.Unit, Phone: flows.CertificatePhone(m.Phone),
 			Issuer: req.Issuer, IssuedBy: req.IssuedBy, IssuedAt: now.Time, Lines: []flows.CertificateLine{},
 		}
 		for _, r := range recs {

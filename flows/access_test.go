@@ -136,6 +136,21 @@ func TestAccessRules(t *testing.T) {
 		{"assessment rows", all, rows, [3]string{unitA + " #2, " + unitB + " #1, 一号网格", unitA + " #2", ""}},
 
 		{"workbook", all, func(x Admin) string { return yes(x.CanSeeWorkbook()) }, [3]string{"yes", "no", "no"}},
+
+		{"certificate", "own unit", func(x Admin) string { return yes(x.CanIssueCertificate(Member{UnitID: a, Unit: unitA})) }, [3]string{"yes", "yes", "no"}},
+		{"certificate", "other unit", func(x Admin) string { return yes(x.CanIssueCertificate(Member{UnitID: b, Unit: unitB})) }, [3]string{"yes", "no", "no"}},
+		{"certificate", none, func(x Admin) string { return yes(x.CanIssueCertificate(Member{})) }, [3]string{"yes", "no", "no"}},
+
+		{"submission", "own unit", func(x Admin) string { return yes(x.CanSeeSubmission(a)) }, [3]string{"yes", "yes", "no"}},
+		{"submission", "other unit", func(x Admin) string { return yes(x.CanSeeSubmission(b)) }, [3]string{"yes", "no", "no"}},
+		{"submission", none, func(x Admin) string { return yes(x.CanSeeSubmission(0)) }, [3]string{"yes", "no", "no"}},
+		{"submission rows", all, func(x Admin) string {
+			var s []string
+			for _, r := range x.SubmissionRows([]Submission{{UnitID: a, Unit: unitA}, {UnitID: b, Unit: unitB}}) {
+				s = append(s, r.Unit)
+			}
+			return strings.Join(s, ", ")
+		}, [3]string{unitA + ", " + unitB, unitA, ""}},
 	} {
 		for i, admins := range roles {
 			for _, adm := range admins {

@@ -50,6 +50,8 @@ type ReportFilter struct {
 	// OverdueAt, when set, keeps the reports overdue at that time
 	// (Report.OverdueAt).
 	OverdueAt time.Time
+	// MemberID, when set, selects the reports of one reporter.
+	MemberID int64
 }
 
 // RecordFilter selects service records or collective activities for the
@@ -65,6 +67,9 @@ type RecordFilter struct {
 	// both.
 	Status  RecordStatus
 	Counted bool
+	// MemberID, when set, selects one member's service records, or the
+	// activities that member recorded.
+	MemberID int64
 }
 
 // MonthFilter is the RecordFilter of a whole month.

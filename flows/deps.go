@@ -16,7 +16,11 @@ type Deps struct {
 	Projects ProjectStore
 	// Handling serves 处置 and the nearby check (SPEC §15); optional.
 	Handling HandlingStore
-	Sessions SessionStore
+	// Certificates (SPEC §12) and SignOffs (§13) serve 证明 and 签发;
+	// without them those say they are unavailable.
+	Certificates *Certifier
+	SignOffs     SignOffStore
+	Sessions     SessionStore
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
 	// Loc is the office's time zone.
@@ -33,6 +37,9 @@ type Stores struct {
 	Projects ProjectStore
 	// Handling is nil when the engine has no HandlingStore.
 	Handling HandlingStore
+	// Certificates and SignOffs are nil when the engine has none.
+	Certificates *Certifier
+	SignOffs     SignOffStore
 }
 
 // Facts are data loaded for the steps by a flow's Load.

@@ -418,7 +418,9 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 }
 
 func (e *Engine) stores() Stores {
-	return Stores{Store: e.deps.Store, RecordStore: e.deps.Records, Reviews: e.deps.Reviews, Projects: e.deps.Projects, Handling: e.deps.Handling}
+	d := e.deps
+	return Stores{Store: d.Store, RecordStore: d.Records, Reviews: d.Reviews, Projects: d.Projects, Handling: d.Handling,
+		Certificates: d.Certificates, SignOffs: d.SignOffs}
 }
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {

@@ -28,6 +28,9 @@ const (
 	// PushReportsOverdue tells a leader of a handler unit its overdue
 	// reports, once a day (SPEC §15).
 	PushReportsOverdue PushKind = "reports_overdue"
+	// PushSignOff sends a unit's leader the month so far on the 26th and
+	// asks for the sign-off (SPEC §13).
+	PushSignOff PushKind = "signoff_reminder"
 )
 
 // pushLabels are the kinds as the console names them.
@@ -39,6 +42,7 @@ var pushLabels = map[PushKind]string{
 	PushMissedCheckout:   "未签退补记",
 	PushReportAssigned:   "问题待处置",
 	PushReportsOverdue:   "问题逾期提醒",
+	PushSignOff:          "月报签发提醒",
 }
 
 // Label is the kind in Chinese, for the console; the kind itself when it

@@ -11,6 +11,12 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
 fi
+# zbarimg decodes the certificate's QR code in TestBrowserPrintCertificateAndPacket.
+if ! command -v zbarimg >/dev/null 2>&1; then
+  as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq zbar-tools >/dev/null
+fi
 export GRIDBOT_TEST_CHROMIUM=1
 export GRIDBOT_TEST_DATABASE_URL=${GRIDBOT_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 export GRIDBOT_TEST_REDIS_URL=${GRIDBOT_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}

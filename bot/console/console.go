@@ -72,6 +72,12 @@ type Store interface {
 type Config struct {
 	Accounts admin.Accounts
 	Store    Store
+	// Certificates issues certificates from a member's personal record;
+	// SignOffs serves the sign-off table and the monthly packets; nil
+	// leaves them out. Office is the office's name on printed forms.
+	Certificates *flows.Certifier
+	SignOffs     flows.SignOffStore
+	Office       string
 	// Limiter counts failed sign-ins by user name and client address;
 	// nil means admin.NewMemoryLimiter(5, 15 min). Share the API's so
 	// both count together.
@@ -121,6 +127,9 @@ func New(cfg Config) *Console {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Office == "" {
+		cfg.Office = flows.DefaultOfficeName
 	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}}
 	c.out = admin.Responder{
@@ -177,6 +186,7 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.POST("/records/:id/review", c.checkCSRF, c.out.Handle("review record", c.reviewRecord))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
+	c.registerRecords(auth)
 }
 
 // securityHeaders keeps pages out of frames and caches and scripts to our own.

@@ -97,7 +97,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	r := gin.New()
-	New(Config{Accounts: db, Store: db, Loc: shanghai}).Register(r)
+	New(Config{Accounts: db, Store: db, Loc: shanghai, SignOffs: db,
+		Certificates: &flows.Certifier{Store: db, PublicURL: "https://gridbot.example.cn", Loc: shanghai}}).Register(r)
 	f.handler = r
 	f.srv = httptest.NewServer(r)
 	t.Cleanup(f.srv.Close)
@@ -821,6 +822,7 @@ func TestFormTooLarge(t *testing.T) {
 func (f *fixture) concrete(path string) string {
 	path = strings.ReplaceAll(path, ":code", f.report.Code)
 	path = strings.ReplaceAll(path, ":id", "1")
+	path = strings.ReplaceAll(path, ":unit", "1")
 	return strings.ReplaceAll(path, "*filepath", "console.css")
 }
 

@@ -18,6 +18,7 @@ import (
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/wechat"
+	"gridbot/flows"
 )
 
 // DevToken is the webhook token of dev mode (no WECHAT_TOKEN).
@@ -53,6 +54,12 @@ type Config struct {
 	TrustedProxies []string
 	// AcceptPlaintext, with AESKey set, also accepts plaintext POSTs.
 	AcceptPlaintext bool
+	// PublicURL is the server's public base URL (no trailing slash), for
+	// certificate links; empty outside dev mode unless set. In dev mode an
+	// empty one becomes http:// and the bound address.
+	PublicURL string
+	// OfficeName is the issuer of certificates and the office on forms.
+	OfficeName string
 	// DevMode is on when WECHAT_TOKEN is unset.
 	DevMode bool
 }
@@ -101,6 +108,9 @@ var envVars = []envVar{
 		Parse:   parseTemplateFields(jobs.StatusTemplateValues, func(c *Config) *wechat.TemplateFields { return &c.StatusTemplateFields })},
 	{Name: "GRIDBOT_SEND_RATE", Default: "50", Meaning: "notice messages per second, all instances together", Parse: parseSendRate},
 	{Name: "GRIDBOT_TRUSTED_PROXIES", Note: "none", Meaning: "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", Parse: parseTrustedProxies},
+	{Name: "GRIDBOT_PUBLIC_URL", Note: "no certificate links (「证明」 unavailable); dev mode: http:// + the listen address",
+		Meaning: "public base URL of this server, for links sent in chat (certificates): an absolute https:// URL (http:// only in dev mode or for a loopback host)", Parse: parsePublicURL},
+	{Name: "GRIDBOT_OFFICE_NAME", Default: flows.DefaultOfficeName, Meaning: "the office's name on certificates and printed forms", Parse: setString(func(c *Config) *string { return &c.OfficeName })},
 }
 
 // loadConfig reads and validates the environment, naming every bad value.
@@ -262,6 +272,34 @@ func parseSendRate(c *Config, v string) error {
 	}
 	c.SendRate = rate
 	return nil
+}
+
+// parsePublicURL takes an absolute http(s) URL without query or
+// fragment; plain http only in dev mode or for a loopback host (links
+// sent to phones must not be readable on the way).
+func parsePublicURL(c *Config, v string) error {
+	if v == "" {
+		return nil
+	}
+	v = strings.TrimRight(v, "/")
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not an absolute http(s) URL such as https://gridbot.example.gov.cn", v)
+	}
+	if u.Scheme == "http" && !c.DevMode && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("%q must be https:// outside dev mode (http:// only for a loopback host)", v)
+	}
+	c.PublicURL = v
+	return nil
+}
+
+// isLoopback reports whether host is localhost or a loopback IP.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func parseTrustedProxies(c *Config, v string) error {

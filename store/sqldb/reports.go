@@ -420,6 +420,9 @@ func (db *DB) Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report
 	if f.Unit != "" {
 		where, args = append(where, "u.name = ?"), append(args, strings.TrimSpace(f.Unit))
 	}
+	if f.MemberID != 0 {
+		where, args = append(where, "r.member_id = ?"), append(args, f.MemberID)
+	}
 	query := reportSelect + "WHERE " + strings.Join(append(where, "1 = 1"), " AND ") + "\nORDER BY r.created_at, r.id"
 	rs, err := db.selectReports(ctx, db.db, query, args...)
 	if err != nil {

@@ -290,6 +290,9 @@ func recordWhere(f flows.RecordFilter, alias, dateCol string) (string, []any) {
 	if f.Grid != "" {
 		where, args = append(where, "g.name = ?"), append(args, strings.TrimSpace(f.Grid))
 	}
+	if f.MemberID != 0 {
+		where, args = append(where, alias+".member_id = ?"), append(args, f.MemberID)
+	}
 	if len(where) == 0 {
 		return "", nil
 	}

@@ -18,6 +18,7 @@ import (
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/wechat"
+	"gridbot/store/s3blobs"
 )
 
 // DevToken is the webhook token of dev mode (no WECHAT_TOKEN).
@@ -53,6 +54,11 @@ type Config struct {
 	TrustedProxies []string
 	// AcceptPlaintext, with AESKey set, also accepts plaintext POSTs.
 	AcceptPlaintext bool
+	// PhotoStore is where photo bytes go: empty for the database, else
+	// s3://bucket/prefix on the S3-compatible service at S3Endpoint.
+	PhotoStore                        string
+	S3Endpoint, S3AccessKey, S3Secret string
+	S3Region                          string
 	// DevMode is on when WECHAT_TOKEN is unset.
 	DevMode bool
 }
@@ -101,6 +107,11 @@ var envVars = []envVar{
 		Parse:   parseTemplateFields(jobs.StatusTemplateValues, func(c *Config) *wechat.TemplateFields { return &c.StatusTemplateFields })},
 	{Name: "GRIDBOT_SEND_RATE", Default: "50", Meaning: "notice messages per second, all instances together", Parse: parseSendRate},
 	{Name: "GRIDBOT_TRUSTED_PROXIES", Note: "none", Meaning: "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", Parse: parseTrustedProxies},
+	{Name: "GRIDBOT_PHOTO_STORE", Note: "the database", Meaning: "where photo bytes and thumbnails go: s3://bucket/prefix selects S3-compatible object storage (photos stored before stay readable; gridbot photos copy moves them)", Parse: parsePhotoStore},
+	{Name: "GRIDBOT_S3_ENDPOINT", Default: "https://s3.amazonaws.com", Meaning: "base URL of the S3-compatible service (https means TLS), such as http://127.0.0.1:9000 for MinIO", Parse: parseS3Endpoint},
+	{Name: "GRIDBOT_S3_ACCESS_KEY", Note: "anonymous", Meaning: "access key ID of the photo store", Parse: setString(func(c *Config) *string { return &c.S3AccessKey })},
+	{Name: "GRIDBOT_S3_SECRET_KEY", Meaning: "secret access key of the photo store", Parse: setString(func(c *Config) *string { return &c.S3Secret })},
+	{Name: "GRIDBOT_S3_REGION", Note: "asked of the service", Meaning: "region of the photo store's bucket, such as us-east-1", Parse: setString(func(c *Config) *string { return &c.S3Region })},
 }
 
 // loadConfig reads and validates the environment, naming every bad value.
@@ -277,6 +288,24 @@ func parseTrustedProxies(c *Config, v string) error {
 		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 	return errors.Join(errs...)
+}
+
+func parsePhotoStore(c *Config, v string) error {
+	if v != "" {
+		if _, _, err := s3blobs.ParseURL(v); err != nil {
+			return fmt.Errorf("%w (or empty for the database)", err)
+		}
+	}
+	c.PhotoStore = v
+	return nil
+}
+
+func parseS3Endpoint(c *Config, v string) error {
+	if _, _, err := s3blobs.ParseEndpoint(v); err != nil {
+		return err
+	}
+	c.S3Endpoint = v
+	return nil
 }
 
 // checkDevMode refuses dev mode beside production settings (SPEC §3): dev

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"gridbot/flows"
+	"gridbot/store/s3blobs"
+	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/blobstest"
+)
+
+// refusingS3 is an in-process S3 that refuses writes (403, which no
+// client retries) while refuse is set and puts have reached limit.
+type refusingS3 struct {
+	next  http.Handler
+	puts  atomic.Int32
+	limit atomic.Int32
+}
+
+func (s *refusingS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPut {
+		if lim := s.limit.Load(); lim > 0 && s.puts.Add(1) > lim {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>refused by the test</Message></Error>`)
+			return
+		}
+	}
+	s.next.ServeHTTP(w, r)
+}
+
+// TestPhotosCopyCommand: gridbot photos copy moves the photos a SQLite
+// database keeps to S3; cut off by the store refusing writes it says how
+// far it got, and run again it finishes; the photos read back the same
+// through a store opened as serve opens it.
+func TestPhotosCopyCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqldb.Open(ctx, "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportRoster(ctx, []flows.RosterRow{{Row: 2, Unit: "市文明办", Grid: "一号网格", Name: "张三", Phone: "13800000001", Role: flows.RoleVolunteer}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := db.FindRosterMember(ctx, "张三", "13800000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	photos := map[int64][]byte{}
+	for i := range 5 {
+		p, err := db.StagePhoto(ctx, m.ID, flows.Photo{MediaID: fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		photos[p.ID] = blobstest.Photo(t, 400, 300, uint64(i))
+		if err := db.SavePhotoData(ctx, p.ID, "image/jpeg", photos[p.ID]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	backend := s3mem.New()
+	if err := backend.CreateBucket("office-photos"); err != nil {
+		t.Fatal(err)
+	}
+	fake := &refusingS3{next: gofakes3.New(backend).Server()}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	env := map[string]string{
+		"GRIDBOT_DATA_DIR": dir, "GRIDBOT_PHOTO_STORE": "s3://office-photos/gridbot",
+		"GRIDBOT_S3_ENDPOINT": srv.URL, "GRIDBOT_S3_ACCESS_KEY": "k", "GRIDBOT_S3_SECRET_KEY": "s", "GRIDBOT_S3_REGION": "us-east-1",
+	}
+	var out bytes.Buffer
+	err = run(ctx, []string{"photos", "copy"}, envOf(map[string]string{"GRIDBOT_DATA_DIR": dir}), nil, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "GRIDBOT_PHOTO_STORE") {
+		t.Errorf("without a photo store: %v", err)
+	}
+
+	// Two photos (original and thumbnail each) get through, then writes are refused.
+	fake.limit.Store(4)
+	out.Reset()
+	err = run(ctx, []string{"photos", "copy"}, envOf(env), nil, &out, io.Discard)
+	if err == nil || !strings.Contains(out.String(), "5 photos in the database") || !strings.Contains(out.String(), "moved 2 photos, then stopped") {
+		t.Fatalf("interrupted copy: %v\n%s", err, out.String())
+	}
+	fake.limit.Store(0)
+	out.Reset()
+	if err := run(ctx, []string{"photos", "copy"}, envOf(env), nil, &out, io.Discard); err != nil {
+		t.Fatalf("resumed copy: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "3 photos in the database") || !strings.Contains(out.String(), "moved 3 photos; none left") {
+		t.Errorf("resumed copy said:\n%s", out.String())
+	}
+
+	cfg, err := loadConfig(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err = openStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n, err := db.PhotosInDatabase(ctx); n != 0 || err != nil {
+		t.Errorf("%d photos left in the database, %v", n, err)
+	}
+	s3, err := s3blobs.Open(ctx, s3blobs.Config{URL: cfg.PhotoStore, Endpoint: srv.URL, AccessKey: "k", SecretKey: "s", Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range photos {
+		if _, got, err := db.PhotoData(ctx, id); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("photo %d: %d bytes, %v", id, len(got), err)
+		}
+		if got, err := s3.Get(ctx, id, sqldb.Thumb); err != nil || len(got) == 0 {
+			t.Errorf("thumbnail of photo %d in S3: %v", id, err)
+		}
+	}
+}

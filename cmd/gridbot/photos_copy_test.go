@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"gridbot/cmd/gridbot/demo"
 	"gridbot/flows"
 	"gridbot/store/s3blobs"
 	"gridbot/store/sqldb"
@@ -130,5 +132,55 @@ func TestPhotosCopyCommand(t *testing.T) {
 		if got, err := s3.Get(ctx, id, sqldb.Thumb); err != nil || len(got) == 0 {
 			t.Errorf("thumbnail of photo %d in S3: %v", id, err)
 		}
+	}
+}
+
+// TestServeStoresPhotosInS3: serve with GRIDBOT_PHOTO_STORE fetches a
+// member's photo into the bucket, original and thumbnail, and none into
+// the database.
+func TestServeStoresPhotosInS3(t *testing.T) {
+	ctx := context.Background()
+	backend := s3mem.New()
+	if err := backend.CreateBucket("office-photos"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	defer srv.Close()
+	dir := t.TempDir()
+	env := map[string]string{"GRIDBOT_DATA_DIR": dir, "GRIDBOT_PHOTO_STORE": "s3://office-photos/p",
+		"GRIDBOT_S3_ENDPOINT": srv.URL, "GRIDBOT_S3_ACCESS_KEY": "k", "GRIDBOT_S3_SECRET_KEY": "s", "GRIDBOT_S3_REGION": "us-east-1"}
+	base := startServer(t, env)
+	db := openDB(t, dir)
+	members, err := demo.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := db.FindRosterMember(ctx, members[1].Name, members[1].Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := blobstest.Photo(t, 800, 600, 9)
+	mediaID, _ := devChat{t: t, base: base}.upload(photo)
+	r := flows.Report{MemberID: m.ID, Date: flows.DateOf(time.Now()), Category: "其他", Description: "照片存到对象存储",
+		Photos: []flows.Photo{{MediaID: mediaID}}}
+	if err := db.CreateReport(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the photo stored", func() bool {
+		p, err := db.Photo(ctx, r.Photos[0].ID)
+		return err == nil && p.Status == flows.PhotoStored
+	})
+	s3, err := s3blobs.Open(ctx, s3blobs.Config{URL: "s3://office-photos/p", Endpoint: srv.URL, AccessKey: "k", SecretKey: "s", Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s3.Get(ctx, r.Photos[0].ID, sqldb.Original); err != nil || !bytes.Equal(got, photo) {
+		t.Errorf("original in S3: %d bytes, %v", len(got), err)
+	}
+	if _, err := s3.Get(ctx, r.Photos[0].ID, sqldb.Thumb); err != nil {
+		t.Errorf("thumbnail in S3: %v", err)
+	}
+	if n, err := db.PhotosInDatabase(ctx); err != nil || n != 0 {
+		t.Errorf("%d photos in the database, %v", n, err)
 	}
 }

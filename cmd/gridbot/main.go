@@ -44,6 +44,7 @@ commands:
                             ranking; write the workbook to FILE
   photos copy               move photo bytes kept in the database to the store
                             GRIDBOT_PHOTO_STORE names (resumable)
+  photos thumbs             make the thumbnails photos stored before lack
   chat [--as OPENID] [--url URL]
                             chat with a running gridbot from the terminal;
                             /quit, Ctrl-C or the end of input leaves

@@ -56,21 +56,10 @@ func TestPhotosCopyCommand(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ImportRoster(ctx, []flows.RosterRow{{Row: 2, Unit: "市文明办", Grid: "一号网格", Name: "张三", Phone: "13800000001", Role: flows.RoleVolunteer}}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := db.FindRosterMember(ctx, "张三", "13800000001")
-	if err != nil {
-		t.Fatal(err)
-	}
 	photos := map[int64][]byte{}
-	for i := range 5 {
-		p, err := db.StagePhoto(ctx, m.ID, flows.Photo{MediaID: fmt.Sprint(i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		photos[p.ID] = blobstest.Photo(t, 400, 300, uint64(i))
-		if err := db.SavePhotoData(ctx, p.ID, "image/jpeg", photos[p.ID]); err != nil {
+	for i, id := range blobstest.Stage(t, db, 5) {
+		photos[id] = blobstest.Photo(t, 400, 300, uint64(i))
+		if err := db.SavePhotoData(ctx, id, "image/jpeg", photos[id]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -107,6 +96,14 @@ func TestPhotosCopyCommand(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "3 photos in the database") || !strings.Contains(out.String(), "moved 3 photos; none left") {
 		t.Errorf("resumed copy said:\n%s", out.String())
+	}
+
+	out.Reset()
+	if err := run(ctx, []string{"photos", "thumbs"}, envOf(env), nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "checked 5 stored photos, made 0 thumbnails") {
+		t.Errorf("photos thumbs after the copy: %v\n%s", err, out.String())
+	}
+	if err := run(ctx, []string{"photos", "move"}, envOf(env), nil, &out, io.Discard); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Errorf("photos move: %v", err)
 	}
 
 	cfg, err := loadConfig(envOf(env))

@@ -9,11 +9,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/jmoiron/sqlx"
 
-	"gridbot/flows"
 	"gridbot/store/sqldb"
 	"gridbot/store/sqldb/blobstest"
 	"gridbot/store/sqldb/sqldbtest"
@@ -115,7 +114,7 @@ func TestMovePhotoBlobsInterruptedAndResumed(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			db, _, _ := sqldbtest.Open(t, dialect)
-			ids := stagePhotos(t, db, 7)
+			ids := blobstest.Stage(t, db, 7)
 			originals := map[int64][]byte{}
 			for i, id := range ids {
 				data := blobstest.Photo(t, 640, 480, uint64(i))
@@ -192,26 +191,4 @@ func checkAll(t *testing.T, db *sqldb.DB, originals map[int64][]byte) {
 			t.Errorf("thumbnail of photo %d: %d bytes, %v", id, len(got), err)
 		}
 	}
-}
-
-func stagePhotos(t *testing.T, db *sqldb.DB, n int) []int64 {
-	t.Helper()
-	ctx := context.Background()
-	rows := []flows.RosterRow{{Row: 2, Unit: "市文明办", Grid: "一号网格", Name: "张三", Phone: "13800000001", Role: flows.RoleVolunteer}}
-	if _, err := db.ImportRoster(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
-	m, err := db.FindRosterMember(ctx, "张三", "13800000001")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for i := range n {
-		p, err := db.StagePhoto(ctx, m.ID, flows.Photo{MediaID: fmt.Sprintf("m%d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, p.ID)
-	}
-	return ids
 }

@@ -92,3 +92,63 @@ func (db *DB) movePhoto(ctx context.Context, table tableBlobs, to Blobs, id int6
 		return table.Delete(ctx, tx, []int64{id})
 	})
 }
+
+// MakeMissingThumbs gives every stored photo without a thumbnail one
+// (photos stored before thumbnails were made), wherever the store keeps
+// bytes, in photo order; a photo no thumbnail can be made of (see
+// makeThumb) is left as it is. Run again, it checks each photo again and
+// makes only what is still missing. progress, when not nil, is called
+// after each photo with how many were checked and made so far. It returns
+// how many thumbnails it made.
+func (db *DB) MakeMissingThumbs(ctx context.Context, progress func(checked, made int)) (int, error) {
+	var after int64
+	checked, made := 0, 0
+	for {
+		var ids []int64
+		const query = `SELECT id FROM photos WHERE status = ? AND id > ? ORDER BY id LIMIT ?`
+		if err := db.db.SelectContext(ctx, &ids, db.q(query), string(flows.PhotoStored), after, moveBatch); err != nil {
+			return made, wrap("make thumbnails", err)
+		}
+		if len(ids) == 0 {
+			return made, nil
+		}
+		for _, id := range ids {
+			ok, err := db.makeMissingThumb(ctx, id)
+			if err != nil {
+				return made, fmt.Errorf("store: make thumbnail of photo %d: %w", id, err)
+			}
+			checked++
+			if ok {
+				made++
+			}
+			if progress != nil {
+				progress(checked, made)
+			}
+			after = id
+		}
+	}
+}
+
+// makeMissingThumb makes the thumbnail of one stored photo if it has none
+// and one can be made, reporting whether it made one.
+func (db *DB) makeMissingThumb(ctx context.Context, id int64) (bool, error) {
+	_, err := db.blobs.Get(ctx, id, Thumb)
+	if err == nil || !errors.Is(err, flows.ErrNotFound) {
+		return false, err
+	}
+	data, err := db.blobs.Get(ctx, id, Original)
+	if errors.Is(err, flows.ErrNotFound) {
+		return false, nil // deleted meanwhile
+	}
+	if err != nil {
+		return false, err
+	}
+	thumb, ok := makeThumb(data)
+	if !ok {
+		return false, nil
+	}
+	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+		return db.blobs.Put(ctx, tx, id, Thumb, thumb)
+	})
+	return err == nil, err
+}

@@ -52,8 +52,9 @@ func Run(t *testing.T, open Open) {
 	t.Run("Prune", func(t *testing.T) { testPrune(t, open) })
 }
 
-// stage saves n staged photos of a member and returns their IDs.
-func stage(t *testing.T, db *sqldb.DB, n int) []int64 {
+// Stage imports a roster of one member and saves n staged photos of
+// theirs, pending, and returns their IDs.
+func Stage(t testing.TB, db *sqldb.DB, n int) []int64 {
 	t.Helper()
 	ctx := context.Background()
 	rows := []flows.RosterRow{{Row: 2, Unit: "市文明办", Grid: "一号网格", Name: "张三", Phone: "13800000001", Role: flows.RoleVolunteer}}
@@ -108,7 +109,7 @@ func trim(b []byte) []byte { return b[:min(len(b), 16)] }
 // ErrNotFound, Delete removes both variants and minds no missing bytes.
 func testInterface(t *testing.T, open Open) {
 	db, b := open(t)
-	ids := stage(t, db, 3)
+	ids := Stage(t, db, 3)
 	wantMissing(t, b, ids[0], sqldb.Original)
 	put(t, db, b, ids[0], sqldb.Original, []byte("first"))
 	put(t, db, b, ids[0], sqldb.Original, []byte("second, longer"))
@@ -141,7 +142,7 @@ func testInterface(t *testing.T, open Open) {
 func testStoreAndServe(t *testing.T, open Open) {
 	db, b := open(t)
 	ctx := context.Background()
-	ids := stage(t, db, 3)
+	ids := Stage(t, db, 3)
 	big := Photo(t, 1600, 1200, 1)
 	if err := db.SavePhotoData(ctx, ids[0], "image/jpeg", big); err != nil {
 		t.Fatalf("SavePhotoData: %v", err)
@@ -194,7 +195,7 @@ func testStoreAndServe(t *testing.T, open Open) {
 func testPrune(t *testing.T, open Open) {
 	db, b := open(t)
 	ctx := context.Background()
-	ids := stage(t, db, 2)
+	ids := Stage(t, db, 2)
 	for i, id := range ids {
 		if err := db.SavePhotoData(ctx, id, "image/jpeg", Photo(t, 800, 600, uint64(i))); err != nil {
 			t.Fatalf("SavePhotoData: %v", err)

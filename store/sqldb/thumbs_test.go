@@ -108,3 +108,122 @@ func TestMakeMissingThumbs(t *testing.T) {
 		}
 	})
 }
+
+// withOrientation inserts an APP1 Exif segment with orientation o (in
+// the byte order of order, "II" or "MM") after a JPEG's SOI marker.
+func withOrientation(jpg []byte, o int, order string) []byte {
+	u16 := func(v int) []byte {
+		if order == "II" {
+			return []byte{byte(v), byte(v >> 8)}
+		}
+		return []byte{byte(v >> 8), byte(v)}
+	}
+	u32 := func(v int) []byte {
+		if order == "II" {
+			return append(u16(v&0xFFFF), u16(v>>16)...)
+		}
+		return append(u16(v>>16), u16(v&0xFFFF)...)
+	}
+	tiff := []byte(order)
+	tiff = append(tiff, u16(42)...)
+	tiff = append(tiff, u32(8)...)
+	tiff = append(tiff, u16(2)...) // two entries: another tag, then orientation
+	tiff = append(tiff, append(append(append(u16(0x010F), u16(2)...), u32(4)...), u32(0)...)...)
+	tiff = append(tiff, append(append(append(u16(0x0112), u16(3)...), u32(1)...), append(u16(o), 0, 0)...)...)
+	tiff = append(tiff, u32(0)...)
+	seg := append([]byte("Exif\x00\x00"), tiff...)
+	n := len(seg) + 2
+	out := append([]byte{0xFF, 0xD8, 0xFF, 0xE1, byte(n >> 8), byte(n)}, seg...)
+	return append(out, jpg[2:]...)
+}
+
+// halves is a JPEG of w × h, its left half red, its right half blue.
+func halves(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := color.RGBA{R: 230, A: 255}
+			if x >= w/2 {
+				c = color.RGBA{B: 230, A: 255}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 100}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestJPEGOrientation(t *testing.T) {
+	plain := halves(t, 16, 8)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want int
+	}{
+		{"none", plain, 1},
+		{"big-endian 6", withOrientation(plain, 6, "MM"), 6},
+		{"little-endian 8", withOrientation(plain, 8, "II"), 8},
+		{"out of range", withOrientation(plain, 9, "II"), 1},
+		{"not a jpeg", []byte("GIF89a...."), 1},
+		{"cut short", withOrientation(plain, 6, "MM")[:12], 1},
+	} {
+		if got := jpegOrientation(tc.data); got != tc.want {
+			t.Errorf("%s: orientation %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestThumbTurnedUpright: a 400×200 photo stored sideways (left half red,
+// right half blue) with each EXIF orientation becomes a thumbnail showing
+// it as a browser shows the photo.
+func TestThumbTurnedUpright(t *testing.T) {
+	photo := halves(t, 400, 200)
+	red, blue := "red", "blue"
+	for _, tc := range []struct {
+		o            int
+		w, h         int
+		first, other string // at the top (or left) and the bottom (or right)
+		vertical     bool   // the halves are above each other
+	}{
+		{1, 320, 160, red, blue, false},
+		{2, 320, 160, blue, red, false},
+		{3, 320, 160, blue, red, false},
+		{4, 320, 160, red, blue, false},
+		{5, 160, 320, red, blue, true},
+		{6, 160, 320, red, blue, true},
+		{7, 160, 320, blue, red, true},
+		{8, 160, 320, blue, red, true},
+	} {
+		thumb, ok := makeThumb(withOrientation(photo, tc.o, "MM"))
+		if !ok {
+			t.Fatalf("orientation %d: no thumbnail", tc.o)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(thumb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := img.Bounds()
+		if b.Dx() != tc.w || b.Dy() != tc.h {
+			t.Errorf("orientation %d: %dx%d, want %dx%d", tc.o, b.Dx(), b.Dy(), tc.w, tc.h)
+			continue
+		}
+		at := func(x, y int) string {
+			r, _, bl, _ := img.At(x, y).RGBA()
+			if r > bl {
+				return red
+			}
+			return blue
+		}
+		first, other := at(b.Dx()/4, b.Dy()/2), at(b.Dx()*3/4, b.Dy()/2)
+		if tc.vertical {
+			first, other = at(b.Dx()/2, b.Dy()/4), at(b.Dx()/2, b.Dy()*3/4)
+		}
+		if first != tc.first || other != tc.other {
+			t.Errorf("orientation %d: %s then %s, want %s then %s", tc.o, first, other, tc.first, tc.other)
+		}
+	}
+}

@@ -7,6 +7,8 @@
 #     gridbot chat): every message answered, none twice;
 #   - one message delivered four times (WeChat's retries), spread over both
 #     instances by nginx: the same reply each time, handled once;
+#   - a report with a photo: fetched in the background, stored with its
+#     thumbnail, both served by the admin API;
 #   - a notice to everyone through the admin API: delivered once per
 #     member, though both instances run the sender;
 #   - the database backed up and restored into a fresh one, counts
@@ -47,12 +49,12 @@ go build -o "$work/gridbot" ./cmd/gridbot
 psql "$pg/postgres" -qAtc "CREATE DATABASE $db" >/dev/null
 redis-cli -n $redis_db flushdb >/dev/null
 
-# The fake WeChat API: an access token for anyone, and every message sent
-# appended to sent.jsonl.
+# The fake WeChat API: an access token for anyone, every media ID the
+# sample photo, and every message sent appended to sent.jsonl.
 cat > "$work/fakewechat.py" <<'PY'
 import json, sys, threading
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
-port, log = int(sys.argv[1]), sys.argv[2]
+port, log, photo = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 lock = threading.Lock()
 class H(BaseHTTPRequestHandler):
     def answer(self, obj):
@@ -62,15 +64,27 @@ class H(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+    def media(self):
+        body = open(photo, "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
     def do_GET(self):
-        if "token" in self.path:
+        path = self.path.split("?")[0]
+        if "token" in path:
             return self.answer({"access_token": "fake-token", "expires_in": 7200})
+        if path.startswith("/cgi-bin/media/get"):
+            return self.media()
         self.answer({"errcode": 0, "errmsg": "ok"})
     def do_POST(self):
         data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         path = self.path.split("?")[0]
         if "token" in path:
             return self.answer({"access_token": "fake-token", "expires_in": 7200})
+        if path.startswith("/cgi-bin/media/get"):
+            return self.media()
         if path.startswith("/cgi-bin/message/"):
             with lock, open(log, "a") as f:
                 f.write(json.dumps({"path": path, "body": json.loads(data)}, ensure_ascii=False) + "\n")
@@ -81,7 +95,7 @@ class H(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 touch "$work/sent.jsonl"
-python3 "$work/fakewechat.py" "$fake" "$work/sent.jsonl" & pids+=($!)
+python3 "$work/fakewechat.py" "$fake" "$work/sent.jsonl" "$root/testdata/photos/litter.jpg" & pids+=($!)
 
 export DATABASE_URL="$pg/$db?sslmode=disable" REDIS_URL="redis://127.0.0.1:6379/$redis_db"
 export WECHAT_TOKEN=deploytoken WECHAT_APPID=wxdeploycheck WECHAT_APPSECRET=secret
@@ -133,14 +147,20 @@ echo "deploy-check: $n members bound through nginx: $answered messages, $answere
 
 # One message delivered four times, as WeChat retries: nginx spreads the
 # deliveries over both instances; every one gets the first's reply.
-ts=$(date +%s) nonce=$RANDOM$RANDOM
-sig=$(printf '%s\n' "$WECHAT_TOKEN" "$ts" "$nonce" | sort | tr -d '\n' | sha1sum | cut -d' ' -f1)
+# post_signed XML: a signed POST to the webhook as WeChat sends it; prints
+# the reply's text (its CreateTime is the time of answering).
+post_signed() {
+  local ts nonce sig
+  ts=$(date +%s) nonce=$RANDOM$RANDOM
+  sig=$(printf '%s\n' "$WECHAT_TOKEN" "$ts" "$nonce" | sort | tr -d '\n' | sha1sum | cut -d' ' -f1)
+  tls -H 'Content-Type: text/xml' --data-binary "$1" "$base/wechat?signature=$sig&timestamp=$ts&nonce=$nonce" |
+    python3 -c 'import sys, xml.etree.ElementTree as E; print(E.fromstring(sys.stdin.read()).findtext("Content"))'
+}
+ts=$(date +%s)
 msg="<xml><ToUserName><![CDATA[gh_gridbot]]></ToUserName><FromUserName><![CDATA[o-deploy-1]]></FromUserName><CreateTime>$ts</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[时长]]></Content><MsgId>$((ts * 1000 + RANDOM % 1000))</MsgId></xml>"
 first=
 for i in 1 2 3 4; do
-  # The reply's text (its CreateTime is the time of answering).
-  reply=$(tls -H 'Content-Type: text/xml' --data-binary "$msg" "$base/wechat?signature=$sig&timestamp=$ts&nonce=$nonce" |
-    python3 -c 'import sys, xml.etree.ElementTree as E; print(E.fromstring(sys.stdin.read()).findtext("Content"))')
+  reply=$(post_signed "$msg")
   [ -n "$reply" ] && [ "$reply" != None ] || fail "retry $i: no reply text"
   [ -z "$first" ] && first=$reply
   [ "$reply" = "$first" ] || fail "retry $i answered differently"
@@ -151,6 +171,32 @@ reqs1=$(metric $p1 gridbot_webhook_requests_total) reqs2=$(metric $p2 gridbot_we
 [ "$hits" = 3 ] || fail "4 deliveries of one message: $hits answered from the dedupe record, want 3"
 [ "$reqs1" -gt 0 ] && [ "$reqs2" -gt 0 ] || fail "requests by instance: $reqs1 and $reqs2; nginx should use both"
 echo "deploy-check: one message delivered 4 times: the same reply each time, handled once ($hits answered from the record); webhook requests by instance: $reqs1, $reqs2"
+
+# A report with a photo: the webhook answers at once, an instance fetches
+# the photo in the background and stores it with its thumbnail; the
+# admin API behind nginx serves both.
+chat1() { "$gb" chat --as o-deploy-1 --url "$base/wechat" > "$work/report-$1.out" 2>&1; }
+printf '上报\n1\n/location 32.39,119.43 东关街口\n' | chat1 start
+grep -q '现场照片' "$work/report-start.out" || fail "report: $(cat "$work/report-start.out")"
+ts=$(date +%s)
+reply=$(post_signed "<xml><ToUserName><![CDATA[gh_gridbot]]></ToUserName><FromUserName><![CDATA[o-deploy-1]]></FromUserName><CreateTime>$ts</CreateTime><MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://127.0.0.1:$fake/missing.jpg]]></PicUrl><MediaId><![CDATA[deploy-photo-1]]></MediaId><MsgId>$((ts * 1000 + 999))</MsgId></xml>")
+[[ $reply == *已收到第1张照片* ]] || fail "image message: $reply"
+printf '完成\n垃圾堆放三天无人清运\n确认\n' | chat1 end
+grep -q 'XC-' "$work/report-end.out" || fail "report: $(cat "$work/report-end.out")"
+photo_id=
+for _ in $(seq 1 150); do
+  photo_id=$(psql "$DATABASE_URL" -qAtc "SELECT id FROM photos WHERE status = 'stored'")
+  [ -n "$photo_id" ] && break
+  sleep 0.2
+done
+[ -n "$photo_id" ] || fail "photo not stored: $(psql "$DATABASE_URL" -qAtc 'SELECT status, last_error FROM photos')"
+token=$(tls -H 'Content-Type: application/json' -d '{"username":"office","password":"deploy-pass-1"}' "$base/api/v1/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+tls -H "Authorization: Bearer $token" -o "$work/photo.jpg" "$base/api/v1/media/$photo_id"
+tls -H "Authorization: Bearer $token" -o "$work/thumb.jpg" "$base/api/v1/media/$photo_id?size=thumb"
+cmp -s "$work/photo.jpg" testdata/photos/litter.jpg || fail "the photo served is not the one sent"
+full=$(stat -c %s "$work/photo.jpg") small=$(stat -c %s "$work/thumb.jpg")
+[ "$small" -gt 0 ] && [ $((small * 4)) -lt "$full" ] || fail "thumbnail of $small bytes for a photo of $full"
+echo "deploy-check: a report with a photo: stored by an instance in the background ($full bytes, thumbnail $small bytes), both served through nginx"
 
 # A notice to everyone, through the admin API behind nginx.
 token=$(tls -H 'Content-Type: application/json' -d '{"username":"office","password":"deploy-pass-1"}' "$base/api/v1/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')

@@ -144,6 +144,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if c.AESKey != "" && c.AppID == "" {
 		bad("WECHAT_APPID", errors.New("is required when WECHAT_AES_KEY is set (safe-mode messages carry the AppID)"))
 	}
+	if c.PhotoStore == "" && (c.S3AccessKey != "" || c.S3Secret != "" || c.S3Region != "") {
+		bad("GRIDBOT_PHOTO_STORE", errors.New("is empty (photos in the database) but GRIDBOT_S3_* keys or region are set: "+
+			"set it to s3://bucket/prefix, or unset them"))
+	}
+	if (c.S3AccessKey == "") != (c.S3Secret == "") {
+		bad("GRIDBOT_S3_ACCESS_KEY", errors.New("and GRIDBOT_S3_SECRET_KEY are set together or not at all"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration:\n%w", err)
 	}

@@ -58,6 +58,10 @@ func ParseURL(raw string) (bucket, prefix string, err error) {
 // dials and whether it uses TLS.
 func ParseEndpoint(raw string) (host string, secure bool, err error) {
 	u, err := url.Parse(raw)
+	if err == nil && u.User != nil {
+		// Not quoted: it holds a secret.
+		return "", false, errors.New("must not hold credentials (set the access and secret keys on their own)")
+	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
 		return "", false, fmt.Errorf("%q is not an http(s) URL without a path (such as https://s3.amazonaws.com)", raw)
 	}

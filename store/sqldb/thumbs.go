@@ -23,6 +23,11 @@ const thumbMaxPixels = 50_000_000
 // thumbQuality is the JPEG quality of thumbnails.
 const thumbQuality = 75
 
+// thumbSlots bounds how many photos are decoded at once in the process:
+// a 12-megapixel photo takes about 70 MB while it is scaled, and the
+// fetch workers store photos side by side.
+var thumbSlots = make(chan struct{}, 2)
+
 // makeThumb returns a JPEG of the photo at most ThumbSize pixels on its
 // longer side, on white where the photo is transparent, turned upright as
 // the EXIF orientation of a JPEG says (browsers turn the photo so). It returns false
@@ -35,6 +40,8 @@ func makeThumb(data []byte) ([]byte, bool) {
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > thumbMaxPixels {
 		return nil, false
 	}
+	thumbSlots <- struct{}{}
+	defer func() { <-thumbSlots }()
 	src, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, false

@@ -29,6 +29,7 @@ type Store interface {
 	AssignReport(ctx context.Context, a flows.Assignment) (flows.Report, error)
 	PhotoUnit(ctx context.Context, id int64) (int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+	PhotoThumb(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	ServiceRecords(ctx context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error)
 	Activities(ctx context.Context, f flows.RecordFilter) ([]flows.Activity, error)
 	CreateNotice(ctx context.Context, n *flows.Notice) error

@@ -49,6 +49,7 @@ type Store interface {
 	HandlerCounts(ctx context.Context, t time.Time, unitID int64) ([]flows.HandlerCount, error)
 	PhotoUnit(ctx context.Context, id int64) (int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+	PhotoThumb(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]flows.GridMonth, error)
 	UnitNames(ctx context.Context) ([]string, error)
 	UnitGrids(ctx context.Context, unitID int64) ([]flows.Grid, error)

@@ -426,7 +426,8 @@ func TestReportStatusChange(t *testing.T) {
 	b := f.as("boss")
 	path := "/admin/reports/" + f.report.Code
 	r := b.get(path)
-	wantPage(t, r, http.StatusOK, `<img src="/admin/media/`+strconv.FormatInt(f.report.Photos[0].ID, 10)+`"`, "照片获取中", "更改状态")
+	wantPage(t, r, http.StatusOK, `<a href="/admin/media/`+strconv.FormatInt(f.report.Photos[0].ID, 10)+`"`,
+		`<img src="/admin/media/`+strconv.FormatInt(f.report.Photos[0].ID, 10)+`?size=thumb"`, "照片获取中", "更改状态")
 
 	wantPage(t, b.post(path+"/status", url.Values{"status": {""}}), http.StatusUnprocessableEntity, "请选择新的状态")
 	wantPage(t, b.post(path+"/status", url.Values{"status": {"已解决"}}), http.StatusUnprocessableEntity, "请选择新的状态")
@@ -664,7 +665,7 @@ func TestActivitiesAssessmentAndWorkbook(t *testing.T) {
 	}
 	b := f.as("boss")
 	wantPage(t, b.get("/admin/activities?month="+m.String()), http.StatusOK, a.Code, "垃圾分类宣传", "12 人参加", "5 张照片，计 3 张",
-		`<img src="/admin/media/`+strconv.FormatInt(a.Photos[0].ID, 10)+`"`, "照片已过期", "照片获取中")
+		`<img src="/admin/media/`+strconv.FormatInt(a.Photos[0].ID, 10)+`?size=thumb"`, "照片已过期", "照片获取中")
 	wantPage(t, f.as("cg").get("/admin/activities?month="+m.String()), http.StatusOK, "本月没有集体活动")
 
 	r := b.get("/admin/assessment?month=" + m.String())

@@ -19,6 +19,7 @@ import (
 	"gridbot/bot/notices"
 	"gridbot/bot/wechat"
 	"gridbot/flows"
+	"gridbot/store/s3blobs"
 )
 
 // DevToken is the webhook token of dev mode (no WECHAT_TOKEN).
@@ -60,6 +61,11 @@ type Config struct {
 	PublicURL string
 	// OfficeName is the issuer of certificates and the office on forms.
 	OfficeName string
+	// PhotoStore is where photo bytes go: empty for the database, else
+	// s3://bucket/prefix on the S3-compatible service at S3Endpoint.
+	PhotoStore                        string
+	S3Endpoint, S3AccessKey, S3Secret string
+	S3Region                          string
 	// DevMode is on when WECHAT_TOKEN is unset.
 	DevMode bool
 }
@@ -111,6 +117,11 @@ var envVars = []envVar{
 	{Name: "GRIDBOT_PUBLIC_URL", Note: "no certificate links (「证明」 unavailable); dev mode: http:// + the listen address",
 		Meaning: "public base URL of this server, for links sent in chat (certificates): an absolute https:// URL (http:// only in dev mode or for a loopback host)", Parse: parsePublicURL},
 	{Name: "GRIDBOT_OFFICE_NAME", Default: flows.DefaultOfficeName, Meaning: "the office's name on certificates and printed forms", Parse: setString(func(c *Config) *string { return &c.OfficeName })},
+	{Name: "GRIDBOT_PHOTO_STORE", Note: "the database", Meaning: "where photo bytes and thumbnails go: s3://bucket/prefix selects S3-compatible object storage (photos stored before stay readable; gridbot photos copy moves them)", Parse: parsePhotoStore},
+	{Name: "GRIDBOT_S3_ENDPOINT", Default: "https://s3.amazonaws.com", Meaning: "base URL of the S3-compatible service (https means TLS), such as http://127.0.0.1:9000 for MinIO", Parse: parseS3Endpoint},
+	{Name: "GRIDBOT_S3_ACCESS_KEY", Note: "anonymous", Meaning: "access key ID of the photo store", Parse: setString(func(c *Config) *string { return &c.S3AccessKey })},
+	{Name: "GRIDBOT_S3_SECRET_KEY", Meaning: "secret access key of the photo store", Parse: setString(func(c *Config) *string { return &c.S3Secret })},
+	{Name: "GRIDBOT_S3_REGION", Note: "asked of the service", Meaning: "region of the photo store's bucket, such as us-east-1", Parse: setString(func(c *Config) *string { return &c.S3Region })},
 }
 
 // loadConfig reads and validates the environment, naming every bad value.
@@ -142,6 +153,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.AESKey != "" && c.AppID == "" {
 		bad("WECHAT_APPID", errors.New("is required when WECHAT_AES_KEY is set (safe-mode messages carry the AppID)"))
+	}
+	if c.PhotoStore == "" && (c.S3AccessKey != "" || c.S3Secret != "" || c.S3Region != "") {
+		bad("GRIDBOT_PHOTO_STORE", errors.New("is empty (photos in the database) but GRIDBOT_S3_* keys or region are set: "+
+			"set it to s3://bucket/prefix, or unset them"))
+	}
+	if (c.S3AccessKey == "") != (c.S3Secret == "") {
+		bad("GRIDBOT_S3_ACCESS_KEY", errors.New("and GRIDBOT_S3_SECRET_KEY are set together or not at all"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration:\n%w", err)
@@ -315,6 +333,24 @@ func parseTrustedProxies(c *Config, v string) error {
 		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 	return errors.Join(errs...)
+}
+
+func parsePhotoStore(c *Config, v string) error {
+	if v != "" {
+		if _, _, err := s3blobs.ParseURL(v); err != nil {
+			return fmt.Errorf("%w (or empty for the database)", err)
+		}
+	}
+	c.PhotoStore = v
+	return nil
+}
+
+func parseS3Endpoint(c *Config, v string) error {
+	if _, _, err := s3blobs.ParseEndpoint(v); err != nil {
+		return err
+	}
+	c.S3Endpoint = v
+	return nil
 }
 
 // checkDevMode refuses dev mode beside production settings (SPEC §3): dev

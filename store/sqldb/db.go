@@ -64,7 +64,7 @@ type DB struct {
 	// an insert-only River client: no queues, no workers, never started.
 	jobs *river.Client[*sql.Tx]
 	// blobs keeps the bytes of stored photos: the photo_blobs table
-	// unless SetBlobs replaced it.
+	// (and photo_thumbs) unless UseBlobs replaced it.
 	blobs Blobs
 	// stmts are the statements prepared once (see prepared), by query.
 	stmts sync.Map

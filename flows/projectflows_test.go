@@ -36,7 +36,7 @@ func (f *fakeProjects) Projects(_ context.Context, pf ProjectFilter) ([]Project,
 	defer f.mu.Unlock()
 	var out []Project
 	for _, p := range f.projects {
-		if (pf.From.IsZero() || !p.Date.Before(pf.From)) && (pf.To.IsZero() || p.Date.Before(pf.To)) {
+		if (pf.From.IsZero() || !p.Date.Before(pf.From)) && (pf.To.IsZero() || p.Date.Before(pf.To)) && (pf.UnitID == 0 || p.UnitID == pf.UnitID) {
 			out = append(out, *p)
 		}
 	}
@@ -265,5 +265,37 @@ func TestCheckOutOverlap(t *testing.T) {
 	fp.overlap = nil
 	if len(fp.records) != 0 {
 		t.Fatal("a record was made")
+	}
+}
+
+// 待办 lists the member's sign-ups (签到 named on the day, 签退 once
+// checked in) and, for the unit's reviewers, the unit's projects today.
+func TestMyTasksProjects(t *testing.T) {
+	h, fp := projectHarness(t)
+	h.expect("待办", "暂无待办")
+	h.expect("报名", "XM-20261129-001")
+	h.expect("1", "请核对")
+	h.expect("确认", "报名成功")
+	h.expect("待办", "已报名项目 XM-20261129-001 人民广场清扫（11月29日 9:00-11:00，人民广场）")
+	if got := h.say("待办"); strings.Contains(got, "签到") || strings.Contains(got, "本单位今日项目") {
+		t.Fatalf("the day before, or to a volunteer: %q", got)
+	}
+	h.now = time.Date(2026, 11, 29, 8, 45, 0, 0, shanghai)
+	h.expect("待办", "XM-20261129-001", "到场后回复「签到」")
+	fp.signup(1, h.member.ID).CheckedInAt = h.now
+	h.expect("待办", "结束后回复「签退」")
+
+	for _, p := range fp.projects {
+		p.UnitID = 1
+	}
+	li := h.st.addMember(Member{Name: "李四", Phone: "13800138002", UnitID: 1, Unit: "市文明办", GridID: 7, Grid: "人民路网格", Role: RoleCoordinator})
+	if err := h.st.BindMember(context.Background(), li.ID, "o-reviewer"); err != nil {
+		t.Fatal(err)
+	}
+	r := h.as("o-reviewer")
+	r.expect("待办", "本单位今日项目 XM-20261129-001 人民广场清扫（9:00-11:00）", "XM-20261129-002 社区义诊")
+	fp.projects[1].CancelledAt = h.now
+	if got := r.say("待办"); strings.Contains(got, "社区义诊") {
+		t.Fatalf("a cancelled project listed: %q", got)
 	}
 }

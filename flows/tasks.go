@@ -8,9 +8,7 @@ import (
 )
 
 // 待办 / MY_TASKS (SPEC §15): what waits for the member, each part from
-// one small provider. Parts whose feature is not built (projects of the
-// unit today, the member's upcoming sign-ups, overdue pairing visits)
-// add a provider here when they land.
+// one small provider.
 
 // taskProvider returns the lines of one kind of task waiting for the
 // member, none when nothing waits or the member has no such tasks.
@@ -18,7 +16,7 @@ type taskProvider func(ctx context.Context, st Stores, env *Env) ([]string, erro
 
 // taskProviders are the parts of 待办, in the order shown.
 func taskProviders() []taskProvider {
-	return []taskProvider{reviewTasks, handleTasks, signOffTasks}
+	return []taskProvider{reviewTasks, handleTasks, signOffTasks, unitProjectTasks, signupTasks}
 }
 
 func tasksFlow() *Flow {
@@ -103,4 +101,52 @@ func flowBuilt(name string) bool {
 		}
 	}
 	return false
+}
+
+// unitProjectTasks: for the unit's reviewers, the unit's projects of
+// today that are not cancelled, with their sign-ups and check-ins.
+func unitProjectTasks(ctx context.Context, st Stores, env *Env) ([]string, error) {
+	if st.Projects == nil || !env.Member.Role.CanRecordActivity() {
+		return nil, nil
+	}
+	ps, err := st.Projects.Projects(ctx, ProjectFilter{From: env.Today, To: env.Today.AddDays(1), UnitID: env.Member.UnitID})
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, p := range ps {
+		if p.Cancelled() {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("· 本单位今日项目 %s %s（%s），已报名%d人，已签到%d人",
+			p.Code, p.Title, clockRange(p.StartMin, p.EndMin), p.SignedUp, p.CheckedIn))
+	}
+	return lines, nil
+}
+
+// signupTasks: the member's sign-ups of projects not over and not
+// checked out, by start; 签到 or 签退 named on the project's day.
+func signupTasks(ctx context.Context, st Stores, env *Env) ([]string, error) {
+	if st.Projects == nil {
+		return nil, nil
+	}
+	ss, err := st.Projects.MemberSignups(ctx, env.Member.ID, env.Now)
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, s := range ss {
+		if s.CheckedOut() || s.Project.Cancelled() {
+			continue
+		}
+		line := fmt.Sprintf("· 已报名项目 %s %s（%s，%s）", s.Project.Code, s.Project.Title, s.Project.TimeText(), s.Project.Place.Label)
+		switch {
+		case s.CheckedIn():
+			line += "，结束后回复「签退」"
+		case s.Project.Date == env.Today:
+			line += "，到场后回复「签到」"
+		}
+		lines = append(lines, line)
+	}
+	return lines, nil
 }

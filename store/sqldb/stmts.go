@@ -87,7 +87,7 @@ func (db *DB) txQueries() []string {
 	if db.dialect == DialectPostgres {
 		lock += " FOR UPDATE"
 	}
-	return []string{lock, insertServiceRecord, draftQueries[ownerService]}
+	return []string{lock, insertServiceRecordQuery, draftQueries[ownerService]}
 }
 
 // prepareTxQueries prepares txQueries on the pool.

@@ -27,7 +27,10 @@ type Deps struct {
 	Records RecordStore
 	// Reviews serves the review of logged hours (SPEC §11); without it
 	// 审核 says it is unavailable.
-	Reviews  ReviewStore
+	Reviews ReviewStore
+	// Pairings serves 结对 (SPEC §14); without it 结对 says it is
+	// unavailable.
+	Pairings PairingStore
 	Sessions SessionStore
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
@@ -41,6 +44,8 @@ type Stores struct {
 	RecordStore
 	// Reviews is nil when the engine has no ReviewStore.
 	Reviews ReviewStore
+	// Pairings is nil when the engine has no PairingStore.
+	Pairings PairingStore
 }
 
 // Engine runs conversations: it loads a user's session, steps the running
@@ -73,6 +78,8 @@ type Facts struct {
 	// Pending is the record under review and PendingLeft how many wait.
 	Pending     *ServiceRecord
 	PendingLeft int
+	// Pairs are the member's active pairings (结对).
+	Pairs []MemberPairing
 }
 
 // Control words valid at any step.
@@ -451,7 +458,9 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 	return nil
 }
 
-func (e *Engine) stores() Stores { return Stores{e.deps.Store, e.deps.Records, e.deps.Reviews} }
+func (e *Engine) stores() Stores {
+	return Stores{Store: e.deps.Store, RecordStore: e.deps.Records, Reviews: e.deps.Reviews, Pairings: e.deps.Pairings}
+}
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)

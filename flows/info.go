@@ -15,6 +15,7 @@ const helpText = `这里是文明城市创建志愿服务助手。可回复以�
 上报 — 网格巡查问题上报
 审核 — 审核本单位成员登记的时长（联络员、负责人）
 我的上报 — 查看最近的上报
+结对 — 结对帮扶：查看结对对象、登记走访
 提醒 — 周末活动提醒开关
 通知 — 查看最近的通知
 帮助 — 显示本说明
@@ -32,6 +33,7 @@ func allFlows() []*Flow {
 		activityFlow(),
 		reportFlow(),
 		reviewFlow(),
+		myPairsFlow(),
 		{Name: FlowNotices, Title: "通知", NeedsMember: true, Run: myNotices},
 		{Name: FlowMyReports, Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
 	}

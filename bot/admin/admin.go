@@ -38,6 +38,9 @@ type Config struct {
 	Accounts Accounts
 	// Store serves the data endpoints; nil mounts login and logout only.
 	Store Store
+	// Residents serves the needs registry and pairings (SPEC §14); nil
+	// mounts none of it.
+	Residents ResidentStore
 	// Limiter counts failed logins; nil means NewMemoryLimiter(5, 15 min).
 	Limiter Limiter
 	// SessionTTL is the lifetime of a token; 0 means DefaultSessionTTL.
@@ -82,6 +85,9 @@ func (a *API) Register(r gin.IRouter) {
 	auth.POST("/logout", a.out.Handle("logout", a.logout))
 	if a.cfg.Store != nil {
 		a.registerData(auth)
+	}
+	if a.cfg.Residents != nil {
+		a.registerResidents(auth)
 	}
 }
 

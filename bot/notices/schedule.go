@@ -125,6 +125,12 @@ func (w *FireScheduleWorker) Work(ctx context.Context, job *river.Job[flows.Fire
 			return fmt.Errorf("fire schedule %d: %w", job.Args.FireID, err)
 		}
 		w.Log.Info("notices: activity reminders", slog.Int64("fire_id", job.Args.FireID), slog.Int("notices", k))
+	case flows.ScheduleOverdueVisits:
+		n, err := w.Store.VisitReminders(ctx, job.Args.FireID, w.Location)
+		if err != nil {
+			return fmt.Errorf("fire schedule %d: %w", job.Args.FireID, err)
+		}
+		w.Log.Info("notices: visit reminders", slog.Int64("fire_id", job.Args.FireID), slog.Int("pushes", n))
 	default:
 		w.Log.Warn("notices: unknown schedule kind", slog.String("schedule", job.Args.Schedule))
 	}

@@ -146,7 +146,7 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	r.NoMethod(apiError(http.StatusMethodNotAllowed, "method not allowed here"))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Reviews: a.db, Sessions: a.sessions, Loc: cfg.TZ})
+	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Reviews: a.db, Pairings: a.db, Sessions: a.sessions, Loc: cfg.TZ})
 	wh := &webhook.Handler{
 		Token:           cfg.Token,
 		AESEnabled:      cfg.AESKey != "",
@@ -177,7 +177,7 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	// The API and the console count failed sign-ins together.
-	admin.New(admin.Config{Accounts: a.db, Store: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
+	admin.New(admin.Config{Accounts: a.db, Store: a.db, Residents: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
 	console.New(console.Config{Accounts: a.db, Store: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r)
 	if dev != nil {
 		dev.register(r)
@@ -214,6 +214,9 @@ func importFile(ctx context.Context, cfg Config, kind, path string, stdout io.Wr
 	defer db.Close()
 	var res flows.ImportResult
 	var rows int
+	if kind == "residents" {
+		return importResidents(ctx, db, path, stdout)
+	}
 	if kind == "roster" {
 		rs, err := roster.ReadRosterFile(path)
 		if err != nil {

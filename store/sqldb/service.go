@@ -137,6 +137,11 @@ func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) e
 			photos = d.Photos
 			return err
 		}
+		if r.PairingID != 0 {
+			if err := db.checkVisit(ctx, tx, r.PairingID, r.MemberID); err != nil {
+				return err
+			}
+		}
 		if ranged {
 			const sameDay = serviceSelect + `
 WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL AND r.status <> 'rejected'

@@ -63,6 +63,8 @@ type Store interface {
 type Config struct {
 	Accounts admin.Accounts
 	Store    Store
+	// Residents serves the needs registry (SPEC §14); nil mounts none of it.
+	Residents admin.ResidentStore
 	// Limiter counts failed sign-ins by user name and client address;
 	// nil means admin.NewMemoryLimiter(5, 15 min). Share the API's so
 	// both count together.
@@ -160,6 +162,9 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/pushes", c.out.Handle("pushes", c.pushes))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
+	if c.cfg.Residents != nil {
+		c.registerResidents(auth)
+	}
 }
 
 // securityHeaders keeps pages out of frames and caches and scripts to our own.

@@ -191,4 +191,3 @@ func (c *Console) endPairing(ctx *gin.Context) error {
 	ctx.Redirect(http.StatusSeeOther, Path+"/residents/"+strconv.FormatInt(p.ResidentID, 10)+"?msg=unpaired")
 	return nil
 }
-

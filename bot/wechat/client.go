@@ -301,6 +301,7 @@ var Menu = map[string]any{
 	"button": []map[string]any{
 		{"name": "志愿服务", "sub_button": []map[string]string{
 			{"type": "click", "name": "登记时长", "key": "LOG_HOURS"},
+			{"type": "click", "name": "结对帮扶", "key": "MY_PAIRS"},
 			{"type": "click", "name": "活动记录", "key": "LOG_ACTIVITY"},
 			{"type": "click", "name": "我的时长", "key": "MY_HOURS"},
 		}},

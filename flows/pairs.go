@@ -79,8 +79,10 @@ func myPairsFlow() *Flow {
 				Accept: acceptServiceTime,
 			},
 			{
-				Name:   "content",
-				Prompt: func(*Env) string { return "走访内容：简要描述了解到的情况和提供的帮助（2–500字）。" },
+				Name: "content",
+				Prompt: func(*Env) string {
+					return "走访内容：简要描述了解到的情况和提供的帮助（2–500字）。"
+				},
 				Accept: func(env *Env, in Input) error {
 					return acceptText(env, in, "content", "走访内容", 2, 500)
 				},

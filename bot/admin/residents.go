@@ -249,7 +249,6 @@ type pairingRequest struct {
 	CadenceDays int     `json:"cadence_days"`
 }
 
-
 // CreatePairing pairs members with a person for admin adm after the
 // access rules: the person visible to them, every member of a unit they
 // may pair. The console shares it.
@@ -316,4 +315,3 @@ func (a *API) endPairing(c *gin.Context) error {
 	c.Status(http.StatusNoContent)
 	return nil
 }
-

@@ -68,7 +68,15 @@ func myPairsFlow() *Flow {
 				Prompt: func(env *Env) string {
 					return chosenPair(env) + "\n\n走访日期：回复 今天、昨天、前天，或日期如 11-28、11月28日、2026-11-28。"
 				},
-				Accept: func(env *Env, in Input) error { return acceptDate(env, in, "走访") },
+				Accept: func(env *Env, in Input) error {
+					if err := acceptDate(env, in, "走访"); err != nil {
+						return err
+					}
+					if p := chosen(env); p != nil && env.Draft["date"] < p.Started.String() {
+						return reject("结对从 %s 开始，走访日期不能早于结对日期。", p.Started.Chinese())
+					}
+					return nil
+				},
 			},
 			{
 				Name:  "time",
@@ -130,17 +138,25 @@ func pairLines(env *Env) []string {
 	return out
 }
 
+// chosen is the pairing the draft names, nil when it is gone.
+func chosen(env *Env) *MemberPairing {
+	id, _ := strconv.ParseInt(env.Draft[pairDraft], 10, 64)
+	for i, p := range env.Facts.Pairs {
+		if p.ID == id {
+			return &env.Facts.Pairs[i]
+		}
+	}
+	return nil
+}
+
 // chosenPair shows the chosen person's details to their paired member.
 func chosenPair(env *Env) string {
-	id, _ := strconv.ParseInt(env.Draft[pairDraft], 10, 64)
-	for _, p := range env.Facts.Pairs {
-		if p.ID == id {
-			phone := p.Phone
-			if phone == "" {
-				phone = "无"
-			}
-			return fmt.Sprintf("服务对象：%s（%s）\n地址：%s\n电话：%s\n需求：%s", p.Resident, p.Category, p.Address, phone, p.Needs)
+	if p := chosen(env); p != nil {
+		phone := p.Phone
+		if phone == "" {
+			phone = "无"
 		}
+		return fmt.Sprintf("服务对象：%s（%s）\n地址：%s\n电话：%s\n需求：%s", p.Resident, p.Category, p.Address, phone, p.Needs)
 	}
 	return "服务对象：" + env.Draft[pairResident]
 }

@@ -139,6 +139,7 @@ func TestMyPairsFlow(t *testing.T) {
 	// The same time again overlaps.
 	h.send(Input{Kind: KindClick, Key: "MY_PAIRS"})
 	h.expect("2", "西门路8号院", "电话：无")
+	h.expect("11-19", "不能早于结对日期")
 	h.expect("昨天", "走访时间")
 	h.expect("10:00-11:00", "时间重叠")
 }

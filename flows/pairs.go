@@ -68,15 +68,7 @@ func myPairsFlow() *Flow {
 				Prompt: func(env *Env) string {
 					return chosenPair(env) + "\n\n走访日期：回复 今天、昨天、前天，或日期如 11-28、11月28日、2026-11-28。"
 				},
-				Accept: func(env *Env, in Input) error {
-					if err := acceptDate(env, in, "走访"); err != nil {
-						return err
-					}
-					if p := chosen(env); p != nil && env.Draft["date"] < p.Started.String() {
-						return reject("结对从 %s 开始，走访日期不能早于结对日期。", p.Started.Chinese())
-					}
-					return nil
-				},
+				Accept: func(env *Env, in Input) error { return acceptDate(env, in, "走访") },
 			},
 			{
 				Name:  "time",
@@ -218,4 +210,20 @@ func saveVisit(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		b.WriteString("\n注意：不足2小时，计入时长，但不计入合格服务次数。")
 	}
 	return Outcome{Reply: b.String()}, nil
+}
+
+// pairTasks: the member's overdue pairing visits (待办).
+func pairTasks(ctx context.Context, st Stores, env *Env) ([]string, error) {
+	if st.Pairings == nil {
+		return nil, nil
+	}
+	ps, err := st.Pairings.OverduePairings(ctx, env.Member.ID, env.Today)
+	if err != nil || len(ps) == 0 {
+		return nil, err
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Resident
+	}
+	return []string{fmt.Sprintf("· 结对走访已逾期%d户（%s），回复「结对」登记走访", len(ps), strings.Join(names, "、"))}, nil
 }

@@ -41,6 +41,10 @@ type Config struct {
 	// Residents serves the needs registry and pairings (SPEC §14); nil
 	// mounts none of it.
 	Residents ResidentStore
+	// Certificates issues certificates (POST /members/{id}/certificates);
+	// SignOffs serves GET /submissions. Nil leaves the endpoint out.
+	Certificates *flows.Certifier
+	SignOffs     flows.SignOffStore
 	// Limiter counts failed logins; nil means NewMemoryLimiter(5, 15 min).
 	Limiter Limiter
 	// SessionTTL is the lifetime of a token; 0 means DefaultSessionTTL.
@@ -85,6 +89,7 @@ func (a *API) Register(r gin.IRouter) {
 	auth.POST("/logout", a.out.Handle("logout", a.logout))
 	if a.cfg.Store != nil {
 		a.registerData(auth)
+		a.registerRecords(auth)
 	}
 	if a.cfg.Residents != nil {
 		a.registerResidents(auth)

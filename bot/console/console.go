@@ -45,8 +45,11 @@ type Store interface {
 	ReportByCode(ctx context.Context, code string) (flows.Report, error)
 	SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error)
 	ReportHistory(ctx context.Context, code string) ([]flows.ReportChange, error)
+	AssignReport(ctx context.Context, a flows.Assignment) (flows.Report, error)
+	HandlerCounts(ctx context.Context, t time.Time, unitID int64) ([]flows.HandlerCount, error)
 	PhotoUnit(ctx context.Context, id int64) (int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+	PhotoThumb(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]flows.GridMonth, error)
 	UnitNames(ctx context.Context) ([]string, error)
 	UnitGrids(ctx context.Context, unitID int64) ([]flows.Grid, error)
@@ -57,6 +60,13 @@ type Store interface {
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 	FailedPushes(ctx context.Context, f flows.PushFilter) ([]flows.Push, error)
+	CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error
+	Projects(ctx context.Context, f flows.ProjectFilter) ([]flows.Project, error)
+	ProjectByCode(ctx context.Context, code string) (flows.Project, error)
+	ProjectSignups(ctx context.Context, projectID int64) ([]flows.Signup, error)
+	CancelProject(ctx context.Context, code, by string) (flows.Project, error)
+	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
+	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
 }
 
 // Config wires a Console.
@@ -65,6 +75,12 @@ type Config struct {
 	Store    Store
 	// Residents serves the needs registry (SPEC §14); nil mounts none of it.
 	Residents admin.ResidentStore
+	// Certificates issues certificates from a member's personal record;
+	// SignOffs serves the sign-off table and the monthly packets; nil
+	// leaves them out. Office is the office's name on printed forms.
+	Certificates *flows.Certifier
+	SignOffs     flows.SignOffStore
+	Office       string
 	// Limiter counts failed sign-ins by user name and client address;
 	// nil means admin.NewMemoryLimiter(5, 15 min). Share the API's so
 	// both count together.
@@ -115,6 +131,9 @@ func New(cfg Config) *Console {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Office == "" {
+		cfg.Office = flows.DefaultOfficeName
+	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}}
 	c.out = admin.Responder{
 		Forbidden: forbiddenMessage,
@@ -151,6 +170,7 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/reports", c.out.Handle("reports", c.reports))
 	auth.GET("/reports/:code", c.out.Handle("report", c.report))
 	auth.POST("/reports/:code/status", c.checkCSRF, c.out.Handle("set status", c.setStatus))
+	auth.POST("/reports/:code/assign", c.checkCSRF, c.out.Handle("assign report", c.assign))
 	auth.GET("/media/:id", c.out.Handle("media", c.media))
 	auth.GET("/members", c.out.Handle("members", c.members))
 	auth.POST("/members/:id/unbind", c.checkCSRF, c.out.Handle("unbind", c.unbind))
@@ -160,11 +180,19 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.POST("/notices", c.checkCSRF, c.out.Handle("compose notice", c.composeNotice))
 	auth.GET("/notices/:id", c.out.Handle("notice", c.notice))
 	auth.GET("/pushes", c.out.Handle("pushes", c.pushes))
+	auth.GET("/projects", c.out.Handle("projects", c.projects))
+	auth.GET("/projects/new", c.out.Handle("project form", c.projectForm))
+	auth.POST("/projects", c.checkCSRF, c.out.Handle("create project", c.createProject))
+	auth.GET("/projects/:code", c.out.Handle("project", c.project))
+	auth.POST("/projects/:code/cancel", c.checkCSRF, c.out.Handle("cancel project", c.cancelProject))
+	auth.GET("/review", c.out.Handle("review", c.pendingRecords))
+	auth.POST("/records/:id/review", c.checkCSRF, c.out.Handle("review record", c.reviewRecord))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
 	if c.cfg.Residents != nil {
 		c.registerResidents(auth)
 	}
+	c.registerRecords(auth)
 }
 
 // securityHeaders keeps pages out of frames and caches and scripts to our own.

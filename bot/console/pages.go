@@ -23,9 +23,14 @@ var statuses = []string{flows.StatusPending, flows.StatusWorking, flows.StatusFi
 // flashes are the messages a redirect may ask a page to show (?msg=), so
 // no text from the URL reaches the page.
 var flashes = map[string]string{
-	"status":  "状态已更新，已通知上报人。",
-	"unbound": "已解除绑定。",
-	"created": "通知已创建，将按发送时间发出。",
+	"status":    "状态已更新，已通知上报人。",
+	"unbound":   "已解除绑定。",
+	"created":   "通知已创建，将按发送时间发出。",
+	"project":   "项目已发布。",
+	"cancelled": "项目已取消，已通知报名成员。",
+	"confirmed": "记录已通过。",
+	"rejected":  "记录已退回，已通知本人。",
+	"assigned":  "处置单位或期限已更新。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }
@@ -40,6 +45,13 @@ func funcs(loc *time.Location) template.FuncMap {
 			return t.In(loc).Format("2006-01-02 15:04")
 		},
 		"hours": flows.Hours,
+		// dtlocal: a time as a datetime-local input's value.
+		"dtlocal": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(loc).Format("2006-01-02T15:04")
+		},
 		// countPhotos: the photos of a record that count (SPEC §9).
 		"countPhotos": flows.CountPhotos,
 		"hours1":      func(h float64) string { return strconv.FormatFloat(h, 'f', 1, 64) },
@@ -83,6 +95,8 @@ type dashboardData struct {
 	Activities   int
 	Reports      int
 	ByStatus     []statusCount
+	// Handlers are the open and overdue reports per handler unit, now.
+	Handlers []flows.HandlerCount
 }
 
 type statusCount struct {
@@ -110,6 +124,9 @@ func (c *Console) dashboard(ctx *gin.Context) error {
 		return err
 	}
 	d := dashboardData{monthNav: navOf(m), Chart: newChart(grids), Reports: len(reports)}
+	if d.Handlers, err = c.cfg.Store.HandlerCounts(rctx, c.cfg.Now(), unitID); err != nil {
+		return err
+	}
 	for _, g := range grids {
 		d.TotalMinutes += g.Minutes
 		d.Activities += g.Activities
@@ -170,6 +187,11 @@ type reportData struct {
 	History []flows.ReportChange
 	Status  string // the form's choice
 	Note    string
+	// Overdue: the report is open past its deadline now. Units are the
+	// units to reassign it to, for an admin who may (CanAssignReport).
+	Overdue   bool
+	CanAssign bool
+	Units     []string
 }
 
 // reportPage loads the report of the path, when the admin may see it,
@@ -187,7 +209,13 @@ func (c *Console) reportPage(ctx *gin.Context) (reportData, error) {
 	if err != nil {
 		return reportData{}, err
 	}
-	return reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h}, nil
+	d := reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h, Overdue: r.OverdueAt(c.cfg.Now())}
+	if d.CanAssign = adminOf(ctx).CanAssignReport(); d.CanAssign {
+		if d.Units, err = c.cfg.Store.UnitNames(rctx); err != nil {
+			return reportData{}, err
+		}
+	}
+	return d, nil
 }
 
 func (c *Console) report(ctx *gin.Context) error {

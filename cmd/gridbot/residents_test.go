@@ -42,8 +42,8 @@ func residentsCSV(t *testing.T) string {
 	return path
 }
 
-// apiCall sends a JSON request with a bearer token and decodes the answer.
-func apiCall(t *testing.T, method, url, token string, body any, want int, out any) {
+// residentsAPI sends a JSON request with a bearer token and decodes the answer.
+func residentsAPI(t *testing.T, method, url, token string, body any, want int, out any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -118,7 +118,7 @@ func TestResidentsLogNoPersonalData(t *testing.T) {
 		t.Fatal(err)
 	}
 	var login struct{ Token string }
-	apiCall(t, "POST", base+"/api/v1/login", "", map[string]string{"username": "boss", "password": "secret-pw"}, 200, &login)
+	residentsAPI(t, "POST", base+"/api/v1/login", "", map[string]string{"username": "boss", "password": "secret-pw"}, 200, &login)
 
 	var list struct {
 		Residents []struct {
@@ -127,7 +127,7 @@ func TestResidentsLogNoPersonalData(t *testing.T) {
 			Phone string
 		}
 	}
-	apiCall(t, "GET", base+"/api/v1/residents", login.Token, nil, 200, &list)
+	residentsAPI(t, "GET", base+"/api/v1/residents", login.Token, nil, 200, &list)
 	if len(list.Residents) != 2 || list.Residents[0].Phone != "139****5678" {
 		t.Fatalf("residents = %+v", list.Residents)
 	}
@@ -154,7 +154,7 @@ func TestResidentsLogNoPersonalData(t *testing.T) {
 		ID      int64
 		Members []struct{ ID int64 }
 	}
-	apiCall(t, "POST", base+"/api/v1/pairings", login.Token, map[string]any{"resident_id": person, "members": ids, "cadence_days": 14}, 201, &p)
+	residentsAPI(t, "POST", base+"/api/v1/pairings", login.Token, map[string]any{"resident_id": person, "members": ids, "cadence_days": 14}, 201, &p)
 	if len(p.Members) != 2 {
 		t.Fatalf("pairing = %+v", p)
 	}
@@ -183,12 +183,12 @@ func TestResidentsLogNoPersonalData(t *testing.T) {
 			LastVisit *string `json:"last_visit"`
 		}
 	}
-	apiCall(t, "GET", base+"/api/v1/pairings", login.Token, nil, 200, &pairings)
+	residentsAPI(t, "GET", base+"/api/v1/pairings", login.Token, nil, 200, &pairings)
 	if len(pairings.Pairings) != 1 || pairings.Pairings[0].LastVisit == nil || *pairings.Pairings[0].LastVisit != yesterday {
 		t.Fatalf("pairings = %+v", pairings.Pairings)
 	}
 	var detail struct{ Phone string }
-	apiCall(t, "GET", base+"/api/v1/residents/"+strconv.FormatInt(person, 10), login.Token, nil, 200, &detail)
+	residentsAPI(t, "GET", base+"/api/v1/residents/"+strconv.FormatInt(person, 10), login.Token, nil, 200, &detail)
 	if detail.Phone != testResidents[0].Phone {
 		t.Errorf("detail phone = %q", detail.Phone)
 	}

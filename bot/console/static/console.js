@@ -5,3 +5,10 @@ document.addEventListener('submit', function (e) {
     e.preventDefault();
   }
 });
+
+// Prints the page from buttons marked data-print (the monthly packet).
+document.addEventListener('click', function (e) {
+  if (e.target.closest && e.target.closest('[data-print]')) {
+    window.print();
+  }
+});

@@ -1,0 +1,191 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gridbot/bot/admin"
+	"gridbot/flows"
+)
+
+// The personal record (个人档案) with its certificates, the month's
+// sign-off table and the printable monthly packet (SPEC §12, §13).
+
+func (c *Console) registerRecords(auth gin.IRouter) {
+	auth.GET("/members/:id", c.out.Handle("personal record", c.personalRecord))
+	if c.cfg.Certificates != nil {
+		auth.POST("/members/:id/certificates", c.checkCSRF, c.out.Handle("issue certificate", c.issueCertificate))
+	}
+	if c.cfg.SignOffs != nil {
+		auth.GET("/signoffs", c.out.Handle("sign-offs", c.signOffs))
+		auth.GET("/signoffs/:unit/packet", c.out.Handle("monthly packet", c.packet))
+	}
+}
+
+// recordData is the personal record page.
+type recordData struct {
+	Member       flows.Member
+	Records      []flows.ServiceRecord
+	Confirmed    int // minutes of confirmed records
+	Activities   []flows.Activity
+	Reports      []flows.Report
+	Certificates []flows.Certificate
+	CanIssue     bool
+	// Issued is the certificate just issued, with its link.
+	Issued    *flows.Certificate
+	IssuedURL string
+}
+
+// member reads path parameter id as a member the admin may see.
+func (c *Console) member(ctx *gin.Context) (flows.Member, error) {
+	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return flows.Member{}, admin.BadRequest("成员编号不对。")
+	}
+	m, err := c.cfg.Store.MemberByID(ctx.Request.Context(), id)
+	if err != nil {
+		return flows.Member{}, admin.NotFound(err, "没有这个成员。")
+	}
+	if adm := adminOf(ctx); !adm.CanIssueCertificate(m) {
+		return flows.Member{}, adm.Forbidden(flows.ResourceCertificate)
+	}
+	return m, nil
+}
+
+func (c *Console) personalRecord(ctx *gin.Context) error {
+	m, err := c.member(ctx)
+	if err != nil {
+		return err
+	}
+	return c.renderRecord(ctx, m, recordData{})
+}
+
+func (c *Console) renderRecord(ctx *gin.Context, m flows.Member, d recordData) error {
+	rctx := ctx.Request.Context()
+	d.Member = m
+	var err error
+	if d.Records, err = c.cfg.Store.ServiceRecords(rctx, flows.RecordFilter{MemberID: m.ID}); err != nil {
+		return err
+	}
+	for _, r := range d.Records {
+		if r.Status == flows.RecordConfirmed {
+			d.Confirmed += r.Minutes
+		}
+	}
+	if d.Activities, err = c.cfg.Store.Activities(rctx, flows.RecordFilter{MemberID: m.ID}); err != nil {
+		return err
+	}
+	if d.Reports, err = c.cfg.Store.Reports(rctx, flows.ReportFilter{MemberID: m.ID, To: c.cfg.Now().Add(24 * time.Hour)}); err != nil {
+		return err
+	}
+	if c.cfg.Certificates != nil {
+		d.CanIssue = true
+		if d.Certificates, err = c.cfg.Certificates.Store.MemberCertificates(rctx, m.ID); err != nil {
+			return err
+		}
+	}
+	c.render(ctx, http.StatusOK, "record", page{Title: m.Name + " 个人档案", Nav: "members", Flash: flash(ctx), Data: d})
+	return nil
+}
+
+func (c *Console) issueCertificate(ctx *gin.Context) error {
+	m, err := c.member(ctx)
+	if err != nil {
+		return err
+	}
+	cert, url, err := c.cfg.Certificates.Issue(ctx.Request.Context(), m.ID, adminOf(ctx).IssuedBy())
+	if err != nil {
+		return admin.NotFound(err, "没有这个成员。")
+	}
+	return c.renderRecord(ctx, m, recordData{Issued: &cert, IssuedURL: url})
+}
+
+// signOffsData is the month's sign-off table.
+type signOffsData struct {
+	monthNav
+	Rows                  []flows.Submission
+	OnTime, Late, Missing int
+}
+
+func (c *Console) signOffs(ctx *gin.Context) error {
+	m, err := c.month(ctx)
+	if err != nil {
+		return err
+	}
+	subs, err := c.cfg.SignOffs.Submissions(ctx.Request.Context(), m)
+	if err != nil {
+		return err
+	}
+	d := signOffsData{monthNav: navOf(m), Rows: adminOf(ctx).SubmissionRows(subs)}
+	for _, s := range d.Rows {
+		switch {
+		case !s.Submitted:
+			d.Missing++
+		case s.OnTime:
+			d.OnTime++
+		default:
+			d.Late++
+		}
+	}
+	c.render(ctx, http.StatusOK, "signoffs", page{Title: m.String() + " 月报签发", Nav: "signoffs", Data: d})
+	return nil
+}
+
+// packetData is a unit's printable monthly packet.
+type packetData struct {
+	Office     string
+	Unit       string
+	Month      flows.Month
+	SignOff    *flows.SignOff
+	Activities []flows.Activity
+	Reports    []flows.Report
+}
+
+func (c *Console) packet(ctx *gin.Context) error {
+	unitID, err := strconv.ParseInt(ctx.Param("unit"), 10, 64)
+	if err != nil || unitID <= 0 {
+		return admin.BadRequest("单位编号不对。")
+	}
+	if adm := adminOf(ctx); !adm.CanSeeSubmission(unitID) {
+		return adm.Forbidden(flows.ResourceSubmission)
+	}
+	m, err := c.month(ctx)
+	if err != nil {
+		return err
+	}
+	rctx := ctx.Request.Context()
+	d := packetData{Office: c.cfg.Office, Month: m}
+	subs, err := c.cfg.SignOffs.Submissions(rctx, m)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if s.UnitID == unitID {
+			d.Unit = s.Unit
+		}
+	}
+	if d.Unit == "" {
+		return admin.NotFound(flows.ErrNotFound, "没有这个单位。")
+	}
+	switch s, err := c.cfg.SignOffs.SignOff(rctx, unitID, m); {
+	case err == nil:
+		d.SignOff = &s
+	case !errors.Is(err, flows.ErrNotFound):
+		return err
+	}
+	f := flows.MonthFilter(m)
+	f.UnitID = unitID
+	if d.Activities, err = c.cfg.Store.Activities(rctx, f); err != nil {
+		return err
+	}
+	from, to := m.First().In(c.cfg.Loc), m.Next().First().In(c.cfg.Loc)
+	if d.Reports, err = c.cfg.Store.Reports(rctx, flows.ReportFilter{From: from, To: to, UnitID: unitID}); err != nil {
+		return err
+	}
+	c.render(ctx, http.StatusOK, "packet", page{Title: d.Unit + " " + m.String() + " 月报", Nav: "signoffs", Data: d})
+	return nil
+}

@@ -1,0 +1,50 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"gridbot/flows"
+)
+
+// The personal record and the sign-offs: the office sees and issues, a
+// unit admin only for their own unit.
+func TestPersonalRecordAndSignOffs(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	zhang := f.members["张三"]
+	rec := &flows.ServiceRecord{MemberID: zhang.ID, Date: f.report.Date, StartMin: -1, EndMin: -1, Minutes: 150,
+		Category: "卫生大扫除", Content: "清扫人民路", Status: flows.RecordConfirmed}
+	if err := f.db.CreateServiceRecord(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	page := fmt.Sprintf("/admin/members/%d", zhang.ID)
+	boss := f.as("boss")
+	wantPage(t, boss.get(page), http.StatusOK, "张三 个人档案", "清扫人民路", "已确认", f.report.Code, "尚未开具证明", "开具证明")
+	r := boss.post(page+"/certificates", url.Values{})
+	wantPage(t, r, http.StatusOK, "已开具志愿服务记录证明", "ZM-", "2.5 小时", "https://gridbot.example.cn/c/")
+	if strings.Count(r.body, "ZM-") < 2 { // the notice and the list
+		t.Errorf("issued certificate not listed:\n%s", r.body)
+	}
+	cg := f.as("cg")
+	wantPage(t, cg.get(page), http.StatusForbidden)
+	wantPage(t, cg.post(page+"/certificates", url.Values{}), http.StatusForbidden)
+	if list, _ := f.db.MemberCertificates(ctx, zhang.ID); len(list) != 1 {
+		t.Errorf("%d certificates, want 1", len(list))
+	}
+
+	month := flows.MonthOf(f.report.Date).String()
+	wantPage(t, boss.get("/admin/signoffs?month="+month), http.StatusOK, "市文明办", "市城管局", "未签发 2")
+	wmb := f.as("wmb")
+	if r := wmb.get("/admin/signoffs?month=" + month); !strings.Contains(r.body, "市文明办") || strings.Contains(r.body, "市城管局") {
+		t.Errorf("unit admin's sign-off table:\n%s", r.body)
+	}
+	packet := fmt.Sprintf("/admin/signoffs/%d/packet?month=%s", zhang.UnitID, month)
+	wantPage(t, wmb.get(packet), http.StatusOK, "网格巡查记录表", "垃圾堆放", "本月尚未签发", "单位网格分管负责人签字")
+	wantPage(t, cg.get(packet), http.StatusForbidden)
+	wantPage(t, boss.get("/admin/signoffs/99999/packet?month="+month), http.StatusNotFound)
+}

@@ -73,6 +73,8 @@ type Store interface {
 type Config struct {
 	Accounts admin.Accounts
 	Store    Store
+	// Residents serves the needs registry (SPEC §14); nil mounts none of it.
+	Residents admin.ResidentStore
 	// Certificates issues certificates from a member's personal record;
 	// SignOffs serves the sign-off table and the monthly packets; nil
 	// leaves them out. Office is the office's name on printed forms.
@@ -187,6 +189,9 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.POST("/records/:id/review", c.checkCSRF, c.out.Handle("review record", c.reviewRecord))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
+	if c.cfg.Residents != nil {
+		c.registerResidents(auth)
+	}
 	c.registerRecords(auth)
 }
 

@@ -68,7 +68,8 @@ func funcs(loc *time.Location) template.FuncMap {
 			}
 			return "st-pending"
 		},
-		"has": func(list []string, s string) bool { return slices.Contains(list, s) },
+		"has":       func(list []string, s string) bool { return slices.Contains(list, s) },
+		"maskPhone": flows.MaskResidentPhone,
 	}
 }
 

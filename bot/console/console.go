@@ -64,6 +64,8 @@ type Store interface {
 	Projects(ctx context.Context, f flows.ProjectFilter) ([]flows.Project, error)
 	ProjectByCode(ctx context.Context, code string) (flows.Project, error)
 	ProjectSignups(ctx context.Context, projectID int64) ([]flows.Signup, error)
+	MemberSignups(ctx context.Context, memberID int64, since time.Time) ([]flows.MemberSignup, error)
+	MemberPairings(ctx context.Context, memberID int64) ([]flows.MemberPairing, error)
 	CancelProject(ctx context.Context, code, by string) (flows.Project, error)
 	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
 	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)

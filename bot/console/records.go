@@ -33,6 +33,8 @@ type recordData struct {
 	Confirmed    int // minutes of confirmed records
 	Activities   []flows.Activity
 	Reports      []flows.Report
+	Signups      []flows.MemberSignup  // project sign-ups, not of cancelled projects
+	Pairings     []flows.MemberPairing // active pairings
 	Certificates []flows.Certificate
 	CanIssue     bool
 	// Issued is the certificate just issued, with its link.
@@ -80,6 +82,12 @@ func (c *Console) renderRecord(ctx *gin.Context, m flows.Member, d recordData) e
 		return err
 	}
 	if d.Reports, err = c.cfg.Store.Reports(rctx, flows.ReportFilter{MemberID: m.ID, To: c.cfg.Now().Add(24 * time.Hour)}); err != nil {
+		return err
+	}
+	if d.Signups, err = c.cfg.Store.MemberSignups(rctx, m.ID, time.Time{}); err != nil {
+		return err
+	}
+	if d.Pairings, err = c.cfg.Store.MemberPairings(rctx, m.ID); err != nil {
 		return err
 	}
 	if c.cfg.Certificates != nil {

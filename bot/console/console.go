@@ -57,6 +57,10 @@ type Store interface {
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 	FailedPushes(ctx context.Context, f flows.PushFilter) ([]flows.Push, error)
+	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
+	RecordCorrections(ctx context.Context, recordID int64) ([]flows.RecordCorrection, error)
+	CorrectRecord(ctx context.Context, c flows.Correction) (flows.ServiceRecord, error)
+	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
 }
 
 // Config wires a Console.
@@ -153,6 +157,10 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/members", c.out.Handle("members", c.members))
 	auth.POST("/members/:id/unbind", c.checkCSRF, c.out.Handle("unbind", c.unbind))
 	auth.GET("/activities", c.out.Handle("activities", c.activities))
+	auth.GET("/service-records", c.out.Handle("service records", c.serviceRecords))
+	auth.GET("/service-records/:id", c.out.Handle("service record", c.serviceRecord))
+	auth.POST("/service-records/:id/correct", c.checkCSRF, c.out.Handle("correct record", c.correctRecord))
+	auth.POST("/service-records/:id/review", c.checkCSRF, c.out.Handle("review record", c.reviewRecord))
 	auth.GET("/notices", c.out.Handle("notices", c.notices))
 	auth.GET("/notices/new", c.out.Handle("notice form", c.noticeForm))
 	auth.POST("/notices", c.checkCSRF, c.out.Handle("compose notice", c.composeNotice))

@@ -23,9 +23,11 @@ var statuses = []string{flows.StatusPending, flows.StatusWorking, flows.StatusFi
 // flashes are the messages a redirect may ask a page to show (?msg=), so
 // no text from the URL reaches the page.
 var flashes = map[string]string{
-	"status":  "状态已更新，已通知上报人。",
-	"unbound": "已解除绑定。",
-	"created": "通知已创建，将按发送时间发出。",
+	"status":    "状态已更新，已通知上报人。",
+	"unbound":   "已解除绑定。",
+	"created":   "通知已创建，将按发送时间发出。",
+	"corrected": "记录已更正，已记下更正人和时间。",
+	"reviewed":  "审核结果已保存；退回的已通知本人。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }
@@ -56,7 +58,8 @@ func funcs(loc *time.Location) template.FuncMap {
 			}
 			return "st-pending"
 		},
-		"has": func(list []string, s string) bool { return slices.Contains(list, s) },
+		"has":   func(list []string, s string) bool { return slices.Contains(list, s) },
+		"clock": clock,
 	}
 }
 

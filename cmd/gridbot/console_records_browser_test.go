@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"gridbot/bot/admin"
+	"gridbot/cmd/gridbot/demo"
+	"gridbot/flows"
+)
+
+// screens are the sizes the console's browser tests run at: a phone and
+// a desktop. settle fails a page wider than the screen on either.
+var screens = []struct {
+	name          string
+	width, height int
+	mobile        bool
+}{
+	{"phone", 390, 844, true},
+	{"desktop", 1280, 800, false},
+}
+
+// consoleSession opens a page of the screen's size that watches for
+// script errors, and signs in as the office admin office (pages opened
+// later share the cookie).
+func consoleSession(t *testing.T, c *chromium, base string, width, height int, mobile bool) {
+	t.Helper()
+	c.open("about:blank")
+	c.call("Page.enable", nil, nil)
+	c.call("Page.addScriptToEvaluateOnNewDocument", map[string]any{"source": pageWatchJS}, nil)
+	scale := 1
+	if mobile {
+		scale = 2
+	}
+	c.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile}, nil)
+	c.navigate(base+"/admin/", "/admin/") // the sign-in page, unless an earlier page signed in
+	if !strings.HasPrefix(string(c.eval(`location.pathname`)), `"/admin/login`) {
+		return
+	}
+	c.submit(`document.querySelector('input[name=username]').value = 'office';
+		document.querySelector('input[name=password]').value = 'console-pass-1';
+		document.querySelector('form button[type=submit]').click()`, "/admin/")
+}
+
+// fetchXLSX downloads a link of the page with the page's cookies and
+// opens it as a workbook.
+func (c *chromium) fetchXLSX(selector string) *excelize.File {
+	c.t.Helper()
+	var dl struct {
+		Status int    `json:"status"`
+		Type   string `json:"type"`
+		Body   string `json:"body"`
+	}
+	json.Unmarshal(c.eval(fmt.Sprintf(`fetch(document.querySelector(%q).href).then(async r => {
+		const b = new Uint8Array(await r.arrayBuffer());
+		let s = '';
+		for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode.apply(null, b.subarray(i, i + 8192));
+		return {status: r.status, type: r.headers.get('content-type'), body: btoa(s)};
+	})`, selector)), &dl)
+	raw, err := base64.StdEncoding.DecodeString(dl.Body)
+	if dl.Status != 200 || err != nil {
+		c.t.Fatalf("download %s: %d %s %v", selector, dl.Status, dl.Type, err)
+	}
+	x, err := excelize.OpenReader(bytes.NewReader(raw))
+	if err != nil {
+		c.t.Fatalf("download %s: not a workbook: %v", selector, err)
+	}
+	c.t.Cleanup(func() { x.Close() })
+	return x
+}
+
+// TestBrowserConsoleServiceRecords, on a phone and on a desktop: the office
+// lists a month's service records (25 of a demo member: two pages),
+// filters them by member, pages on, downloads the list as a workbook and
+// checks its rows, corrects a record's time and category (the page then
+// shows the correction with who made it) and rejects another with a
+// reason, which is pushed to the member.
+func TestBrowserConsoleServiceRecords(t *testing.T) {
+	c := startChromium(t)
+	dir := t.TempDir()
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": dir})
+	ctx := context.Background()
+	db := openDB(t, dir)
+	hash, err := admin.HashPassword("console-pass-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpsertAdmin(ctx, flows.Admin{Username: "office", Role: flows.AdminOffice, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	members, err := demo.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := devChat{t: t, base: base, openID: members[1].OpenID}
+	member.send(map[string]any{"subscribe": true})
+	member.converse([][2]string{{members[1].Name, "手机号"}, {members[1].Phone, "确认"}, {"确认", "绑定成功"}})
+	m, err := db.MemberByOpenID(ctx, member.openID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := flows.DateOf(time.Now().In(loc))
+	month := flows.MonthOf(today).String()
+
+	for si, s := range screens {
+		t.Run(s.name, func(t *testing.T) {
+			c.t = t
+			// Each screen has its own day's records: 25, half an hour each.
+			day := today
+			if si > 0 {
+				day = flows.Date{Year: today.Year, Month: today.Month, Day: 1}
+				if day == today {
+					day.Day = 2 // on the 1st, the 2nd is in the future: harmless here
+				}
+			}
+			var ids []int64
+			for i := range 25 {
+				r := &flows.ServiceRecord{MemberID: m.ID, Date: day, StartMin: 6*60 + i*30, EndMin: 6*60 + i*30 + 30, Minutes: 30,
+					Category: "邻里守望", Place: flows.Location{Label: "东关街"}, Content: fmt.Sprintf("屏幕%d第%d次巡逻", si, i+1)}
+				if err := db.CreateServiceRecord(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, r.ID)
+			}
+			consoleSession(t, c, base, s.width, s.height, s.mobile)
+			c.submit(`document.querySelector('nav a[href="/admin/service-records"]').click()`, "/admin/service-records")
+			if got := c.text("h1"); !strings.Contains(got, month) || !strings.Contains(got, "服务记录") {
+				t.Fatalf("h1 %q", got)
+			}
+			name, _ := json.Marshal(m.Name)
+			c.submit(fmt.Sprintf(`document.querySelector('#filters input[name=member]').value = %s;
+				document.querySelector('#filters button').click()`, name), "/admin/service-records?")
+			total := 25 * (si + 1)
+			if got := c.text("#summary"); !strings.Contains(got, fmt.Sprintf("共 %d 条（第 1–20 条）", total)) {
+				t.Fatalf("summary %q", got)
+			}
+			if n := string(c.eval(`document.querySelectorAll('#records li').length`)); n != "20" {
+				t.Errorf("first page has %s records", n)
+			}
+			c.submit(`document.querySelector('a[rel=next]').click()`, "/admin/service-records?")
+			if got := c.text(".pager"); !strings.Contains(got, "第 2/") {
+				t.Errorf("pager on page 2: %q", got)
+			}
+
+			x := c.fetchXLSX("#xlsx")
+			rows, err := x.GetRows(x.GetSheetName(0))
+			if err != nil || len(rows) != total+1 || rows[0][0] != "姓名" || rows[1][0] != m.Name {
+				t.Fatalf("workbook rows (%v): %d", err, len(rows))
+			}
+			found := false
+			for _, row := range rows {
+				found = found || (len(row) > 9 && row[9] == fmt.Sprintf("屏幕%d第25次巡逻", si))
+			}
+			if !found {
+				t.Errorf("the workbook lacks this screen's 25th record")
+			}
+
+			// Correct the first record: 06:00–06:30 becomes 06:00–06:20, 卫生大扫除.
+			c.navigate(fmt.Sprintf("%s/admin/service-records/%d", base, ids[0]), fmt.Sprintf("/admin/service-records/%d", ids[0]))
+			c.submit(`document.querySelector('#correct-form input[name=end]').value = '06:20';
+				document.querySelector('#correct-form select[name=category]').value = '卫生大扫除';
+				document.querySelector('#correct-form button').click()`, fmt.Sprintf("/admin/service-records/%d?msg=corrected", ids[0]))
+			if got := c.text("#time"); !strings.Contains(got, "06:00–06:20") {
+				t.Errorf("time after the correction: %q", got)
+			}
+			if got := c.text("#corrections"); !strings.Contains(got, "管理员 office") || !strings.Contains(got, "类别 邻里守望 → 卫生大扫除") {
+				t.Errorf("corrections: %q", got)
+			}
+
+			// Reject the second with a reason; the member is told.
+			var last int64
+			if before := member.pushed(0); len(before) > 0 {
+				last = before[len(before)-1].Seq
+			}
+			c.navigate(fmt.Sprintf("%s/admin/service-records/%d", base, ids[1]), fmt.Sprintf("/admin/service-records/%d", ids[1]))
+			c.submit(`document.querySelector('#review-form textarea').value = '与签到记录不符';
+				document.querySelector('#reject').click()`, fmt.Sprintf("/admin/service-records/%d?msg=reviewed", ids[1]))
+			if got := c.text("#status"); got != "已退回" {
+				t.Errorf("status after rejecting: %q", got)
+			}
+			waitFor(t, "the rejection pushed to the member", func() bool {
+				for _, p := range member.pushed(last) {
+					if strings.Contains(p.Text, "与签到记录不符") {
+						return true
+					}
+				}
+				return false
+			})
+		})
+	}
+}

@@ -114,6 +114,11 @@ func (a Admin) CanSeeNotice(n Notice) bool { return a.CanNotify(n) }
 // admins only.
 func (a Admin) CanSeeWorkbook() bool { return a.Role == AdminOffice }
 
+// CanSeeReporterPhone reports whether a report's page shows the
+// reporter's mobile, for calling them back about the place: office
+// admins only (issue 17).
+func (a Admin) CanSeeReporterPhone() bool { return a.Role == AdminOffice }
+
 // UnitScope is the unit a list (members, service records, activities,
 // reports, pushes, the dashboard) is limited to, given the unit the
 // request names ("" for none): 0, every unit, for an office admin, who may

@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gridbot/bot/admin"
+	"gridbot/bot/workbook"
 	"gridbot/flows"
 )
 
@@ -132,12 +134,28 @@ func (c *Console) dashboard(ctx *gin.Context) error {
 // --- reports
 
 type reportsData struct {
-	monthNav
-	Status   string
-	Statuses []string
+	Month                     string
+	PrevURL, NextURL, XLSXURL template.URL
+	Status, Grid, Unit, Query string
+	Statuses                  []string
+	Units, Grids              []string
+	// ByStatus counts the reports the other filters select, by status,
+	// each linked to the list of that status.
+	ByStatus []statusLink
 	Reports  []flows.Report
+	Pager    pager
 }
 
+// statusLink is one status's count and the list of that status.
+type statusLink struct {
+	Status string
+	N      int
+	URL    template.URL
+}
+
+// reports lists a month's reports filtered by status, unit, grid and q=
+// (code, reporter, place or description), newest first, 20 a page; with
+// format=xlsx as a workbook, all pages.
 func (c *Console) reports(ctx *gin.Context) error {
 	m, err := c.month(ctx)
 	if err != nil {
@@ -148,19 +166,50 @@ func (c *Console) reports(ctx *gin.Context) error {
 		return admin.BadRequest("没有「" + status + "」这种状态。")
 	}
 	f := flows.ReportFilter{
-		From: m.First().In(c.cfg.Loc), To: m.Next().First().In(c.cfg.Loc), Status: status,
-		Unit: strings.TrimSpace(ctx.Query("unit")),
+		From: m.First().In(c.cfg.Loc), To: m.Next().First().In(c.cfg.Loc),
+		Unit: strings.TrimSpace(ctx.Query("unit")), Grid: strings.TrimSpace(ctx.Query("grid")),
 	}
 	if f.UnitID, err = adminOf(ctx).UnitScope(f.Unit); err != nil {
 		return err
 	}
-	rs, err := c.cfg.Store.Reports(ctx.Request.Context(), f)
+	all, err := c.cfg.Store.Reports(ctx.Request.Context(), f)
 	if err != nil {
 		return err
 	}
-	slices.Reverse(rs) // newest first
-	c.render(ctx, http.StatusOK, "reports", page{Title: "巡查上报", Nav: "reports", Flash: flash(ctx),
-		Data: reportsData{monthNav: navOf(m), Status: status, Statuses: statuses, Reports: rs}})
+	slices.Reverse(all) // newest first
+	d := reportsData{Month: m.String(), Status: status, Statuses: statuses, Grid: f.Grid, Unit: f.Unit,
+		Query: strings.TrimSpace(ctx.Query("q"))}
+	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
+	n := map[string]int{}
+	for _, r := range all {
+		if !matches(d.Query, r.Code, r.Reporter, r.Place.Label, r.Description) {
+			continue
+		}
+		n[r.Status]++
+		if status == "" || r.Status == status {
+			d.Reports = append(d.Reports, r)
+		}
+	}
+	for _, s := range statuses {
+		d.ByStatus = append(d.ByStatus, statusLink{s, n[s], linkWith(path, q, "status", s)})
+	}
+	if ctx.Query("format") == "xlsx" {
+		return c.sendXLSX(ctx, "reports-"+d.Month, "巡查上报-"+d.Month, func(w io.Writer) error {
+			return workbook.WriteReports(w, listTitle(m, "巡查上报", d.Unit, d.Grid, d.Status, d.Query), d.Reports)
+		})
+	}
+	if d.Units, d.Grids, err = c.filterChoices(ctx, f.UnitID); err != nil {
+		return err
+	}
+	nav := navOf(m)
+	d.PrevURL, d.NextURL = linkWith(path, q, "month", nav.Prev), linkWith(path, q, "month", nav.Next)
+	d.XLSXURL = linkWith(path, q, "format", "xlsx")
+	var lo, hi int
+	if d.Pager, lo, hi, err = paginate(path, q, len(d.Reports)); err != nil {
+		return err
+	}
+	d.Reports = d.Reports[lo:hi]
+	c.render(ctx, http.StatusOK, "reports", page{Title: "巡查上报", Nav: "reports", Flash: flash(ctx), Data: d})
 	return nil
 }
 
@@ -172,6 +221,10 @@ type reportData struct {
 	History []flows.ReportChange
 	Status  string // the form's choice
 	Note    string
+	// Phone is the reporter's mobile (Tel its link), for office admins only; MapURL
+	// shows the report's coordinates on a map ("" without coordinates).
+	Phone       string
+	Tel, MapURL template.URL
 }
 
 // reportPage loads the report of the path, when the admin may see it,
@@ -189,7 +242,15 @@ func (c *Console) reportPage(ctx *gin.Context) (reportData, error) {
 	if err != nil {
 		return reportData{}, err
 	}
-	return reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h}, nil
+	d := reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h, MapURL: mapURL(r.Place)}
+	if adminOf(ctx).CanSeeReporterPhone() {
+		m, err := c.cfg.Store.MemberByID(rctx, r.MemberID)
+		if err != nil && !errors.Is(err, flows.ErrNotFound) {
+			return reportData{}, err
+		}
+		d.Phone, d.Tel = m.Phone, template.URL("tel:"+url.PathEscape(m.Phone))
+	}
+	return d, nil
 }
 
 func (c *Console) report(ctx *gin.Context) error {
@@ -247,13 +308,19 @@ func (c *Console) media(ctx *gin.Context) error {
 // --- members
 
 type membersData struct {
-	Members    []flows.Member
-	Grids      []string
-	Units      []string
-	Grid, Unit string
-	Back       string
+	Members           []flows.Member
+	Grids             []string
+	Units             []string
+	Grid, Unit, Query string
+	Back              string
+	XLSXURL           template.URL
+	Pager             pager
 }
 
+// members lists the roster filtered by unit, grid and q= (name or
+// mobile), in pinyin order, 20 a page; with format=xlsx as a workbook,
+// all pages, with each member's hours of the month (month=, the current
+// one by default).
 func (c *Console) members(ctx *gin.Context) error {
 	grid, unit := strings.TrimSpace(ctx.Query("grid")), strings.TrimSpace(ctx.Query("unit"))
 	unitID, err := adminOf(ctx).UnitScope(unit)
@@ -261,26 +328,30 @@ func (c *Console) members(ctx *gin.Context) error {
 		return err
 	}
 	rctx := ctx.Request.Context()
-	ms, err := c.cfg.Store.Members(rctx, flows.MemberFilter{UnitID: unitID, Unit: unit, Grid: grid})
+	all, err := c.cfg.Store.Members(rctx, flows.MemberFilter{UnitID: unitID, Unit: unit, Grid: grid})
 	if err != nil {
 		return err
 	}
-	d := membersData{Members: ms, Grid: grid, Unit: unit, Back: ctx.Request.URL.RequestURI()}
-	if unitID == 0 {
-		if d.Grids, err = c.cfg.Store.GridNames(rctx); err == nil {
-			d.Units, err = c.cfg.Store.UnitNames(rctx)
-		}
-	} else {
-		// A unit admin filters by the grids their unit serves.
-		var gs []flows.Grid
-		gs, err = c.cfg.Store.UnitGrids(rctx, unitID)
-		for _, g := range gs {
-			d.Grids = append(d.Grids, g.Name)
+	d := membersData{Grid: grid, Unit: unit, Query: strings.TrimSpace(ctx.Query("q")), Back: ctx.Request.URL.RequestURI()}
+	for _, m := range all {
+		if matches(d.Query, m.Name, m.Phone) {
+			d.Members = append(d.Members, m)
 		}
 	}
-	if err != nil {
+	sortMembers(d.Members)
+	if ctx.Query("format") == "xlsx" {
+		return c.membersXLSX(ctx, d, unitID)
+	}
+	if d.Units, d.Grids, err = c.filterChoices(ctx, unitID); err != nil {
 		return err
 	}
+	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
+	d.XLSXURL = linkWith(path, q, "format", "xlsx")
+	var lo, hi int
+	if d.Pager, lo, hi, err = paginate(path, q, len(d.Members)); err != nil {
+		return err
+	}
+	d.Members = d.Members[lo:hi]
 	c.render(ctx, http.StatusOK, "members", page{Title: "成员", Nav: "members", Flash: flash(ctx), Data: d})
 	return nil
 }
@@ -317,25 +388,71 @@ func (c *Console) unbind(ctx *gin.Context) error {
 // --- activities
 
 type activitiesData struct {
-	monthNav
-	Activities []flows.Activity
+	Month                     string
+	PrevURL, NextURL, XLSXURL template.URL
+	Unit, Grid, Query         string
+	Units, Grids              []string
+	Activities                []activityRow
+	Pager                     pager
 }
 
+// activityRow is an activity with the name of the member who recorded it.
+type activityRow struct {
+	flows.Activity
+	Recorder string
+}
+
+// activities lists a month's collective activities filtered by unit,
+// grid and q= (code, theme, place or who recorded it), 20 a page; with
+// format=xlsx as a workbook, all pages.
 func (c *Console) activities(ctx *gin.Context) error {
 	m, err := c.month(ctx)
 	if err != nil {
 		return err
 	}
 	f := flows.MonthFilter(m)
-	f.Unit = strings.TrimSpace(ctx.Query("unit"))
+	f.Unit, f.Grid = strings.TrimSpace(ctx.Query("unit")), strings.TrimSpace(ctx.Query("grid"))
 	if f.UnitID, err = adminOf(ctx).UnitScope(f.Unit); err != nil {
 		return err
 	}
-	as, err := c.cfg.Store.Activities(ctx.Request.Context(), f)
+	rctx := ctx.Request.Context()
+	as, err := c.cfg.Store.Activities(rctx, f)
 	if err != nil {
 		return err
 	}
-	d := activitiesData{monthNav: navOf(m), Activities: as}
+	ms, err := c.cfg.Store.Members(rctx, flows.MemberFilter{UnitID: f.UnitID, Unit: f.Unit})
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, mem := range ms {
+		names[mem.ID] = mem.Name
+	}
+	d := activitiesData{Month: m.String(), Unit: f.Unit, Grid: f.Grid, Query: strings.TrimSpace(ctx.Query("q"))}
+	var listed []flows.Activity
+	for _, a := range as {
+		if matches(d.Query, a.Code, a.Theme, a.Place.Label, names[a.MemberID]) {
+			d.Activities = append(d.Activities, activityRow{a, names[a.MemberID]})
+			listed = append(listed, a)
+		}
+	}
+	if ctx.Query("format") == "xlsx" {
+		return c.sendXLSX(ctx, "activities-"+d.Month, "集体活动-"+d.Month, func(w io.Writer) error {
+			return workbook.WriteActivities(w, listTitle(m, "集体活动", d.Unit, d.Grid, d.Query), listed, c.cfg.Loc)
+		})
+	}
+	if d.Units, d.Grids, err = c.filterChoices(ctx, f.UnitID); err != nil {
+		return err
+	}
+	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
+	nav := navOf(m)
+	d.PrevURL, d.NextURL = linkWith(path, q, "month", nav.Prev), linkWith(path, q, "month", nav.Next)
+	d.XLSXURL = linkWith(path, q, "format", "xlsx")
+	var lo, hi int
+	if d.Pager, lo, hi, err = paginate(path, q, len(d.Activities)); err != nil {
+		return err
+	}
+	d.Activities = d.Activities[lo:hi]
 	c.render(ctx, http.StatusOK, "activities", page{Title: "集体活动", Nav: "activities", Data: d})
 	return nil
 }

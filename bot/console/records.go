@@ -1,10 +1,10 @@
 package console
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -100,20 +100,9 @@ func (c *Console) serviceRecords(ctx *gin.Context) error {
 		return err
 	}
 	if ctx.Query("format") == "xlsx" {
-		title := fmt.Sprintf("%d年%d月 服务记录", m.Year, m.Month)
-		for _, s := range []string{d.Unit, d.Grid, d.Member, flows.RecordStatus(d.Status).Label()} {
-			if s != "" {
-				title += " " + s
-			}
-		}
-		var buf bytes.Buffer
-		if err := workbook.WriteServices(&buf, title, d.Records); err != nil {
-			return err
-		}
-		ctx.Header("Content-Disposition", workbook.ListDisposition("service-records-"+d.Month, "服务记录-"+d.Month))
-		ctx.Header("Cache-Control", "no-store")
-		ctx.Data(http.StatusOK, workbook.ContentType, buf.Bytes())
-		return nil
+		return c.sendXLSX(ctx, "service-records-"+d.Month, "服务记录-"+d.Month, func(w io.Writer) error {
+			return workbook.WriteServices(w, listTitle(m, "服务记录", d.Unit, d.Grid, d.Member, flows.RecordStatus(d.Status).Label()), d.Records)
+		})
 	}
 	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
 	nav := navOf(m)

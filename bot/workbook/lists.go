@@ -59,3 +59,34 @@ func writeOne(w io.Writer, s sheet, title string) error {
 func ListDisposition(ascii, name string) string {
 	return fmt.Sprintf(`attachment; filename="%s.xlsx"; filename*=UTF-8''%s`, ascii, url.PathEscape(name+".xlsx"))
 }
+
+// MemberRow is a member with their hours and sessions of the month.
+type MemberRow struct {
+	Member   flows.Member
+	Minutes  int
+	Sessions int
+}
+
+// WriteMembers writes members with their month's hours as a one-sheet
+// workbook.
+func WriteMembers(w io.Writer, title string, rows []MemberRow) error {
+	s := sheet{name: "成员", columns: []column{
+		col("姓名", 10, text),
+		col("手机", 13, text),
+		col("单位", 20, text),
+		col("网格", 14, text),
+		col("角色", 0, text),
+		col("绑定", 0, text),
+		col("提醒", 0, text),
+		col("本月时长(小时)", 0, decimal),
+		col("本月服务次数", 0, integer),
+	}}
+	s.n = len(rows)
+	s.row = func(i int) []any {
+		r := rows[i]
+		m := r.Member
+		return []any{m.Name, m.Phone, m.Unit, m.Grid, m.Role.Label(), yesNo(m.Bound()), yesNo(m.Reminders),
+			flows.Round1(float64(r.Minutes) / 60), r.Sessions}
+	}
+	return writeOne(w, s, title)
+}

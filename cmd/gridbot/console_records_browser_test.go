@@ -201,3 +201,123 @@ func TestBrowserConsoleServiceRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserConsoleLists, on a phone and on a desktop: the office searches
+// and pages the reports (22 members' reports), opens one (its map link and
+// the reporter's mobile), downloads the list; pages the members (22, in
+// pinyin order: 阿明 first), finds one by mobile and downloads the list;
+// and visits the activities, assessment and undelivered pages. Every
+// page is checked to fit the screen (settle).
+func TestBrowserConsoleLists(t *testing.T) {
+	c := startChromium(t)
+	dir := t.TempDir()
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": dir})
+	ctx := context.Background()
+	db := openDB(t, dir)
+	hash, err := admin.HashPassword("console-pass-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpsertAdmin(ctx, flows.Admin{Username: "office", Role: flows.AdminOffice, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	// The demo roster (12), waited for, and 10 more of its first unit.
+	rows, err := demo.Roster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the demo roster", func() bool {
+		_, err := db.FindRosterMember(ctx, rows[0].Name, rows[0].Phone)
+		return err == nil
+	})
+	extra := []string{"阿明", "包强", "蔡文", "邓丽", "范冰", "高峰", "韩梅", "金鑫", "孔亮", "鲁达"}
+	var more []flows.RosterRow
+	for i, name := range extra {
+		more = append(more, flows.RosterRow{Row: i + 2, Unit: rows[0].Unit, Grid: rows[0].Grid, Name: name,
+			Phone: fmt.Sprintf("1390000%04d", i), Role: flows.RoleVolunteer})
+	}
+	if _, err := db.ImportRoster(ctx, more); err != nil {
+		t.Fatal(err)
+	}
+	reporter, err := db.FindRosterMember(ctx, rows[0].Name, rows[0].Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	today := flows.DateOf(time.Now().In(loc))
+	var codes []string
+	for i := range 22 {
+		r := flows.Report{MemberID: reporter.ID, Date: today, Category: "公共秩序", Description: "占道经营",
+			Place:  flows.Location{Label: fmt.Sprintf("解放路%d号", i+1), Latitude: 32.39, Longitude: 119.43, HasCoords: true},
+			Photos: []flows.Photo{{MediaID: fmt.Sprintf("list-%d", i)}}}
+		if err := db.CreateReport(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, r.Code)
+	}
+
+	for _, s := range screens {
+		t.Run(s.name, func(t *testing.T) {
+			c.t = t
+			consoleSession(t, c, base, s.width, s.height, s.mobile)
+
+			// Reports: two pages, a search, the workbook, a report's page.
+			c.submit(`document.querySelector('nav a[href="/admin/reports"]').click()`, "/admin/reports")
+			if got := c.text("#summary"); !strings.Contains(got, "共 22 条（第 1–20 条）") {
+				t.Fatalf("reports summary %q", got)
+			}
+			c.submit(`document.querySelector('a[rel=next]').click()`, "/admin/reports?")
+			if got := c.text("#summary"); !strings.Contains(got, "第 21–22 条") {
+				t.Errorf("reports page 2: %q", got)
+			}
+			c.submit(`document.querySelector('#filters input[name=q]').value = '解放路7号';
+				document.querySelector('#filters button').click()`, "/admin/reports?")
+			if got := c.text("#summary"); !strings.Contains(got, "共 1 条") {
+				t.Errorf("search 解放路7号: %q", got)
+			}
+			c.submit(`document.querySelector('#filters input[name=q]').value = '';
+				document.querySelector('#filters button').click()`, "/admin/reports?")
+			x := c.fetchXLSX("#xlsx")
+			got, err := x.GetRows(x.GetSheetName(0))
+			if err != nil || len(got) != 23 || got[0][0] != "编号" || got[1][4] != reporter.Name {
+				t.Fatalf("reports workbook (%v): %d rows", err, len(got))
+			}
+			c.navigate(base+"/admin/reports/"+codes[6], "/admin/reports/"+codes[6])
+			if got := c.text("#phone"); got != reporter.Phone {
+				t.Errorf("reporter's mobile: %q", got)
+			}
+			if string(c.eval(`document.querySelector('#map').href.startsWith('https://uri.amap.com/marker?') && document.querySelector('#map').href.includes('position=119.430000%2C32.390000')`)) != "true" {
+				t.Errorf("map link: %s", c.eval(`document.querySelector('#map') && document.querySelector('#map').href`))
+			}
+
+			// Members: pinyin order, two pages, a search by mobile, the workbook.
+			c.submit(`document.querySelector('nav a[href="/admin/members"]').click()`, "/admin/members")
+			if got := c.text("#summary"); !strings.Contains(got, "共 22 人（第 1–20 人") {
+				t.Fatalf("members summary %q", got)
+			}
+			if got := c.text("#members tbody tr td.key"); got != "阿明" {
+				t.Errorf("first member %q, want 阿明 (pinyin order)", got)
+			}
+			cards := string(c.eval(`getComputedStyle(document.querySelector('#members thead')).display === 'none'`))
+			if (cards == "true") != s.mobile {
+				t.Errorf("members as cards: %s on %s", cards, s.name)
+			}
+			c.submit(`document.querySelector('a[rel=next]').click()`, "/admin/members?")
+			c.submit(`document.querySelector('input[name=q]').value = '13900000005';
+				document.querySelector('form.month button').click()`, "/admin/members?")
+			if got := c.text("#summary"); !strings.Contains(got, "共 1 人") || c.text("#members td.key") != "高峰" {
+				t.Errorf("search by mobile: %q", got)
+			}
+			x = c.fetchXLSX("#xlsx")
+			if got, err := x.GetRows(x.GetSheetName(0)); err != nil || len(got) != 2 || got[1][0] != "高峰" || got[1][1] != "13900000005" {
+				t.Errorf("members workbook (%v): %v", err, got)
+			}
+
+			// The other pages fit the screen too.
+			c.submit(`document.querySelector('nav a[href="/admin/activities"]').click()`, "/admin/activities")
+			c.submit(`document.querySelector('nav a[href="/admin/assessment"]').click()`, "/admin/assessment")
+			c.submit(`document.querySelector('nav a[href="/admin/pushes"]').click()`, "/admin/pushes")
+			c.submit(`document.querySelector('nav a[href="/admin/notices"]').click()`, "/admin/notices")
+		})
+	}
+}

@@ -5,3 +5,13 @@ document.addEventListener('submit', function (e) {
     e.preventDefault();
   }
 });
+
+// Marks a table box that is wider than the screen, so it shows its
+// "swipe for more" cue.
+function markWide() {
+  document.querySelectorAll('.scroll').forEach(function (box) {
+    box.classList.toggle('more', box.scrollWidth > box.clientWidth + 1);
+  });
+}
+document.addEventListener('DOMContentLoaded', markWide);
+window.addEventListener('resize', markWide);

@@ -19,7 +19,8 @@ import (
 // day like a new one: an overlap is a *flows.OverlapError naming the
 // other record. A rejected record is a *flows.CorrectionError (it counts
 // nowhere; the member logs it again), and so is a correction that changes
-// nothing (flows.ErrNoChange). It returns the record as corrected;
+// nothing (flows.ErrNoChange); a record dated in a closed month is a
+// *flows.ClosedMonthError. It returns the record as corrected;
 // flows.ErrNotFound for an unknown record.
 func (db *DB) CorrectRecord(ctx context.Context, c flows.Correction) (flows.ServiceRecord, error) {
 	if err := flows.CheckCorrection(c); err != nil {
@@ -37,6 +38,9 @@ func (db *DB) CorrectRecord(ctx context.Context, c flows.Correction) (flows.Serv
 		}
 		cur, err := db.serviceRecord(ctx, tx, c.RecordID)
 		if err != nil {
+			return err
+		}
+		if err := db.refuseClosed(ctx, tx, cur.Date); err != nil {
 			return err
 		}
 		if cur.Status == flows.RecordRejected {
@@ -83,7 +87,8 @@ WHERE id = ?`
 	})
 	var ce *flows.CorrectionError
 	var oe *flows.OverlapError
-	if errors.As(err, &ce) || errors.As(err, &oe) {
+	var closed *flows.ClosedMonthError
+	if errors.As(err, &ce) || errors.As(err, &oe) || errors.As(err, &closed) {
 		return flows.ServiceRecord{}, err
 	}
 	if err != nil {

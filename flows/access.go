@@ -40,6 +40,8 @@ const (
 	ResourceNoticeTargets Resource = "notice targets"
 	// ResourceWorkbook is the month's workbook, which holds every unit.
 	ResourceWorkbook Resource = "workbook"
+	// ResourceMonth is a month to close or reopen, for every unit.
+	ResourceMonth Resource = "month"
 )
 
 // ForbiddenError is a request the access rules refuse.
@@ -118,6 +120,10 @@ func (a Admin) CanSeeWorkbook() bool { return a.Role == AdminOffice }
 // reporter's mobile, for calling them back about the place: office
 // admins only (issue 17).
 func (a Admin) CanSeeReporterPhone() bool { return a.Role == AdminOffice }
+
+// CanCloseMonth reports whether the admin may close and reopen a month
+// (MonthClose): it freezes every unit's figures, so office admins only.
+func (a Admin) CanCloseMonth() bool { return a.Role == AdminOffice }
 
 // UnitScope is the unit a list (members, service records, activities,
 // reports, pushes, the dashboard) is limited to, given the unit the

@@ -132,6 +132,7 @@ func TestAccessRules(t *testing.T) {
 		{"assessment rows", all, rows, [3]string{unitA + " #2, " + unitB + " #1, 一号网格", unitA + " #2", ""}},
 
 		{"workbook", all, func(x Admin) string { return yes(x.CanSeeWorkbook()) }, [3]string{"yes", "no", "no"}},
+		{"close a month", all, func(x Admin) string { return yes(x.CanCloseMonth()) }, [3]string{"yes", "no", "no"}},
 		{"reporter's mobile", all, func(x Admin) string { return yes(x.CanSeeReporterPhone()) }, [3]string{"yes", "no", "no"}},
 	} {
 		for i, admins := range roles {

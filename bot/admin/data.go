@@ -36,6 +36,7 @@ type Store interface {
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
+	Months
 }
 
 func (a *API) registerData(r gin.IRouter) {
@@ -52,6 +53,8 @@ func (a *API) registerData(r gin.IRouter) {
 	r.GET("/notices/:id", a.out.Handle("notice", a.notice))
 	r.GET("/assessment", a.out.Handle("assessment", a.assessment))
 	r.GET("/assessment.xlsx", a.out.Handle("assessment workbook", a.assessmentWorkbook))
+	r.POST("/months/:month/close", a.out.Handle("close month", a.closeMonth))
+	r.DELETE("/months/:month/close", a.out.Handle("reopen month", a.reopenMonth))
 }
 
 type memberJSON struct {

@@ -230,6 +230,8 @@ func forbiddenMessage(e *flows.ForbiddenError) string {
 		return "单位管理员只能向本单位发送通知：发送对象只能是「" + e.Unit + "」。"
 	case flows.ResourceWorkbook:
 		return "无权查看：此页面仅限文明办管理员。"
+	case flows.ResourceMonth:
+		return "无权操作：结账和重新开放月份仅限文明办管理员。"
 	}
 	return "无权查看：单位管理员只能查看本单位的数据。"
 }

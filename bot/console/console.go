@@ -61,6 +61,9 @@ type Store interface {
 	RecordCorrections(ctx context.Context, recordID int64) ([]flows.RecordCorrection, error)
 	CorrectRecord(ctx context.Context, c flows.Correction) (flows.ServiceRecord, error)
 	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
+	admin.Months
+	MonthClosed(ctx context.Context, m flows.Month) (flows.MonthClose, error)
+	MonthEvents(ctx context.Context, m flows.Month) ([]flows.MonthEvent, error)
 }
 
 // Config wires a Console.
@@ -168,6 +171,8 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/pushes", c.out.Handle("pushes", c.pushes))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
+	auth.POST("/assessment/close", c.checkCSRF, c.out.Handle("close month", c.closeMonth))
+	auth.POST("/assessment/reopen", c.checkCSRF, c.out.Handle("reopen month", c.reopenMonth))
 }
 
 // securityHeaders keeps pages out of frames and caches and scripts to our own.

@@ -30,6 +30,8 @@ var flashes = map[string]string{
 	"created":   "通知已创建，将按发送时间发出。",
 	"corrected": "记录已更正，已记下更正人和时间。",
 	"reviewed":  "审核结果已保存；退回的已通知本人。",
+	"closed":    "本月已结账：考核数据已冻结，该月的服务记录和活动不再接受登记。",
+	"reopened":  "本月已重新开放：考核按最新记录计算，可以补登。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }
@@ -463,6 +465,24 @@ type assessmentData struct {
 	monthNav
 	Assessment flows.Assessment
 	Office     bool // the grid ranking and the workbook are the office's
+	// Parts are each unit's score broken into its four parts, as rows.
+	Parts []unitParts
+	// Rules are the four parts' rules, for the legend.
+	Rules []flows.ScorePart
+	// Closed is who closed the month and when (nil while it is open);
+	// Events its closings and reopenings; Generated when the figures
+	// shown were computed: now, or when the month was closed.
+	Closed    *flows.MonthClose
+	Events    []flows.MonthEvent
+	Generated time.Time
+	CanClose  bool
+}
+
+// unitParts is one unit's score and its parts.
+type unitParts struct {
+	Unit  string
+	Score float64
+	Parts []flows.ScorePart
 }
 
 func (c *Console) assessment(ctx *gin.Context) error {
@@ -470,14 +490,30 @@ func (c *Console) assessment(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := c.cfg.Store.Assessment(ctx.Request.Context(), m, c.cfg.Loc)
+	rctx := ctx.Request.Context()
+	a, err := c.cfg.Store.Assessment(rctx, m, c.cfg.Loc)
 	if err != nil {
 		return err
 	}
 	// A unit admin sees their unit's row (ranked among all) only.
 	adm := adminOf(ctx)
-	d := assessmentData{monthNav: navOf(m), Assessment: adm.AssessmentRows(a), Office: adm.CanSeeWorkbook()}
-	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Data: d})
+	d := assessmentData{monthNav: navOf(m), Assessment: adm.AssessmentRows(a), Office: adm.CanSeeWorkbook(),
+		Rules: flows.ScoreParts(flows.UnitScore{}), Generated: c.cfg.Now(), CanClose: adm.CanCloseMonth()}
+	for _, u := range d.Assessment.Units {
+		d.Parts = append(d.Parts, unitParts{u.Unit, u.Score, flows.ScoreParts(u)})
+	}
+	switch mc, err := c.cfg.Store.MonthClosed(rctx, m); {
+	case err == nil:
+		d.Closed, d.Generated = &mc, mc.At
+	case !errors.Is(err, flows.ErrNotFound):
+		return err
+	}
+	if d.CanClose {
+		if d.Events, err = c.cfg.Store.MonthEvents(rctx, m); err != nil {
+			return err
+		}
+	}
+	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Flash: flash(ctx), Data: d})
 	return nil
 }
 

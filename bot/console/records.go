@@ -205,7 +205,10 @@ func (c *Console) correctRecord(ctx *gin.Context) error {
 	_, err = c.cfg.Store.CorrectRecord(ctx.Request.Context(), corr)
 	var ce *flows.CorrectionError
 	var oe *flows.OverlapError
+	var closed *flows.ClosedMonthError
 	switch {
+	case errors.As(err, &closed):
+		return again(fmt.Sprintf("%d年%d月已结账（考核已定稿），该月的记录不能再更正；如需更正请先重新开放该月。", closed.Month.Year, closed.Month.Month))
 	case errors.As(err, &ce):
 		return again(ce.Msg + "。")
 	case errors.As(err, &oe):

@@ -72,5 +72,3 @@ func TestMonthCloseInConsole(t *testing.T) {
 	}
 	wantPage(t, boss.post("/admin/assessment/reopen", url.Values{"month": {m}}), http.StatusNotFound, "没有结账")
 }
-
-

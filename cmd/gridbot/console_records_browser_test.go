@@ -321,3 +321,61 @@ func TestBrowserConsoleLists(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserConsoleMonthClose, on a phone and on a desktop: the office
+// opens the assessment page (its parts, legend and generation time),
+// closes the month there; the page says it is closed and by whom; a demo
+// member who logs hours of today in the chat is refused at 确认 with the
+// reason; the office reopens the month and the member's record is saved.
+func TestBrowserConsoleMonthClose(t *testing.T) {
+	c := startChromium(t)
+	dir := t.TempDir()
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": dir})
+	ctx := context.Background()
+	db := openDB(t, dir)
+	hash, err := admin.HashPassword("console-pass-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpsertAdmin(ctx, flows.Admin{Username: "office", Role: flows.AdminOffice, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	members, err := demo.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := devChat{t: t, base: base, openID: members[2].OpenID}
+	member.send(map[string]any{"subscribe": true})
+	member.converse([][2]string{{members[2].Name, "手机号"}, {members[2].Phone, "确认"}, {"确认", "绑定成功"}})
+	logHours := [][2]string{{"登记", "日期"}, {"今天", "时间"}, {"2小时", "类别"}, {"1", "地点"}, {"社区广场", "内容"}, {"讲解垃圾分类", "照片"}, {"跳过", "确认"}}
+
+	for i, s := range screens {
+		t.Run(s.name, func(t *testing.T) {
+			c.t, member.t = t, t
+			consoleSession(t, c, base, s.width, s.height, s.mobile)
+			c.submit(`document.querySelector('nav a[href="/admin/assessment"]').click()`, "/admin/assessment")
+			if got := c.text("#generated"); !strings.Contains(got, "数据生成于") {
+				t.Errorf("generation time: %q", got)
+			}
+			if got := c.text("#legend"); !strings.Contains(got, "集体活动") || !strings.Contains(got, "参与率") || !strings.Contains(got, "巡查上报") || !strings.Contains(got, "按时完成") {
+				t.Errorf("legend: %q", got)
+			}
+			c.submit(`window.confirm = () => true; document.querySelector('#close-form button').click()`, "/admin/assessment?")
+			if got := c.text("#generated"); !strings.Contains(got, "已结账") || !strings.Contains(got, "管理员 office") {
+				t.Fatalf("after closing: %q", got)
+			}
+
+			member.converse(logHours)
+			if r := member.send(map[string]any{"text": "确认"}); !strings.Contains(r, "已结账") || !strings.Contains(r, "不能再登记该月的服务记录") {
+				t.Errorf("a record of the closed month: %q", r)
+			}
+			member.send(map[string]any{"text": "取消"})
+
+			c.submit(`window.confirm = () => true; document.querySelector('#reopen-form button').click()`, "/admin/assessment?")
+			if got := c.text("#month-events"); strings.Count(got, "结账") != i+1 || strings.Count(got, "重新开放") != i+1 {
+				t.Errorf("closings and reopenings: %q", got)
+			}
+			member.converse(append(logHours, [2]string{"确认", "已保存"}))
+		})
+	}
+}

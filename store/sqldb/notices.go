@@ -245,9 +245,25 @@ var (
 // predicates equal). No targets at all count 0. An unknown grid or unit is
 // an error naming it, wrapping flows.ErrNotFound, as CreateNotice's is.
 func (db *DB) CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error) {
+	st, err := db.NoticeTargetStates(ctx, n)
+	return st.Reached, err
+}
+
+// NoticeTargetStates counts the roster members of a notice's targets (and
+// role) by whether it would reach them if sent now: Reached as
+// CountNoticeTargets counts them, and those it would not, unbound,
+// bound with reminders off, and bound but unfollowed. No targets at all
+// count nothing; an unknown grid or unit is an error naming it, wrapping
+// flows.ErrNotFound.
+func (db *DB) NoticeTargetStates(ctx context.Context, n flows.Notice) (flows.TargetStates, error) {
 	query := `
-SELECT COUNT(*) FROM members m
-WHERE m.openid IS NOT NULL AND m.reminders AND NOT m.unfollowed`
+SELECT COUNT(*) AS roster,
+       COUNT(CASE WHEN m.openid IS NOT NULL AND m.reminders AND NOT m.unfollowed THEN 1 END) AS reached,
+       COUNT(CASE WHEN m.openid IS NULL THEN 1 END) AS unbound,
+       COUNT(CASE WHEN m.openid IS NOT NULL AND NOT m.reminders THEN 1 END) AS reminders_off,
+       COUNT(CASE WHEN m.openid IS NOT NULL AND m.reminders AND m.unfollowed THEN 1 END) AS unfollowed
+FROM members m
+WHERE 1 = 1`
 	var args []any
 	if n.Role != "" {
 		query += ` AND m.role = ?`
@@ -255,10 +271,10 @@ WHERE m.openid IS NOT NULL AND m.reminders AND NOT m.unfollowed`
 	}
 	if !n.TargetAll {
 		if len(n.Grids) == 0 && len(n.Units) == 0 {
-			return 0, nil
+			return flows.TargetStates{}, nil
 		}
 		if err := db.knownNames(ctx, n.Grids, n.Units); err != nil {
-			return 0, wrap("count notice targets", err)
+			return flows.TargetStates{}, wrap("count notice targets", err)
 		}
 		var or []string
 		if len(n.Grids) > 0 {
@@ -273,13 +289,19 @@ WHERE m.openid IS NOT NULL AND m.reminders AND NOT m.unfollowed`
 	}
 	query, args, err := sqlx.In(query, args...)
 	if err != nil {
-		return 0, wrap("count notice targets", err)
+		return flows.TargetStates{}, wrap("count notice targets", err)
 	}
-	var total int
-	if err := db.db.GetContext(ctx, &total, db.q(query), args...); err != nil {
-		return 0, wrap("count notice targets", err)
+	var st struct {
+		Roster       int `db:"roster"`
+		Reached      int `db:"reached"`
+		Unbound      int `db:"unbound"`
+		RemindersOff int `db:"reminders_off"`
+		Unfollowed   int `db:"unfollowed"`
 	}
-	return total, nil
+	if err := db.db.GetContext(ctx, &st, db.q(query), args...); err != nil {
+		return flows.TargetStates{}, wrap("count notice targets", err)
+	}
+	return flows.TargetStates(st), nil
 }
 
 // knownNames returns an error naming the first of grids and units that is
@@ -389,4 +411,46 @@ WHERE notice_id IN (?) GROUP BY notice_id, state`, ids)
 		byID[r.NoticeID].Counts.Set(flows.DeliveryState(r.State), r.N)
 	}
 	return out, nil
+}
+
+// NoticeRecipients lists a notice's deliveries in one state ("" for all),
+// at most limit of them by member, with the members' names, units and
+// grids, and how many there are in all.
+func (db *DB) NoticeRecipients(ctx context.Context, noticeID int64, state flows.DeliveryState, limit int) ([]flows.Recipient, int, error) {
+	where := `d.notice_id = ?`
+	args := []any{noticeID}
+	if state != "" {
+		where += ` AND d.state = ?`
+		args = append(args, string(state))
+	}
+	var total int
+	if err := db.db.GetContext(ctx, &total, db.q(`SELECT COUNT(*) FROM notice_deliveries d WHERE `+where), args...); err != nil {
+		return nil, 0, wrap("notice recipients", err)
+	}
+	query := `
+SELECT d.member_id, m.name AS member, u.name AS unit, g.name AS grid, d.state, d.message
+FROM notice_deliveries d
+JOIN members m ON m.id = d.member_id
+JOIN units u ON u.id = m.unit_id
+JOIN grids g ON g.id = m.grid_id
+WHERE ` + where + `
+ORDER BY d.member_id
+LIMIT ?`
+	var rows []struct {
+		MemberID int64  `db:"member_id"`
+		Member   string `db:"member"`
+		Unit     string `db:"unit"`
+		Grid     string `db:"grid"`
+		State    string `db:"state"`
+		Message  string `db:"message"`
+	}
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), append(args, limit)...); err != nil {
+		return nil, 0, wrap("notice recipients", err)
+	}
+	out := make([]flows.Recipient, len(rows))
+	for i, r := range rows {
+		out[i] = flows.Recipient{MemberID: r.MemberID, Member: r.Member, Unit: r.Unit, Grid: r.Grid,
+			State: flows.DeliveryState(r.State), Message: r.Message}
+	}
+	return out, total, nil
 }

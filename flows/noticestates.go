@@ -1,0 +1,41 @@
+package flows
+
+// TargetStates counts the roster members of a notice's targets by whether
+// the notice would reach them if it were sent now (the composer shows it
+// before sending): Reached are bound, with reminders on, still following
+// the account; the others are unbound, have reminders off, or unfollowed.
+type TargetStates struct {
+	Roster       int
+	Reached      int
+	Unbound      int
+	RemindersOff int
+	Unfollowed   int
+}
+
+// Recipient is one delivery of a notice as its page lists it: the member,
+// where the delivery is, and why when it failed or was skipped.
+type Recipient struct {
+	MemberID int64
+	Member   string
+	Unit     string
+	Grid     string
+	State    DeliveryState
+	Message  string
+}
+
+// Label is a delivery state in the office's words.
+func (s DeliveryState) Label() string {
+	switch s {
+	case DeliveryPending:
+		return "待发送"
+	case DeliverySending:
+		return "发送中"
+	case DeliverySent:
+		return "已发送"
+	case DeliveryFailed:
+		return "失败"
+	case DeliverySkipped:
+		return "跳过"
+	}
+	return string(s)
+}

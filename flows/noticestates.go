@@ -15,12 +15,13 @@ type TargetStates struct {
 // Recipient is one delivery of a notice as its page lists it: the member,
 // where the delivery is, and why when it failed or was skipped.
 type Recipient struct {
-	MemberID int64
-	Member   string
-	Unit     string
-	Grid     string
-	State    DeliveryState
-	Message  string
+	DeliveryID int64
+	MemberID   int64
+	Member     string
+	Unit       string
+	Grid       string
+	State      DeliveryState
+	Message    string
 }
 
 // Label is a delivery state in the office's words.
@@ -38,4 +39,15 @@ func (s DeliveryState) Label() string {
 		return "跳过"
 	}
 	return string(s)
+}
+
+// Reason says why a delivery failed or was skipped, in the office's words.
+func (r Recipient) Reason() string {
+	switch r.Message {
+	case SkipRemindersOff:
+		return "关闭了提醒"
+	case SkipUnfollowed:
+		return "已取消关注"
+	}
+	return r.Message
 }

@@ -56,6 +56,8 @@ type Store interface {
 	NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error)
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
+	NoticeTargetStates(ctx context.Context, n flows.Notice) (flows.TargetStates, error)
+	NoticeRecipients(ctx context.Context, noticeID int64, state flows.DeliveryState, limit int) ([]flows.Recipient, int, error)
 	FailedPushes(ctx context.Context, f flows.PushFilter) ([]flows.Push, error)
 	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
 	RecordCorrections(ctx context.Context, recordID int64) ([]flows.RecordCorrection, error)

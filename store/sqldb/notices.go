@@ -428,7 +428,7 @@ func (db *DB) NoticeRecipients(ctx context.Context, noticeID int64, state flows.
 		return nil, 0, wrap("notice recipients", err)
 	}
 	query := `
-SELECT d.member_id, m.name AS member, u.name AS unit, g.name AS grid, d.state, d.message
+SELECT d.id, d.member_id, m.name AS member, u.name AS unit, g.name AS grid, d.state, d.message
 FROM notice_deliveries d
 JOIN members m ON m.id = d.member_id
 JOIN units u ON u.id = m.unit_id
@@ -437,6 +437,7 @@ WHERE ` + where + `
 ORDER BY d.member_id
 LIMIT ?`
 	var rows []struct {
+		ID       int64  `db:"id"`
 		MemberID int64  `db:"member_id"`
 		Member   string `db:"member"`
 		Unit     string `db:"unit"`
@@ -449,7 +450,7 @@ LIMIT ?`
 	}
 	out := make([]flows.Recipient, len(rows))
 	for i, r := range rows {
-		out[i] = flows.Recipient{MemberID: r.MemberID, Member: r.Member, Unit: r.Unit, Grid: r.Grid,
+		out[i] = flows.Recipient{DeliveryID: r.ID, MemberID: r.MemberID, Member: r.Member, Unit: r.Unit, Grid: r.Grid,
 			State: flows.DeliveryState(r.State), Message: r.Message}
 	}
 	return out, total, nil

@@ -51,3 +51,11 @@ func (r Recipient) Reason() string {
 	}
 	return r.Message
 }
+
+// NoticeCancelError is a cancellation the rules refuse: the notice is
+// being sent, or was cancelled already.
+type NoticeCancelError struct {
+	Msg string
+}
+
+func (e *NoticeCancelError) Error() string { return "cancel notice: " + e.Msg }

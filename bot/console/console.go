@@ -57,6 +57,8 @@ type Store interface {
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 	NoticeTargetStates(ctx context.Context, n flows.Notice) (flows.TargetStates, error)
+	CancelNotice(ctx context.Context, id int64, by string) error
+	NoticeCancelled(ctx context.Context, id int64) (string, time.Time, error)
 	NoticeRecipients(ctx context.Context, noticeID int64, state flows.DeliveryState, limit int) ([]flows.Recipient, int, error)
 	FailedPushes(ctx context.Context, f flows.PushFilter) ([]flows.Push, error)
 	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
@@ -170,6 +172,7 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/notices/new", c.out.Handle("notice form", c.noticeForm))
 	auth.POST("/notices", c.checkCSRF, c.out.Handle("compose notice", c.composeNotice))
 	auth.GET("/notices/:id", c.out.Handle("notice", c.notice))
+	auth.POST("/notices/:id/cancel", c.checkCSRF, c.out.Handle("cancel notice", c.cancelNotice))
 	auth.GET("/pushes", c.out.Handle("pushes", c.pushes))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))

@@ -64,3 +64,26 @@ func TestNoticePreviewAndRecipients(t *testing.T) {
 		t.Error("the created banner stays after sending is done")
 	}
 }
+
+func TestCancelScheduledNotice(t *testing.T) {
+	f := newFixture(t)
+	b := f.as("wmb")
+	tomorrow := time.Now().In(shanghai).Add(24 * time.Hour).Format(formTime)
+	r := b.post("/admin/notices", url.Values{"title": {"周末清扫"}, "content": {"周六上午九点集合"}, "unit": {"市文明办"},
+		"send_at": {tomorrow}, "action": {"send"}})
+	if r.code != http.StatusSeeOther {
+		t.Fatalf("send: %d %s", r.code, r.body)
+	}
+	page := strings.TrimSuffix(r.location, "?msg=created")
+	wantPage(t, b.get(page), http.StatusOK, `id="cancel-form"`, "已排期")
+	wantPage(t, f.as("cg").post(page+"/cancel", url.Values{}), http.StatusForbidden)
+	r = b.post(page+"/cancel", url.Values{})
+	if r.code != http.StatusSeeOther || r.location != page+"?msg=cancelled" {
+		t.Fatalf("cancel: %d %q %s", r.code, r.location, r.body)
+	}
+	got := wantPage2(t, b.get(r.location), "已取消：wmb")
+	if strings.Contains(got, `id="cancel-form"`) || strings.Contains(got, `http-equiv="refresh"`) {
+		t.Error("a cancelled notice's page offers the cancel or reloads")
+	}
+	wantPage(t, b.post(page+"/cancel", url.Values{}), http.StatusConflict, "已经取消")
+}

@@ -234,6 +234,11 @@ type noticeData struct {
 	AllURL     template.URL
 	Recipients []flows.Recipient
 	Listed     int // recipients of State, of which Recipients are the first
+	// CancelledBy and CancelledAt say who cancelled the notice and when;
+	// CanCancel that it is scheduled and not being sent yet.
+	CancelledBy string
+	CancelledAt time.Time
+	CanCancel   bool
 }
 
 type stateLink struct {
@@ -286,15 +291,49 @@ func (c *Console) notice(ctx *gin.Context) error {
 		d.States = append(d.States, stateLink{st, k, linkWith(path, q, "state", string(st))})
 	}
 	d.AllURL = linkWith(path, q, "state", "")
+	switch by, at, err := c.cfg.Store.NoticeCancelled(rctx, id); {
+	case err == nil:
+		d.CancelledBy, d.CancelledAt = by, at
+	case !errors.Is(err, flows.ErrNotFound):
+		return err
+	default:
+		d.CanCancel = !counts.Resolved && counts.Total() == 0 && n.SendAt.After(c.cfg.Now())
+	}
 	p := page{Title: n.Title, Nav: "notices", Data: d}
 	// The banner of a new notice stays while it is being sent, the page
 	// reloading itself, and goes once sending is done.
-	if !counts.Done() {
+	if !counts.Done() && d.CancelledBy == "" {
 		p.Flash = flash(ctx)
 		if !n.SendAt.After(c.cfg.Now().Add(time.Minute)) {
 			p.Refresh = 2
 		}
 	}
 	c.render(ctx, http.StatusOK, "notice", p)
+	return nil
+}
+
+// cancelNotice cancels a scheduled notice before it is sent.
+func (c *Console) cancelNotice(ctx *gin.Context) error {
+	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return admin.NotFound(flows.ErrNotFound, "没有这条通知。")
+	}
+	rctx := ctx.Request.Context()
+	n, err := c.cfg.Store.Notice(rctx, id)
+	if err != nil {
+		return admin.NotFound(err, "没有这条通知。")
+	}
+	if adm := adminOf(ctx); !adm.CanSeeNotice(n) {
+		return adm.Forbidden(flows.ResourceNotice)
+	}
+	err = c.cfg.Store.CancelNotice(rctx, id, adminOf(ctx).Username)
+	var ce *flows.NoticeCancelError
+	if errors.As(err, &ce) {
+		return &admin.Error{Status: http.StatusConflict, Message: ce.Msg + "。"}
+	}
+	if err != nil {
+		return admin.NotFound(err, "没有这条通知。")
+	}
+	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=cancelled", Path, id))
 	return nil
 }

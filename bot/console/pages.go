@@ -32,6 +32,7 @@ var flashes = map[string]string{
 	"reviewed":  "审核结果已保存；退回的已通知本人。",
 	"closed":    "本月已结账：考核数据已冻结，该月的服务记录和活动不再接受登记。",
 	"reopened":  "本月已重新开放：考核按最新记录计算，可以补登。",
+	"cancelled": "通知已取消，不会发出。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }

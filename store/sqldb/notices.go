@@ -455,3 +455,53 @@ LIMIT ?`
 	}
 	return out, total, nil
 }
+
+// CancelNotice cancels a scheduled notice for by ("boss") before it is
+// sent: it will have no recipients, and who cancelled it and when are
+// kept. A notice whose recipients are being fixed or sent already, or
+// that is cancelled already, is a *flows.NoticeCancelError saying so;
+// flows.ErrNotFound for an unknown notice.
+func (db *DB) CancelNotice(ctx context.Context, id int64, by string) error {
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		var n struct {
+			State     string  `db:"state"`
+			Through   int64   `db:"resolved_through"`
+			Cancelled *dbTime `db:"cancelled_at"`
+		}
+		lock := `SELECT state, resolved_through, cancelled_at FROM notices WHERE id = ?` + db.forUpdate()
+		if err := tx.GetContext(ctx, &n, db.q(lock), id); err != nil {
+			return err
+		}
+		switch {
+		case n.Cancelled != nil:
+			return &flows.NoticeCancelError{Msg: "这条通知已经取消"}
+		case n.State == flows.NoticeResolved || n.Through > 0:
+			return &flows.NoticeCancelError{Msg: "这条通知已开始发送，不能取消"}
+		}
+		const update = `UPDATE notices SET cancelled_by = ?, cancelled_at = ? WHERE id = ?`
+		_, err := tx.ExecContext(ctx, db.q(update), by, db.stamp(), id)
+		return err
+	})
+	var ce *flows.NoticeCancelError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return wrap("cancel notice", err)
+}
+
+// NoticeCancelled returns who cancelled a notice and when, or
+// flows.ErrNotFound when it is not cancelled (or unknown).
+func (db *DB) NoticeCancelled(ctx context.Context, id int64) (string, time.Time, error) {
+	var row struct {
+		By *string `db:"cancelled_by"`
+		At *dbTime `db:"cancelled_at"`
+	}
+	err := db.db.GetContext(ctx, &row, db.q(`SELECT cancelled_by, cancelled_at FROM notices WHERE id = ?`), id)
+	if err != nil {
+		return "", time.Time{}, wrap("notice cancelled", err)
+	}
+	if row.At == nil || row.By == nil {
+		return "", time.Time{}, wrap("notice cancelled", flows.ErrNotFound)
+	}
+	return *row.By, row.At.Time, nil
+}

@@ -2,7 +2,10 @@ package sqldb
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"gridbot/flows"
 )
@@ -53,6 +56,46 @@ func TestNoticeTargetStates(t *testing.T) {
 		skipped, total, err := db.NoticeRecipients(ctx, n.ID, flows.DeliverySkipped, 1)
 		if err != nil || total != 2 || len(skipped) != 1 || skipped[0].Member != "李四" || skipped[0].Message != flows.SkipRemindersOff {
 			t.Errorf("skipped recipients = %+v, %d, %v", skipped, total, err)
+		}
+	})
+}
+
+func TestCancelNotice(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		noticeMembers(t, db)
+		later := flows.Notice{Title: "通知", Content: "内容", TargetAll: true, SendAt: time.Now().Add(24 * time.Hour)}
+		now := flows.Notice{Title: "通知", Content: "内容", TargetAll: true}
+		for _, n := range []*flows.Notice{&later, &now} {
+			if err := db.CreateNotice(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := db.NoticeCancelled(ctx, later.ID); !errors.Is(err, flows.ErrNotFound) {
+			t.Fatalf("NoticeCancelled of a scheduled notice: %v", err)
+		}
+		if err := db.CancelNotice(ctx, later.ID, "boss"); err != nil {
+			t.Fatal(err)
+		}
+		var ce *flows.NoticeCancelError
+		if err := db.CancelNotice(ctx, later.ID, "boss"); !errors.As(err, &ce) || !strings.Contains(ce.Msg, "已经取消") {
+			t.Errorf("cancelling twice: %v", err)
+		}
+		if by, at, err := db.NoticeCancelled(ctx, later.ID); err != nil || by != "boss" || at.IsZero() {
+			t.Errorf("NoticeCancelled = %q, %v, %v", by, at, err)
+		}
+		// When its send job runs, a cancelled notice reaches no one.
+		if n, err := db.ResolveRecipients(ctx, later.ID); err != nil || n != 0 {
+			t.Errorf("ResolveRecipients of a cancelled notice = %d, %v", n, err)
+		}
+		if _, err := db.ResolveRecipients(ctx, now.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CancelNotice(ctx, now.ID, "boss"); !errors.As(err, &ce) || !strings.Contains(ce.Msg, "已开始发送") {
+			t.Errorf("cancelling a notice being sent: %v", err)
+		}
+		if err := db.CancelNotice(ctx, 99999, "boss"); !errors.Is(err, flows.ErrNotFound) {
+			t.Errorf("cancelling an unknown notice: %v", err)
 		}
 	})
 }

@@ -6,6 +6,8 @@
 -- who closed them, when, and the assessment as it was then (JSON), which
 -- the page, the API and the workbook show from then on; month_events keeps
 -- every closing and reopening with who and when.
+-- A scheduled notice the office cancels before it is sent keeps who
+-- cancelled it and when (cancelled_by, cancelled_at); it is never sent.
 
 -- +goose Up
 CREATE TABLE record_corrections (
@@ -30,8 +32,12 @@ CREATE TABLE month_events (
     changed_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX month_events_month_idx ON month_events (month, id);
+ALTER TABLE notices ADD COLUMN cancelled_by TEXT NULL;
+ALTER TABLE notices ADD COLUMN cancelled_at TIMESTAMPTZ NULL;
 
 -- +goose Down
+ALTER TABLE notices DROP COLUMN cancelled_at;
+ALTER TABLE notices DROP COLUMN cancelled_by;
 DROP TABLE month_events;
 DROP TABLE month_closes;
 DROP TABLE record_corrections;

@@ -379,3 +379,60 @@ func TestBrowserConsoleMonthClose(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserConsoleNoticePreview, on a phone and on a desktop: the office
+// composes a notice to a demo grid for tomorrow, previews it (the message
+// as members will read it, and how many of the grid's members it will not
+// reach and why), schedules it, and cancels it on its page.
+func TestBrowserConsoleNoticePreview(t *testing.T) {
+	c := startChromium(t)
+	dir := t.TempDir()
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": dir})
+	ctx := context.Background()
+	db := openDB(t, dir)
+	hash, err := admin.HashPassword("console-pass-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpsertAdmin(ctx, flows.Admin{Username: "office", Role: flows.AdminOffice, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	members, err := demo.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := devChat{t: t, base: base, openID: members[0].OpenID}
+	member.send(map[string]any{"subscribe": true})
+	member.converse([][2]string{{members[0].Name, "手机号"}, {members[0].Phone, "确认"}, {"确认", "绑定成功"}})
+	grid, _ := json.Marshal(members[0].Grid)
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	tomorrow, _ := json.Marshal(time.Now().In(loc).Add(24 * time.Hour).Format("2006-01-02T15:04"))
+
+	for _, s := range screens {
+		t.Run(s.name, func(t *testing.T) {
+			c.t = t
+			consoleSession(t, c, base, s.width, s.height, s.mobile)
+			c.navigate(base+"/admin/notices/new", "/admin/notices/new")
+			c.submit(fmt.Sprintf(`document.querySelector('input[name=title]').value = '周末文明创建';
+				document.querySelector('textarea[name=content]').value = '周六上午九点东关街口集合';
+				document.querySelector('input[name=place]').value = '东关街口';
+				document.querySelector('input[name=send_at]').value = %s;
+				document.querySelector('input[name=grid][value=' + JSON.stringify(%s) + ']').checked = true;
+				document.querySelector('button[value=preview]').click()`, tomorrow, grid), "/admin/notices")
+			if got := c.text("#target-count"); !strings.Contains(got, "将发送给 1 人") {
+				t.Fatalf("target count: %q", got)
+			}
+			if got := c.text("#target-states"); !strings.Contains(got, "未绑定") || !strings.Contains(got, "关闭了提醒 0 人") {
+				t.Errorf("target states: %q", got)
+			}
+			if got := c.text("#preview .bubble"); got != "【通知】周末文明创建\n地点：东关街口\n周六上午九点东关街口集合" {
+				t.Errorf("preview: %q", got)
+			}
+			c.submit(`document.querySelector('#send').click()`, "/admin/notices/")
+			c.submit(`window.confirm = () => true; document.querySelector('#cancel-form button').click()`, "/admin/notices/")
+			if got := c.text("#cancelled"); !strings.Contains(got, "已取消：office") {
+				t.Errorf("after cancelling: %q", got)
+			}
+		})
+	}
+}

@@ -182,12 +182,15 @@ func (c *Console) Register(r gin.IRouter) {
 
 // securityHeaders keeps pages out of frames and caches and scripts to our own.
 func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
+	setSecurityHeaders(c.Writer.Header())
+	c.Next()
+}
+
+func setSecurityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	c.Next()
 }
 
 // page is what every template gets.
@@ -461,4 +464,18 @@ func (c *Console) month(ctx *gin.Context) (flows.Month, error) {
 		return flows.Month{}, admin.BadRequest(fmt.Sprintf("月份「%s」格式不对，应为 YYYY-MM，例如 2024-11。", s))
 	}
 	return m, nil
+}
+
+// NotFound answers a request the router found no route for: on the
+// console's Chinese 404 page when its path is under the console, with
+// next otherwise. Mount it as the router's NoRoute.
+func (c *Console) NotFound(next gin.HandlerFunc) gin.HandlerFunc {
+	return func(ctx *gin.Context) {
+		if p := ctx.Request.URL.Path; p != Path && !strings.HasPrefix(p, Path+"/") {
+			next(ctx)
+			return
+		}
+		setSecurityHeaders(ctx.Writer.Header())
+		c.errorPage(ctx, http.StatusNotFound, "没有这个页面。请从上方菜单进入，或返回概览。")
+	}
 }

@@ -68,17 +68,35 @@ func funcs(loc *time.Location) template.FuncMap {
 	}
 }
 
-// monthNav is the month picker's data.
+// monthNav is the month picker's data: the month, the one before, the
+// one after ("" when that is after the current month, which is not
+// offered) and the current month (the picker's max).
 type monthNav struct {
-	Month, Prev, Next string
+	Month, Prev, Next, Max string
 }
 
-func navOf(m flows.Month) monthNav {
+// navOf is the month picker of month m.
+func (c *Console) navOf(m flows.Month) monthNav {
 	prev := flows.Month{Year: m.Year, Month: m.Month - 1}
 	if m.Month == time.January {
 		prev = flows.Month{Year: m.Year - 1, Month: time.December}
 	}
-	return monthNav{Month: m.String(), Prev: prev.String(), Next: m.Next().String()}
+	cur := flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc)))
+	nav := monthNav{Month: m.String(), Prev: prev.String(), Max: cur.String()}
+	if next := m.Next(); !cur.First().Before(next.First()) {
+		nav.Next = next.String()
+	}
+	return nav
+}
+
+// monthLinks are the links of a list's month picker, keeping its filters.
+func (c *Console) monthLinks(path string, q url.Values, m flows.Month) (prev, next template.URL, max string) {
+	nav := c.navOf(m)
+	prev = linkWith(path, q, "month", nav.Prev)
+	if nav.Next != "" {
+		next = linkWith(path, q, "month", nav.Next)
+	}
+	return prev, next, nav.Max
 }
 
 // --- dashboard
@@ -116,7 +134,7 @@ func (c *Console) dashboard(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	d := dashboardData{monthNav: navOf(m), Chart: newChart(grids), Reports: len(reports)}
+	d := dashboardData{monthNav: c.navOf(m), Chart: newChart(grids), Reports: len(reports)}
 	for _, g := range grids {
 		d.TotalMinutes += g.Minutes
 		d.Activities += g.Activities
@@ -137,7 +155,7 @@ func (c *Console) dashboard(ctx *gin.Context) error {
 // --- reports
 
 type reportsData struct {
-	Month                     string
+	Month, Max                string
 	PrevURL, NextURL, XLSXURL template.URL
 	Status, Grid, Unit, Query string
 	Statuses                  []string
@@ -204,8 +222,7 @@ func (c *Console) reports(ctx *gin.Context) error {
 	if d.Units, d.Grids, err = c.filterChoices(ctx, f.UnitID); err != nil {
 		return err
 	}
-	nav := navOf(m)
-	d.PrevURL, d.NextURL = linkWith(path, q, "month", nav.Prev), linkWith(path, q, "month", nav.Next)
+	d.PrevURL, d.NextURL, d.Max = c.monthLinks(path, q, m)
 	d.XLSXURL = linkWith(path, q, "format", "xlsx")
 	var lo, hi int
 	if d.Pager, lo, hi, err = paginate(path, q, len(d.Reports)); err != nil {
@@ -391,7 +408,7 @@ func (c *Console) unbind(ctx *gin.Context) error {
 // --- activities
 
 type activitiesData struct {
-	Month                     string
+	Month, Max                string
 	PrevURL, NextURL, XLSXURL template.URL
 	Unit, Grid, Query         string
 	Units, Grids              []string
@@ -448,8 +465,7 @@ func (c *Console) activities(ctx *gin.Context) error {
 		return err
 	}
 	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
-	nav := navOf(m)
-	d.PrevURL, d.NextURL = linkWith(path, q, "month", nav.Prev), linkWith(path, q, "month", nav.Next)
+	d.PrevURL, d.NextURL, d.Max = c.monthLinks(path, q, m)
 	d.XLSXURL = linkWith(path, q, "format", "xlsx")
 	var lo, hi int
 	if d.Pager, lo, hi, err = paginate(path, q, len(d.Activities)); err != nil {
@@ -498,7 +514,7 @@ func (c *Console) assessment(ctx *gin.Context) error {
 	}
 	// A unit admin sees their unit's row (ranked among all) only.
 	adm := adminOf(ctx)
-	d := assessmentData{monthNav: navOf(m), Assessment: adm.AssessmentRows(a), Office: adm.CanSeeWorkbook(),
+	d := assessmentData{monthNav: c.navOf(m), Assessment: adm.AssessmentRows(a), Office: adm.CanSeeWorkbook(),
 		Rules: flows.ScoreParts(flows.UnitScore{}), Generated: c.cfg.Now(), CanClose: adm.CanCloseMonth()}
 	for _, u := range d.Assessment.Units {
 		d.Parts = append(d.Parts, unitParts{u.Unit, u.Score, flows.ScoreParts(u)})

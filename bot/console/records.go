@@ -29,7 +29,7 @@ import (
 var recordStatuses = []flows.RecordStatus{flows.RecordPending, flows.RecordConfirmed, flows.RecordRejected}
 
 type recordsData struct {
-	Month                      string
+	Month, Max                 string
 	PrevURL, NextURL, XLSXURL  template.URL
 	Unit, Grid, Member, Status string
 	Units, Grids               []string
@@ -105,8 +105,7 @@ func (c *Console) serviceRecords(ctx *gin.Context) error {
 		})
 	}
 	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
-	nav := navOf(m)
-	d.PrevURL, d.NextURL = linkWith(path, q, "month", nav.Prev), linkWith(path, q, "month", nav.Next)
+	d.PrevURL, d.NextURL, d.Max = c.monthLinks(path, q, m)
 	d.XLSXURL = linkWith(path, q, "format", "xlsx")
 	var lo, hi int
 	if d.Pager, lo, hi, err = paginate(path, q, len(d.Records)); err != nil {

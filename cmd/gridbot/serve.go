@@ -178,7 +178,10 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	// The API and the console count failed sign-ins together.
 	admin.New(admin.Config{Accounts: a.db, Store: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
-	console.New(console.Config{Accounts: a.db, Store: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r)
+	cons := console.New(console.Config{Accounts: a.db, Store: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log})
+	cons.Register(r)
+	// Unknown console paths get the console's Chinese 404 page.
+	r.NoRoute(cons.NotFound(apiError(http.StatusNotFound, "no such endpoint")))
 	if dev != nil {
 		dev.register(r)
 	}

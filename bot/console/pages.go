@@ -476,64 +476,6 @@ func (c *Console) activities(ctx *gin.Context) error {
 	return nil
 }
 
-// --- assessment
-
-type assessmentData struct {
-	monthNav
-	Assessment flows.Assessment
-	Office     bool // the grid ranking and the workbook are the office's
-	// Parts are each unit's score broken into its four parts, as rows.
-	Parts []unitParts
-	// Rules are the four parts' rules, for the legend.
-	Rules []flows.ScorePart
-	// Closed is who closed the month and when (nil while it is open);
-	// Events its closings and reopenings; Generated when the figures
-	// shown were computed: now, or when the month was closed.
-	Closed    *flows.MonthClose
-	Events    []flows.MonthEvent
-	Generated time.Time
-	CanClose  bool
-}
-
-// unitParts is one unit's score and its parts.
-type unitParts struct {
-	Unit  string
-	Score float64
-	Parts []flows.ScorePart
-}
-
-func (c *Console) assessment(ctx *gin.Context) error {
-	m, err := c.month(ctx)
-	if err != nil {
-		return err
-	}
-	rctx := ctx.Request.Context()
-	a, err := c.cfg.Store.Assessment(rctx, m, c.cfg.Loc)
-	if err != nil {
-		return err
-	}
-	// A unit admin sees their unit's row (ranked among all) only.
-	adm := adminOf(ctx)
-	d := assessmentData{monthNav: c.navOf(m), Assessment: adm.AssessmentRows(a), Office: adm.CanSeeWorkbook(),
-		Rules: flows.ScoreParts(flows.UnitScore{}), Generated: c.cfg.Now(), CanClose: adm.CanCloseMonth()}
-	for _, u := range d.Assessment.Units {
-		d.Parts = append(d.Parts, unitParts{u.Unit, u.Score, flows.ScoreParts(u)})
-	}
-	switch mc, err := c.cfg.Store.MonthClosed(rctx, m); {
-	case err == nil:
-		d.Closed, d.Generated = &mc, mc.At
-	case !errors.Is(err, flows.ErrNotFound):
-		return err
-	}
-	if d.CanClose {
-		if d.Events, err = c.cfg.Store.MonthEvents(rctx, m); err != nil {
-			return err
-		}
-	}
-	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Flash: flash(ctx), Data: d})
-	return nil
-}
-
 // workbook serves the month's workbook: office admins only.
 func (c *Console) workbook(ctx *gin.Context) error {
 	return admin.ServeWorkbook(ctx, c.cfg.Store, adminOf(ctx), c.month, c.cfg.Loc)

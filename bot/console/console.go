@@ -203,7 +203,11 @@ type page struct {
 	Error string
 	// Refresh, when positive, reloads the page after that many seconds.
 	Refresh int
-	Data    any
+	// Back, on a refused form's answer, is the form's own page: the
+	// browser's address becomes it (console.js), so a reload shows the
+	// page rather than sending the form again.
+	Back string
+	Data any
 }
 
 // render writes a page through layout.html.
@@ -216,8 +220,36 @@ func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
 		p.Admin = v.(flows.Admin)
 		p.CSRF = ctx.GetString(ctxCSRF)
 	}
+	if ctx.Request.Method == http.MethodPost && status >= 400 {
+		p.Back = formPage(ctx.Request)
+	}
 	ctx.Header("Cache-Control", "no-store")
 	ctx.Render(status, render.HTML{Template: t, Name: "layout.html", Data: p})
+}
+
+// formPage is the page a console form was posted from: the path without
+// its action (/admin/reports/X/status → /admin/reports/X), the composer
+// for a notice, the member list for an unbind, the month's assessment
+// for a close; the sign-in page for itself.
+func formPage(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case p == Path+"/login":
+		return r.URL.RequestURI()
+	case p == Path+"/notices":
+		return Path + "/notices/new"
+	case strings.HasPrefix(p, Path+"/members/"):
+		return Path + "/members"
+	case strings.HasPrefix(p, Path+"/assessment/"):
+		if m, err := flows.ParseMonth(r.PostFormValue("month")); err == nil {
+			return Path + "/assessment?month=" + m.String()
+		}
+		return Path + "/assessment"
+	}
+	if i := strings.LastIndexByte(p, '/'); i > len(Path) {
+		return p[:i]
+	}
+	return Path + "/"
 }
 
 // errorPage renders the error page with a message and stops the chain.

@@ -98,7 +98,9 @@ func TestServiceRecordCorrectAndReview(t *testing.T) {
 	form := func(start, end, hours, category, place string) url.Values {
 		return url.Values{"start": {start}, "end": {end}, "hours": {hours}, "category": {category}, "place": {place}}
 	}
-	wantPage(t, b.post(page+"/correct", form("00:00", "00:45", "", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "时间重叠")
+	// A refused form's answer names its page, which the browser's
+	// address becomes (no resubmission on reload).
+	wantPage(t, b.post(page+"/correct", form("00:00", "00:45", "", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "时间重叠", `data-back="`+page+`"`)
 	wantPage(t, b.post(page+"/correct", form("9点", "", "", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "时:分")
 	wantPage(t, b.post(page+"/correct", form("", "", "0", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "时长要大于0")
 	wantPage(t, b.post(page+"/correct", form("00:00", "00:30", "", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "没有改动")

@@ -33,6 +33,14 @@ func TestSmallConsoleItems(t *testing.T) {
 		}
 	}
 
+	// Refused forms name their pages.
+	wantPage(t, b.post("/admin/notices", url.Values{"title": {""}}), http.StatusUnprocessableEntity, `data-back="/admin/notices/new"`)
+	wantPage(t, b.post("/admin/reports/"+f.report.Code+"/status", url.Values{"status": {"x"}}), http.StatusUnprocessableEntity,
+		`data-back="/admin/reports/`+f.report.Code+`"`)
+	if r := b.get("/admin/"); strings.Contains(r.body, "data-back") {
+		t.Error("a page that is no refusal names a page to go back to")
+	}
+
 	eng := gin.New()
 	c := New(Config{Accounts: f.db, Store: f.db, Loc: shanghai})
 	c.Register(eng)

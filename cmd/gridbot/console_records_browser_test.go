@@ -168,7 +168,24 @@ func TestBrowserConsoleServiceRecords(t *testing.T) {
 			}
 
 			// Correct the first record: 06:00–06:30 becomes 06:00–06:20, 卫生大扫除.
-			c.navigate(fmt.Sprintf("%s/admin/service-records/%d", base, ids[0]), fmt.Sprintf("/admin/service-records/%d", ids[0]))
+			recordPage := fmt.Sprintf("/admin/service-records/%d", ids[0])
+			c.navigate(base+recordPage, recordPage)
+			// A refused correction (it overlaps the next record) is
+			// explained, at the record's own address: a reload shows the
+			// record again rather than sending the form twice.
+			c.eval(`window.__left = true`)
+			c.eval(`document.querySelector('#correct-form input[name=end]').value = '06:45';
+				document.querySelector('#correct-form button').click()`)
+			c.waitPage("the refused correction", fmt.Sprintf(`document.readyState === 'complete' && !window.__left && location.pathname === %q && document.querySelector('.error') !== null`, recordPage))
+			if got := c.text(".error"); !strings.Contains(got, "时间重叠") {
+				t.Errorf("refused correction: %q", got)
+			}
+			c.eval(`window.__left = true`)
+			c.call("Page.reload", map[string]any{}, nil)
+			c.settle(recordPage)
+			if got := c.text("main"); strings.Contains(got, "时间重叠") || !strings.Contains(got, "06:00–06:30") {
+				t.Errorf("after reloading the refusal: %q", got)
+			}
 			c.submit(`document.querySelector('#correct-form input[name=end]').value = '06:20';
 				document.querySelector('#correct-form select[name=category]').value = '卫生大扫除';
 				document.querySelector('#correct-form button').click()`, fmt.Sprintf("/admin/service-records/%d?msg=corrected", ids[0]))

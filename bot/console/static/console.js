@@ -15,3 +15,9 @@ function markWide() {
 }
 document.addEventListener('DOMContentLoaded', markWide);
 window.addEventListener('resize', markWide);
+
+// A refused form's answer takes its page's address, so reloading shows
+// the page instead of sending the form again.
+if (document.body && document.body.dataset.back) {
+  history.replaceState(null, '', document.body.dataset.back);
+}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -39,4 +40,19 @@ func (e *ClosedMonthError) Error() string { return "month " + e.Month.String() +
 func (e *ClosedMonthError) Reason(what string) string {
 	return fmt.Sprintf("%d年%d月已结账（考核已定稿），不能再登记该月的%s。请换一个日期，或联系区文明办重新开放该月。",
 		e.Month.Year, e.Month.Month, what)
+}
+
+// closedMonth turns a save refused for a closed month that the flow did
+// not answer itself into the step error the engine answers: the reason,
+// then the flow's date step again (the flow ends when it has none).
+func closedMonth(err error, f *Flow, se **StepError) bool {
+	var closed *ClosedMonthError
+	if !errors.As(err, &closed) {
+		return false
+	}
+	*se = &StepError{Msg: closed.Reason("记录")}
+	if f.stepIndex("date") >= 0 {
+		(*se).Step = "date"
+	}
+	return true
 }

@@ -17,3 +17,20 @@ func TestClosedMonthRefusedInChat(t *testing.T) {
 		t.Fatalf("after the refusal the flow is at %q, want the date", s.Step)
 	}
 }
+
+// A flow that does not answer a closed month itself gets the engine's
+// answer: the reason, and its date step again.
+func TestClosedMonthFallback(t *testing.T) {
+	f := &Flow{Steps: []*Step{{Name: "date"}, {Name: "place"}}}
+	var se *StepError
+	if !closedMonth(&ClosedMonthError{Month: Month{Year: 2026, Month: 11}}, f, &se) || se.Step != "date" || se.Msg == "" {
+		t.Fatalf("closedMonth = %+v", se)
+	}
+	se = nil
+	if closedMonth(ErrNotFound, f, &se) || se != nil {
+		t.Errorf("another error is taken for a closed month: %+v", se)
+	}
+	if !closedMonth(&ClosedMonthError{}, &Flow{}, &se) || se.Step != "" {
+		t.Errorf("a flow without a date step: %+v", se)
+	}
+}

@@ -87,12 +87,8 @@ func sortMembers(ms []flows.Member) {
 }
 
 // membersXLSX writes the members listed, with their hours and sessions of
-// the month that count (not rejected).
-func (c *Console) membersXLSX(ctx *gin.Context, d membersData, unitID int64) error {
-	m, err := c.month(ctx)
-	if err != nil {
-		return err
-	}
+// month m that count (not rejected).
+func (c *Console) membersXLSX(ctx *gin.Context, d membersData, unitID int64, m flows.Month) error {
 	f := flows.MonthFilter(m)
 	f.UnitID, f.Unit, f.Grid, f.Counted = unitID, d.Unit, d.Grid, true
 	rs, err := c.cfg.Store.ServiceRecords(ctx.Request.Context(), f)

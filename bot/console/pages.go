@@ -328,6 +328,8 @@ func (c *Console) media(ctx *gin.Context) error {
 // --- members
 
 type membersData struct {
+	// Month is the month whose hours the export shows; Max the current.
+	Month, Max        string
 	Members           []flows.Member
 	Grids             []string
 	Units             []string
@@ -359,9 +361,15 @@ func (c *Console) members(ctx *gin.Context) error {
 		}
 	}
 	sortMembers(d.Members)
-	if ctx.Query("format") == "xlsx" {
-		return c.membersXLSX(ctx, d, unitID)
+	m, err := c.month(ctx)
+	if err != nil {
+		return err
 	}
+	if ctx.Query("format") == "xlsx" {
+		return c.membersXLSX(ctx, d, unitID, m)
+	}
+	nav := c.navOf(m)
+	d.Month, d.Max = nav.Month, nav.Max
 	if d.Units, d.Grids, err = c.filterChoices(ctx, unitID); err != nil {
 		return err
 	}

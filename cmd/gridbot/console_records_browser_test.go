@@ -277,6 +277,19 @@ func TestBrowserConsoleLists(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			c.t = t
 			consoleSession(t, c, base, s.width, s.height, s.mobile)
+			c.navigate(base+"/admin/", "/admin/")
+			// The chart's labels are drawn at the page's text size (15 px)
+			// or smaller, never scaled up on a wide screen.
+			var label float64
+			json.Unmarshal(c.eval(`document.querySelector('svg.chart text.label').getBoundingClientRect().height`), &label)
+			if label == 0 || label > 20 {
+				t.Errorf("chart label %.1f px high", label)
+			}
+			// The dashboard's status chips open the list of that status.
+			c.submit(`document.querySelector('#chips a').click()`, "/admin/reports?")
+			if got := c.text("#summary"); !strings.Contains(got, "共 22 条") {
+				t.Errorf("the 待处理 chip's list: %q", got)
+			}
 
 			// Reports: two pages, a search, the workbook, a report's page.
 			c.submit(`document.querySelector('nav a[href="/admin/reports"]').click()`, "/admin/reports")

@@ -33,13 +33,18 @@ const (
 	ResourceServiceRecord Resource = "service record"
 	ResourceActivity      Resource = "activity"
 	ResourceReport        Resource = "report"
-	ResourcePhoto         Resource = "photo"
+	// ResourceAssignment is a report's handler unit and deadline, which
+	// the office alone changes (SPEC §15).
+	ResourceAssignment Resource = "report assignment"
+	ResourcePhoto      Resource = "photo"
 	// ResourceNotice is a notice to see, or the list of notices.
 	ResourceNotice Resource = "notice"
 	// ResourceNoticeTargets are the targets of a notice to send or count.
 	ResourceNoticeTargets Resource = "notice targets"
 	// ResourceWorkbook is the month's workbook, which holds every unit.
 	ResourceWorkbook Resource = "workbook"
+	// ResourceProject is a volunteer project (SPEC §10) to see, publish or cancel.
+	ResourceProject Resource = "project"
 	// ResourceMonth is a month to close or reopen, for every unit.
 	ResourceMonth Resource = "month"
 )
@@ -94,6 +99,16 @@ func (a Admin) CanSeeActivity(v Activity) bool { return a.CanSeeUnit(v.UnitID) }
 // CanSeeReport reports whether the admin may see report r and change its
 // status.
 func (a Admin) CanSeeReport(r Report) bool { return a.CanSeeUnit(r.UnitID) }
+
+// CanSeeProject reports whether the admin may see project p (with its
+// check-in code and sign-ups), publish it and cancel it: the organising
+// unit's.
+func (a Admin) CanSeeProject(p Project) bool { return a.CanSeeUnit(p.UnitID) }
+
+// CanAssignReport reports whether the admin may move a report to another
+// handler unit or deadline: office admins only (SPEC §15, "the office
+// reassigns a report").
+func (a Admin) CanAssignReport() bool { return a.Role == AdminOffice }
 
 // CanSeePhoto reports whether the admin may see a photo, given the unit
 // of the record it belongs to (PhotoUnit).

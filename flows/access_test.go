@@ -89,11 +89,15 @@ func TestAccessRules(t *testing.T) {
 
 		{"activity", "own unit", func(x Admin) string { return yes(x.CanSeeActivity(Activity{UnitID: a})) }, [3]string{"yes", "yes", "no"}},
 		{"activity", "other unit", func(x Admin) string { return yes(x.CanSeeActivity(Activity{UnitID: b})) }, [3]string{"yes", "no", "no"}},
+		{"project", "own unit", func(x Admin) string { return yes(x.CanSeeProject(Project{UnitID: a})) }, [3]string{"yes", "yes", "no"}},
+		{"project", "other unit", func(x Admin) string { return yes(x.CanSeeProject(Project{UnitID: b})) }, [3]string{"yes", "no", "no"}},
 		{"activity", none, func(x Admin) string { return yes(x.CanSeeActivity(Activity{})) }, [3]string{"yes", "no", "no"}},
 
 		{"report", "own unit", func(x Admin) string { return yes(x.CanSeeReport(Report{UnitID: a})) }, [3]string{"yes", "yes", "no"}},
 		{"report", "other unit", func(x Admin) string { return yes(x.CanSeeReport(Report{UnitID: b})) }, [3]string{"yes", "no", "no"}},
 		{"report", none, func(x Admin) string { return yes(x.CanSeeReport(Report{})) }, [3]string{"yes", "no", "no"}},
+
+		{"report assignment", all, func(x Admin) string { return yes(x.CanAssignReport()) }, [3]string{"yes", "no", "no"}},
 
 		{"photo", "own unit", func(x Admin) string { return yes(x.CanSeePhoto(a)) }, [3]string{"yes", "yes", "no"}},
 		{"photo", "other unit", func(x Admin) string { return yes(x.CanSeePhoto(b)) }, [3]string{"yes", "no", "no"}},
@@ -134,6 +138,21 @@ func TestAccessRules(t *testing.T) {
 		{"workbook", all, func(x Admin) string { return yes(x.CanSeeWorkbook()) }, [3]string{"yes", "no", "no"}},
 		{"close a month", all, func(x Admin) string { return yes(x.CanCloseMonth()) }, [3]string{"yes", "no", "no"}},
 		{"reporter's mobile", all, func(x Admin) string { return yes(x.CanSeeReporterPhone()) }, [3]string{"yes", "no", "no"}},
+
+		{"certificate", "own unit", func(x Admin) string { return yes(x.CanIssueCertificate(Member{UnitID: a, Unit: unitA})) }, [3]string{"yes", "yes", "no"}},
+		{"certificate", "other unit", func(x Admin) string { return yes(x.CanIssueCertificate(Member{UnitID: b, Unit: unitB})) }, [3]string{"yes", "no", "no"}},
+		{"certificate", none, func(x Admin) string { return yes(x.CanIssueCertificate(Member{})) }, [3]string{"yes", "no", "no"}},
+
+		{"submission", "own unit", func(x Admin) string { return yes(x.CanSeeSubmission(a)) }, [3]string{"yes", "yes", "no"}},
+		{"submission", "other unit", func(x Admin) string { return yes(x.CanSeeSubmission(b)) }, [3]string{"yes", "no", "no"}},
+		{"submission", none, func(x Admin) string { return yes(x.CanSeeSubmission(0)) }, [3]string{"yes", "no", "no"}},
+		{"submission rows", all, func(x Admin) string {
+			var s []string
+			for _, r := range x.SubmissionRows([]Submission{{UnitID: a, Unit: unitA}, {UnitID: b, Unit: unitB}}) {
+				s = append(s, r.Unit)
+			}
+			return strings.Join(s, ", ")
+		}, [3]string{unitA + ", " + unitB, unitA, ""}},
 	} {
 		for i, admins := range roles {
 			for _, adm := range admins {

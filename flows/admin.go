@@ -36,14 +36,22 @@ type MemberFilter struct {
 	Grid   string // grid name
 }
 
-// ReportFilter selects reports for the admin API: created in [From, To),
-// and, when set, of one status, grid (by name) and unit (by ID or name).
+// ReportFilter selects reports for the admin API: created in [From, To)
+// (a zero bound: none), and, when set, of one status, grid (by name),
+// unit (by ID or name), handler unit, and overdue at a time.
 type ReportFilter struct {
-	From, To time.Time
+	From, To time.Time // zero: no bound
 	Status   string
 	Grid     string
 	UnitID   int64
 	Unit     string
+	// HandlerUnitID, when set, keeps the reports assigned to that unit.
+	HandlerUnitID int64
+	// OverdueAt, when set, keeps the reports overdue at that time
+	// (Report.OverdueAt).
+	OverdueAt time.Time
+	// MemberID, when set, selects the reports of one reporter.
+	MemberID int64
 }
 
 // RecordFilter selects service records or collective activities for the
@@ -59,6 +67,9 @@ type RecordFilter struct {
 	// both.
 	Status  RecordStatus
 	Counted bool
+	// MemberID, when set, selects one member's service records, or the
+	// activities that member recorded.
+	MemberID int64
 }
 
 // MonthFilter is the RecordFilter of a whole month.

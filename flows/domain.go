@@ -443,6 +443,16 @@ type Report struct {
 	Photos      []Photo
 	CreatedAt   time.Time
 	DraftKey    string // as ServiceRecord.DraftKey
+	// The handling of the report (SPEC §15): the unit it is assigned to,
+	// by default its grid's lead unit, and the time it is due fixed by.
+	HandlerUnitID int64
+	HandlerUnit   string
+	Deadline      time.Time
+	// AfterPhotos are the handler unit's photos of the result.
+	AfterPhotos []Photo
+	// Nearby is the code of an open report close by that the reporter
+	// was shown at intake and reported anyway; "" when none.
+	Nearby string
 }
 
 // FetchPhotoJob is the background job that downloads one photo from WeChat.

@@ -19,30 +19,6 @@ const draftKey = "key"
 // DraftTTL is how long a draft may sit idle before it expires.
 const DraftTTL = 30 * time.Minute
 
-// Deps are what the engine needs from the outside world.
-type Deps struct {
-	Store Store
-	// Records saves reports and activities; without it those flows say
-	// they are unavailable.
-	Records RecordStore
-	// Reviews serves the review of logged hours (SPEC §11); without it
-	// 审核 says it is unavailable.
-	Reviews  ReviewStore
-	Sessions SessionStore
-	// Now returns the current time; the engine converts it to Loc.
-	Now func() time.Time
-	// Loc is the office's time zone.
-	Loc *time.Location
-}
-
-// Stores is what flows read and write through.
-type Stores struct {
-	Store
-	RecordStore
-	// Reviews is nil when the engine has no ReviewStore.
-	Reviews ReviewStore
-}
-
 // Engine runs conversations: it loads a user's session, steps the running
 // flow with the user's input, saves the session and runs the flow's effects.
 type Engine struct {
@@ -63,16 +39,6 @@ func NewEngine(deps Deps) *Engine {
 		e.flows[f.Name] = f
 	}
 	return e
-}
-
-// Facts are data loaded for the steps by a flow's Load.
-type Facts struct {
-	DayRecords    []ServiceRecord
-	DayActivities []Activity
-	UnitGrids     []Grid
-	// Pending is the record under review and PendingLeft how many wait.
-	Pending     *ServiceRecord
-	PendingLeft int
 }
 
 // Control words valid at any step.
@@ -451,7 +417,11 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 	return nil
 }
 
-func (e *Engine) stores() Stores { return Stores{e.deps.Store, e.deps.Records, e.deps.Reviews} }
+func (e *Engine) stores() Stores {
+	d := e.deps
+	return Stores{Store: d.Store, RecordStore: d.Records, Reviews: d.Reviews, Projects: d.Projects, Handling: d.Handling,
+		Certificates: d.Certificates, SignOffs: d.SignOffs}
+}
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)

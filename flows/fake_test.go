@@ -373,6 +373,9 @@ func (s *fakeStore) CreateReport(_ context.Context, r *Report) error {
 	r.Code = fmt.Sprintf("XC-%04d%02d%02d-%04d", r.Date.Year, r.Date.Month, r.Date.Day, s.reportSeq)
 	r.Status = StatusPending
 	r.CreatedAt = time.Date(r.Date.Year, r.Date.Month, r.Date.Day, 2, 0, 0, 0, time.UTC)
+	// The fake assigns a report to its reporter's unit.
+	r.HandlerUnitID, r.HandlerUnit = r.UnitID, s.members[r.MemberID].Unit
+	r.Deadline = r.CreatedAt.AddDate(0, 0, DefaultDeadlineDays[r.Category])
 	s.reports = append(s.reports, *r)
 	return nil
 }

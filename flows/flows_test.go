@@ -38,7 +38,7 @@ func newHarness(t *testing.T) *harness {
 		openID: "o-user-1",
 	}
 	h.member = h.st.addMember(Member{Name: "张三", Phone: "13800138001", UnitID: 1, Unit: "市文明办", GridID: 7, Grid: "人民路网格"})
-	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Handling: h.st, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
 	return h
 }
 

@@ -127,7 +127,13 @@ type StatusChange struct {
 	Code   string
 	Status string // 处理中, 已整改 or 不予处理
 	Note   string // required for 不予处理
-	By     string // the admin's user name
+	By     string // the admin's user name, or the handler's role and name
+	// HandlerID is the member working the report from the chat (处置); 0
+	// for an admin.
+	HandlerID int64
+	// Photos are the result photos of a move to 已整改 from the chat
+	// (staged ones, ResultPhotos).
+	Photos []Photo
 }
 
 // ReportAdmin is the office's side of reports.

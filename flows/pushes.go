@@ -22,13 +22,27 @@ const (
 	// PushRecordRejected tells a member that their unit rejected one of
 	// their service records, with the reason (SPEC §11).
 	PushRecordRejected PushKind = "record_rejected"
+	// PushReportAssigned tells a reviewer of a report's handler unit that
+	// the report was assigned (or reassigned) to their unit (SPEC §15).
+	PushReportAssigned PushKind = "report_assigned"
+	// PushReportsOverdue tells a leader of a handler unit its overdue
+	// reports, once a day (SPEC §15).
+	PushReportsOverdue PushKind = "reports_overdue"
+	// PushSignOff sends a unit's leader the month so far on the 26th and
+	// asks for the sign-off (SPEC §13).
+	PushSignOff PushKind = "signoff_reminder"
 )
 
 // pushLabels are the kinds as the console names them.
 var pushLabels = map[PushKind]string{
-	PushReportStatus:   "上报问题状态变更",
-	PushRecordRejected: "服务记录被退回",
-	PushUnbound:        "解除绑定",
+	PushReportStatus:     "上报问题状态变更",
+	PushRecordRejected:   "服务记录被退回",
+	PushUnbound:          "解除绑定",
+	PushProjectCancelled: "志愿项目取消",
+	PushMissedCheckout:   "未签退补记",
+	PushReportAssigned:   "问题待处置",
+	PushReportsOverdue:   "问题逾期提醒",
+	PushSignOff:          "月报签发提醒",
 }
 
 // Label is the kind in Chinese, for the console; the kind itself when it

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,6 +15,7 @@ func reportFlow() *Flow {
 		Title:        "上报问题",
 		NeedsMember:  true,
 		NeedsRecords: true,
+		Load:         loadNearby,
 		Steps: []*Step{
 			{
 				Name: "category",
@@ -56,7 +58,8 @@ func reportFlow() *Flow {
 				Accept: photoAccept,
 			},
 			{
-				Name: "description",
+				Name:  "description",
+				Facts: true, // the nearby report, named in the summary
 				Prompt: func(*Env) string {
 					return "第4步 问题描述（5–500字），如 路口垃圾堆放三天未清运。"
 				},
@@ -70,13 +73,24 @@ func reportFlow() *Flow {
 						return reject("%s", err.Error())
 					}
 					env.Draft["description"] = text
+					delete(env.Draft, "nearby")
+					delete(env.Draft, "nearby_text")
+					if n := env.Facts.Nearby; n != nil {
+						env.Draft["nearby"] = n.Code
+						env.Draft["nearby_text"] = fmt.Sprintf("%s %s %s【%s】", n.Code, n.Place.Label, DateOf(n.CreatedAt.In(env.Now.Location())).Chinese(), n.Status)
+					}
 					return nil
 				},
 			},
 		},
 		Summary: func(env *Env) string {
-			return fmt.Sprintf("类别：%s\n位置：%s\n照片：%d张\n描述：%s\n所属网格：%s（%s）",
+			s := fmt.Sprintf("类别：%s\n位置：%s\n照片：%d张\n描述：%s\n所属网格：%s（%s）",
 				env.Draft["category"], env.Draft["place"], len(env.Photos), env.Draft["description"], env.Member.Grid, env.Member.Unit)
+			if env.Draft["nearby"] != "" {
+				s += "\n\n附近7天内已有同类问题尚未办结：" + env.Draft["nearby_text"] +
+					"。如是同一问题，可回复「取消」不再上报；仍要上报请回复「确认」。"
+			}
+			return s
 		},
 		Save: func(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 			if err := checkDraftPhotos(env, ReportPhotos); err != nil {
@@ -86,7 +100,7 @@ func reportFlow() *Flow {
 				MemberID: env.Member.ID, UnitID: env.Member.UnitID, GridID: env.Member.GridID,
 				Date: env.Today, Category: env.Draft["category"], Place: placeOf(env.Draft),
 				Description: env.Draft["description"], Photos: stagedPhotos(env),
-				DraftKey: env.Draft[draftKey],
+				DraftKey: env.Draft[draftKey], Nearby: env.Draft["nearby"],
 			}
 			if err := st.CreateReport(ctx, &r); err != nil {
 				return Outcome{}, photoSaveError(env, err)
@@ -94,6 +108,24 @@ func reportFlow() *Flow {
 			return Outcome{Reply: fmt.Sprintf("已上报，编号 %s。\n照片正在后台保存；处理进展会通过消息通知您。回复「我的上报」可查看。", r.Code)}, nil
 		},
 	}
+}
+
+// loadNearby finds an open report of the draft's category made in the
+// last 7 days near the draft's place (SPEC §15), when the engine has a
+// HandlingStore.
+func loadNearby(ctx context.Context, st Stores, env *Env) error {
+	if st.Handling == nil || env.Draft["category"] == "" || env.Draft["place"] == "" {
+		return nil
+	}
+	r, err := st.Handling.NearbyReport(ctx, env.Draft["category"], placeOf(env.Draft), env.Now.Add(-NearbyWindow))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	env.Facts.Nearby = &r
+	return nil
 }
 
 // photoPrompt asks for photos, saying how many arrived when some did.

@@ -77,6 +77,12 @@ type ScheduleStore interface {
 	// in the month of the due time, saying how many are missing. It
 	// returns the number of notices.
 	ActivityReminder(ctx context.Context, fireID int64, loc *time.Location, goal int) (int, error)
+	// OverdueReminder stores, for a fire of ScheduleOverdueReports, one
+	// push to each leader of every handler unit with reports overdue at
+	// the due time, naming them (OverduePush, keyed by unit, leader and
+	// day, so a second run of the same day stores nothing). It returns how
+	// many pushes it stored.
+	OverdueReminder(ctx context.Context, fireID int64, loc *time.Location) (int, error)
 }
 
 // FireScheduleJob does what a schedule's due time asks.

@@ -38,6 +38,10 @@ type Config struct {
 	Accounts Accounts
 	// Store serves the data endpoints; nil mounts login and logout only.
 	Store Store
+	// Certificates issues certificates (POST /members/{id}/certificates);
+	// SignOffs serves GET /submissions. Nil leaves the endpoint out.
+	Certificates *flows.Certifier
+	SignOffs     flows.SignOffStore
 	// Limiter counts failed logins; nil means NewMemoryLimiter(5, 15 min).
 	Limiter Limiter
 	// SessionTTL is the lifetime of a token; 0 means DefaultSessionTTL.
@@ -82,6 +86,7 @@ func (a *API) Register(r gin.IRouter) {
 	auth.POST("/logout", a.out.Handle("logout", a.logout))
 	if a.cfg.Store != nil {
 		a.registerData(auth)
+		a.registerRecords(auth)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	_ "image/jpeg"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/blobstest"
 	"gridbot/store/testenv"
 )
 
@@ -381,9 +384,11 @@ func TestReports(t *testing.T) {
 	}
 	w := f.do(http.MethodGet, q, "boss", "")
 	created := f.report.CreatedAt.In(shanghai).Format(time.RFC3339)
+	deadline := f.report.Deadline.In(shanghai).Format(time.RFC3339)
 	want := `{"reports":[{"code":"` + f.report.Code + `","category":"公共环境","unit":"市文明办","grid":"一号网格",` +
 		`"reporter":"张三","place":"人民路","latitude":31.2,"longitude":121.5,"description":"垃圾堆放",` +
-		`"status":"待处理","note":"","photos":[{"id":` + itoa(f.photoID) + `,"status":"stored"}],"created_at":"` + created + `"}]}`
+		`"status":"待处理","note":"","photos":[{"id":` + itoa(f.photoID) + `,"status":"stored"}],"created_at":"` + created + `",` +
+		`"handler_unit":"市文明办","deadline":"` + deadline + `","overdue":false,"after_photos":[],"nearby":null}]}`
 	if got := w.Body.String(); got != want {
 		t.Errorf("body = %s\nwant   %s", got, want)
 	}
@@ -466,6 +471,40 @@ func TestMedia(t *testing.T) {
 			!strings.Contains(w.Header().Get("Content-Security-Policy"), "sandbox") {
 			t.Errorf("stored as %q: %d, Content-Type %q, CSP %q", ct, w.Code, got, w.Header().Get("Content-Security-Policy"))
 		}
+	}
+}
+
+// TestMediaThumb: ?size=thumb serves the thumbnail made when the photo
+// was stored (a small JPEG), with the same access rules; without it the
+// original; a photo no thumbnail is made of serves itself.
+func TestMediaThumb(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	big := blobstest.Photo(t, 1200, 900, 3)
+	r := flows.Report{MemberID: f.members["张三"].ID, Date: f.report.Date, Category: "其他",
+		Description: "大照片", Photos: []flows.Photo{{MediaID: "big"}}}
+	if err := f.db.CreateReport(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SavePhotoData(ctx, r.Photos[0].ID, "image/jpeg", big); err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/media/" + itoa(r.Photos[0].ID)
+	wantError(t, f.do(http.MethodGet, path+"?size=thumb", "cg", ""), http.StatusForbidden)
+	w := f.do(http.MethodGet, path+"?size=thumb", "wmb", "")
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(w.Body.Bytes()))
+	if w.Code != http.StatusOK || err != nil || format != "jpeg" || cfg.Width != 320 || cfg.Height != 240 || w.Body.Len()*10 > len(big) {
+		t.Errorf("thumbnail: %d, %s %dx%d of %d bytes, %v", w.Code, format, cfg.Width, cfg.Height, w.Body.Len(), err)
+	}
+	if ct, etag := w.Header().Get("Content-Type"), w.Header().Get("ETag"); ct != "image/jpeg" || !strings.HasSuffix(etag, `-thumb"`) {
+		t.Errorf("thumbnail Content-Type %q, ETag %q", ct, etag)
+	}
+	if w := f.do(http.MethodGet, path, "wmb", ""); w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), big) {
+		t.Errorf("original: %d, %d bytes, want %d", w.Code, w.Body.Len(), len(big))
+	}
+	w = f.do(http.MethodGet, "/api/v1/media/"+itoa(f.photoID)+"?size=thumb", "wmb", "")
+	if w.Code != http.StatusOK || w.Body.String() != "\xff\xd8\xff jpeg bytes" {
+		t.Errorf("thumbnail of a photo without one: %d %q", w.Code, w.Body)
 	}
 }
 

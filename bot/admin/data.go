@@ -26,8 +26,10 @@ type Store interface {
 	Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report, error)
 	ReportByCode(ctx context.Context, code string) (flows.Report, error)
 	SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error)
+	AssignReport(ctx context.Context, a flows.Assignment) (flows.Report, error)
 	PhotoUnit(ctx context.Context, id int64) (int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+	PhotoThumb(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	ServiceRecords(ctx context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error)
 	Activities(ctx context.Context, f flows.RecordFilter) ([]flows.Activity, error)
 	CreateNotice(ctx context.Context, n *flows.Notice) error
@@ -36,6 +38,13 @@ type Store interface {
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
+	CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error
+	Projects(ctx context.Context, f flows.ProjectFilter) ([]flows.Project, error)
+	ProjectByCode(ctx context.Context, code string) (flows.Project, error)
+	ProjectSignups(ctx context.Context, projectID int64) ([]flows.Signup, error)
+	CancelProject(ctx context.Context, code, by string) (flows.Project, error)
+	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
+	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
 	Months
 }
 
@@ -46,7 +55,12 @@ func (a *API) registerData(r gin.IRouter) {
 	r.PATCH("/reports/:code", a.out.Handle("patch report", a.patchReport))
 	r.GET("/media/:id", a.out.Handle("media", a.media))
 	r.GET("/service-records", a.out.Handle("service records", a.serviceRecords))
+	r.POST("/service-records/:id/review", a.out.Handle("review record", a.reviewRecord))
 	r.GET("/activities", a.out.Handle("activities", a.activities))
+	r.POST("/projects", a.out.Handle("create project", a.createProject))
+	r.GET("/projects", a.out.Handle("projects", a.projects))
+	r.GET("/projects/:code", a.out.Handle("project", a.project))
+	r.DELETE("/projects/:code", a.out.Handle("cancel project", a.cancelProject))
 	r.POST("/notices", a.out.Handle("create notice", a.createNotice))
 	r.POST("/notices/count", a.out.Handle("count notice", a.countNotice))
 	r.GET("/notices", a.out.Handle("notices", a.notices))
@@ -137,14 +151,32 @@ type reportJSON struct {
 	Note        string      `json:"note"`
 	Photos      []photoJSON `json:"photos"`
 	CreatedAt   string      `json:"created_at"`
+	HandlerUnit string      `json:"handler_unit"`
+	Deadline    *string     `json:"deadline"`
+	Overdue     bool        `json:"overdue"`
+	AfterPhotos []photoJSON `json:"after_photos"`
+	Nearby      *string     `json:"nearby"`
 }
 
 func (a *API) reportJSON(r flows.Report) reportJSON {
 	out := reportJSON{
 		Code: r.Code, Category: r.Category, Unit: r.Unit, Grid: r.Grid, Reporter: r.Reporter,
 		Place: r.Place.Label, Description: r.Description, Status: r.Status, Note: r.Note,
-		Photos:    make([]photoJSON, len(r.Photos)),
-		CreatedAt: r.CreatedAt.In(a.cfg.Loc).Format(time.RFC3339),
+		Photos:      make([]photoJSON, len(r.Photos)),
+		CreatedAt:   r.CreatedAt.In(a.cfg.Loc).Format(time.RFC3339),
+		HandlerUnit: r.HandlerUnit,
+		Overdue:     r.OverdueAt(a.cfg.Now()),
+		AfterPhotos: make([]photoJSON, len(r.AfterPhotos)),
+	}
+	if !r.Deadline.IsZero() {
+		d := r.Deadline.In(a.cfg.Loc).Format(time.RFC3339)
+		out.Deadline = &d
+	}
+	if r.Nearby != "" {
+		out.Nearby = &r.Nearby
+	}
+	for i, p := range r.AfterPhotos {
+		out.AfterPhotos[i] = photoJSON{ID: p.ID, Status: string(p.Status)}
 	}
 	if r.Place.HasCoords {
 		lat, lng := r.Place.Latitude, r.Place.Longitude
@@ -171,14 +203,29 @@ func parseMonth(s string, loc *time.Location) (from, to time.Time, err error) {
 }
 
 func (a *API) reports(c *gin.Context) error {
-	from, to, err := parseMonth(c.Query("month"), a.cfg.Loc)
-	if err != nil {
-		return BadRequest(err.Error())
+	var overdue bool
+	switch v := strings.TrimSpace(c.Query("overdue")); v {
+	case "true", "1":
+		overdue = true
+	case "", "false", "0":
+	default:
+		return BadRequest("overdue must be true or false, not " + strconv.Quote(v))
+	}
+	var from, to time.Time
+	if m := c.Query("month"); m != "" || !overdue { // overdue ones of every month by default
+		var err error
+		if from, to, err = parseMonth(m, a.cfg.Loc); err != nil {
+			return BadRequest(err.Error())
+		}
 	}
 	f := flows.ReportFilter{
 		From: from, To: to, Status: strings.TrimSpace(c.Query("status")),
 		Grid: strings.TrimSpace(c.Query("grid")), Unit: strings.TrimSpace(c.Query("unit")),
 	}
+	if overdue {
+		f.OverdueAt = a.cfg.Now()
+	}
+	var err error
 	if f.Status != "" && !reportStatuses[f.Status] {
 		return BadRequest("unknown status " + strconv.Quote(f.Status) + " (want 待处理, 处理中, 已整改 or 不予处理)")
 	}
@@ -198,8 +245,23 @@ func (a *API) reports(c *gin.Context) error {
 }
 
 type patchReportRequest struct {
-	Status string `json:"status"`
-	Note   string `json:"note"`
+	Status      string `json:"status"`
+	Note        string `json:"note"`
+	HandlerUnit string `json:"handler_unit"`
+	Deadline    string `json:"deadline"`
+}
+
+// parseDeadline reads a deadline as RFC 3339, or as a date YYYY-MM-DD
+// meaning the end of that day (23:59:59) in loc.
+func parseDeadline(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseInLocation("2006-01-02", s, loc)
+	if err != nil {
+		return time.Time{}, errors.New("deadline must be RFC 3339 or YYYY-MM-DD, not " + strconv.Quote(s))
+	}
+	return d.AddDate(0, 0, 1).Add(-time.Second), nil
 }
 
 // Limits of PATCH /reports/{code}: the body, and the note in characters
@@ -235,9 +297,12 @@ func decodeStrict(c *gin.Context, v any, max int64) error {
 func (a *API) patchReport(c *gin.Context) error {
 	var req patchReportRequest
 	if err := decodeStrict(c, &req, maxSmallBody); err != nil {
-		return BadRequest("body must be JSON {\"status\", \"note\"}: " + err.Error())
+		return BadRequest("body must be JSON {\"status\", \"note\"} or {\"handler_unit\", \"deadline\"}: " + err.Error())
 	}
-	req.Status = strings.TrimSpace(req.Status)
+	req.Status, req.HandlerUnit, req.Deadline = strings.TrimSpace(req.Status), strings.TrimSpace(req.HandlerUnit), strings.TrimSpace(req.Deadline)
+	if req.Status == "" && (req.HandlerUnit != "" || req.Deadline != "") {
+		return a.assignReport(c, req)
+	}
 	if !reportStatuses[req.Status] {
 		return BadRequest("unknown status " + strconv.Quote(req.Status) + " (want 处理中, 已整改 or 不予处理)")
 	}
@@ -256,6 +321,41 @@ func (a *API) patchReport(c *gin.Context) error {
 	r, err := a.cfg.Store.SetReportStatus(ctx, flows.StatusChange{
 		Code: cur.Code, Status: req.Status, Note: req.Note, By: adm.Username,
 	})
+	if err != nil {
+		return NotFound(err, "no such report")
+	}
+	c.JSON(http.StatusOK, a.reportJSON(r))
+	return nil
+}
+
+// assignReport moves a report to another handler unit or deadline (the
+// office only).
+func (a *API) assignReport(c *gin.Context, req patchReportRequest) error {
+	if strings.TrimSpace(req.Note) != "" {
+		return BadRequest("note goes with status, not with handler_unit or deadline")
+	}
+	as := flows.Assignment{Code: c.Param("code"), HandlerUnit: req.HandlerUnit}
+	if req.Deadline != "" {
+		var err error
+		if as.Deadline, err = parseDeadline(req.Deadline, a.cfg.Loc); err != nil {
+			return BadRequest(err.Error())
+		}
+	}
+	ctx := c.Request.Context()
+	cur, err := a.cfg.Store.ReportByCode(ctx, as.Code)
+	if err != nil {
+		return NotFound(err, "no such report")
+	}
+	adm := adminOf(c)
+	if !adm.CanSeeReport(cur) || !adm.CanAssignReport() {
+		return adm.Forbidden(flows.ResourceAssignment)
+	}
+	as.Code, as.By = cur.Code, adm.Username
+	r, err := a.cfg.Store.AssignReport(ctx, as)
+	var ae *flows.AssignmentError
+	if errors.As(err, &ae) {
+		return BadRequest(ae.Msg)
+	}
 	if err != nil {
 		return NotFound(err, "no such report")
 	}

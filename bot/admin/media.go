@@ -15,13 +15,17 @@ type Photos interface {
 	// PhotoUnit is the unit of the record a photo belongs to.
 	PhotoUnit(ctx context.Context, id int64) (int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+	// PhotoThumb is PhotoData with the bytes of the photo's thumbnail (a
+	// JPEG a few hundred pixels wide), or its own when it has none.
+	PhotoThumb(ctx context.Context, id int64) (flows.Photo, []byte, error)
 }
 
 // mediaMaxAge is how long a browser may keep a photo: its bytes never change.
 const mediaMaxAge = "private, max-age=86400"
 
 // ServePhoto answers a request for the photo of the path parameter id
-// with its stored bytes, when adm may see it (flows.Admin.CanSeePhoto):
+// with its stored bytes (with the query size=thumb, its thumbnail: what
+// lists show, the original only when opened), when adm may see it (flows.Admin.CanSeePhoto):
 // with its content type when that is a raster image, else as
 // application/octet-stream (stored bytes are never served as a page or a
 // script, and an SVG may hold scripts), cached privately for a day under
@@ -42,7 +46,11 @@ func ServePhoto(c *gin.Context, st Photos, adm flows.Admin) error {
 	if !adm.CanSeePhoto(unitID) {
 		return adm.Forbidden(flows.ResourcePhoto)
 	}
-	p, data, err := st.PhotoData(ctx, id)
+	get := st.PhotoData
+	if c.Query("size") == "thumb" {
+		get = st.PhotoThumb
+	}
+	p, data, err := get(ctx, id)
 	if err != nil {
 		return NotFound(err, "photo not stored (yet)")
 	}

@@ -47,6 +47,12 @@ type serviceRecordJSON struct {
 	Qualified    bool        `json:"qualified"`
 	ActivityCode *string     `json:"activity_code"`
 	Photos       []photoJSON `json:"photos"`
+	Status       string      `json:"status"`
+	ReviewNote   string      `json:"review_note"`
+	ReviewedBy   string      `json:"reviewed_by"`
+	ReviewedAt   *string     `json:"reviewed_at"`
+	ProjectCode  *string     `json:"project_code"`
+	PairingID    *int64      `json:"pairing_id"`
 	CreatedAt    string      `json:"created_at"`
 }
 
@@ -55,7 +61,20 @@ func (a *API) serviceRecordJSON(r flows.ServiceRecord) serviceRecordJSON {
 		ID: r.ID, Member: r.Member, Unit: r.Unit, Grid: r.Grid, Date: r.Date.String(),
 		Hours: oneDecimal(float64(r.Minutes) / 60), Category: r.Category, Place: r.Place.Label,
 		Content: r.Content, Qualified: r.Qualified(), Photos: photosJSON(r.Photos),
+		Status: string(r.Status), ReviewNote: r.ReviewNote, ReviewedBy: r.ReviewedBy,
 		CreatedAt: r.CreatedAt.In(a.cfg.Loc).Format(time.RFC3339),
+	}
+	if !r.ReviewedAt.IsZero() {
+		t := a.rfc3339(r.ReviewedAt)
+		out.ReviewedAt = &t
+	}
+	if r.ProjectCode != "" {
+		code := r.ProjectCode
+		out.ProjectCode = &code
+	}
+	if r.PairingID != 0 {
+		id := r.PairingID
+		out.PairingID = &id
 	}
 	if r.HasRange() {
 		start, end := clock(r.StartMin), clock(r.EndMin)
@@ -102,11 +121,27 @@ func recordFilter(c *gin.Context) (flows.RecordFilter, error) {
 	return f, err
 }
 
+// serviceRecords lists records: of a month (month=YYYY-MM), of one review
+// status (status=pending|confirmed|rejected), or both; at least one.
 func (a *API) serviceRecords(c *gin.Context) error {
-	f, err := recordFilter(c)
+	status := flows.RecordStatus(strings.TrimSpace(c.Query("status")))
+	if status != "" && !status.Valid() {
+		return BadRequest("status must be pending, confirmed or rejected")
+	}
+	var (
+		f   flows.RecordFilter
+		err error
+	)
+	if status != "" && c.Query("month") == "" {
+		f.Unit, f.Grid = strings.TrimSpace(c.Query("unit")), strings.TrimSpace(c.Query("grid"))
+		f.UnitID, err = adminOf(c).UnitScope(f.Unit)
+	} else {
+		f, err = recordFilter(c)
+	}
 	if err != nil {
 		return err
 	}
+	f.Status = status
 	rs, err := a.cfg.Store.ServiceRecords(c.Request.Context(), f)
 	if err != nil {
 		return err

@@ -125,6 +125,7 @@ func TestServiceRecords(t *testing.T) {
 	want := `{"id":` + itoa(rec.ID) + `,"member":"张三","unit":"市文明办","grid":"一号网格","date":"2024-11-16",` +
 		`"start":"09:00","end":"11:30","hours":2.5,"category":"卫生大扫除","place":"人民广场","content":"清扫",` +
 		`"qualified":true,"activity_code":"` + act.Code + `","photos":[{"id":` + itoa(rec.Photos[0].ID) + `,"status":"pending"}],` +
+		`"status":"pending","review_note":"","reviewed_by":"","reviewed_at":null,"project_code":null,"pairing_id":null,` +
 		`"created_at":"` + created + `"}`
 	if !strings.HasPrefix(w.Body.String(), `{"service_records":[`+want+`,{`) {
 		t.Errorf("body = %s\nwant the first %s", w.Body, want)

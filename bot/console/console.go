@@ -45,8 +45,11 @@ type Store interface {
 	ReportByCode(ctx context.Context, code string) (flows.Report, error)
 	SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error)
 	ReportHistory(ctx context.Context, code string) ([]flows.ReportChange, error)
+	AssignReport(ctx context.Context, a flows.Assignment) (flows.Report, error)
+	HandlerCounts(ctx context.Context, t time.Time, unitID int64) ([]flows.HandlerCount, error)
 	PhotoUnit(ctx context.Context, id int64) (int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
+	PhotoThumb(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]flows.GridMonth, error)
 	UnitNames(ctx context.Context) ([]string, error)
 	UnitGrids(ctx context.Context, unitID int64) ([]flows.Grid, error)
@@ -61,10 +64,15 @@ type Store interface {
 	NoticeCancelled(ctx context.Context, id int64) (string, time.Time, error)
 	NoticeRecipients(ctx context.Context, noticeID int64, state flows.DeliveryState, limit int) ([]flows.Recipient, int, error)
 	FailedPushes(ctx context.Context, f flows.PushFilter) ([]flows.Push, error)
+	CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error
+	Projects(ctx context.Context, f flows.ProjectFilter) ([]flows.Project, error)
+	ProjectByCode(ctx context.Context, code string) (flows.Project, error)
+	ProjectSignups(ctx context.Context, projectID int64) ([]flows.Signup, error)
+	CancelProject(ctx context.Context, code, by string) (flows.Project, error)
 	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
+	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
 	RecordCorrections(ctx context.Context, recordID int64) ([]flows.RecordCorrection, error)
 	CorrectRecord(ctx context.Context, c flows.Correction) (flows.ServiceRecord, error)
-	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
 	admin.Months
 	MonthClosed(ctx context.Context, m flows.Month) (flows.MonthClose, error)
 	MonthEvents(ctx context.Context, m flows.Month) ([]flows.MonthEvent, error)
@@ -74,6 +82,12 @@ type Store interface {
 type Config struct {
 	Accounts admin.Accounts
 	Store    Store
+	// Certificates issues certificates from a member's personal record;
+	// SignOffs serves the sign-off table and the monthly packets; nil
+	// leaves them out. Office is the office's name on printed forms.
+	Certificates *flows.Certifier
+	SignOffs     flows.SignOffStore
+	Office       string
 	// Limiter counts failed sign-ins by user name and client address;
 	// nil means admin.NewMemoryLimiter(5, 15 min). Share the API's so
 	// both count together.
@@ -124,6 +138,9 @@ func New(cfg Config) *Console {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Office == "" {
+		cfg.Office = flows.DefaultOfficeName
+	}
 	c := &Console{cfg: cfg, pages: map[string]*template.Template{}}
 	c.out = admin.Responder{
 		Forbidden: forbiddenMessage,
@@ -160,6 +177,7 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/reports", c.out.Handle("reports", c.reports))
 	auth.GET("/reports/:code", c.out.Handle("report", c.report))
 	auth.POST("/reports/:code/status", c.checkCSRF, c.out.Handle("set status", c.setStatus))
+	auth.POST("/reports/:code/assign", c.checkCSRF, c.out.Handle("assign report", c.assign))
 	auth.GET("/media/:id", c.out.Handle("media", c.media))
 	auth.GET("/members", c.out.Handle("members", c.members))
 	auth.POST("/members/:id/unbind", c.checkCSRF, c.out.Handle("unbind", c.unbind))
@@ -167,15 +185,23 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/service-records", c.out.Handle("service records", c.serviceRecords))
 	auth.GET("/service-records/:id", c.out.Handle("service record", c.serviceRecord))
 	auth.POST("/service-records/:id/correct", c.checkCSRF, c.out.Handle("correct record", c.correctRecord))
-	auth.POST("/service-records/:id/review", c.checkCSRF, c.out.Handle("review record", c.reviewRecord))
+	auth.POST("/service-records/:id/review", c.checkCSRF, c.out.Handle("review service record", c.reviewServiceRecord))
 	auth.GET("/notices", c.out.Handle("notices", c.notices))
 	auth.GET("/notices/new", c.out.Handle("notice form", c.noticeForm))
 	auth.POST("/notices", c.checkCSRF, c.out.Handle("compose notice", c.composeNotice))
 	auth.GET("/notices/:id", c.out.Handle("notice", c.notice))
 	auth.POST("/notices/:id/cancel", c.checkCSRF, c.out.Handle("cancel notice", c.cancelNotice))
 	auth.GET("/pushes", c.out.Handle("pushes", c.pushes))
+	auth.GET("/projects", c.out.Handle("projects", c.projects))
+	auth.GET("/projects/new", c.out.Handle("project form", c.projectForm))
+	auth.POST("/projects", c.checkCSRF, c.out.Handle("create project", c.createProject))
+	auth.GET("/projects/:code", c.out.Handle("project", c.project))
+	auth.POST("/projects/:code/cancel", c.checkCSRF, c.out.Handle("cancel project", c.cancelProject))
+	auth.GET("/review", c.out.Handle("review", c.pendingRecords))
+	auth.POST("/records/:id/review", c.checkCSRF, c.out.Handle("review record", c.reviewRecord))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
+	c.registerRecords(auth)
 	auth.POST("/assessment/close", c.checkCSRF, c.out.Handle("close month", c.closeMonth))
 	auth.POST("/assessment/reopen", c.checkCSRF, c.out.Handle("reopen month", c.reopenMonth))
 }

@@ -97,7 +97,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	r := gin.New()
-	New(Config{Accounts: db, Store: db, Loc: shanghai}).Register(r)
+	New(Config{Accounts: db, Store: db, Loc: shanghai, SignOffs: db,
+		Certificates: &flows.Certifier{Store: db, PublicURL: "https://gridbot.example.cn", Loc: shanghai}}).Register(r)
 	f.handler = r
 	f.srv = httptest.NewServer(r)
 	t.Cleanup(f.srv.Close)
@@ -425,7 +426,8 @@ func TestReportStatusChange(t *testing.T) {
 	b := f.as("boss")
 	path := "/admin/reports/" + f.report.Code
 	r := b.get(path)
-	wantPage(t, r, http.StatusOK, `<img src="/admin/media/`+strconv.FormatInt(f.report.Photos[0].ID, 10)+`"`, "照片获取中", "更改状态")
+	wantPage(t, r, http.StatusOK, `<a href="/admin/media/`+strconv.FormatInt(f.report.Photos[0].ID, 10)+`"`,
+		`<img src="/admin/media/`+strconv.FormatInt(f.report.Photos[0].ID, 10)+`?size=thumb"`, "照片获取中", "更改状态")
 
 	wantPage(t, b.post(path+"/status", url.Values{"status": {""}}), http.StatusUnprocessableEntity, "请选择新的状态")
 	wantPage(t, b.post(path+"/status", url.Values{"status": {"已解决"}}), http.StatusUnprocessableEntity, "请选择新的状态")
@@ -449,10 +451,14 @@ func TestReportStatusChange(t *testing.T) {
 	if err != nil || got.Status != flows.StatusWorking || got.Note != "已派人" {
 		t.Fatalf("stored %+v %v", got, err)
 	}
-	// The reporter's push is queued with the change.
-	var jobs int
-	if err := f.db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'send_push'`).Scan(&jobs); err != nil || jobs != 1 {
-		t.Errorf("send_push jobs = %d, %v; want 1", jobs, err)
+	// The reporter's push is queued with the change (beside the handler
+	// unit's reviewer's, queued when the report was saved).
+	var jobs, pushes int
+	if err := f.db.SQL().QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'send_push'`).Scan(&jobs); err != nil || jobs != 2 {
+		t.Errorf("send_push jobs = %d, %v; want 2", jobs, err)
+	}
+	if err := f.db.SQL().QueryRow(`SELECT COUNT(*) FROM pushes WHERE kind = 'report_status'`).Scan(&pushes); err != nil || pushes != 1 {
+		t.Errorf("report_status pushes = %d, %v; want 1", pushes, err)
 	}
 
 	// A move the rules refuse is shown, nothing stored.
@@ -659,7 +665,7 @@ func TestActivitiesAssessmentAndWorkbook(t *testing.T) {
 	}
 	b := f.as("boss")
 	wantPage(t, b.get("/admin/activities?month="+m.String()), http.StatusOK, a.Code, "垃圾分类宣传", "12 人参加", "5 张照片，计 3 张",
-		`<img src="/admin/media/`+strconv.FormatInt(a.Photos[0].ID, 10)+`"`, "照片已过期", "照片获取中")
+		`<img src="/admin/media/`+strconv.FormatInt(a.Photos[0].ID, 10)+`?size=thumb"`, "照片已过期", "照片获取中")
 	wantPage(t, f.as("cg").get("/admin/activities?month="+m.String()), http.StatusOK, "本月没有集体活动")
 
 	r := b.get("/admin/assessment?month=" + m.String())
@@ -817,6 +823,7 @@ func TestFormTooLarge(t *testing.T) {
 func (f *fixture) concrete(path string) string {
 	path = strings.ReplaceAll(path, ":code", f.report.Code)
 	path = strings.ReplaceAll(path, ":id", "1")
+	path = strings.ReplaceAll(path, ":unit", "1")
 	return strings.ReplaceAll(path, "*filepath", "console.css")
 }
 

@@ -90,7 +90,7 @@ func (c *Console) assessment(ctx *gin.Context) error {
 	}
 	// A unit admin sees their unit's row (ranked among all) only.
 	adm := adminOf(ctx)
-	d := assessmentData{monthNav: c.navOf(m), Assessment: adm.AssessmentRows(a), Office: adm.CanSeeWorkbook(),
+	d := assessmentData{monthNav: c.navUpToNow(m), Assessment: adm.AssessmentRows(a), Office: adm.CanSeeWorkbook(),
 		Rules: flows.ScoreParts(flows.UnitScore{}), Generated: c.cfg.Now(), CanClose: adm.CanCloseMonth()}
 	for _, u := range d.Assessment.Units {
 		d.Parts = append(d.Parts, unitParts{u.Unit, u.Score, flows.ScoreParts(u)})

@@ -78,7 +78,7 @@ func TestCancelScheduledNotice(t *testing.T) {
 	wantPage(t, b.get(page), http.StatusOK, `id="cancel-form"`, "已排期")
 	wantPage(t, f.as("cg").post(page+"/cancel", url.Values{}), http.StatusForbidden)
 	r = b.post(page+"/cancel", url.Values{})
-	if r.code != http.StatusSeeOther || r.location != page+"?msg=cancelled" {
+	if r.code != http.StatusSeeOther || r.location != page+"?msg=noticecancelled" {
 		t.Fatalf("cancel: %d %q %s", r.code, r.location, r.body)
 	}
 	got := wantPage2(t, b.get(r.location), "已取消：wmb")

@@ -334,6 +334,6 @@ func (c *Console) cancelNotice(ctx *gin.Context) error {
 	if err != nil {
 		return admin.NotFound(err, "没有这条通知。")
 	}
-	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=cancelled", Path, id))
+	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=noticecancelled", Path, id))
 	return nil
 }

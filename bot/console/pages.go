@@ -25,14 +25,19 @@ var statuses = []string{flows.StatusPending, flows.StatusWorking, flows.StatusFi
 // flashes are the messages a redirect may ask a page to show (?msg=), so
 // no text from the URL reaches the page.
 var flashes = map[string]string{
-	"status":    "状态已更新，已通知上报人。",
-	"unbound":   "已解除绑定。",
-	"created":   "通知已创建，将按发送时间发出。",
-	"corrected": "记录已更正，已记下更正人和时间。",
-	"reviewed":  "审核结果已保存；退回的已通知本人。",
-	"closed":    "本月已结账：考核数据已冻结，该月的服务记录和活动不再接受登记。",
-	"reopened":  "本月已重新开放：考核按最新记录计算，可以补登。",
-	"cancelled": "通知已取消，不会发出。",
+	"status":          "状态已更新，已通知上报人。",
+	"unbound":         "已解除绑定。",
+	"created":         "通知已创建，将按发送时间发出。",
+	"project":         "项目已发布。",
+	"cancelled":       "项目已取消，已通知报名成员。",
+	"confirmed":       "记录已通过。",
+	"rejected":        "记录已退回，已通知本人。",
+	"assigned":        "处置单位或期限已更新。",
+	"corrected":       "记录已更正，已记下更正人和时间。",
+	"reviewed":        "审核结果已保存；退回的已通知本人。",
+	"closed":          "本月已结账：考核数据已冻结，该月的服务记录和活动不再接受登记。",
+	"reopened":        "本月已重新开放：考核按最新记录计算，可以补登。",
+	"noticecancelled": "通知已取消，不会发出。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }
@@ -47,6 +52,13 @@ func funcs(loc *time.Location) template.FuncMap {
 			return t.In(loc).Format("2006-01-02 15:04")
 		},
 		"hours": flows.Hours,
+		// dtlocal: a time as a datetime-local input's value.
+		"dtlocal": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.In(loc).Format("2006-01-02T15:04")
+		},
 		// countPhotos: the photos of a record that count (SPEC §9).
 		"countPhotos": flows.CountPhotos,
 		"hours1":      func(h float64) string { return strconv.FormatFloat(h, 'f', 1, 64) },
@@ -75,23 +87,31 @@ type monthNav struct {
 	Month, Prev, Next, Max string
 }
 
-// navOf is the month picker of month m.
-func (c *Console) navOf(m flows.Month) monthNav {
+// navOf is the month picker of month m, offering the month after it
+// (projects are published ahead).
+func navOf(m flows.Month) monthNav {
 	prev := flows.Month{Year: m.Year, Month: m.Month - 1}
 	if m.Month == time.January {
 		prev = flows.Month{Year: m.Year - 1, Month: time.December}
 	}
+	return monthNav{Month: m.String(), Prev: prev.String(), Next: m.Next().String()}
+}
+
+// navUpToNow is the month picker of month m for the records of months
+// gone by: no month after the current one is offered.
+func (c *Console) navUpToNow(m flows.Month) monthNav {
+	nav := navOf(m)
 	cur := flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc)))
-	nav := monthNav{Month: m.String(), Prev: prev.String(), Max: cur.String()}
-	if next := m.Next(); !cur.First().Before(next.First()) {
-		nav.Next = next.String()
+	nav.Max = cur.String()
+	if cur.First().Before(m.Next().First()) {
+		nav.Next = ""
 	}
 	return nav
 }
 
 // monthLinks are the links of a list's month picker, keeping its filters.
 func (c *Console) monthLinks(path string, q url.Values, m flows.Month) (prev, next template.URL, max string) {
-	nav := c.navOf(m)
+	nav := c.navUpToNow(m)
 	prev = linkWith(path, q, "month", nav.Prev)
 	if nav.Next != "" {
 		next = linkWith(path, q, "month", nav.Next)
@@ -108,6 +128,8 @@ type dashboardData struct {
 	Activities   int
 	Reports      int
 	ByStatus     []statusCount
+	// Handlers are the open and overdue reports per handler unit, now.
+	Handlers []flows.HandlerCount
 }
 
 type statusCount struct {
@@ -134,7 +156,10 @@ func (c *Console) dashboard(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	d := dashboardData{monthNav: c.navOf(m), Chart: newChart(grids), Reports: len(reports)}
+	d := dashboardData{monthNav: c.navUpToNow(m), Chart: newChart(grids), Reports: len(reports)}
+	if d.Handlers, err = c.cfg.Store.HandlerCounts(rctx, c.cfg.Now(), unitID); err != nil {
+		return err
+	}
 	for _, g := range grids {
 		d.TotalMinutes += g.Minutes
 		d.Activities += g.Activities
@@ -241,6 +266,11 @@ type reportData struct {
 	History []flows.ReportChange
 	Status  string // the form's choice
 	Note    string
+	// Overdue: the report is open past its deadline now. Units are the
+	// units to reassign it to, for an admin who may (CanAssignReport).
+	Overdue   bool
+	CanAssign bool
+	Units     []string
 	// Phone is the reporter's mobile (Tel its link), for office admins only; MapURL
 	// shows the report's coordinates on a map ("" without coordinates).
 	Phone       string
@@ -262,13 +292,18 @@ func (c *Console) reportPage(ctx *gin.Context) (reportData, error) {
 	if err != nil {
 		return reportData{}, err
 	}
-	d := reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h, MapURL: mapURL(r.Place)}
+	d := reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h, Overdue: r.OverdueAt(c.cfg.Now()), MapURL: mapURL(r.Place)}
 	if adminOf(ctx).CanSeeReporterPhone() {
 		m, err := c.cfg.Store.MemberByID(rctx, r.MemberID)
 		if err != nil && !errors.Is(err, flows.ErrNotFound) {
 			return reportData{}, err
 		}
 		d.Phone, d.Tel = m.Phone, template.URL("tel:"+url.PathEscape(m.Phone))
+	}
+	if d.CanAssign = adminOf(ctx).CanAssignReport(); d.CanAssign {
+		if d.Units, err = c.cfg.Store.UnitNames(rctx); err != nil {
+			return reportData{}, err
+		}
 	}
 	return d, nil
 }
@@ -368,7 +403,7 @@ func (c *Console) members(ctx *gin.Context) error {
 	if ctx.Query("format") == "xlsx" {
 		return c.membersXLSX(ctx, d, unitID, m)
 	}
-	nav := c.navOf(m)
+	nav := c.navUpToNow(m)
 	d.Month, d.Max = nav.Month, nav.Max
 	if d.Units, d.Grids, err = c.filterChoices(ctx, unitID); err != nil {
 		return err

@@ -88,11 +88,17 @@ type Deps struct {
 	// PruneEvery is how often staged photos no record took are deleted
 	// (those older than StagedPhotoTTL); 0 means DefaultPruneEvery.
 	PruneEvery time.Duration
+	// Projects, when set, closes the projects past their check-out window
+	// every CloseEvery (0 means DefaultCloseEvery): members who never
+	// checked out get a pending record and are told.
+	Projects   flows.ProjectStore
+	CloseEvery time.Duration
 }
 
 // Register adds FetchPhotoWorker, SendPushWorker and NotifyReporterWorker
 // to ws, in River's "default" queue, and the pruning of staged photos no
-// record took beside them.
+// record took beside them, and with deps.Projects the closing of projects
+// whose members never checked out (checkoutCloser).
 func Register(ws *worker.Workers, deps Deps, log *slog.Logger) error {
 	if deps.Photos == nil || deps.Pushes == nil || deps.Tokens == nil || deps.Sender == nil {
 		return errors.New("jobs: register: Photos, Pushes, Tokens and Sender are required")
@@ -137,5 +143,12 @@ func Register(ws *worker.Workers, deps Deps, log *slog.Logger) error {
 	worker.Add(ws, &NotifyReporterWorker{Pushes: deps.Pushes, Push: push})
 	prune := &pruner{photos: deps.Photos, every: deps.PruneEvery, now: deps.Now, log: log}
 	ws.Loop(func(ctx context.Context, _ *worker.Client) { prune.run(ctx) })
+	if deps.Projects != nil {
+		if deps.CloseEvery <= 0 {
+			deps.CloseEvery = DefaultCloseEvery
+		}
+		closer := &checkoutCloser{projects: deps.Projects, every: deps.CloseEvery, now: deps.Now, log: log}
+		ws.Loop(func(ctx context.Context, _ *worker.Client) { closer.run(ctx) })
+	}
 	return nil
 }

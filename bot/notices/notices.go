@@ -203,7 +203,8 @@ func register(ws *worker.Workers, deps Deps, log *slog.Logger) (*SendBatchWorker
 	worker.Add(ws, batch)
 	worker.Add(ws, &SendDeliveryWorker{sender: s, Limiter: deps.Limiter, Stale: deps.Stale})
 	if deps.Schedules != nil {
-		worker.Add(ws, &FireScheduleWorker{Store: deps.Schedules, Location: deps.Location, Log: log})
+		signOffs, _ := deps.Schedules.(SignOffReminder)
+		worker.Add(ws, &FireScheduleWorker{Store: deps.Schedules, SignOffs: signOffs, Location: deps.Location, Log: log})
 	}
 	// While the client runs, batch runs are queued for the senders; when
 	// it stops, the queued runs are withdrawn first (their jobs start no

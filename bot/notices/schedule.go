@@ -94,13 +94,22 @@ func (s *Scheduler) log() *slog.Logger {
 // (SPEC §1).
 const activityGoal = 2
 
+// SignOffReminder is the part of flows.SignOffStore the 26th's schedule
+// needs (sqldb.DB implements it).
+type SignOffReminder interface {
+	SignOffReminder(ctx context.Context, fireID int64, loc *time.Location) (int, error)
+}
+
 // FireScheduleWorker does what a fired due time asks, through notices sent
 // by the notice jobs like any other: for the weekend reminder, one to the
 // targets of the weekend's notices; for the 25th, one to the coordinators
 // of each unit with fewer than two collective activities this month.
 type FireScheduleWorker struct {
 	river.WorkerDefaults[flows.FireScheduleJob]
-	Store    flows.ScheduleStore
+	Store flows.ScheduleStore
+	// SignOffs sends the 26th's month so far to each unit's leaders
+	// (flows.ScheduleSignOff); nil leaves that schedule unknown.
+	SignOffs SignOffReminder
 	Location *time.Location
 	Log      *slog.Logger
 }
@@ -125,6 +134,22 @@ func (w *FireScheduleWorker) Work(ctx context.Context, job *river.Job[flows.Fire
 			return fmt.Errorf("fire schedule %d: %w", job.Args.FireID, err)
 		}
 		w.Log.Info("notices: activity reminders", slog.Int64("fire_id", job.Args.FireID), slog.Int("notices", k))
+	case flows.ScheduleOverdueReports:
+		n, err := w.Store.OverdueReminder(ctx, job.Args.FireID, w.Location)
+		if err != nil {
+			return fmt.Errorf("fire schedule %d: %w", job.Args.FireID, err)
+		}
+		w.Log.Info("notices: overdue report reminders", slog.Int64("fire_id", job.Args.FireID), slog.Int("pushes", n))
+	case flows.ScheduleSignOff:
+		if w.SignOffs == nil {
+			w.Log.Warn("notices: no sign-off store", slog.String("schedule", job.Args.Schedule))
+			return nil
+		}
+		n, err := w.SignOffs.SignOffReminder(ctx, job.Args.FireID, w.Location)
+		if err != nil {
+			return fmt.Errorf("fire schedule %d: %w", job.Args.FireID, err)
+		}
+		w.Log.Info("notices: sign-off reminders", slog.Int64("fire_id", job.Args.FireID), slog.Int("pushes", n))
 	default:
 		w.Log.Warn("notices: unknown schedule kind", slog.String("schedule", job.Args.Schedule))
 	}

@@ -296,19 +296,26 @@ func (c *Client) SendText(ctx context.Context, openID, text string) error {
 	return c.PostJSON(ctx, "/cgi-bin/message/custom/send", body, nil)
 }
 
-// Menu is the custom menu of SPEC §4.
+// Menu is the custom menu of SPEC §4 (at most 5 items under each of 3
+// buttons, as WeChat allows). A key whose flow is not built answers with
+// the help.
 var Menu = map[string]any{
 	"button": []map[string]any{
 		{"name": "志愿服务", "sub_button": []map[string]string{
+			{"type": "click", "name": "活动报名", "key": "PROJECTS"},
+			{"type": "click", "name": "签到签退", "key": "CHECK_IN"},
 			{"type": "click", "name": "登记时长", "key": "LOG_HOURS"},
-			{"type": "click", "name": "活动记录", "key": "LOG_ACTIVITY"},
+			{"type": "click", "name": "结对帮扶", "key": "MY_PAIRS"},
 			{"type": "click", "name": "我的时长", "key": "MY_HOURS"},
 		}},
-		{"name": "网格巡查", "sub_button": []map[string]string{
+		{"name": "网格工作", "sub_button": []map[string]string{
 			{"type": "click", "name": "上报问题", "key": "REPORT_PROBLEM"},
 			{"type": "click", "name": "我的上报", "key": "MY_REPORTS"},
+			{"type": "click", "name": "活动记录", "key": "LOG_ACTIVITY"},
+			{"type": "click", "name": "待办事项", "key": "MY_TASKS"},
 		}},
 		{"name": "我的", "sub_button": []map[string]string{
+			{"type": "click", "name": "我的证明", "key": "MY_CERTIFICATE"},
 			{"type": "click", "name": "绑定身份", "key": "BIND"},
 			{"type": "click", "name": "提醒设置", "key": "REMINDERS"},
 			{"type": "click", "name": "帮助", "key": "HELP"},

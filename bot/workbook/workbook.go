@@ -26,6 +26,8 @@ const (
 	SheetServices   = "服务明细"
 )
 
+// SheetSignOffs (signoffs.go) comes last.
+
 // Data is what the workbook shows: the month's assessment and its detail
 // records (as the store lists them: names filled, photos attached), with
 // the office time zone for saving times.
@@ -34,7 +36,9 @@ type Data struct {
 	Activities []flows.Activity
 	Reports    []flows.Report
 	Services   []flows.ServiceRecord
-	Loc        *time.Location
+	// Submissions are the month's sign-offs, one per unit (SheetSignOffs).
+	Submissions []flows.Submission
+	Loc         *time.Location
 }
 
 // kind is how a column's cells are formatted.
@@ -71,7 +75,7 @@ func Write(w io.Writer, d Data) error {
 	if d.Loc == nil {
 		return errors.New("workbook: no time zone")
 	}
-	sheets := []sheet{unitSheet(d), gridSheet(d), activitySheet(d), reportSheet(d), serviceSheet(d)}
+	sheets := []sheet{unitSheet(d), gridSheet(d), activitySheet(d), reportSheet(d), serviceSheet(d), signOffSheet(d)}
 	for _, s := range sheets {
 		if s.n+1 > excelize.TotalRows {
 			return fmt.Errorf("workbook: %s has %d rows, more than a sheet holds (%d)", s.name, s.n, excelize.TotalRows-1)
@@ -407,6 +411,9 @@ func Load(ctx context.Context, src Source, m flows.Month, loc *time.Location) (D
 	}
 	d.Reports, err = src.Reports(ctx, flows.ReportFilter{From: m.First().In(loc), To: m.Next().First().In(loc)})
 	if err != nil {
+		return Data{}, err
+	}
+	if d.Submissions, err = loadSubmissions(ctx, src, m); err != nil {
 		return Data{}, err
 	}
 	return d, nil

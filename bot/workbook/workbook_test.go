@@ -69,6 +69,11 @@ func testData() Data {
 			{Member: "李四", Unit: "市文明办", Grid: "二号网格", Date: flows.Date{Year: 2024, Month: 11, Day: 2},
 				StartMin: -1, EndMin: -1, Minutes: 120, Category: "文明劝导", Content: "路口劝导"},
 		},
+		Submissions: []flows.Submission{
+			{UnitID: 1, Unit: "市文明办", Submitted: true, SubmittedBy: "赵六", SubmittedAt: time.Date(2024, 11, 27, 1, 30, 0, 0, time.UTC), OnTime: true},
+			{UnitID: 2, Unit: "市城管局", Submitted: true, SubmittedBy: "王五", SubmittedAt: time.Date(2024, 11, 29, 2, 0, 0, 0, time.UTC)},
+			{UnitID: 3, Unit: "市卫健委"},
+		},
 	}
 }
 
@@ -83,7 +88,7 @@ func TestWrite(t *testing.T) {
 	}
 	defer f.Close()
 
-	if got, want := f.GetSheetList(), []string{"单位考核", "网格排名", "活动记录", "巡查记录", "服务明细"}; !slices.Equal(got, want) {
+	if got, want := f.GetSheetList(), []string{"单位考核", "网格排名", "活动记录", "巡查记录", "服务明细", "月报签发"}; !slices.Equal(got, want) {
 		t.Fatalf("sheets = %q, want %q", got, want)
 	}
 	if f.GetActiveSheetIndex() != 0 {
@@ -95,8 +100,9 @@ func TestWrite(t *testing.T) {
 		"活动记录": "编号,单位,网格,日期,地点,主题,参加人数,活动内容,照片数,录入时间",
 		"巡查记录": "编号,日期,网格,单位,上报人,问题类别,地点,问题描述,照片数,处理状态,处理说明",
 		"服务明细": "姓名,单位,网格,日期,开始,结束,时长(小时),类别,地点,内容,是否合格,关联活动,审核状态",
+		"月报签发": "单位,签发状态,签发人,签发时间,按时签发",
 	}
-	wantRows := map[string]int{"单位考核": 4, "网格排名": 3, "活动记录": 2, "巡查记录": 2, "服务明细": 3}
+	wantRows := map[string]int{"单位考核": 4, "网格排名": 3, "活动记录": 2, "巡查记录": 2, "服务明细": 3, "月报签发": 4}
 	for name, want := range headers {
 		rows, err := f.GetRows(name)
 		if err != nil {
@@ -169,6 +175,11 @@ func TestWrite(t *testing.T) {
 		{"服务明细", "K2", "否", "否"},
 		{"服务明细", "L2", "HD-20241128-001", "HD-20241128-001"},
 		{"服务明细", "M2", "已确认", "已确认"},
+		{"月报签发", "B2", "按时签发", "按时签发"},
+		{"月报签发", "D2", "2024-11-27 09:30", "2024-11-27 09:30"},
+		{"月报签发", "B3", "逾期签发", "逾期签发"},
+		{"月报签发", "E3", "否", "否"},
+		{"月报签发", "B4", "未签发", "未签发"},
 		{"服务明细", "E3", "", ""},
 		{"服务明细", "K3", "是", "是"},
 	} {

@@ -12,6 +12,7 @@ import (
 	"gridbot/bot/admin"
 	"gridbot/bot/notices"
 	"gridbot/bot/wechat"
+	"gridbot/store/s3blobs"
 	"gridbot/store/session"
 	"gridbot/store/sqldb"
 )
@@ -41,19 +42,41 @@ const (
 // redisPrefix starts every key gridbot keeps in Redis.
 const redisPrefix = "gridbot:"
 
-// openStore opens the database named by cfg and applies pending
-// migrations: all that the database-only commands (migrate, import, admin
-// add, report) open.
+// openStore opens the database named by cfg, applies pending migrations
+// and puts photo bytes where GRIDBOT_PHOTO_STORE says: all that the
+// database-only commands (migrate, import, admin add, report, photos)
+// open.
 func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
 	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	db.SetLocation(cfg.TZ)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	if cfg.PhotoStore != "" {
+		objects, err := openPhotoStore(ctx, cfg)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		db.UseBlobs(objects)
+	}
 	return db, nil
+}
+
+// openPhotoStore connects the S3 photo store of GRIDBOT_PHOTO_STORE.
+func openPhotoStore(ctx context.Context, cfg Config) (*s3blobs.Store, error) {
+	objects, err := s3blobs.Open(ctx, s3blobs.Config{
+		URL: cfg.PhotoStore, Endpoint: cfg.S3Endpoint,
+		AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3Secret, Region: cfg.S3Region,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("photo store: %w", err)
+	}
+	return objects, nil
 }
 
 // open connects the stores named by cfg, migrates the database and builds

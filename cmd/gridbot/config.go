@@ -18,6 +18,8 @@ import (
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/wechat"
+	"gridbot/flows"
+	"gridbot/store/s3blobs"
 )
 
 // DevToken is the webhook token of dev mode (no WECHAT_TOKEN).
@@ -53,6 +55,17 @@ type Config struct {
 	TrustedProxies []string
 	// AcceptPlaintext, with AESKey set, also accepts plaintext POSTs.
 	AcceptPlaintext bool
+	// PublicURL is the server's public base URL (no trailing slash), for
+	// certificate links; empty outside dev mode unless set. In dev mode an
+	// empty one becomes http:// and the bound address.
+	PublicURL string
+	// OfficeName is the issuer of certificates and the office on forms.
+	OfficeName string
+	// PhotoStore is where photo bytes go: empty for the database, else
+	// s3://bucket/prefix on the S3-compatible service at S3Endpoint.
+	PhotoStore                        string
+	S3Endpoint, S3AccessKey, S3Secret string
+	S3Region                          string
 	// DevMode is on when WECHAT_TOKEN is unset.
 	DevMode bool
 }
@@ -101,6 +114,14 @@ var envVars = []envVar{
 		Parse:   parseTemplateFields(jobs.StatusTemplateValues, func(c *Config) *wechat.TemplateFields { return &c.StatusTemplateFields })},
 	{Name: "GRIDBOT_SEND_RATE", Default: "50", Meaning: "notice messages per second, all instances together", Parse: parseSendRate},
 	{Name: "GRIDBOT_TRUSTED_PROXIES", Note: "none", Meaning: "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", Parse: parseTrustedProxies},
+	{Name: "GRIDBOT_PUBLIC_URL", Note: "no certificate links (「证明」 unavailable); dev mode: http:// + the listen address",
+		Meaning: "public base URL of this server, for links sent in chat (certificates): an absolute https:// URL (http:// only in dev mode or for a loopback host)", Parse: parsePublicURL},
+	{Name: "GRIDBOT_OFFICE_NAME", Default: flows.DefaultOfficeName, Meaning: "the office's name on certificates and printed forms", Parse: setString(func(c *Config) *string { return &c.OfficeName })},
+	{Name: "GRIDBOT_PHOTO_STORE", Note: "the database", Meaning: "where photo bytes and thumbnails go: s3://bucket/prefix selects S3-compatible object storage (photos stored before stay readable; gridbot photos copy moves them)", Parse: parsePhotoStore},
+	{Name: "GRIDBOT_S3_ENDPOINT", Default: "https://s3.amazonaws.com", Meaning: "base URL of the S3-compatible service (https means TLS), such as http://127.0.0.1:9000 for MinIO", Parse: parseS3Endpoint},
+	{Name: "GRIDBOT_S3_ACCESS_KEY", Note: "anonymous", Meaning: "access key ID of the photo store", Parse: setString(func(c *Config) *string { return &c.S3AccessKey })},
+	{Name: "GRIDBOT_S3_SECRET_KEY", Meaning: "secret access key of the photo store", Parse: setString(func(c *Config) *string { return &c.S3Secret })},
+	{Name: "GRIDBOT_S3_REGION", Note: "asked of the service", Meaning: "region of the photo store's bucket, such as us-east-1", Parse: setString(func(c *Config) *string { return &c.S3Region })},
 }
 
 // loadConfig reads and validates the environment, naming every bad value.
@@ -132,6 +153,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.AESKey != "" && c.AppID == "" {
 		bad("WECHAT_APPID", errors.New("is required when WECHAT_AES_KEY is set (safe-mode messages carry the AppID)"))
+	}
+	if c.PhotoStore == "" && (c.S3AccessKey != "" || c.S3Secret != "" || c.S3Region != "") {
+		bad("GRIDBOT_PHOTO_STORE", errors.New("is empty (photos in the database) but GRIDBOT_S3_* keys or region are set: "+
+			"set it to s3://bucket/prefix, or unset them"))
+	}
+	if (c.S3AccessKey == "") != (c.S3Secret == "") {
+		bad("GRIDBOT_S3_ACCESS_KEY", errors.New("and GRIDBOT_S3_SECRET_KEY are set together or not at all"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("configuration:\n%w", err)
@@ -264,6 +292,34 @@ func parseSendRate(c *Config, v string) error {
 	return nil
 }
 
+// parsePublicURL takes an absolute http(s) URL without query or
+// fragment; plain http only in dev mode or for a loopback host (links
+// sent to phones must not be readable on the way).
+func parsePublicURL(c *Config, v string) error {
+	if v == "" {
+		return nil
+	}
+	v = strings.TrimRight(v, "/")
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not an absolute http(s) URL such as https://gridbot.example.gov.cn", v)
+	}
+	if u.Scheme == "http" && !c.DevMode && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("%q must be https:// outside dev mode (http:// only for a loopback host)", v)
+	}
+	c.PublicURL = v
+	return nil
+}
+
+// isLoopback reports whether host is localhost or a loopback IP.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func parseTrustedProxies(c *Config, v string) error {
 	var errs []error
 	for _, p := range strings.Split(v, ",") {
@@ -277,6 +333,24 @@ func parseTrustedProxies(c *Config, v string) error {
 		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 	return errors.Join(errs...)
+}
+
+func parsePhotoStore(c *Config, v string) error {
+	if v != "" {
+		if _, _, err := s3blobs.ParseURL(v); err != nil {
+			return fmt.Errorf("%w (or empty for the database)", err)
+		}
+	}
+	c.PhotoStore = v
+	return nil
+}
+
+func parseS3Endpoint(c *Config, v string) error {
+	if _, _, err := s3blobs.ParseEndpoint(v); err != nil {
+		return err
+	}
+	c.S3Endpoint = v
+	return nil
 }
 
 // checkDevMode refuses dev mode beside production settings (SPEC §3): dev

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -204,6 +205,44 @@ func TestConfigErrorsQuoteValuesNotSecrets(t *testing.T) {
 			t.Errorf("%s: %v, want an error naming it", name, err)
 		} else if strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%s: error %q shows the secret", name, err)
+		}
+	}
+}
+
+// TestPhotoStoreConfig: the S3 variables are read with the photo store
+// and refused without it, keys come in pairs, and an endpoint holding
+// credentials is refused without showing them.
+func TestPhotoStoreConfig(t *testing.T) {
+	store := map[string]string{"GRIDBOT_PHOTO_STORE": "s3://office-photos/gridbot", "GRIDBOT_S3_ENDPOINT": "http://127.0.0.1:9000",
+		"GRIDBOT_S3_ACCESS_KEY": "k", "GRIDBOT_S3_SECRET_KEY": "s", "GRIDBOT_S3_REGION": "cn-east-1"}
+	c, err := loadConfig(envOf(store))
+	if err != nil || c.PhotoStore != "s3://office-photos/gridbot" || c.S3Endpoint != "http://127.0.0.1:9000" || c.S3AccessKey != "k" || c.S3Secret != "s" || c.S3Region != "cn-east-1" {
+		t.Fatalf("loadConfig = %+v, %v", c, err)
+	}
+	if c, err := loadConfig(envOf(nil)); err != nil || c.PhotoStore != "" || c.S3Endpoint != "https://s3.amazonaws.com" {
+		t.Errorf("defaults: store %q, endpoint %q, %v", c.PhotoStore, c.S3Endpoint, err)
+	}
+	for _, tc := range []struct {
+		name     string
+		change   map[string]string
+		want     string
+		notShown string
+	}{
+		{"keys without a store", map[string]string{"GRIDBOT_PHOTO_STORE": ""}, "GRIDBOT_PHOTO_STORE: is empty", ""},
+		{"access key alone", map[string]string{"GRIDBOT_S3_SECRET_KEY": ""}, "GRIDBOT_S3_ACCESS_KEY: and GRIDBOT_S3_SECRET_KEY", ""},
+		{"not s3", map[string]string{"GRIDBOT_PHOTO_STORE": "https://office-photos"}, "GRIDBOT_PHOTO_STORE: want s3://bucket", ""},
+		{"bad bucket", map[string]string{"GRIDBOT_PHOTO_STORE": "s3://Office_Photos"}, "GRIDBOT_PHOTO_STORE: bucket", ""},
+		{"credentials in the store", map[string]string{"GRIDBOT_PHOTO_STORE": "s3://k:s3cret@office-photos"}, "GRIDBOT_PHOTO_STORE: want", "s3cret"},
+		{"endpoint with a path", map[string]string{"GRIDBOT_S3_ENDPOINT": "http://127.0.0.1:9000/bucket"}, "GRIDBOT_S3_ENDPOINT: \"http", ""},
+		{"credentials in the endpoint", map[string]string{"GRIDBOT_S3_ENDPOINT": "https://k:s3cret@s3.example"}, "GRIDBOT_S3_ENDPOINT: must not hold credentials", "s3cret"},
+	} {
+		env := maps.Clone(store)
+		maps.Copy(env, tc.change)
+		_, err := loadConfig(envOf(env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		} else if tc.notShown != "" && strings.Contains(err.Error(), tc.notShown) {
+			t.Errorf("%s: error %q shows the secret", tc.name, err)
 		}
 	}
 }

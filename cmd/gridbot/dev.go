@@ -46,6 +46,9 @@ func newDevMode(cfg Config, addr net.Addr) (*devMode, Config) {
 		cfg.APIBase = chat.Base + devchat.APIPath
 		chat.OwnAPI = true
 	}
+	if cfg.PublicURL == "" { // the bound address: links open on this machine
+		cfg.PublicURL = chat.Base
+	}
 	return &devMode{chat: chat}, cfg
 }
 

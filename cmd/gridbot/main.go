@@ -42,6 +42,9 @@ commands:
   report month YYYY-MM [--xlsx FILE]
                             print the month's unit assessment and grid
                             ranking; write the workbook to FILE
+  photos copy               move photo bytes kept in the database to the store
+                            GRIDBOT_PHOTO_STORE names (resumable)
+  photos thumbs             make the thumbnails photos stored before lack
   chat [--as OPENID] [--url URL]
                             chat with a running gridbot from the terminal;
                             /quit, Ctrl-C or the end of input leaves
@@ -92,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runNotice(ctx, cfg, args, stdout, stderr, log)
 	case "report":
 		return runReport(ctx, cfg, args, stdout)
+	case "photos":
+		return runPhotos(ctx, cfg, args, stdout)
 	case "menu":
 		if len(args) != 1 || args[0] != "push" {
 			return fmt.Errorf("usage: gridbot menu push")

@@ -137,10 +137,10 @@ func TestReportMonth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); !slices.Equal(got, []string{"单位考核", "网格排名", "活动记录", "巡查记录", "服务明细"}) {
+	if got := f.GetSheetList(); !slices.Equal(got, []string{"单位考核", "网格排名", "活动记录", "巡查记录", "服务明细", "月报签发"}) {
 		t.Errorf("sheets = %q", got)
 	}
-	for sheet, n := range map[string]int{"单位考核": 3, "网格排名": 3, "活动记录": 4, "巡查记录": 2, "服务明细": 4} {
+	for sheet, n := range map[string]int{"单位考核": 3, "网格排名": 3, "活动记录": 4, "巡查记录": 2, "服务明细": 4, "月报签发": 3} {
 		rows, err := f.GetRows(sheet)
 		if err != nil || len(rows) != n {
 			t.Errorf("%s: %d rows (%v), want %d", sheet, len(rows), err, n)

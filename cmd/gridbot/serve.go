@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"gridbot/bot/admin"
+	"gridbot/bot/certificate"
 	"gridbot/bot/console"
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
@@ -105,6 +106,7 @@ func startWorkers(ctx context.Context, a *app, cfg Config, log *slog.Logger) (*w
 	err := jobs.Register(ws, jobs.Deps{
 		Photos: a.db, Pushes: a.db, Tokens: a.client, Sender: a.client, APIBase: cfg.APIBase,
 		StatusTemplateID: cfg.StatusTemplateID, StatusTemplateFields: cfg.StatusTemplateFields, Location: cfg.TZ,
+		Projects: a.db,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -146,7 +148,9 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	r.NoMethod(apiError(http.StatusMethodNotAllowed, "method not allowed here"))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Reviews: a.db, Sessions: a.sessions, Loc: cfg.TZ})
+	certifier := &flows.Certifier{Store: a.db, PublicURL: cfg.PublicURL, Office: cfg.OfficeName, Loc: cfg.TZ}
+	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Reviews: a.db, Projects: a.db, Handling: a.db,
+		Certificates: certifier, SignOffs: a.db, Sessions: a.sessions, Loc: cfg.TZ})
 	wh := &webhook.Handler{
 		Token:           cfg.Token,
 		AESEnabled:      cfg.AESKey != "",
@@ -177,11 +181,14 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	// The API and the console count failed sign-ins together.
-	admin.New(admin.Config{Accounts: a.db, Store: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
-	cons := console.New(console.Config{Accounts: a.db, Store: a.db, Limiter: a.logins, Loc: cfg.TZ, Log: log})
+	admin.New(admin.Config{Accounts: a.db, Store: a.db, Certificates: certifier, SignOffs: a.db,
+		Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
+	cons := console.New(console.Config{Accounts: a.db, Store: a.db, Certificates: certifier, SignOffs: a.db, Office: cfg.OfficeName,
+		Limiter: a.logins, Loc: cfg.TZ, Log: log})
 	cons.Register(r)
 	// Unknown console paths get the console's Chinese 404 page.
 	r.NoRoute(cons.NotFound(apiError(http.StatusNotFound, "no such endpoint")))
+	(&certificate.Pages{Store: a.db, Certifier: certifier, Loc: cfg.TZ, Log: log}).Register(r)
 	if dev != nil {
 		dev.register(r)
 	}

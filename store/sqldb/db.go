@@ -64,10 +64,12 @@ type DB struct {
 	// an insert-only River client: no queues, no workers, never started.
 	jobs *river.Client[*sql.Tx]
 	// blobs keeps the bytes of stored photos: the photo_blobs table
-	// unless SetBlobs replaced it.
+	// (and photo_thumbs) unless UseBlobs replaced it.
 	blobs Blobs
 	// stmts are the statements prepared once (see prepared), by query.
 	stmts sync.Map
+	// loc is the office time zone pushes word dates in (SetLocation).
+	loc *time.Location
 }
 
 var (
@@ -173,7 +175,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // migrations is the goose provider of the dialect's embedded migrations.
 func (db *DB) migrations() (*goose.Provider, error) {
 	var (
-		gd   goose.Dialect
+		gd goose.Dialect
 		// Features are built on branches in parallel, so a migration may
 		// land with a number below one a database already has: apply it
 		// rather than refuse to start.

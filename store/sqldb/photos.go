@@ -15,70 +15,13 @@ import (
 	"gridbot/flows"
 )
 
-// Blobs keeps the bytes of stored photos, by photo ID. The default keeps
-// them in the photo_blobs table; a file or object store can implement it
-// and be installed with SetBlobs.
-//
-// Put is called inside the transaction that marks the photo stored: a
-// database implementation writes through tx, so bytes and status commit
-// together; another store ignores tx and writes at once (if the transaction
-// then rolls back, the photo stays pending and its next fetch overwrites
-// the bytes, so Put must replace what is there). Get returns an error
-// wrapping flows.ErrNotFound when it has no bytes for the photo. Delete is
-// called, in the same way, inside the transaction that deletes photos
-// (staged photos never attached to a record); photos without bytes are
-// no error.
-type Blobs interface {
-	Put(ctx context.Context, tx *sqlx.Tx, photoID int64, data []byte) error
-	Get(ctx context.Context, photoID int64) ([]byte, error)
-	Delete(ctx context.Context, tx *sqlx.Tx, photoIDs []int64) error
-}
-
-// SetBlobs replaces where photo bytes are kept. Call it after Open, before
-// the store is used; photos stored before the switch stay where they are.
-func (db *DB) SetBlobs(b Blobs) { db.blobs = b }
-
-// tableBlobs is the default Blobs: the photo_blobs table.
-type tableBlobs struct{ db *DB }
-
-// Put upserts the photo's row in photo_blobs.
-func (b tableBlobs) Put(ctx context.Context, tx *sqlx.Tx, photoID int64, data []byte) error {
-	const query = `
-INSERT INTO photo_blobs (photo_id, data) VALUES (?, ?)
-ON CONFLICT (photo_id) DO UPDATE SET data = excluded.data`
-	_, err := tx.ExecContext(ctx, b.db.q(query), photoID, data)
-	return err
-}
-
-// Delete removes the photos' rows from photo_blobs.
-func (b tableBlobs) Delete(ctx context.Context, tx *sqlx.Tx, photoIDs []int64) error {
-	if len(photoIDs) == 0 {
-		return nil
-	}
-	query, args, err := sqlx.In(`DELETE FROM photo_blobs WHERE photo_id IN (?)`, photoIDs)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, b.db.q(query), args...)
-	return err
-}
-
-// Get reads the photo's bytes from photo_blobs.
-func (b tableBlobs) Get(ctx context.Context, photoID int64) ([]byte, error) {
-	const query = `SELECT data FROM photo_blobs WHERE photo_id = ?`
-	var data []byte
-	err := b.db.db.GetContext(ctx, &data, b.db.q(query), photoID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("bytes of photo %d: %w", photoID, flows.ErrNotFound)
-	}
-	return data, err
-}
-
 // Owners of photos (photos.owner_kind).
 const (
 	ownerReport   = "report"
 	ownerActivity = "activity"
 	ownerService  = "service"
+	// ownerReportAfter owns the result photos of a report (SPEC §15).
+	ownerReportAfter = "report_after"
 )
 
 // maxErrorRunes is how much of a fetch error photos.last_error keeps.
@@ -299,15 +242,19 @@ func (db *DB) photo(ctx context.Context, id int64) (flows.Photo, error) {
 	return r.photo(), nil
 }
 
-// SavePhotoData stores a fetched photo's bytes (through Blobs) and marks it
-// stored with its content type, size and SHA-256, in one transaction.
-// Saving a stored photo again changes nothing; a photo marked failed is
-// stored after all. flows.ErrNotFound for an unknown photo.
+// SavePhotoData stores a fetched photo's bytes and its thumbnail (see
+// makeThumb; through Blobs) and marks it stored with its content type,
+// size and SHA-256, in one transaction. Saving a stored photo again
+// changes nothing; a photo marked failed is stored after all.
+// flows.ErrNotFound for an unknown photo.
 func (db *DB) SavePhotoData(ctx context.Context, id int64, contentType string, data []byte) error {
 	if len(data) == 0 {
 		return fmt.Errorf("store: save photo data: photo %d: no bytes", id)
 	}
 	sum := sha256.Sum256(data)
+	// Made before the transaction: decoding a photo takes a while, and
+	// holds no lock meanwhile.
+	thumb, hasThumb := makeThumb(data)
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		lockPhoto := `SELECT status FROM photos WHERE id = ?` + db.forUpdate()
 		var status string
@@ -317,8 +264,13 @@ func (db *DB) SavePhotoData(ctx context.Context, id int64, contentType string, d
 		if status == string(flows.PhotoStored) {
 			return nil
 		}
-		if err := db.blobs.Put(ctx, tx, id, data); err != nil {
+		if err := db.blobs.Put(ctx, tx, id, Original, data); err != nil {
 			return err
+		}
+		if hasThumb {
+			if err := db.blobs.Put(ctx, tx, id, Thumb, thumb); err != nil {
+				return err
+			}
 		}
 		const update = `
 UPDATE photos SET status = ?, content_type = ?, size = ?, sha256 = ?, stored_at = ?
@@ -348,16 +300,40 @@ WHERE id = ?`
 // PhotoData returns a stored photo with its bytes; flows.ErrNotFound when
 // the photo is unknown or not stored (pending or failed).
 func (db *DB) PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error) {
+	p, data, err := db.photoBytes(ctx, id, false)
+	return p, data, wrap("photo data", err)
+}
+
+// PhotoThumb returns a stored photo with the bytes of its thumbnail (a
+// JPEG: ContentType says so, SHA256 is the original's with "-thumb"), or
+// with its own bytes when it has no thumbnail (too small to need one, or
+// no image a thumbnail could be made of); flows.ErrNotFound as PhotoData.
+func (db *DB) PhotoThumb(ctx context.Context, id int64) (flows.Photo, []byte, error) {
+	p, data, err := db.photoBytes(ctx, id, true)
+	return p, data, wrap("photo thumbnail", err)
+}
+
+func (db *DB) photoBytes(ctx context.Context, id int64, small bool) (flows.Photo, []byte, error) {
 	p, err := db.photo(ctx, id)
-	if err == nil && p.Status != flows.PhotoStored {
-		err = fmt.Errorf("photo %d is %s: %w", id, p.Status, flows.ErrNotFound)
-	}
-	var data []byte
-	if err == nil {
-		data, err = db.blobs.Get(ctx, id)
-	}
 	if err != nil {
-		return flows.Photo{}, nil, wrap("photo data", err)
+		return flows.Photo{}, nil, err
+	}
+	if p.Status != flows.PhotoStored {
+		return flows.Photo{}, nil, fmt.Errorf("photo %d is %s: %w", id, p.Status, flows.ErrNotFound)
+	}
+	if small {
+		data, err := db.blobs.Get(ctx, id, Thumb)
+		if err == nil {
+			p.ContentType, p.Size, p.SHA256 = "image/jpeg", int64(len(data)), p.SHA256+"-thumb"
+			return p, data, nil
+		}
+		if !errors.Is(err, flows.ErrNotFound) {
+			return flows.Photo{}, nil, err
+		}
+	}
+	data, err := db.blobs.Get(ctx, id, Original)
+	if err != nil {
+		return flows.Photo{}, nil, err
 	}
 	return p, data, nil
 }
@@ -368,7 +344,7 @@ func (db *DB) PhotoUnit(ctx context.Context, id int64) (int64, error) {
 	const query = `
 SELECT COALESCE(r.unit_id, a.unit_id, s.unit_id, 0)
 FROM photos p
-LEFT JOIN reports r ON p.owner_kind = 'report' AND r.id = p.owner_id
+LEFT JOIN reports r ON p.owner_kind IN ('report', 'report_after') AND r.id = p.owner_id
 LEFT JOIN activities a ON p.owner_kind = 'activity' AND a.id = p.owner_id
 LEFT JOIN service_records s ON p.owner_kind = 'service' AND s.id = p.owner_id
 WHERE p.id = ? AND p.owner_id IS NOT NULL`

@@ -32,6 +32,10 @@ type reportRow struct {
 	Status      string          `db:"status"`
 	Note        string          `db:"note"`
 	CreatedAt   dbTime          `db:"created_at"`
+	HandlerID   sql.NullInt64   `db:"handler_unit_id"`
+	Handler     sql.NullString  `db:"handler_unit"`
+	Deadline    *dbTime         `db:"deadline"`
+	Nearby      string          `db:"nearby"`
 }
 
 func (r reportRow) report() flows.Report {
@@ -51,6 +55,11 @@ func (r reportRow) report() flows.Report {
 		Status:      r.Status,
 		Note:        r.Note,
 		CreatedAt:   r.CreatedAt.Time,
+
+		HandlerUnitID: r.HandlerID.Int64,
+		HandlerUnit:   r.Handler.String,
+		Deadline:      r.Deadline.orZero(),
+		Nearby:        r.Nearby,
 	}
 }
 
@@ -59,11 +68,13 @@ func (r reportRow) report() flows.Report {
 const reportSelect = `
 SELECT r.id, r.code, r.member_id, m.name AS reporter, r.unit_id, u.name AS unit,
        r.grid_id, g.name AS grid, r.report_date, r.category, r.place, r.latitude,
-       r.longitude, r.description, r.status, r.note, r.created_at
+       r.longitude, r.description, r.status, r.note, r.created_at,
+       r.handler_unit_id, hu.name AS handler_unit, r.deadline, r.nearby
 FROM reports r
 JOIN members m ON m.id = r.member_id
 JOIN units u ON u.id = r.unit_id
 JOIN grids g ON g.id = r.grid_id
+LEFT JOIN units hu ON hu.id = r.handler_unit_id
 `
 
 // selectReports runs a report query and fills each report's photos.
@@ -80,10 +91,15 @@ func (db *DB) selectReports(ctx context.Context, q sqlx.QueryerContext, query st
 	if err != nil {
 		return nil, err
 	}
+	after, err := db.photosOf(ctx, q, ownerReportAfter, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]flows.Report, len(rows))
 	for i, r := range rows {
 		out[i] = r.report()
 		out[i].Photos = photos[r.ID]
+		out[i].AfterPhotos = after[r.ID]
 	}
 	return out, nil
 }
@@ -170,14 +186,20 @@ func (db *DB) CreateReport(ctx context.Context, r *flows.Report) error {
 		}
 		const insert = `
 INSERT INTO reports (code, member_id, unit_id, grid_id, report_date, category, place,
-    latitude, longitude, description, status, created_at, draft_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    latitude, longitude, description, status, created_at, draft_key,
+    handler_unit_id, deadline, nearby)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 		lat, lng := coords(r.Place)
 		created := db.stamp()
+		h, err := db.assignment(ctx, tx, m.GridID, m.UnitID, r.Category, created.Time)
+		if err != nil {
+			return err
+		}
 		var id int64
 		err = tx.GetContext(ctx, &id, db.q(insert), code, r.MemberID, m.UnitID, m.GridID, dbDate(r.Date),
-			r.Category, r.Place.Label, lat, lng, r.Description, flows.StatusPending, created, nullText(r.DraftKey))
+			r.Category, r.Place.Label, lat, lng, r.Description, flows.StatusPending, created, nullText(r.DraftKey),
+			h.UnitID, dbTime{h.Deadline}, strings.TrimSpace(r.Nearby))
 		if err != nil {
 			return err
 		}
@@ -187,14 +209,17 @@ RETURNING id`
 		saved = flows.Report{
 			ID: id, Code: code, Reporter: m.Name, UnitID: m.UnitID, Unit: m.Unit,
 			GridID: m.GridID, Grid: m.Grid, Status: flows.StatusPending, CreatedAt: created.Time,
+			MemberID: r.MemberID, Category: r.Category, Place: r.Place,
+			HandlerUnitID: h.UnitID, HandlerUnit: h.Unit, Deadline: h.Deadline, Nearby: strings.TrimSpace(r.Nearby),
 		}
-		return nil
+		return db.tellHandlers(ctx, tx, saved)
 	})
 	if err != nil {
 		return wrap("create report", err)
 	}
 	r.ID, r.Code, r.Reporter, r.Status, r.Note, r.CreatedAt = saved.ID, saved.Code, saved.Reporter, saved.Status, "", saved.CreatedAt
 	r.UnitID, r.Unit, r.GridID, r.Grid = saved.UnitID, saved.Unit, saved.GridID, saved.Grid
+	r.HandlerUnitID, r.HandlerUnit, r.Deadline, r.Nearby = saved.HandlerUnitID, saved.HandlerUnit, saved.Deadline, saved.Nearby
 	copy(r.Photos, photos)
 	return nil
 }
@@ -277,21 +302,35 @@ func (db *DB) SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.
 	var out flows.Report
 	note := strings.TrimSpace(c.Note)
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		lockReport := `SELECT id, code, category, member_id, status FROM reports WHERE code = ?` + db.forUpdate()
+		lockReport := `SELECT id, code, category, member_id, status, handler_unit_id FROM reports WHERE code = ?` + db.forUpdate()
 		var cur struct {
-			ID       int64  `db:"id"`
-			Code     string `db:"code"`
-			Category string `db:"category"`
-			MemberID int64  `db:"member_id"`
-			Status   string `db:"status"`
+			ID       int64         `db:"id"`
+			Code     string        `db:"code"`
+			Category string        `db:"category"`
+			MemberID int64         `db:"member_id"`
+			Status   string        `db:"status"`
+			Handler  sql.NullInt64 `db:"handler_unit_id"`
 		}
 		if err := tx.GetContext(ctx, &cur, db.q(lockReport), strings.TrimSpace(c.Code)); err != nil {
 			return err
+		}
+		if c.HandlerID != 0 {
+			if err := db.checkHandler(ctx, tx, c.HandlerID, cur.Handler.Int64); err != nil {
+				return err
+			}
 		}
 		if err := checkMove(cur.Status, c.Status, note); err != nil {
 			return err
 		}
 		now := db.stamp()
+		if len(c.Photos) > 0 {
+			if c.HandlerID == 0 || c.Status != flows.StatusFixed {
+				return errors.New("result photos come only with 已整改 from the chat")
+			}
+			if _, err := db.insertPhotos(ctx, tx, ownerReportAfter, cur.ID, c.HandlerID, c.Photos, flows.ResultPhotos, now); err != nil {
+				return err
+			}
+		}
 		const update = `
 UPDATE reports SET status = ?, note = ?, status_by = ?, status_at = ?
 WHERE id = ?`
@@ -352,8 +391,23 @@ ORDER BY c.created_at, c.id`
 
 // Reports lists the reports matching f, with photos, oldest first.
 func (db *DB) Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report, error) {
-	where := []string{"r.created_at >= ?", "r.created_at < ?"}
-	args := []any{dbTime{f.From.UTC().Truncate(time.Microsecond)}, dbTime{f.To.UTC().Truncate(time.Microsecond)}}
+	var (
+		where []string
+		args  []any
+	)
+	if !f.From.IsZero() {
+		where, args = append(where, "r.created_at >= ?"), append(args, dbTime{f.From.UTC().Truncate(time.Microsecond)})
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "r.created_at < ?"), append(args, dbTime{f.To.UTC().Truncate(time.Microsecond)})
+	}
+	if f.HandlerUnitID != 0 {
+		where, args = append(where, "r.handler_unit_id = ?"), append(args, f.HandlerUnitID)
+	}
+	if !f.OverdueAt.IsZero() {
+		where = append(where, "r.status IN ('待处理', '处理中')", "r.deadline < ?")
+		args = append(args, dbTime{f.OverdueAt.UTC().Truncate(time.Microsecond)})
+	}
 	if f.Status != "" {
 		where, args = append(where, "r.status = ?"), append(args, f.Status)
 	}
@@ -366,7 +420,10 @@ func (db *DB) Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report
 	if f.Unit != "" {
 		where, args = append(where, "u.name = ?"), append(args, strings.TrimSpace(f.Unit))
 	}
-	query := reportSelect + "WHERE " + strings.Join(where, " AND ") + "\nORDER BY r.created_at, r.id"
+	if f.MemberID != 0 {
+		where, args = append(where, "r.member_id = ?"), append(args, f.MemberID)
+	}
+	query := reportSelect + "WHERE " + strings.Join(append(where, "1 = 1"), " AND ") + "\nORDER BY r.created_at, r.id"
 	rs, err := db.selectReports(ctx, db.db, query, args...)
 	if err != nil {
 		return nil, wrap("reports", err)

@@ -119,81 +119,13 @@ func records(rows []serviceRow) []flows.ServiceRecord {
 // locked for the check, so concurrent saves can't both pass it.
 // flows.ErrNotFound for an unknown member.
 func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) error {
-	ranged := r.StartMin >= 0
 	var (
 		saved  flows.ServiceRecord
 		photos []flows.Photo
 	)
-	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		lockMember := `SELECT unit_id, grid_id FROM members WHERE id = ?` + db.forUpdate()
-		var m struct {
-			UnitID int64 `db:"unit_id"`
-			GridID int64 `db:"grid_id"`
-		}
-		if err := tx.GetContext(ctx, &m, db.q(lockMember), r.MemberID); err != nil {
-			return err
-		}
-		if d, ok, err := db.savedDraft(ctx, tx, ownerService, r.DraftKey); err != nil || ok {
-			saved = flows.ServiceRecord{ID: d.ID, UnitID: d.UnitID, GridID: d.GridID, CreatedAt: d.CreatedAt.Time}
-			photos = d.Photos
-			return err
-		}
-		if err := db.refuseClosed(ctx, tx, r.Date); err != nil {
-			return err
-		}
-		if ranged {
-			const sameDay = serviceSelect + `
-WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL AND r.status <> 'rejected'
-ORDER BY r.start_min, r.id`
-			var rows []serviceRow
-			if err := tx.SelectContext(ctx, &rows, db.q(sameDay), r.MemberID, dbDate(r.Date)); err != nil {
-				return err
-			}
-			for _, row := range rows {
-				if existing := row.record(); existing.Overlaps(r.StartMin, r.EndMin) {
-					return &flows.OverlapError{Existing: existing}
-				}
-			}
-		}
-		unitID, gridID := r.UnitID, r.GridID
-		if unitID == 0 {
-			unitID = m.UnitID
-		}
-		if gridID == 0 {
-			gridID = m.GridID
-		}
-		var start, end sql.NullInt64
-		if ranged {
-			start = sql.NullInt64{Int64: int64(r.StartMin), Valid: true}
-			end = sql.NullInt64{Int64: int64(r.EndMin), Valid: true}
-		}
-		lat, lng := coords(r.Place)
-		created := db.stamp()
-		status := r.Status
-		if status == "" {
-			status = flows.RecordPending
-		}
-		if !status.Valid() {
-			return fmt.Errorf("status %q", status)
-		}
-		const insert = `
-INSERT INTO service_records (member_id, unit_id, grid_id, service_date, start_min, end_min,
-    minutes, category, place, latitude, longitude, content, activity_id, created_at, draft_key,
-    status, project_code, pairing_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-RETURNING id`
-		var id int64
-		err := tx.GetContext(ctx, &id, db.q(insert), r.MemberID, unitID, gridID, dbDate(r.Date), start, end,
-			r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
-			string(status), nullText(r.ProjectCode), nullID(r.PairingID))
-		if err != nil {
-			return err
-		}
-		if photos, err = db.insertPhotos(ctx, tx, ownerService, id, r.MemberID, r.Photos, flows.ServicePhotos, created); err != nil {
-			return err
-		}
-		saved = flows.ServiceRecord{ID: id, UnitID: unitID, GridID: gridID, CreatedAt: created.Time, Status: status}
-		return nil
+	err := db.withTx(ctx, func(tx *sqlx.Tx) (err error) {
+		saved, photos, err = db.insertServiceRecord(ctx, tx, r)
+		return err
 	})
 	if err != nil {
 		return wrap("create service record", err)
@@ -204,6 +136,83 @@ RETURNING id`
 	}
 	copy(r.Photos, photos)
 	return nil
+}
+
+// insertServiceRecord is CreateServiceRecord inside tx: it locks the
+// member, checks the overlap and inserts the record with its photos,
+// returning the record as saved (ID, UnitID, GridID, CreatedAt, Status)
+// and its photos.
+func (db *DB) insertServiceRecord(ctx context.Context, tx *sqlx.Tx, r *flows.ServiceRecord) (saved flows.ServiceRecord, photos []flows.Photo, err error) {
+	ranged := r.StartMin >= 0
+	lockMember := `SELECT unit_id, grid_id FROM members WHERE id = ?` + db.forUpdate()
+	var m struct {
+		UnitID int64 `db:"unit_id"`
+		GridID int64 `db:"grid_id"`
+	}
+	if err := tx.GetContext(ctx, &m, db.q(lockMember), r.MemberID); err != nil {
+		return saved, photos, err
+	}
+	if d, ok, err := db.savedDraft(ctx, tx, ownerService, r.DraftKey); err != nil || ok {
+		saved = flows.ServiceRecord{ID: d.ID, UnitID: d.UnitID, GridID: d.GridID, CreatedAt: d.CreatedAt.Time}
+		photos = d.Photos
+		return saved, photos, err
+	}
+	if err := db.refuseClosed(ctx, tx, r.Date); err != nil {
+		return saved, photos, err
+	}
+	if ranged {
+		const sameDay = serviceSelect + `
+WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL AND r.status <> 'rejected'
+ORDER BY r.start_min, r.id`
+		var rows []serviceRow
+		if err := tx.SelectContext(ctx, &rows, db.q(sameDay), r.MemberID, dbDate(r.Date)); err != nil {
+			return saved, photos, err
+		}
+		for _, row := range rows {
+			if existing := row.record(); existing.Overlaps(r.StartMin, r.EndMin) {
+				return saved, photos, &flows.OverlapError{Existing: existing}
+			}
+		}
+	}
+	unitID, gridID := r.UnitID, r.GridID
+	if unitID == 0 {
+		unitID = m.UnitID
+	}
+	if gridID == 0 {
+		gridID = m.GridID
+	}
+	var start, end sql.NullInt64
+	if ranged {
+		start = sql.NullInt64{Int64: int64(r.StartMin), Valid: true}
+		end = sql.NullInt64{Int64: int64(r.EndMin), Valid: true}
+	}
+	lat, lng := coords(r.Place)
+	created := db.stamp()
+	status := r.Status
+	if status == "" {
+		status = flows.RecordPending
+	}
+	if !status.Valid() {
+		return saved, photos, fmt.Errorf("status %q", status)
+	}
+	const insert = `
+INSERT INTO service_records (member_id, unit_id, grid_id, service_date, start_min, end_min,
+    minutes, category, place, latitude, longitude, content, activity_id, created_at, draft_key,
+    status, project_code, pairing_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`
+	var id int64
+	err = tx.GetContext(ctx, &id, db.q(insert), r.MemberID, unitID, gridID, dbDate(r.Date), start, end,
+		r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
+		string(status), nullText(r.ProjectCode), nullID(r.PairingID))
+	if err != nil {
+		return saved, photos, err
+	}
+	if photos, err = db.insertPhotos(ctx, tx, ownerService, id, r.MemberID, r.Photos, flows.ServicePhotos, created); err != nil {
+		return saved, photos, err
+	}
+	saved = flows.ServiceRecord{ID: id, UnitID: unitID, GridID: gridID, CreatedAt: created.Time, Status: status}
+	return saved, photos, nil
 }
 
 // HoursSummary totals a member's service for the calendar month and year of
@@ -284,6 +293,9 @@ func recordWhere(f flows.RecordFilter, alias, dateCol string) (string, []any) {
 	}
 	if f.Grid != "" {
 		where, args = append(where, "g.name = ?"), append(args, strings.TrimSpace(f.Grid))
+	}
+	if f.MemberID != 0 {
+		where, args = append(where, alias+".member_id = ?"), append(args, f.MemberID)
 	}
 	if len(where) == 0 {
 		return "", nil

@@ -6,6 +6,13 @@ document.addEventListener('submit', function (e) {
   }
 });
 
+// Prints the page from buttons marked data-print (the monthly packet).
+document.addEventListener('click', function (e) {
+  if (e.target.closest && e.target.closest('[data-print]')) {
+    window.print();
+  }
+});
+
 // Marks a table box that is wider than the screen, so it shows its
 // "swipe for more" cue.
 function markWide() {

@@ -1,0 +1,60 @@
+package flows
+
+import "time"
+
+// Deps are what the engine needs from the outside world.
+type Deps struct {
+	Store Store
+	// Records saves reports and activities; without it those flows say
+	// they are unavailable.
+	Records RecordStore
+	// Reviews serves the review of logged hours (SPEC §11); without it
+	// 审核 says it is unavailable.
+	Reviews ReviewStore
+	// Projects serves volunteer projects (SPEC §10); without it 报名,
+	// 取消报名, 签到 and 签退 say they are unavailable.
+	Projects ProjectStore
+	// Handling serves 处置 and the nearby check (SPEC §15); optional.
+	Handling HandlingStore
+	// Certificates (SPEC §12) and SignOffs (§13) serve 证明 and 签发;
+	// without them those say they are unavailable.
+	Certificates *Certifier
+	SignOffs     SignOffStore
+	Sessions     SessionStore
+	// Now returns the current time; the engine converts it to Loc.
+	Now func() time.Time
+	// Loc is the office's time zone.
+	Loc *time.Location
+}
+
+// Stores is what flows read and write through.
+type Stores struct {
+	Store
+	RecordStore
+	// Reviews is nil when the engine has no ReviewStore.
+	Reviews ReviewStore
+	// Projects is nil when the engine has no ProjectStore.
+	Projects ProjectStore
+	// Handling is nil when the engine has no HandlingStore.
+	Handling HandlingStore
+	// Certificates and SignOffs are nil when the engine has none.
+	Certificates *Certifier
+	SignOffs     SignOffStore
+}
+
+// Facts are data loaded for the steps by a flow's Load.
+type Facts struct {
+	DayRecords    []ServiceRecord
+	DayActivities []Activity
+	UnitGrids     []Grid
+	// Pending is the record under review and PendingLeft how many wait.
+	Pending     *ServiceRecord
+	PendingLeft int
+	// Offers are the projects a project flow offers; Signups the
+	// member's own sign-ups.
+	Offers  []Project
+	Signups []MemberSignup
+	// ToHandle: the unit's open reports (处置); Nearby: one near the draft.
+	ToHandle []Report
+	Nearby   *Report
+}

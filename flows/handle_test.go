@@ -1,0 +1,199 @@
+package flows
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The fake's side of HandlingStore.
+
+func (s *fakeStore) HandlerReports(_ context.Context, unitID int64) ([]Report, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Report
+	for _, r := range s.reports {
+		if r.HandlerUnitID == unitID && Open(r.Status) {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Report) int { return a.Deadline.Compare(b.Deadline) })
+	return out, nil
+}
+
+func (s *fakeStore) NearbyReport(_ context.Context, category string, p Location, since time.Time) (Report, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.reports) - 1; i >= 0; i-- {
+		r := s.reports[i]
+		if r.Category == category && Open(r.Status) && !r.CreatedAt.Before(since) && IsNearby(p, r) {
+			return r, nil
+		}
+	}
+	return Report{}, ErrNotFound
+}
+
+func (s *fakeStore) ReportByCode(_ context.Context, code string) (Report, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.reports {
+		if r.Code == code {
+			return r, nil
+		}
+	}
+	return Report{}, ErrNotFound
+}
+
+func (s *fakeStore) SetReportStatus(_ context.Context, c StatusChange) (Report, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.reports {
+		r := &s.reports[i]
+		if r.Code != c.Code {
+			continue
+		}
+		if c.HandlerID != 0 {
+			m := s.members[c.HandlerID]
+			if m == nil || m.UnitID != r.HandlerUnitID || !m.Role.CanRecordActivity() {
+				return Report{}, &AssignmentError{Msg: "这条问题已不由您的单位处置"}
+			}
+		}
+		if err := CheckReportMove(r.Status, c.Status, c.Note); err != nil {
+			return Report{}, err
+		}
+		if len(c.Photos) > 0 {
+			if err := s.attach(c.HandlerID, c.Photos, ResultPhotos); err != nil {
+				return Report{}, err
+			}
+			r.AfterPhotos = c.Photos
+		}
+		r.Status, r.Note = c.Status, c.Note
+		s.pushes = append(s.pushes, Push{Kind: PushReportStatus, MemberID: r.MemberID, Text: r.Code + " " + c.Status})
+		return *r, nil
+	}
+	return Report{}, ErrNotFound
+}
+
+// handleHarness has 张三's report of 11月26日 (公共环境, 3 days: overdue on
+// the 28th 10:00) and one of the 27th, and 李四, coordinator of the
+// handler unit, bound as o-handler.
+func handleHarness(t *testing.T) (*harness, *harness) {
+	h := newHarness(t)
+	h.bind()
+	for _, d := range []Date{{2026, 11, 27}, {2026, 11, 24}} {
+		r := &Report{MemberID: h.member.ID, UnitID: 1, GridID: 7, Date: d, Category: "公共环境",
+			Place: Location{Label: "人民路18号"}, Description: "垃圾成堆", Photos: []Photo{{MediaID: "m"}}}
+		if err := h.st.CreateReport(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	li := h.st.addMember(Member{Name: "李四", Phone: "13800138002", UnitID: 1, Unit: "市文明办", GridID: 7, Grid: "人民路网格", Role: RoleCoordinator})
+	if err := h.st.BindMember(context.Background(), li.ID, "o-handler"); err != nil {
+		t.Fatal(err)
+	}
+	return h, h.as("o-handler")
+}
+
+func TestHandleFlowToFixed(t *testing.T) {
+	h, li := handleHarness(t)
+	h.expect("处置", "联络员或负责人") // a volunteer may not
+	// Oldest deadline first: the report of the 24th, overdue.
+	got := li.expect("处置", "1. XC-20261124-0002", "已逾期", "2. XC-20261127-0001")
+	if strings.Index(got, "XC-20261124") > strings.Index(got, "XC-20261127") {
+		t.Fatalf("not oldest deadline first: %q", got)
+	}
+	li.expect("3", "列表中的编号")
+	li.expect("1", "处理中", "已整改")
+	li.expect("不予处理", "区文明办")
+	li.expect("已整改", "整改后的现场照片")
+	li.expect("完成", "至少需要1张")
+	if got := li.photo(1); !strings.Contains(got, "已收到第1张照片") {
+		t.Fatalf("result photo: %q", got)
+	}
+	li.expect("完成", "整改情况")
+	li.expect("好了", "5–500")
+	li.expect("已清运垃圾并消毒", "请核对", "XC-20261124-0002", "整改照片：1张", "已清运垃圾并消毒")
+	li.expect("确认", "已将 XC-20261124-0002 标记为已整改", "已通知上报人")
+	r, _ := h.st.ReportByCode(context.Background(), "XC-20261124-0002")
+	if r.Status != StatusFixed || r.Note != "已清运垃圾并消毒" || len(r.AfterPhotos) != 1 {
+		t.Fatalf("report after 处置: %+v", r)
+	}
+	if p := h.st.photos[r.AfterPhotos[0].ID]; p == nil || p.MediaID != "media-1" || !p.attached {
+		t.Fatalf("result photo not kept: %+v", p)
+	}
+	if n := len(h.st.pushes); n != 1 || h.st.pushes[0].MemberID != h.member.ID {
+		t.Fatalf("reporter pushes: %+v", h.st.pushes)
+	}
+	// The other one to 处理中; then nothing is left to handle once fixed.
+	li.expect("处置", "1. XC-20261127-0001")
+	li.expect("1")
+	li.expect("处理中", "请核对")
+	li.expect("确认", "标记为处理中")
+	li.expect("处置", "处理中")
+	li.expect("1", "正在处理中")
+	li.expect("处理中", "请回复「已整改」")
+	li.expect("取消")
+	li.expect("待办", "待处置问题1条", "回复「处置」")
+	h.expect("待办", "暂无待办")
+}
+
+func TestNearbyAtIntake(t *testing.T) {
+	h, _ := handleHarness(t)
+	h.expect("上报")
+	h.expect("1")
+	h.expect("人民路18号", "现场照片") // the same address text as the open reports
+	h.photo(1)
+	h.expect("完成", "问题描述")
+	h.expect("垃圾又堆起来了", "请核对", "附近7天内已有同类问题尚未办结", "XC-20261124-0002", "仍要上报")
+	h.expect("确认", "已上报")
+	if r := h.st.reports[len(h.st.reports)-1]; r.Nearby != "XC-20261124-0002" {
+		t.Fatalf("saved nearby = %q", r.Nearby)
+	}
+	// Another category is not nearby.
+	h.expect("上报")
+	h.expect("2")
+	h.expect("人民路18号", "现场照片")
+	h.photo(2)
+	h.expect("完成", "问题描述")
+	if got := h.say("车辆乱停乱放"); strings.Contains(got, "附近") {
+		t.Fatalf("another category named as nearby: %q", got)
+	}
+}
+
+func TestIsNearby(t *testing.T) {
+	at := func(lat, lng float64, label string) Location {
+		return Location{Label: label, Latitude: lat, Longitude: lng, HasCoords: true}
+	}
+	// One degree of latitude is about 111,195 m on the mean sphere.
+	const deg = 1 / 111194.93
+	old := Report{Place: at(32.39, 119.43, "东关街口")}
+	for _, c := range []struct {
+		name string
+		p    Location
+		want bool
+	}{
+		{"same point", at(32.39, 119.43, "x"), true},
+		{"99 m north", at(32.39+99*deg, 119.43, "x"), true},
+		{"101 m north", at(32.39+101*deg, 119.43, "x"), false},
+		{"same address text, no coordinates", Location{Label: " 东关街口 "}, true},
+		{"other address text", Location{Label: "东关街18号"}, false},
+		{"empty address", Location{}, false},
+		{"coordinates decide when both have them", at(32.40, 119.43, "东关街口"), false},
+	} {
+		if got := IsNearby(c.p, old); got != c.want {
+			t.Errorf("%s: IsNearby = %v, want %v (%.1f m)", c.name, got, c.want, Distance(c.p.Latitude, c.p.Longitude, 32.39, 119.43))
+		}
+	}
+}
+
+func TestMyTasksForReviewers(t *testing.T) {
+	h, _ := reviewHarness(t)
+	r := h.as("o-reviewer")
+	r.expect("待办", "待审核服务记录2条", "回复「审核」")
+	h.expect("待办", "暂无待办") // a volunteer reviews nothing
+	if got := r.say("待办"); strings.Contains(got, "签发") {
+		t.Errorf("签发 offered before it exists, or to a coordinator: %q", got)
+	}
+}

@@ -1,0 +1,301 @@
+package flows
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeProjects is an in-memory ProjectStore for the project flows.
+type fakeProjects struct {
+	mu       sync.Mutex
+	projects []*Project
+	signups  []*Signup
+	records  []ServiceRecord
+	// overlap, when set, is the record a check-out overlaps.
+	overlap *ServiceRecord
+}
+
+func (f *fakeProjects) CreateProject(_ context.Context, p *Project, loc *time.Location) error {
+	if err := CheckProject(p, loc); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p.ID = int64(len(f.projects) + 1)
+	p.Code = "XM-" + strings.ReplaceAll(p.Date.String(), "-", "") + "-00" + string(rune('0'+p.ID))
+	p.CheckinCode = "0427"
+	f.projects = append(f.projects, p)
+	return nil
+}
+
+func (f *fakeProjects) Projects(_ context.Context, pf ProjectFilter) ([]Project, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Project
+	for _, p := range f.projects {
+		if (pf.From.IsZero() || !p.Date.Before(pf.From)) && (pf.To.IsZero() || p.Date.Before(pf.To)) && (pf.UnitID == 0 || p.UnitID == pf.UnitID) {
+			out = append(out, *p)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeProjects) byID(id int64) *Project {
+	for _, p := range f.projects {
+		if p.ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+func (f *fakeProjects) ProjectByCode(_ context.Context, code string) (Project, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.projects {
+		if p.Code == code {
+			return *p, nil
+		}
+	}
+	return Project{}, ErrNotFound
+}
+
+func (f *fakeProjects) ProjectSignups(_ context.Context, id int64) ([]Signup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Signup
+	for _, s := range f.signups {
+		if s.ProjectID == id {
+			out = append(out, *s)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeProjects) CancelProject(context.Context, string, string) (Project, error) {
+	return Project{}, nil
+}
+
+func (f *fakeProjects) OpenProjects(_ context.Context, m Member, now time.Time) ([]Project, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Project
+	for _, p := range f.projects {
+		if p.Open(m, now) && f.signup(p.ID, m.ID) == nil {
+			out = append(out, *p)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeProjects) signup(projectID, memberID int64) *Signup {
+	for _, s := range f.signups {
+		if s.ProjectID == projectID && s.MemberID == memberID {
+			return s
+		}
+	}
+	return nil
+}
+
+func (f *fakeProjects) MemberSignups(_ context.Context, memberID int64, since time.Time) ([]MemberSignup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []MemberSignup
+	for _, s := range f.signups {
+		if p := f.byID(s.ProjectID); s.MemberID == memberID && !p.Cancelled() && !p.Ends.Before(since) {
+			out = append(out, MemberSignup{Signup: *s, Project: *p})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeProjects) SignUp(_ context.Context, id int64, m Member, now time.Time) (Signup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.byID(id)
+	if p.Left() == 0 {
+		return Signup{}, &ProjectError{Msg: "项目 " + p.Code + " 名额已满。"}
+	}
+	p.SignedUp++
+	s := &Signup{ID: int64(len(f.signups) + 1), ProjectID: id, MemberID: m.ID, Place: p.SignedUp, SignedUpAt: now}
+	f.signups = append(f.signups, s)
+	return *s, nil
+}
+
+func (f *fakeProjects) Withdraw(_ context.Context, id, memberID int64, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, s := range f.signups {
+		if s.ProjectID == id && s.MemberID == memberID {
+			f.signups = append(f.signups[:i], f.signups[i+1:]...)
+			f.byID(id).SignedUp--
+			return nil
+		}
+	}
+	return &ProjectError{Msg: "没有报名"}
+}
+
+func (f *fakeProjects) CheckIn(_ context.Context, id int64, m Member, now time.Time) (Signup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.signup(id, m.ID)
+	if s == nil {
+		p := f.byID(id)
+		p.SignedUp++
+		s = &Signup{ID: int64(len(f.signups) + 1), ProjectID: id, MemberID: m.ID, Place: p.SignedUp, SignedUpAt: now}
+		f.signups = append(f.signups, s)
+	}
+	s.CheckedInAt = now
+	return *s, nil
+}
+
+func (f *fakeProjects) CheckOut(_ context.Context, id, memberID int64, now time.Time) (ServiceRecord, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.signup(id, memberID)
+	s.CheckedOutAt = now
+	if f.overlap != nil {
+		return ServiceRecord{}, &OverlapError{Existing: *f.overlap}
+	}
+	r, _ := ProjectRecord(*f.byID(id), *s, now, RecordConfirmed)
+	r.ID = 900
+	f.records = append(f.records, r)
+	return r, nil
+}
+
+func (f *fakeProjects) CloseMissedCheckouts(context.Context, time.Time) (int, error) { return 0, nil }
+
+// projectHarness is a bound member with a fake ProjectStore holding two
+// projects on 2026-11-29: 09:00-11:00 at 人民广场 (with coordinates, 3
+// places) and 14:00-16:00 at 社区 (code only, for 人民路网格).
+func projectHarness(t *testing.T) (*harness, *fakeProjects) {
+	h := newHarness(t)
+	fp := &fakeProjects{}
+	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Projects: fp, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.bind()
+	day := Date{2026, 11, 29}
+	for _, p := range []*Project{
+		{Title: "人民广场清扫", Unit: "市文明办", Date: day, StartMin: 9 * 60, EndMin: 11 * 60,
+			Place: Location{Label: "人民广场", Latitude: 31.2304, Longitude: 121.4737, HasCoords: true},
+			Slots: 3, Category: "卫生大扫除", Content: "清扫广场及周边垃圾死角", TargetAll: true},
+		{Title: "社区义诊", Unit: "市文明办", Date: day, StartMin: 14 * 60, EndMin: 16 * 60,
+			Place: Location{Label: "社区"}, Slots: 10, Category: "其他", Content: "社区老人义诊及健康咨询服务", Grids: []string{"人民路网格"}},
+	} {
+		if err := fp.CreateProject(context.Background(), p, shanghai); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, fp
+}
+
+func TestSignUpFlow(t *testing.T) {
+	h, fp := projectHarness(t)
+	h.expect("报名", "XM-20261129-001", "剩余3个名额", "XM-20261129-002", "社区")
+	h.expect("3", "请回复")
+	h.expect("1", "请核对", "人民广场清扫")
+	h.expect("确认", "报名成功", "第 1 位，共 3 个名额")
+	got := h.send(Input{Kind: KindClick, Key: "PROJECTS"}) // the menu's 活动报名
+	if !strings.Contains(got, "1. XM-20261129-002") || strings.Contains(got, "1. XM-20261129-001") || !strings.Contains(got, "XM-20261129-001 人民广场清扫（11月29日 9:00-11:00，人民广场） 已报名") {
+		t.Fatalf("the list after signing up: %q", got)
+	}
+	h.say("取消")
+
+	// A project that filled up meanwhile is refused.
+	fp.projects[1].Slots = 1
+	h.expect("报名", "XM-20261129-002")
+	h.expect("XM-20261129-002", "请核对")
+	fp.projects[1].SignedUp = 1
+	h.expect("确认", "名额已满")
+
+	h.expect("取消报名", "请核对", "人民广场清扫") // one sign-up: chosen at once
+	h.expect("确认", "已取消报名 XM-20261129-001")
+	if fp.projects[0].SignedUp != 0 {
+		t.Fatalf("withdrawal kept the place")
+	}
+	h.expect("取消报名", "没有可以取消的报名")
+
+	// Nothing to join.
+	h.now = time.Date(2026, 11, 29, 15, 0, 0, 0, shanghai)
+	h.expect("报名", "没有您可以报名")
+}
+
+func TestCheckInFlow(t *testing.T) {
+	h, fp := projectHarness(t)
+	h.expect("签到", "现在没有您可以签到的项目")
+	h.now = time.Date(2026, 11, 29, 8, 35, 0, 0, shanghai) // 25 minutes before the first
+	h.expect("签到", "签到 XM-20261129-001", "位置", "签到码")
+	far := Location{Latitude: 31.2304 + 501/metresPerDegree, Longitude: 121.4737, HasCoords: true}
+	reply := h.send(Input{Kind: KindLocation, Place: far})
+	if !strings.Contains(reply, "约501米") {
+		t.Fatalf("a location 501 m away: %q", reply)
+	}
+	near := Location{Latitude: 31.2304 + 499/metresPerDegree, Longitude: 121.4737, HasCoords: true}
+	if reply := h.send(Input{Kind: KindLocation, Place: near}); !strings.Contains(reply, "签到成功") || !strings.Contains(reply, "08:35") {
+		t.Fatalf("a location 499 m away: %q", reply)
+	}
+	if len(fp.signups) != 1 || !fp.signups[0].CheckedIn() {
+		t.Fatalf("signups %+v", fp.signups)
+	}
+
+	// The afternoon project has no coordinates: the code only.
+	h.now = time.Date(2026, 11, 29, 13, 45, 0, 0, shanghai)
+	h.expect("签到", "XM-20261129-002", "4位签到码")
+	h.send(Input{Kind: KindLocation, Place: near})
+	h.expect("1234", "签到码不正确")
+	h.expect("0427", "签到成功")
+
+	// Check-out: the morning project is past its 2 hours, the afternoon
+	// one is chosen at once; the record is the overlap of both times.
+	h.now = time.Date(2026, 11, 29, 14, 30, 0, 0, shanghai)
+	h.expect("签退", "签退成功", "XM-20261129-002", "14:00-14:30", "0.5小时", "已确认")
+	h.expect("签退", "没有可以签退")
+}
+
+func TestCheckOutOverlap(t *testing.T) {
+	h, fp := projectHarness(t)
+	h.now = time.Date(2026, 11, 29, 9, 10, 0, 0, shanghai)
+	h.expect("签到", "签到 XM-20261129-001")
+	h.expect("0427", "签到成功")
+	fp.overlap = &ServiceRecord{Date: Date{2026, 11, 29}, StartMin: 10 * 60, EndMin: 12 * 60, Category: "其他"}
+	h.now = time.Date(2026, 11, 29, 10, 50, 0, 0, shanghai)
+	h.expect("签退", "已签退", "10:00-12:00", "重叠", "未生成")
+	fp.overlap = nil
+	if len(fp.records) != 0 {
+		t.Fatal("a record was made")
+	}
+}
+
+// 待办 lists the member's sign-ups (签到 named on the day, 签退 once
+// checked in) and, for the unit's reviewers, the unit's projects today.
+func TestMyTasksProjects(t *testing.T) {
+	h, fp := projectHarness(t)
+	h.expect("待办", "暂无待办")
+	h.expect("报名", "XM-20261129-001")
+	h.expect("1", "请核对")
+	h.expect("确认", "报名成功")
+	h.expect("待办", "已报名项目 XM-20261129-001 人民广场清扫（11月29日 9:00-11:00，人民广场）")
+	if got := h.say("待办"); strings.Contains(got, "签到") || strings.Contains(got, "本单位今日项目") {
+		t.Fatalf("the day before, or to a volunteer: %q", got)
+	}
+	h.now = time.Date(2026, 11, 29, 8, 45, 0, 0, shanghai)
+	h.expect("待办", "XM-20261129-001", "到场后回复「签到」")
+	fp.signup(1, h.member.ID).CheckedInAt = h.now
+	h.expect("待办", "结束后回复「签退」")
+
+	for _, p := range fp.projects {
+		p.UnitID = 1
+	}
+	li := h.st.addMember(Member{Name: "李四", Phone: "13800138002", UnitID: 1, Unit: "市文明办", GridID: 7, Grid: "人民路网格", Role: RoleCoordinator})
+	if err := h.st.BindMember(context.Background(), li.ID, "o-reviewer"); err != nil {
+		t.Fatal(err)
+	}
+	r := h.as("o-reviewer")
+	r.expect("待办", "本单位今日项目 XM-20261129-001 人民广场清扫（9:00-11:00）", "XM-20261129-002 社区义诊")
+	fp.projects[1].CancelledAt = h.now
+	if got := r.say("待办"); strings.Contains(got, "社区义诊") {
+		t.Fatalf("a cancelled project listed: %q", got)
+	}
+}

@@ -1,0 +1,188 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SignOff is a unit's monthly sign-off (月报签发, SPEC §13): a leader's
+// confirmation of the month's figures as the assessment counted them.
+type SignOff struct {
+	UnitID   int64
+	Unit     string
+	Month    Month
+	MemberID int64
+	Leader   string
+	SignedAt time.Time
+	// Late: signed after the month's DeadlineDay (office time).
+	Late    bool
+	Figures UnitScore
+}
+
+// Submission is one unit's row of the month's sign-off table: signed or
+// not, by whom and when.
+type Submission struct {
+	UnitID      int64
+	Unit        string
+	Submitted   bool
+	SubmittedBy string
+	SubmittedAt time.Time
+	OnTime      bool
+}
+
+// MonthSoFar is a unit's month as the sign-off shows it: the figures the
+// assessment counts, the records waiting for review and the unit's leaders.
+type MonthSoFar struct {
+	Figures UnitScore
+	Pending int
+	Leaders []Member
+}
+
+// SignOffStore is what the sign-off needs of the database. store/sqldb
+// implements it.
+type SignOffStore interface {
+	// MonthSoFar returns a unit's figures of month m (SPEC §9, loc the
+	// office time zone), its pending records and its leaders.
+	MonthSoFar(ctx context.Context, unitID int64, m Month, loc *time.Location) (MonthSoFar, error)
+	// SaveSignOff saves leader memberID's sign-off of their unit's month m,
+	// with the figures counted now, replacing an earlier one; late after
+	// the month's deadline. A member who is not a leader is a *SignOffError.
+	SaveSignOff(ctx context.Context, memberID int64, m Month, loc *time.Location) (SignOff, error)
+	// SignOff returns a unit's sign-off of month m, or ErrNotFound.
+	SignOff(ctx context.Context, unitID int64, m Month) (SignOff, error)
+	// Submissions lists every unit's sign-off state for month m, by unit.
+	Submissions(ctx context.Context, m Month) ([]Submission, error)
+	// SignOffReminder pushes, once per fire and leader, each unit's month
+	// so far to its leaders (ScheduleSignOff); it returns the pushes stored.
+	SignOffReminder(ctx context.Context, fireID int64, loc *time.Location) (int, error)
+}
+
+// SignOffError is a sign-off the rules refuse.
+type SignOffError struct{ Msg string }
+
+func (e *SignOffError) Error() string { return e.Msg }
+
+// IsLate reports whether a sign-off of m at t comes after the deadline.
+func IsLate(m Month, t time.Time, loc *time.Location) bool {
+	return !t.Before(m.Deadline(loc))
+}
+
+// FiguresText is a unit's month as the sign-off and its reminder show it.
+func FiguresText(m Month, s MonthSoFar) string {
+	f := s.Figures
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %d年%d月：\n", f.Unit, m.Year, m.Month)
+	fmt.Fprintf(&b, "集中志愿服务活动（4张以上照片）：%d/%d次（共%d次）\n", f.ActivitiesWithPhotos, ActivityGoal, f.Activities)
+	fmt.Fprintf(&b, "网格巡查上报：%d条\n", f.Reports)
+	need := "全员参与"
+	if f.Roster > SmallUnit {
+		need = "不少于60%"
+	}
+	ok := "未达标"
+	if f.ParticipationOK {
+		ok = "达标"
+	}
+	fmt.Fprintf(&b, "参与率：%d/%d人（%.0f%%，要求%s，%s）\n", f.Served, f.Roster, f.ParticipationRate*100, need, ok)
+	fmt.Fprintf(&b, "服务：%d次，合格%d次，%s小时\n", f.Sessions, f.QualifiedSessions, Hours(f.Minutes))
+	fmt.Fprintf(&b, "待审核的服务记录：%d条", s.Pending)
+	return b.String()
+}
+
+// SignOffPush is the 26th's reminder to one of a unit's leaders.
+func SignOffPush(leader Member, m Month, s MonthSoFar) Push {
+	return Push{
+		Kind: PushSignOff, MemberID: leader.ID,
+		Key:  fmt.Sprintf("signoff:%s:%d", m, leader.ID),
+		Text: "本月报表请在28日前签发。\n" + FiguresText(m, s) + "\n\n回复「签发」提交本月报表。",
+		Values: PushValues{Title: "月报签发提醒", Code: m.String(), Status: "待签发",
+			Note: fmt.Sprintf("活动%d/%d次，上报%d条，回复「签发」提交本月报表", s.Figures.ActivitiesWithPhotos, ActivityGoal, s.Figures.Reports)},
+	}
+}
+
+// leaderNames lists the unit's leaders for a member who may not sign.
+func leaderNames(ms []Member) string {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Name
+	}
+	return strings.Join(names, "、")
+}
+
+// Draft entries of the sign-off flow.
+const (
+	signOffMonth   = "month"
+	signOffFigures = "figures"
+	signOffRefused = "refused"
+)
+
+func signOffFlow() *Flow {
+	return &Flow{
+		Name:        FlowSignOff,
+		Title:       "签发",
+		NeedsMember: true,
+		Available:   func(st Stores) bool { return st.SignOffs != nil },
+		Load:        loadSignOff,
+		Empty: func(env *Env) string {
+			return env.Draft[signOffRefused]
+		},
+		Summary: func(env *Env) string {
+			return "签发本单位月报：\n" + env.Draft[signOffFigures]
+		},
+		Save: saveSignOff,
+	}
+}
+
+// loadSignOff reads the month so far into the draft (the summary shows
+// it again at 确认), or the refusal for a member who is not a leader.
+func loadSignOff(ctx context.Context, st Stores, env *Env) error {
+	m := MonthOf(env.Today)
+	s, err := st.SignOffs.MonthSoFar(ctx, env.Member.UnitID, m, env.Now.Location())
+	if err != nil {
+		return err
+	}
+	if env.Member.Role != RoleLeader {
+		msg := "月报由本单位负责人签发"
+		if len(s.Leaders) > 0 {
+			msg += "：" + leaderNames(s.Leaders)
+		} else {
+			msg += "，本单位名册上还没有负责人，请联系区文明办"
+		}
+		env.Draft[signOffRefused] = msg + "。"
+		return nil
+	}
+	text := FiguresText(m, s)
+	if prev, err := st.SignOffs.SignOff(ctx, env.Member.UnitID, m); err == nil {
+		text += fmt.Sprintf("\n（%s已于%s签发，确认后以本次为准）", prev.Leader, prev.SignedAt.In(env.Now.Location()).Format("1月2日 15:04"))
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if IsLate(m, env.Now, env.Now.Location()) {
+		text += fmt.Sprintf("\n已过%d日，本次签发将记为逾期。", DeadlineDay)
+	}
+	env.Draft[signOffMonth] = m.String()
+	env.Draft[signOffFigures] = text
+	return nil
+}
+
+func saveSignOff(ctx context.Context, st Stores, env *Env) (Outcome, error) {
+	m, err := ParseMonth(env.Draft[signOffMonth])
+	if err != nil {
+		return Outcome{}, fmt.Errorf("sign-off draft month: %w", err)
+	}
+	s, err := st.SignOffs.SaveSignOff(ctx, env.Member.ID, m, env.Now.Location())
+	var se *SignOffError
+	if errors.As(err, &se) {
+		return Outcome{Reply: "未能签发：" + se.Msg + "。"}, nil
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	reply := fmt.Sprintf("已签发%s %d年%d月报表（%s）。", s.Unit, m.Year, m.Month, s.SignedAt.In(env.Now.Location()).Format("1月2日 15:04"))
+	if s.Late {
+		reply += fmt.Sprintf("已过%d日，记为逾期。", DeadlineDay)
+	}
+	return Outcome{Reply: reply}, nil
+}

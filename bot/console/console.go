@@ -17,7 +17,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -253,31 +252,6 @@ func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
 	ctx.Render(status, render.HTML{Template: t, Name: "layout.html", Data: p})
 }
 
-// formPage is the page a console form was posted from: the path without
-// its action (/admin/reports/X/status → /admin/reports/X), the composer
-// for a notice, the member list for an unbind, the month's assessment
-// for a close; the sign-in page for itself.
-func formPage(r *http.Request) string {
-	p := r.URL.Path
-	switch {
-	case p == Path+"/login":
-		return r.URL.RequestURI()
-	case p == Path+"/notices":
-		return Path + "/notices/new"
-	case strings.HasPrefix(p, Path+"/members/"):
-		return Path + "/members"
-	case strings.HasPrefix(p, Path+"/assessment/"):
-		if m, err := flows.ParseMonth(r.PostFormValue("month")); err == nil {
-			return Path + "/assessment?month=" + m.String()
-		}
-		return Path + "/assessment"
-	}
-	if i := strings.LastIndexByte(p, '/'); i > len(Path) {
-		return p[:i]
-	}
-	return Path + "/"
-}
-
 // errorPage renders the error page with a message and stops the chain.
 func (c *Console) errorPage(ctx *gin.Context, status int, msg string) {
 	c.render(ctx, status, "error", page{Title: errorTitles[status], Error: msg})
@@ -508,32 +482,4 @@ func (c *Console) logout(ctx *gin.Context) error {
 	setCookie(ctx, sessionCookie, "", Path, -1)
 	ctx.Redirect(http.StatusSeeOther, Path+"/login")
 	return nil
-}
-
-// month reads ?month=YYYY-MM, the current month when absent; a 400
-// otherwise.
-func (c *Console) month(ctx *gin.Context) (flows.Month, error) {
-	s := strings.TrimSpace(ctx.Query("month"))
-	if s == "" {
-		return flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc))), nil
-	}
-	m, err := flows.ParseMonth(s)
-	if err != nil || m.Year < 2000 || m.Year > 2999 {
-		return flows.Month{}, admin.BadRequest(fmt.Sprintf("月份「%s」格式不对，应为 YYYY-MM，例如 2024-11。", s))
-	}
-	return m, nil
-}
-
-// NotFound answers a request the router found no route for: on the
-// console's Chinese 404 page when its path is under the console, with
-// next otherwise. Mount it as the router's NoRoute.
-func (c *Console) NotFound(next gin.HandlerFunc) gin.HandlerFunc {
-	return func(ctx *gin.Context) {
-		if p := ctx.Request.URL.Path; p != Path && !strings.HasPrefix(p, Path+"/") {
-			next(ctx)
-			return
-		}
-		setSecurityHeaders(ctx.Writer.Header())
-		c.errorPage(ctx, http.StatusNotFound, "没有这个页面。请从上方菜单进入，或返回概览。")
-	}
 }

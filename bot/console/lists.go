@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 
+	"gridbot/bot/admin"
 	"gridbot/bot/workbook"
 	"gridbot/flows"
 )
@@ -107,4 +109,92 @@ func (c *Console) membersXLSX(ctx *gin.Context, d membersData, unitID int64, m f
 	return c.sendXLSX(ctx, "members-"+m.String(), "成员-"+m.String(), func(w io.Writer) error {
 		return workbook.WriteMembers(w, listTitle(m, "成员", d.Unit, d.Grid, d.Query), rows)
 	})
+}
+
+// --- members
+
+type membersData struct {
+	// Month is the month whose hours the export shows; Max the current.
+	Month, Max        string
+	Members           []flows.Member
+	Grids             []string
+	Units             []string
+	Grid, Unit, Query string
+	Back              string
+	XLSXURL           template.URL
+	Pager             pager
+}
+
+// members lists the roster filtered by unit, grid and q= (name or
+// mobile), in pinyin order, 20 a page; with format=xlsx as a workbook,
+// all pages, with each member's hours of the month (month=, the current
+// one by default).
+func (c *Console) members(ctx *gin.Context) error {
+	grid, unit := strings.TrimSpace(ctx.Query("grid")), strings.TrimSpace(ctx.Query("unit"))
+	unitID, err := adminOf(ctx).UnitScope(unit)
+	if err != nil {
+		return err
+	}
+	rctx := ctx.Request.Context()
+	all, err := c.cfg.Store.Members(rctx, flows.MemberFilter{UnitID: unitID, Unit: unit, Grid: grid})
+	if err != nil {
+		return err
+	}
+	d := membersData{Grid: grid, Unit: unit, Query: strings.TrimSpace(ctx.Query("q")), Back: ctx.Request.URL.RequestURI()}
+	for _, m := range all {
+		if matches(d.Query, m.Name, m.Phone) {
+			d.Members = append(d.Members, m)
+		}
+	}
+	sortMembers(d.Members)
+	m, err := c.month(ctx)
+	if err != nil {
+		return err
+	}
+	if ctx.Query("format") == "xlsx" {
+		return c.membersXLSX(ctx, d, unitID, m)
+	}
+	nav := c.navUpToNow(m)
+	d.Month, d.Max = nav.Month, nav.Max
+	if d.Units, d.Grids, err = c.filterChoices(ctx, unitID); err != nil {
+		return err
+	}
+	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
+	d.XLSXURL = linkWith(path, q, "format", "xlsx")
+	var lo, hi int
+	if d.Pager, lo, hi, err = paginate(path, q, len(d.Members)); err != nil {
+		return err
+	}
+	d.Members = d.Members[lo:hi]
+	c.render(ctx, http.StatusOK, "members", page{Title: "成员", Nav: "members", Flash: flash(ctx), Data: d})
+	return nil
+}
+
+func (c *Console) unbind(ctx *gin.Context) error {
+	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return admin.BadRequest("成员编号不对。")
+	}
+	rctx := ctx.Request.Context()
+	m, err := c.cfg.Store.MemberByID(rctx, id)
+	if err != nil {
+		return admin.NotFound(err, "没有这个成员。")
+	}
+	if adm := adminOf(ctx); !adm.CanSeeMember(m) {
+		return adm.Forbidden(flows.ResourceMember)
+	}
+	if err := c.cfg.Store.UnbindMember(rctx, id); err != nil {
+		return admin.NotFound(err, "没有这个成员。")
+	}
+	back := ctx.PostForm("back")
+	if !strings.HasPrefix(back, Path+"/members") {
+		back = Path + "/members"
+	}
+	back = safeNext(back)
+	sep := "?"
+	if strings.Contains(back, "?") {
+		sep = "&"
+	}
+	ctx.Redirect(http.StatusSeeOther, back+sep+"msg=unbound")
+	return nil
 }

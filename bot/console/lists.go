@@ -161,11 +161,9 @@ func (c *Console) members(ctx *gin.Context) error {
 	}
 	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
 	d.XLSXURL = linkWith(path, q, "format", "xlsx")
-	var lo, hi int
-	if d.Pager, lo, hi, err = paginate(path, q, len(d.Members)); err != nil {
+	if d.Members, d.Pager, err = onePage(path, q, d.Members); err != nil {
 		return err
 	}
-	d.Members = d.Members[lo:hi]
 	c.render(ctx, http.StatusOK, "members", page{Title: "成员", Nav: "members", Flash: flash(ctx), Data: d})
 	return nil
 }

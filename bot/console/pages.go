@@ -264,11 +264,9 @@ func (c *Console) reports(ctx *gin.Context) error {
 	}
 	d.PrevURL, d.NextURL, d.Max = c.monthLinks(path, q, m)
 	d.XLSXURL = linkWith(path, q, "format", "xlsx")
-	var lo, hi int
-	if d.Pager, lo, hi, err = paginate(path, q, len(d.Reports)); err != nil {
+	if d.Reports, d.Pager, err = onePage(path, q, d.Reports); err != nil {
 		return err
 	}
-	d.Reports = d.Reports[lo:hi]
 	c.render(ctx, http.StatusOK, "reports", page{Title: "巡查上报", Nav: "reports", Flash: flash(ctx), Data: d})
 	return nil
 }
@@ -437,11 +435,9 @@ func (c *Console) activities(ctx *gin.Context) error {
 	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
 	d.PrevURL, d.NextURL, d.Max = c.monthLinks(path, q, m)
 	d.XLSXURL = linkWith(path, q, "format", "xlsx")
-	var lo, hi int
-	if d.Pager, lo, hi, err = paginate(path, q, len(d.Activities)); err != nil {
+	if d.Activities, d.Pager, err = onePage(path, q, d.Activities); err != nil {
 		return err
 	}
-	d.Activities = d.Activities[lo:hi]
 	c.render(ctx, http.StatusOK, "activities", page{Title: "集体活动", Nav: "activities", Data: d})
 	return nil
 }

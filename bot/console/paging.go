@@ -67,3 +67,12 @@ func linkWith(path string, q url.Values, key, value string) template.URL {
 	}
 	return template.URL(path + "?" + v.Encode())
 }
+
+// onePage is the page of rows ?page= asks for (paginate), and its pager.
+func onePage[T any](path string, q url.Values, rows []T) ([]T, pager, error) {
+	p, lo, hi, err := paginate(path, q, len(rows))
+	if err != nil {
+		return nil, pager{}, err
+	}
+	return rows[lo:hi], p, nil
+}

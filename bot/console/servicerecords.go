@@ -107,11 +107,9 @@ func (c *Console) serviceRecords(ctx *gin.Context) error {
 	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
 	d.PrevURL, d.NextURL, d.Max = c.monthLinks(path, q, m)
 	d.XLSXURL = linkWith(path, q, "format", "xlsx")
-	var lo, hi int
-	if d.Pager, lo, hi, err = paginate(path, q, len(d.Records)); err != nil {
+	if d.Records, d.Pager, err = onePage(path, q, d.Records); err != nil {
 		return err
 	}
-	d.Records = d.Records[lo:hi]
 	c.render(ctx, http.StatusOK, "servicerecords", page{Title: "服务记录", Nav: "records", Data: d})
 	return nil
 }

@@ -420,7 +420,7 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 func (e *Engine) stores() Stores {
 	d := e.deps
 	return Stores{Store: d.Store, RecordStore: d.Records, Reviews: d.Reviews, Projects: d.Projects, Handling: d.Handling,
-		Certificates: d.Certificates, SignOffs: d.SignOffs}
+		Certificates: d.Certificates, SignOffs: d.SignOffs, Pairings: d.Pairings}
 }
 
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {

@@ -81,6 +81,8 @@ type Store interface {
 type Config struct {
 	Accounts admin.Accounts
 	Store    Store
+	// Residents serves the needs registry (SPEC §14); nil mounts none of it.
+	Residents admin.ResidentStore
 	// Certificates issues certificates from a member's personal record;
 	// SignOffs serves the sign-off table and the monthly packets; nil
 	// leaves them out. Office is the office's name on printed forms.
@@ -200,6 +202,9 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.POST("/records/:id/review", c.checkCSRF, c.out.Handle("review record", c.reviewRecord))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
+	if c.cfg.Residents != nil {
+		c.registerResidents(auth)
+	}
 	c.registerRecords(auth)
 	auth.POST("/assessment/close", c.checkCSRF, c.out.Handle("close month", c.closeMonth))
 	auth.POST("/assessment/reopen", c.checkCSRF, c.out.Handle("reopen month", c.reopenMonth))

@@ -76,8 +76,9 @@ func funcs(loc *time.Location) template.FuncMap {
 			}
 			return "st-pending"
 		},
-		"has":   func(list []string, s string) bool { return slices.Contains(list, s) },
-		"clock": clock,
+		"has":       func(list []string, s string) bool { return slices.Contains(list, s) },
+		"maskPhone": flows.MaskResidentPhone,
+		"clock":     clock,
 	}
 }
 

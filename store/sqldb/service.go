@@ -160,6 +160,11 @@ func (db *DB) insertServiceRecord(ctx context.Context, tx *sqlx.Tx, r *flows.Ser
 	if err := db.refuseClosed(ctx, tx, r.Date); err != nil {
 		return saved, photos, err
 	}
+	if r.PairingID != 0 {
+		if err := db.checkVisit(ctx, tx, r.PairingID, r.MemberID); err != nil {
+			return saved, photos, err
+		}
+	}
 	if ranged {
 		const sameDay = serviceSelect + `
 WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL AND r.status <> 'rejected'

@@ -375,7 +375,7 @@ func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess *Session, 
 func (e *Engine) save(ctx context.Context, env *Env, f *Flow, sess *Session, prefix string) (string, error) {
 	out, err := f.Save(ctx, e.stores(), env)
 	var se *StepError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) || closedMonth(err, f, &se) {
 		if se.Step == "" {
 			*sess = Session{}
 			return joinReply([]string{prefix}, se.Msg), nil

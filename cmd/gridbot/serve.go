@@ -183,8 +183,11 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	// The API and the console count failed sign-ins together.
 	admin.New(admin.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db,
 		Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
-	console.New(console.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db, Office: cfg.OfficeName,
-		Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r)
+	cons := console.New(console.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db, Office: cfg.OfficeName,
+		Limiter: a.logins, Loc: cfg.TZ, Log: log})
+	cons.Register(r)
+	// Unknown console paths get the console's Chinese 404 page.
+	r.NoRoute(cons.NotFound(apiError(http.StatusNotFound, "no such endpoint")))
 	(&certificate.Pages{Store: a.db, Certifier: certifier, Loc: cfg.TZ, Log: log}).Register(r)
 	if dev != nil {
 		dev.register(r)

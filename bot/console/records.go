@@ -128,7 +128,7 @@ func (c *Console) signOffs(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	d := signOffsData{monthNav: navOf(m), Rows: adminOf(ctx).SubmissionRows(subs)}
+	d := signOffsData{monthNav: c.navUpToNow(m), Rows: adminOf(ctx).SubmissionRows(subs)}
 	for _, s := range d.Rows {
 		switch {
 		case !s.Submitted:

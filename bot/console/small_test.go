@@ -24,7 +24,7 @@ func TestSmallConsoleItems(t *testing.T) {
 	r := b.get("/admin/")
 	wantPage(t, r, http.StatusOK, `href="/admin/reports?month=`+cur.String()+`&amp;status=`+strings.ToLower(url.QueryEscape(flows.StatusPending))+`"`,
 		`max="`+cur.String()+`"`)
-	for _, path := range []string{"/admin/", "/admin/reports", "/admin/activities", "/admin/service-records", "/admin/assessment"} {
+	for _, path := range []string{"/admin/", "/admin/reports", "/admin/activities", "/admin/service-records", "/admin/assessment", "/admin/signoffs"} {
 		if r := b.get(path); r.code != http.StatusOK || strings.Contains(r.body, "下月") {
 			t.Errorf("%s offers the next month: %d", path, r.code)
 		}

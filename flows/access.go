@@ -45,6 +45,8 @@ const (
 	ResourceWorkbook Resource = "workbook"
 	// ResourceProject is a volunteer project (SPEC §10) to see, publish or cancel.
 	ResourceProject Resource = "project"
+	// ResourceMonth is a month to close or reopen, for every unit.
+	ResourceMonth Resource = "month"
 )
 
 // ForbiddenError is a request the access rules refuse.
@@ -128,6 +130,15 @@ func (a Admin) CanSeeNotice(n Notice) bool { return a.CanNotify(n) }
 // workbook and see the grid ranking: they cover every unit, so office
 // admins only.
 func (a Admin) CanSeeWorkbook() bool { return a.Role == AdminOffice }
+
+// CanSeeReporterPhone reports whether a report's page shows the
+// reporter's mobile, for calling them back about the place: office
+// admins only (issue 17).
+func (a Admin) CanSeeReporterPhone() bool { return a.Role == AdminOffice }
+
+// CanCloseMonth reports whether the admin may close and reopen a month
+// (MonthClose): it freezes every unit's figures, so office admins only.
+func (a Admin) CanCloseMonth() bool { return a.Role == AdminOffice }
 
 // UnitScope is the unit a list (members, service records, activities,
 // reports, pushes, the dashboard) is limited to, given the unit the

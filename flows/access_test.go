@@ -136,6 +136,8 @@ func TestAccessRules(t *testing.T) {
 		{"assessment rows", all, rows, [3]string{unitA + " #2, " + unitB + " #1, 一号网格", unitA + " #2", ""}},
 
 		{"workbook", all, func(x Admin) string { return yes(x.CanSeeWorkbook()) }, [3]string{"yes", "no", "no"}},
+		{"close a month", all, func(x Admin) string { return yes(x.CanCloseMonth()) }, [3]string{"yes", "no", "no"}},
+		{"reporter's mobile", all, func(x Admin) string { return yes(x.CanSeeReporterPhone()) }, [3]string{"yes", "no", "no"}},
 
 		{"certificate", "own unit", func(x Admin) string { return yes(x.CanIssueCertificate(Member{UnitID: a, Unit: unitA})) }, [3]string{"yes", "yes", "no"}},
 		{"certificate", "other unit", func(x Admin) string { return yes(x.CanIssueCertificate(Member{UnitID: b, Unit: unitB})) }, [3]string{"yes", "no", "no"}},

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -134,7 +135,10 @@ func saveActivity(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		Place: placeOf(env.Draft), Theme: env.Draft["theme"], Participants: n,
 		Content: env.Draft["content"], Photos: stagedPhotos(env), DraftKey: env.Draft[draftKey],
 	}
-	if err := st.CreateActivity(ctx, &a); err != nil {
+	var closed *ClosedMonthError
+	if err := st.CreateActivity(ctx, &a); errors.As(err, &closed) {
+		return Outcome{}, &StepError{Step: "date", Msg: closed.Reason("集体活动")}
+	} else if err != nil {
 		return Outcome{}, photoSaveError(env, err)
 	}
 	sum, err := st.HoursSummary(ctx, env.Member.ID, d)

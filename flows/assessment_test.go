@@ -95,3 +95,21 @@ func TestParseMonth(t *testing.T) {
 		}
 	}
 }
+
+func TestScoreParts(t *testing.T) {
+	u := ScoreUnit(UnitFigures{Roster: 20, Served: 9, ActivitiesWithPhotos: 3, Reports: 5, OnTime: true})
+	parts := ScoreParts(u)
+	var sum float64
+	for _, p := range parts {
+		sum += p.Points
+	}
+	want := []float64{40, 22.5, 20, 10}
+	for i, p := range parts {
+		if p.Points != want[i] || p.Rule == "" || p.Points > p.Max {
+			t.Errorf("part %d = %+v, want %v points", i, p, want[i])
+		}
+	}
+	if Round1(sum) != u.Score {
+		t.Errorf("parts sum to %v, score %v", sum, u.Score)
+	}
+}

@@ -16,6 +16,9 @@ type Deps struct {
 	Projects ProjectStore
 	// Handling serves 处置 and the nearby check (SPEC §15); optional.
 	Handling HandlingStore
+	// Pairings serves 结对 (SPEC §14); without it 结对 says it is
+	// unavailable.
+	Pairings PairingStore
 	// Certificates (SPEC §12) and SignOffs (§13) serve 证明 and 签发;
 	// without them those say they are unavailable.
 	Certificates *Certifier
@@ -37,6 +40,8 @@ type Stores struct {
 	Projects ProjectStore
 	// Handling is nil when the engine has no HandlingStore.
 	Handling HandlingStore
+	// Pairings is nil when the engine has no PairingStore.
+	Pairings PairingStore
 	// Certificates and SignOffs are nil when the engine has none.
 	Certificates *Certifier
 	SignOffs     SignOffStore
@@ -57,4 +62,6 @@ type Facts struct {
 	// ToHandle: the unit's open reports (处置); Nearby: one near the draft.
 	ToHandle []Report
 	Nearby   *Report
+	// Pairs are the member's active pairings (结对).
+	Pairs []MemberPairing
 }

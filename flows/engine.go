@@ -372,7 +372,7 @@ func (e *Engine) confirm(ctx context.Context, env *Env, f *Flow, sess *Session, 
 func (e *Engine) save(ctx context.Context, env *Env, f *Flow, sess *Session, prefix string) (string, error) {
 	out, err := f.Save(ctx, e.stores(), env)
 	var se *StepError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) || closedMonth(err, f, &se) {
 		if se.Step == "" {
 			*sess = Session{}
 			return joinReply([]string{prefix}, se.Msg), nil
@@ -417,7 +417,7 @@ func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
 func (e *Engine) stores() Stores {
 	d := e.deps
 	return Stores{Store: d.Store, RecordStore: d.Records, Reviews: d.Reviews, Projects: d.Projects, Handling: d.Handling,
-		Certificates: d.Certificates, SignOffs: d.SignOffs}
+		Certificates: d.Certificates, SignOffs: d.SignOffs, Pairings: d.Pairings}
 }
 
 // loadMember looks up the user's member into env: the turn's first

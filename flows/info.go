@@ -21,6 +21,7 @@ const helpText = `这里是文明城市创建志愿服务助手。可回复以�
 处置 — 处置分派给本单位的问题（联络员、负责人）
 待办 — 查看待办事项
 我的上报 — 查看最近的上报
+结对 — 结对帮扶：查看结对对象、登记走访
 提醒 — 周末活动提醒开关
 通知 — 查看最近的通知
 帮助 — 显示本说明
@@ -38,6 +39,7 @@ func allFlows() []*Flow {
 		activityFlow(),
 		reportFlow(),
 		reviewFlow(),
+		myPairsFlow(),
 		signUpFlow(), withdrawFlow(), checkInFlow(), checkOutFlow(),
 		handleFlow(),
 		tasksFlow(),

@@ -341,7 +341,11 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 		return Outcome{}, err
 	}
 	var ov *OverlapError
+	var closed *ClosedMonthError
 	err = st.CreateServiceRecord(ctx, &r)
+	if errors.As(err, &closed) {
+		return Outcome{}, &StepError{Step: "date", Msg: closed.Reason("服务记录")}
+	}
 	if errors.As(err, &ov) {
 		e := ov.Existing
 		return Outcome{}, &StepError{Step: "time", Msg: fmt.Sprintf("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(e.StartMin, e.EndMin), e.Category)}

@@ -77,6 +77,10 @@ type ScheduleStore interface {
 	// in the month of the due time, saying how many are missing. It
 	// returns the number of notices.
 	ActivityReminder(ctx context.Context, fireID int64, loc *time.Location, goal int) (int, error)
+	// VisitReminders reminds the members of every pairing overdue on the
+	// fire's day, once per overdue period (VisitDuePush's Key). It returns
+	// how many pushes this call stored.
+	VisitReminders(ctx context.Context, fireID int64, loc *time.Location) (int, error)
 	// OverdueReminder stores, for a fire of ScheduleOverdueReports, one
 	// push to each leader of every handler unit with reports overdue at
 	// the due time, naming them (OverduePush, keyed by unit, leader and

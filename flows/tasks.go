@@ -16,7 +16,7 @@ type taskProvider func(ctx context.Context, st Stores, env *Env) ([]string, erro
 
 // taskProviders are the parts of 待办, in the order shown.
 func taskProviders() []taskProvider {
-	return []taskProvider{reviewTasks, handleTasks, signOffTasks, unitProjectTasks, signupTasks}
+	return []taskProvider{reviewTasks, handleTasks, signOffTasks, unitProjectTasks, signupTasks, pairTasks}
 }
 
 func tasksFlow() *Flow {

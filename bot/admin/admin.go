@@ -38,6 +38,9 @@ type Config struct {
 	Accounts Accounts
 	// Store serves the data endpoints; nil mounts login and logout only.
 	Store Store
+	// Residents serves the needs registry and pairings (SPEC §14); nil
+	// mounts none of it.
+	Residents ResidentStore
 	// Certificates issues certificates (POST /members/{id}/certificates);
 	// SignOffs serves GET /submissions. Nil leaves the endpoint out.
 	Certificates *flows.Certifier
@@ -87,6 +90,9 @@ func (a *API) Register(r gin.IRouter) {
 	if a.cfg.Store != nil {
 		a.registerData(auth)
 		a.registerRecords(auth)
+	}
+	if a.cfg.Residents != nil {
+		a.registerResidents(auth)
 	}
 }
 

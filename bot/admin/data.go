@@ -45,6 +45,7 @@ type Store interface {
 	CancelProject(ctx context.Context, code, by string) (flows.Project, error)
 	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
 	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
+	Months
 }
 
 func (a *API) registerData(r gin.IRouter) {
@@ -66,6 +67,8 @@ func (a *API) registerData(r gin.IRouter) {
 	r.GET("/notices/:id", a.out.Handle("notice", a.notice))
 	r.GET("/assessment", a.out.Handle("assessment", a.assessment))
 	r.GET("/assessment.xlsx", a.out.Handle("assessment workbook", a.assessmentWorkbook))
+	r.POST("/months/:month/close", a.out.Handle("close month", a.closeMonth))
+	r.DELETE("/months/:month/close", a.out.Handle("reopen month", a.reopenMonth))
 }
 
 type memberJSON struct {

@@ -58,12 +58,14 @@ type Responder struct {
 //   - *flows.ForbiddenError: 403, the Forbidden message;
 //   - *flows.InvalidMoveError: 409, or NeedsNote for a move that needs a
 //     note, with the rule it broke;
+//   - *flows.ClosedMonthError: 409, saying the month is closed;
 //   - flows.ErrNotFound: 404; flows.ErrConflict: 409;
 //   - anything else: 500, the Internal message.
 func (r Responder) Answer(err error) (status int, msg string) {
 	var own *Error
 	var forbidden *flows.ForbiddenError
 	var move *flows.InvalidMoveError
+	var closed *flows.ClosedMonthError
 	switch {
 	case errors.As(err, &own):
 		return own.Status, own.Message
@@ -73,6 +75,8 @@ func (r Responder) Answer(err error) (status int, msg string) {
 		return r.NeedsNote, move.Error()
 	case errors.As(err, &move):
 		return http.StatusConflict, move.Error()
+	case errors.As(err, &closed):
+		return http.StatusConflict, closed.Reason("记录")
 	case errors.Is(err, flows.ErrNotFound):
 		return http.StatusNotFound, r.NotFound
 	case errors.Is(err, flows.ErrConflict):
@@ -119,6 +123,8 @@ func forbiddenMessage(e *flows.ForbiddenError) string {
 		return "not a notice to your unit"
 	case flows.ResourceWorkbook:
 		return "the workbook covers every unit: office admins only"
+	case flows.ResourceMonth:
+		return "closing a month covers every unit: office admins only"
 	}
 	return "not your unit"
 }

@@ -17,7 +17,6 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -59,20 +58,33 @@ type Store interface {
 	NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error)
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
+	NoticeTargetStates(ctx context.Context, n flows.Notice) (flows.TargetStates, error)
+	CancelNotice(ctx context.Context, id int64, by string) error
+	NoticeCancelled(ctx context.Context, id int64) (string, time.Time, error)
+	NoticeRecipients(ctx context.Context, noticeID int64, state flows.DeliveryState, limit int) ([]flows.Recipient, int, error)
 	FailedPushes(ctx context.Context, f flows.PushFilter) ([]flows.Push, error)
 	CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error
 	Projects(ctx context.Context, f flows.ProjectFilter) ([]flows.Project, error)
 	ProjectByCode(ctx context.Context, code string) (flows.Project, error)
 	ProjectSignups(ctx context.Context, projectID int64) ([]flows.Signup, error)
+	MemberSignups(ctx context.Context, memberID int64, since time.Time) ([]flows.MemberSignup, error)
+	MemberPairings(ctx context.Context, memberID int64) ([]flows.MemberPairing, error)
 	CancelProject(ctx context.Context, code, by string) (flows.Project, error)
 	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
 	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
+	RecordCorrections(ctx context.Context, recordID int64) ([]flows.RecordCorrection, error)
+	CorrectRecord(ctx context.Context, c flows.Correction) (flows.ServiceRecord, error)
+	admin.Months
+	MonthClosed(ctx context.Context, m flows.Month) (flows.MonthClose, error)
+	MonthEvents(ctx context.Context, m flows.Month) ([]flows.MonthEvent, error)
 }
 
 // Config wires a Console.
 type Config struct {
 	Accounts admin.Accounts
 	Store    Store
+	// Residents serves the needs registry (SPEC §14); nil mounts none of it.
+	Residents admin.ResidentStore
 	// Certificates issues certificates from a member's personal record;
 	// SignOffs serves the sign-off table and the monthly packets; nil
 	// leaves them out. Office is the office's name on printed forms.
@@ -173,10 +185,15 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.GET("/members", c.out.Handle("members", c.members))
 	auth.POST("/members/:id/unbind", c.checkCSRF, c.out.Handle("unbind", c.unbind))
 	auth.GET("/activities", c.out.Handle("activities", c.activities))
+	auth.GET("/service-records", c.out.Handle("service records", c.serviceRecords))
+	auth.GET("/service-records/:id", c.out.Handle("service record", c.serviceRecord))
+	auth.POST("/service-records/:id/correct", c.checkCSRF, c.out.Handle("correct record", c.correctRecord))
+	auth.POST("/service-records/:id/review", c.checkCSRF, c.out.Handle("review service record", c.reviewServiceRecord))
 	auth.GET("/notices", c.out.Handle("notices", c.notices))
 	auth.GET("/notices/new", c.out.Handle("notice form", c.noticeForm))
 	auth.POST("/notices", c.checkCSRF, c.out.Handle("compose notice", c.composeNotice))
 	auth.GET("/notices/:id", c.out.Handle("notice", c.notice))
+	auth.POST("/notices/:id/cancel", c.checkCSRF, c.out.Handle("cancel notice", c.cancelNotice))
 	auth.GET("/pushes", c.out.Handle("pushes", c.pushes))
 	auth.GET("/projects", c.out.Handle("projects", c.projects))
 	auth.GET("/projects/new", c.out.Handle("project form", c.projectForm))
@@ -187,17 +204,25 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.POST("/records/:id/review", c.checkCSRF, c.out.Handle("review record", c.reviewRecord))
 	auth.GET("/assessment", c.out.Handle("assessment", c.assessment))
 	auth.GET("/assessment.xlsx", c.out.Handle("workbook", c.workbook))
+	if c.cfg.Residents != nil {
+		c.registerResidents(auth)
+	}
 	c.registerRecords(auth)
+	auth.POST("/assessment/close", c.checkCSRF, c.out.Handle("close month", c.closeMonth))
+	auth.POST("/assessment/reopen", c.checkCSRF, c.out.Handle("reopen month", c.reopenMonth))
 }
 
 // securityHeaders keeps pages out of frames and caches and scripts to our own.
 func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
+	setSecurityHeaders(c.Writer.Header())
+	c.Next()
+}
+
+func setSecurityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	c.Next()
 }
 
 // page is what every template gets.
@@ -210,7 +235,11 @@ type page struct {
 	Error string
 	// Refresh, when positive, reloads the page after that many seconds.
 	Refresh int
-	Data    any
+	// Back, on a refused form's answer, is the form's own page: the
+	// browser's address becomes it (console.js), so a reload shows the
+	// page rather than sending the form again.
+	Back string
+	Data any
 }
 
 // render writes a page through layout.html.
@@ -222,6 +251,9 @@ func (c *Console) render(ctx *gin.Context, status int, name string, p page) {
 	if v, ok := ctx.Get(ctxAdmin); ok {
 		p.Admin = v.(flows.Admin)
 		p.CSRF = ctx.GetString(ctxCSRF)
+	}
+	if ctx.Request.Method == http.MethodPost && status >= 400 {
+		p.Back = formPage(ctx.Request)
 	}
 	ctx.Header("Cache-Control", "no-store")
 	ctx.Render(status, render.HTML{Template: t, Name: "layout.html", Data: p})
@@ -250,6 +282,8 @@ func forbiddenMessage(e *flows.ForbiddenError) string {
 		return "单位管理员只能向本单位发送通知：发送对象只能是「" + e.Unit + "」。"
 	case flows.ResourceWorkbook:
 		return "无权查看：此页面仅限文明办管理员。"
+	case flows.ResourceMonth:
+		return "无权操作：结账和重新开放月份仅限文明办管理员。"
 	}
 	return "无权查看：单位管理员只能查看本单位的数据。"
 }
@@ -455,18 +489,4 @@ func (c *Console) logout(ctx *gin.Context) error {
 	setCookie(ctx, sessionCookie, "", Path, -1)
 	ctx.Redirect(http.StatusSeeOther, Path+"/login")
 	return nil
-}
-
-// month reads ?month=YYYY-MM, the current month when absent; a 400
-// otherwise.
-func (c *Console) month(ctx *gin.Context) (flows.Month, error) {
-	s := strings.TrimSpace(ctx.Query("month"))
-	if s == "" {
-		return flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc))), nil
-	}
-	m, err := flows.ParseMonth(s)
-	if err != nil || m.Year < 2000 || m.Year > 2999 {
-		return flows.Month{}, admin.BadRequest(fmt.Sprintf("月份「%s」格式不对，应为 YYYY-MM，例如 2024-11。", s))
-	}
-	return m, nil
 }

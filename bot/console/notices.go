@@ -3,6 +3,7 @@ package console
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gridbot/bot/admin"
+	"gridbot/bot/notices"
 	"gridbot/flows"
 )
 
@@ -62,6 +64,10 @@ type noticeFormData struct {
 	AllGrids, AllUnits                       []string // offered
 	Count                                    int      // targets, after a preview
 	Previewed                                bool
+	// States counts the targets by whether the notice reaches them, and
+	// Preview is the message as members will read it, after a preview.
+	States  flows.TargetStates
+	Preview string
 	// OwnUnit is the only target a unit admin may choose; "" for the office.
 	OwnUnit string
 }
@@ -192,8 +198,8 @@ func (c *Console) composeNotice(ctx *gin.Context) error {
 	rctx := ctx.Request.Context()
 	var err error
 	if ctx.PostForm("action") != "send" {
-		if d.Count, err = c.cfg.Store.CountNoticeTargets(rctx, n); err == nil {
-			d.Previewed = true
+		if d.States, err = c.cfg.Store.NoticeTargetStates(rctx, n); err == nil {
+			d.Count, d.Previewed, d.Preview = d.States.Reached, true, notices.Text(n, c.cfg.Loc)
 			c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
 			return nil
 		}
@@ -209,6 +215,36 @@ func (c *Console) composeNotice(ctx *gin.Context) error {
 		return nil
 	}
 	return err
+}
+
+// deliveryStates are the delivery states in the order a notice's page
+// lists them.
+var deliveryStates = []flows.DeliveryState{flows.DeliverySent, flows.DeliveryFailed, flows.DeliverySkipped, flows.DeliveryPending, flows.DeliverySending}
+
+// maxRecipients is how many recipients a notice's page lists at once (of
+// one state, or all); the counts say how many there are.
+const maxRecipients = 200
+
+// noticeData is a notice's page: its progress, the count of each delivery
+// state (linked to the list of that state) and the recipients listed.
+type noticeData struct {
+	noticeItem
+	State      flows.DeliveryState
+	States     []stateLink
+	AllURL     template.URL
+	Recipients []flows.Recipient
+	Listed     int // recipients of State, of which Recipients are the first
+	// CancelledBy and CancelledAt say who cancelled the notice and when;
+	// CanCancel that it is scheduled and not being sent yet.
+	CancelledBy string
+	CancelledAt time.Time
+	CanCancel   bool
+}
+
+type stateLink struct {
+	State flows.DeliveryState
+	N     int
+	URL   template.URL
 }
 
 func (c *Console) notice(ctx *gin.Context) error {
@@ -228,11 +264,76 @@ func (c *Console) notice(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p := page{Title: n.Title, Nav: "notices", Flash: flash(ctx), Data: itemOf(n, counts)}
-	// Reload while it is being sent, or about to be.
-	if !counts.Done() && !n.SendAt.After(c.cfg.Now().Add(time.Minute)) {
-		p.Refresh = 2
+	state := flows.DeliveryState(strings.TrimSpace(ctx.Query("state")))
+	if state != "" && !slices.Contains(deliveryStates, state) {
+		return admin.BadRequest("没有「" + string(state) + "」这种发送状态。")
+	}
+	rs, total, err := c.cfg.Store.NoticeRecipients(rctx, id, state, maxRecipients)
+	if err != nil {
+		return err
+	}
+	d := noticeData{noticeItem: itemOf(n, counts), State: state, Recipients: rs, Listed: total}
+	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
+	for _, st := range deliveryStates {
+		var k int
+		switch st {
+		case flows.DeliveryPending:
+			k = counts.Pending
+		case flows.DeliverySending:
+			k = counts.Sending
+		case flows.DeliverySent:
+			k = counts.Sent
+		case flows.DeliveryFailed:
+			k = counts.Failed
+		case flows.DeliverySkipped:
+			k = counts.Skipped
+		}
+		d.States = append(d.States, stateLink{st, k, linkWith(path, q, "state", string(st))})
+	}
+	d.AllURL = linkWith(path, q, "state", "")
+	switch by, at, err := c.cfg.Store.NoticeCancelled(rctx, id); {
+	case err == nil:
+		d.CancelledBy, d.CancelledAt = by, at
+	case !errors.Is(err, flows.ErrNotFound):
+		return err
+	default:
+		d.CanCancel = !counts.Resolved && counts.Total() == 0 && n.SendAt.After(c.cfg.Now())
+	}
+	p := page{Title: n.Title, Nav: "notices", Data: d}
+	// The banner of a new notice stays while it is being sent, the page
+	// reloading itself, and goes once sending is done.
+	if !counts.Done() && d.CancelledBy == "" {
+		p.Flash = flash(ctx)
+		if !n.SendAt.After(c.cfg.Now().Add(time.Minute)) {
+			p.Refresh = 2
+		}
 	}
 	c.render(ctx, http.StatusOK, "notice", p)
+	return nil
+}
+
+// cancelNotice cancels a scheduled notice before it is sent.
+func (c *Console) cancelNotice(ctx *gin.Context) error {
+	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return admin.NotFound(flows.ErrNotFound, "没有这条通知。")
+	}
+	rctx := ctx.Request.Context()
+	n, err := c.cfg.Store.Notice(rctx, id)
+	if err != nil {
+		return admin.NotFound(err, "没有这条通知。")
+	}
+	if adm := adminOf(ctx); !adm.CanSeeNotice(n) {
+		return adm.Forbidden(flows.ResourceNotice)
+	}
+	err = c.cfg.Store.CancelNotice(rctx, id, adminOf(ctx).Username)
+	var ce *flows.NoticeCancelError
+	if errors.As(err, &ce) {
+		return &admin.Error{Status: http.StatusConflict, Message: ce.Msg + "。"}
+	}
+	if err != nil {
+		return admin.NotFound(err, "没有这条通知。")
+	}
+	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=noticecancelled", Path, id))
 	return nil
 }

@@ -2,7 +2,9 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gridbot/bot/admin"
+	"gridbot/bot/workbook"
 	"gridbot/flows"
 )
 
@@ -23,14 +26,19 @@ var statuses = []string{flows.StatusPending, flows.StatusWorking, flows.StatusFi
 // flashes are the messages a redirect may ask a page to show (?msg=), so
 // no text from the URL reaches the page.
 var flashes = map[string]string{
-	"status":    "状态已更新，已通知上报人。",
-	"unbound":   "已解除绑定。",
-	"created":   "通知已创建，将按发送时间发出。",
-	"project":   "项目已发布。",
-	"cancelled": "项目已取消，已通知报名成员。",
-	"confirmed": "记录已通过。",
-	"rejected":  "记录已退回，已通知本人。",
-	"assigned":  "处置单位或期限已更新。",
+	"status":          "状态已更新，已通知上报人。",
+	"unbound":         "已解除绑定。",
+	"created":         "通知已创建，将按发送时间发出。",
+	"project":         "项目已发布。",
+	"cancelled":       "项目已取消，已通知报名成员。",
+	"confirmed":       "记录已通过。",
+	"rejected":        "记录已退回，已通知本人。",
+	"assigned":        "处置单位或期限已更新。",
+	"corrected":       "记录已更正，已记下更正人和时间。",
+	"reviewed":        "审核结果已保存；退回的已通知本人。",
+	"closed":          "本月已结账：考核数据已冻结，该月的服务记录和活动不再接受登记。",
+	"reopened":        "本月已重新开放：考核按最新记录计算，可以补登。",
+	"noticecancelled": "通知已取消，不会发出。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }
@@ -68,21 +76,63 @@ func funcs(loc *time.Location) template.FuncMap {
 			}
 			return "st-pending"
 		},
-		"has": func(list []string, s string) bool { return slices.Contains(list, s) },
+		"has":       func(list []string, s string) bool { return slices.Contains(list, s) },
+		"maskPhone": flows.MaskResidentPhone,
+		"clock":     clock,
 	}
 }
 
-// monthNav is the month picker's data.
-type monthNav struct {
-	Month, Prev, Next string
+// month reads ?month=YYYY-MM, the current month when absent; a 400
+// otherwise.
+func (c *Console) month(ctx *gin.Context) (flows.Month, error) {
+	s := strings.TrimSpace(ctx.Query("month"))
+	if s == "" {
+		return flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc))), nil
+	}
+	m, err := flows.ParseMonth(s)
+	if err != nil || m.Year < 2000 || m.Year > 2999 {
+		return flows.Month{}, admin.BadRequest(fmt.Sprintf("月份「%s」格式不对，应为 YYYY-MM，例如 2024-11。", s))
+	}
+	return m, nil
 }
 
+// monthNav is the month picker's data: the month, the one before, the
+// one after ("" when that is after the current month, which is not
+// offered) and the current month (the picker's max).
+type monthNav struct {
+	Month, Prev, Next, Max string
+}
+
+// navOf is the month picker of month m, offering the month after it
+// (projects are published ahead).
 func navOf(m flows.Month) monthNav {
 	prev := flows.Month{Year: m.Year, Month: m.Month - 1}
 	if m.Month == time.January {
 		prev = flows.Month{Year: m.Year - 1, Month: time.December}
 	}
 	return monthNav{Month: m.String(), Prev: prev.String(), Next: m.Next().String()}
+}
+
+// navUpToNow is the month picker of month m for the records of months
+// gone by: no month after the current one is offered.
+func (c *Console) navUpToNow(m flows.Month) monthNav {
+	nav := navOf(m)
+	cur := flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc)))
+	nav.Max = cur.String()
+	if cur.First().Before(m.Next().First()) {
+		nav.Next = ""
+	}
+	return nav
+}
+
+// monthLinks are the links of a list's month picker, keeping its filters.
+func (c *Console) monthLinks(path string, q url.Values, m flows.Month) (prev, next template.URL, max string) {
+	nav := c.navUpToNow(m)
+	prev = linkWith(path, q, "month", nav.Prev)
+	if nav.Next != "" {
+		next = linkWith(path, q, "month", nav.Next)
+	}
+	return prev, next, nav.Max
 }
 
 // --- dashboard
@@ -122,7 +172,7 @@ func (c *Console) dashboard(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	d := dashboardData{monthNav: navOf(m), Chart: newChart(grids), Reports: len(reports)}
+	d := dashboardData{monthNav: c.navUpToNow(m), Chart: newChart(grids), Reports: len(reports)}
 	if d.Handlers, err = c.cfg.Store.HandlerCounts(rctx, c.cfg.Now(), unitID); err != nil {
 		return err
 	}
@@ -146,12 +196,28 @@ func (c *Console) dashboard(ctx *gin.Context) error {
 // --- reports
 
 type reportsData struct {
-	monthNav
-	Status   string
-	Statuses []string
+	Month, Max                string
+	PrevURL, NextURL, XLSXURL template.URL
+	Status, Grid, Unit, Query string
+	Statuses                  []string
+	Units, Grids              []string
+	// ByStatus counts the reports the other filters select, by status,
+	// each linked to the list of that status.
+	ByStatus []statusLink
 	Reports  []flows.Report
+	Pager    pager
 }
 
+// statusLink is one status's count and the list of that status.
+type statusLink struct {
+	Status string
+	N      int
+	URL    template.URL
+}
+
+// reports lists a month's reports filtered by status, unit, grid and q=
+// (code, reporter, place or description), newest first, 20 a page; with
+// format=xlsx as a workbook, all pages.
 func (c *Console) reports(ctx *gin.Context) error {
 	m, err := c.month(ctx)
 	if err != nil {
@@ -162,19 +228,47 @@ func (c *Console) reports(ctx *gin.Context) error {
 		return admin.BadRequest("没有「" + status + "」这种状态。")
 	}
 	f := flows.ReportFilter{
-		From: m.First().In(c.cfg.Loc), To: m.Next().First().In(c.cfg.Loc), Status: status,
-		Unit: strings.TrimSpace(ctx.Query("unit")),
+		From: m.First().In(c.cfg.Loc), To: m.Next().First().In(c.cfg.Loc),
+		Unit: strings.TrimSpace(ctx.Query("unit")), Grid: strings.TrimSpace(ctx.Query("grid")),
 	}
 	if f.UnitID, err = adminOf(ctx).UnitScope(f.Unit); err != nil {
 		return err
 	}
-	rs, err := c.cfg.Store.Reports(ctx.Request.Context(), f)
+	all, err := c.cfg.Store.Reports(ctx.Request.Context(), f)
 	if err != nil {
 		return err
 	}
-	slices.Reverse(rs) // newest first
-	c.render(ctx, http.StatusOK, "reports", page{Title: "巡查上报", Nav: "reports", Flash: flash(ctx),
-		Data: reportsData{monthNav: navOf(m), Status: status, Statuses: statuses, Reports: rs}})
+	slices.Reverse(all) // newest first
+	d := reportsData{Month: m.String(), Status: status, Statuses: statuses, Grid: f.Grid, Unit: f.Unit,
+		Query: strings.TrimSpace(ctx.Query("q"))}
+	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
+	n := map[string]int{}
+	for _, r := range all {
+		if !matches(d.Query, r.Code, r.Reporter, r.Place.Label, r.Description) {
+			continue
+		}
+		n[r.Status]++
+		if status == "" || r.Status == status {
+			d.Reports = append(d.Reports, r)
+		}
+	}
+	for _, s := range statuses {
+		d.ByStatus = append(d.ByStatus, statusLink{s, n[s], linkWith(path, q, "status", s)})
+	}
+	if ctx.Query("format") == "xlsx" {
+		return c.sendXLSX(ctx, "reports-"+d.Month, "巡查上报-"+d.Month, func(w io.Writer) error {
+			return workbook.WriteReports(w, listTitle(m, "巡查上报", d.Unit, d.Grid, d.Status, d.Query), d.Reports)
+		})
+	}
+	if d.Units, d.Grids, err = c.filterChoices(ctx, f.UnitID); err != nil {
+		return err
+	}
+	d.PrevURL, d.NextURL, d.Max = c.monthLinks(path, q, m)
+	d.XLSXURL = linkWith(path, q, "format", "xlsx")
+	if d.Reports, d.Pager, err = onePage(path, q, d.Reports); err != nil {
+		return err
+	}
+	c.render(ctx, http.StatusOK, "reports", page{Title: "巡查上报", Nav: "reports", Flash: flash(ctx), Data: d})
 	return nil
 }
 
@@ -191,6 +285,10 @@ type reportData struct {
 	Overdue   bool
 	CanAssign bool
 	Units     []string
+	// Phone is the reporter's mobile (Tel its link), for office admins only; MapURL
+	// shows the report's coordinates on a map ("" without coordinates).
+	Phone       string
+	Tel, MapURL template.URL
 }
 
 // reportPage loads the report of the path, when the admin may see it,
@@ -208,7 +306,14 @@ func (c *Console) reportPage(ctx *gin.Context) (reportData, error) {
 	if err != nil {
 		return reportData{}, err
 	}
-	d := reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h, Overdue: r.OverdueAt(c.cfg.Now())}
+	d := reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h, Overdue: r.OverdueAt(c.cfg.Now()), MapURL: mapURL(r.Place)}
+	if adminOf(ctx).CanSeeReporterPhone() {
+		m, err := c.cfg.Store.MemberByID(rctx, r.MemberID)
+		if err != nil && !errors.Is(err, flows.ErrNotFound) {
+			return reportData{}, err
+		}
+		d.Phone, d.Tel = m.Phone, template.URL("tel:"+url.PathEscape(m.Phone))
+	}
 	if d.CanAssign = adminOf(ctx).CanAssignReport(); d.CanAssign {
 		if d.Units, err = c.cfg.Store.UnitNames(rctx); err != nil {
 			return reportData{}, err
@@ -269,123 +374,72 @@ func (c *Console) media(ctx *gin.Context) error {
 	return admin.ServePhoto(ctx, c.cfg.Store, adminOf(ctx))
 }
 
-// --- members
-
-type membersData struct {
-	Members    []flows.Member
-	Grids      []string
-	Units      []string
-	Grid, Unit string
-	Back       string
-}
-
-func (c *Console) members(ctx *gin.Context) error {
-	grid, unit := strings.TrimSpace(ctx.Query("grid")), strings.TrimSpace(ctx.Query("unit"))
-	unitID, err := adminOf(ctx).UnitScope(unit)
-	if err != nil {
-		return err
-	}
-	rctx := ctx.Request.Context()
-	ms, err := c.cfg.Store.Members(rctx, flows.MemberFilter{UnitID: unitID, Unit: unit, Grid: grid})
-	if err != nil {
-		return err
-	}
-	d := membersData{Members: ms, Grid: grid, Unit: unit, Back: ctx.Request.URL.RequestURI()}
-	if unitID == 0 {
-		if d.Grids, err = c.cfg.Store.GridNames(rctx); err == nil {
-			d.Units, err = c.cfg.Store.UnitNames(rctx)
-		}
-	} else {
-		// A unit admin filters by the grids their unit serves.
-		var gs []flows.Grid
-		gs, err = c.cfg.Store.UnitGrids(rctx, unitID)
-		for _, g := range gs {
-			d.Grids = append(d.Grids, g.Name)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	c.render(ctx, http.StatusOK, "members", page{Title: "成员", Nav: "members", Flash: flash(ctx), Data: d})
-	return nil
-}
-
-func (c *Console) unbind(ctx *gin.Context) error {
-	id, err := strconv.ParseInt(ctx.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return admin.BadRequest("成员编号不对。")
-	}
-	rctx := ctx.Request.Context()
-	m, err := c.cfg.Store.MemberByID(rctx, id)
-	if err != nil {
-		return admin.NotFound(err, "没有这个成员。")
-	}
-	if adm := adminOf(ctx); !adm.CanSeeMember(m) {
-		return adm.Forbidden(flows.ResourceMember)
-	}
-	if err := c.cfg.Store.UnbindMember(rctx, id); err != nil {
-		return admin.NotFound(err, "没有这个成员。")
-	}
-	back := ctx.PostForm("back")
-	if !strings.HasPrefix(back, Path+"/members") {
-		back = Path + "/members"
-	}
-	back = safeNext(back)
-	sep := "?"
-	if strings.Contains(back, "?") {
-		sep = "&"
-	}
-	ctx.Redirect(http.StatusSeeOther, back+sep+"msg=unbound")
-	return nil
-}
-
 // --- activities
 
 type activitiesData struct {
-	monthNav
-	Activities []flows.Activity
+	Month, Max                string
+	PrevURL, NextURL, XLSXURL template.URL
+	Unit, Grid, Query         string
+	Units, Grids              []string
+	Activities                []activityRow
+	Pager                     pager
 }
 
+// activityRow is an activity with the name of the member who recorded it.
+type activityRow struct {
+	flows.Activity
+	Recorder string
+}
+
+// activities lists a month's collective activities filtered by unit,
+// grid and q= (code, theme, place or who recorded it), 20 a page; with
+// format=xlsx as a workbook, all pages.
 func (c *Console) activities(ctx *gin.Context) error {
 	m, err := c.month(ctx)
 	if err != nil {
 		return err
 	}
 	f := flows.MonthFilter(m)
-	f.Unit = strings.TrimSpace(ctx.Query("unit"))
+	f.Unit, f.Grid = strings.TrimSpace(ctx.Query("unit")), strings.TrimSpace(ctx.Query("grid"))
 	if f.UnitID, err = adminOf(ctx).UnitScope(f.Unit); err != nil {
 		return err
 	}
-	as, err := c.cfg.Store.Activities(ctx.Request.Context(), f)
+	rctx := ctx.Request.Context()
+	as, err := c.cfg.Store.Activities(rctx, f)
 	if err != nil {
 		return err
 	}
-	d := activitiesData{monthNav: navOf(m), Activities: as}
+	ms, err := c.cfg.Store.Members(rctx, flows.MemberFilter{UnitID: f.UnitID, Unit: f.Unit})
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, mem := range ms {
+		names[mem.ID] = mem.Name
+	}
+	d := activitiesData{Month: m.String(), Unit: f.Unit, Grid: f.Grid, Query: strings.TrimSpace(ctx.Query("q"))}
+	var listed []flows.Activity
+	for _, a := range as {
+		if matches(d.Query, a.Code, a.Theme, a.Place.Label, names[a.MemberID]) {
+			d.Activities = append(d.Activities, activityRow{a, names[a.MemberID]})
+			listed = append(listed, a)
+		}
+	}
+	if ctx.Query("format") == "xlsx" {
+		return c.sendXLSX(ctx, "activities-"+d.Month, "集体活动-"+d.Month, func(w io.Writer) error {
+			return workbook.WriteActivities(w, listTitle(m, "集体活动", d.Unit, d.Grid, d.Query), listed, c.cfg.Loc)
+		})
+	}
+	if d.Units, d.Grids, err = c.filterChoices(ctx, f.UnitID); err != nil {
+		return err
+	}
+	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()
+	d.PrevURL, d.NextURL, d.Max = c.monthLinks(path, q, m)
+	d.XLSXURL = linkWith(path, q, "format", "xlsx")
+	if d.Activities, d.Pager, err = onePage(path, q, d.Activities); err != nil {
+		return err
+	}
 	c.render(ctx, http.StatusOK, "activities", page{Title: "集体活动", Nav: "activities", Data: d})
-	return nil
-}
-
-// --- assessment
-
-type assessmentData struct {
-	monthNav
-	Assessment flows.Assessment
-	Office     bool // the grid ranking and the workbook are the office's
-}
-
-func (c *Console) assessment(ctx *gin.Context) error {
-	m, err := c.month(ctx)
-	if err != nil {
-		return err
-	}
-	a, err := c.cfg.Store.Assessment(ctx.Request.Context(), m, c.cfg.Loc)
-	if err != nil {
-		return err
-	}
-	// A unit admin sees their unit's row (ranked among all) only.
-	adm := adminOf(ctx)
-	d := assessmentData{monthNav: navOf(m), Assessment: adm.AssessmentRows(a), Office: adm.CanSeeWorkbook()}
-	c.render(ctx, http.StatusOK, "assessment", page{Title: "考核", Nav: "assessment", Data: d})
 	return nil
 }
 

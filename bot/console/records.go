@@ -33,6 +33,8 @@ type recordData struct {
 	Confirmed    int // minutes of confirmed records
 	Activities   []flows.Activity
 	Reports      []flows.Report
+	Signups      []flows.MemberSignup  // project sign-ups, not of cancelled projects
+	Pairings     []flows.MemberPairing // active pairings
 	Certificates []flows.Certificate
 	CanIssue     bool
 	// Issued is the certificate just issued, with its link.
@@ -82,6 +84,12 @@ func (c *Console) renderRecord(ctx *gin.Context, m flows.Member, d recordData) e
 	if d.Reports, err = c.cfg.Store.Reports(rctx, flows.ReportFilter{MemberID: m.ID, To: c.cfg.Now().Add(24 * time.Hour)}); err != nil {
 		return err
 	}
+	if d.Signups, err = c.cfg.Store.MemberSignups(rctx, m.ID, time.Time{}); err != nil {
+		return err
+	}
+	if d.Pairings, err = c.cfg.Store.MemberPairings(rctx, m.ID); err != nil {
+		return err
+	}
 	if c.cfg.Certificates != nil {
 		d.CanIssue = true
 		if d.Certificates, err = c.cfg.Certificates.Store.MemberCertificates(rctx, m.ID); err != nil {
@@ -120,7 +128,7 @@ func (c *Console) signOffs(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	d := signOffsData{monthNav: navOf(m), Rows: adminOf(ctx).SubmissionRows(subs)}
+	d := signOffsData{monthNav: c.navUpToNow(m), Rows: adminOf(ctx).SubmissionRows(subs)}
 	for _, s := range d.Rows {
 		switch {
 		case !s.Submitted:

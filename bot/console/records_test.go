@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"gridbot/flows"
 )
@@ -24,7 +25,26 @@ func TestPersonalRecordAndSignOffs(t *testing.T) {
 	}
 	page := fmt.Sprintf("/admin/members/%d", zhang.ID)
 	boss := f.as("boss")
-	wantPage(t, boss.get(page), http.StatusOK, "张三 个人档案", "清扫人民路", "已确认", f.report.Code, "尚未开具证明", "开具证明")
+	wantPage(t, boss.get(page), http.StatusOK, "张三 个人档案", "清扫人民路", "已确认", f.report.Code, "尚未开具证明", "开具证明", "没有报名志愿项目", "没有结对")
+
+	// Project sign-ups and pairings are part of the record (SPEC §12).
+	day := flows.Date{Year: 2099, Month: 6, Day: 1}
+	p := &flows.Project{Title: "人民广场清扫", Unit: "市文明办", Date: day, StartMin: 9 * 60, EndMin: 11 * 60,
+		Place: flows.Location{Label: "人民广场"}, Slots: 5, Category: "卫生大扫除", Content: "清扫广场及周边垃圾死角", TargetAll: true, CreatedBy: "boss"}
+	if err := f.db.CreateProject(ctx, p, shanghai); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.SignUp(ctx, p.ID, zhang, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	res := &flows.Resident{Name: "赵奶奶", Category: "空巢老人", Grid: "一号网格", Address: "人民路12号3单元", Needs: "每周买菜、陪同就医"}
+	if err := f.db.CreateResident(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.CreatePairing(ctx, flows.NewPairing{ResidentID: res.ID, MemberIDs: []int64{zhang.ID}, Started: f.report.Date, By: "boss"}); err != nil {
+		t.Fatal(err)
+	}
+	wantPage(t, boss.get(page), http.StatusOK, p.Code, "人民广场清扫", "已报名", "赵奶奶", "空巢老人", "尚未走访")
 	r := boss.post(page+"/certificates", url.Values{})
 	wantPage(t, r, http.StatusOK, "已开具志愿服务记录证明", "ZM-", "2.5 小时", "https://gridbot.example.cn/c/")
 	if strings.Count(r.body, "ZM-") < 2 { // the notice and the list

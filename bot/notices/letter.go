@@ -53,21 +53,8 @@ type letter struct {
 // event time in loc, or where a time or date field needs one and the
 // notice names none, its send time), else a customer-service text.
 func prepare(n flows.Notice, templateID string, fields wechat.TemplateFields, loc *time.Location) (*letter, error) {
-	when := ""
-	if !n.EventTime.IsZero() {
-		when = n.EventTime.In(loc).Format("1月2日 15:04")
-	}
 	if templateID == "" {
-		var b strings.Builder
-		b.WriteString("【通知】" + n.Title)
-		if when != "" {
-			b.WriteString("\n时间：" + when)
-		}
-		if n.Place != "" {
-			b.WriteString("\n地点：" + n.Place)
-		}
-		b.WriteString("\n" + n.Content)
-		common, err := commonPart(map[string]any{"msgtype": "text", "text": map[string]string{"content": b.String()}})
+		common, err := commonPart(map[string]any{"msgtype": "text", "text": map[string]string{"content": Text(n, loc)}})
 		if err != nil {
 			return nil, fmt.Errorf("notice %d: %w", n.ID, err)
 		}
@@ -108,6 +95,22 @@ func prepare(n flows.Notice, templateID string, fields wechat.TemplateFields, lo
 	}
 	l.common = common
 	return l, nil
+}
+
+// Text is notice n as a customer-service text message shows it (the
+// event time in loc): what members read without a notice template, and
+// the console's preview.
+func Text(n flows.Notice, loc *time.Location) string {
+	var b strings.Builder
+	b.WriteString("【通知】" + n.Title)
+	if !n.EventTime.IsZero() {
+		b.WriteString("\n时间：" + n.EventTime.In(loc).Format("1月2日 15:04"))
+	}
+	if n.Place != "" {
+		b.WriteString("\n地点：" + n.Place)
+	}
+	b.WriteString("\n" + n.Content)
+	return b.String()
 }
 
 // commonPart encodes the fields a letter's messages have in common as

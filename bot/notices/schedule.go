@@ -134,6 +134,12 @@ func (w *FireScheduleWorker) Work(ctx context.Context, job *river.Job[flows.Fire
 			return fmt.Errorf("fire schedule %d: %w", job.Args.FireID, err)
 		}
 		w.Log.Info("notices: activity reminders", slog.Int64("fire_id", job.Args.FireID), slog.Int("notices", k))
+	case flows.ScheduleOverdueVisits:
+		n, err := w.Store.VisitReminders(ctx, job.Args.FireID, w.Location)
+		if err != nil {
+			return fmt.Errorf("fire schedule %d: %w", job.Args.FireID, err)
+		}
+		w.Log.Info("notices: visit reminders", slog.Int64("fire_id", job.Args.FireID), slog.Int("pushes", n))
 	case flows.ScheduleOverdueReports:
 		n, err := w.Store.OverdueReminder(ctx, job.Args.FireID, w.Location)
 		if err != nil {

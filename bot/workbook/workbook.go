@@ -108,6 +108,9 @@ func Write(w io.Writer, d Data) error {
 	return nil
 }
 
+// Font is the workbooks' font, one every Chinese office PC has.
+const Font = "宋体"
+
 // styles are the style IDs of the header and of each column kind.
 type styles struct {
 	header int
@@ -115,6 +118,11 @@ type styles struct {
 }
 
 func newStyles(f *excelize.File) (styles, error) {
+	// The default font (Calibri) has no Chinese: a printer without font
+	// substitution prints boxes.
+	if err := f.SetDefaultFont(Font); err != nil {
+		return styles{}, err
+	}
 	border := []excelize.Border{
 		{Type: "left", Color: "BFBFBF", Style: 1}, {Type: "right", Color: "BFBFBF", Style: 1},
 		{Type: "top", Color: "BFBFBF", Style: 1}, {Type: "bottom", Color: "BFBFBF", Style: 1},

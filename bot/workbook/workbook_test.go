@@ -300,3 +300,18 @@ func TestLoad(t *testing.T) {
 		t.Error("Load without a time zone succeeded")
 	}
 }
+
+func TestWriteChineseFont(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, testData()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got, err := f.GetDefaultFont(); err != nil || got != Font {
+		t.Errorf("default font %q, %v; want %q", got, err, Font)
+	}
+}

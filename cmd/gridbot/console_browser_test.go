@@ -59,7 +59,8 @@ func (c *chromium) tryEval(expr string) (json.RawMessage, bool) {
 // settle waits for a new page (one without window.__left, which navigate
 // and submit set on the old one) at path (and query prefix) to finish
 // loading and checks it: a 2xx response, no script or load errors, no CSP violation,
-// and nothing wider than the phone screen the test emulates.
+// and nothing wider than the screen the test emulates: neither the page
+// nor a table, unless the table's box shows the cue to swipe for more.
 func (c *chromium) settle(path string) {
 	c.t.Helper()
 	// One expression, retried while the page is between two documents (a
@@ -67,12 +68,14 @@ func (c *chromium) settle(path string) {
 	check := fmt.Sprintf(`document.readyState === 'complete' && (location.pathname + location.search).startsWith(%q) && !!window.__errs && !window.__left ?
 		{ready: true, status: performance.getEntriesByType('navigation')[0].responseStatus,
 		 errs: window.__errs, wide: document.documentElement.scrollWidth > window.innerWidth + 1,
+		 hidden: Array.from(document.querySelectorAll('table')).filter(t => t.getBoundingClientRect().width > window.innerWidth + 1 && !t.closest('.scroll.more')).length,
 		 text: document.body.innerText.slice(0, 400)} : {ready: false, text: location.href}`, path)
 	var st struct {
 		Ready  bool     `json:"ready"`
 		Status int      `json:"status"`
 		Errs   []string `json:"errs"`
 		Wide   bool     `json:"wide"`
+		Hidden int      `json:"hidden"`
 		Text   string   `json:"text"`
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -92,7 +95,10 @@ func (c *chromium) settle(path string) {
 		c.t.Fatalf("page %s: %s", path, strings.Join(st.Errs, "; "))
 	}
 	if st.Wide {
-		c.t.Errorf("page %s is wider than a phone screen", path)
+		c.t.Errorf("page %s is wider than the screen", path)
+	}
+	if st.Hidden > 0 {
+		c.t.Errorf("page %s has %d tables wider than the screen without the cue to swipe", path, st.Hidden)
 	}
 }
 

@@ -32,6 +32,7 @@ commands:
   migrate                   apply database migrations and exit
   import roster FILE        import units, grids and staff from .csv or .xlsx
   import grids FILE         import grids with district and lead unit
+  import residents FILE     import people in need of service (服务对象) from .csv or .xlsx
   menu push                 push the custom menu to WeChat
   notice send --title T --content C [--grid G]... [--unit U]... [--at TIME]
               [--place P] [--event-time TIME]
@@ -85,8 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "migrate":
 		return migrate(ctx, cfg, stdout)
 	case "import":
-		if len(args) != 2 || (args[0] != "roster" && args[0] != "grids") {
-			return fmt.Errorf("usage: gridbot import roster FILE | gridbot import grids FILE")
+		if len(args) != 2 || (args[0] != "roster" && args[0] != "grids" && args[0] != "residents") {
+			return fmt.Errorf("usage: gridbot import roster FILE | gridbot import grids FILE | gridbot import residents FILE")
 		}
 		return importFile(ctx, cfg, args[0], args[1], stdout)
 	case "admin":

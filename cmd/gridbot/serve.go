@@ -150,7 +150,7 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	certifier := &flows.Certifier{Store: a.db, PublicURL: cfg.PublicURL, Office: cfg.OfficeName, Loc: cfg.TZ}
-	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Reviews: a.db, Projects: a.db, Handling: a.db,
+	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Reviews: a.db, Projects: a.db, Handling: a.db, Pairings: a.db,
 		Certificates: certifier, SignOffs: a.db, Sessions: a.sessions, Loc: cfg.TZ})
 	wh := &webhook.Handler{
 		Token:           cfg.Token,
@@ -182,10 +182,13 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	// The API and the console count failed sign-ins together.
-	admin.New(admin.Config{Accounts: a.db, Store: a.db, Certificates: certifier, SignOffs: a.db,
+	admin.New(admin.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db,
 		Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
-	console.New(console.Config{Accounts: a.db, Store: a.db, Certificates: certifier, SignOffs: a.db, Office: cfg.OfficeName,
-		Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r)
+	cons := console.New(console.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db, Office: cfg.OfficeName,
+		Limiter: a.logins, Loc: cfg.TZ, Log: log})
+	cons.Register(r)
+	// Unknown console paths get the console's Chinese 404 page.
+	r.NoRoute(cons.NotFound(apiError(http.StatusNotFound, "no such endpoint")))
 	(&certificate.Pages{Store: a.db, Certifier: certifier, Loc: cfg.TZ, Log: log}).Register(r)
 	if dev != nil {
 		dev.register(r)
@@ -222,6 +225,9 @@ func importFile(ctx context.Context, cfg Config, kind, path string, stdout io.Wr
 	defer db.Close()
 	var res flows.ImportResult
 	var rows int
+	if kind == "residents" {
+		return importResidents(ctx, db, path, stdout)
+	}
 	if kind == "roster" {
 		rs, err := roster.ReadRosterFile(path)
 		if err != nil {

@@ -57,7 +57,8 @@ func (r activityRow) activity() flows.Activity {
 // Code, UnitID, Unit, GridID, Grid, CreatedAt and the photos as stored.
 // flows.ErrConflict when the code is taken, flows.ErrNotFound for an
 // unknown member, *flows.PhotoCountError and flows.ErrPhotoUnavailable for
-// photos it cannot take; on any error nothing is written.
+// photos it cannot take, *flows.ClosedMonthError for a date in a closed
+// month; on any error nothing is written.
 func (db *DB) CreateActivity(ctx context.Context, a *flows.Activity) error {
 	var (
 		saved  flows.Activity
@@ -71,6 +72,9 @@ func (db *DB) CreateActivity(ctx context.Context, a *flows.Activity) error {
 		if d, ok, err := db.savedDraft(ctx, tx, ownerActivity, a.DraftKey); err != nil || ok {
 			saved = flows.Activity{ID: d.ID, Code: d.Code, UnitID: d.UnitID, Unit: m.Unit, GridID: d.GridID, Grid: m.Grid, CreatedAt: d.CreatedAt.Time}
 			photos = d.Photos
+			return err
+		}
+		if err := db.refuseClosed(ctx, tx, a.Date); err != nil {
 			return err
 		}
 		code := a.Code

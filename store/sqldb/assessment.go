@@ -119,12 +119,12 @@ LEFT JOIN (
 ) x ON x.grid_id = g.id
 ORDER BY g.id, x.unit_id`
 
-// Assessment computes the month's assessment (SPEC §9): every unit's
+// liveAssessment computes the month's assessment (SPEC §9): every unit's
 // figures, records counted by their office date in m and the on-time
 // deadline taken in loc, and the units serving each grid, scored and
 // ranked by flows.Assess. Every unit and grid appears, with zeros when it
 // has nothing.
-func (db *DB) Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error) {
+func (db *DB) liveAssessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error) {
 	if m.Year < 1 || m.Year > 9999 || m.Month < time.January || m.Month > time.December {
 		return flows.Assessment{}, fmt.Errorf("store: assessment: bad month %d-%d", m.Year, m.Month)
 	}

@@ -51,16 +51,18 @@ func (db *DB) ResolveRecipients(ctx context.Context, noticeID int64) (int, error
 func (db *DB) resolveChunk(ctx context.Context, noticeID int64) (done bool, err error) {
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
 		var n struct {
-			State     string `db:"state"`
-			TargetAll bool   `db:"target_all"`
-			Role      string `db:"role"`
-			Through   int64  `db:"resolved_through"`
+			State     string  `db:"state"`
+			TargetAll bool    `db:"target_all"`
+			Role      string  `db:"role"`
+			Through   int64   `db:"resolved_through"`
+			Cancelled *dbTime `db:"cancelled_at"`
 		}
-		lock := `SELECT state, target_all, role, resolved_through FROM notices WHERE id = ?` + db.forUpdate()
+		lock := `SELECT state, target_all, role, resolved_through, cancelled_at FROM notices WHERE id = ?` + db.forUpdate()
 		if err := tx.GetContext(ctx, &n, db.q(lock), noticeID); err != nil {
 			return err
 		}
-		if n.State == flows.NoticeResolved {
+		// A cancelled notice (CancelNotice) has no recipients.
+		if n.State == flows.NoticeResolved || n.Cancelled != nil {
 			done = true
 			return nil
 		}

@@ -245,41 +245,8 @@ var (
 // predicates equal). No targets at all count 0. An unknown grid or unit is
 // an error naming it, wrapping flows.ErrNotFound, as CreateNotice's is.
 func (db *DB) CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error) {
-	query := `
-SELECT COUNT(*) FROM members m
-WHERE m.openid IS NOT NULL AND m.reminders AND NOT m.unfollowed`
-	var args []any
-	if n.Role != "" {
-		query += ` AND m.role = ?`
-		args = append(args, string(n.Role))
-	}
-	if !n.TargetAll {
-		if len(n.Grids) == 0 && len(n.Units) == 0 {
-			return 0, nil
-		}
-		if err := db.knownNames(ctx, n.Grids, n.Units); err != nil {
-			return 0, wrap("count notice targets", err)
-		}
-		var or []string
-		if len(n.Grids) > 0 {
-			or = append(or, `m.grid_id IN (SELECT g.id FROM grids g WHERE g.name IN (?))`)
-			args = append(args, n.Grids)
-		}
-		if len(n.Units) > 0 {
-			or = append(or, `m.unit_id IN (SELECT u.id FROM units u WHERE u.name IN (?))`)
-			args = append(args, n.Units)
-		}
-		query += "\n  AND (" + strings.Join(or, " OR ") + ")"
-	}
-	query, args, err := sqlx.In(query, args...)
-	if err != nil {
-		return 0, wrap("count notice targets", err)
-	}
-	var total int
-	if err := db.db.GetContext(ctx, &total, db.q(query), args...); err != nil {
-		return 0, wrap("count notice targets", err)
-	}
-	return total, nil
+	st, err := db.NoticeTargetStates(ctx, n)
+	return st.Reached, err
 }
 
 // knownNames returns an error naming the first of grids and units that is

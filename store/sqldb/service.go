@@ -130,7 +130,8 @@ RETURNING id`
 // from the member's roster row. *flows.PhotoCountError and
 // flows.ErrPhotoUnavailable for photos it cannot take. A ranged record that overlaps another
 // ranged record of the member that day is refused with a
-// *flows.OverlapError naming it, and nothing is written. The member row is
+// *flows.OverlapError naming it, and nothing is written; so is a record
+// dated in a closed month, a *flows.ClosedMonthError. The member row is
 // locked for the check, so concurrent saves can't both pass it.
 // flows.ErrNotFound for an unknown member.
 func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) error {
@@ -174,6 +175,14 @@ func (db *DB) insertServiceRecord(ctx context.Context, tx *sqlx.Tx, r *flows.Ser
 		saved = flows.ServiceRecord{ID: d.ID, UnitID: d.UnitID, GridID: d.GridID, CreatedAt: d.CreatedAt.Time}
 		photos = d.Photos
 		return saved, photos, err
+	}
+	if err := db.refuseClosed(ctx, tx, r.Date); err != nil {
+		return saved, photos, err
+	}
+	if r.PairingID != 0 {
+		if err := db.checkVisit(ctx, tx, r.PairingID, r.MemberID); err != nil {
+			return saved, photos, err
+		}
 	}
 	if ranged {
 		const sameDay = serviceSelect + `

@@ -12,3 +12,19 @@ document.addEventListener('click', function (e) {
     window.print();
   }
 });
+
+// Marks a table box that is wider than the screen, so it shows its
+// "swipe for more" cue.
+function markWide() {
+  document.querySelectorAll('.scroll').forEach(function (box) {
+    box.classList.toggle('more', box.scrollWidth > box.clientWidth + 1);
+  });
+}
+document.addEventListener('DOMContentLoaded', markWide);
+window.addEventListener('resize', markWide);
+
+// A refused form's answer takes its page's address, so reloading shows
+// the page instead of sending the form again.
+if (document.body && document.body.dataset.back) {
+  history.replaceState(null, '', document.body.dataset.back);
+}

@@ -1,0 +1,193 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"gridbot/bot/admin"
+	"gridbot/flows"
+)
+
+// The needs registry (SPEC §14): the list with its filters and the
+// registration form, a person's page (needs, pairings, visits with
+// photos), pairing creation and ending. The rules are the API's
+// (admin.VisibleResident, admin.CreateResident, admin.CreatePairing,
+// admin.EndPairing).
+
+func init() {
+	flashes["resident"] = "服务对象已登记。"
+	flashes["paired"] = "已结对，已通知结对成员。"
+	flashes["unpaired"] = "结对已结束。"
+}
+
+func (c *Console) registerResidents(auth gin.IRouter) {
+	auth.GET("/residents", c.out.Handle("residents", c.residents))
+	auth.POST("/residents", c.checkCSRF, c.out.Handle("create resident", c.createResident))
+	auth.GET("/residents/:id", c.out.Handle("resident", c.resident))
+	auth.POST("/residents/:id/pairings", c.checkCSRF, c.out.Handle("create pairing", c.createPairing))
+	auth.POST("/pairings/:id/end", c.checkCSRF, c.out.Handle("end pairing", c.endPairing))
+}
+
+type residentsData struct {
+	Residents  []flows.Resident
+	Grids      []string
+	Categories []string
+	Grid       string
+	Category   string
+	Unpaired   bool
+	Overdue    bool
+	Today      flows.Date
+}
+
+func (c *Console) today() flows.Date { return flows.DateOf(c.cfg.Now().In(c.cfg.Loc)) }
+
+func (c *Console) residents(ctx *gin.Context) error {
+	adm := adminOf(ctx)
+	unitID, err := adm.ResidentScope()
+	if err != nil {
+		return err
+	}
+	d := residentsData{
+		Grid: strings.TrimSpace(ctx.Query("grid")), Category: strings.TrimSpace(ctx.Query("category")),
+		Unpaired: ctx.Query("unpaired") != "", Overdue: ctx.Query("overdue") != "",
+		Categories: flows.ResidentCategories, Today: c.today(),
+	}
+	rctx := ctx.Request.Context()
+	if d.Residents, err = c.cfg.Residents.Residents(rctx, flows.ResidentFilter{
+		UnitID: unitID, Grid: d.Grid, Category: d.Category, Unpaired: d.Unpaired, Overdue: d.Overdue, Today: d.Today,
+	}); err != nil {
+		return err
+	}
+	if unitID == 0 {
+		d.Grids, err = c.cfg.Store.GridNames(rctx)
+	} else {
+		var gs []flows.Grid
+		gs, err = c.cfg.Store.UnitGrids(rctx, unitID)
+		for _, g := range gs {
+			d.Grids = append(d.Grids, g.Name)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	c.render(ctx, http.StatusOK, "residents", page{Title: "服务对象", Nav: "residents", Flash: flash(ctx), Data: d})
+	return nil
+}
+
+func (c *Console) createResident(ctx *gin.Context) error {
+	r := flows.Resident{
+		Name: ctx.PostForm("name"), Category: ctx.PostForm("category"), Grid: ctx.PostForm("grid"),
+		Address: ctx.PostForm("address"), Phone: ctx.PostForm("phone"), Needs: ctx.PostForm("needs"),
+	}
+	if err := admin.CreateResident(ctx.Request.Context(), c.cfg.Residents, adminOf(ctx), &r); err != nil {
+		return residentRefusal(err)
+	}
+	ctx.Redirect(http.StatusSeeOther, Path+"/residents/"+strconv.FormatInt(r.ID, 10)+"?msg=resident")
+	return nil
+}
+
+// residentRefusal words a refused registration or pairing for the page.
+func residentRefusal(err error) error {
+	var re *flows.ResidentError
+	switch {
+	case errors.As(err, &re):
+		return &admin.Error{Status: http.StatusUnprocessableEntity, Message: re.Msg + "。"}
+	case errors.Is(err, flows.ErrConflict):
+		return &admin.Error{Status: http.StatusConflict, Message: "已有同名同地址的服务对象。"}
+	}
+	return admin.NotFound(err, "没有这个服务对象。")
+}
+
+type residentData struct {
+	Resident flows.Resident
+	Pairings []flows.Pairing
+	Visits   []flows.ServiceRecord
+	Members  []flows.Member
+	Today    flows.Date
+}
+
+func residentID(ctx *gin.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(ctx.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, admin.BadRequest("编号不对。")
+	}
+	return id, nil
+}
+
+func (c *Console) resident(ctx *gin.Context) error {
+	id, err := residentID(ctx, "id")
+	if err != nil {
+		return err
+	}
+	adm := adminOf(ctx)
+	rctx := ctx.Request.Context()
+	r, err := admin.VisibleResident(rctx, c.cfg.Residents, adm, id)
+	if err != nil {
+		return admin.NotFound(err, "没有这个服务对象。")
+	}
+	d := residentData{Resident: r, Today: c.today()}
+	if d.Pairings, err = c.cfg.Residents.ResidentPairings(rctx, id); err != nil {
+		return err
+	}
+	if d.Visits, err = c.cfg.Residents.ResidentVisits(rctx, id); err != nil {
+		return err
+	}
+	// Who may be paired: a unit admin's own members; for the office the
+	// members on the person's grid.
+	f := flows.MemberFilter{Grid: r.Grid}
+	if adm.Role != flows.AdminOffice {
+		f = flows.MemberFilter{UnitID: adm.UnitID}
+	}
+	if d.Members, err = c.cfg.Store.Members(rctx, f); err != nil {
+		return err
+	}
+	c.render(ctx, http.StatusOK, "resident", page{Title: r.Name, Nav: "residents", Flash: flash(ctx), Data: d})
+	return nil
+}
+
+func (c *Console) createPairing(ctx *gin.Context) error {
+	id, err := residentID(ctx, "id")
+	if err != nil {
+		return err
+	}
+	var members []int64
+	for _, s := range ctx.PostFormArray("member") {
+		m, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || m <= 0 {
+			return admin.BadRequest("成员编号不对。")
+		}
+		members = append(members, m)
+	}
+	cadence := 0
+	if s := strings.TrimSpace(ctx.PostForm("cadence_days")); s != "" {
+		if cadence, err = strconv.Atoi(s); err != nil || cadence <= 0 {
+			return &admin.Error{Status: http.StatusUnprocessableEntity, Message: "走访周期应为1–365天。"}
+		}
+	}
+	adm := adminOf(ctx)
+	_, err = admin.CreatePairing(ctx.Request.Context(), c.cfg.Residents, adm, flows.NewPairing{
+		ResidentID: id, MemberIDs: members, CadenceDays: cadence, Started: c.today(), By: "admin:" + adm.Username,
+	})
+	if err != nil {
+		return residentRefusal(err)
+	}
+	ctx.Redirect(http.StatusSeeOther, Path+"/residents/"+strconv.FormatInt(id, 10)+"?msg=paired")
+	return nil
+}
+
+func (c *Console) endPairing(ctx *gin.Context) error {
+	id, err := residentID(ctx, "id")
+	if err != nil {
+		return err
+	}
+	p, err := admin.EndPairing(ctx.Request.Context(), c.cfg.Residents, adminOf(ctx), id)
+	if err != nil {
+		return admin.NotFound(err, "没有进行中的这个结对。")
+	}
+	ctx.Redirect(http.StatusSeeOther, Path+"/residents/"+strconv.FormatInt(p.ResidentID, 10)+"?msg=unpaired")
+	return nil
+}

@@ -1,0 +1,135 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"gridbot/flows"
+)
+
+// Assessment is the month's assessment (SPEC §9): as it was when the
+// office closed the month, while it is closed (CloseMonth); computed from
+// the records now otherwise (liveAssessment). The page, the API and the
+// workbook all read it here, so a closed month's figures are the same in
+// each.
+func (db *DB) Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error) {
+	var frozen string
+	err := db.db.GetContext(ctx, &frozen, db.q(`SELECT assessment FROM month_closes WHERE month = ?`), m.String())
+	switch {
+	case err == nil:
+		var a flows.Assessment
+		if err := json.Unmarshal([]byte(frozen), &a); err != nil {
+			return flows.Assessment{}, fmt.Errorf("store: assessment: frozen %s: %w", m, err)
+		}
+		return a, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return flows.Assessment{}, wrap("assessment", err)
+	}
+	return db.liveAssessment(ctx, m, loc)
+}
+
+// CloseMonth closes month m for by ("管理员 boss"): its assessment as it
+// is now (the on-time deadline in loc) is kept and shown from then on,
+// and records dated in it are refused (a *flows.ClosedMonthError) until
+// ReopenMonth. flows.ErrConflict when it is closed already.
+func (db *DB) CloseMonth(ctx context.Context, m flows.Month, loc *time.Location, by string) (flows.MonthClose, error) {
+	a, err := db.liveAssessment(ctx, m, loc)
+	if err != nil {
+		return flows.MonthClose{}, err
+	}
+	frozen, err := json.Marshal(a)
+	if err != nil {
+		return flows.MonthClose{}, fmt.Errorf("store: close month: %w", err)
+	}
+	at := db.stamp()
+	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+		const insert = `INSERT INTO month_closes (month, closed_by, closed_at, assessment) VALUES (?, ?, ?, ?)`
+		if _, err := tx.ExecContext(ctx, db.q(insert), m.String(), by, at, string(frozen)); err != nil {
+			return err
+		}
+		return db.monthEvent(ctx, tx, m, "close", by, at)
+	})
+	if err != nil {
+		return flows.MonthClose{}, wrap("close month", err)
+	}
+	return flows.MonthClose{Month: m, By: by, At: at.Time}, nil
+}
+
+// ReopenMonth reopens closed month m for by: its figures are computed
+// from the records again and records dated in it are taken.
+// flows.ErrNotFound when it is not closed.
+func (db *DB) ReopenMonth(ctx context.Context, m flows.Month, by string) (flows.MonthEvent, error) {
+	at := db.stamp()
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(`DELETE FROM month_closes WHERE month = ?`), m.String())
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, flows.ErrNotFound)
+		}
+		return db.monthEvent(ctx, tx, m, "reopen", by, at)
+	})
+	if err != nil {
+		return flows.MonthEvent{}, wrap("reopen month", err)
+	}
+	return flows.MonthEvent{Month: m, By: by, At: at.Time}, nil
+}
+
+func (db *DB) monthEvent(ctx context.Context, tx *sqlx.Tx, m flows.Month, action, by string, at dbTime) error {
+	const insert = `INSERT INTO month_events (month, action, changed_by, changed_at) VALUES (?, ?, ?, ?)`
+	_, err := tx.ExecContext(ctx, db.q(insert), m.String(), action, by, at)
+	return err
+}
+
+// MonthClosed returns who closed month m and when, or flows.ErrNotFound
+// when it is open.
+func (db *DB) MonthClosed(ctx context.Context, m flows.Month) (flows.MonthClose, error) {
+	var row struct {
+		By string `db:"closed_by"`
+		At dbTime `db:"closed_at"`
+	}
+	err := db.db.GetContext(ctx, &row, db.q(`SELECT closed_by, closed_at FROM month_closes WHERE month = ?`), m.String())
+	if err != nil {
+		return flows.MonthClose{}, wrap("month closed", err)
+	}
+	return flows.MonthClose{Month: m, By: row.By, At: row.At.Time}, nil
+}
+
+// MonthEvents lists the closings and reopenings of month m, oldest first.
+func (db *DB) MonthEvents(ctx context.Context, m flows.Month) ([]flows.MonthEvent, error) {
+	var rows []struct {
+		Action string `db:"action"`
+		By     string `db:"changed_by"`
+		At     dbTime `db:"changed_at"`
+	}
+	const query = `SELECT action, changed_by, changed_at FROM month_events WHERE month = ? ORDER BY id`
+	if err := db.db.SelectContext(ctx, &rows, db.q(query), m.String()); err != nil {
+		return nil, wrap("month events", err)
+	}
+	out := make([]flows.MonthEvent, len(rows))
+	for i, r := range rows {
+		out[i] = flows.MonthEvent{Month: m, Closed: r.Action == "close", By: r.By, At: r.At.Time}
+	}
+	return out, nil
+}
+
+// refuseClosed is a *flows.ClosedMonthError when the month of day is
+// closed: the check of every save of a dated record, in its transaction.
+func (db *DB) refuseClosed(ctx context.Context, tx *sqlx.Tx, day flows.Date) error {
+	m := flows.MonthOf(day)
+	var n int
+	if err := tx.GetContext(ctx, &n, db.q(`SELECT COUNT(*) FROM month_closes WHERE month = ?`), m.String()); err != nil {
+		return err
+	}
+	if n > 0 {
+		return &flows.ClosedMonthError{Month: m}
+	}
+	return nil
+}

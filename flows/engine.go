@@ -56,24 +56,21 @@ const (
 // (or deleted) once at the end; a turn that fails writes nothing, so the
 // draft stays as it was.
 func (e *Engine) Handle(ctx context.Context, openID string, in Input) (string, error) {
-	now := e.deps.Now().In(e.deps.Loc)
 	loaded, err := e.deps.Sessions.Load(ctx, openID)
 	if err != nil {
 		return "", fmt.Errorf("flows: load session: %w", err)
 	}
-	env := &Env{Now: now, Today: DateOf(now), OpenID: openID}
-	sess := loaded
-	reply, err := e.turn(ctx, env, &sess, in)
+	reply, st, write, err := e.Turn(ctx, openID, TurnState{Session: loaded}, in)
 	if err != nil {
 		return "", err
 	}
-	switch {
-	case sess.Active():
-		sess.Updated = now
+	sess := st.Session
+	switch write {
+	case SessionSave:
 		if err := e.deps.Sessions.Save(ctx, openID, sess); err != nil {
 			return "", fmt.Errorf("flows: save session: %w", err)
 		}
-	case loaded.Active():
+	case SessionDelete:
 		if err := e.deps.Sessions.Delete(ctx, openID); err != nil {
 			return "", fmt.Errorf("flows: delete session: %w", err)
 		}
@@ -423,7 +420,16 @@ func (e *Engine) stores() Stores {
 		Certificates: d.Certificates, SignOffs: d.SignOffs, Pairings: d.Pairings}
 }
 
+// loadMember looks up the user's member into env: the turn's first
+// lookup takes the cached one when the turn was given it, any other asks
+// the store (a flow may have bound the user since) and is kept in
+// env.looked for the caller to cache.
 func (e *Engine) loadMember(ctx context.Context, env *Env) error {
+	if c := env.cached; c != nil {
+		env.cached = nil
+		env.Member, env.Bound = c.Member, c.Bound
+		return nil
+	}
 	m, err := e.deps.Store.MemberByOpenID(ctx, env.OpenID)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -433,6 +439,8 @@ func (e *Engine) loadMember(ctx context.Context, env *Env) error {
 	default:
 		env.Member, env.Bound = m, true
 	}
+	env.cached = nil
+	env.looked = &MemberLookup{Member: env.Member, Bound: env.Bound}
 	return nil
 }
 

@@ -113,6 +113,9 @@ type Env struct {
 	factsFresh bool
 	// carry are draft entries for the next flow begun (Outcome.Keep).
 	carry map[string]string
+	// cached is a lookup of the member the turn was given, for its first
+	// loadMember; looked is the last lookup the turn made in the store.
+	cached, looked *MemberLookup
 }
 
 // StepError is a rejected answer: its message names the rule and an example.

@@ -56,6 +56,20 @@ func (f *fakeEngine) Handle(ctx context.Context, openID string, in flows.Input) 
 	return "echo:" + in.Text, nil
 }
 
+// turnEngine is fakeEngine as a TurnEngine, so the handler takes the
+// two-call path of a flows.TurnStore coordinator (as serve's engine
+// does): each turn keeps the session it was given.
+type turnEngine struct{ *fakeEngine }
+
+func (t turnEngine) Turn(ctx context.Context, openID string, st flows.TurnState, in flows.Input) (string, flows.TurnState, flows.SessionWrite, error) {
+	reply, err := t.Handle(ctx, openID, in)
+	return reply, flows.TurnState{Session: st.Session}, flows.SessionKeep, err
+}
+
+// withPlainEngine serves the fake engine as a plain Engine: the handler
+// then claims, locks, finishes and releases with one call each.
+func withPlainEngine(hs *harness) { hs.h.Engine = hs.engine }
+
 func (f *fakeEngine) Calls() []engineCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -192,7 +206,7 @@ func newHandler(t testing.TB, opts ...func(*harness)) *harness {
 		AESEnabled:      true,
 		AcceptPlaintext: true,
 		Protocol:        testClient(),
-		Engine:          hs.engine,
+		Engine:          turnEngine{hs.engine},
 		Coordinator:     session.NewMemory(),
 		Members:         hs.members,
 		Pusher:          hs.pusher,

@@ -302,14 +302,33 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 	}
 	deadline := time.Now().Add(budget)
 	key := DedupeKey(msg)
-	claimed, err := h.Coordinator.Claim(ctx, key, claimTTL)
-	if err != nil {
-		h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
-		return "系统繁忙，请稍后再发一次。", "error"
-	}
-	if !claimed {
-		h.Metrics.dedupeHits.Inc()
-		return h.waitResult(ctx, key, deadline), "duplicate"
+	// run handles the claimed delivery and returns the reply to give.
+	var run func(ctx context.Context) string
+	if turns, engine, ok := h.turns(); ok {
+		b, err := turns.Begin(ctx, flows.TurnStart{Key: key, ClaimTTL: claimTTL, Lock: userLock(openID), LockTTL: userLockTTL, OpenID: openID})
+		if err != nil {
+			h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
+			return busyText, "error"
+		}
+		if !b.Claimed {
+			h.Metrics.dedupeHits.Inc()
+			if b.Done {
+				return b.Reply, "duplicate"
+			}
+			return h.waitResult(ctx, key, deadline), "duplicate"
+		}
+		run = func(ctx context.Context) string { return h.turn(ctx, turns, engine, key, openID, in, b) }
+	} else {
+		claimed, err := h.Coordinator.Claim(ctx, key, claimTTL)
+		if err != nil {
+			h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
+			return busyText, "error"
+		}
+		if !claimed {
+			h.Metrics.dedupeHits.Inc()
+			return h.waitResult(ctx, key, deadline), "duplicate"
+		}
+		run = func(ctx context.Context) string { return h.handleClaimed(ctx, key, openID, in) }
 	}
 
 	// The handling runs detached from the request, so a reply that misses
@@ -329,16 +348,7 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 		defer cancel()
 		// After the reply is handed over: the user wrote to the account.
 		defer h.Seen.Saw(hctx, openID, time.Unix(msg.CreateTime, 0))
-		text, err := h.handle(hctx, openID, in)
-		if err != nil {
-			h.Log.Error("webhook: handle", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
-			if aerr := h.Coordinator.Abandon(hctx, key); aerr != nil {
-				h.Log.Error("webhook: abandon", slog.Any("error", aerr))
-			}
-			text = "系统繁忙，您的消息未处理，请稍后再发一次。"
-		} else if ferr := h.Coordinator.Finish(hctx, key, text, replyTTL); ferr != nil {
-			h.Log.Error("webhook: finish", slog.Any("error", ferr))
-		}
+		text := run(hctx)
 		if state.CompareAndSwap(pending, inReply) {
 			done <- text
 			return
@@ -363,7 +373,7 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 }
 
 func (h *Handler) handle(ctx context.Context, openID string, in flows.Input) (string, error) {
-	release, err := h.Coordinator.Lock(ctx, "user:"+openID, userLockTTL)
+	release, err := h.Coordinator.Lock(ctx, userLock(openID), userLockTTL)
 	if err != nil {
 		return "", fmt.Errorf("lock user: %w", err)
 	}

@@ -46,8 +46,8 @@ const redisPrefix = "gridbot:"
 // and puts photo bytes where GRIDBOT_PHOTO_STORE says: all that the
 // database-only commands (migrate, import, admin add, report, photos)
 // open.
-func openStore(ctx context.Context, cfg Config) (*sqldb.DB, error) {
-	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+func openStore(ctx context.Context, cfg Config, opts ...sqldb.Option) (*sqldb.DB, error) {
+	db, err := sqldb.Open(ctx, cfg.DatabaseURL, cfg.DataDir, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -81,8 +81,8 @@ func openPhotoStore(ctx context.Context, cfg Config) (*s3blobs.Store, error) {
 
 // open connects the stores named by cfg, migrates the database and builds
 // the WeChat client and the limiters on them.
-func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	db, err := openStore(ctx, cfg)
+func open(ctx context.Context, cfg Config, log *slog.Logger, opts ...sqldb.Option) (*app, error) {
+	db, err := openStore(ctx, cfg, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		a.close()
 		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
 	}
-	a.sessions = session.NewRedis(a.redis, redisPrefix)
+	sessions := session.NewRedis(a.redis, redisPrefix)
+	a.sessions = sessions
+	db.SetMembersChanged(membersChanged(sessions, log))
 	a.client = newWeChatClient(cfg, session.NewTokenCache(a.redis, redisPrefix))
 	a.sendLimiter = notices.NewRedisLimiter(a.redis, redisPrefix, cfg.SendRate)
 	a.logins = admin.NewRedisLimiter(a.redis, redisPrefix, loginFailures, loginWindow, nil, log)
@@ -125,4 +127,33 @@ func (a *app) close() {
 		a.redis.Close()
 	}
 	a.db.Close()
+}
+
+// membersChanged drops the members cached in Redis after a change of
+// members in the store. A failure is logged: the change is committed,
+// and the cache runs out within session.MemberTTL.
+func membersChanged(sessions *session.Redis, log *slog.Logger) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := sessions.MembersChanged(ctx); err != nil {
+			log.Error("members changed: drop cached members", slog.Any("error", err))
+		}
+	}
+}
+
+// dropCachedMembers is membersChanged for the commands that change
+// members without opening Redis otherwise (import): with REDIS_URL set,
+// it drops the members that running instances cached.
+func dropCachedMembers(ctx context.Context, cfg Config) error {
+	if cfg.RedisURL == "" {
+		return nil
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	return session.NewRedis(c, redisPrefix).MembersChanged(ctx)
 }

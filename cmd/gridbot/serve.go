@@ -24,6 +24,7 @@ import (
 	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/roster"
+	"gridbot/store/session"
 )
 
 // apiError answers {"error": msg} under /api/ and gin's plain text elsewhere.
@@ -247,6 +248,9 @@ func importFile(ctx context.Context, cfg Config, kind, path string, stdout io.Wr
 		}
 	}
 	fmt.Fprintf(stdout, "%s: %d rows: %d added, %d updated, %d unchanged\n", path, rows, res.Added, res.Updated, res.Unchanged)
+	if err := dropCachedMembers(ctx, cfg); err != nil {
+		fmt.Fprintf(stdout, "note: running instances keep the members they cached for up to %s (%v)\n", session.MemberTTL, err)
+	}
 	return nil
 }
 

@@ -40,6 +40,11 @@ func runConformance(t *testing.T, newStore func(t *testing.T) Store) {
 		{"StaleReleaseKeepsNewOwner", testStaleRelease},
 		{"LockCancel", testLockCancel},
 		{"Ping", testPing},
+		{"TurnBeginEnd", testTurnBeginEnd},
+		{"TurnLockBusy", testTurnLockBusy},
+		{"TurnAbandon", testTurnAbandon},
+		{"TurnDelete", testTurnDelete},
+		{"TurnStaleToken", testTurnStaleToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

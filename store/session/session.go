@@ -16,7 +16,9 @@ import (
 
 // Store is what the webhook needs beyond flows.SessionStore.
 type Store interface {
-	flows.SessionStore
+	// TurnStore is the session store and the two calls of one
+	// delivery (claim, lock and load; keep, finish and release).
+	flows.TurnStore
 	// Claim marks a dedupe key as being handled. true: the caller owns it
 	// and must Finish or Abandon. false: someone else claimed it first
 	// (maybe still handling).

@@ -123,8 +123,12 @@ JOIN units u ON u.id = a.unit_id
 JOIN grids g ON g.id = a.grid_id
 WHERE a.unit_id = ? AND a.activity_date = ?
 ORDER BY a.id`
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return nil, wrap("unit activities on", err)
+	}
 	var rows []activityRow
-	if err := db.db.SelectContext(ctx, &rows, db.q(query), unitID, dbDate(day)); err != nil {
+	if err := st.SelectContext(ctx, &rows, unitID, dbDate(day)); err != nil {
 		return nil, wrap("unit activities on", err)
 	}
 	ids := make([]int64, len(rows))

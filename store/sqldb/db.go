@@ -70,6 +70,24 @@ type DB struct {
 	stmts sync.Map
 	// loc is the office time zone pushes word dates in (SetLocation).
 	loc *time.Location
+	// membersChanged, when set, is called after each committed change
+	// of members (SetMembersChanged).
+	membersChanged func(ctx context.Context)
+}
+
+// SetMembersChanged has fn called after every committed change of the
+// members the engine looks up by OpenID (bindings, reminders, follow
+// state, roster and grid imports), so that a cache of them elsewhere (the
+// session store's) is dropped. Set it before the store is used.
+func (db *DB) SetMembersChanged(fn func(ctx context.Context)) { db.membersChanged = fn }
+
+// changedMembers reports a committed change of members when err is nil
+// and returns err.
+func (db *DB) changedMembers(ctx context.Context, err error) error {
+	if err == nil && db.membersChanged != nil {
+		db.membersChanged(ctx)
+	}
+	return err
 }
 
 var (
@@ -100,7 +118,11 @@ func withBinaryParameters(dsn string) string {
 // Open connects to the database. A dsn starting with postgres:// or
 // postgresql:// selects PostgreSQL; an empty dsn selects the SQLite file
 // gridbot.db in dataDir, creating dataDir. Open does not migrate.
-func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
+func Open(ctx context.Context, dsn, dataDir string, opts ...Option) (*DB, error) {
+	var o openOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var (
 		sqlDB   *sql.DB
 		dialect string
@@ -109,7 +131,7 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		dialect = DialectPostgres
-		sqlDB, err = sql.Open("postgres", withBinaryParameters(dsn))
+		sqlDB, err = openSQL("postgres", withBinaryParameters(dsn), o)
 		if err == nil {
 			// A pool that keeps its connections: without a cap a burst of
 			// messages opens (and then drops) a backend per request, and
@@ -126,7 +148,7 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 		if err := os.MkdirAll(dataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("store: open: %w", err)
 		}
-		sqlDB, err = sql.Open("sqlite", filepath.Join(dataDir, sqliteFile)+sqliteParams)
+		sqlDB, err = openSQL("sqlite", filepath.Join(dataDir, sqliteFile)+sqliteParams, o)
 		if err == nil {
 			// One connection: SQLite has one writer anyway, and the job
 			// queue relies on seeing its own writes without lock waits.
@@ -168,6 +190,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	if err := db.migrateRiver(ctx); err != nil {
 		return fmt.Errorf("store: migrate river: %w", err)
+	}
+	if err := db.prepareTxQueries(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
 }

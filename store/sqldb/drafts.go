@@ -36,8 +36,12 @@ func (db *DB) savedDraft(ctx context.Context, tx *sqlx.Tx, kind, key string) (dr
 	if key == "" {
 		return draftRecord{}, false, nil
 	}
+	st, err := db.txStmt(ctx, tx, draftQueries[kind])
+	if err != nil {
+		return draftRecord{}, false, err
+	}
 	var r draftRecord
-	err := tx.GetContext(ctx, &r, db.q(draftQueries[kind]), key)
+	err = st.GetContext(ctx, &r, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return draftRecord{}, false, nil
 	}

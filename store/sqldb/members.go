@@ -59,8 +59,12 @@ func (db *DB) MemberByOpenID(ctx context.Context, openID string) (flows.Member, 
 	if openID == "" {
 		return flows.Member{}, wrap("member by openid", sql.ErrNoRows)
 	}
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return flows.Member{}, wrap("member by openid", err)
+	}
 	var r memberRow
-	if err := db.db.GetContext(ctx, &r, db.q(query), openID); err != nil {
+	if err := st.GetContext(ctx, &r, openID); err != nil {
 		return flows.Member{}, wrap("member by openid", err)
 	}
 	return r.member(), nil
@@ -111,7 +115,7 @@ WHERE id = ?`
 		_, err := tx.ExecContext(ctx, db.q(bind), openID, now, now, memberID)
 		return err
 	})
-	return wrap("bind member", err)
+	return wrap("bind member", db.changedMembers(ctx, err))
 }
 
 // UnbindMember removes a member's WeChat binding (the office's unbind);
@@ -138,7 +142,7 @@ func (db *DB) UnbindMember(ctx context.Context, memberID int64) error {
 		_, err := db.queuePush(ctx, tx, flows.UnboundPush(memberID, m.OpenID.String, m.Name, m.Unit))
 		return err
 	})
-	return wrap("unbind member", err)
+	return wrap("unbind member", db.changedMembers(ctx, err))
 }
 
 // SetReminders turns a member's weekend reminders on or off;
@@ -146,7 +150,7 @@ func (db *DB) UnbindMember(ctx context.Context, memberID int64) error {
 func (db *DB) SetReminders(ctx context.Context, memberID int64, on bool) error {
 	const query = `UPDATE members SET reminders = ?, updated_at = ? WHERE id = ?`
 	res, err := db.db.ExecContext(ctx, db.q(query), on, db.stamp(), memberID)
-	return wrap("set reminders", mustAffect(res, err))
+	return wrap("set reminders", db.changedMembers(ctx, mustAffect(res, err)))
 }
 
 // SetUnfollowed records that a WeChat user unfollowed (or followed again)
@@ -156,7 +160,7 @@ func (db *DB) SetUnfollowed(ctx context.Context, openID string, unfollowed bool)
 UPDATE members SET unfollowed = ?, updated_at = ?
 WHERE openid = ? AND unfollowed <> ?`
 	_, err := db.db.ExecContext(ctx, db.q(query), unfollowed, db.stamp(), openID, unfollowed)
-	return wrap("set unfollowed", err)
+	return wrap("set unfollowed", db.changedMembers(ctx, err))
 }
 
 // mustAffect turns an UPDATE that matched no row into sql.ErrNoRows.

@@ -189,7 +189,11 @@ func (db *DB) RecordLastMessage(ctx context.Context, openID string, at time.Time
 INSERT INTO wechat_users (openid, last_message_at) VALUES (?, ?)
 ON CONFLICT (openid) DO UPDATE SET last_message_at = excluded.last_message_at
 WHERE wechat_users.last_message_at < excluded.last_message_at`
-	_, err := db.db.ExecContext(ctx, db.q(upsert), openID, dbTime{at.UTC().Truncate(time.Microsecond)})
+	st, err := db.stmt(ctx, upsert)
+	if err != nil {
+		return wrap("record last message", err)
+	}
+	_, err = st.ExecContext(ctx, openID, dbTime{at.UTC().Truncate(time.Microsecond)})
 	return wrap("record last message", err)
 }
 

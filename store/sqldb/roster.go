@@ -46,6 +46,7 @@ func (db *DB) ImportRoster(ctx context.Context, rows []flows.RosterRow) (flows.I
 	if err != nil {
 		return flows.ImportResult{}, wrap("import roster", err)
 	}
+	db.changedMembers(ctx, nil)
 	return res, nil
 }
 
@@ -104,6 +105,7 @@ func (db *DB) ImportGrids(ctx context.Context, rows []flows.GridRow) (flows.Impo
 	if err != nil {
 		return flows.ImportResult{}, wrap("import grids", err)
 	}
+	db.changedMembers(ctx, nil)
 	return res, nil
 }
 

@@ -92,8 +92,12 @@ func (db *DB) ServiceRecordsOn(ctx context.Context, memberID int64, day flows.Da
 	const query = serviceSelect + `
 WHERE r.member_id = ? AND r.service_date = ? AND r.status <> 'rejected'
 ORDER BY r.start_min NULLS LAST, r.id`
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return nil, wrap("service records on", err)
+	}
 	var rows []serviceRow
-	if err := db.db.SelectContext(ctx, &rows, db.q(query), memberID, dbDate(day)); err != nil {
+	if err := st.SelectContext(ctx, &rows, memberID, dbDate(day)); err != nil {
 		return nil, wrap("service records on", err)
 	}
 	return records(rows), nil
@@ -106,6 +110,18 @@ func records(rows []serviceRow) []flows.ServiceRecord {
 	}
 	return out
 }
+
+// lockMemberQuery reads the member's unit and grid, and with FOR UPDATE
+// on PostgreSQL locks the member row, for CreateServiceRecord.
+const lockMemberQuery = `SELECT unit_id, grid_id FROM members WHERE id = ?`
+
+// insertServiceRecordQuery inserts one service record (insertServiceRecord).
+const insertServiceRecordQuery = `
+INSERT INTO service_records (member_id, unit_id, grid_id, service_date, start_min, end_min,
+    minutes, category, place, latitude, longitude, content, activity_id, created_at, draft_key,
+    status, project_code, pairing_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`
 
 // CreateServiceRecord saves a record with its photos (at most 9,
 // flows.ServicePhotos, see insertPhotos: staged ones attached, new ones
@@ -144,12 +160,15 @@ func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) e
 // and its photos.
 func (db *DB) insertServiceRecord(ctx context.Context, tx *sqlx.Tx, r *flows.ServiceRecord) (saved flows.ServiceRecord, photos []flows.Photo, err error) {
 	ranged := r.StartMin >= 0
-	lockMember := `SELECT unit_id, grid_id FROM members WHERE id = ?` + db.forUpdate()
+	lock, err := db.txStmt(ctx, tx, db.txQueries()[0])
+	if err != nil {
+		return saved, photos, err
+	}
 	var m struct {
 		UnitID int64 `db:"unit_id"`
 		GridID int64 `db:"grid_id"`
 	}
-	if err := tx.GetContext(ctx, &m, db.q(lockMember), r.MemberID); err != nil {
+	if err := lock.GetContext(ctx, &m, r.MemberID); err != nil {
 		return saved, photos, err
 	}
 	if d, ok, err := db.savedDraft(ctx, tx, ownerService, r.DraftKey); err != nil || ok {
@@ -200,14 +219,12 @@ ORDER BY r.start_min, r.id`
 	if !status.Valid() {
 		return saved, photos, fmt.Errorf("status %q", status)
 	}
-	const insert = `
-INSERT INTO service_records (member_id, unit_id, grid_id, service_date, start_min, end_min,
-    minutes, category, place, latitude, longitude, content, activity_id, created_at, draft_key,
-    status, project_code, pairing_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-RETURNING id`
+	ins, err := db.txStmt(ctx, tx, insertServiceRecordQuery)
+	if err != nil {
+		return saved, photos, err
+	}
 	var id int64
-	err = tx.GetContext(ctx, &id, db.q(insert), r.MemberID, unitID, gridID, dbDate(r.Date), start, end,
+	err = ins.GetContext(ctx, &id, r.MemberID, unitID, gridID, dbDate(r.Date), start, end,
 		r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
 		string(status), nullText(r.ProjectCode), nullID(r.PairingID))
 	if err != nil {

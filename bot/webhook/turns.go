@@ -1,0 +1,103 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"gridbot/bot/wechat"
+	"gridbot/flows"
+)
+
+// TurnEngine is an Engine that steps a session it is given and returns
+// the session after the turn (flows.Engine.Turn), so the handler loads and
+// keeps it together with the dedupe and lock work.
+type TurnEngine interface {
+	Turn(ctx context.Context, openID string, st flows.TurnState, in flows.Input) (string, flows.TurnState, flows.SessionWrite, error)
+}
+
+var _ TurnEngine = (*flows.Engine)(nil)
+
+// turns returns the two-call path of a message when both the Coordinator
+// (a flows.TurnStore) and the Engine (a TurnEngine) offer it: claim, lock
+// and session load in one store call, session save, reply and release in
+// one more.
+func (h *Handler) turns() (flows.TurnStore, TurnEngine, bool) {
+	ts, ok := h.Coordinator.(flows.TurnStore)
+	if !ok {
+		return nil, nil, false
+	}
+	te, ok := h.Engine.(TurnEngine)
+	return ts, te, ok
+}
+
+// turn handles a delivery Begin claimed: it waits for the user's lock
+// when Begin could not take it, steps the engine and ends the delivery
+// with one End (the session, the reply kept for retries, the lock). A
+// failed handling abandons the claim and keeps the session as it was.
+func (h *Handler) turn(ctx context.Context, ts flows.TurnStore, e TurnEngine, key, openID string, in flows.Input, b flows.TurnBegun) string {
+	fin := flows.TurnFinish{Key: key, ReplyTTL: replyTTL, Lock: userLock(openID), Token: b.Token, OpenID: openID}
+	text, err := h.step(ctx, ts, e, &fin, openID, in, b)
+	if err == nil {
+		return text
+	}
+	h.Log.Error("webhook: handle", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
+	fin.Abandon = true
+	if aerr := ts.End(ctx, fin); aerr != nil {
+		h.Log.Error("webhook: abandon", slog.Any("error", aerr))
+	}
+	return unhandledText
+}
+
+// step runs the engine's turn under the user's lock and ends the
+// delivery with its outcome; on error nothing of the turn is kept.
+func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fin *flows.TurnFinish, openID string, in flows.Input, b flows.TurnBegun) (string, error) {
+	st := flows.TurnState{Session: b.Session, Member: b.Member}
+	if !b.Locked {
+		// Another message of the user is being handled: wait for it.
+		release, err := h.Coordinator.Lock(ctx, fin.Lock, userLockTTL)
+		if err != nil {
+			return "", fmt.Errorf("lock user: %w", err)
+		}
+		defer release()
+		if st.Session, err = ts.Load(ctx, openID); err != nil {
+			return "", fmt.Errorf("load session: %w", err)
+		}
+	}
+	text, after, write, err := e.Turn(ctx, openID, st, in)
+	if err != nil {
+		return "", err
+	}
+	fin.Reply, fin.Session, fin.Write = text, after.Session, write
+	fin.Member, fin.MemberGen = after.Member, b.MemberGen
+	if err := ts.End(ctx, *fin); err != nil {
+		return "", fmt.Errorf("end: %w", err)
+	}
+	return text, nil
+}
+
+// Replies when a message could not be claimed or handled.
+const (
+	busyText      = "系统繁忙，请稍后再发一次。"
+	unhandledText = "系统繁忙，您的消息未处理，请稍后再发一次。"
+)
+
+// handleClaimed handles a claimed delivery through the Coordinator and
+// the Engine, keeping its reply for retries (or dropping the claim when
+// the handling failed), and returns the reply to give.
+func (h *Handler) handleClaimed(ctx context.Context, key, openID string, in flows.Input) string {
+	text, err := h.handle(ctx, openID, in)
+	if err != nil {
+		h.Log.Error("webhook: handle", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
+		if aerr := h.Coordinator.Abandon(ctx, key); aerr != nil {
+			h.Log.Error("webhook: abandon", slog.Any("error", aerr))
+		}
+		return unhandledText
+	}
+	if ferr := h.Coordinator.Finish(ctx, key, text, replyTTL); ferr != nil {
+		h.Log.Error("webhook: finish", slog.Any("error", ferr))
+	}
+	return text
+}
+
+func userLock(openID string) string { return "user:" + openID }

@@ -1,0 +1,274 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"gridbot/flows"
+)
+
+var (
+	_ flows.TurnStore = (*Redis)(nil)
+	_ flows.TurnStore = (*Memory)(nil)
+)
+
+// beginScript claims a delivery, takes its user's lock and reads the
+// user's session and cached member in one call. KEYS: dedupe, lock,
+// session, member, members generation; ARGV: claim ttl (ms), lock token,
+// lock ttl (ms). It returns {0, dedupe value} when the delivery was
+// claimed before, {1} when claimed but the lock is busy, {2, session or
+// nil, member entry or nil, generation} when claimed and locked.
+var beginScript = redis.NewScript(`
+if not redis.call("SET", KEYS[1], "` + claimed + `", "NX", "PX", ARGV[1]) then
+	return {0, redis.call("GET", KEYS[1])}
+end
+if not redis.call("SET", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) then
+	return {1}
+end
+return {2, redis.call("GET", KEYS[3]), redis.call("GET", KEYS[4]), redis.call("GET", KEYS[5]) or "0"}`)
+
+// endScript writes a delivery's outcome in one call. KEYS: dedupe, lock,
+// session, member, members generation; ARGV: the dedupe value (""
+// abandons: a claim still being handled is dropped), its ttl (ms), the
+// lock token ("" leaves the lock), the session write ("s" save, "d"
+// delete, "" none), the session's JSON, its ttl (ms), the member entry
+// ("" none), the generation it was read under, its ttl (ms). The entry is
+// kept only while members are still of that generation.
+var endScript = redis.NewScript(`
+if ARGV[4] == "s" then
+	redis.call("SET", KEYS[3], ARGV[5], "PX", ARGV[6])
+elseif ARGV[4] == "d" then
+	redis.call("DEL", KEYS[3])
+end
+if ARGV[1] ~= "" then
+	redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+elseif redis.call("GET", KEYS[1]) == "` + claimed + `" then
+	redis.call("DEL", KEYS[1])
+end
+if ARGV[3] ~= "" and redis.call("GET", KEYS[2]) == ARGV[3] then
+	redis.call("DEL", KEYS[2])
+end
+if ARGV[7] ~= "" and (redis.call("GET", KEYS[5]) or "0") == ARGV[8] then
+	redis.call("SET", KEYS[4], ARGV[8] .. "|" .. ARGV[7], "PX", ARGV[9])
+end
+return 1`)
+
+// MemberTTL is how long a member looked up by OpenID stays cached in
+// Redis. Every change of members through the store drops the cache at
+// once (MembersChanged); the ttl bounds what a change made around it
+// (SQL by hand) leaves stale.
+const MemberTTL = time.Minute
+
+func (r *Redis) memberKey(openID string) string { return r.prefix + "member:" + openID }
+func (r *Redis) membersGenKey() string          { return r.prefix + "members:gen" }
+
+// turnKeys are the keys of beginScript and endScript.
+func (r *Redis) turnKeys(key, lock, openID string) []string {
+	return []string{r.dedupeKey(key), r.lockKey(lock), r.sessionKey(openID), r.memberKey(openID), r.membersGenKey()}
+}
+
+// MembersChanged drops every cached member lookup, on every instance: it
+// moves members to a new generation.
+func (r *Redis) MembersChanged(ctx context.Context) error {
+	if err := r.c.Incr(ctx, r.membersGenKey()).Err(); err != nil {
+		return fmt.Errorf("store: session: members changed: %w", err)
+	}
+	return nil
+}
+
+// Begin claims the delivery, takes the user's lock and loads the session
+// in one round trip; see flows.TurnStore.
+func (r *Redis) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun, error) {
+	if err := checkTTL("begin", s.ClaimTTL); err != nil {
+		return flows.TurnBegun{}, err
+	}
+	if err := checkTTL("begin", s.LockTTL); err != nil {
+		return flows.TurnBegun{}, err
+	}
+	token := rand.Text()
+	keys := r.turnKeys(s.Key, s.Lock, s.OpenID)
+	res, err := beginScript.Run(ctx, r.c, keys, s.ClaimTTL.Milliseconds(), token, s.LockTTL.Milliseconds()).Slice()
+	if err != nil {
+		if ctx.Err() != nil {
+			// ctx ended mid-call: the claim and the lock may have
+			// landed unseen; give both back.
+			r.undoBegin(ctx, keys, token)
+		}
+		return flows.TurnBegun{}, fmt.Errorf("store: session: begin: %w", err)
+	}
+	state, _ := res[0].(int64)
+	value := ""
+	if len(res) > 1 {
+		value, _ = res[1].(string)
+	}
+	switch state {
+	case 0:
+		reply, done := strings.CutPrefix(value, donePrefix)
+		return flows.TurnBegun{Done: done && value != "", Reply: reply}, nil
+	case 1:
+		return flows.TurnBegun{Claimed: true}, nil
+	}
+	b := flows.TurnBegun{Claimed: true, Locked: true, Token: token}
+	if value != "" {
+		if err := json.Unmarshal([]byte(value), &b.Session); err != nil {
+			r.undoBegin(ctx, keys, token)
+			return flows.TurnBegun{}, fmt.Errorf("store: session: begin: %w", err)
+		}
+	}
+	if len(res) > 3 {
+		b.MemberGen, _ = res[3].(string)
+		entry, _ := res[2].(string)
+		b.Member = cachedMember(entry, b.MemberGen)
+	}
+	return b, nil
+}
+
+// cachedMember decodes a member entry ("generation|JSON") of generation
+// gen; nil when there is none, it is of another generation or unreadable.
+func cachedMember(entry, gen string) *flows.MemberLookup {
+	g, data, ok := strings.Cut(entry, "|")
+	if !ok || g != gen {
+		return nil
+	}
+	var m flows.MemberLookup
+	if json.Unmarshal([]byte(data), &m) != nil {
+		return nil
+	}
+	return &m
+}
+
+// undoBegin drops a claim still being handled and the lock token holds.
+func (r *Redis) undoBegin(ctx context.Context, keys []string, token string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	_ = endScript.Run(ctx, r.c, keys, "", 0, token, "", "", 0, "", "", 0).Err()
+}
+
+// End keeps the session, the reply and releases the lock in one round
+// trip; see flows.TurnStore.
+func (r *Redis) End(ctx context.Context, f flows.TurnFinish) error {
+	value, write, data, err := endArgs(f)
+	if err != nil {
+		return err
+	}
+	var member []byte
+	if f.Member != nil && f.MemberGen != "" && !f.Abandon {
+		if member, err = json.Marshal(f.Member); err != nil {
+			return fmt.Errorf("store: session: end: %w", err)
+		}
+	}
+	keys := r.turnKeys(f.Key, f.Lock, f.OpenID)
+	if f.Token != "" {
+		// The lock is released even when the caller's ctx has ended.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+	}
+	err = endScript.Run(ctx, r.c, keys, value, f.ReplyTTL.Milliseconds(), f.Token, write, data, TTL.Milliseconds(),
+		member, f.MemberGen, MemberTTL.Milliseconds()).Err()
+	if err != nil {
+		return fmt.Errorf("store: session: end: %w", err)
+	}
+	return nil
+}
+
+// endArgs encodes a TurnFinish for endScript: the dedupe value ("" to
+// abandon), the session write and the session's JSON.
+func endArgs(f flows.TurnFinish) (value, write string, data []byte, err error) {
+	if !f.Abandon {
+		if err := checkTTL("end", f.ReplyTTL); err != nil {
+			return "", "", nil, err
+		}
+		value = donePrefix + f.Reply
+		switch f.Write {
+		case flows.SessionSave:
+			write = "s"
+			if data, err = json.Marshal(f.Session); err != nil {
+				return "", "", nil, fmt.Errorf("store: session: end: %w", err)
+			}
+		case flows.SessionDelete:
+			write = "d"
+		}
+	}
+	return value, write, data, nil
+}
+
+// Begin claims the delivery, takes the user's lock when it is free and
+// loads the session; see flows.TurnStore.
+func (m *Memory) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun, error) {
+	if err := checkTTL("begin", s.LockTTL); err != nil {
+		return flows.TurnBegun{}, err
+	}
+	ok, err := m.Claim(ctx, s.Key, s.ClaimTTL)
+	if err != nil {
+		return flows.TurnBegun{}, err
+	}
+	if !ok {
+		reply, done, err := m.Result(ctx, s.Key)
+		return flows.TurnBegun{Done: done, Reply: reply}, err
+	}
+	token, locked := m.tryLock(s.Lock, s.LockTTL)
+	if !locked {
+		return flows.TurnBegun{Claimed: true}, nil
+	}
+	sess, err := m.Load(ctx, s.OpenID)
+	if err != nil {
+		m.release(s.Lock, token)
+		_ = m.Abandon(ctx, s.Key)
+		return flows.TurnBegun{}, err
+	}
+	return flows.TurnBegun{Claimed: true, Locked: true, Token: strconv.FormatUint(token, 10), Session: sess}, nil
+}
+
+// tryLock takes the named lock when nobody holds or waits for it.
+func (m *Memory) tryLock(name string, ttl time.Duration) (uint64, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locks[name] != nil {
+		return 0, false
+	}
+	m.tokens++
+	w := &memWaiter{token: m.tokens, ttl: ttl, granted: make(chan struct{})}
+	l := &memLock{queue: []*memWaiter{w}}
+	m.locks[name] = l
+	m.handOn(name, l)
+	return w.token, true
+}
+
+// End keeps the session and the reply and releases the lock; see
+// flows.TurnStore.
+func (m *Memory) End(ctx context.Context, f flows.TurnFinish) error {
+	if !f.Abandon {
+		if err := checkTTL("end", f.ReplyTTL); err != nil {
+			return err
+		}
+	}
+	var err error
+	switch {
+	case f.Abandon:
+		err = m.Abandon(ctx, f.Key)
+	case f.Write == flows.SessionSave:
+		err = m.Save(ctx, f.OpenID, f.Session)
+	case f.Write == flows.SessionDelete:
+		err = m.Delete(ctx, f.OpenID)
+	}
+	if err == nil && !f.Abandon {
+		err = m.Finish(ctx, f.Key, f.Reply, f.ReplyTTL)
+	}
+	if f.Token != "" {
+		token, perr := strconv.ParseUint(f.Token, 10, 64)
+		if perr != nil {
+			return errors.Join(err, fmt.Errorf("store: session: end: lock token %q: %w", f.Token, perr))
+		}
+		m.release(f.Lock, token)
+	}
+	return err
+}

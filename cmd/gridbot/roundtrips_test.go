@@ -21,13 +21,15 @@ import (
 // Redis calls (claim, lock and load; keep, finish and release); no SQL
 // for a step that needs nothing from the database, one facts load (the
 // day's records and the unit's activities that day) for a step that
-// reads them, and the save of 确认 in one transaction. Without Redis
+// reads them, and the save of 确认 in one transaction (begin, the
+// member's row, the draft key, the closed-month check, the insert,
+// commit) and the totals of the reply. Without Redis
 // (SQLite, in-process sessions) the member is looked up in SQLite, in
 // process, at every message: one statement more.
 const (
 	redisPerMessage   = 2
 	sqlFactsLoad      = 2
-	sqlSaveStatements = 6
+	sqlSaveStatements = 7
 )
 
 // TestRoundTripsPerMessage counts, with hooks on the clients, the Redis

@@ -140,6 +140,7 @@ func (db *DB) CreateProject(ctx context.Context, p *flows.Project, loc *time.Loc
 		p.NoticeID = 0
 		if p.Notify {
 			n := projectNotice(*p)
+			n.SendAt = now.Time // sent at once, like a notice created without a send time
 			if err := db.insertNotice(ctx, tx, &n, now); err != nil {
 				return err
 			}

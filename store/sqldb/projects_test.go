@@ -65,6 +65,9 @@ func TestCreateProject(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM notices`); n != 1 {
 			t.Fatalf("%d notices, want the one of the project with notify", n)
 		}
+		if n, err := db.Notice(ctx, q.NoticeID); err != nil || n.SendAt.Sub(q.CreatedAt).Abs() > time.Second {
+			t.Fatalf("the project's notice sends at %v (%v), want when the project was published (%v)", n.SendAt, err, q.CreatedAt)
+		}
 		got, err := db.ProjectByCode(ctx, q.Code)
 		if err != nil || got.Grid != "二号网格" || got.Unit != "市文明办" || got.TargetAll ||
 			strings.Join(got.Grids, ",") != "一号网格" || strings.Join(got.Units, ",") != "市城管局" ||

@@ -97,8 +97,11 @@ func (a Admin) CanSeeServiceRecord(r ServiceRecord) bool { return a.CanSeeUnit(r
 func (a Admin) CanSeeActivity(v Activity) bool { return a.CanSeeUnit(v.UnitID) }
 
 // CanSeeReport reports whether the admin may see report r and change its
-// status.
-func (a Admin) CanSeeReport(r Report) bool { return a.CanSeeUnit(r.UnitID) }
+// status: the office, and the admins of the reporter's unit and of the
+// unit handling it (SPEC §15).
+func (a Admin) CanSeeReport(r Report) bool {
+	return a.CanSeeUnit(r.UnitID) || (r.HandlerUnitID != 0 && a.CanSeeUnit(r.HandlerUnitID))
+}
 
 // CanSeeProject reports whether the admin may see project p (with its
 // check-in code and sign-ups), publish it and cancel it: the organising

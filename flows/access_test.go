@@ -96,6 +96,7 @@ func TestAccessRules(t *testing.T) {
 		{"report", "own unit", func(x Admin) string { return yes(x.CanSeeReport(Report{UnitID: a})) }, [3]string{"yes", "yes", "no"}},
 		{"report", "other unit", func(x Admin) string { return yes(x.CanSeeReport(Report{UnitID: b})) }, [3]string{"yes", "no", "no"}},
 		{"report", none, func(x Admin) string { return yes(x.CanSeeReport(Report{})) }, [3]string{"yes", "no", "no"}},
+		{"report", "other unit's, handled by own", func(x Admin) string { return yes(x.CanSeeReport(Report{UnitID: b, HandlerUnitID: a})) }, [3]string{"yes", "yes", "no"}},
 
 		{"report assignment", all, func(x Admin) string { return yes(x.CanAssignReport()) }, [3]string{"yes", "no", "no"}},
 

@@ -45,6 +45,9 @@ type ReportFilter struct {
 	Grid     string
 	UnitID   int64
 	Unit     string
+	// ScopeUnitID, when set, keeps the reports a unit admin of that unit
+	// may see: its members' and those assigned to it (CanSeeReport).
+	ScopeUnitID int64
 	// HandlerUnitID, when set, keeps the reports assigned to that unit.
 	HandlerUnitID int64
 	// OverdueAt, when set, keeps the reports overdue at that time

@@ -229,8 +229,11 @@ func (a *API) reports(c *gin.Context) error {
 	if f.Status != "" && !reportStatuses[f.Status] {
 		return BadRequest("unknown status " + strconv.Quote(f.Status) + " (want 待处理, 处理中, 已整改 or 不予处理)")
 	}
-	if f.UnitID, err = adminOf(c).UnitScope(f.Unit); err != nil {
+	if f.ScopeUnitID, err = adminOf(c).UnitScope(f.Unit); err != nil {
 		return err
+	}
+	if f.ScopeUnitID != 0 {
+		f.Unit = "" // a unit admin's unit= is their own: their members' reports and those assigned to them
 	}
 	rs, err := a.cfg.Store.Reports(c.Request.Context(), f)
 	if err != nil {

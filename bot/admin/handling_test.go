@@ -85,6 +85,14 @@ func TestReassignAndOverdue(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &list); err != nil || len(list.Reports) != 1 {
 		t.Fatalf("overdue reports of 市文明办: %d %s", w.Code, w.Body)
 	}
+	// The handler unit's admins see it too, and work it.
+	w = f.do(http.MethodGet, "/api/v1/reports?overdue=true", "cg", "")
+	if err := json.Unmarshal(w.Body.Bytes(), &list); err != nil || w.Code != http.StatusOK || len(list.Reports) != 1 || list.Reports[0].Code != f.report.Code {
+		t.Fatalf("overdue reports of the handler unit 市城管局: %d %s", w.Code, w.Body)
+	}
+	if w = f.do(http.MethodPatch, path, "cg", `{"status":"处理中"}`); w.Code != http.StatusOK {
+		t.Fatalf("the handler unit's admin moves the report to 处理中: %d %s", w.Code, w.Body)
+	}
 	w = f.do(http.MethodPatch, path, "boss", `{"status":"已整改","note":"已清理"}`)
 	if r := decodeReport(t, w.Body.Bytes()); w.Code != http.StatusOK || r.Overdue {
 		t.Errorf("fixed: %d %s, want 200 and not overdue", w.Code, w.Body)

@@ -231,8 +231,11 @@ func (c *Console) reports(ctx *gin.Context) error {
 		From: m.First().In(c.cfg.Loc), To: m.Next().First().In(c.cfg.Loc),
 		Unit: strings.TrimSpace(ctx.Query("unit")), Grid: strings.TrimSpace(ctx.Query("grid")),
 	}
-	if f.UnitID, err = adminOf(ctx).UnitScope(f.Unit); err != nil {
+	if f.ScopeUnitID, err = adminOf(ctx).UnitScope(f.Unit); err != nil {
 		return err
+	}
+	if f.ScopeUnitID != 0 {
+		f.Unit = "" // as the API: their members' reports and those assigned to them
 	}
 	all, err := c.cfg.Store.Reports(ctx.Request.Context(), f)
 	if err != nil {

@@ -417,6 +417,9 @@ func (db *DB) Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report
 	if f.UnitID != 0 {
 		where, args = append(where, "r.unit_id = ?"), append(args, f.UnitID)
 	}
+	if f.ScopeUnitID != 0 {
+		where, args = append(where, "(r.unit_id = ? OR r.handler_unit_id = ?)"), append(args, f.ScopeUnitID, f.ScopeUnitID)
+	}
 	if f.Unit != "" {
 		where, args = append(where, "u.name = ?"), append(args, strings.TrimSpace(f.Unit))
 	}

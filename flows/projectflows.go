@@ -363,7 +363,10 @@ func checkOutFlow() *Flow {
 			case err != nil:
 				return Outcome{}, projectRefusal(err)
 			case r.ID == 0:
-				return Outcome{Reply: fmt.Sprintf("已签退 %s。项目开始前就签退了，没有可计的服务时间。", p.Code)}, nil
+				if env.Now.Before(p.Starts) {
+					return Outcome{Reply: fmt.Sprintf("已签退 %s。项目开始前就签退了，没有可计的服务时间。", p.Code)}, nil
+				}
+				return Outcome{Reply: fmt.Sprintf("已签退 %s。服务时间不足1分钟，未生成服务记录。", p.Code)}, nil
 			}
 			sum, err := st.HoursSummary(ctx, env.Member.ID, env.Today)
 			if err != nil {

@@ -160,7 +160,10 @@ func (f *fakeProjects) CheckOut(_ context.Context, id, memberID int64, now time.
 	if f.overlap != nil {
 		return ServiceRecord{}, &OverlapError{Existing: *f.overlap}
 	}
-	r, _ := ProjectRecord(*f.byID(id), *s, now, RecordConfirmed)
+	r, ok := ProjectRecord(*f.byID(id), *s, now, RecordConfirmed)
+	if !ok {
+		return ServiceRecord{}, nil // nothing to count: no record
+	}
 	r.ID = 900
 	f.records = append(f.records, r)
 	return r, nil
@@ -297,5 +300,25 @@ func TestMyTasksProjects(t *testing.T) {
 	fp.projects[1].CancelledAt = h.now
 	if got := r.say("待办"); strings.Contains(got, "社区义诊") {
 		t.Fatalf("a cancelled project listed: %q", got)
+	}
+}
+
+// A check-out with nothing to count says why: before the start, or less
+// than a minute after the check-in.
+func TestCheckOutNothingToCount(t *testing.T) {
+	h, fp := projectHarness(t)
+	h.now = time.Date(2026, 11, 29, 8, 40, 0, 0, shanghai)
+	h.expect("签到", "签到 XM-20261129-001")
+	h.expect("0427", "签到成功")
+	h.now = time.Date(2026, 11, 29, 8, 50, 0, 0, shanghai)
+	h.expect("签退", "已签退", "项目开始前就签退了")
+
+	h.now = time.Date(2026, 11, 29, 14, 20, 10, 0, shanghai)
+	h.expect("签到", "签到 XM-20261129-002")
+	h.expect("0427", "签到成功")
+	h.now = time.Date(2026, 11, 29, 14, 20, 40, 0, shanghai)
+	h.expect("签退", "已签退", "不足1分钟")
+	if len(fp.records) != 0 {
+		t.Fatalf("records %+v, want none", fp.records)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -120,14 +121,26 @@ func CertificatePhone(phone string) string {
 	return strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
 }
 
-// MaskName keeps the family name (the first character) and masks the
-// rest: 张三 → 张*.
+// compoundSurnames are the two-character family names in common use
+// (复姓): MaskName keeps both characters of them.
+var compoundSurnames = []string{
+	"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
+	"宇文", "司徒", "司空", "夏侯", "令狐", "端木", "轩辕", "独孤", "南宫", "西门",
+	"百里", "呼延", "万俟", "闻人", "澹台", "公冶", "太史", "申屠", "钟离", "宗政",
+}
+
+// MaskName keeps the family name (the first character, or the first two
+// of a compound surname) and masks the rest: 张三 → 张*, 欧阳娜娜 → 欧阳**.
 func MaskName(name string) string {
 	r := []rune(strings.TrimSpace(name))
 	if len(r) == 0 {
 		return ""
 	}
-	return string(r[:1]) + strings.Repeat("*", max(1, len(r)-1))
+	keep := 1
+	if len(r) > 2 && slices.Contains(compoundSurnames, string(r[:2])) {
+		keep = 2
+	}
+	return string(r[:keep]) + strings.Repeat("*", max(1, len(r)-keep))
 }
 
 // Certifier issues certificates for the chat, the admin API and the

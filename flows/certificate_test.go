@@ -19,7 +19,7 @@ func TestMasks(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ in, name string }{
-		{"张三", "张*"}, {"王建国", "王**"}, {"李", "李*"}, {" 欧阳娜娜 ", "欧***"}, {"", ""},
+		{"张三", "张*"}, {"王建国", "王**"}, {"李", "李*"}, {" 欧阳娜娜 ", "欧阳**"}, {"司马光", "司马*"}, {"欧阳", "欧*"}, {"", ""},
 	} {
 		if got := MaskName(tc.in); got != tc.name {
 			t.Errorf("MaskName(%q) = %q, want %q", tc.in, got, tc.name)

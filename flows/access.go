@@ -1,6 +1,9 @@
 package flows
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // The access rules of the admin API and the console (SPEC §8): office
 // admins see and change everything; a unit admin only their own unit's
@@ -113,9 +116,10 @@ func (a Admin) CanSeeProject(p Project) bool { return a.CanSeeUnit(p.UnitID) }
 // reassigns a report").
 func (a Admin) CanAssignReport() bool { return a.Role == AdminOffice }
 
-// CanSeePhoto reports whether the admin may see a photo, given the unit
-// of the record it belongs to (PhotoUnit).
-func (a Admin) CanSeePhoto(unitID int64) bool { return a.CanSeeUnit(unitID) }
+// CanSeePhoto reports whether the admin may see a photo, given the units
+// whose admins may see its record (PhotoUnits: the record's unit, and a
+// report's handler unit).
+func (a Admin) CanSeePhoto(units ...int64) bool { return slices.ContainsFunc(units, a.CanSeeUnit) }
 
 // CanNotify reports whether the admin may send notice n and count its
 // targets: office admins any notice, a unit admin only one to their own

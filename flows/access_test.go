@@ -103,6 +103,7 @@ func TestAccessRules(t *testing.T) {
 		{"photo", "own unit", func(x Admin) string { return yes(x.CanSeePhoto(a)) }, [3]string{"yes", "yes", "no"}},
 		{"photo", "other unit", func(x Admin) string { return yes(x.CanSeePhoto(b)) }, [3]string{"yes", "no", "no"}},
 		{"photo", none, func(x Admin) string { return yes(x.CanSeePhoto(0)) }, [3]string{"yes", "no", "no"}},
+		{"photo", "other unit's report, handled by own", func(x Admin) string { return yes(x.CanSeePhoto(b, a)) }, [3]string{"yes", "yes", "no"}},
 
 		// Lists: members, service records, activities, reports, pushes, the dashboard.
 		{"unit list", "own unit", func(x Admin) string { return unitScope(x.UnitScope(unitA)) }, [3]string{"all", "unit 1", "forbidden unit"}},

@@ -27,7 +27,7 @@ type Store interface {
 	ReportByCode(ctx context.Context, code string) (flows.Report, error)
 	SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error)
 	AssignReport(ctx context.Context, a flows.Assignment) (flows.Report, error)
-	PhotoUnit(ctx context.Context, id int64) (int64, error)
+	PhotoUnits(ctx context.Context, id int64) ([]int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	PhotoThumb(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	ServiceRecords(ctx context.Context, f flows.RecordFilter) ([]flows.ServiceRecord, error)

@@ -12,8 +12,9 @@ import (
 
 // Photos is what serving a photo needs of the store.
 type Photos interface {
-	// PhotoUnit is the unit of the record a photo belongs to.
-	PhotoUnit(ctx context.Context, id int64) (int64, error)
+	// PhotoUnits are the units whose admins may see a photo: the unit of
+	// the record it belongs to, and a report's handler unit.
+	PhotoUnits(ctx context.Context, id int64) ([]int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	// PhotoThumb is PhotoData with the bytes of the photo's thumbnail (a
 	// JPEG a few hundred pixels wide), or its own when it has none.
@@ -39,11 +40,11 @@ func ServePhoto(c *gin.Context, st Photos, adm flows.Admin) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	unitID, err := st.PhotoUnit(ctx, id)
+	units, err := st.PhotoUnits(ctx, id)
 	if err != nil {
 		return NotFound(err, "no such photo")
 	}
-	if !adm.CanSeePhoto(unitID) {
+	if !adm.CanSeePhoto(units...) {
 		return adm.Forbidden(flows.ResourcePhoto)
 	}
 	get := st.PhotoData

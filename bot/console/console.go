@@ -46,7 +46,7 @@ type Store interface {
 	ReportHistory(ctx context.Context, code string) ([]flows.ReportChange, error)
 	AssignReport(ctx context.Context, a flows.Assignment) (flows.Report, error)
 	HandlerCounts(ctx context.Context, t time.Time, unitID int64) ([]flows.HandlerCount, error)
-	PhotoUnit(ctx context.Context, id int64) (int64, error)
+	PhotoUnits(ctx context.Context, id int64) ([]int64, error)
 	PhotoData(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	PhotoThumb(ctx context.Context, id int64) (flows.Photo, []byte, error)
 	GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) ([]flows.GridMonth, error)

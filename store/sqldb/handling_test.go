@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,6 +87,15 @@ func TestAssignReport(t *testing.T) {
 		if err := db.CreateReport(ctx, r); err != nil {
 			t.Fatal(err)
 		}
+		// Handled by its grid's lead unit (市城管局), whose admins may see
+		// its photos too.
+		first, err := db.ReportByCode(ctx, r.Code)
+		if err != nil || first.HandlerUnitID == ms["张三"].UnitID {
+			t.Fatalf("report handled by %d (%v), want the grid's lead unit", first.HandlerUnitID, err)
+		}
+		if units, err := db.PhotoUnits(ctx, r.Photos[0].ID); err != nil || !slices.Equal(units, []int64{ms["张三"].UnitID, first.HandlerUnitID}) {
+			t.Errorf("PhotoUnits = %v, %v; want the reporter's unit %d and the handler %d", units, err, ms["张三"].UnitID, first.HandlerUnitID)
+		}
 		got, err := db.AssignReport(ctx, flows.Assignment{Code: r.Code, HandlerUnit: "市文明办", By: "boss"})
 		if err != nil {
 			t.Fatalf("AssignReport: %v", err)
@@ -95,6 +105,10 @@ func TestAssignReport(t *testing.T) {
 		}
 		if n := pushesTo(t, db, flows.PushReportAssigned, ms["李四"]); n != 1 {
 			t.Errorf("pushes to the new unit's reviewer 李四 = %d, want 1", n)
+		}
+		// Back at the reporter's own unit, the photos are that unit's alone.
+		if units, err := db.PhotoUnits(ctx, r.Photos[0].ID); err != nil || !slices.Equal(units, []int64{ms["张三"].UnitID}) {
+			t.Errorf("PhotoUnits = %v, %v; want the reporter's unit %d alone", units, err, ms["张三"].UnitID)
 		}
 		due := time.Date(2024, 12, 1, 18, 0, 0, 0, time.UTC)
 		got, err = db.AssignReport(ctx, flows.Assignment{Code: r.Code, Deadline: due, By: "boss"})
@@ -252,8 +266,8 @@ func TestHandleReportWithResultPhotos(t *testing.T) {
 		if got.Status != flows.StatusFixed || len(got.AfterPhotos) != 1 || got.AfterPhotos[0].ID != staged.ID || len(got.Photos) != 1 {
 			t.Errorf("fixed report: status %s, after %+v, photos %d", got.Status, got.AfterPhotos, len(got.Photos))
 		}
-		if unit, err := db.PhotoUnit(ctx, staged.ID); err != nil || unit != ms["张三"].UnitID {
-			t.Errorf("PhotoUnit(result photo) = %d, %v; want the report's unit", unit, err)
+		if units, err := db.PhotoUnits(ctx, staged.ID); err != nil || len(units) == 0 || units[0] != ms["张三"].UnitID {
+			t.Errorf("PhotoUnits(result photo) = %v, %v; want the report's unit first", units, err)
 		}
 		if n := pushesTo(t, db, flows.PushReportStatus, ms["张三"]); n != 1 {
 			t.Errorf("status pushes to the reporter = %d, want 1", n)

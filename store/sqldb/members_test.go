@@ -286,11 +286,11 @@ func TestAdminQueries(t *testing.T) {
 		if err != nil || len(list) != 1 || len(list[0].Photos) != 1 {
 			t.Fatalf("Reports with photos = %+v, %v", list, err)
 		}
-		unit, err := db.PhotoUnit(ctx, list[0].Photos[0].ID)
-		if err != nil || unit != ms["张三"].UnitID {
-			t.Errorf("PhotoUnit = %d, %v; want %d", unit, err, ms["张三"].UnitID)
+		units, err := db.PhotoUnits(ctx, list[0].Photos[0].ID)
+		if err != nil || len(units) == 0 || units[0] != ms["张三"].UnitID {
+			t.Errorf("PhotoUnits = %v, %v; want %d first", units, err, ms["张三"].UnitID)
 		}
-		_, err = db.PhotoUnit(ctx, 99999)
+		_, err = db.PhotoUnits(ctx, 99999)
 		wantErr(t, err, flows.ErrNotFound)
 	})
 }

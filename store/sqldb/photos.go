@@ -338,21 +338,29 @@ func (db *DB) photoBytes(ctx context.Context, id int64, small bool) (flows.Photo
 	return p, data, nil
 }
 
-// PhotoUnit returns the unit of the record a photo belongs to, or
-// flows.ErrNotFound (also for a staged photo no record took yet).
-func (db *DB) PhotoUnit(ctx context.Context, id int64) (int64, error) {
+// PhotoUnits returns the units whose admins may see a photo: the unit of
+// the record it belongs to, then, for a report's photo, the report's
+// handler unit when that is another; or flows.ErrNotFound (also for a
+// staged photo no record took yet).
+func (db *DB) PhotoUnits(ctx context.Context, id int64) ([]int64, error) {
 	const query = `
-SELECT COALESCE(r.unit_id, a.unit_id, s.unit_id, 0)
+SELECT COALESCE(r.unit_id, a.unit_id, s.unit_id, 0) AS unit_id, COALESCE(r.handler_unit_id, 0) AS handler_unit_id
 FROM photos p
 LEFT JOIN reports r ON p.owner_kind IN ('report', 'report_after') AND r.id = p.owner_id
 LEFT JOIN activities a ON p.owner_kind = 'activity' AND a.id = p.owner_id
 LEFT JOIN service_records s ON p.owner_kind = 'service' AND s.id = p.owner_id
 WHERE p.id = ? AND p.owner_id IS NOT NULL`
-	var unitID int64
-	if err := db.db.GetContext(ctx, &unitID, db.q(query), id); err != nil {
-		return 0, wrap("photo unit", err)
+	var row struct {
+		UnitID        int64 `db:"unit_id"`
+		HandlerUnitID int64 `db:"handler_unit_id"`
 	}
-	return unitID, nil
+	if err := db.db.GetContext(ctx, &row, db.q(query), id); err != nil {
+		return nil, wrap("photo unit", err)
+	}
+	if row.HandlerUnitID != 0 && row.HandlerUnitID != row.UnitID {
+		return []int64{row.UnitID, row.HandlerUnitID}, nil
+	}
+	return []int64{row.UnitID}, nil
 }
 
 // photoChunk is how many owners one photo query names: well under the

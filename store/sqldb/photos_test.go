@@ -242,7 +242,7 @@ func TestStagedPhotosAttach(t *testing.T) {
 		if got, want := fetchJobs(t, db), photoIDs(ps); !slices.Equal(got, want) {
 			t.Errorf("fetch_photo jobs %v, want %v (one per staged photo)", got, want)
 		}
-		_, err := db.PhotoUnit(ctx, ps[0].ID)
+		_, err := db.PhotoUnits(ctx, ps[0].ID)
 		wantErr(t, err, flows.ErrNotFound) // no record, no admin sees it
 		if _, err := db.StagePhoto(ctx, 9999, photosOf("s9")[0]); !errors.Is(err, flows.ErrNotFound) {
 			t.Errorf("staged for an unknown member: %v", err)
@@ -288,8 +288,8 @@ func TestStagedPhotosAttach(t *testing.T) {
 		if err != nil || len(saved.Photos) != 2 || saved.Photos[0].ID != ps[1].ID || saved.Photos[1].ID != ps[0].ID {
 			t.Errorf("saved report photos %+v, %v; want s2, s1 in that order", saved.Photos, err)
 		}
-		if unit, err := db.PhotoUnit(ctx, ps[0].ID); err != nil || unit != zhang.UnitID {
-			t.Errorf("PhotoUnit = %d, %v; want %d", unit, err, zhang.UnitID)
+		if units, err := db.PhotoUnits(ctx, ps[0].ID); err != nil || len(units) == 0 || units[0] != zhang.UnitID {
+			t.Errorf("PhotoUnits = %v, %v; want %d first", units, err, zhang.UnitID)
 		}
 		if n := len(fetchJobs(t, db)); n != 2 {
 			t.Errorf("%d fetch jobs after attaching, want the 2 of staging", n)

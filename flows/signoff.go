@@ -135,36 +135,10 @@ func signOffFlow() *Flow {
 	}
 }
 
-// lateSignOffDays are the first days of a month in which 签发 signs the
-// month before when it was never signed (late, after its 28th).
-const lateSignOffDays = 7
-
-// signOffMonthOf is the month 签发 signs for the unit today: the current
-// one, or in its first lateSignOffDays days the month before when that
-// has no sign-off.
-func signOffMonthOf(ctx context.Context, st Stores, env *Env) (Month, error) {
-	m := MonthOf(env.Today)
-	if env.Today.Day > lateSignOffDays {
-		return m, nil
-	}
-	prev := MonthOf(m.First().AddDays(-1))
-	_, err := st.SignOffs.SignOff(ctx, env.Member.UnitID, prev)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return prev, nil
-	case err != nil:
-		return Month{}, err
-	}
-	return m, nil
-}
-
 // loadSignOff reads the month so far into the draft (the summary shows
 // it again at 确认), or the refusal for a member who is not a leader.
 func loadSignOff(ctx context.Context, st Stores, env *Env) error {
-	m, err := signOffMonthOf(ctx, st, env)
-	if err != nil {
-		return err
-	}
+	m := MonthOf(env.Today)
 	s, err := st.SignOffs.MonthSoFar(ctx, env.Member.UnitID, m, env.Now.Location())
 	if err != nil {
 		return err

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river/rivertype"
-	"github.com/silenceper/wechat/v2/cache"
 	"github.com/silenceper/wechat/v2/credential"
 
 	"gridbot/bot/wechat"
@@ -168,7 +167,7 @@ var newClientMu sync.Mutex
 // newClient is a real wechat.Client on the fake, its token cache primed.
 func newClient(t testing.TB, base string) *wechat.Client {
 	const appID = "wx-test"
-	mem := cache.NewMemory()
+	mem := wechat.NewMemoryCache() // the SDK's cache.Memory reads without its lock
 	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, appID)
 	if err := mem.Set(key, "token-fake", time.Hour); err != nil && t != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/silenceper/wechat/v2/cache"
 	"github.com/silenceper/wechat/v2/credential"
 )
 
@@ -19,7 +18,7 @@ import (
 // holds the token "tok", so no token is fetched.
 func primedClient(t *testing.T, appID, base string) *Client {
 	t.Helper()
-	mem := cache.NewMemory()
+	mem := NewMemoryCache() // the SDK's cache.Memory reads without its lock
 	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, appID)
 	if err := mem.Set(key, "tok", time.Hour); err != nil {
 		t.Fatal(err)
@@ -114,7 +113,7 @@ func TestPostJSONRetryWait(t *testing.T) {
 		fmt.Fprint(w, `{"errcode":0,"errmsg":"ok"}`)
 	}))
 	defer srv.Close()
-	mem := cache.NewMemory()
+	mem := NewMemoryCache() // the SDK's cache.Memory reads without its lock
 	key := fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyOfficialAccountPrefix, "wx-retry-wait")
 	c := New(Config{AppID: "wx-retry-wait", AppSecret: "s", Token: "t", APIBase: srv.URL, Cache: mem})
 

@@ -1,11 +1,18 @@
 package bench
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"log/slog"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gridbot/bot/simulator"
+	"gridbot/bot/wechat"
 )
 
 func TestServiceDayCyclesThroughAMonth(t *testing.T) {
@@ -75,5 +82,32 @@ func TestServerEnv(t *testing.T) {
 		if strings.HasPrefix(kv, "DATABASE_URL=") || strings.HasPrefix(kv, "REDIS_URL=") {
 			t.Errorf("echo server given %s", kv)
 		}
+	}
+}
+
+// TestStaggerSpreadsUsers: before the rate phase user i has sent i mod
+// the conversation's length messages, so the phase's first ticks carry
+// every step of the conversation, not one step of every user.
+func TestStaggerSpreadsUsers(t *testing.T) {
+	srv := httptest.NewServer(EchoRouter(EchoConfig{Token: Token, Protocol: wechat.New(wechat.Config{AppID: "wx-bench", AppSecret: "s", Token: Token, APIBase: APIBase, Cache: wechat.NewMemoryCache()}), Log: slog.New(slog.DiscardHandler)}))
+	defer srv.Close()
+	users := make([]*User, 2*len(logHoursScript)+3)
+	for i := range users {
+		users[i] = NewUser(&simulator.User{URL: srv.URL + "/wechat", Token: Token, ToUser: Office, OpenID: fmt.Sprintf("o-stagger-%d", i), HTTP: srv.Client()}, time.UTC, true)
+	}
+	rec := newRecorder()
+	stagger(context.Background(), users, rec)
+	if r := rec.result(time.Second, 0); r.errors != 0 || r.messages != 0 {
+		t.Fatalf("stagger recorded %d messages, %d errors (%v)", r.messages, r.errors, r.kinds)
+	}
+	steps := map[int]int{}
+	for i, u := range users {
+		if u.step != i%len(logHoursScript) || u.sent != u.step {
+			t.Errorf("user %d: at step %d after %d messages, want %d", i, u.step, u.sent, i%len(logHoursScript))
+		}
+		steps[u.step]++
+	}
+	if len(steps) != len(logHoursScript) {
+		t.Errorf("users at %d distinct steps, want all %d: %v", len(steps), len(logHoursScript), steps)
 	}
 }

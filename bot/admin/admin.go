@@ -51,7 +51,10 @@ type Config struct {
 	SessionTTL time.Duration
 	// Loc is the office time zone of months and of times in JSON.
 	Loc *time.Location
-	Now func() time.Time
+	// Office is the office's name on printed forms (the workbook); ""
+	// means flows.DefaultOfficeName.
+	Office string
+	Now    func() time.Time
 	Log *slog.Logger
 }
 
@@ -75,6 +78,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Office == "" {
+		cfg.Office = flows.DefaultOfficeName
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

@@ -85,15 +85,16 @@ func (a *API) assessment(c *gin.Context) error {
 
 // assessmentWorkbook serves the month's workbook (SPEC §9).
 func (a *API) assessmentWorkbook(c *gin.Context) error {
-	return ServeWorkbook(c, a.cfg.Store, adminOf(c), month, a.cfg.Loc)
+	return ServeWorkbook(c, a.cfg.Store, adminOf(c), month, a.cfg.Loc, workbook.Heading{Office: a.cfg.Office, Generated: a.cfg.Now()})
 }
 
 // ServeWorkbook answers a request for the workbook (SPEC §9) of the month
 // that month reads from it, as a download. The workbook holds every
 // unit's records, so it is for the admins who may see it
 // (flows.Admin.CanSeeWorkbook: office admins only); others are refused
-// before anything is read. The API and the console serve it with this.
-func ServeWorkbook(c *gin.Context, src workbook.Source, adm flows.Admin, month func(*gin.Context) (flows.Month, error), loc *time.Location) error {
+// before anything is read. The API and the console serve it with this;
+// h is the office and generation time its sheets name.
+func ServeWorkbook(c *gin.Context, src workbook.Source, adm flows.Admin, month func(*gin.Context) (flows.Month, error), loc *time.Location, h workbook.Heading) error {
 	if !adm.CanSeeWorkbook() {
 		return adm.Forbidden(flows.ResourceWorkbook)
 	}
@@ -101,7 +102,7 @@ func ServeWorkbook(c *gin.Context, src workbook.Source, adm flows.Admin, month f
 	if err != nil {
 		return err
 	}
-	b, err := workbook.Build(c.Request.Context(), src, m, loc)
+	b, err := workbook.Build(c.Request.Context(), src, m, loc, h)
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func (c *Console) membersXLSX(ctx *gin.Context, d membersData, unitID int64, m f
 		rows[i] = workbook.MemberRow{Member: mem, Minutes: minutes[mem.ID], Sessions: sessions[mem.ID]}
 	}
 	return c.sendXLSX(ctx, "members-"+m.String(), "成员-"+m.String(), func(w io.Writer) error {
-		return workbook.WriteMembers(w, listTitle(m, "成员", d.Unit, d.Grid, d.Query), rows)
+		return workbook.WriteMembers(w, listTitle(m, "成员", d.Unit, d.Grid, d.Query), rows, c.cfg.Loc)
 	})
 }
 

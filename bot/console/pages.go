@@ -260,7 +260,7 @@ func (c *Console) reports(ctx *gin.Context) error {
 	}
 	if ctx.Query("format") == "xlsx" {
 		return c.sendXLSX(ctx, "reports-"+d.Month, "巡查上报-"+d.Month, func(w io.Writer) error {
-			return workbook.WriteReports(w, listTitle(m, "巡查上报", d.Unit, d.Grid, d.Status, d.Query), d.Reports)
+			return workbook.WriteReports(w, listTitle(m, "巡查上报", d.Unit, d.Grid, d.Status, d.Query), d.Reports, c.cfg.Loc)
 		})
 	}
 	if d.Units, d.Grids, err = c.filterChoices(ctx, f.UnitID); err != nil {
@@ -448,5 +448,5 @@ func (c *Console) activities(ctx *gin.Context) error {
 
 // workbook serves the month's workbook: office admins only.
 func (c *Console) workbook(ctx *gin.Context) error {
-	return admin.ServeWorkbook(ctx, c.cfg.Store, adminOf(ctx), c.month, c.cfg.Loc)
+	return admin.ServeWorkbook(ctx, c.cfg.Store, adminOf(ctx), c.month, c.cfg.Loc, workbook.Heading{Office: c.cfg.Office, Generated: c.cfg.Now()})
 }

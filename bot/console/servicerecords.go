@@ -101,7 +101,7 @@ func (c *Console) serviceRecords(ctx *gin.Context) error {
 	}
 	if ctx.Query("format") == "xlsx" {
 		return c.sendXLSX(ctx, "service-records-"+d.Month, "服务记录-"+d.Month, func(w io.Writer) error {
-			return workbook.WriteServices(w, listTitle(m, "服务记录", d.Unit, d.Grid, d.Member, flows.RecordStatus(d.Status).Label()), d.Records)
+			return workbook.WriteServices(w, listTitle(m, "服务记录", d.Unit, d.Grid, d.Member, flows.RecordStatus(d.Status).Label()), d.Records, c.cfg.Loc)
 		})
 	}
 	path, q := ctx.Request.URL.Path, ctx.Request.URL.Query()

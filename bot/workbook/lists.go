@@ -1,6 +1,7 @@
 package workbook
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -13,26 +14,29 @@ import (
 
 // The console's lists download as one-sheet workbooks with the list's
 // filters applied (issue 17): the same columns as the month's workbook,
-// the title (what the list shows, e.g. "2024年11月 服务记录 市文明办") in
-// the printed page header.
+// the title (what the list shows, e.g. "2024年11月 服务记录 市文明办") and
+// the time it was generated, in loc, in the printed page header.
 
 // WriteServices writes service records as a one-sheet workbook.
-func WriteServices(w io.Writer, title string, rs []flows.ServiceRecord) error {
-	return writeOne(w, serviceSheet(Data{Services: rs}), title)
+func WriteServices(w io.Writer, title string, rs []flows.ServiceRecord, loc *time.Location) error {
+	return writeOne(w, serviceSheet(Data{Services: rs}), title, loc)
 }
 
 // WriteReports writes patrol reports as a one-sheet workbook.
-func WriteReports(w io.Writer, title string, rs []flows.Report) error {
-	return writeOne(w, reportSheet(Data{Reports: rs}), title)
+func WriteReports(w io.Writer, title string, rs []flows.Report, loc *time.Location) error {
+	return writeOne(w, reportSheet(Data{Reports: rs}), title, loc)
 }
 
 // WriteActivities writes collective activities as a one-sheet workbook,
 // their saving times in loc.
 func WriteActivities(w io.Writer, title string, as []flows.Activity, loc *time.Location) error {
-	return writeOne(w, activitySheet(Data{Activities: as, Loc: loc}), title)
+	return writeOne(w, activitySheet(Data{Activities: as, Loc: loc}), title, loc)
 }
 
-func writeOne(w io.Writer, s sheet, title string) error {
+func writeOne(w io.Writer, s sheet, title string, loc *time.Location) error {
+	if loc == nil {
+		return errors.New("workbook: no time zone")
+	}
 	if s.n+1 > excelize.TotalRows {
 		return fmt.Errorf("workbook: %s has %d rows, more than a sheet holds (%d)", s.name, s.n, excelize.TotalRows-1)
 	}
@@ -43,7 +47,7 @@ func writeOne(w io.Writer, s sheet, title string) error {
 		err = f.SetSheetName(f.GetSheetName(0), s.name)
 	}
 	if err == nil {
-		err = writeSheet(f, st, s, title)
+		err = writeSheet(f, st, s, title, Heading{Generated: time.Now()}, loc)
 	}
 	if err != nil {
 		return fmt.Errorf("workbook: %s: %w", s.name, err)
@@ -69,7 +73,7 @@ type MemberRow struct {
 
 // WriteMembers writes members with their month's hours as a one-sheet
 // workbook.
-func WriteMembers(w io.Writer, title string, rows []MemberRow) error {
+func WriteMembers(w io.Writer, title string, rows []MemberRow, loc *time.Location) error {
 	s := sheet{name: "成员", columns: []column{
 		col("姓名", 10, text),
 		col("手机", 13, text),
@@ -88,5 +92,5 @@ func WriteMembers(w io.Writer, title string, rows []MemberRow) error {
 		return []any{m.Name, m.Phone, m.Unit, m.Grid, m.Role.Label(), yesNo(m.Bound()), yesNo(m.Reminders),
 			flows.Round1(float64(r.Minutes) / 60), r.Sessions}
 	}
-	return writeOne(w, s, title)
+	return writeOne(w, s, title, loc)
 }

@@ -15,8 +15,8 @@ const ContentType = "application/vnd.openxmlformats-officedocument.spreadsheetml
 
 // Build loads month m and writes its whole workbook into memory, so a web
 // handler answers an error rather than sending half a file.
-func Build(ctx context.Context, src Source, m flows.Month, loc *time.Location) ([]byte, error) {
-	d, err := Load(ctx, src, m, loc)
+func Build(ctx context.Context, src Source, m flows.Month, loc *time.Location, h Heading) ([]byte, error) {
+	d, err := Load(ctx, src, m, loc, h)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,11 @@ type Data struct {
 	// Submissions are the month's sign-offs, one per unit (SheetSignOffs).
 	Submissions []flows.Submission
 	Loc         *time.Location
+	// Heading is the office and generation time every sheet names;
+	// Closed, when set, is who closed the month and when (its figures are
+	// frozen).
+	Heading Heading
+	Closed  *flows.MonthClose
 }
 
 // kind is how a column's cells are formatted.
@@ -95,11 +100,17 @@ func Write(w io.Writer, d Data) error {
 			_, err = f.NewSheet(s.name)
 		}
 		if err == nil {
-			err = writeSheet(f, st, s, title)
+			err = writeSheet(f, st, s, title, d.Heading, d.Loc)
 		}
 		if err != nil {
 			return fmt.Errorf("workbook: %s: %w", s.name, err)
 		}
+	}
+	if _, err := f.NewSheet(SheetSummary); err != nil {
+		return fmt.Errorf("workbook: %s: %w", SheetSummary, err)
+	}
+	if err := writeSummary(f, st, d, title); err != nil {
+		return fmt.Errorf("workbook: %s: %w", SheetSummary, err)
 	}
 	f.SetActiveSheet(0)
 	if err := f.Write(w); err != nil {
@@ -154,9 +165,10 @@ func newStyles(f *excelize.File) (styles, error) {
 }
 
 // writeSheet sets up one sheet for printing (landscape A4, one page wide,
-// the header row repeated, a title and page numbers) and streams its rows
-// under a frozen header row.
-func writeSheet(f *excelize.File, st styles, s sheet, title string) error {
+// the header row repeated; the office, title and generation time in the
+// page header, the signature lines and page numbers in its footer) and
+// streams its rows under a frozen header row.
+func writeSheet(f *excelize.File, st styles, s sheet, title string, h Heading, loc *time.Location) error {
 	landscape, a4, oneWide, anyTall := "landscape", 9, 1, 0
 	// Page set-up is written before streaming: the stream writer keeps
 	// the worksheet's settings and replaces only its rows.
@@ -171,8 +183,8 @@ func writeSheet(f *excelize.File, st styles, s sheet, title string) error {
 		return err
 	}
 	err = f.SetHeaderFooter(s.name, &excelize.HeaderFooterOptions{
-		OddHeader: fmt.Sprintf(`&C&"-,Bold"%s %s`, title, s.name),
-		OddFooter: "&C第 &P 页，共 &N 页",
+		OddHeader: pageHeader(h, title, s.name, loc),
+		OddFooter: pageFooter(),
 	})
 	if err != nil {
 		return err
@@ -390,12 +402,13 @@ type Source interface {
 
 // Load reads the workbook's data of month m: the assessment, and the
 // activities, service records (by their office date) and reports (saved
-// during the month in loc) of every unit.
-func Load(ctx context.Context, src Source, m flows.Month, loc *time.Location) (Data, error) {
+// during the month in loc) of every unit, whether the month is closed, and
+// h for the heading.
+func Load(ctx context.Context, src Source, m flows.Month, loc *time.Location, h Heading) (Data, error) {
 	if loc == nil {
 		return Data{}, errors.New("workbook: no time zone")
 	}
-	d := Data{Loc: loc}
+	d := Data{Loc: loc, Heading: h}
 	var err error
 	if d.Assessment, err = src.Assessment(ctx, m, loc); err != nil {
 		return Data{}, err
@@ -414,6 +427,9 @@ func Load(ctx context.Context, src Source, m flows.Month, loc *time.Location) (D
 		return Data{}, err
 	}
 	if d.Submissions, err = loadSubmissions(ctx, src, m); err != nil {
+		return Data{}, err
+	}
+	if d.Closed, err = loadClosed(ctx, src, m); err != nil {
 		return Data{}, err
 	}
 	return d, nil

@@ -74,6 +74,7 @@ func testData() Data {
 			{UnitID: 2, Unit: "市城管局", Submitted: true, SubmittedBy: "王五", SubmittedAt: time.Date(2024, 11, 29, 2, 0, 0, 0, time.UTC)},
 			{UnitID: 3, Unit: "市卫健委"},
 		},
+		Heading: Heading{Office: "某市创文办 & 网格中心", Generated: time.Date(2024, 12, 1, 2, 5, 0, 0, time.UTC)},
 	}
 }
 
@@ -88,7 +89,7 @@ func TestWrite(t *testing.T) {
 	}
 	defer f.Close()
 
-	if got, want := f.GetSheetList(), []string{"单位考核", "网格排名", "活动记录", "巡查记录", "服务明细", "月报签发"}; !slices.Equal(got, want) {
+	if got, want := f.GetSheetList(), []string{"单位考核", "网格排名", "活动记录", "巡查记录", "服务明细", "月报签发", "汇总与签字"}; !slices.Equal(got, want) {
 		t.Fatalf("sheets = %q, want %q", got, want)
 	}
 	if f.GetActiveSheetIndex() != 0 {
@@ -140,6 +141,22 @@ func TestWrite(t *testing.T) {
 		})
 		if !titles {
 			t.Errorf("%s: the header row is not repeated on printed pages: %+v", name, f.GetDefinedName())
+		}
+		// Printed, every page names the office (its & kept as text), the
+		// month and sheet, and the generation time in the office's zone,
+		// and carries the signature lines.
+		hf, err := f.GetHeaderFooter(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantHeader := `&L某市创文办 && 网格中心&C&"-,Bold"2024年11月 ` + name + `&R生成于 2024-12-01 10:05`
+		if hf.OddHeader != wantHeader {
+			t.Errorf("%s page header = %q\nwant %q", name, hf.OddHeader, wantHeader)
+		}
+		for _, want := range []string{"制表人：", "审核人：", "负责人：", "第 &P 页，共 &N 页"} {
+			if !strings.Contains(hf.OddFooter, want) {
+				t.Errorf("%s page footer = %q, lacks %q", name, hf.OddFooter, want)
+			}
 		}
 	}
 
@@ -269,10 +286,24 @@ func (s *fakeSource) ServiceRecords(_ context.Context, f flows.RecordFilter) ([]
 	return []flows.ServiceRecord{{Member: "张三"}}, nil
 }
 
+// closingSource is a source that tells whether a month is closed: closed
+// nil means open.
+type closingSource struct {
+	*fakeSource
+	closed *flows.MonthClose
+}
+
+func (s closingSource) MonthClosed(context.Context, flows.Month) (flows.MonthClose, error) {
+	if s.closed == nil {
+		return flows.MonthClose{}, flows.ErrNotFound
+	}
+	return *s.closed, nil
+}
+
 func TestLoad(t *testing.T) {
 	m := flows.Month{Year: 2024, Month: time.December}
 	src := &fakeSource{}
-	d, err := Load(context.Background(), src, m, shanghai)
+	d, err := Load(context.Background(), src, m, shanghai, Heading{Office: "市文明办"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,14 +320,22 @@ func TestLoad(t *testing.T) {
 	if !src.reports.From.Equal(time.Date(2024, 12, 1, 0, 0, 0, 0, shanghai)) || !src.reports.To.Equal(time.Date(2025, 1, 1, 0, 0, 0, 0, shanghai)) {
 		t.Errorf("report filter = %+v", src.reports)
 	}
-	if len(d.Activities) != 1 || len(d.Reports) != 1 || len(d.Services) != 1 {
+	if len(d.Activities) != 1 || len(d.Reports) != 1 || len(d.Services) != 1 || d.Heading.Office != "市文明办" || d.Closed != nil {
 		t.Errorf("data = %+v", d)
 	}
+	// A source that knows closed months: the month's closing is loaded.
+	closing := flows.MonthClose{Month: m, By: "管理员 boss", At: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)}
+	if d, err := Load(context.Background(), closingSource{src, &closing}, m, shanghai, Heading{}); err != nil || d.Closed == nil || *d.Closed != closing {
+		t.Errorf("Load of a closed month: closed %+v, %v", d.Closed, err)
+	}
+	if d, err := Load(context.Background(), closingSource{src, nil}, m, shanghai, Heading{}); err != nil || d.Closed != nil {
+		t.Errorf("Load of an open month: closed %+v, %v", d.Closed, err)
+	}
 	src.err = errors.New("database gone")
-	if _, err := Load(context.Background(), src, m, shanghai); !errors.Is(err, src.err) {
+	if _, err := Load(context.Background(), src, m, shanghai, Heading{}); !errors.Is(err, src.err) {
 		t.Errorf("Load with a failing source = %v", err)
 	}
-	if _, err := Load(context.Background(), src, m, nil); err == nil {
+	if _, err := Load(context.Background(), src, m, nil, Heading{}); err == nil {
 		t.Error("Load without a time zone succeeded")
 	}
 }
@@ -314,4 +353,75 @@ func TestWriteChineseFont(t *testing.T) {
 	if got, err := f.GetDefaultFont(); err != nil || got != Font {
 		t.Errorf("default font %q, %v; want %q", got, err, Font)
 	}
+}
+
+// TestWriteSummary: the last sheet has the title row (office, month),
+// the generation time and whether the month is closed, the month's totals
+// summed from the unit table and counted from the detail sheets, and the
+// signature block.
+func TestWriteSummary(t *testing.T) {
+	for _, closed := range []bool{false, true} {
+		d := testData()
+		wantState := "本月尚未关账，数据仍可能变动"
+		if closed {
+			d.Closed = &flows.MonthClose{Month: d.Assessment.Month, By: "管理员 boss", At: time.Date(2024, 12, 3, 1, 0, 0, 0, time.UTC)}
+			wantState = "本月已于 2024-12-03 09:00 由 管理员 boss 关账，数据已冻结"
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, d); err != nil {
+			t.Fatal(err)
+		}
+		f, err := excelize.OpenReader(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := f.GetRows(SheetSummary)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rows[0][0]; got != "某市创文办 & 网格中心 2024年11月 文明城市创建月度考核汇总" {
+			t.Errorf("title row = %q", got)
+		}
+		if got, want := rows[1][0], "生成时间：2024-12-01 10:05    "+wantState; got != want {
+			t.Errorf("row 2 = %q, want %q", got, want)
+		}
+		if got := strings.Join(rows[3], ","); got != "项目,合计,说明" {
+			t.Errorf("totals header = %q", got)
+		}
+		totals := map[string]string{}
+		var signatures []string
+		for _, r := range rows[4:] {
+			if len(r) >= 2 && r[1] != "" {
+				totals[r[0]] = r[1]
+			} else if len(r) > 0 && r[0] != "" {
+				signatures = append(signatures, r[0])
+			}
+		}
+		// Three units: rosters 15+12+12, served 9+7+7, hours
+		// (1289+600+500)/60, reports 3+1+1; one unit on time; sign-offs:
+		// two signed, one of them on time.
+		for item, want := range map[string]string{
+			"参与考核单位": "3", "花名册人数": "39", "参与人数": "23", "总参与率": "59.0%", "参与达标单位": "1",
+			"集中活动": "5", "4张照片以上活动": "4", "服务人次": "35", "合格人次": "17", "服务时长(小时)": "39.8",
+			"巡查上报": "5", "按时报送单位": "1", "平均得分": mean(d), "网格": "2", "活动记录": "1", "巡查记录": "1",
+			"服务明细": "2", "服务明细时长(小时)": "4.0", "已签发单位": "2", "按时签发单位": "1",
+		} {
+			if totals[item] != want {
+				t.Errorf("total %s = %q, want %q", item, totals[item], want)
+			}
+		}
+		if want := []string{"制表人（签字）：", "审核人（签字）：", "负责人（签字）：", "（单位盖章）"}; !slices.Equal(signatures, want) {
+			t.Errorf("signature block = %q, want %q", signatures, want)
+		}
+	}
+}
+
+// mean is the units' mean score as the summary shows it.
+func mean(d Data) string {
+	sum := 0.0
+	for _, u := range d.Assessment.Units {
+		sum += u.Score
+	}
+	return fmt.Sprintf("%.1f", flows.Round1(sum/float64(len(d.Assessment.Units))))
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"gridbot/bot/workbook"
 	"gridbot/flows"
@@ -48,7 +49,7 @@ func runReport(ctx context.Context, cfg Config, args []string, stdout io.Writer)
 	defer db.Close()
 	var d workbook.Data
 	if *xlsx != "" {
-		if d, err = workbook.Load(ctx, db, m, cfg.TZ); err != nil {
+		if d, err = workbook.Load(ctx, db, m, cfg.TZ, workbook.Heading{Office: cfg.OfficeName, Generated: time.Now()}); err != nil {
 			return fmt.Errorf("report month: %w", err)
 		}
 	} else {

@@ -137,8 +137,12 @@ func TestReportMonth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); !slices.Equal(got, []string{"单位考核", "网格排名", "活动记录", "巡查记录", "服务明细", "月报签发"}) {
+	if got := f.GetSheetList(); !slices.Equal(got, []string{"单位考核", "网格排名", "活动记录", "巡查记录", "服务明细", "月报签发", "汇总与签字"}) {
 		t.Errorf("sheets = %q", got)
+	}
+	// The summary's title names the configured office (the default here).
+	if v, _ := f.GetCellValue("汇总与签字", "A1"); !strings.HasPrefix(v, flows.DefaultOfficeName+" ") {
+		t.Errorf("汇总与签字!A1 = %q, want the office's name first", v)
 	}
 	for sheet, n := range map[string]int{"单位考核": 3, "网格排名": 3, "活动记录": 4, "巡查记录": 2, "服务明细": 4, "月报签发": 3} {
 		rows, err := f.GetRows(sheet)

@@ -182,7 +182,7 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	// The API and the console count failed sign-ins together.
-	admin.New(admin.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db,
+	admin.New(admin.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db, Office: cfg.OfficeName,
 		Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
 	cons := console.New(console.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db, Office: cfg.OfficeName,
 		Limiter: a.logins, Loc: cfg.TZ, Log: log})

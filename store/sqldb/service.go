@@ -271,7 +271,11 @@ GROUP BY m.id, m.unit_id`
 		TotalMinutes   int `db:"total_minutes"`
 		Pending        int `db:"pending"`
 	}
-	err := db.db.GetContext(ctx, &s, db.q(query),
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return flows.HoursSummary{}, wrap("hours summary", err)
+	}
+	err = st.GetContext(ctx, &s,
 		first, next,
 		first, next,
 		first, next,

@@ -55,7 +55,7 @@ type Config struct {
 	// means flows.DefaultOfficeName.
 	Office string
 	Now    func() time.Time
-	Log *slog.Logger
+	Log    *slog.Logger
 }
 
 // API is the admin API. Mount it with Register.

@@ -29,6 +29,7 @@ import (
 	"github.com/gin-gonic/gin/render"
 
 	"gridbot/bot/admin"
+	"gridbot/bot/wechat"
 	"gridbot/bot/workbook"
 	"gridbot/flows"
 )
@@ -91,6 +92,11 @@ type Config struct {
 	Certificates *flows.Certifier
 	SignOffs     flows.SignOffStore
 	Office       string
+	// NoticeTemplateID and NoticeTemplateFields are how notices are sent
+	// (WECHAT_NOTICE_TEMPLATE_ID, WECHAT_NOTICE_TEMPLATE_FIELDS), so a
+	// notice's preview shows the message members will get.
+	NoticeTemplateID     string
+	NoticeTemplateFields wechat.TemplateFields
 	// Limiter counts failed sign-ins by user name and client address;
 	// nil means admin.NewMemoryLimiter(5, 15 min). Share the API's so
 	// both count together.

@@ -40,7 +40,7 @@ type fixture struct {
 
 const password = "password-1"
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
@@ -97,8 +97,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	r := gin.New()
-	New(Config{Accounts: db, Store: db, Loc: shanghai, SignOffs: db,
-		Certificates: &flows.Certifier{Store: db, PublicURL: "https://gridbot.example.cn", Loc: shanghai}}).Register(r)
+	cfg := Config{Accounts: db, Store: db, Loc: shanghai, SignOffs: db,
+		Certificates: &flows.Certifier{Store: db, PublicURL: "https://gridbot.example.cn", Loc: shanghai}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	New(cfg).Register(r)
 	f.handler = r
 	f.srv = httptest.NewServer(r)
 	t.Cleanup(f.srv.Close)

@@ -9,8 +9,33 @@ import (
 	"testing"
 	"time"
 
+	"gridbot/bot/notices"
+	"gridbot/bot/wechat"
 	"gridbot/flows"
 )
+
+// TestNoticePreviewTemplate: with a notice template configured the
+// preview shows the template's fields in order, each value as it will be
+// sent (a thing field cut to 20 characters, a time field formatted), not
+// the text message.
+func TestNoticePreviewTemplate(t *testing.T) {
+	fields, err := wechat.ParseTemplateFields("thing1=title,time2=event_time,thing3=place,thing4=unit", notices.TemplateValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *Config) { c.NoticeTemplateID, c.NoticeTemplateFields = "tmpl-notice", fields })
+	form := url.Values{"title": {"周末清扫：人民广场及周边道路的卫生死角集中整治"}, "content": {"周六上午九点集合"}, "place": {"人民广场"},
+		"unit": {"市文明办"}, "event_time": {"2099-05-01T09:00"}, "action": {"preview"}}
+	r := f.as("boss").post("/admin/notices", form)
+	wantPage(t, r, http.StatusOK, `id="preview"`, "模板消息",
+		"<td>thing1</td><td class=\"pre\">周末清扫：人民广场及周边道路的卫生死角…</td>",
+		"<td>time2</td><td class=\"pre\">2099年5月1日 09:00</td>",
+		"<td>thing3</td><td class=\"pre\">人民广场</td>",
+		"<td>thing4</td><td class=\"pre\">（成员所在单位）</td>")
+	if strings.Contains(r.body, "【通知】") {
+		t.Errorf("template preview shows the text message:\n%s", r.body)
+	}
+}
 
 // TestNoticePreviewAndRecipients: the preview shows the message as
 // members will read it and who of the targets it will not reach; a

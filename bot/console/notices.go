@@ -65,9 +65,10 @@ type noticeFormData struct {
 	Count                                    int      // targets, after a preview
 	Previewed                                bool
 	// States counts the targets by whether the notice reaches them, and
-	// Preview is the message as members will read it, after a preview.
+	// Preview is the message as members will read it, after a preview:
+	// the text message or the template message's fields.
 	States  flows.TargetStates
-	Preview string
+	Preview notices.Preview
 	// OwnUnit is the only target a unit admin may choose; "" for the office.
 	OwnUnit string
 }
@@ -199,7 +200,8 @@ func (c *Console) composeNotice(ctx *gin.Context) error {
 	var err error
 	if ctx.PostForm("action") != "send" {
 		if d.States, err = c.cfg.Store.NoticeTargetStates(rctx, n); err == nil {
-			d.Count, d.Previewed, d.Preview = d.States.Reached, true, notices.Text(n, c.cfg.Loc)
+			d.Count, d.Previewed = d.States.Reached, true
+			d.Preview = notices.PreviewOf(n, c.cfg.NoticeTemplateID, c.cfg.NoticeTemplateFields, c.cfg.Loc, "（成员所在单位）")
 			c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
 			return nil
 		}

@@ -63,16 +63,7 @@ func prepare(n flows.Notice, templateID string, fields wechat.TemplateFields, lo
 	if fields == nil {
 		fields = defaultFields
 	}
-	sent := n.SendAt
-	if sent.IsZero() {
-		sent = n.CreatedAt
-	}
-	values := map[string]wechat.TemplateValue{
-		ValueTitle:     {Text: n.Title},
-		ValueEventTime: {Time: n.EventTime, Fallback: sent},
-		ValuePlace:     {Text: n.Place},
-		ValueContent:   {Text: n.Content},
-	}
+	values := templateValues(n)
 	build := func(unit string) ([]byte, error) {
 		values[ValueUnit] = wechat.TemplateValue{Text: unit}
 		return commonPart(map[string]any{"template_id": templateID, "data": fields.Data(values, loc)})
@@ -95,6 +86,56 @@ func prepare(n flows.Notice, templateID string, fields wechat.TemplateFields, lo
 	}
 	l.common = common
 	return l, nil
+}
+
+// templateValues are the values notice n's template fields show, but
+// the recipient's unit.
+func templateValues(n flows.Notice) map[string]wechat.TemplateValue {
+	sent := n.SendAt
+	if sent.IsZero() {
+		sent = n.CreatedAt
+	}
+	return map[string]wechat.TemplateValue{
+		ValueTitle:     {Text: n.Title},
+		ValueEventTime: {Time: n.EventTime, Fallback: sent},
+		ValuePlace:     {Text: n.Place},
+		ValueContent:   {Text: n.Content},
+	}
+}
+
+// Preview is a notice as its recipients will read it: a customer-service
+// text (Template false), or a template message's fields in the order they
+// are configured, each with the value as it will be sent (fitted to its
+// field's type).
+type Preview struct {
+	Template bool
+	Text     string
+	Fields   []PreviewField
+}
+
+// PreviewField is one field of a previewed template message.
+type PreviewField struct {
+	Name, Value string
+}
+
+// PreviewOf is notice n as it would be sent with templateID and fields
+// (as prepare sends it; nil fields: the default), times in loc. A field
+// showing the recipient's unit shows unit, one recipient's.
+func PreviewOf(n flows.Notice, templateID string, fields wechat.TemplateFields, loc *time.Location, unit string) Preview {
+	if templateID == "" {
+		return Preview{Text: Text(n, loc)}
+	}
+	if fields == nil {
+		fields = defaultFields
+	}
+	values := templateValues(n)
+	values[ValueUnit] = wechat.TemplateValue{Text: unit}
+	data := fields.Data(values, loc)
+	p := Preview{Template: true}
+	for _, f := range fields {
+		p.Fields = append(p.Fields, PreviewField{Name: f.Name, Value: data[f.Name].Value})
+	}
+	return p
 }
 
 // Text is notice n as a customer-service text message shows it (the

@@ -185,6 +185,7 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	admin.New(admin.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db, Office: cfg.OfficeName,
 		Limiter: a.logins, Loc: cfg.TZ, Log: log}).Register(r.Group("/api/v1"))
 	cons := console.New(console.Config{Accounts: a.db, Store: a.db, Residents: a.db, Certificates: certifier, SignOffs: a.db, Office: cfg.OfficeName,
+		NoticeTemplateID: cfg.NoticeTemplateID, NoticeTemplateFields: cfg.NoticeTemplateFields,
 		Limiter: a.logins, Loc: cfg.TZ, Log: log})
 	cons.Register(r)
 	// Unknown console paths get the console's Chinese 404 page.

@@ -88,7 +88,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, opts ...sqldb.Optio
 	}
 	a := &app{db: db}
 	if cfg.RedisURL == "" {
-		a.sessions = session.NewMemory()
+		mem := session.NewMemory()
+		a.sessions = mem
+		db.SetMembersChanged(func(ctx context.Context) { _ = mem.MembersChanged(ctx) })
 		a.client = newWeChatClient(cfg, wechat.NewMemoryCache())
 		a.sendLimiter = notices.NewLimiter(cfg.SendRate)
 		a.logins = admin.NewMemoryLimiter(loginFailures, loginWindow, nil)

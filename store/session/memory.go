@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,6 +27,16 @@ type Memory struct {
 	tokens     uint64 // last lock owner token handed out
 	lastSweep  time.Time
 	sweepEvery time.Duration
+	// members caches member lookups by OpenID under generation gen
+	// (TurnStore's member cache, as Redis keeps it); MembersChanged
+	// moves to the next generation and drops them all.
+	members map[string]memMember
+	gen     uint64
+}
+
+type memMember struct {
+	lookup  flows.MemberLookup
+	expires time.Time
 }
 
 type memSession struct {
@@ -59,6 +70,7 @@ func NewMemory() *Memory {
 		sessions:   make(map[string]memSession),
 		dedupe:     make(map[string]memDedupe),
 		locks:      make(map[string]*memLock),
+		members:    make(map[string]memMember),
 		lastSweep:  time.Now(),
 		sweepEvery: sweepEvery,
 	}
@@ -253,4 +265,46 @@ func (m *Memory) sweep(now time.Time) {
 			delete(m.dedupe, k)
 		}
 	}
+	for k, e := range m.members {
+		if !now.Before(e.expires) {
+			delete(m.members, k)
+		}
+	}
+}
+
+// MembersChanged drops every cached member lookup: members moved to a new
+// generation. Call it after every change of members in the store
+// (sqldb.DB.SetMembersChanged). A change the process is not told of (an
+// import by another process, SQL by hand) shows within MemberTTL.
+func (m *Memory) MembersChanged(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gen++
+	clear(m.members)
+	return nil
+}
+
+// cachedMember is openID's cached lookup and the generation of members
+// now; nil when none is cached.
+func (m *Memory) cachedMember(openID string, now time.Time) (*flows.MemberLookup, string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	gen := strconv.FormatUint(m.gen, 10)
+	e, ok := m.members[openID]
+	if !ok || !now.Before(e.expires) {
+		return nil, gen
+	}
+	l := e.lookup
+	return &l, gen
+}
+
+// keepMember caches lookup for openID unless members changed since
+// generation gen.
+func (m *Memory) keepMember(openID string, lookup flows.MemberLookup, gen string, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if gen != strconv.FormatUint(m.gen, 10) {
+		return
+	}
+	m.members[openID] = memMember{lookup: lookup, expires: now.Add(MemberTTL)}
 }

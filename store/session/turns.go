@@ -225,7 +225,9 @@ func (m *Memory) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun,
 		_ = m.Abandon(ctx, s.Key)
 		return flows.TurnBegun{}, err
 	}
-	return flows.TurnBegun{Claimed: true, Locked: true, Token: strconv.FormatUint(token, 10), Session: sess}, nil
+	b := flows.TurnBegun{Claimed: true, Locked: true, Token: strconv.FormatUint(token, 10), Session: sess}
+	b.Member, b.MemberGen = m.cachedMember(s.OpenID, time.Now())
+	return b, nil
 }
 
 // tryLock takes the named lock when nobody holds or waits for it.
@@ -262,6 +264,9 @@ func (m *Memory) End(ctx context.Context, f flows.TurnFinish) error {
 	}
 	if err == nil && !f.Abandon {
 		err = m.Finish(ctx, f.Key, f.Reply, f.ReplyTTL)
+	}
+	if err == nil && !f.Abandon && f.Member != nil && f.MemberGen != "" {
+		m.keepMember(f.OpenID, *f.Member, f.MemberGen, time.Now())
 	}
 	if f.Token != "" {
 		token, perr := strconv.ParseUint(f.Token, 10, 64)

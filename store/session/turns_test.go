@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -132,12 +133,41 @@ func testTurnStaleToken(t *testing.T, s Store) {
 	release()
 }
 
+// membersStore is a Store whose member cache can be dropped.
+type membersStore interface {
+	Store
+	MembersChanged(ctx context.Context) error
+}
+
 // TestRedisMemberCache: a member lookup kept at End comes back with the
 // next Begin of the user, on another instance too; MembersChanged drops
 // it everywhere, and a lookup made before the change is not kept after it.
 func TestRedisMemberCache(t *testing.T) {
 	c := newTestRedis(t)
-	other := NewRedis(c.c, c.prefix)
+	testMemberCache(t, c, NewRedis(c.c, c.prefix))
+}
+
+// TestMemoryMemberCache: the same of the in-process store (one instance),
+// whose cached lookups also run out after MemberTTL.
+func TestMemoryMemberCache(t *testing.T) {
+	m := NewMemory()
+	testMemberCache(t, m, m)
+	lookup := flows.MemberLookup{Member: flows.Member{ID: 8, Name: "李四", OpenID: "u9"}, Bound: true}
+	b := mustBegin(t, m, turnStart("x1", "u9"))
+	f := finishOf(turnStart("x1", "u9"), b, "ok")
+	f.Member, f.MemberGen = &lookup, b.MemberGen
+	mustEnd(t, m, f)
+	if got, _ := m.cachedMember("u9", time.Now()); got == nil || *got != lookup {
+		t.Fatalf("cached lookup = %+v, want %+v", got, lookup)
+	}
+	if got, _ := m.cachedMember("u9", time.Now().Add(MemberTTL)); got != nil {
+		t.Errorf("lookup after MemberTTL = %+v, want none", got)
+	}
+}
+
+// testMemberCache runs the member cache's rules on c, other being
+// another instance on the same store (or c itself).
+func testMemberCache(t *testing.T, c, other membersStore) {
 	lookup := &flows.MemberLookup{Member: flows.Member{ID: 7, Name: "张三", Unit: "甲单位", OpenID: "u1"}, Bound: true}
 
 	st := turnStart("m1", "u1")
@@ -172,7 +202,15 @@ func TestRedisMemberCache(t *testing.T) {
 	f3 := finishOf(turnStart("m4", "u1"), b3, "ok")
 	f3.Member, f3.MemberGen = lookup, b3.MemberGen
 	mustEnd(t, c, f3)
-	if got := mustBegin(t, c, turnStart("m5", "u1")); got.Member != nil {
-		t.Fatalf("Begin after a stale End: member %+v, want none", got.Member)
+	b5 := mustBegin(t, c, turnStart("m5", "u1"))
+	if b5.Member != nil {
+		t.Fatalf("Begin after a stale End: member %+v, want none", b5.Member)
+	}
+	// An abandoned turn keeps no lookup.
+	f5 := finishOf(turnStart("m5", "u1"), b5, "")
+	f5.Abandon, f5.Member, f5.MemberGen = true, lookup, b5.MemberGen
+	mustEnd(t, c, f5)
+	if got := mustBegin(t, c, turnStart("m6", "u1")); got.Member != nil {
+		t.Fatalf("Begin after an abandoned turn: member %+v, want none", got.Member)
 	}
 }

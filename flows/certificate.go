@@ -183,6 +183,13 @@ func (c *Certifier) Issue(ctx context.Context, memberID int64, by string) (Certi
 // LinkURL is the certificate page of a token.
 func (c *Certifier) LinkURL(token string) string { return c.PublicURL + "/c/" + token }
 
+// LinkToken is the token of a certificate page LinkURL made; false for
+// any other URL.
+func (c *Certifier) LinkToken(link string) (string, bool) {
+	token, ok := strings.CutPrefix(link, c.LinkURL(""))
+	return token, ok && token != ""
+}
+
 // VerifyURL is the public verification page of a number.
 func (c *Certifier) VerifyURL(number string) string { return c.PublicURL + "/verify/" + number }
 

@@ -2,7 +2,9 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -63,7 +65,20 @@ func (c *Console) personalRecord(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.renderRecord(ctx, m, recordData{})
+	var d recordData
+	// After issuing, the page is shown with the new link's token (the
+	// store keeps only its hash), so a reload shows it again rather than
+	// issuing another certificate.
+	if token := ctx.Query("issued"); token != "" && c.cfg.Certificates != nil {
+		cert, err := c.cfg.Certificates.Store.CertificateByToken(ctx.Request.Context(), flows.TokenHash(token), c.cfg.Now())
+		switch {
+		case err == nil && cert.MemberID == m.ID:
+			d.Issued, d.IssuedURL = &cert, c.cfg.Certificates.LinkURL(token)
+		case err != nil && !errors.Is(err, flows.ErrNotFound):
+			return err
+		}
+	}
+	return c.renderRecord(ctx, m, d)
 }
 
 func (c *Console) renderRecord(ctx *gin.Context, m flows.Member, d recordData) error {
@@ -105,11 +120,16 @@ func (c *Console) issueCertificate(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	cert, url, err := c.cfg.Certificates.Issue(ctx.Request.Context(), m.ID, adminOf(ctx).IssuedBy())
+	_, link, err := c.cfg.Certificates.Issue(ctx.Request.Context(), m.ID, adminOf(ctx).IssuedBy())
 	if err != nil {
 		return admin.NotFound(err, "没有这个成员。")
 	}
-	return c.renderRecord(ctx, m, recordData{Issued: &cert, IssuedURL: url})
+	token, ok := c.cfg.Certificates.LinkToken(link)
+	if !ok {
+		return fmt.Errorf("issue certificate: link %q has no token", link)
+	}
+	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/members/%d?issued=%s", Path, m.ID, url.QueryEscape(token)))
+	return nil
 }
 
 // signOffsData is the month's sign-off table.

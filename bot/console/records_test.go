@@ -46,9 +46,22 @@ func TestPersonalRecordAndSignOffs(t *testing.T) {
 	}
 	wantPage(t, boss.get(page), http.StatusOK, p.Code, "人民广场清扫", "已报名", "赵奶奶", "空巢老人", "尚未走访")
 	r := boss.post(page+"/certificates", url.Values{})
-	wantPage(t, r, http.StatusOK, "已开具志愿服务记录证明", "ZM-", "2.5 小时", "https://gridbot.example.cn/c/")
-	if strings.Count(r.body, "ZM-") < 2 { // the notice and the list
-		t.Errorf("issued certificate not listed:\n%s", r.body)
+	// Issued, then shown by a redirect: reloading the page it lands on
+	// issues nothing more.
+	if r.code != http.StatusSeeOther || !strings.HasPrefix(r.location, page+"?issued=") {
+		t.Fatalf("issue: %d to %q, want 303 to the record with the link", r.code, r.location)
+	}
+	shown := r.location
+	for range 2 {
+		r = boss.get(shown)
+		wantPage(t, r, http.StatusOK, "已开具志愿服务记录证明", "ZM-", "2.5 小时", "https://gridbot.example.cn/c/"+strings.TrimPrefix(shown, page+"?issued="))
+		if strings.Count(r.body, "ZM-") < 2 { // the notice and the list
+			t.Errorf("issued certificate not listed:\n%s", r.body)
+		}
+	}
+	// A token that is no link of this member's shows no notice.
+	if r := boss.get(page + "?issued=not-a-token"); r.code != http.StatusOK || strings.Contains(r.body, "已开具志愿服务记录证明") {
+		t.Errorf("record with an unknown token: %d\n%s", r.code, r.body)
 	}
 	cg := f.as("cg")
 	wantPage(t, cg.get(page), http.StatusForbidden)

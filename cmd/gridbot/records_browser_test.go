@@ -184,9 +184,18 @@ func TestBrowserPrintCertificateAndPacket(t *testing.T) {
 		t.Errorf("personal record's certificates: %q", got)
 	}
 	c.eval(`window.confirm = () => true`)
-	c.submit(`document.querySelector('#issue').click()`, fmt.Sprintf("/admin/members/%d/certificates", wm.ID))
+	c.submit(`document.querySelector('#issue').click()`, fmt.Sprintf("/admin/members/%d", wm.ID))
 	if got := c.text("#issued"); !strings.Contains(got, "ZM-") || !strings.Contains(got, "120.0 小时") {
 		t.Errorf("issued from the console: %q", got)
+	}
+	// Reloading the page shows the same certificate and issues none.
+	issued := c.text("#issued")
+	c.submit(`location.reload()`, fmt.Sprintf("/admin/members/%d", wm.ID))
+	if got := c.text("#issued"); got != issued {
+		t.Errorf("after a reload: %q, want %q", got, issued)
+	}
+	if list, err := w.db.MemberCertificates(ctx, wm.ID); err != nil || len(list) != 2 {
+		t.Errorf("%d certificates after issuing one and reloading (%v), want 2", len(list), err)
 	}
 }
 

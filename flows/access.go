@@ -39,6 +39,9 @@ const (
 	// ResourceAssignment is a report's handler unit and deadline, which
 	// the office alone changes (SPEC §15).
 	ResourceAssignment Resource = "report assignment"
+	// ResourceRejection is marking a report 不予处理, which takes it out
+	// of the assessment: the office's alone (SPEC §15).
+	ResourceRejection Resource = "report rejection"
 	ResourcePhoto      Resource = "photo"
 	// ResourceNotice is a notice to see, or the list of notices.
 	ResourceNotice Resource = "notice"
@@ -115,6 +118,24 @@ func (a Admin) CanSeeProject(p Project) bool { return a.CanSeeUnit(p.UnitID) }
 // handler unit or deadline: office admins only (SPEC §15, "the office
 // reassigns a report").
 func (a Admin) CanAssignReport() bool { return a.Role == AdminOffice }
+
+// CanMoveReport reports whether the admin may move a report they see to
+// status to: 不予处理 is the office's alone (SPEC §15: it takes the report
+// out of its unit's count, and would take an assigned one off the handler
+// unit's overdue list), the other moves any admin who sees the report.
+func (a Admin) CanMoveReport(to string) bool { return to != StatusRejected || a.Role == AdminOffice }
+
+// ReportMoves are the statuses the admin may move a report in status from
+// to, in the rules' order (ReportMoves, less what CanMoveReport refuses).
+func (a Admin) ReportMoves(from string) []string {
+	var out []string
+	for _, to := range ReportMoves(from) {
+		if a.CanMoveReport(to) {
+			out = append(out, to)
+		}
+	}
+	return out
+}
 
 // CanSeePhoto reports whether the admin may see a photo, given the units
 // whose admins may see its record (PhotoUnits: the record's unit, and a

@@ -99,6 +99,12 @@ func TestAccessRules(t *testing.T) {
 		{"report", "other unit's, handled by own", func(x Admin) string { return yes(x.CanSeeReport(Report{UnitID: b, HandlerUnitID: a})) }, [3]string{"yes", "yes", "no"}},
 
 		{"report assignment", all, func(x Admin) string { return yes(x.CanAssignReport()) }, [3]string{"yes", "no", "no"}},
+		{"report move to 不予处理", "a report seen", func(x Admin) string { return yes(x.CanMoveReport(StatusRejected)) }, [3]string{"yes", "no", "no"}},
+		{"report move to 处理中 and 已整改", "a report seen", func(x Admin) string {
+			return yes(x.CanMoveReport(StatusWorking) && x.CanMoveReport(StatusFixed))
+		}, [3]string{"yes", "yes", "yes"}},
+		{"report moves offered", "from 待处理", func(x Admin) string { return strings.Join(x.ReportMoves(StatusPending), ",") },
+			[3]string{strings.Join(ReportMoves(StatusPending), ","), "处理中,已整改", "处理中,已整改"}},
 
 		{"photo", "own unit", func(x Admin) string { return yes(x.CanSeePhoto(a)) }, [3]string{"yes", "yes", "no"}},
 		{"photo", "other unit", func(x Admin) string { return yes(x.CanSeePhoto(b)) }, [3]string{"yes", "no", "no"}},

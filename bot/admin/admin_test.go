@@ -431,6 +431,19 @@ func TestPatchReport(t *testing.T) {
 	if !strings.Contains(w.Body.String(), "不能从「处理中」改为「处理中」") {
 		t.Errorf("409 body = %s", w.Body)
 	}
+	// 不予处理 takes the report out of its unit's count: the office's
+	// alone, even for the unit's own admin.
+	w = f.do(http.MethodPatch, path, "wmb", `{"status":"不予处理","note":"重复上报"}`)
+	wantError(t, w, http.StatusForbidden)
+	if !strings.Contains(w.Body.String(), "office admins only") {
+		t.Errorf("403 body = %s", w.Body)
+	}
+	if r, err := f.db.ReportByCode(context.Background(), f.report.Code); err != nil || r.Status != flows.StatusWorking {
+		t.Fatalf("after a unit admin's 不予处理: %q, %v", r.Status, err)
+	}
+	if w := f.do(http.MethodPatch, path, "boss", `{"status":"不予处理","note":"重复上报"}`); w.Code != http.StatusOK {
+		t.Errorf("office 不予处理: %d %s", w.Code, w.Body)
+	}
 }
 
 func TestMedia(t *testing.T) {

@@ -321,6 +321,9 @@ func (a *API) patchReport(c *gin.Context) error {
 	if !adm.CanSeeReport(cur) {
 		return adm.Forbidden(flows.ResourceReport)
 	}
+	if !adm.CanMoveReport(req.Status) {
+		return adm.Forbidden(flows.ResourceRejection)
+	}
 	r, err := a.cfg.Store.SetReportStatus(ctx, flows.StatusChange{
 		Code: cur.Code, Status: req.Status, Note: req.Note, By: adm.Username,
 	})

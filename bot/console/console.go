@@ -290,6 +290,8 @@ func forbiddenMessage(e *flows.ForbiddenError) string {
 		return "无权查看：此页面仅限文明办管理员。"
 	case flows.ResourceMonth:
 		return "无权操作：结账和重新开放月份仅限文明办管理员。"
+	case flows.ResourceRejection:
+		return "无权操作：「不予处理」由文明办决定。"
 	}
 	return "无权查看：单位管理员只能查看本单位的数据。"
 }

@@ -391,6 +391,18 @@ func TestUnitAdminSeesOnlyTheirUnit(t *testing.T) {
 	wantPage(t, cg.get("/admin/reports?unit="+url.QueryEscape("市文明办")), http.StatusForbidden, "无权查看")
 	wantPage(t, cg.get("/admin/members?unit="+url.QueryEscape("市文明办")), http.StatusForbidden)
 	wantPage(t, cg.post("/admin/reports/"+f.report.Code+"/status", url.Values{"status": {flows.StatusWorking}}), http.StatusForbidden)
+	// The report's own unit admin sees it and may move it, but not to
+	// 不予处理 (the office's): not offered, and refused when posted.
+	wmb = f.as("wmb")
+	r = wmb.get("/admin/reports/" + f.report.Code)
+	wantPage(t, r, http.StatusOK, flows.StatusWorking)
+	if strings.Contains(r.body, ">"+flows.StatusRejected+"</option>") {
+		t.Error("a unit admin is offered 不予处理")
+	}
+	wantPage(t, wmb.post("/admin/reports/"+f.report.Code+"/status", url.Values{"status": {flows.StatusRejected}, "note": {"重复"}}), http.StatusForbidden, "由文明办决定")
+	if got, err := f.db.ReportByCode(context.Background(), f.report.Code); err != nil || got.Status != flows.StatusPending {
+		t.Errorf("after a unit admin's 不予处理: %q, %v", got.Status, err)
+	}
 	wantPage(t, cg.post("/admin/members/"+strconv.FormatInt(f.members["张三"].ID, 10)+"/unbind", url.Values{}), http.StatusForbidden)
 	r = cg.get("/admin/assessment")
 	wantPage(t, r, http.StatusOK, "市城管局")

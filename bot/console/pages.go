@@ -309,7 +309,7 @@ func (c *Console) reportPage(ctx *gin.Context) (reportData, error) {
 	if err != nil {
 		return reportData{}, err
 	}
-	d := reportData{Report: r, Moves: flows.ReportMoves(r.Status), History: h, Overdue: r.OverdueAt(c.cfg.Now()), MapURL: mapURL(r.Place)}
+	d := reportData{Report: r, Moves: adminOf(ctx).ReportMoves(r.Status), History: h, Overdue: r.OverdueAt(c.cfg.Now()), MapURL: mapURL(r.Place)}
 	if adminOf(ctx).CanSeeReporterPhone() {
 		m, err := c.cfg.Store.MemberByID(rctx, r.MemberID)
 		if err != nil && !errors.Is(err, flows.ErrNotFound) {
@@ -352,6 +352,9 @@ func (c *Console) setStatus(ctx *gin.Context) error {
 		return nil
 	case utf8.RuneCountInString(note) > 500:
 		again(http.StatusUnprocessableEntity, "说明最多500字。")
+		return nil
+	case !adminOf(ctx).CanMoveReport(status):
+		again(http.StatusForbidden, "「不予处理」由文明办决定，请联系文明办。")
 		return nil
 	}
 	_, err = c.cfg.Store.SetReportStatus(ctx.Request.Context(), flows.StatusChange{

@@ -42,7 +42,7 @@ const (
 	// ResourceRejection is marking a report 不予处理, which takes it out
 	// of the assessment: the office's alone (SPEC §15).
 	ResourceRejection Resource = "report rejection"
-	ResourcePhoto      Resource = "photo"
+	ResourcePhoto     Resource = "photo"
 	// ResourceNotice is a notice to see, or the list of notices.
 	ResourceNotice Resource = "notice"
 	// ResourceNoticeTargets are the targets of a notice to send or count.

@@ -240,10 +240,13 @@ func checkInFlow() *Flow {
 		Load: func(ctx context.Context, st Stores, env *Env) error {
 			// The member's sign-ups in their window, then today's projects
 			// for them with places left (signed up and checked in at once).
-			ss, err := st.Projects.MemberSignups(ctx, env.Member.ID, env.Now)
+			// Sign-ups still open for check-out are kept for Empty: the
+			// menu's 签到签退 is CHECK_IN.
+			ss, err := st.Projects.MemberSignups(ctx, env.Member.ID, env.Now.Add(-CheckOutGrace))
 			if err != nil {
 				return err
 			}
+			env.Facts.Signups = ss
 			var ps []Project
 			mine := map[int64]bool{}
 			for _, s := range ss {
@@ -267,6 +270,12 @@ func checkInFlow() *Flow {
 		Empty: func(env *Env) string {
 			if len(env.Facts.Offers) > 0 {
 				return ""
+			}
+			for _, s := range env.Facts.Signups {
+				if CheckOutWindow(s.Project, s.Signup, env.Now) == nil {
+					return fmt.Sprintf("您已在 %s 签到 %s %s，现在可以签退：回复「签退」，签退后生成服务记录。",
+						s.CheckedInAt.In(env.Now.Location()).Format("15:04"), s.Project.Code, s.Project.Title)
+				}
 			}
 			return "现在没有您可以签到的项目（项目开始前30分钟至结束可签到）。已签到的请在结束后回复「签退」；回复「报名」查看可报名的项目。"
 		},

@@ -253,8 +253,11 @@ func TestCheckInFlow(t *testing.T) {
 	// Check-out: the morning project is past its 2 hours, the afternoon
 	// one is chosen at once; the record is the overlap of both times.
 	h.now = time.Date(2026, 11, 29, 14, 30, 0, 0, shanghai)
+	// 签到 (the menu's 签到签退) when only a check-out is open says so.
+	h.expect("签到", "您已在 13:45 签到 XM-20261129-002", "回复「签退」")
 	h.expect("签退", "签退成功", "XM-20261129-002", "14:00-14:30", "0.5小时", "已确认")
 	h.expect("签退", "没有可以签退")
+	h.expect("签到", "现在没有您可以签到的项目")
 }
 
 func TestCheckOutOverlap(t *testing.T) {

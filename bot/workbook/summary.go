@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/xuri/excelize/v2"
 
@@ -57,17 +58,43 @@ var Signers = []string{"制表人", "审核人", "负责人"}
 
 // pageHeader is the printed header of a sheet: the office on the left,
 // the title and sheet in the middle, the generation time on the right.
+// Excel holds at most 255 UTF-16 units in a header, so a long office name
+// is cut short with "…" rather than the workbook failing.
 func pageHeader(h Heading, title, sheet string, loc *time.Location) string {
 	right := ""
 	if !h.Generated.IsZero() {
 		right = "&R生成于 " + escapeHeader(h.Generated.In(loc).Format("2006-01-02 15:04"))
 	}
-	left := ""
-	if h.Office != "" {
-		left = "&L" + escapeHeader(h.Office)
+	rest := fmt.Sprintf(`&C&"-,Bold"%s %s%s`, escapeHeader(title), escapeHeader(sheet), right)
+	if h.Office == "" {
+		return rest
 	}
-	return fmt.Sprintf(`%s&C&"-,Bold"%s %s%s`, left, escapeHeader(title), escapeHeader(sheet), right)
+	return "&L" + fitHeader(h.Office, excelize.MaxFieldLength-utf16Len(rest)-utf16Len("&L")) + rest
 }
+
+// fitHeader escapes s for a header within room UTF-16 units, cutting it
+// short with "…" when it does not fit.
+func fitHeader(s string, room int) string {
+	if e := escapeHeader(s); utf16Len(e) <= room {
+		return e
+	}
+	var b strings.Builder
+	n := utf16Len("…")
+	for _, r := range s {
+		e := escapeHeader(string(r))
+		if n+utf16Len(e) > room {
+			break
+		}
+		b.WriteString(e)
+		n += utf16Len(e)
+	}
+	if n == utf16Len("…") && room < n {
+		return ""
+	}
+	return b.String() + "…"
+}
+
+func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 
 // pageFooter is the printed footer: the signature lines and the page
 // number.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -424,4 +425,39 @@ func mean(d Data) string {
 		sum += u.Score
 	}
 	return fmt.Sprintf("%.1f", flows.Round1(sum/float64(len(d.Assessment.Units))))
+}
+
+// TestLongOfficeName: Excel holds at most 255 UTF-16 units in a printed
+// header; an office name longer than that is cut short in the header, not
+// a failed workbook, and stays whole in the summary's title row.
+func TestLongOfficeName(t *testing.T) {
+	d := testData()
+	d.Heading.Office = strings.Repeat("文明&城市", 60)
+	var buf bytes.Buffer
+	if err := Write(&buf, d); err != nil {
+		t.Fatalf("Write with a %d-character office: %v", utf8.RuneCountInString(d.Heading.Office), err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, sheet := range f.GetSheetList() {
+		hf, err := f.GetHeaderFooter(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := utf16Len(hf.OddHeader); n > excelize.MaxFieldLength {
+			t.Errorf("%s: header of %d units", sheet, n)
+		}
+		if !strings.HasPrefix(hf.OddHeader, "&L文明&&城市") || !strings.Contains(hf.OddHeader, "…&C") {
+			t.Errorf("%s: header %q does not start with the office cut short", sheet, hf.OddHeader)
+		}
+		if strings.Contains(hf.OddHeader, "…&C") && strings.Count(strings.Split(hf.OddHeader, "…&C")[0], "&")%2 != 1 {
+			t.Errorf("%s: the cut splits an escaped &: %q", sheet, hf.OddHeader)
+		}
+	}
+	if v, _ := f.GetCellValue(SheetSummary, "A1"); !strings.HasPrefix(v, d.Heading.Office+" ") {
+		t.Errorf("title row %q does not hold the whole office name", v)
+	}
 }

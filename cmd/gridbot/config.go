@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -116,7 +117,7 @@ var envVars = []envVar{
 	{Name: "GRIDBOT_TRUSTED_PROXIES", Note: "none", Meaning: "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", Parse: parseTrustedProxies},
 	{Name: "GRIDBOT_PUBLIC_URL", Note: "no certificate links (「证明」 unavailable); dev mode: http:// + the listen address",
 		Meaning: "public base URL of this server, for links sent in chat (certificates): an absolute https:// URL (http:// only in dev mode or for a loopback host)", Parse: parsePublicURL},
-	{Name: "GRIDBOT_OFFICE_NAME", Default: flows.DefaultOfficeName, Meaning: "the office's name on certificates and printed forms", Parse: setString(func(c *Config) *string { return &c.OfficeName })},
+	{Name: "GRIDBOT_OFFICE_NAME", Default: flows.DefaultOfficeName, Meaning: "the office's name on certificates and printed forms", Parse: parseOfficeName},
 	{Name: "GRIDBOT_PHOTO_STORE", Note: "the database", Meaning: "where photo bytes and thumbnails go: s3://bucket/prefix selects S3-compatible object storage (photos stored before stay readable; gridbot photos copy moves them)", Parse: parsePhotoStore},
 	{Name: "GRIDBOT_S3_ENDPOINT", Default: "https://s3.amazonaws.com", Meaning: "base URL of the S3-compatible service (https means TLS), such as http://127.0.0.1:9000 for MinIO", Parse: parseS3Endpoint},
 	{Name: "GRIDBOT_S3_ACCESS_KEY", Note: "anonymous", Meaning: "access key ID of the photo store", Parse: setString(func(c *Config) *string { return &c.S3AccessKey })},
@@ -210,6 +211,22 @@ func parseRedisURL(c *Config, v string) error {
 		}
 	}
 	c.RedisURL = v
+	return nil
+}
+
+// MaxOfficeName is the longest office name, in characters, a certificate's
+// issuer line and a printed form's header hold.
+const MaxOfficeName = 60
+
+func parseOfficeName(c *Config, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return errors.New("must not be empty: it is the issuer on certificates and printed forms")
+	}
+	if n := utf8.RuneCountInString(v); n > MaxOfficeName {
+		return fmt.Errorf("is %d characters; at most %d fit on a certificate and a printed form", n, MaxOfficeName)
+	}
+	c.OfficeName = v
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"strings"
 	"testing"
 )
@@ -45,5 +46,30 @@ func TestConfigPublicURL(t *testing.T) {
 	c, err := loadConfig(func(k string) string { return prod[k] })
 	if err != nil || c.OfficeName != "创建文明城市工作领导小组办公室" {
 		t.Errorf("default office name %q, %v", c.OfficeName, err)
+	}
+}
+
+// TestConfigOfficeName: the office's name is trimmed and refused with the
+// limit when too long for a certificate and a printed header.
+func TestConfigOfficeName(t *testing.T) {
+	prod := map[string]string{"WECHAT_TOKEN": "prodtoken", "WECHAT_APPID": "wx1", "WECHAT_APPSECRET": "s", "GRIDBOT_PUBLIC_URL": "https://gridbot.example.cn"}
+	for _, tc := range []struct{ name, want, wantErr string }{
+		{"  某市创文办 ", "某市创文办", ""},
+		{strings.Repeat("文", MaxOfficeName), strings.Repeat("文", MaxOfficeName), ""},
+		{strings.Repeat("文", MaxOfficeName+1), "", "is 61 characters; at most 60"},
+	} {
+		env := maps.Clone(prod)
+		env["GRIDBOT_OFFICE_NAME"] = tc.name
+		c, err := loadConfig(func(k string) string { return env[k] })
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), "GRIDBOT_OFFICE_NAME") || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%d characters: err = %v, want one saying %q", len([]rune(tc.name)), err, tc.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tc.name, err)
+		case c.OfficeName != tc.want:
+			t.Errorf("%q: OfficeName = %q, want %q", tc.name, c.OfficeName, tc.want)
+		}
 	}
 }

@@ -252,6 +252,18 @@ type HoursSummary struct {
 	// Pending counts the member's records still waiting for review (any
 	// month). Rejected records count in none of the figures.
 	Pending int
+	// Then is the totals of the month HoursSummaryWith was asked for
+	// besides day's (zero from HoursSummary).
+	Then MonthTotals
+}
+
+// MonthTotals is a member's service in one month: minutes, sessions and
+// qualified sessions of the records that count.
+type MonthTotals struct {
+	Month     Month
+	Minutes   int
+	Sessions  int
+	Qualified int
 }
 
 // Star levels by total service hours (SPEC §1).

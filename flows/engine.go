@@ -395,19 +395,27 @@ func (e *Engine) save(ctx context.Context, env *Env, f *Flow, sess *Session, pre
 // facts runs the flow's Load before a step that reads facts, unless they
 // were loaded for the current draft already.
 func (e *Engine) facts(ctx context.Context, env *Env, f *Flow, st *Step) error {
-	if f.Load == nil || !st.Facts || env.factsFresh {
+	if f.Load == nil || !st.Facts || (env.factsFresh && (env.factsStep == "" || env.factsStep == st.Name)) {
 		return nil
 	}
-	return e.loadFacts(ctx, env, f)
+	return e.loadFactsFor(ctx, env, f, st.Name)
 }
 
-// loadFacts runs the flow's Load for the current draft.
+// loadFacts runs the flow's Load for the current draft, for every step.
 func (e *Engine) loadFacts(ctx context.Context, env *Env, f *Flow) error {
+	return e.loadFactsFor(ctx, env, f, "")
+}
+
+// loadFactsFor runs the flow's Load for the current draft and the step
+// named step ("": every step).
+func (e *Engine) loadFactsFor(ctx context.Context, env *Env, f *Flow, step string) error {
 	if f.Load == nil {
 		return nil
 	}
 	env.Facts = Facts{}
+	env.factsStep = step
 	if err := f.Load(ctx, e.stores(), env); err != nil {
+		env.factsFresh = false
 		return fmt.Errorf("flows: load %s: %w", f.Name, err)
 	}
 	env.factsFresh = true

@@ -262,14 +262,27 @@ func (s *fakeStore) ReviewRecord(_ context.Context, rv Review) (ServiceRecord, e
 	return ServiceRecord{}, ErrNotFound
 }
 
-func (s *fakeStore) HoursSummary(_ context.Context, id int64, day Date) (HoursSummary, error) {
+func (s *fakeStore) HoursSummary(ctx context.Context, id int64, day Date) (HoursSummary, error) {
+	sum, err := s.HoursSummaryWith(ctx, id, day, MonthOf(day))
+	sum.Then = MonthTotals{}
+	return sum, err
+}
+
+func (s *fakeStore) HoursSummaryWith(_ context.Context, id int64, day Date, then Month) (HoursSummary, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sum := HoursSummary{UnitActivityGoal: 2}
+	sum := HoursSummary{UnitActivityGoal: 2, Then: MonthTotals{Month: then}}
 	m := s.members[id]
 	for _, r := range s.records {
 		if r.MemberID != id || !r.Counts() {
 			continue
+		}
+		if MonthOf(r.Date) == then {
+			sum.Then.Minutes += r.Minutes
+			sum.Then.Sessions++
+			if r.Qualified() {
+				sum.Then.Qualified++
+			}
 		}
 		if r.Status == RecordPending {
 			sum.Pending++

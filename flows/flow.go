@@ -109,8 +109,11 @@ type Env struct {
 	// Photos are the IDs of the draft's staged photos, in the order sent.
 	Photos []int64
 	Facts  Facts
-	// factsFresh: Facts were loaded for the current draft.
+	// factsFresh: Facts were loaded for the current draft, for every step
+	// (factsStep "") or for factsStep alone: the step whose facts the
+	// flow's Load is asked for, so it may read only what that step needs.
 	factsFresh bool
+	factsStep  string
 	// carry are draft entries for the next flow begun (Outcome.Keep).
 	carry map[string]string
 	// cached is a lookup of the member the turn was given, for its first

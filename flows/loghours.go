@@ -31,7 +31,7 @@ func logHoursFlow() *Flow {
 				Accept: acceptServiceDate,
 			},
 			{
-				Name:  "time",
+				Name:  stepTime,
 				Facts: true,
 				Prompt: func(env *Env) string {
 					return "第2步 服务时间：回复时间段如 9:00-11:30、9点-11点半，或时长如 2.5、2小时30分、90分钟（30分钟至12小时）。"
@@ -89,7 +89,7 @@ func logHoursFlow() *Flow {
 				Accept: photoAccept,
 			},
 			{
-				Name:     "activity",
+				Name:     stepActivity,
 				Optional: true,
 				Facts:    true,
 				Applies:  func(env *Env) bool { return len(env.Facts.DayActivities) > 0 },
@@ -268,18 +268,31 @@ func placeOf(d map[string]string) Location {
 	return loc
 }
 
-// loadServiceDay fetches the member's records on the chosen day, for the overlap check.
+// loadServiceDay fetches the member's records on the chosen day, for the
+// overlap check, and the unit's activities that day, for the link step;
+// for the time step the records alone, for the activity step the
+// activities alone.
 func loadServiceDay(ctx context.Context, st Stores, env *Env) error {
 	d, err := ParseISODate(env.Draft["date"])
 	if err != nil {
 		return nil // no day chosen yet
 	}
-	if env.Facts.DayRecords, err = st.ServiceRecordsOn(ctx, env.Member.ID, d); err != nil {
-		return err
+	if env.factsStep != stepActivity {
+		if env.Facts.DayRecords, err = st.ServiceRecordsOn(ctx, env.Member.ID, d); err != nil {
+			return err
+		}
 	}
-	env.Facts.DayActivities, err = st.UnitActivitiesOn(ctx, env.Member.UnitID, d)
+	if env.factsStep != stepTime {
+		env.Facts.DayActivities, err = st.UnitActivitiesOn(ctx, env.Member.UnitID, d)
+	}
 	return err
 }
+
+// The steps loadServiceDay loads for alone.
+const (
+	stepTime     = "time"
+	stepActivity = "activity"
+)
 
 // activityNames labels a day's activities for the link step.
 func activityNames(as []Activity) []string {
@@ -353,7 +366,7 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 	if err != nil {
 		return Outcome{}, photoSaveError(env, err)
 	}
-	sum, err := st.HoursSummary(ctx, env.Member.ID, env.Today)
+	sum, err := st.HoursSummaryWith(ctx, env.Member.ID, env.Today, MonthOf(r.Date))
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -364,12 +377,8 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 	}
 	// A record of an earlier month counts in that month: say so, then this
 	// month's totals, so this month's figures do not read as "not counted".
-	if MonthOf(r.Date) != MonthOf(env.Today) {
-		then, err := st.HoursSummary(ctx, env.Member.ID, r.Date)
-		if err != nil {
-			return Outcome{}, err
-		}
-		fmt.Fprintf(&b, "%d月时长：%s小时，合格服务：%d次（本条记录计入%d月）\n", r.Date.Month, Hours(then.MonthMinutes), then.MonthQualified, r.Date.Month)
+	if then := sum.Then; then.Month != MonthOf(env.Today) {
+		fmt.Fprintf(&b, "%d月时长：%s小时，合格服务：%d次（本条记录计入%d月）\n", r.Date.Month, Hours(then.Minutes), then.Qualified, r.Date.Month)
 	}
 	fmt.Fprintf(&b, "本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s", Hours(sum.MonthMinutes), sum.MonthQualified, Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))
 	return Outcome{Reply: b.String()}, nil

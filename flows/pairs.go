@@ -71,7 +71,7 @@ func myPairsFlow() *Flow {
 				Accept: func(env *Env, in Input) error { return acceptDate(env, in, "走访") },
 			},
 			{
-				Name:  "time",
+				Name:  stepTime,
 				Facts: true,
 				Prompt: func(*Env) string {
 					return "走访时间：回复时间段如 9:00-11:30、9点-11点半，或时长如 1.5、2小时、90分钟（30分钟至12小时）。"

@@ -27,6 +27,9 @@ type Store interface {
 	CreateServiceRecord(ctx context.Context, r *ServiceRecord) error
 	// HoursSummary totals a member's hours for the month and year of day.
 	HoursSummary(ctx context.Context, memberID int64, day Date) (HoursSummary, error)
+	// HoursSummaryWith is HoursSummary with Then the totals of month
+	// then, in the same read.
+	HoursSummaryWith(ctx context.Context, memberID int64, day Date, then Month) (HoursSummary, error)
 	// UnitActivitiesOn lists the collective activities a unit recorded for a day.
 	UnitActivitiesOn(ctx context.Context, unitID int64, day Date) ([]Activity, error)
 	// MemberNotices lists the latest n notices sent to a member, newest first.

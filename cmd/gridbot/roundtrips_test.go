@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gridbot/bot/simulator"
 	"gridbot/cmd/gridbot/internal/bench"
@@ -19,16 +20,17 @@ import (
 
 // Budgets of one message of a log-hours conversation (issue 18): two
 // Redis calls (claim, lock and load; keep, finish and release); no SQL
-// for a step that needs nothing from the database, one facts load (the
-// day's records and the unit's activities that day) for a step that
-// reads them, and the save of 确认 in one transaction (begin, the
-// member's row, the draft key, the closed-month check, the insert,
-// commit) and the totals of the reply. Without Redis (SQLite,
-// in-process sessions) the same: the member is cached in process.
+// for a step that needs nothing from the database, one facts load for a
+// step that reads them (the day's records for the time step, the unit's
+// activities that day for the activity step), and for 确认 the insert in
+// one statement (a record with no time range or photos has nothing to
+// lock or check against) and the totals of the reply, of this month and
+// the record's, in one more. Without Redis (SQLite, in-process sessions)
+// the same: the member is cached in process.
 const (
 	redisPerMessage   = 2
-	sqlFactsLoad      = 2
-	sqlSaveStatements = 7
+	sqlFactsLoad      = 1
+	sqlSaveStatements = 2
 )
 
 // TestRoundTripsPerMessage counts, with hooks on the clients, the Redis
@@ -105,7 +107,9 @@ func testRoundTrips(t *testing.T, env map[string]string) {
 	// Two conversations: the first warms up (statements prepared on the
 	// connection, the member cached); the second is counted.
 	for conv := range 2 {
-		day := []string{"昨天", "前天"}[conv]
+		// The counted one is dated in the month before this one: the
+		// reply's totals of both months come in the one statement.
+		day := []string{"昨天", time.Now().In(cfg.TZ).AddDate(0, 0, -time.Now().In(cfg.TZ).Day()).Format("2006-01-02")}[conv]
 		// The date's answer asks the time step, whose answer is checked
 		// against the day's records: both load the day's facts.
 		script := []struct {

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -132,9 +133,23 @@ RETURNING id`
 // ranged record of the member that day is refused with a
 // *flows.OverlapError naming it, and nothing is written; so is a record
 // dated in a closed month, a *flows.ClosedMonthError. The member row is
-// locked for the check, so concurrent saves can't both pass it.
+// locked for the check, so concurrent saves can't both pass it. A record
+// with no range, photos or pairing has nothing to check against others
+// and is saved in one statement (insertServiceRecordAlone).
 // flows.ErrNotFound for an unknown member.
 func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) error {
+	if r.StartMin < 0 && len(r.Photos) == 0 && r.PairingID == 0 {
+		saved, ok, err := db.insertServiceRecordAlone(ctx, r)
+		if err != nil {
+			return wrap("create service record", err)
+		}
+		if ok {
+			r.ID, r.UnitID, r.GridID, r.CreatedAt, r.Status = saved.ID, saved.UnitID, saved.GridID, saved.CreatedAt, saved.Status
+			return nil
+		}
+		// Nothing inserted: the draft was saved before, the month is
+		// closed or the member unknown; the transaction below says which.
+	}
 	var (
 		saved  flows.ServiceRecord
 		photos []flows.Photo
@@ -152,6 +167,71 @@ func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) e
 	}
 	copy(r.Photos, photos)
 	return nil
+}
+
+// insertAloneQuery is insertServiceRecordQuery for a record with no
+// time range, photos or pairing, in one statement without a transaction
+// (insertServiceRecordAlone): the member's unit and grid where the record
+// has none, and no row when the month is closed, the draft saved before
+// or the member unknown. cast gives each parameter its column's type
+// (PostgreSQL does not infer it through a SELECT; SQLite needs none).
+func insertAloneQuery(cast func(string) string) string {
+	return `
+INSERT INTO service_records (member_id, unit_id, grid_id, service_date, start_min, end_min,
+    minutes, category, place, latitude, longitude, content, activity_id, created_at, draft_key,
+    status, project_code, pairing_id)
+SELECT m.id, COALESCE(?` + cast("bigint") + `, m.unit_id), COALESCE(?` + cast("bigint") + `, m.grid_id), ?` + cast("date") + `, NULL, NULL,
+    ?` + cast("integer") + `, ?` + cast("text") + `, ?` + cast("text") + `, ?` + cast("double precision") + `, ?` + cast("double precision") + `,
+    ?` + cast("text") + `, ?` + cast("bigint") + `, ?` + cast("timestamptz") + `, ?` + cast("text") + `, ?` + cast("text") + `, ?` + cast("text") + `, NULL
+FROM members m
+WHERE m.id = ?
+  AND NOT EXISTS (SELECT 1 FROM month_closes WHERE month = ?` + cast("text") + `)
+  AND NOT EXISTS (SELECT 1 FROM service_records d WHERE d.draft_key = ?` + cast("text") + `)
+RETURNING id, unit_id, grid_id`
+}
+
+// insertAlone is insertAloneQuery in each dialect, built once.
+var insertAlone = map[string]string{
+	DialectPostgres: insertAloneQuery(func(t string) string { return "::" + t }),
+	DialectSQLite:   insertAloneQuery(func(string) string { return "" }),
+}
+
+// insertServiceRecordAlone saves a record with no time range, photos or
+// pairing in one statement: nothing to check against the member's other
+// records, so no transaction and no lock. false, and nothing written,
+// when the month is closed, the draft was saved before (also when a
+// concurrent save of it wins the draft key's unique index) or the member
+// is unknown: CreateServiceRecord's transaction then tells which.
+func (db *DB) insertServiceRecordAlone(ctx context.Context, r *flows.ServiceRecord) (saved flows.ServiceRecord, ok bool, err error) {
+	status := r.Status
+	if status == "" {
+		status = flows.RecordPending
+	}
+	if !status.Valid() {
+		return saved, false, fmt.Errorf("status %q", status)
+	}
+	st, err := db.stmt(ctx, insertAlone[db.dialect])
+	if err != nil {
+		return saved, false, err
+	}
+	lat, lng := coords(r.Place)
+	created := db.stamp()
+	var row struct {
+		ID     int64 `db:"id"`
+		UnitID int64 `db:"unit_id"`
+		GridID int64 `db:"grid_id"`
+	}
+	err = st.GetContext(ctx, &row, nullID(r.UnitID), nullID(r.GridID), dbDate(r.Date),
+		r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
+		string(status), nullText(r.ProjectCode),
+		r.MemberID, flows.MonthOf(r.Date).String(), nullText(r.DraftKey))
+	if errors.Is(err, sql.ErrNoRows) || isUniqueViolation(err) {
+		return saved, false, nil
+	}
+	if err != nil {
+		return saved, false, err
+	}
+	return flows.ServiceRecord{ID: row.ID, UnitID: row.UnitID, GridID: row.GridID, CreatedAt: created.Time, Status: status}, true, nil
 }
 
 // insertServiceRecord is CreateServiceRecord inside tx: it locks the
@@ -242,6 +322,14 @@ ORDER BY r.start_min, r.id`
 // unit that month and the member's records pending review; rejected
 // records count in none of it. flows.ErrNotFound for an unknown member.
 func (db *DB) HoursSummary(ctx context.Context, memberID int64, day flows.Date) (flows.HoursSummary, error) {
+	s, err := db.HoursSummaryWith(ctx, memberID, day, flows.MonthOf(day))
+	s.Then = flows.MonthTotals{}
+	return s, err
+}
+
+// HoursSummaryWith is HoursSummary with the totals of month then, in the
+// one query.
+func (db *DB) HoursSummaryWith(ctx context.Context, memberID int64, day flows.Date, then flows.Month) (flows.HoursSummary, error) {
 	// Date ranges rather than functions of service_date keep the
 	// (member_id, service_date) and (unit_id, activity_date) indexes usable.
 	const query = `
@@ -253,7 +341,10 @@ SELECT
     COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? AND r.minutes >= ? THEN 1 END) AS month_qualified,
     COALESCE(SUM(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN r.minutes END), 0) AS year_minutes,
     COALESCE(SUM(r.minutes), 0) AS total_minutes,
-    COUNT(CASE WHEN r.status = 'pending' THEN 1 END) AS pending
+    COUNT(CASE WHEN r.status = 'pending' THEN 1 END) AS pending,
+    COALESCE(SUM(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN r.minutes END), 0) AS then_minutes,
+    COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN 1 END) AS then_sessions,
+    COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? AND r.minutes >= ? THEN 1 END) AS then_qualified
 FROM members m
 LEFT JOIN service_records r ON r.member_id = m.id AND r.status <> 'rejected'
 WHERE m.id = ?
@@ -262,6 +353,7 @@ GROUP BY m.id, m.unit_id`
 	first, next := dbDate(month.First()), dbDate(month.Next().First())
 	yearFirst := dbDate(flows.Date{Year: day.Year, Month: 1, Day: 1})
 	nextYear := dbDate(flows.Date{Year: day.Year + 1, Month: 1, Day: 1})
+	thenFirst, thenNext := dbDate(then.First()), dbDate(then.Next().First())
 	var s struct {
 		UnitActivities int `db:"unit_activities"`
 		MonthMinutes   int `db:"month_minutes"`
@@ -270,6 +362,9 @@ GROUP BY m.id, m.unit_id`
 		YearMinutes    int `db:"year_minutes"`
 		TotalMinutes   int `db:"total_minutes"`
 		Pending        int `db:"pending"`
+		ThenMinutes    int `db:"then_minutes"`
+		ThenSessions   int `db:"then_sessions"`
+		ThenQualified  int `db:"then_qualified"`
 	}
 	st, err := db.stmt(ctx, query)
 	if err != nil {
@@ -281,6 +376,9 @@ GROUP BY m.id, m.unit_id`
 		first, next,
 		first, next, flows.QualifiedMinutes,
 		yearFirst, nextYear,
+		thenFirst, thenNext,
+		thenFirst, thenNext,
+		thenFirst, thenNext, flows.QualifiedMinutes,
 		memberID)
 	if err != nil {
 		return flows.HoursSummary{}, wrap("hours summary", err)
@@ -294,6 +392,7 @@ GROUP BY m.id, m.unit_id`
 		UnitActivities:   s.UnitActivities,
 		UnitActivityGoal: UnitActivityGoal,
 		Pending:          s.Pending,
+		Then:             flows.MonthTotals{Month: then, Minutes: s.ThenMinutes, Sessions: s.ThenSessions, Qualified: s.ThenQualified},
 	}, nil
 }
 

@@ -271,6 +271,27 @@ func TestHoursSummary(t *testing.T) {
 			if got != want {
 				t.Errorf("HoursSummary(%v) = %+v, want %+v", on, got, want)
 			}
+			// With another month's totals: the same, and those of then.
+			for _, then := range []flows.Month{{Year: 2024, Month: 11}, {Year: 2024, Month: 10}, {Year: 2023, Month: 12}, {Year: 2022, Month: 6}} {
+				want.Then = flows.MonthTotals{Month: then}
+				for _, r := range mine {
+					if flows.MonthOf(r.date) == then {
+						want.Then.Minutes += r.minutes
+						want.Then.Sessions++
+						if r.minutes >= flows.QualifiedMinutes {
+							want.Then.Qualified++
+						}
+					}
+				}
+				with, err := db.HoursSummaryWith(ctx, zhang.ID, on, then)
+				if err != nil || with != want {
+					t.Errorf("HoursSummaryWith(%v, %v) = %+v, %v; want %+v", on, then, with, err, want)
+				}
+			}
+		}
+		if got, _ := db.HoursSummaryWith(ctx, zhang.ID, d(2024, 12, 1), flows.Month{Year: 2024, Month: 11}); got.Then.Minutes != 389 ||
+			got.Then.Sessions != 3 || got.Then.Qualified != 2 || got.MonthMinutes != 200 {
+			t.Errorf("December 2024 with November = %+v", got)
 		}
 
 		// Spot-check the computed expectation for November 2024.
@@ -421,6 +442,108 @@ func TestServiceRecordsAndActivities(t *testing.T) {
 			a.Participants != 12 || a.Date != first || len(a.Photos) != 5 ||
 			a.Photos[0].ID != act.Photos[0].ID || a.Photos[4].ID != act.Photos[4].ID || a.Photos[0].Status != flows.PhotoPending {
 			t.Errorf("Activities row = %+v", a)
+		}
+	})
+}
+
+// TestCreateServiceRecordAlone covers the one-statement save of a record
+// with no range, photos or pairing: every column as given or defaulted, a
+// draft saved once however many times and however concurrently it is
+// sent, a closed month and an unknown member refused as in the
+// transaction, nothing written for a refusal.
+func TestCreateServiceRecordAlone(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang, li := ms["张三"], ms["李四"]
+		a := activity(li, day, "HD-20241115-001")
+		if err := db.CreateActivity(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+
+		r := lasting(zhang, day, 150)
+		r.UnitID, r.GridID = 0, 0
+		r.Place = flows.Location{Label: "人民广场", Latitude: 31.2304, Longitude: 121.4737, HasCoords: true}
+		r.ActivityID, r.ProjectCode, r.DraftKey = a.ID, "XM-001", "alone-1"
+		if err := db.CreateServiceRecord(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if r.ID == 0 || r.UnitID != zhang.UnitID || r.GridID != zhang.GridID || r.Status != flows.RecordPending || r.CreatedAt.IsZero() {
+			t.Fatalf("saved %+v: want an ID, the member's unit and grid, pending, a time", r)
+		}
+		got, err := db.ServiceRecordsOn(ctx, zhang.ID, day)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("ServiceRecordsOn = %+v, %v", got, err)
+		}
+		if g := got[0]; g.ID != r.ID || g.StartMin != -1 || g.EndMin != -1 || g.Minutes != 150 || g.Place != r.Place ||
+			g.ActivityID != a.ID || g.ActivityCode != a.Code || g.ProjectCode != "XM-001" || g.Status != flows.RecordPending ||
+			g.Category != r.Category || g.Content != r.Content || g.Date != day || !g.CreatedAt.Equal(r.CreatedAt) {
+			t.Errorf("read back %+v, want %+v", g, *r)
+		}
+
+		// A unit and grid given are kept; a status given is kept.
+		other := lasting(zhang, day, 60)
+		other.UnitID, other.GridID, other.Status = li.UnitID, li.GridID, flows.RecordConfirmed
+		if err := db.CreateServiceRecord(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM service_records WHERE id = ? AND unit_id = ? AND grid_id = ? AND status = 'confirmed'`,
+			other.ID, li.UnitID, li.GridID); n != 1 {
+			t.Errorf("record with unit, grid and status given: %d rows match", n)
+		}
+
+		// The same draft, again and then concurrently: one record.
+		again := lasting(zhang, day, 150)
+		again.DraftKey = "alone-1"
+		if err := db.CreateServiceRecord(ctx, again); err != nil || again.ID != r.ID || !again.CreatedAt.Equal(r.CreatedAt) {
+			t.Errorf("draft saved again: ID %d (want %d), %v", again.ID, r.ID, err)
+		}
+		ids := make([]int64, 8)
+		errs := make([]error, len(ids))
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				s := lasting(li, day, 90)
+				s.DraftKey = "alone-race"
+				errs[i] = db.CreateServiceRecord(ctx, s)
+				ids[i] = s.ID
+			})
+		}
+		wg.Wait()
+		for i := range ids {
+			if errs[i] != nil || ids[i] == 0 || ids[i] != ids[0] {
+				t.Errorf("concurrent save %d of one draft: ID %d (first %d), %v", i, ids[i], ids[0], errs[i])
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM service_records WHERE draft_key = ?`, "alone-race"); n != 1 {
+			t.Errorf("%d records of one draft saved concurrently, want 1", n)
+		}
+
+		// Refusals write nothing.
+		before := count(t, db, `SELECT COUNT(*) FROM service_records`)
+		wantErr(t, db.CreateServiceRecord(ctx, &flows.ServiceRecord{
+			MemberID: 999999, Date: day, StartMin: -1, EndMin: -1, Minutes: 60, Category: "其他", Content: "x",
+		}), flows.ErrNotFound)
+		bad := lasting(zhang, day, 60)
+		bad.Status = "approved"
+		if err := db.CreateServiceRecord(ctx, bad); err == nil {
+			t.Error("a record with an unknown status was saved")
+		}
+		if _, err := db.CloseMonth(ctx, flows.MonthOf(day), time.UTC, "管理员 boss"); err != nil {
+			t.Fatal(err)
+		}
+		var closed *flows.ClosedMonthError
+		late := lasting(zhang, day.AddDays(1), 60)
+		late.DraftKey = "alone-closed"
+		if err := db.CreateServiceRecord(ctx, late); !errors.As(err, &closed) || closed.Month != flows.MonthOf(day) || late.ID != 0 {
+			t.Errorf("a record in a closed month: ID %d, %v", late.ID, err)
+		}
+		// A draft saved before the month closed is still the record saved.
+		if err := db.CreateServiceRecord(ctx, again); err != nil || again.ID != r.ID {
+			t.Errorf("a draft saved before the close, sent again: ID %d, %v", again.ID, err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM service_records`); n != before {
+			t.Errorf("records after refusals = %d, want %d", n, before)
 		}
 	})
 }

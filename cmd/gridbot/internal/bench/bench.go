@@ -77,9 +77,9 @@ const (
 	// the machine's CPUs, targetRatioPostgres (issue 18).
 	targetRatio         = 0.5
 	targetRatioPostgres = 0.4
-	targetP99   = 20 * time.Millisecond
-	targetRate  = 1000.0
-	targetRSSMB = 150.0
+	targetP99           = 20 * time.Millisecond
+	targetRate          = 1000.0
+	targetRSSMB         = 150.0
 )
 
 // Settings is what bench takes from gridbot's configuration.

@@ -23,10 +23,15 @@ func TestNoticePreviewTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, func(c *Config) { c.NoticeTemplateID, c.NoticeTemplateFields = "tmpl-notice", fields })
+	at := time.Now().Add(time.Hour).Truncate(time.Minute) // the console's clock
+	f := newFixture(t, func(c *Config) {
+		c.NoticeTemplateID, c.NoticeTemplateFields = "tmpl-notice", fields
+		c.Now = func() time.Time { return at }
+	})
 	form := url.Values{"title": {"周末清扫：人民广场及周边道路的卫生死角集中整治"}, "content": {"周六上午九点集合"}, "place": {"人民广场"},
 		"unit": {"市文明办"}, "event_time": {"2099-05-01T09:00"}, "action": {"preview"}}
-	r := f.as("boss").post("/admin/notices", form)
+	b := f.as("boss")
+	r := b.post("/admin/notices", form)
 	wantPage(t, r, http.StatusOK, `id="preview"`, "模板消息",
 		"<td>thing1</td><td class=\"pre\">周末清扫：人民广场及周边道路的卫生死角…</td>",
 		"<td>time2</td><td class=\"pre\">2099年5月1日 09:00</td>",
@@ -35,6 +40,12 @@ func TestNoticePreviewTemplate(t *testing.T) {
 	if strings.Contains(r.body, "【通知】") {
 		t.Errorf("template preview shows the text message:\n%s", r.body)
 	}
+
+	// Without an event time the time field shows when it is sent: now for
+	// a notice sent at once, as the message will.
+	form.Del("event_time")
+	r = b.post("/admin/notices", form)
+	wantPage(t, r, http.StatusOK, "<td>time2</td><td class=\"pre\">"+at.In(shanghai).Format("2006年1月2日 15:04")+"</td>")
 }
 
 // TestNoticePreviewAndRecipients: the preview shows the message as

@@ -201,7 +201,11 @@ func (c *Console) composeNotice(ctx *gin.Context) error {
 	if ctx.PostForm("action") != "send" {
 		if d.States, err = c.cfg.Store.NoticeTargetStates(rctx, n); err == nil {
 			d.Count, d.Previewed = d.States.Reached, true
-			d.Preview = notices.PreviewOf(n, c.cfg.NoticeTemplateID, c.cfg.NoticeTemplateFields, c.cfg.Loc, "（成员所在单位）")
+			shown := n
+			if shown.SendAt.IsZero() {
+				shown.SendAt = c.cfg.Now() // sent at once: a time field without an event time shows now, as sent
+			}
+			d.Preview = notices.PreviewOf(shown, c.cfg.NoticeTemplateID, c.cfg.NoticeTemplateFields, c.cfg.Loc, "（成员所在单位）")
 			c.render(ctx, http.StatusOK, "notice_form", page{Title: "发布通知", Nav: "notices", Data: d})
 			return nil
 		}

@@ -58,18 +58,25 @@ var Signers = []string{"制表人", "审核人", "负责人"}
 
 // pageHeader is the printed header of a sheet: the office on the left,
 // the title and sheet in the middle, the generation time on the right.
-// Excel holds at most 255 UTF-16 units in a header, so a long office name
-// is cut short with "…" rather than the workbook failing.
+// Excel holds at most 255 UTF-16 units in a header, so a long title (a
+// list's, with the search typed) and then a long office name are cut
+// short with "…" rather than the workbook failing; the sheet's name and
+// the time are kept.
 func pageHeader(h Heading, title, sheet string, loc *time.Location) string {
-	right := ""
+	const center = `&C&"-,Bold"`
+	tail := " " + escapeHeader(sheet)
 	if !h.Generated.IsZero() {
-		right = "&R生成于 " + escapeHeader(h.Generated.In(loc).Format("2006-01-02 15:04"))
+		tail += "&R生成于 " + escapeHeader(h.Generated.In(loc).Format("2006-01-02 15:04"))
 	}
-	rest := fmt.Sprintf(`&C&"-,Bold"%s %s%s`, escapeHeader(title), escapeHeader(sheet), right)
-	if h.Office == "" {
-		return rest
+	room := excelize.MaxFieldLength - utf16Len(center) - utf16Len(tail)
+	left := ""
+	if h.Office != "" {
+		// The office first, leaving the title at least minTitle units.
+		const minTitle = 40
+		left = "&L" + fitHeader(h.Office, room-utf16Len("&L")-min(utf16Len(escapeHeader(title)), minTitle))
+		room -= utf16Len(left)
 	}
-	return "&L" + fitHeader(h.Office, excelize.MaxFieldLength-utf16Len(rest)-utf16Len("&L")) + rest
+	return left + center + fitHeader(title, room) + tail
 }
 
 // fitHeader escapes s for a header within room UTF-16 units, cutting it

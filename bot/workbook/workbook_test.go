@@ -461,3 +461,35 @@ func TestLongOfficeName(t *testing.T) {
 		t.Errorf("title row %q does not hold the whole office name", v)
 	}
 }
+
+// TestLongListTitle: a list's title holds the search typed, of any
+// length: the export still opens, its header cut short to Excel's 255
+// units, the sheet's name and the generation time kept; with an office
+// of the longest name the configuration takes, the title keeps room.
+func TestLongListTitle(t *testing.T) {
+	title := "2024年11月 服务记录 " + strings.Repeat("人民&广场", 60)
+	var buf bytes.Buffer
+	if err := WriteServices(&buf, title, nil, shanghai); err != nil {
+		t.Fatalf("WriteServices with a %d-character title: %v", utf8.RuneCountInString(title), err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	hf, err := f.GetHeaderFooter(f.GetSheetList()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := utf16Len(hf.OddHeader); n > excelize.MaxFieldLength || !strings.HasPrefix(hf.OddHeader, `&C&"-,Bold"2024年11月 服务记录 人民&&广场`) ||
+		!strings.Contains(hf.OddHeader, "… 服务明细&R生成于 ") {
+		t.Errorf("header of %d units: %q", n, hf.OddHeader)
+	}
+
+	office := strings.Repeat("办", 60)
+	h := pageHeader(Heading{Office: office, Generated: time.Date(2024, 12, 1, 2, 5, 0, 0, time.UTC)}, title, "服务明细", shanghai)
+	if n := utf16Len(h); n > excelize.MaxFieldLength || !strings.HasPrefix(h, "&L"+office+`&C&"-,Bold"2024年11月 服务记录 人民`) ||
+		!strings.HasSuffix(h, "… 服务明细&R生成于 2024-12-01 10:05") {
+		t.Errorf("header with a 60-character office, %d units: %q", n, h)
+	}
+}

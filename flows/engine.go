@@ -320,7 +320,10 @@ func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess *Session, i
 		}
 		return e.advance(ctx, env, f, sess, idx, "")
 	}
-	if err := st.Accept(env, in); err != nil {
+	env.answerFacts = func() error { return e.factsOf(ctx, env, f, st.Name) }
+	err := st.Accept(env, in)
+	env.answerFacts = nil
+	if err != nil {
 		var se *StepError
 		if errors.As(err, &se) {
 			return e.reask(ctx, env, f, sess, se.Msg)
@@ -395,10 +398,19 @@ func (e *Engine) save(ctx context.Context, env *Env, f *Flow, sess *Session, pre
 // facts runs the flow's Load before a step that reads facts, unless they
 // were loaded for the current draft already.
 func (e *Engine) facts(ctx context.Context, env *Env, f *Flow, st *Step) error {
-	if f.Load == nil || !st.Facts || (env.factsFresh && (env.factsStep == "" || env.factsStep == st.Name)) {
+	if !st.Facts {
 		return nil
 	}
-	return e.loadFactsFor(ctx, env, f, st.Name)
+	return e.factsOf(ctx, env, f, st.Name)
+}
+
+// factsOf runs the flow's Load for the step named step, unless its facts
+// were loaded for the current draft already.
+func (e *Engine) factsOf(ctx context.Context, env *Env, f *Flow, step string) error {
+	if f.Load == nil || (env.factsFresh && (env.factsStep == "" || env.factsStep == step)) {
+		return nil
+	}
+	return e.loadFactsFor(ctx, env, f, step)
 }
 
 // loadFacts runs the flow's Load for the current draft, for every step.

@@ -21,8 +21,10 @@ type fakeStore struct {
 	nextID     int64
 	// photos are every photo staged or saved, by ID.
 	photos map[int64]*fakePhoto
-	// creates counts the calls of the Create methods, saved or refused.
-	creates int
+	// creates counts the calls of the Create methods, saved or refused;
+	// dayReads those of ServiceRecordsOn and UnitActivitiesOn.
+	creates  int
+	dayReads map[string]int
 	// failCreate, when set, is returned by CreateServiceRecord.
 	failCreate error
 	// pushes are the pushes the fake's changes made.
@@ -171,6 +173,7 @@ func (s *fakeStore) SetReminders(_ context.Context, id int64, on bool) error {
 func (s *fakeStore) ServiceRecordsOn(_ context.Context, id int64, day Date) ([]ServiceRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.countDayRead("records")
 	var out []ServiceRecord
 	for _, r := range s.records {
 		if r.MemberID == id && r.Date == day && r.Counts() {
@@ -310,6 +313,7 @@ func (s *fakeStore) HoursSummaryWith(_ context.Context, id int64, day Date, then
 func (s *fakeStore) UnitActivitiesOn(_ context.Context, unitID int64, day Date) ([]Activity, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.countDayRead("activities")
 	var out []Activity
 	for _, a := range s.activities {
 		if a.UnitID == unitID && a.Date == day {
@@ -442,4 +446,22 @@ func (s *fakeStore) MemberNotices(_ context.Context, memberID int64, n int) ([]N
 
 func (s *fakeStore) UnitGrids(_ context.Context, unitID int64) ([]Grid, error) {
 	return s.grids[unitID], nil
+}
+
+// countDayRead counts a read of a day's records or activities (under mu).
+func (s *fakeStore) countDayRead(what string) {
+	if s.dayReads == nil {
+		s.dayReads = map[string]int{}
+	}
+	s.dayReads[what]++
+}
+
+// takeDayReads returns the reads of the day's records and activities
+// since the last call.
+func (s *fakeStore) takeDayReads() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.dayReads
+	s.dayReads = nil
+	return r
 }

@@ -114,6 +114,9 @@ type Env struct {
 	// flow's Load is asked for, so it may read only what that step needs.
 	factsFresh bool
 	factsStep  string
+	// answerFacts loads the facts of the step being answered, for
+	// AnswerFacts (nil outside an Accept).
+	answerFacts func() error
 	// carry are draft entries for the next flow begun (Outcome.Keep).
 	carry map[string]string
 	// cached is a lookup of the member the turn was given, for its first
@@ -171,4 +174,15 @@ func joinReply(parts []string, last string) string {
 		}
 	}
 	return strings.Join(out, "\n\n")
+}
+
+// AnswerFacts loads the flow's facts for the step being answered, for an
+// Accept that reads them for some answers only, on a step without Facts
+// (the time step: the day's records for a range's overlap check, nothing
+// for a duration). Outside an Accept run by the engine it does nothing.
+func (env *Env) AnswerFacts() error {
+	if env.answerFacts == nil {
+		return nil
+	}
+	return env.answerFacts()
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -318,6 +319,39 @@ func atoi(s string) int {
 		n = n*10 + int(r-'0')
 	}
 	return n
+}
+
+// TestLogHoursFactsPerStep: each step reads only what it needs of the
+// day: nothing to ask the time, the day's records for a range's overlap
+// check and nothing for a duration, the unit's activities for the
+// activity step alone.
+func TestLogHoursFactsPerStep(t *testing.T) {
+	h := newHarness(t)
+	h.now = time.Date(2026, 11, 28, 23, 0, 0, 0, shanghai)
+	h.bind()
+	h.st.activities = append(h.st.activities, Activity{ID: 7, Code: "HD-20261128-001", UnitID: h.member.UnitID, Date: DateOf(h.now), Theme: "清扫"})
+	step := func(text string, want map[string]int, wants ...string) {
+		t.Helper()
+		h.st.takeDayReads()
+		h.expect(text, wants...)
+		if got := h.st.takeDayReads(); len(got)+len(want) > 0 && !maps.Equal(got, want) {
+			t.Errorf("%q read %v of the day, want %v", text, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		time  string
+		reads map[string]int
+	}{{"2小时", nil}, {"9:00-11:00", map[string]int{"records": 1}}} {
+		step("登记", nil, "服务日期")
+		step("今天", nil, "服务时间")
+		step(tc.time, tc.reads, "服务类别")
+		step("1", nil)
+		step("社区", nil)
+		step("讲座内容", nil)
+		step("跳过", map[string]int{"activities": 1}, "HD-20261128-001")
+		step("1", map[string]int{"activities": 1}, "请核对") // the answer is checked against the list
+		step("确认", nil, "已保存")
+	}
 }
 
 func TestLogHoursOverlapIsRefusedNamingTheSession(t *testing.T) {

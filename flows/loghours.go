@@ -31,8 +31,9 @@ func logHoursFlow() *Flow {
 				Accept: acceptServiceDate,
 			},
 			{
-				Name:  stepTime,
-				Facts: true,
+				// The day's records are loaded for a range's overlap
+				// check alone (acceptServiceTime).
+				Name: stepTime,
 				Prompt: func(env *Env) string {
 					return "第2步 服务时间：回复时间段如 9:00-11:30、9点-11点半，或时长如 2.5、2小时30分、90分钟（30分钟至12小时）。"
 				},
@@ -197,6 +198,9 @@ func acceptServiceTime(env *Env, in Input) error {
 		return reject("%s", msg)
 	}
 	if sp.Start >= 0 {
+		if err := env.AnswerFacts(); err != nil {
+			return err
+		}
 		for _, r := range env.Facts.DayRecords {
 			if r.Overlaps(sp.Start, sp.End) {
 				return reject("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(r.StartMin, r.EndMin), r.Category)

@@ -71,8 +71,9 @@ func myPairsFlow() *Flow {
 				Accept: func(env *Env, in Input) error { return acceptDate(env, in, "走访") },
 			},
 			{
-				Name:  stepTime,
-				Facts: true,
+				// The day's records are loaded for a range's overlap
+				// check alone (acceptServiceTime).
+				Name: stepTime,
 				Prompt: func(*Env) string {
 					return "走访时间：回复时间段如 9:00-11:30、9点-11点半，或时长如 1.5、2小时、90分钟（30分钟至12小时）。"
 				},
@@ -102,15 +103,20 @@ func myPairsFlow() *Flow {
 	}
 }
 
-// loadPairs reads the member's pairings, and the records of the visit's
-// day for the overlap check.
+// loadPairs reads the member's pairings, and for the time step the
+// records of the visit's day, for a range's overlap check.
 func loadPairs(ctx context.Context, st Stores, env *Env) error {
 	ps, err := st.Pairings.MemberPairings(ctx, env.Member.ID)
 	if err != nil {
 		return err
 	}
 	env.Facts.Pairs = ps
-	return loadServiceDay(ctx, st, env)
+	d, err := ParseISODate(env.Draft["date"])
+	if err != nil || env.factsStep != stepTime {
+		return nil // no day chosen yet, or a step that does not check it
+	}
+	env.Facts.DayRecords, err = st.ServiceRecordsOn(ctx, env.Member.ID, d)
+	return err
 }
 
 // pairLines shows each pairing: name, category, last visit, next due.

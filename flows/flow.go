@@ -57,8 +57,10 @@ type Flow struct {
 	Intro string
 	Steps []*Step
 	// Load fetches what the steps need to decide (records of the chosen day,
-	// activities). It runs, at most once per message and draft, before a
-	// step marked Facts; steps themselves do no I/O.
+	// activities). It runs, at most once per message, draft and step,
+	// before a step marked Facts, or when an Accept asks (AnswerFacts);
+	// it may load only what the step in env.factsStep needs ("": all).
+	// Steps themselves do no I/O.
 	Load func(ctx context.Context, st Stores, env *Env) error
 	// Summary renders the draft for confirmation.
 	Summary func(env *Env) string
@@ -89,7 +91,9 @@ type Step struct {
 	Applies func(env *Env) bool
 	// Accept parses the input into env.Draft; a *StepError rejects it.
 	Accept func(env *Env, in Input) error
-	// Facts: the step reads env.Facts, so the flow's Load runs before it.
+	// Facts: the step reads env.Facts, so the flow's Load runs before it
+	// is asked and answered. A step whose answer alone needs them, and
+	// only some answers, leaves it unset and calls env.AnswerFacts.
 	Facts bool
 	// Photos, when set, makes this a photo step: images are staged and
 	// collected into the draft until 完成 (with at least Min that count) or

@@ -219,10 +219,6 @@ func parseRedisURL(c *Config, v string) error {
 const MaxOfficeName = 60
 
 func parseOfficeName(c *Config, v string) error {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return errors.New("must not be empty: it is the issuer on certificates and printed forms")
-	}
 	if n := utf8.RuneCountInString(v); n > MaxOfficeName {
 		return fmt.Errorf("is %d characters; at most %d fit on a certificate and a printed form", n, MaxOfficeName)
 	}

@@ -59,6 +59,7 @@ type Responder struct {
 //   - *flows.InvalidMoveError: 409, or NeedsNote for a move that needs a
 //     note, with the rule it broke;
 //   - *flows.ClosedMonthError: 409, saying the month is closed;
+//   - *flows.FrozenMonthError: 409, saying what a closed month refuses;
 //   - flows.ErrNotFound: 404; flows.ErrConflict: 409;
 //   - anything else: 500, the Internal message.
 func (r Responder) Answer(err error) (status int, msg string) {
@@ -66,6 +67,7 @@ func (r Responder) Answer(err error) (status int, msg string) {
 	var forbidden *flows.ForbiddenError
 	var move *flows.InvalidMoveError
 	var closed *flows.ClosedMonthError
+	var frozen *flows.FrozenMonthError
 	switch {
 	case errors.As(err, &own):
 		return own.Status, own.Message
@@ -77,6 +79,8 @@ func (r Responder) Answer(err error) (status int, msg string) {
 		return http.StatusConflict, move.Error()
 	case errors.As(err, &closed):
 		return http.StatusConflict, closed.Reason("记录")
+	case errors.As(err, &frozen):
+		return http.StatusConflict, frozen.Error()
 	case errors.Is(err, flows.ErrNotFound):
 		return http.StatusNotFound, r.NotFound
 	case errors.Is(err, flows.ErrConflict):

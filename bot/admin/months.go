@@ -43,6 +43,9 @@ func (a *API) closeMonth(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if msg := flows.NotClosable(m, flows.DateOf(a.cfg.Now().In(a.cfg.Loc))); msg != "" {
+		return &Error{Status: http.StatusBadRequest, Message: msg}
+	}
 	mc, err := a.cfg.Store.CloseMonth(c.Request.Context(), m, a.cfg.Loc, "管理员 "+adminOf(c).Username)
 	if err != nil {
 		return err

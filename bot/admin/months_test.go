@@ -19,7 +19,20 @@ func TestCloseAndReopenMonth(t *testing.T) {
 	wantError(t, f.do(http.MethodPost, path, "wmb", ""), http.StatusForbidden)
 	wantError(t, f.do(http.MethodDelete, path, "cg", ""), http.StatusForbidden)
 	wantError(t, f.do(http.MethodPost, "/api/v1/months/2024-13/close", "boss", ""), http.StatusBadRequest)
+	// A month that has not begun cannot be closed.
+	next, _ := flows.ParseMonth(m)
+	if w := f.do(http.MethodPost, "/api/v1/months/"+next.Next().String()+"/close", "boss", ""); w.Code != http.StatusBadRequest ||
+		!strings.Contains(w.Body.String(), "尚未开始") {
+		t.Errorf("closing next month: %d %s", w.Code, w.Body)
+	}
 	wantError(t, f.do(http.MethodDelete, path, "boss", ""), http.StatusNotFound)
+
+	day, _ := flows.ParseMonth(m)
+	pending := &flows.ServiceRecord{MemberID: f.members["张三"].ID, Date: day.First(), StartMin: -1, EndMin: -1, Minutes: 90,
+		Category: "其他", Place: flows.Location{Label: "广场"}, Content: "清扫"}
+	if err := f.db.CreateServiceRecord(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
 
 	w := f.do(http.MethodPost, path, "boss", "")
 	var out map[string]any
@@ -29,9 +42,21 @@ func TestCloseAndReopenMonth(t *testing.T) {
 	}
 	wantError(t, f.do(http.MethodPost, path, "boss", ""), http.StatusConflict)
 
+	// The changes that would alter the closed month's figures are
+	// refused with the reason: a record of it rejected, a report of it
+	// marked 不予处理.
+	for _, c := range []struct{ method, path, body string }{
+		{http.MethodPost, "/api/v1/service-records/" + itoa(pending.ID) + "/review", `{"status":"rejected","note":"重复登记了"}`},
+		{http.MethodPatch, "/api/v1/reports/" + f.report.Code, `{"status":"不予处理","note":"重复上报"}`},
+	} {
+		w := f.do(c.method, c.path, "boss", c.body)
+		if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "已结账") {
+			t.Errorf("%s %s in a closed month: %d %s", c.method, c.path, w.Code, w.Body)
+		}
+	}
+
 	// A record dated in the closed month is refused, and the API's one
 	// error mapping says why.
-	day, _ := flows.ParseMonth(m)
 	r := &flows.ServiceRecord{MemberID: f.members["张三"].ID, Date: day.First(), StartMin: -1, EndMin: -1, Minutes: 60,
 		Category: "其他", Place: flows.Location{Label: "广场"}, Content: "巡逻"}
 	err := f.db.CreateServiceRecord(ctx, r)

@@ -18,6 +18,9 @@ func (c *Console) closeMonth(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if msg := flows.NotClosable(m, flows.DateOf(c.cfg.Now().In(c.cfg.Loc))); msg != "" {
+		return &admin.Error{Status: http.StatusBadRequest, Message: msg}
+	}
 	_, err = c.cfg.Store.CloseMonth(ctx.Request.Context(), m, c.cfg.Loc, "管理员 "+adminOf(ctx).Username)
 	if errors.Is(err, flows.ErrConflict) {
 		return &admin.Error{Status: http.StatusConflict, Message: m.String() + " 已经结账。"}

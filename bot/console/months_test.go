@@ -52,21 +52,27 @@ func TestMonthCloseInConsole(t *testing.T) {
 	wantPage(t, boss.get(r.location), http.StatusOK, "本月已结账", "管理员 boss", "已冻结", `id="reopen-form"`, `id="month-events"`)
 	wantPage(t, boss.post("/admin/assessment/close", url.Values{"month": {m}}), http.StatusConflict, "已经结账")
 
-	// Rejecting a record changes nothing shown; correcting one is refused.
-	if _, err := f.db.ReviewRecord(ctx, flows.Review{RecordID: rs[0].ID, Status: flows.RecordRejected, Note: "重复登记", By: "管理员 boss"}); err != nil {
-		t.Fatal(err)
-	}
+	// Rejecting a record and correcting one are refused: the figures
+	// shown and in the workbook stay as closed.
+	reject := url.Values{"status": {"rejected"}, "note": {"重复登记"}}
+	wantPage(t, boss.post(fmt.Sprintf("/admin/service-records/%d/review", rs[0].ID), reject), http.StatusUnprocessableEntity,
+		"已结账（考核已定稿），不能再退回该月的记录")
+	wantPage(t, boss.post(fmt.Sprintf("/admin/service-records/%d/correct", rs[1].ID),
+		url.Values{"start": {"08:00"}, "end": {"09:00"}, "category": {"邻里守望"}, "place": {"东关街"}}), http.StatusUnprocessableEntity, "已结账")
+	wantPage(t, boss.post("/admin/reports/"+f.report.Code+"/status", url.Values{"status": {flows.StatusRejected}, "note": {"重复上报"}}),
+		http.StatusConflict, "不能再将该月的上报改为「不予处理」")
 	if got := boss.unitHours(m, "市文明办"); got != "2.0" {
 		t.Errorf("hours in the closed month's workbook: %s, want 2.0 as closed", got)
 	}
-	wantPage(t, boss.post(fmt.Sprintf("/admin/service-records/%d/correct", rs[1].ID),
-		url.Values{"start": {"08:00"}, "end": {"09:00"}, "category": {"邻里守望"}, "place": {"东关街"}}), http.StatusUnprocessableEntity, "已结账")
 
 	r = boss.post("/admin/assessment/reopen", url.Values{"month": {m}})
 	if r.code != http.StatusSeeOther {
 		t.Fatalf("reopen: %d %s", r.code, r.body)
 	}
 	wantPage(t, boss.get(r.location), http.StatusOK, "重新开放", "数据生成于", `id="close-form"`)
+	if _, err := f.db.ReviewRecord(ctx, flows.Review{RecordID: rs[0].ID, Status: flows.RecordRejected, Note: "重复登记", By: "管理员 boss"}); err != nil {
+		t.Fatal(err)
+	}
 	if got := boss.unitHours(m, "市文明办"); got != "1.5" {
 		t.Errorf("hours after reopening: %s, want 1.5", got)
 	}

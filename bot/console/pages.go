@@ -360,10 +360,11 @@ func (c *Console) setStatus(ctx *gin.Context) error {
 	_, err = c.cfg.Store.SetReportStatus(ctx.Request.Context(), flows.StatusChange{
 		Code: r.Code, Status: status, Note: note, By: adminOf(ctx).Username,
 	})
-	// A move the rules refuse is shown on the form, with the status the
-	// console answers it with.
+	// A move the rules or a closed month refuse is shown on the form,
+	// with the status the console answers it with.
 	var move *flows.InvalidMoveError
-	if errors.As(err, &move) {
+	var frozen *flows.FrozenMonthError
+	if errors.As(err, &move) || errors.As(err, &frozen) {
 		code, msg := c.out.Answer(err)
 		again(code, msg+"。")
 		return nil

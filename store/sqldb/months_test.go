@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,10 @@ func TestCloseMonth(t *testing.T) {
 		m := flows.MonthOf(day)
 		a := ranged(zhang, day, 9*60, 11*60)
 		if err := db.CreateServiceRecord(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		rep := newReport(zhang, day, "m-1")
+		if err := db.CreateReport(ctx, rep); err != nil {
 			t.Fatal(err)
 		}
 		unitHours := func(as flows.Assessment) float64 {
@@ -42,8 +47,9 @@ func TestCloseMonth(t *testing.T) {
 			t.Errorf("MonthClosed = %+v, %v", got, err)
 		}
 
-		// Records dated in the month are refused; the figures stay as they
-		// were though a record is rejected.
+		// Records dated in the month are refused, and so are the changes
+		// that would alter its figures: a record rejected, a report marked
+		// 不予处理. Confirming a record and moving a report on change none.
 		var closed *flows.ClosedMonthError
 		if err := db.CreateServiceRecord(ctx, ranged(zhang, day, 14*60, 16*60)); !errors.As(err, &closed) || closed.Month != m {
 			t.Errorf("a record in a closed month: %v", err)
@@ -60,12 +66,27 @@ func TestCloseMonth(t *testing.T) {
 		if err := db.CreateServiceRecord(ctx, ranged(zhang, flows.Date{Year: 2024, Month: 12, Day: 1}, 9*60, 10*60)); err != nil {
 			t.Errorf("a record of the next month: %v", err)
 		}
-		if _, err := db.ReviewRecord(ctx, flows.Review{RecordID: a.ID, Status: flows.RecordRejected, Note: "重复登记", By: "管理员 boss"}); err != nil {
-			t.Fatal(err)
+		var re *flows.ReviewError
+		if _, err := db.ReviewRecord(ctx, flows.Review{RecordID: a.ID, Status: flows.RecordRejected, Note: "重复登记", By: "管理员 boss"}); !errors.As(err, &re) ||
+			!strings.Contains(re.Msg, "2024年11月已结账") {
+			t.Errorf("a record of a closed month rejected: %v", err)
+		}
+		var fz *flows.FrozenMonthError
+		if _, err := db.SetReportStatus(ctx, flows.StatusChange{Code: rep.Code, Status: flows.StatusRejected, Note: "重复", By: "管理员 boss"}); !errors.As(err, &fz) || fz.Month != m {
+			t.Errorf("a report of a closed month marked 不予处理: %v", err)
+		}
+		if got, err := db.SetReportStatus(ctx, flows.StatusChange{Code: rep.Code, Status: flows.StatusWorking, By: "管理员 boss"}); err != nil || got.Status != flows.StatusWorking {
+			t.Errorf("a report of a closed month moved to 处理中: %+v, %v", got, err)
 		}
 		frozen, err := db.Assessment(ctx, m, loc)
 		if err != nil || unitHours(frozen) != 2 || frozen.Month != m {
 			t.Fatalf("closed month's assessment: %v hours, %v", unitHours(frozen), err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM service_records WHERE id = ? AND status = 'pending'`, a.ID); n != 1 {
+			t.Errorf("the refused rejection changed the record")
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM reports WHERE id = ? AND status = ?`, rep.ID, flows.StatusWorking); n != 1 {
+			t.Errorf("the refused 不予处理 changed the report")
 		}
 
 		ev, err := db.ReopenMonth(ctx, m, "管理员 li")
@@ -74,6 +95,12 @@ func TestCloseMonth(t *testing.T) {
 		}
 		if _, err := db.ReopenMonth(ctx, m, "管理员 li"); !errors.Is(err, flows.ErrNotFound) {
 			t.Errorf("reopening an open month: %v", err)
+		}
+		if _, err := db.ReviewRecord(ctx, flows.Review{RecordID: a.ID, Status: flows.RecordRejected, Note: "重复登记", By: "管理员 boss"}); err != nil {
+			t.Fatalf("rejecting in the reopened month: %v", err)
+		}
+		if _, err := db.SetReportStatus(ctx, flows.StatusChange{Code: rep.Code, Status: flows.StatusRejected, Note: "重复", By: "管理员 boss"}); err != nil {
+			t.Fatalf("不予处理 in the reopened month: %v", err)
 		}
 		if live, err := db.Assessment(ctx, m, loc); err != nil || unitHours(live) != 0 {
 			t.Errorf("reopened month's assessment: %v hours, %v", unitHours(live), err)

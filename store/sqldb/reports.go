@@ -296,13 +296,14 @@ func checkMove(from, to, note string) error { return flows.CheckReportMove(from,
 // with its send_push job) linked to it, in one transaction, and returns
 // the updated report with photos. Any other move (the same status, from
 // 已整改 or 不予处理, an unknown word) is an *flows.InvalidMoveError, as is
-// 不予处理 without a note (NeedsNote); flows.ErrNotFound for an unknown
-// code. A refused move writes nothing.
+// 不予处理 without a note (NeedsNote); 不予处理 for a report dated in a
+// closed month is a *flows.FrozenMonthError; flows.ErrNotFound for an
+// unknown code. A refused move writes nothing.
 func (db *DB) SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.Report, error) {
 	var out flows.Report
 	note := strings.TrimSpace(c.Note)
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		lockReport := `SELECT id, code, category, member_id, status, handler_unit_id FROM reports WHERE code = ?` + db.forUpdate()
+		lockReport := `SELECT id, code, category, member_id, status, handler_unit_id, report_date FROM reports WHERE code = ?` + db.forUpdate()
 		var cur struct {
 			ID       int64         `db:"id"`
 			Code     string        `db:"code"`
@@ -310,6 +311,7 @@ func (db *DB) SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.
 			MemberID int64         `db:"member_id"`
 			Status   string        `db:"status"`
 			Handler  sql.NullInt64 `db:"handler_unit_id"`
+			Date     dbDate        `db:"report_date"`
 		}
 		if err := tx.GetContext(ctx, &cur, db.q(lockReport), strings.TrimSpace(c.Code)); err != nil {
 			return err
@@ -321,6 +323,16 @@ func (db *DB) SetReportStatus(ctx context.Context, c flows.StatusChange) (flows.
 		}
 		if err := checkMove(cur.Status, c.Status, note); err != nil {
 			return err
+		}
+		// 不予处理 takes the report out of its unit's count: not in a
+		// closed month, whose figures are frozen.
+		if c.Status == flows.StatusRejected {
+			var closed *flows.ClosedMonthError
+			if err := db.refuseClosed(ctx, tx, flows.Date(cur.Date)); errors.As(err, &closed) {
+				return &flows.FrozenMonthError{Month: closed.Month, What: "将该月的上报改为「不予处理」"}
+			} else if err != nil {
+				return err
+			}
 		}
 		now := db.stamp()
 		if len(c.Photos) > 0 {

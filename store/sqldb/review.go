@@ -81,10 +81,11 @@ func (db *DB) ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceR
 	}
 	var out flows.ServiceRecord
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		lock := `SELECT member_id, unit_id, status FROM service_records WHERE id = ?` + db.forUpdate()
+		lock := `SELECT member_id, unit_id, service_date, status FROM service_records WHERE id = ?` + db.forUpdate()
 		var cur struct {
 			MemberID int64  `db:"member_id"`
 			UnitID   int64  `db:"unit_id"`
+			Date     dbDate `db:"service_date"`
 			Status   string `db:"status"`
 		}
 		if err := tx.GetContext(ctx, &cur, db.q(lock), rv.RecordID); err != nil {
@@ -105,6 +106,16 @@ func (db *DB) ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceR
 		}
 		if cur.Status != string(flows.RecordPending) {
 			return &flows.ReviewError{Msg: "该记录已" + flows.RecordStatus(cur.Status).Label() + "，不能再审核"}
+		}
+		// A rejection takes the record out of every figure: not in a
+		// closed month, whose figures are frozen. Confirming changes none.
+		if rv.Status == flows.RecordRejected {
+			var closed *flows.ClosedMonthError
+			if err := db.refuseClosed(ctx, tx, flows.Date(cur.Date)); errors.As(err, &closed) {
+				return &flows.ReviewError{Msg: closed.Frozen("退回该月的记录")}
+			} else if err != nil {
+				return err
+			}
 		}
 		const update = `
 UPDATE service_records SET status = ?, review_note = ?, reviewed_by = ?, reviewed_at = ?

@@ -35,6 +35,10 @@ type Notice struct {
 	CreatedBy string
 	CreatedAt time.Time
 	State     string
+	// CancelledBy and CancelledAt say who cancelled the notice before it
+	// was sent, and when (zero: not cancelled).
+	CancelledBy string
+	CancelledAt time.Time
 }
 
 // DeliveryState is where one recipient's message is.

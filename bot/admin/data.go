@@ -35,6 +35,7 @@ type Store interface {
 	CreateNotice(ctx context.Context, n *flows.Notice) error
 	Notice(ctx context.Context, id int64) (flows.Notice, error)
 	NoticeCounts(ctx context.Context, noticeID int64) (flows.NoticeCounts, error)
+	CancelNotice(ctx context.Context, id int64, by string) error
 	Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.NoticeProgress, error)
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
@@ -65,6 +66,7 @@ func (a *API) registerData(r gin.IRouter) {
 	r.POST("/notices/count", a.out.Handle("count notice", a.countNotice))
 	r.GET("/notices", a.out.Handle("notices", a.notices))
 	r.GET("/notices/:id", a.out.Handle("notice", a.notice))
+	r.DELETE("/notices/:id", a.out.Handle("cancel notice", a.cancelNotice))
 	r.GET("/assessment", a.out.Handle("assessment", a.assessment))
 	r.GET("/assessment.xlsx", a.out.Handle("assessment workbook", a.assessmentWorkbook))
 	r.POST("/months/:month/close", a.out.Handle("close month", a.closeMonth))

@@ -77,14 +77,19 @@ type noticeJSON struct {
 	State     string      `json:"state"`
 	Counts    countsJSON  `json:"counts"`
 	Total     int         `json:"total"`
+	// CancelledBy and CancelledAt: who cancelled it before it was sent,
+	// and when (state cancelled).
+	CancelledBy string `json:"cancelled_by,omitempty"`
+	CancelledAt string `json:"cancelled_at,omitempty"`
 }
 
 // Notice states in JSON: waiting for its send time, being sent, every
-// delivery has its outcome.
+// delivery has its outcome, cancelled before it was sent.
 const (
 	noticeScheduled = "scheduled"
 	noticeSending   = "sending"
 	noticeDone      = "done"
+	noticeCancelled = "cancelled"
 )
 
 func (a *API) noticeJSON(n flows.Notice, c flows.NoticeCounts) noticeJSON {
@@ -102,6 +107,8 @@ func (a *API) noticeJSON(n flows.Notice, c flows.NoticeCounts) noticeJSON {
 		out.EventTime = &t
 	}
 	switch {
+	case !n.CancelledAt.IsZero():
+		out.State, out.CancelledBy, out.CancelledAt = noticeCancelled, n.CancelledBy, a.rfc3339(n.CancelledAt)
 	case c.Done():
 		out.State = noticeDone
 	case c.Resolved || c.Total() > 0: // the first are sent while the rest are fixed
@@ -254,6 +261,34 @@ func (a *API) notice(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, a.noticeJSON(n, counts))
 	return nil
+}
+
+// cancelNotice cancels a scheduled notice before it is sent (DELETE
+// /notices/{id}), by an admin who may see it: 200 with the notice; 409
+// when it is cancelled already or sending has begun.
+func (a *API) cancelNotice(c *gin.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	n, err := a.cfg.Store.Notice(ctx, id)
+	if err != nil {
+		return NotFound(err, "no such notice")
+	}
+	adm := adminOf(c)
+	if !adm.CanSeeNotice(n) {
+		return adm.Forbidden(flows.ResourceNotice)
+	}
+	err = a.cfg.Store.CancelNotice(ctx, id, adm.Username)
+	var ce *flows.NoticeCancelError
+	if errors.As(err, &ce) {
+		return &Error{Status: http.StatusConflict, Message: ce.Msg}
+	}
+	if err != nil {
+		return NotFound(err, "no such notice")
+	}
+	return a.notice(c)
 }
 
 // notices lists the latest notices (limit=, default 50, at most 200),

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -313,5 +314,51 @@ func TestNoticeState(t *testing.T) {
 		if got := a.noticeJSON(flows.Notice{}, tc.c).State; got != tc.want {
 			t.Errorf("counts %+v: state %s, want %s", tc.c, got, tc.want)
 		}
+	}
+}
+
+// TestCancelNotice: DELETE /notices/{id} cancels a scheduled notice (an
+// admin who may see it), which then reads as cancelled, with who and
+// when, in its detail and the list; a second cancel and a notice being
+// sent are 409.
+func TestCancelNotice(t *testing.T) {
+	f := newFixture(t)
+	soon := time.Now().Add(time.Hour).In(shanghai).Truncate(time.Second).Format(time.RFC3339)
+	all := f.created("boss", `{"title":"全员","content":"内容","targets":{"all":true},"send_at":"`+soon+`"}`)
+	own := f.created("wmb", `{"title":"本单位","content":"内容","targets":{"units":["市文明办"]},"send_at":"`+soon+`"}`)
+	path := "/api/v1/notices/" + itoa(all)
+	wantError(t, f.do(http.MethodDelete, path, "", ""), http.StatusUnauthorized)
+	wantError(t, f.do(http.MethodDelete, path, "wmb", ""), http.StatusForbidden)
+	wantError(t, f.do(http.MethodDelete, "/api/v1/notices/99999", "boss", ""), http.StatusNotFound)
+
+	for _, c := range []struct {
+		id   int64
+		user string
+	}{{all, "boss"}, {own, "wmb"}} {
+		p := "/api/v1/notices/" + itoa(c.id)
+		w := f.do(http.MethodDelete, p, c.user, "")
+		var out map[string]any
+		if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &out) != nil || out["state"] != "cancelled" || out["cancelled_by"] != c.user ||
+			!strings.Contains(fmt.Sprint(out["cancelled_at"]), "+08:00") {
+			t.Fatalf("cancel %d as %s: %d %s", c.id, c.user, w.Code, w.Body)
+		}
+		if w := f.do(http.MethodGet, p, c.user, ""); !strings.Contains(w.Body.String(), `"state":"cancelled"`) {
+			t.Errorf("notice %d after cancelling: %s", c.id, w.Body)
+		}
+		if w := f.do(http.MethodDelete, p, c.user, ""); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "已经取消") {
+			t.Errorf("cancelling %d again: %d %s", c.id, w.Code, w.Body)
+		}
+	}
+	if w := f.do(http.MethodGet, "/api/v1/notices", "boss", ""); strings.Count(w.Body.String(), `"state":"cancelled"`) != 2 {
+		t.Errorf("list after cancelling both: %s", w.Body)
+	}
+
+	// Sending has begun: too late.
+	now := f.created("boss", `{"title":"立即","content":"内容","targets":{"all":true}}`)
+	if _, err := f.db.ResolveRecipients(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+	if w := f.do(http.MethodDelete, "/api/v1/notices/"+itoa(now), "boss", ""); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "已开始发送") {
+		t.Errorf("cancelling a notice being sent: %d %s", w.Code, w.Body)
 	}
 }

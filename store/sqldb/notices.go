@@ -143,17 +143,13 @@ type noticeRow struct {
 	CreatedBy string  `db:"created_by"`
 	CreatedAt dbTime  `db:"created_at"`
 	State     string  `db:"state"`
+	// CancelledBy and CancelledAt are set once the notice is cancelled.
+	CancelledBy *string `db:"cancelled_by"`
+	CancelledAt *dbTime `db:"cancelled_at"`
 }
 
-// Notice returns a notice with its targets, or flows.ErrNotFound.
-func (db *DB) Notice(ctx context.Context, id int64) (flows.Notice, error) {
-	const query = `
-SELECT id, title, content, event_time, place, target_all, role, send_at, created_by, created_at, state
-FROM notices WHERE id = ?`
-	var r noticeRow
-	if err := db.db.GetContext(ctx, &r, db.q(query), id); err != nil {
-		return flows.Notice{}, wrap("notice", err)
-	}
+// notice is the row as a flows.Notice, without its targets.
+func (r noticeRow) notice() flows.Notice {
 	n := flows.Notice{
 		ID: r.ID, Title: r.Title, Content: r.Content, Place: r.Place, TargetAll: r.TargetAll, Role: flows.Role(r.Role),
 		SendAt: r.SendAt.Time, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.Time, State: r.State,
@@ -161,6 +157,26 @@ FROM notices WHERE id = ?`
 	if r.EventTime != nil {
 		n.EventTime = r.EventTime.Time
 	}
+	if r.CancelledAt != nil {
+		n.CancelledAt = r.CancelledAt.Time
+		if r.CancelledBy != nil {
+			n.CancelledBy = *r.CancelledBy
+		}
+	}
+	return n
+}
+
+// Notice returns a notice with its targets, or flows.ErrNotFound.
+func (db *DB) Notice(ctx context.Context, id int64) (flows.Notice, error) {
+	const query = `
+SELECT id, title, content, event_time, place, target_all, role, send_at, created_by, created_at, state,
+       cancelled_by, cancelled_at
+FROM notices WHERE id = ?`
+	var r noticeRow
+	if err := db.db.GetContext(ctx, &r, db.q(query), id); err != nil {
+		return flows.Notice{}, wrap("notice", err)
+	}
+	n := r.notice()
 	var targets []struct {
 		Kind string `db:"kind"`
 		Name string `db:"name"`
@@ -284,7 +300,7 @@ func (db *DB) Notices(ctx context.Context, f flows.NoticeFilter) ([]flows.Notice
 	}
 	query := `
 SELECT n.id, n.title, n.content, n.event_time, n.place, n.target_all, n.role, n.send_at,
-       n.created_by, n.created_at, n.state
+       n.created_by, n.created_at, n.state, n.cancelled_by, n.cancelled_at
 FROM notices n
 `
 	var args []any
@@ -308,13 +324,7 @@ FROM notices n
 	byID := make(map[int64]*flows.NoticeProgress, len(rows))
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
-		n := flows.Notice{
-			ID: r.ID, Title: r.Title, Content: r.Content, Place: r.Place, TargetAll: r.TargetAll, Role: flows.Role(r.Role),
-			SendAt: r.SendAt.Time, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.Time, State: r.State,
-		}
-		if r.EventTime != nil {
-			n.EventTime = r.EventTime.Time
-		}
+		n := r.notice()
 		out[i] = flows.NoticeProgress{Notice: n, Counts: flows.NoticeCounts{Resolved: r.State == flows.NoticeResolved}}
 		byID[r.ID], ids[i] = &out[i], r.ID
 	}

@@ -53,6 +53,8 @@ const (
 	ResourceProject Resource = "project"
 	// ResourceMonth is a month to close or reopen, for every unit.
 	ResourceMonth Resource = "month"
+	// ResourceSchedule is a reminder's schedule, for every unit.
+	ResourceSchedule Resource = "schedule"
 )
 
 // ForbiddenError is a request the access rules refuse.
@@ -163,6 +165,10 @@ func (a Admin) CanSeeWorkbook() bool { return a.Role == AdminOffice }
 // reporter's mobile, for calling them back about the place: office
 // admins only (issue 17).
 func (a Admin) CanSeeReporterPhone() bool { return a.Role == AdminOffice }
+
+// CanEditSchedules reports whether the admin may change the reminders'
+// schedules (SPEC §7): they remind every unit, so office admins only.
+func (a Admin) CanEditSchedules() bool { return a.Role == AdminOffice }
 
 // CanCloseMonth reports whether the admin may close and reopen a month
 // (MonthClose): it freezes every unit's figures, so office admins only.

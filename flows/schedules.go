@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -37,6 +38,78 @@ type Schedule struct {
 	Minute    int
 	Enabled   bool
 	CreatedAt time.Time
+	// UpdatedBy and UpdatedAt say who changed it last and when (zero:
+	// never changed).
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+// Since is when the schedule took its present form: its creation or its
+// last change. No due time before it fires, so an edit never fires at
+// once a time already past.
+func (s Schedule) Since() time.Time {
+	if s.UpdatedAt.After(s.CreatedAt) {
+		return s.UpdatedAt
+	}
+	return s.CreatedAt
+}
+
+// ScheduleLabels name the schedules' kinds as the console shows them.
+var ScheduleLabels = map[string]string{
+	ScheduleWeekend:        "周末活动提醒",
+	ScheduleActivity:       "集体活动不足提醒",
+	ScheduleSignOff:        "月报签发提醒",
+	ScheduleOverdueReports: "上报超期提醒",
+	ScheduleOverdueVisits:  "结对走访超期提醒",
+}
+
+// When says when a schedule fires, such as 每周五 18:00, 每月25日 09:00 or
+// 每天 09:00.
+func (s Schedule) When() string {
+	at := fmt.Sprintf("%02d:%02d", s.Hour, s.Minute)
+	switch {
+	case s.Weekday >= 0:
+		return "每周" + weekdayNames[s.Weekday] + " " + at
+	case s.Day > 0:
+		return fmt.Sprintf("每月%d日 %s", s.Day, at)
+	}
+	return "每天 " + at
+}
+
+var weekdayNames = [7]string{"日", "一", "二", "三", "四", "五", "六"}
+
+// ScheduleEdit is the office's change of a schedule: when it fires (a
+// weekly one's Weekday, a monthly one's Day, and the time) and whether it
+// is on. A schedule stays weekly, monthly or daily.
+type ScheduleEdit struct {
+	Name         string
+	Weekday, Day int
+	Hour, Minute int
+	Enabled      bool
+	By           string
+}
+
+// ScheduleEditError is an edit the rules refuse, in the office's words.
+type ScheduleEditError struct{ Msg string }
+
+func (e *ScheduleEditError) Error() string { return e.Msg }
+
+// CheckScheduleEdit checks edit e of schedule s: a weekly schedule takes a
+// weekday 0 (Sunday) to 6, a monthly one a day 1 to 28 (every month has
+// it, and the 28th is the deadline), a daily one neither; the time is
+// 00:00 to 23:59.
+func CheckScheduleEdit(s Schedule, e ScheduleEdit) error {
+	switch {
+	case s.Weekday >= 0 && (e.Weekday < 0 || e.Weekday > 6 || e.Day != 0):
+		return &ScheduleEditError{Msg: "每周的提醒需要星期几（0为星期日，1–6为星期一至星期六）"}
+	case s.Day > 0 && (e.Day < 1 || e.Day > 28 || e.Weekday >= 0):
+		return &ScheduleEditError{Msg: "每月的提醒需要日期（1–28日）"}
+	case s.Weekday < 0 && s.Day == 0 && (e.Weekday >= 0 || e.Day != 0):
+		return &ScheduleEditError{Msg: "每天的提醒只能改时间"}
+	case e.Hour < 0 || e.Hour > 23 || e.Minute < 0 || e.Minute > 59:
+		return &ScheduleEditError{Msg: "时间应在 00:00 到 23:59 之间，例如 18:00"}
+	}
+	return nil
 }
 
 // LastDue is the latest due time of the schedule at or before now, in loc.
@@ -63,6 +136,10 @@ func (s Schedule) LastDue(now time.Time, loc *time.Location) time.Time {
 type ScheduleStore interface {
 	// Schedules lists the schedules.
 	Schedules(ctx context.Context) ([]Schedule, error)
+	// UpdateSchedule changes a schedule as e says (CheckScheduleEdit: a
+	// *ScheduleEditError when refused), keeping who and when, and returns
+	// it; ErrNotFound for an unknown name.
+	UpdateSchedule(ctx context.Context, e ScheduleEdit) (Schedule, error)
 	// FireSchedule records that a schedule's due time fired and inserts a
 	// FireScheduleJob, in one transaction; it reports false (and does
 	// nothing) when that due time already fired, whoever fired it.

@@ -47,6 +47,7 @@ type Store interface {
 	ServiceRecord(ctx context.Context, id int64) (flows.ServiceRecord, error)
 	ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceRecord, error)
 	Months
+	Schedules
 }
 
 func (a *API) registerData(r gin.IRouter) {
@@ -71,6 +72,8 @@ func (a *API) registerData(r gin.IRouter) {
 	r.GET("/assessment.xlsx", a.out.Handle("assessment workbook", a.assessmentWorkbook))
 	r.POST("/months/:month/close", a.out.Handle("close month", a.closeMonth))
 	r.DELETE("/months/:month/close", a.out.Handle("reopen month", a.reopenMonth))
+	r.GET("/schedules", a.out.Handle("schedules", a.schedules))
+	r.PATCH("/schedules/:name", a.out.Handle("update schedule", a.updateSchedule))
 }
 
 type memberJSON struct {

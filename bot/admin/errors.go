@@ -129,6 +129,8 @@ func forbiddenMessage(e *flows.ForbiddenError) string {
 		return "the workbook covers every unit: office admins only"
 	case flows.ResourceMonth:
 		return "closing a month covers every unit: office admins only"
+	case flows.ResourceSchedule:
+		return "the reminders' schedules cover every unit: office admins only"
 	case flows.ResourceRejection:
 		return "不予处理 takes a report out of the assessment: office admins only"
 	}

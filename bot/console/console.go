@@ -76,6 +76,7 @@ type Store interface {
 	RecordCorrections(ctx context.Context, recordID int64) ([]flows.RecordCorrection, error)
 	CorrectRecord(ctx context.Context, c flows.Correction) (flows.ServiceRecord, error)
 	admin.Months
+	admin.Schedules
 	MonthClosed(ctx context.Context, m flows.Month) (flows.MonthClose, error)
 	MonthEvents(ctx context.Context, m flows.Month) ([]flows.MonthEvent, error)
 }
@@ -196,6 +197,8 @@ func (c *Console) Register(r gin.IRouter) {
 	auth.POST("/service-records/:id/correct", c.checkCSRF, c.out.Handle("correct record", c.correctRecord))
 	auth.POST("/service-records/:id/review", c.checkCSRF, c.out.Handle("review service record", c.reviewServiceRecord))
 	auth.GET("/notices", c.out.Handle("notices", c.notices))
+	auth.GET("/schedules", c.out.Handle("schedules", c.schedules))
+	auth.POST("/schedules/:name", c.checkCSRF, c.out.Handle("update schedule", c.updateSchedule))
 	auth.GET("/notices/new", c.out.Handle("notice form", c.noticeForm))
 	auth.POST("/notices", c.checkCSRF, c.out.Handle("compose notice", c.composeNotice))
 	auth.GET("/notices/:id", c.out.Handle("notice", c.notice))
@@ -290,6 +293,8 @@ func forbiddenMessage(e *flows.ForbiddenError) string {
 		return "无权查看：此页面仅限文明办管理员。"
 	case flows.ResourceMonth:
 		return "无权操作：结账和重新开放月份仅限文明办管理员。"
+	case flows.ResourceSchedule:
+		return "无权操作：定时提醒的设置仅限文明办管理员。"
 	case flows.ResourceRejection:
 		return "无权操作：「不予处理」由文明办决定。"
 	}

@@ -39,6 +39,7 @@ var flashes = map[string]string{
 	"closed":          "本月已结账：考核数据已冻结，该月的服务记录和活动不再接受登记。",
 	"reopened":        "本月已重新开放：考核按最新记录计算，可以补登。",
 	"noticecancelled": "通知已取消，不会发出。",
+	"schedule":        "定时提醒已保存，从下一个提醒时间起生效。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }

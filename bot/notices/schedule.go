@@ -28,7 +28,7 @@ type Scheduler struct {
 }
 
 // Tick fires every enabled schedule whose latest due time (after the
-// schedule was created) has not fired yet, and returns how many this call
+// schedule was created or last changed) has not fired yet, and returns how many this call
 // fired.
 func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	loc, now := s.Location, time.Now
@@ -48,7 +48,7 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 			continue
 		}
 		due := sc.LastDue(now(), loc)
-		if due.Before(sc.CreatedAt) {
+		if due.Before(sc.Since()) {
 			continue
 		}
 		ok, err := s.Store.FireSchedule(ctx, sc, due)

@@ -89,3 +89,30 @@ func TestSchedulesFireOnceAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+// TestScheduleEditedFiresFromThen: a schedule the office changed after
+// its latest due time does not fire that time at the next tick (an edit
+// never fires at once a time already past); the others still do.
+func TestScheduleEditedFiresFromThen(t *testing.T) {
+	forEachDB(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		db, _, _ := sqldbtest.Open(t, dialect)
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE schedules SET created_at = '2020-01-01T00:00:00.000000000Z'`); err != nil {
+			t.Fatal(err)
+		}
+		// Changed on Monday 09:00, after Friday 18:00's due time.
+		if _, err := db.SQL().ExecContext(ctx, `UPDATE schedules SET updated_at = '2026-11-30T01:00:00.000000000Z' WHERE kind = 'weekend_reminder'`); err != nil {
+			t.Fatal(err)
+		}
+		loc := time.FixedZone("CST", 8*3600)
+		s := &Scheduler{Store: db, Location: loc, Now: func() time.Time { return time.Date(2026, 11, 30, 10, 0, 0, 0, loc) }}
+		fired, err := s.Tick(ctx)
+		if err != nil || fired != 4 {
+			t.Fatalf("Tick = %d, %v; want 4 (all but the edited weekend reminder)", fired, err)
+		}
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schedule_fires f JOIN schedules s ON s.id = f.schedule_id WHERE s.kind = 'weekend_reminder'`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("weekend reminder fires = %d, %v; want 0", n, err)
+		}
+	})
+}

@@ -463,6 +463,18 @@ func TestBrowserConsoleNoticePreview(t *testing.T) {
 			if got := c.text("#cancelled"); !strings.Contains(got, "已取消：office") {
 				t.Errorf("after cancelling: %q", got)
 			}
+
+			// The reminders' schedules, from the notices page: the
+			// weekend reminder moved to Saturday 08:30.
+			c.navigate(base+"/admin/notices", "/admin/notices")
+			c.submit(`document.querySelector('#schedules-link').click()`, "/admin/schedules")
+			c.submit(`const f = document.querySelector('#schedule-weekend_reminder form');
+				f.querySelector('select[name=weekday]').value = '6';
+				f.querySelector('input[name=time]').value = '08:30';
+				f.querySelector('button').click()`, "/admin/schedules?msg=schedule")
+			if got := c.text("#schedule-weekend_reminder .when"); got != "每周六 08:30" {
+				t.Errorf("weekend reminder after saving: %q", got)
+			}
 		})
 	}
 }

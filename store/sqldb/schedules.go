@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,34 +21,83 @@ const FireScheduleAttempts = 10
 
 // scheduleRow is a schedules row.
 type scheduleRow struct {
-	ID        int64  `db:"id"`
-	Name      string `db:"name"`
-	Kind      string `db:"kind"`
-	Weekday   int    `db:"weekday"`
-	Day       int    `db:"day"`
-	Hour      int    `db:"hour"`
-	Minute    int    `db:"minute"`
-	Enabled   bool   `db:"enabled"`
-	CreatedAt dbTime `db:"created_at"`
+	ID        int64   `db:"id"`
+	Name      string  `db:"name"`
+	Kind      string  `db:"kind"`
+	Weekday   int     `db:"weekday"`
+	Day       int     `db:"day"`
+	Hour      int     `db:"hour"`
+	Minute    int     `db:"minute"`
+	Enabled   bool    `db:"enabled"`
+	CreatedAt dbTime  `db:"created_at"`
+	UpdatedBy string  `db:"updated_by"`
+	UpdatedAt *dbTime `db:"updated_at"`
 }
+
+func (r scheduleRow) schedule() flows.Schedule {
+	s := flows.Schedule{
+		ID: r.ID, Name: r.Name, Kind: r.Kind, Weekday: r.Weekday, Day: r.Day,
+		Hour: r.Hour, Minute: r.Minute, Enabled: r.Enabled, CreatedAt: r.CreatedAt.Time, UpdatedBy: r.UpdatedBy,
+	}
+	if r.UpdatedAt != nil {
+		s.UpdatedAt = r.UpdatedAt.Time
+	}
+	return s
+}
+
+const scheduleColumns = `id, name, kind, weekday, day, hour, minute, enabled, created_at, updated_by, updated_at`
 
 // Schedules lists the schedules by ID.
 func (db *DB) Schedules(ctx context.Context) ([]flows.Schedule, error) {
-	const query = `
-SELECT id, name, kind, weekday, day, hour, minute, enabled, created_at
-FROM schedules ORDER BY id`
+	const query = `SELECT ` + scheduleColumns + ` FROM schedules ORDER BY id`
 	var rows []scheduleRow
 	if err := db.db.SelectContext(ctx, &rows, query); err != nil {
 		return nil, wrap("schedules", err)
 	}
 	out := make([]flows.Schedule, len(rows))
 	for i, r := range rows {
-		out[i] = flows.Schedule{
-			ID: r.ID, Name: r.Name, Kind: r.Kind, Weekday: r.Weekday, Day: r.Day,
-			Hour: r.Hour, Minute: r.Minute, Enabled: r.Enabled, CreatedAt: r.CreatedAt.Time,
-		}
+		out[i] = r.schedule()
 	}
 	return out, nil
+}
+
+// UpdateSchedule changes the schedule named e.Name as e says, after
+// flows.CheckScheduleEdit (a *flows.ScheduleEditError when refused),
+// keeping who (e.By) and when; it returns the schedule as changed.
+// flows.ErrNotFound for an unknown name.
+func (db *DB) UpdateSchedule(ctx context.Context, e flows.ScheduleEdit) (flows.Schedule, error) {
+	var out flows.Schedule
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		var cur scheduleRow
+		lock := `SELECT ` + scheduleColumns + ` FROM schedules WHERE name = ?` + db.forUpdate()
+		if err := tx.GetContext(ctx, &cur, db.q(lock), strings.TrimSpace(e.Name)); err != nil {
+			return err
+		}
+		if err := flows.CheckScheduleEdit(cur.schedule(), e); err != nil {
+			return err
+		}
+		weekday := e.Weekday
+		if cur.Weekday < 0 {
+			weekday = -1
+		}
+		const update = `
+UPDATE schedules SET weekday = ?, day = ?, hour = ?, minute = ?, enabled = ?, updated_by = ?, updated_at = ?
+WHERE id = ?`
+		if _, err := tx.ExecContext(ctx, db.q(update), weekday, e.Day, e.Hour, e.Minute, e.Enabled, e.By, db.stamp(), cur.ID); err != nil {
+			return err
+		}
+		var row scheduleRow
+		if err := tx.GetContext(ctx, &row, db.q(`SELECT `+scheduleColumns+` FROM schedules WHERE id = ?`), cur.ID); err != nil {
+			return err
+		}
+		out = row.schedule()
+		return nil
+	})
+	var se *flows.ScheduleEditError
+	if errors.As(err, &se) {
+		return flows.Schedule{}, err
+	}
+	return out, wrap("update schedule", err)
 }
 
 // FireSchedule records that a schedule's due time fired and inserts a

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -284,6 +285,74 @@ func TestRemindersCountEveryBoundMember(t *testing.T) {
 			}
 			if c, err := db.NoticeCounts(ctx, tc.id); err != nil || c != tc.counts {
 				t.Errorf("%s reminder's counts = %+v, %v; want %+v", tc.name, c, err, tc.counts)
+			}
+		}
+	})
+}
+
+// TestUpdateSchedule: the office changes a schedule's weekday or day, its
+// time and whether it is on, kept with who and when; a weekly schedule
+// stays weekly, a monthly one monthly, a daily one daily, and a change
+// the rules refuse writes nothing.
+func TestUpdateSchedule(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ss, err := db.Schedules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byKind := map[string]flows.Schedule{}
+		for _, s := range ss {
+			byKind[s.Kind] = s
+		}
+		weekend, activity, daily := byKind[flows.ScheduleWeekend], byKind[flows.ScheduleActivity], byKind[flows.ScheduleOverdueReports]
+
+		got, err := db.UpdateSchedule(ctx, flows.ScheduleEdit{Name: weekend.Name, Weekday: int(time.Saturday), Hour: 8, Minute: 30, Enabled: true, By: "管理员 boss"})
+		if err != nil || got.Weekday != int(time.Saturday) || got.Day != 0 || got.Hour != 8 || got.Minute != 30 || !got.Enabled ||
+			got.UpdatedBy != "管理员 boss" || got.UpdatedAt.IsZero() || got.Since().Before(got.UpdatedAt) || got.When() != "每周六 08:30" {
+			t.Fatalf("weekly edit = %+v, %v", got, err)
+		}
+		got, err = db.UpdateSchedule(ctx, flows.ScheduleEdit{Name: activity.Name, Weekday: -1, Day: 20, Hour: 10, Enabled: false, By: "管理员 li"})
+		if err != nil || got.Day != 20 || got.Weekday != -1 || got.Hour != 10 || got.Enabled || got.When() != "每月20日 10:00" {
+			t.Fatalf("monthly edit = %+v, %v", got, err)
+		}
+		if got, err = db.UpdateSchedule(ctx, flows.ScheduleEdit{Name: daily.Name, Weekday: -1, Hour: 7, Enabled: true}); err != nil || got.When() != "每天 07:00" {
+			t.Fatalf("daily edit = %+v, %v", got, err)
+		}
+
+		for _, e := range []flows.ScheduleEdit{
+			{Name: weekend.Name, Weekday: 7, Hour: 8},
+			{Name: weekend.Name, Weekday: -1, Day: 5, Hour: 8}, // weekly stays weekly
+			{Name: activity.Name, Weekday: -1, Day: 29, Hour: 9},
+			{Name: activity.Name, Weekday: 2, Day: 0, Hour: 9}, // monthly stays monthly
+			{Name: daily.Name, Weekday: -1, Day: 3, Hour: 9},
+			{Name: daily.Name, Weekday: -1, Hour: 24},
+			{Name: daily.Name, Weekday: -1, Hour: 9, Minute: 60},
+		} {
+			var se *flows.ScheduleEditError
+			if _, err := db.UpdateSchedule(ctx, e); !errors.As(err, &se) || se.Msg == "" {
+				t.Errorf("edit %+v: %v, want a ScheduleEditError", e, err)
+			}
+		}
+		wantErr(t, func() error { _, err := db.UpdateSchedule(ctx, flows.ScheduleEdit{Name: "nope", Hour: 9}); return err }(), flows.ErrNotFound)
+		after, err := db.Schedules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range after {
+			switch s.Kind {
+			case flows.ScheduleWeekend:
+				if s.When() != "每周六 08:30" {
+					t.Errorf("weekend after refusals: %s", s.When())
+				}
+			case flows.ScheduleActivity:
+				if s.When() != "每月20日 10:00" || s.Enabled {
+					t.Errorf("activity after refusals: %s, enabled %v", s.When(), s.Enabled)
+				}
+			case flows.ScheduleOverdueReports:
+				if s.When() != "每天 07:00" {
+					t.Errorf("daily after refusals: %s", s.When())
+				}
 			}
 		}
 	})

@@ -228,28 +228,46 @@ func (db *DB) ActivityReminder(ctx context.Context, fireID int64, loc *time.Loca
 			return nil
 		}
 		month := flows.MonthOf(flows.DateOf(f.DueAt.In(loc)))
+		// Activities count as the assessment counts them (SPEC §9): those
+		// with 4 photos that count (stored copies of one image once,
+		// pending ones each, failed ones not).
 		var units []struct {
 			Name string `db:"name"`
 			N    int    `db:"n"`
+			Good int    `db:"good"`
 		}
 		const query = `
-SELECT u.name, COUNT(a.id) AS n
+WITH act AS (
+    SELECT a.id, a.unit_id,
+           COUNT(DISTINCT CASE WHEN p.status = 'stored' THEN p.sha256 END)
+           + COUNT(CASE WHEN p.status = 'pending' THEN 1 END) AS photos
+    FROM activities a
+    LEFT JOIN photos p ON p.owner_kind = 'activity' AND p.owner_id = a.id AND p.status <> 'failed'
+    WHERE a.activity_date >= ? AND a.activity_date < ?
+    GROUP BY a.id, a.unit_id
+)
+SELECT u.name, COUNT(act.id) AS n, CAST(COALESCE(SUM(CASE WHEN act.photos >= ? THEN 1 ELSE 0 END), 0) AS BIGINT) AS good
 FROM units u
-LEFT JOIN activities a ON a.unit_id = u.id AND a.activity_date >= ? AND a.activity_date < ?
+LEFT JOIN act ON act.unit_id = u.id
 GROUP BY u.id, u.name
-HAVING COUNT(a.id) < ?
+HAVING COALESCE(SUM(CASE WHEN act.photos >= ? THEN 1 ELSE 0 END), 0) < ?
 ORDER BY u.id`
-		err := tx.SelectContext(ctx, &units, db.q(query), dbDate(month.First()), dbDate(month.Next().First()), goal)
+		err := tx.SelectContext(ctx, &units, db.q(query), dbDate(month.First()), dbDate(month.Next().First()),
+			flows.MinActivityPhotos, flows.MinActivityPhotos, goal)
 		if err != nil {
 			return err
 		}
 		var last int64
 		for _, u := range units {
 			now := db.stamp()
+			done := fmt.Sprintf("已开展集体志愿服务活动%d次", u.N)
+			if u.Good < u.N {
+				done += fmt.Sprintf("，其中照片齐全（%d张以上）的%d次", flows.MinActivityPhotos, u.Good)
+			}
 			n := flows.Notice{
 				Title: "集体活动提醒",
-				Content: fmt.Sprintf("%s%d月已开展集体志愿服务活动%d次，还差%d次，请在%d月28日前完成。",
-					u.Name, month.Month, u.N, goal-u.N, month.Month),
+				Content: fmt.Sprintf("%s%d月%s，还差%d次，请在%d月28日前完成。",
+					u.Name, month.Month, done, goal-u.Good, month.Month),
 				Units: []string{u.Name}, Role: flows.RoleCoordinator, SendAt: now.Time, CreatedBy: "schedule",
 			}
 			if err := db.insertNotice(ctx, tx, &n, now); err != nil {

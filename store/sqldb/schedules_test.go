@@ -150,11 +150,19 @@ func TestActivityReminder(t *testing.T) {
 		if err := db.SetReminders(ctx, ms["李四"].ID, true); err != nil {
 			t.Fatal(err)
 		}
-		// 市文明办 has two activities in November, 市城管局 one.
+		// 市文明办 has two activities in November, 市城管局 one; 市文明办's
+		// second lost two photos (their downloads failed), so it counts
+		// as the assessment counts it: not at all.
 		for i, m := range []flows.Member{ms["李四"], ms["李四"], ms["王五"]} {
 			a := activity(m, flows.Date{Year: 2024, Month: 11, Day: 3 + i}, fmt.Sprintf("HD-2024110%d-001", 3+i))
 			if err := db.CreateActivity(ctx, a); err != nil {
 				t.Fatalf("CreateActivity: %v", err)
+			}
+			if i == 1 {
+				if _, err := db.db.ExecContext(ctx, db.q(`UPDATE photos SET status = 'failed' WHERE owner_kind = 'activity' AND owner_id = ? AND id IN (?, ?)`),
+					a.ID, a.Photos[0].ID, a.Photos[1].ID); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		loc := time.FixedZone("CST", 8*3600)
@@ -170,22 +178,28 @@ func TestActivityReminder(t *testing.T) {
 		if err := db.db.GetContext(ctx, &fid, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
 			t.Fatal(err)
 		}
-		for i, want := range []int{1, 0} {
+		for i, want := range []int{2, 0} {
 			if got, err := db.ActivityReminder(ctx, fid, loc, UnitActivityGoal); err != nil || got != want {
 				t.Fatalf("ActivityReminder call %d = %d, %v; want %d", i+1, got, err, want)
 			}
 		}
-		var id int64
-		if err := db.db.GetContext(ctx, &id, db.q(`SELECT id FROM notices WHERE title = '集体活动提醒'`)); err != nil {
-			t.Fatal(err)
+		var ids []int64
+		if err := db.db.SelectContext(ctx, &ids, db.q(`SELECT id FROM notices WHERE title = '集体活动提醒' ORDER BY id`)); err != nil || len(ids) != 2 {
+			t.Fatal(ids, err)
 		}
-		n, err := db.Notice(ctx, id)
-		if err != nil {
-			t.Fatal(err)
+		for i, want := range []struct{ unit, text string }{
+			{"市文明办", "市文明办11月已开展集体志愿服务活动2次，其中照片齐全（4张以上）的1次，还差1次，请在11月28日前完成"},
+			{"市城管局", "市城管局11月已开展集体志愿服务活动1次，还差1次，请在11月28日前完成"},
+		} {
+			n, err := db.Notice(ctx, ids[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.Role != flows.RoleCoordinator || len(n.Units) != 1 || n.Units[0] != want.unit || !strings.Contains(n.Content, want.text) {
+				t.Errorf("reminder %d = %+v, want %q", i, n, want.text)
+			}
 		}
-		if n.Role != flows.RoleCoordinator || len(n.Units) != 1 || n.Units[0] != "市城管局" || !strings.Contains(n.Content, "已开展集体志愿服务活动1次，还差1次，请在11月28日前完成") {
-			t.Errorf("reminder = %+v", n)
-		}
+		id := ids[1]
 		// The role limits the recipients: 李四, not 张三 (a volunteer).
 		only := flows.Notice{Title: "t", Content: "c", Units: []string{"市文明办"}, Role: flows.RoleCoordinator}
 		if err := db.CreateNotice(ctx, &only); err != nil {

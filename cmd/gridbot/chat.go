@@ -49,12 +49,9 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		fs.PrintDefaults()
 	}
 	as := fs.String("as", "o-terminal-user", "OpenID to chat as")
-	addr := getenv("GRIDBOT_ADDR")
-	if addr == "" || strings.HasPrefix(addr, ":") {
-		addr = "127.0.0.1" + addr
-		if addr == "127.0.0.1" {
-			addr = "127.0.0.1:8080"
-		}
+	addr := "127.0.0.1:8080"
+	if a := getenv("GRIDBOT_ADDR"); a != "" {
+		addr = dialAddr(a)
 	}
 	target := fs.String("url", "http://"+addr+"/wechat", "webhook URL of the running gridbot")
 	if err := fs.Parse(args); err != nil {

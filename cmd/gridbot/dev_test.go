@@ -548,3 +548,20 @@ func TestDevChatSendSameOriginJSON(t *testing.T) {
 		t.Fatalf("webhook requests %v, want %v after three accepted sends", n, before+3)
 	}
 }
+
+// TestDevModeMenuPush: in dev mode `gridbot menu push` goes to the
+// built-in fake API of the dev server at GRIDBOT_ADDR (SPEC §2), without
+// WeChat credentials; with the server down it fails saying so.
+func TestDevModeMenuPush(t *testing.T) {
+	dir := t.TempDir()
+	base := startServer(t, map[string]string{"GRIDBOT_DATA_DIR": dir})
+	env := map[string]string{"GRIDBOT_DATA_DIR": dir, "GRIDBOT_ADDR": strings.TrimPrefix(base, "http://")}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"menu", "push"}, envOf(env), nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "menu pushed") {
+		t.Fatalf("menu push in dev mode: %q %v", out.String(), err)
+	}
+	env["GRIDBOT_ADDR"] = "127.0.0.1:9" // nothing listens there
+	if err := run(context.Background(), []string{"menu", "push"}, envOf(env), nil, io.Discard, io.Discard); err == nil {
+		t.Error("menu push to no dev server succeeded")
+	}
+}

@@ -16,11 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"gridbot/bot/admin"
+	"gridbot/bot/devchat"
 	"gridbot/bot/certificate"
 	"gridbot/bot/console"
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/webhook"
+	"gridbot/bot/wechat"
 	"gridbot/bot/worker"
 	"gridbot/flows"
 	"gridbot/store/roster"
@@ -256,6 +258,14 @@ func importFile(ctx context.Context, cfg Config, kind, path string, stdout io.Wr
 }
 
 func pushMenu(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	if cfg.DevMode && cfg.APIBase == wechat.DefaultAPIBase {
+		// Dev mode: to the built-in fake API of the dev server running at
+		// GRIDBOT_ADDR (SPEC §2), which takes any credentials.
+		cfg.APIBase = "http://" + dialAddr(cfg.Addr) + devchat.APIPath
+		if cfg.AppID == "" && cfg.AppSecret == "" {
+			cfg.AppID, cfg.AppSecret = "wx-dev", "dev-secret"
+		}
+	}
 	if cfg.AppID == "" || cfg.AppSecret == "" {
 		return fmt.Errorf("menu push needs WECHAT_APPID and WECHAT_APPSECRET")
 	}
@@ -269,4 +279,18 @@ func pushMenu(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Write
 	}
 	fmt.Fprintln(stdout, "menu pushed")
 	return nil
+}
+
+// dialAddr is where a command reaches the server listening on addr on
+// this machine: 127.0.0.1 for a listen address without a host or with an
+// unspecified one.
+func dialAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -16,9 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"gridbot/bot/admin"
-	"gridbot/bot/devchat"
 	"gridbot/bot/certificate"
 	"gridbot/bot/console"
+	"gridbot/bot/devchat"
 	"gridbot/bot/jobs"
 	"gridbot/bot/notices"
 	"gridbot/bot/webhook"

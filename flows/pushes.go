@@ -31,10 +31,31 @@ const (
 	// PushSignOff sends a unit's leader the month so far on the 26th and
 	// asks for the sign-off (SPEC §13).
 	PushSignOff PushKind = "signoff_reminder"
+	// PushActivityPhotos tells the member who recorded a collective
+	// activity that, once its photos were fetched, fewer than 4 count
+	// (copies of one image, failed downloads), so the assessment does not
+	// count it (SPEC §9, §3: an outcome the user must know is pushed).
+	PushActivityPhotos PushKind = "activity_photos"
 )
+
+// ActivityPhotosPush tells memberID that activity code has only counted
+// photos that count, of sent: once per activity (key).
+func ActivityPhotosPush(activityID, memberID int64, code string, counted, sent int) Push {
+	return Push{
+		Kind:     PushActivityPhotos,
+		MemberID: memberID,
+		Text: fmt.Sprintf("您记录的集体活动 %s 共发送%d张照片，下载后不同的照片只有%d张（同一张照片只算一张，未能下载的不算），"+
+			"不足%d张，该活动暂不计入考核。请重新记录该活动并发送%d张以上不同的照片，或联系区文明办。",
+			code, sent, counted, MinActivityPhotos, MinActivityPhotos),
+		Values: PushValues{Title: "活动照片不足", Code: code, Status: fmt.Sprintf("有效照片%d张", counted),
+			Note: fmt.Sprintf("至少需要%d张不同的照片", MinActivityPhotos)},
+		Key: fmt.Sprintf("activity-photos:%d", activityID),
+	}
+}
 
 // pushLabels are the kinds as the console names them.
 var pushLabels = map[PushKind]string{
+	PushActivityPhotos:   "活动照片不足",
 	PushReportStatus:     "上报问题状态变更",
 	PushRecordRejected:   "服务记录被退回",
 	PushUnbound:          "解除绑定",

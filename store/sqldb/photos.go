@@ -245,8 +245,9 @@ func (db *DB) photo(ctx context.Context, id int64) (flows.Photo, error) {
 // SavePhotoData stores a fetched photo's bytes and its thumbnail (see
 // makeThumb; through Blobs) and marks it stored with its content type,
 // size and SHA-256, in one transaction. Saving a stored photo again
-// changes nothing; a photo marked failed is stored after all.
-// flows.ErrNotFound for an unknown photo.
+// changes nothing; a photo marked failed is stored after all. The last
+// photo of a collective activity to be fetched may store a push to its
+// recorder (checkActivityPhotos). flows.ErrNotFound for an unknown photo.
 func (db *DB) SavePhotoData(ctx context.Context, id int64, contentType string, data []byte) error {
 	if len(data) == 0 {
 		return fmt.Errorf("store: save photo data: photo %d: no bytes", id)
@@ -275,16 +276,59 @@ func (db *DB) SavePhotoData(ctx context.Context, id int64, contentType string, d
 		const update = `
 UPDATE photos SET status = ?, content_type = ?, size = ?, sha256 = ?, stored_at = ?
 WHERE id = ?`
-		_, err := tx.ExecContext(ctx, db.q(update), string(flows.PhotoStored), contentType, int64(len(data)),
-			hex.EncodeToString(sum[:]), db.stamp(), id)
-		return err
+		if _, err := tx.ExecContext(ctx, db.q(update), string(flows.PhotoStored), contentType, int64(len(data)),
+			hex.EncodeToString(sum[:]), db.stamp(), id); err != nil {
+			return err
+		}
+		return db.checkActivityPhotos(ctx, tx, id)
 	})
 	return wrap("save photo data", err)
 }
 
+// checkActivityPhotos runs in tx once photo id's fetch has ended (stored,
+// or failed for good): when the photo is a collective activity's, none of
+// the activity's photos is pending any more, and fewer than
+// flows.MinActivityPhotos count (stored copies of one image once, failed
+// ones not: SPEC §9), it stores a push telling the member who recorded
+// the activity, once per activity. The chat counted the photos while
+// they were pending, each as one; only their bytes tell copies apart.
+func (db *DB) checkActivityPhotos(ctx context.Context, tx *sqlx.Tx, id int64) error {
+	const query = `
+SELECT a.id, a.code, a.member_id,
+       COUNT(CASE WHEN p.status = 'pending' THEN 1 END) AS pending,
+       COUNT(DISTINCT CASE WHEN p.status = 'stored' THEN p.sha256 END) AS counted,
+       COUNT(p.id) AS sent
+FROM photos x
+JOIN activities a ON a.id = x.owner_id
+JOIN photos p ON p.owner_kind = 'activity' AND p.owner_id = a.id
+WHERE x.id = ? AND x.owner_kind = 'activity'
+GROUP BY a.id, a.code, a.member_id`
+	var rows []struct {
+		ID       int64  `db:"id"`
+		Code     string `db:"code"`
+		MemberID int64  `db:"member_id"`
+		Pending  int    `db:"pending"`
+		Counted  int    `db:"counted"`
+		Sent     int    `db:"sent"`
+	}
+	if err := tx.SelectContext(ctx, &rows, db.q(query), id); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.Pending > 0 || r.Counted >= flows.MinActivityPhotos {
+			continue
+		}
+		if _, err := db.queuePush(ctx, tx, flows.ActivityPhotosPush(r.ID, r.MemberID, r.Code, r.Counted, r.Sent)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // PhotoFetchFailed records a failed fetch: one more attempt and its error
 // (the first 500 characters). final marks the photo failed for good, unless
-// it was stored meanwhile. flows.ErrNotFound for an unknown photo.
+// it was stored meanwhile, and may store the push of checkActivityPhotos.
+// flows.ErrNotFound for an unknown photo.
 func (db *DB) PhotoFetchFailed(ctx context.Context, id int64, msg string, final bool) error {
 	const query = `
 UPDATE photos SET attempts = attempts + 1, last_error = ?,
@@ -293,8 +337,18 @@ WHERE id = ?`
 	if r := []rune(msg); len(r) > maxErrorRunes {
 		msg = string(r[:maxErrorRunes])
 	}
-	res, err := db.db.ExecContext(ctx, db.q(query), msg, final, string(flows.PhotoStored), string(flows.PhotoFailed), id)
-	return wrap("photo fetch failed", mustAffect(res, err))
+	if !final {
+		res, err := db.db.ExecContext(ctx, db.q(query), msg, final, string(flows.PhotoStored), string(flows.PhotoFailed), id)
+		return wrap("photo fetch failed", mustAffect(res, err))
+	}
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(query), msg, final, string(flows.PhotoStored), string(flows.PhotoFailed), id)
+		if err := mustAffect(res, err); err != nil {
+			return err
+		}
+		return db.checkActivityPhotos(ctx, tx, id)
+	})
+	return wrap("photo fetch failed", err)
 }
 
 // PhotoData returns a stored photo with its bytes; flows.ErrNotFound when

@@ -481,3 +481,87 @@ func TestStagedPhotosMigration(t *testing.T) {
 		})
 	}
 }
+
+// TestActivityPhotosPush: once the last photo of a collective activity is
+// fetched, fewer than 4 photos that count (copies of one image once,
+// failed downloads not) store one push to the member who recorded it;
+// 4 distinct photos store none, and the push is never stored twice.
+func TestActivityPhotosPush(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		li := seed(t, db)["李四"]
+		pushes := func(code string) []string {
+			var texts []string
+			q := `SELECT text FROM pushes WHERE kind = ? AND member_id = ? AND code = ?`
+			if err := db.db.SelectContext(ctx, &texts, db.q(q), string(flows.PushActivityPhotos), li.ID, code); err != nil {
+				t.Fatal(err)
+			}
+			return texts
+		}
+		img := func(b byte) []byte { return bytes.Repeat([]byte{b}, 64) }
+
+		// Four photos, two of them copies of one image: after the last
+		// fetch, 3 count.
+		dup := activity(li, day, "HD-20241115-001")
+		if err := db.CreateActivity(ctx, dup); err != nil {
+			t.Fatal(err)
+		}
+		for i, b := range []byte{1, 1, 2, 3} {
+			if err := db.SavePhotoData(ctx, dup.Photos[i].ID, "image/jpeg", img(b)); err != nil {
+				t.Fatal(err)
+			}
+			if got := pushes(dup.Code); i < 3 && len(got) != 0 {
+				t.Fatalf("push before the last photo was fetched: %q", got)
+			}
+		}
+		got := pushes(dup.Code)
+		if len(got) != 1 || !strings.Contains(got[0], "HD-20241115-001 共发送4张照片，下载后不同的照片只有3张") || !strings.Contains(got[0], "不计入考核") {
+			t.Fatalf("pushes after the duplicates: %q", got)
+		}
+		// Saved again, nothing new.
+		if err := db.SavePhotoData(ctx, dup.Photos[3].ID, "image/jpeg", img(3)); err != nil {
+			t.Fatal(err)
+		}
+
+		// Four distinct images: none.
+		good := activity(li, day, "HD-20241115-002")
+		if err := db.CreateActivity(ctx, good); err != nil {
+			t.Fatal(err)
+		}
+		for i, b := range []byte{4, 5, 6, 7} {
+			if err := db.SavePhotoData(ctx, good.Photos[i].ID, "image/jpeg", img(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := pushes(good.Code); len(got) != 0 {
+			t.Errorf("pushes for four distinct photos: %q", got)
+		}
+
+		// Three distinct and one failed for good: 3 count; a retry that
+		// is not final stores nothing yet.
+		lost := activity(li, day, "HD-20241115-003")
+		if err := db.CreateActivity(ctx, lost); err != nil {
+			t.Fatal(err)
+		}
+		for i, b := range []byte{8, 9, 10} {
+			if err := db.SavePhotoData(ctx, lost.Photos[i].ID, "image/jpeg", img(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.PhotoFetchFailed(ctx, lost.Photos[3].ID, "media expired", false); err != nil {
+			t.Fatal(err)
+		}
+		if got := pushes(lost.Code); len(got) != 0 {
+			t.Fatalf("push while a photo is still retried: %q", got)
+		}
+		if err := db.PhotoFetchFailed(ctx, lost.Photos[3].ID, "media expired", true); err != nil {
+			t.Fatal(err)
+		}
+		if got := pushes(lost.Code); len(got) != 1 || !strings.Contains(got[0], "不同的照片只有3张") {
+			t.Errorf("pushes after a failed photo: %q", got)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM pushes WHERE kind = ?`, string(flows.PushActivityPhotos)); n != 2 {
+			t.Errorf("activity photo pushes = %d, want 2", n)
+		}
+	})
+}

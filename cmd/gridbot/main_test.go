@@ -252,13 +252,22 @@ func TestSubcommandErrors(t *testing.T) {
 		{[]string{"import", "people", "x.csv"}, "usage"},
 		{[]string{"import", "roster", "missing.csv"}, "nothing imported"},
 		{[]string{"menu"}, "usage"},
-		{[]string{"menu", "push"}, "WECHAT_APPID"},
 	}
 	for _, c := range cases {
 		err := run(context.Background(), c.args, env, nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("run %v = %v, want error with %q", c.args, err, c.want)
 		}
+	}
+	// menu push: in dev mode to the dev server's fake API (here none
+	// listens), in production with the account's credentials.
+	dev := envOf(map[string]string{"GRIDBOT_DATA_DIR": t.TempDir(), "GRIDBOT_ADDR": "127.0.0.1:9"})
+	if err := run(context.Background(), []string{"menu", "push"}, dev, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "start gridbot serve there first") {
+		t.Errorf("menu push in dev mode without a dev server: %v", err)
+	}
+	prod := envOf(map[string]string{"GRIDBOT_DATA_DIR": t.TempDir(), "WECHAT_TOKEN": "prodtoken", "GRIDBOT_PUBLIC_URL": "https://gridbot.example.cn"})
+	if err := run(context.Background(), []string{"menu", "push"}, prod, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "WECHAT_APPID") {
+		t.Errorf("menu push in production without credentials: %v", err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.csv")
 	if err := os.WriteFile(bad, []byte("单位,网格,姓名,手机,角色\n甲单位,一网格,张三,123,志愿者\n"), 0o600); err != nil {

@@ -275,6 +275,9 @@ func pushMenu(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Write
 	}
 	defer a.close()
 	if err := a.client.PushMenu(ctx); err != nil {
+		if cfg.DevMode {
+			return fmt.Errorf("menu push: dev mode pushes to the fake API of the dev server at %s (start gridbot serve there first): %w", cfg.APIBase, err)
+		}
 		return fmt.Errorf("menu push: %w", err)
 	}
 	fmt.Fprintln(stdout, "menu pushed")

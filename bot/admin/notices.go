@@ -242,20 +242,29 @@ func (a *API) countNotice(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) notice(c *gin.Context) error {
+// seenNotice is the notice the path's {id} names, for an admin who may
+// see it.
+func (a *API) seenNotice(c *gin.Context) (flows.Notice, error) {
 	id, err := pathID(c, "id")
+	if err != nil {
+		return flows.Notice{}, err
+	}
+	n, err := a.cfg.Store.Notice(c.Request.Context(), id)
+	if err != nil {
+		return flows.Notice{}, NotFound(err, "no such notice")
+	}
+	if adm := adminOf(c); !adm.CanSeeNotice(n) {
+		return flows.Notice{}, adm.Forbidden(flows.ResourceNotice)
+	}
+	return n, nil
+}
+
+func (a *API) notice(c *gin.Context) error {
+	n, err := a.seenNotice(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
-	n, err := a.cfg.Store.Notice(ctx, id)
-	if err != nil {
-		return NotFound(err, "no such notice")
-	}
-	if adm := adminOf(c); !adm.CanSeeNotice(n) {
-		return adm.Forbidden(flows.ResourceNotice)
-	}
-	counts, err := a.cfg.Store.NoticeCounts(ctx, id)
+	counts, err := a.cfg.Store.NoticeCounts(c.Request.Context(), n.ID)
 	if err != nil {
 		return err
 	}
@@ -267,20 +276,11 @@ func (a *API) notice(c *gin.Context) error {
 // /notices/{id}), by an admin who may see it: 200 with the notice; 409
 // when it is cancelled already or sending has begun.
 func (a *API) cancelNotice(c *gin.Context) error {
-	id, err := pathID(c, "id")
+	n, err := a.seenNotice(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
-	n, err := a.cfg.Store.Notice(ctx, id)
-	if err != nil {
-		return NotFound(err, "no such notice")
-	}
-	adm := adminOf(c)
-	if !adm.CanSeeNotice(n) {
-		return adm.Forbidden(flows.ResourceNotice)
-	}
-	err = a.cfg.Store.CancelNotice(ctx, id, adm.Username)
+	err = a.cfg.Store.CancelNotice(c.Request.Context(), n.ID, adminOf(c).Username)
 	var ce *flows.NoticeCancelError
 	if errors.As(err, &ce) {
 		return &Error{Status: http.StatusConflict, Message: ce.Msg}

@@ -106,13 +106,30 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, opts ...sqldb.Optio
 		a.close()
 		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
 	}
-	sessions := session.NewRedis(a.redis, redisPrefix)
+	turns, err := a.redis.AutoPipelineWithOptions(turnPipeline())
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	sessions := session.NewRedis(a.redis, redisPrefix).TurnsThrough(turns)
 	a.sessions = sessions
 	db.SetMembersChanged(membersChanged(sessions, log))
 	a.client = newWeChatClient(cfg, session.NewTokenCache(a.redis, redisPrefix))
 	a.sendLimiter = notices.NewRedisLimiter(a.redis, redisPrefix, cfg.SendRate)
 	a.logins = admin.NewRedisLimiter(a.redis, redisPrefix, loginFailures, loginWindow, nil, log)
 	return a, nil
+}
+
+// turnPipeline is how the webhook's Begin and End calls of concurrent
+// deliveries share round trips to Redis (issue 18): a call finds one of
+// a few pipelines free and goes at once, alone, as it would without
+// batching; only while all are in flight do calls queue, and then go
+// together in the next. Order between users' calls does not matter (each
+// waits for its own answer; one user's calls are ordered by the lock), so
+// the batches may run side by side. The autopipeliner stops with the
+// client.
+func turnPipeline() *redis.AutoPipelineOptions {
+	return &redis.AutoPipelineOptions{MaxConcurrentBatches: 4, Unordered: true}
 }
 
 // newWeChatClient is the WeChat client of cfg, its access token kept in

@@ -43,13 +43,27 @@ return 0`)
 // prefix+"dedupe:"+key, prefix+"lock:"+name.
 type Redis struct {
 	c      *redis.Client
+	turns  redis.Scripter // Begin and End go through it
 	prefix string
 }
 
 // NewRedis returns a Store keeping all its keys under prefix, such as
 // "gridbot:".
 func NewRedis(c *redis.Client, prefix string) *Redis {
-	return &Redis{c: c, prefix: prefix}
+	return &Redis{c: c, turns: c, prefix: prefix}
+}
+
+// TurnsThrough sends Begin and End through s rather than the client, and
+// returns r. s is meant to be the client's autopipeliner
+// (redis.Client.AutoPipeline), which sends the calls of concurrent
+// deliveries as one pipeline: one write and one read for many users, in
+// Redis and here, where each would take its own round trip. Each call
+// still waits for its own answer, so a delivery's guarantees stay those
+// of one script run; a pipeline sent again after a dropped connection
+// runs Begin twice with one token, which the script answers the same.
+func (r *Redis) TurnsThrough(s redis.Scripter) *Redis {
+	r.turns = s
+	return r
 }
 
 func (r *Redis) sessionKey(openID string) string { return r.prefix + "session:" + openID }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"gridbot/flows"
 	"gridbot/store/testenv"
 )
@@ -17,6 +19,25 @@ func newTestRedis(t testing.TB) *Redis {
 func TestRedis(t *testing.T) {
 	t.Parallel()
 	runConformance(t, func(t *testing.T) Store { return newTestRedis(t) })
+}
+
+// newPipelinedRedis is a Redis store whose Begin and End go through the
+// client's autopipeliner, as serve runs it.
+func newPipelinedRedis(t testing.TB) *Redis {
+	t.Helper()
+	c := testenv.Redis(t)
+	ap, err := c.AutoPipelineWithOptions(&redis.AutoPipelineOptions{MaxConcurrentBatches: 4, Unordered: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewRedis(c, testenv.RedisPrefix(t, c)).TurnsThrough(ap)
+}
+
+// TestRedisPipelined runs the conformance suite with Begin and End
+// batched by the autopipeliner.
+func TestRedisPipelined(t *testing.T) {
+	t.Parallel()
+	runConformance(t, func(t *testing.T) Store { return newPipelinedRedis(t) })
 }
 
 // TestRedisTwoInstances checks two stores with their own clients on one
@@ -87,4 +108,25 @@ func TestRedisKeys(t *testing.T) {
 			t.Errorf("key %s: exists %d, %v", prefix+key, n, err)
 		}
 	}
+}
+
+// TestRedisPipelinedScriptsFlushed: after Redis loses its scripts (a
+// restart, SCRIPT FLUSH), Begin and End through the autopipeliner load
+// them again and answer as before.
+func TestRedisPipelinedScriptsFlushed(t *testing.T) {
+	r := newPipelinedRedis(t)
+	if err := r.c.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	st := turnStart("m1", "u1")
+	b := mustBegin(t, r, st)
+	if !b.Claimed || !b.Locked {
+		t.Fatalf("Begin after SCRIPT FLUSH = %+v, want claimed and locked", b)
+	}
+	if err := r.c.ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustEnd(t, r, finishOf(st, b, "ok"))
+	assertResult(t, r, "m1", "ok", true)
+	mustLock(t, r, st.Lock, time.Minute)()
 }

@@ -25,12 +25,18 @@ var (
 // session, member, members generation; ARGV: claim ttl (ms), lock token,
 // lock ttl (ms). It returns {0, dedupe value} when the delivery was
 // claimed before, {1} when claimed but the lock is busy, {2, session or
-// nil, member entry or nil, generation} when claimed and locked.
+// nil, member entry or nil, generation} when claimed and locked. The
+// claim holds the token too, so the script run twice with one token (a
+// pipeline resent after a dropped connection) answers the same: what
+// the token already holds counts as taken.
 var beginScript = redis.NewScript(`
-if not redis.call("SET", KEYS[1], "` + claimed + `", "NX", "PX", ARGV[1]) then
-	return {0, redis.call("GET", KEYS[1])}
+if not redis.call("SET", KEYS[1], "` + claimed + `" .. ARGV[2], "NX", "PX", ARGV[1]) then
+	local v = redis.call("GET", KEYS[1])
+	if v ~= "` + claimed + `" .. ARGV[2] then
+		return {0, v}
+	end
 end
-if not redis.call("SET", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) then
+if not redis.call("SET", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) and redis.call("GET", KEYS[2]) ~= ARGV[2] then
 	return {1}
 end
 return {2, redis.call("GET", KEYS[3]), redis.call("GET", KEYS[4]), redis.call("GET", KEYS[5]) or "0"}`)
@@ -50,7 +56,7 @@ elseif ARGV[4] == "d" then
 end
 if ARGV[1] ~= "" then
 	redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
-elseif redis.call("GET", KEYS[1]) == "` + claimed + `" then
+elseif string.sub(redis.call("GET", KEYS[1]) or "", 1, 1) == "` + claimed + `" then
 	redis.call("DEL", KEYS[1])
 end
 if ARGV[3] ~= "" and redis.call("GET", KEYS[2]) == ARGV[3] then
@@ -95,7 +101,7 @@ func (r *Redis) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun, 
 	}
 	token := rand.Text()
 	keys := r.turnKeys(s.Key, s.Lock, s.OpenID)
-	res, err := beginScript.Run(ctx, r.c, keys, s.ClaimTTL.Milliseconds(), token, s.LockTTL.Milliseconds()).Slice()
+	res, err := beginScript.Run(ctx, r.turns, keys, s.ClaimTTL.Milliseconds(), token, s.LockTTL.Milliseconds()).Slice()
 	if err != nil {
 		if ctx.Err() != nil {
 			// ctx ended mid-call: the claim and the lock may have
@@ -172,7 +178,7 @@ func (r *Redis) End(ctx context.Context, f flows.TurnFinish) error {
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
 	}
-	err = endScript.Run(ctx, r.c, keys, value, f.ReplyTTL.Milliseconds(), f.Token, write, data, TTL.Milliseconds(),
+	err = endScript.Run(ctx, r.turns, keys, value, f.ReplyTTL.Milliseconds(), f.Token, write, data, TTL.Milliseconds(),
 		member, f.MemberGen, MemberTTL.Milliseconds()).Err()
 	if err != nil {
 		return fmt.Errorf("store: session: end: %w", err)

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,5 +214,130 @@ func testMemberCache(t *testing.T, c, other membersStore) {
 	mustEnd(t, c, f5)
 	if got := mustBegin(t, c, turnStart("m6", "u1")); got.Member != nil {
 		t.Fatalf("Begin after an abandoned turn: member %+v, want none", got.Member)
+	}
+}
+
+// TestRedisBeginReplayed: beginScript run again with the token of its
+// first run (a pipeline resent after a dropped connection) answers as the
+// first did, claimed and locked; another token finds both taken.
+func TestRedisBeginReplayed(t *testing.T) {
+	t.Parallel()
+	r := newTestRedis(t)
+	ctx := t.Context()
+	keys := r.turnKeys("m1", "user:u1", "u1")
+	run := func(token string) []any {
+		t.Helper()
+		res, err := beginScript.Run(ctx, r.c, keys, time.Minute.Milliseconds(), token, time.Minute.Milliseconds()).Slice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if first, again := run("tok-a"), run("tok-a"); first[0] != int64(2) || again[0] != int64(2) {
+		t.Fatalf("Begin and its replay = %v, %v; want both claimed and locked {2 …}", first, again)
+	}
+	if other := run("tok-b"); other[0] != int64(0) {
+		t.Errorf("Begin of another token = %v, want claimed before {0 …}", other)
+	}
+	if err := r.End(ctx, flows.TurnFinish{Key: "m1", Reply: "ok", ReplyTTL: time.Minute, Lock: "user:u1", Token: "tok-a", OpenID: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	mustLock(t, r, "user:u1", time.Minute)() // released by the token's End
+
+	// A replay whose lock was busy at first stays busy for it, and takes
+	// the lock once free like any Begin.
+	release := mustLock(t, r, "user:u2", time.Minute)
+	keys = r.turnKeys("m2", "user:u2", "u2")
+	if first, again := run("tok-c"), run("tok-c"); first[0] != int64(1) || again[0] != int64(1) {
+		t.Fatalf("Begin and its replay with the lock busy = %v, %v; want {1} twice", first, again)
+	}
+	release()
+	if after := run("tok-c"); after[0] != int64(2) {
+		t.Errorf("replay after the lock is free = %v, want claimed and locked", after)
+	}
+}
+
+// TestRedisPipelinedTurns runs many users' deliveries at once through the
+// autopipeliner, every user's messages from several goroutines: each
+// message is claimed once, one delivery of a user holds its lock at a
+// time, and each sees the session the one before it saved.
+func TestRedisPipelinedTurns(t *testing.T) {
+	t.Parallel()
+	r := newPipelinedRedis(t)
+	const users, perUser, senders = 20, 15, 3
+	var mu sync.Mutex
+	holding := map[string]bool{}
+	claims := map[string]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, users*senders)
+	for u := range users {
+		openID := fmt.Sprintf("u%d", u)
+		for range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for m := range perUser {
+					// Every sender sends every message: two of three are
+					// retries of a message already claimed.
+					key := fmt.Sprintf("%s-m%d", openID, m)
+					for {
+						b, err := r.Begin(t.Context(), turnStart(key, openID))
+						if err != nil {
+							errs <- err
+							return
+						}
+						if !b.Claimed {
+							break // another sender has it
+						}
+						if !b.Locked {
+							// Lock busy: give the claim back and try again.
+							if err := r.End(t.Context(), flows.TurnFinish{Key: key, Abandon: true, Lock: "user:" + openID, OpenID: openID}); err != nil {
+								errs <- err
+								return
+							}
+							time.Sleep(time.Millisecond)
+							continue
+						}
+						mu.Lock()
+						if holding[openID] {
+							errs <- fmt.Errorf("%s: two deliveries hold the lock", openID)
+						}
+						holding[openID] = true
+						claims[key]++
+						mu.Unlock()
+						next := b.Session
+						next.Flow = "count"
+						next.Back = append(next.Back, key)
+						next.Updated = time.Now()
+						mu.Lock()
+						holding[openID] = false
+						mu.Unlock()
+						f := finishOf(turnStart(key, openID), b, "ok")
+						f.Write, f.Session = flows.SessionSave, next
+						if err := r.End(t.Context(), f); err != nil {
+							errs <- err
+						}
+						break
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for u := range users {
+		openID := fmt.Sprintf("u%d", u)
+		s := mustLoad(t, r, openID)
+		if len(s.Back) != perUser {
+			t.Errorf("%s: session saw %d deliveries, want %d: %v", openID, len(s.Back), perUser, s.Back)
+		}
+		for m := range perUser {
+			if n := claims[fmt.Sprintf("%s-m%d", openID, m)]; n != 1 {
+				t.Errorf("%s message %d handled %d times, want once", openID, m, n)
+			}
+		}
 	}
 }

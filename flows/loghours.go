@@ -359,7 +359,7 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 	}
 	var ov *OverlapError
 	var closed *ClosedMonthError
-	err = st.CreateServiceRecord(ctx, &r)
+	sum, err := saveWithSummary(ctx, st.Store, &r, env.Today)
 	if errors.As(err, &closed) {
 		return Outcome{}, &StepError{Step: "date", Msg: closed.Reason("服务记录")}
 	}
@@ -369,10 +369,6 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 	}
 	if err != nil {
 		return Outcome{}, photoSaveError(env, err)
-	}
-	sum, err := st.HoursSummaryWith(ctx, env.Member.ID, env.Today, MonthOf(r.Date))
-	if err != nil {
-		return Outcome{}, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "已保存 %s 的服务记录（%s小时），待本单位审核。\n", r.Date, Hours(r.Minutes))
@@ -386,6 +382,19 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 	}
 	fmt.Fprintf(&b, "本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s", Hours(sum.MonthMinutes), sum.MonthQualified, Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))
 	return Outcome{Reply: b.String()}, nil
+}
+
+// saveWithSummary saves r and returns the member's totals after it, of
+// day's month and r's: in one call where the store can
+// (RecordSummarySaver). Errors are CreateServiceRecord's.
+func saveWithSummary(ctx context.Context, st Store, r *ServiceRecord, day Date) (HoursSummary, error) {
+	if s, ok := st.(RecordSummarySaver); ok {
+		return s.CreateServiceRecordSummary(ctx, r, day, MonthOf(r.Date))
+	}
+	if err := st.CreateServiceRecord(ctx, r); err != nil {
+		return HoursSummary{}, err
+	}
+	return st.HoursSummaryWith(ctx, r.MemberID, day, MonthOf(r.Date))
 }
 
 // starLine says the star level and the hours to the next one.

@@ -37,6 +37,14 @@ type Store interface {
 	PhotoStage
 }
 
+// RecordSummarySaver is a RecordStore that saves a service record and
+// reads the totals of the reply after it in one go: CreateServiceRecord
+// then HoursSummaryWith(r's member, day, then), the totals including r,
+// in as few round trips as the store can.
+type RecordSummarySaver interface {
+	CreateServiceRecordSummary(ctx context.Context, r *ServiceRecord, day Date, then Month) (HoursSummary, error)
+}
+
 // PhotoStage keeps the photos a member sends at a photo step, before the
 // record they belong to exists, so they are fetched at once: the engine
 // stages each image as it arrives and the session keeps the photo IDs;

@@ -196,6 +196,14 @@ var insertAlone = map[string]string{
 	DialectSQLite:   insertAloneQuery(func(string) string { return "" }),
 }
 
+// aloneArgs are insertAloneQuery's parameters.
+func aloneArgs(r *flows.ServiceRecord, status flows.RecordStatus, lat, lng sql.NullFloat64, created dbTime) []any {
+	return []any{nullID(r.UnitID), nullID(r.GridID), dbDate(r.Date),
+		r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
+		string(status), nullText(r.ProjectCode),
+		r.MemberID, flows.MonthOf(r.Date).String(), nullText(r.DraftKey)}
+}
+
 // insertServiceRecordAlone saves a record with no time range, photos or
 // pairing in one statement: nothing to check against the member's other
 // records, so no transaction and no lock. false, and nothing written,
@@ -221,10 +229,7 @@ func (db *DB) insertServiceRecordAlone(ctx context.Context, r *flows.ServiceReco
 		UnitID int64 `db:"unit_id"`
 		GridID int64 `db:"grid_id"`
 	}
-	err = st.GetContext(ctx, &row, nullID(r.UnitID), nullID(r.GridID), dbDate(r.Date),
-		r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
-		string(status), nullText(r.ProjectCode),
-		r.MemberID, flows.MonthOf(r.Date).String(), nullText(r.DraftKey))
+	err = st.GetContext(ctx, &row, aloneArgs(r, status, lat, lng, created)...)
 	if errors.Is(err, sql.ErrNoRows) || isUniqueViolation(err) {
 		return saved, false, nil
 	}
@@ -330,9 +335,22 @@ func (db *DB) HoursSummary(ctx context.Context, memberID int64, day flows.Date) 
 // HoursSummaryWith is HoursSummary with the totals of month then, in the
 // one query.
 func (db *DB) HoursSummaryWith(ctx context.Context, memberID int64, day flows.Date, then flows.Month) (flows.HoursSummary, error) {
-	// Date ranges rather than functions of service_date keep the
-	// (member_id, service_date) and (unit_id, activity_date) indexes usable.
-	const query = `
+	st, err := db.stmt(ctx, summaryQuery)
+	if err != nil {
+		return flows.HoursSummary{}, wrap("hours summary", err)
+	}
+	var s summaryRow
+	if err := st.GetContext(ctx, &s, summaryArgs(memberID, day, then)...); err != nil {
+		return flows.HoursSummary{}, wrap("hours summary", err)
+	}
+	return s.summary(then), nil
+}
+
+// summaryQuery is HoursSummaryWith's query of the member given as its
+// last parameter (summaryArgs). Date ranges rather than functions of
+// service_date keep the (member_id, service_date) and (unit_id,
+// activity_date) indexes usable.
+const summaryQuery = `
 SELECT
     (SELECT COUNT(*) FROM activities a
      WHERE a.unit_id = m.unit_id AND a.activity_date >= ? AND a.activity_date < ?) AS unit_activities,
@@ -349,28 +367,15 @@ FROM members m
 LEFT JOIN service_records r ON r.member_id = m.id AND r.status <> 'rejected'
 WHERE m.id = ?
 GROUP BY m.id, m.unit_id`
+
+// summaryArgs are summaryQuery's parameters.
+func summaryArgs(memberID int64, day flows.Date, then flows.Month) []any {
 	month := flows.MonthOf(day)
 	first, next := dbDate(month.First()), dbDate(month.Next().First())
 	yearFirst := dbDate(flows.Date{Year: day.Year, Month: 1, Day: 1})
 	nextYear := dbDate(flows.Date{Year: day.Year + 1, Month: 1, Day: 1})
 	thenFirst, thenNext := dbDate(then.First()), dbDate(then.Next().First())
-	var s struct {
-		UnitActivities int `db:"unit_activities"`
-		MonthMinutes   int `db:"month_minutes"`
-		MonthSessions  int `db:"month_sessions"`
-		MonthQualified int `db:"month_qualified"`
-		YearMinutes    int `db:"year_minutes"`
-		TotalMinutes   int `db:"total_minutes"`
-		Pending        int `db:"pending"`
-		ThenMinutes    int `db:"then_minutes"`
-		ThenSessions   int `db:"then_sessions"`
-		ThenQualified  int `db:"then_qualified"`
-	}
-	st, err := db.stmt(ctx, query)
-	if err != nil {
-		return flows.HoursSummary{}, wrap("hours summary", err)
-	}
-	err = st.GetContext(ctx, &s,
+	return []any{
 		first, next,
 		first, next,
 		first, next,
@@ -379,10 +384,25 @@ GROUP BY m.id, m.unit_id`
 		thenFirst, thenNext,
 		thenFirst, thenNext,
 		thenFirst, thenNext, flows.QualifiedMinutes,
-		memberID)
-	if err != nil {
-		return flows.HoursSummary{}, wrap("hours summary", err)
+		memberID,
 	}
+}
+
+// summaryRow is a row of summaryQuery.
+type summaryRow struct {
+	UnitActivities int `db:"unit_activities"`
+	MonthMinutes   int `db:"month_minutes"`
+	MonthSessions  int `db:"month_sessions"`
+	MonthQualified int `db:"month_qualified"`
+	YearMinutes    int `db:"year_minutes"`
+	TotalMinutes   int `db:"total_minutes"`
+	Pending        int `db:"pending"`
+	ThenMinutes    int `db:"then_minutes"`
+	ThenSessions   int `db:"then_sessions"`
+	ThenQualified  int `db:"then_qualified"`
+}
+
+func (s summaryRow) summary(then flows.Month) flows.HoursSummary {
 	return flows.HoursSummary{
 		MonthMinutes:     s.MonthMinutes,
 		MonthSessions:    s.MonthSessions,
@@ -393,7 +413,102 @@ GROUP BY m.id, m.unit_id`
 		UnitActivityGoal: UnitActivityGoal,
 		Pending:          s.Pending,
 		Then:             flows.MonthTotals{Month: then, Minutes: s.ThenMinutes, Sessions: s.ThenSessions, Qualified: s.ThenQualified},
-	}, nil
+	}
+}
+
+// count adds to s the record r, saved after s was read, as summaryQuery
+// would count it (day and then as in summaryArgs): a rejected record
+// counts nowhere.
+func (s *summaryRow) count(r flows.ServiceRecord, day flows.Date, then flows.Month) {
+	if !r.Counts() {
+		return
+	}
+	qualified := 0
+	if r.Minutes >= flows.QualifiedMinutes {
+		qualified = 1
+	}
+	if flows.MonthOf(r.Date) == flows.MonthOf(day) {
+		s.MonthMinutes += r.Minutes
+		s.MonthSessions++
+		s.MonthQualified += qualified
+	}
+	if r.Date.Year == day.Year {
+		s.YearMinutes += r.Minutes
+	}
+	s.TotalMinutes += r.Minutes
+	if r.Status == flows.RecordPending {
+		s.Pending++
+	}
+	if flows.MonthOf(r.Date) == then {
+		s.ThenMinutes += r.Minutes
+		s.ThenSessions++
+		s.ThenQualified += qualified
+	}
+}
+
+// saveSummaryQuery is insertAloneQuery and summaryQuery in one statement
+// (PostgreSQL's data-modifying WITH), for CreateServiceRecordSummary.
+// Both parts see the same snapshot, so the totals leave out the record
+// being inserted; summaryRow.count adds it.
+var saveSummaryQuery = `
+WITH saved AS (` + insertAlone[DialectPostgres] + `)
+SELECT saved.id, saved.unit_id, saved.grid_id, s.*
+FROM saved CROSS JOIN (` + summaryQuery + `) s`
+
+// CreateServiceRecordSummary is CreateServiceRecord followed by
+// HoursSummaryWith(r's member, day, then), the totals of the reply that
+// include the new record. On PostgreSQL a record CreateServiceRecord saves
+// in one statement is saved and totalled in that one statement.
+func (db *DB) CreateServiceRecordSummary(ctx context.Context, r *flows.ServiceRecord, day flows.Date, then flows.Month) (flows.HoursSummary, error) {
+	if db.dialect == DialectPostgres && r.StartMin < 0 && len(r.Photos) == 0 && r.PairingID == 0 {
+		sum, ok, err := db.saveWithSummary(ctx, r, day, then)
+		if err != nil {
+			return flows.HoursSummary{}, wrap("create service record", err)
+		}
+		if ok {
+			return sum, nil
+		}
+		// Nothing inserted: CreateServiceRecord tells why.
+	}
+	if err := db.CreateServiceRecord(ctx, r); err != nil {
+		return flows.HoursSummary{}, err
+	}
+	return db.HoursSummaryWith(ctx, r.MemberID, day, then)
+}
+
+// saveWithSummary runs saveSummaryQuery: false, and nothing written, where
+// insertServiceRecordAlone would return false.
+func (db *DB) saveWithSummary(ctx context.Context, r *flows.ServiceRecord, day flows.Date, then flows.Month) (flows.HoursSummary, bool, error) {
+	st, err := db.stmt(ctx, saveSummaryQuery)
+	if err != nil {
+		return flows.HoursSummary{}, false, err
+	}
+	status := r.Status
+	if status == "" {
+		status = flows.RecordPending
+	}
+	if !status.Valid() {
+		return flows.HoursSummary{}, false, fmt.Errorf("status %q", status)
+	}
+	lat, lng := coords(r.Place)
+	created := db.stamp()
+	var row struct {
+		ID     int64 `db:"id"`
+		UnitID int64 `db:"unit_id"`
+		GridID int64 `db:"grid_id"`
+		summaryRow
+	}
+	args := append(aloneArgs(r, status, lat, lng, created), summaryArgs(r.MemberID, day, then)...)
+	err = st.GetContext(ctx, &row, args...)
+	if errors.Is(err, sql.ErrNoRows) || isUniqueViolation(err) {
+		return flows.HoursSummary{}, false, nil
+	}
+	if err != nil {
+		return flows.HoursSummary{}, false, err
+	}
+	r.ID, r.UnitID, r.GridID, r.CreatedAt, r.Status = row.ID, row.UnitID, row.GridID, created.Time, status
+	row.count(*r, day, then)
+	return row.summary(then), true, nil
 }
 
 // recordWhere is the WHERE clause of a RecordFilter over a table aliased

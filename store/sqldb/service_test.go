@@ -547,3 +547,82 @@ func TestCreateServiceRecordAlone(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateServiceRecordSummary: the totals CreateServiceRecordSummary
+// returns with each save are the ones HoursSummaryWith reads after it,
+// whatever the record (this month or another, this year or the last,
+// under two hours, confirmed, ranged, a draft saved again) and whatever
+// the member had before (rejected, pending, other members' records); a
+// record of a closed month is refused and nothing is written.
+func TestCreateServiceRecordSummary(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang, li := ms["张三"], ms["李四"]
+		d := func(y, m, dd int) flows.Date { return flows.Date{Year: y, Month: time.Month(m), Day: dd} }
+		today := d(2024, 11, 20)
+		if err := db.CreateActivity(ctx, activity(zhang, d(2024, 11, 3), "HD-20241103-001")); err != nil {
+			t.Fatal(err)
+		}
+		before := []*flows.ServiceRecord{lasting(zhang, d(2024, 11, 2), 180), lasting(zhang, d(2024, 10, 9), 240), lasting(li, d(2024, 11, 2), 300)}
+		before[1].Status = flows.RecordConfirmed
+		for _, r := range before {
+			if err := db.CreateServiceRecord(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rejected := lasting(zhang, d(2024, 11, 4), 500)
+		if err := db.CreateServiceRecord(ctx, rejected); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.db.ExecContext(ctx, db.q(`UPDATE service_records SET status = 'rejected' WHERE id = ?`), rejected.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		cases := []struct {
+			name string
+			r    *flows.ServiceRecord
+		}{
+			{"this month", lasting(zhang, d(2024, 11, 19), 150)},
+			{"under two hours", lasting(zhang, d(2024, 11, 19), 60)},
+			{"an earlier month", lasting(zhang, d(2024, 10, 30), 120)},
+			{"last year", lasting(zhang, d(2023, 12, 31), 90)},
+			{"confirmed", func() *flows.ServiceRecord { r := lasting(zhang, d(2024, 11, 18), 200); r.Status = flows.RecordConfirmed; return r }()},
+			{"ranged", ranged(zhang, d(2024, 11, 18), 600, 750)},
+			{"a draft", func() *flows.ServiceRecord { r := lasting(zhang, d(2024, 11, 17), 130); r.DraftKey = "sum-1"; return r }()},
+			{"the draft again", func() *flows.ServiceRecord { r := lasting(zhang, d(2024, 11, 17), 130); r.DraftKey = "sum-1"; return r }()},
+		}
+		for _, c := range cases {
+			then := flows.MonthOf(c.r.Date)
+			got, err := db.CreateServiceRecordSummary(ctx, c.r, today, then)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if c.r.ID == 0 || c.r.UnitID != zhang.UnitID || c.r.CreatedAt.IsZero() {
+				t.Errorf("%s: saved %+v, want an ID, the unit and a time", c.name, c.r)
+			}
+			want, err := db.HoursSummaryWith(ctx, zhang.ID, today, then)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s: totals with the save\n%+v\nwant those read after it\n%+v", c.name, got, want)
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM service_records WHERE draft_key = 'sum-1'`); n != 1 {
+			t.Errorf("the draft saved twice: %d records", n)
+		}
+
+		if _, err := db.CloseMonth(ctx, flows.MonthOf(d(2024, 9, 1)), time.UTC, "管理员 boss"); err != nil {
+			t.Fatal(err)
+		}
+		records := count(t, db, `SELECT COUNT(*) FROM service_records`)
+		var closed *flows.ClosedMonthError
+		if _, err := db.CreateServiceRecordSummary(ctx, lasting(zhang, d(2024, 9, 30), 120), today, flows.MonthOf(d(2024, 9, 1))); !errors.As(err, &closed) {
+			t.Errorf("record of a closed month: %v, want a ClosedMonthError", err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM service_records`); n != records {
+			t.Errorf("records after the refused save: %d, want %d", n, records)
+		}
+	})
+}

@@ -587,7 +587,11 @@ func TestCreateServiceRecordSummary(t *testing.T) {
 			{"under two hours", lasting(zhang, d(2024, 11, 19), 60)},
 			{"an earlier month", lasting(zhang, d(2024, 10, 30), 120)},
 			{"last year", lasting(zhang, d(2023, 12, 31), 90)},
-			{"confirmed", func() *flows.ServiceRecord { r := lasting(zhang, d(2024, 11, 18), 200); r.Status = flows.RecordConfirmed; return r }()},
+			{"confirmed", func() *flows.ServiceRecord {
+				r := lasting(zhang, d(2024, 11, 18), 200)
+				r.Status = flows.RecordConfirmed
+				return r
+			}()},
 			{"ranged", ranged(zhang, d(2024, 11, 18), 600, 750)},
 			{"a draft", func() *flows.ServiceRecord { r := lasting(zhang, d(2024, 11, 17), 130); r.DraftKey = "sum-1"; return r }()},
 			{"the draft again", func() *flows.ServiceRecord { r := lasting(zhang, d(2024, 11, 17), 130); r.DraftKey = "sum-1"; return r }()},

@@ -70,7 +70,7 @@ type UnitScore struct {
 }
 
 // Hours is the unit's total service hours with one decimal.
-func (u UnitScore) Hours() float64 { return Round1(float64(u.Minutes) / 60) }
+func (u UnitScore) Hours() float64 { return HoursOf(u.Minutes) }
 
 // GridScore is one row of the grid ranking.
 type GridScore struct {

@@ -113,3 +113,28 @@ func TestScoreParts(t *testing.T) {
 		t.Errorf("parts sum to %v, score %v", sum, u.Score)
 	}
 }
+
+// TestHoursRounding: hours have one decimal, the half rounded up, the
+// same in the text of chat and console (Hours) and the numbers of the API
+// and workbooks (HoursOf, UnitScore.Hours): 123 minutes are 2.1 hours
+// everywhere, though the float 123/60 is 2.0499….
+func TestHoursRounding(t *testing.T) {
+	for _, c := range []struct {
+		minutes int
+		text    string
+		value   float64
+	}{
+		{0, "0.0", 0}, {2, "0.0", 0}, {3, "0.1", 0.1}, {60, "1.0", 1}, {93, "1.6", 1.6},
+		{123, "2.1", 2.1}, {125, "2.1", 2.1}, {150, "2.5", 2.5}, {717, "12.0", 12}, {-123, "-2.1", -2.1},
+	} {
+		if got := Hours(c.minutes); got != c.text {
+			t.Errorf("Hours(%d) = %q, want %q", c.minutes, got, c.text)
+		}
+		if got := HoursOf(c.minutes); got != c.value {
+			t.Errorf("HoursOf(%d) = %v, want %v", c.minutes, got, c.value)
+		}
+		if got := (UnitScore{UnitFigures: UnitFigures{Minutes: c.minutes}}).Hours(); got != c.value {
+			t.Errorf("UnitScore.Hours of %d minutes = %v, want %v", c.minutes, got, c.value)
+		}
+	}
+}

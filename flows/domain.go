@@ -292,9 +292,31 @@ func Stars(n int) string {
 	return s
 }
 
-// Hours formats minutes as hours with one decimal, "2.5".
+// Hours formats minutes as hours with one decimal, "2.5", rounded as
+// HoursTenths.
 func Hours(minutes int) string {
-	return fmt.Sprintf("%.1f", float64(minutes)/60)
+	t := HoursTenths(minutes)
+	sign := ""
+	if t < 0 {
+		sign, t = "-", -t
+	}
+	return fmt.Sprintf("%s%d.%d", sign, t/10, t%10)
+}
+
+// HoursOf is minutes as hours with one decimal, rounded as HoursTenths,
+// for the numbers of the API and the workbooks.
+func HoursOf(minutes int) float64 { return float64(HoursTenths(minutes)) / 10 }
+
+// HoursTenths is minutes in tenths of an hour, the half rounded away from
+// zero: 123 minutes (2.05 hours) are 21 tenths, 2.1 hours. Every figure of
+// hours goes through it, in integers, so chat, console, API and workbooks
+// show one value for one sum (a float's 2.05 is 2.0499…, which %.1f
+// would show as 2.0 where math.Round gives 2.1).
+func HoursTenths(minutes int) int {
+	if minutes < 0 {
+		return -HoursTenths(-minutes)
+	}
+	return (minutes + 3) / 6
 }
 
 // RosterRow is one validated row of a roster file.

@@ -59,7 +59,7 @@ type serviceRecordJSON struct {
 func (a *API) serviceRecordJSON(r flows.ServiceRecord) serviceRecordJSON {
 	out := serviceRecordJSON{
 		ID: r.ID, Member: r.Member, Unit: r.Unit, Grid: r.Grid, Date: r.Date.String(),
-		Hours: oneDecimal(float64(r.Minutes) / 60), Category: r.Category, Place: r.Place.Label,
+		Hours: oneDecimal(flows.HoursOf(r.Minutes)), Category: r.Category, Place: r.Place.Label,
 		Content: r.Content, Qualified: r.Qualified(), Photos: photosJSON(r.Photos),
 		Status: string(r.Status), ReviewNote: r.ReviewNote, ReviewedBy: r.ReviewedBy,
 		CreatedAt: r.CreatedAt.In(a.cfg.Loc).Format(time.RFC3339),

@@ -90,7 +90,7 @@ func WriteMembers(w io.Writer, title string, rows []MemberRow, loc *time.Locatio
 		r := rows[i]
 		m := r.Member
 		return []any{m.Name, m.Phone, m.Unit, m.Grid, m.Role.Label(), yesNo(m.Bound()), yesNo(m.Reminders),
-			flows.Round1(float64(r.Minutes) / 60), r.Sessions}
+			flows.HoursOf(r.Minutes), r.Sessions}
 	}
 	return writeOne(w, s, title, loc)
 }

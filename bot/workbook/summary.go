@@ -184,7 +184,7 @@ func summaryRows(d Data) []summaryRow {
 		{"4张照片以上活动", actsPhotos, integer, "同一张照片只计一次，下载失败的照片不计"},
 		{"服务人次", sessions, integer, "各单位服务记录之和（不含未通过审核的）"},
 		{"合格人次", qualified, integer, "其中时长2小时及以上的"},
-		{"服务时长(小时)", flows.Round1(float64(minutes) / 60), decimal, "各单位服务时长之和"},
+		{"服务时长(小时)", flows.HoursOf(minutes), decimal, "各单位服务时长之和"},
 		{"巡查上报", reports, integer, "不含办公室标记为不予处理的"},
 		{"按时报送单位", onTime, integer, fmt.Sprintf("第%d件4张照片以上的集中活动在%d日前录入", flows.ActivityGoal, flows.DeadlineDay)},
 		{"平均得分", mean, decimal, "各单位得分的平均数"},
@@ -192,7 +192,7 @@ func summaryRows(d Data) []summaryRow {
 		{"活动记录", len(d.Activities), integer, "活动记录表的行数"},
 		{"巡查记录", len(d.Reports), integer, "巡查记录表的行数（本月上报的全部问题）"},
 		{"服务明细", len(d.Services), integer, "服务明细表的行数"},
-		{"服务明细时长(小时)", flows.Round1(float64(detailMinutes) / 60), decimal, "服务明细表各行时长之和"},
+		{"服务明细时长(小时)", flows.HoursOf(detailMinutes), decimal, "服务明细表各行时长之和"},
 		{"已签发单位", signed, integer, "月报签发表中已签发的单位"},
 		{"按时签发单位", signedOnTime, integer, fmt.Sprintf("在%d日前签发的单位", flows.DeadlineDay)},
 	}

@@ -385,7 +385,7 @@ func serviceSheet(d Data) sheet {
 			start, end = clock(r.StartMin), clock(r.EndMin)
 		}
 		return []any{
-			r.Member, r.Unit, r.Grid, r.Date.String(), start, end, flows.Round1(float64(r.Minutes) / 60),
+			r.Member, r.Unit, r.Grid, r.Date.String(), start, end, flows.HoursOf(r.Minutes),
 			r.Category, r.Place.Label, r.Content, yesNo(r.Qualified()), r.ActivityCode, r.Status.Label(),
 		}
 	}

@@ -8,7 +8,8 @@ import (
 	"gridbot/flows"
 )
 
-// GridMonthTotals sums the minutes of service records and counts the
+// GridMonthTotals sums the minutes of service records (those that count:
+// a rejected record counts nowhere) and counts the
 // collective activities of each grid in month m (by service and activity
 // date), every grid listed by name (in code point order, whatever the
 // database's collation), those without records with zeros.
@@ -21,7 +22,7 @@ func (db *DB) GridMonthTotals(ctx context.Context, m flows.Month, unitID int64) 
 SELECT g.id AS grid_id, g.name AS grid,
        COALESCE((SELECT SUM(s.minutes) FROM service_records s
                  WHERE s.grid_id = g.id AND s.service_date >= ? AND s.service_date < ?
-                   AND (? = 0 OR s.unit_id = ?)), 0) AS minutes,
+                   AND s.status <> 'rejected' AND (? = 0 OR s.unit_id = ?)), 0) AS minutes,
        (SELECT COUNT(*) FROM activities a
         WHERE a.grid_id = g.id AND a.activity_date >= ? AND a.activity_date < ?
           AND (? = 0 OR a.unit_id = ?)) AS activities,

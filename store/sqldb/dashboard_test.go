@@ -27,6 +27,14 @@ func TestGridMonthTotals(t *testing.T) {
 				t.Fatalf("CreateServiceRecord: %v", err)
 			}
 		}
+		// A rejected record counts nowhere, here neither (SPEC §11).
+		rejected := lasting(zhang, flows.Date{Year: 2024, Month: 11, Day: 20}, 300)
+		if err := db.CreateServiceRecord(ctx, rejected); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.db.ExecContext(ctx, db.q(`UPDATE service_records SET status = 'rejected' WHERE id = ?`), rejected.ID); err != nil {
+			t.Fatal(err)
+		}
 		for i, a := range []*flows.Activity{
 			activity(li, flows.Date{Year: 2024, Month: 11, Day: 3}, ""),
 			activity(li, flows.Date{Year: 2024, Month: 11, Day: 30}, ""),

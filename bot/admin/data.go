@@ -308,7 +308,13 @@ func (a *API) patchReport(c *gin.Context) error {
 		return BadRequest("body must be JSON {\"status\", \"note\"} or {\"handler_unit\", \"deadline\"}: " + err.Error())
 	}
 	req.Status, req.HandlerUnit, req.Deadline = strings.TrimSpace(req.Status), strings.TrimSpace(req.HandlerUnit), strings.TrimSpace(req.Deadline)
-	if req.Status == "" && (req.HandlerUnit != "" || req.Deadline != "") {
+	assign := req.HandlerUnit != "" || req.Deadline != ""
+	if req.Status != "" && assign {
+		// Two changes with their own rules, permissions and history
+		// entries: one request does one, never half of both.
+		return BadRequest("send status (with note) or handler_unit and deadline, not both in one request: nothing was changed")
+	}
+	if assign {
 		return a.assignReport(c, req)
 	}
 	if !reportStatuses[req.Status] {

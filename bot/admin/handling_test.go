@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"gridbot/flows"
+
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -45,8 +47,14 @@ func TestReassignAndOverdue(t *testing.T) {
 		`{"handler_unit":"市城管局","note":"x"}`,
 		`{"handler_units":"市城管局"}`,
 		`{}`,
+		// A status change and a reassignment in one: neither is made.
+		`{"status":"处理中","handler_unit":"无此单位"}`,
+		`{"status":"处理中","note":"开始处理","handler_unit":"市城管局","deadline":"2030-01-01"}`,
 	} {
 		wantError(t, f.do(http.MethodPatch, path, "boss", body), http.StatusBadRequest)
+	}
+	if r, err := f.db.ReportByCode(t.Context(), f.report.Code); err != nil || r.Status != flows.StatusPending || r.HandlerUnit != "市文明办" {
+		t.Fatalf("report after refused requests = %+v, %v; want it unchanged", r, err)
 	}
 	wantError(t, f.do(http.MethodGet, "/api/v1/reports?overdue=maybe", "boss", ""), http.StatusBadRequest)
 	wantError(t, f.do(http.MethodPatch, "/api/v1/reports/XC-20000101-0001", "boss", `{"handler_unit":"市城管局"}`), http.StatusNotFound)

@@ -91,11 +91,12 @@ func TestResidentFields(t *testing.T) {
 	if p := CheckResident(&bad); len(p) != 6 {
 		t.Errorf("CheckResident(bad) = %q, want 6 problems", p)
 	}
-	np := NewPairing{MemberIDs: []int64{1, 1, 2}}
+	np := NewPairing{MemberIDs: []int64{1, 2}}
 	if err := CheckNewPairing(&np); err != nil || np.CadenceDays != DefaultCadenceDays || len(np.MemberIDs) != 2 {
 		t.Errorf("CheckNewPairing = %v, %+v", err, np)
 	}
-	for _, p := range []NewPairing{{}, {MemberIDs: []int64{1, 2, 3, 4, 5, 6}}, {MemberIDs: []int64{1}, CadenceDays: 400}, {MemberIDs: []int64{-1}}} {
+	for _, p := range []NewPairing{{}, {MemberIDs: []int64{1, 2, 3, 4, 5, 6}}, {MemberIDs: []int64{1}, CadenceDays: 400}, {MemberIDs: []int64{-1}},
+		{MemberIDs: []int64{1, 1, 2}}, {MemberIDs: []int64{1, 2, 3, 4, 5, 1}}, {MemberIDs: []int64{1}, CadenceDays: -5}} {
 		if err := CheckNewPairing(&p); err == nil {
 			t.Errorf("CheckNewPairing(%+v) accepted", p)
 		}

@@ -242,8 +242,9 @@ func validCategory(c string) bool {
 	return false
 }
 
-// CheckNewPairing validates a pairing's members and cadence, filling the
-// default cadence; a *ResidentError when refused.
+// CheckNewPairing validates a pairing's members (each listed once) and
+// cadence, filling the default cadence for a zero one; a *ResidentError
+// when refused.
 func CheckNewPairing(p *NewPairing) error {
 	seen := map[int64]bool{}
 	var ids []int64
@@ -251,12 +252,12 @@ func CheckNewPairing(p *NewPairing) error {
 		if id <= 0 {
 			return &ResidentError{Msg: "成员编号无效"}
 		}
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+		if seen[id] {
+			return &ResidentError{Msg: "结对成员重复：每位成员只列一次"}
 		}
+		seen[id] = true
+		ids = append(ids, id)
 	}
-	p.MemberIDs = ids
 	if len(ids) < MinPairMembers || len(ids) > MaxPairMembers {
 		return &ResidentError{Msg: fmt.Sprintf("结对成员应为%d–%d人", MinPairMembers, MaxPairMembers)}
 	}

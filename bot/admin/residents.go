@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -244,9 +245,10 @@ func (a *API) pairings(c *gin.Context) error {
 }
 
 type pairingRequest struct {
-	ResidentID  int64   `json:"resident_id"`
-	Members     []int64 `json:"members"`
-	CadenceDays int     `json:"cadence_days"`
+	ResidentID int64   `json:"resident_id"`
+	Members    []int64 `json:"members"`
+	// CadenceDays absent is the default; 0 is refused as any value out of range.
+	CadenceDays *int `json:"cadence_days"`
 }
 
 // CreatePairing pairs members with a person for admin adm after the
@@ -279,9 +281,15 @@ func (a *API) createPairing(c *gin.Context) error {
 	if err := decodeStrict(c, &req, maxSmallBody); err != nil || req.ResidentID <= 0 {
 		return BadRequest(`body must be JSON {"resident_id", "members": [member ids], "cadence_days"}`)
 	}
+	cadence := 0
+	if req.CadenceDays != nil {
+		if cadence = *req.CadenceDays; cadence < 1 {
+			return BadRequest(fmt.Sprintf("走访周期应为1–%d天", flows.MaxCadenceDays))
+		}
+	}
 	adm := adminOf(c)
 	p, err := CreatePairing(c.Request.Context(), a.cfg.Residents, adm, flows.NewPairing{
-		ResidentID: req.ResidentID, MemberIDs: req.Members, CadenceDays: req.CadenceDays,
+		ResidentID: req.ResidentID, MemberIDs: req.Members, CadenceDays: cadence,
 		Started: a.today(), By: "admin:" + adm.Username,
 	})
 	if err != nil {

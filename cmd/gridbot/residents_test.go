@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -154,6 +155,10 @@ func TestResidentsLogNoPersonalData(t *testing.T) {
 		ID      int64
 		Members []struct{ ID int64 }
 	}
+	// A member listed twice, or a cadence of 0 days, is refused, not
+	// quietly mended.
+	residentsAPI(t, "POST", base+"/api/v1/pairings", login.Token, map[string]any{"resident_id": person, "members": append(slices.Clone(ids), ids[0]), "cadence_days": 14}, 400, nil)
+	residentsAPI(t, "POST", base+"/api/v1/pairings", login.Token, map[string]any{"resident_id": person, "members": ids, "cadence_days": 0}, 400, nil)
 	residentsAPI(t, "POST", base+"/api/v1/pairings", login.Token, map[string]any{"resident_id": person, "members": ids, "cadence_days": 14}, 201, &p)
 	if len(p.Members) != 2 {
 		t.Fatalf("pairing = %+v", p)

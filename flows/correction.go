@@ -51,7 +51,8 @@ var ErrNoChange = &CorrectionError{Msg: "没有改动：时间、类别和地点
 
 // CheckCorrection checks a correction's fields (not the record's state,
 // which the store checks under its lock): a range within the day (end
-// after start) or a duration, at most MaxSessionMinutes either way; a
+// after start) or a duration, from MinSessionMinutes to MaxSessionMinutes
+// either way (as a logged record); a
 // category of ServiceCategories; a place of 2–100 characters.
 func CheckCorrection(c Correction) error {
 	switch {
@@ -64,6 +65,9 @@ func CheckCorrection(c Correction) error {
 		}
 	case c.Minutes <= 0:
 		return &CorrectionError{Msg: "时长要大于0，例如 2 或 1.5（小时）"}
+	}
+	if c.Minutes < MinSessionMinutes {
+		return &CorrectionError{Msg: fmt.Sprintf("一次服务至少%d分钟", MinSessionMinutes)}
 	}
 	if c.Minutes > MaxSessionMinutes {
 		return &CorrectionError{Msg: fmt.Sprintf("一次服务最长%d小时", MaxSessionMinutes/60)}

@@ -103,6 +103,8 @@ func TestServiceRecordCorrectAndReview(t *testing.T) {
 	wantPage(t, b.post(page+"/correct", form("00:00", "00:45", "", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "时间重叠", `data-back="`+page+`"`)
 	wantPage(t, b.post(page+"/correct", form("9点", "", "", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "时:分")
 	wantPage(t, b.post(page+"/correct", form("", "", "0", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "时长要大于0")
+	wantPage(t, b.post(page+"/correct", form("09:00", "09:05", "", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "至少30分钟")
+	wantPage(t, b.post(page+"/correct", form("", "", "0.3", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "至少30分钟")
 	wantPage(t, b.post(page+"/correct", form("00:00", "00:30", "", "邻里守望", "东关街")), http.StatusUnprocessableEntity, "没有改动")
 	r := b.post(page+"/correct", form("08:00", "10:30", "", "卫生大扫除", "东关街"))
 	if r.code != http.StatusSeeOther || r.location != page+"?msg=corrected" {

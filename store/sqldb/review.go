@@ -105,7 +105,7 @@ func (db *DB) ReviewRecord(ctx context.Context, rv flows.Review) (flows.ServiceR
 			}
 		}
 		if cur.Status != string(flows.RecordPending) {
-			return &flows.ReviewError{Msg: "该记录已" + flows.RecordStatus(cur.Status).Label() + "，不能再审核"}
+			return &flows.ReviewError{Msg: "该记录" + flows.RecordStatus(cur.Status).Label() + "，不能再审核"}
 		}
 		// A rejection takes the record out of every figure: not in a
 		// closed month, whose figures are frozen. Confirming changes none.

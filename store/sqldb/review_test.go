@@ -84,7 +84,7 @@ func TestReviewRecord(t *testing.T) {
 			t.Fatalf("no send_push job")
 		}
 		// Decided once: a second decision is refused, nothing more pushed.
-		refused(flows.Review{RecordID: a.ID, Status: flows.RecordConfirmed, By: "管理员 boss"}, "已退回")
+		refused(flows.Review{RecordID: a.ID, Status: flows.RecordConfirmed, By: "管理员 boss"}, "该记录已退回，不能再审核")
 		if got, err := db.ReviewRecord(ctx, flows.Review{RecordID: b.ID, Status: flows.RecordConfirmed, Note: "ignored", By: "管理员 boss"}); err != nil ||
 			got.Status != flows.RecordConfirmed || got.ReviewNote != "" || got.ReviewedBy != "管理员 boss" {
 			t.Fatalf("confirm: %+v %v", got, err)

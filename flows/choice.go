@@ -60,3 +60,40 @@ func labelled(options, notes []string) []string {
 	}
 	return out
 }
+
+// pickItem finds the item s names in a numbered list of items that have
+// codes (projects, reports): its number or the whole line as listed
+// (lines, without the numbers), its code (codes, any item even past the
+// listed ones), or a name of it (names[i], such as a title or a place)
+// when only one item has that name. found false when s names none; a
+// name several items share is a *StepError asking for the number.
+func pickItem(s string, codes, lines []string, names [][]string) (i int, found bool, err error) {
+	in := strings.ToLower(parse.Normalize(s))
+	if in == "" {
+		return 0, false, nil
+	}
+	for i, c := range codes {
+		if strings.EqualFold(in, c) {
+			return i, true, nil
+		}
+	}
+	if i, err := parse.Choice(s, lines); err == nil {
+		return i, true, nil
+	}
+	var hits []int
+	for i, ns := range names {
+		for _, n := range ns {
+			if n != "" && strings.ToLower(parse.Normalize(n)) == in {
+				hits = append(hits, i)
+				break
+			}
+		}
+	}
+	switch len(hits) {
+	case 0:
+		return 0, false, nil
+	case 1:
+		return hits[0], true, nil
+	}
+	return 0, false, reject("有%d项都是「%s」，请回复编号。", len(hits), parse.Normalize(s))
+}

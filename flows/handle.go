@@ -153,7 +153,8 @@ func deadlineText(t, now time.Time) string {
 	return t.In(now.Location()).Format("1月2日15:04")
 }
 
-// acceptHandleReport takes a report by its number in the list or its code.
+// acceptHandleReport takes a report by its number in the list, its code,
+// its line as listed or its place (pickItem).
 func acceptHandleReport(env *Env, in Input) error {
 	s, err := textOf(in, "文字（问题的编号）")
 	if err != nil {
@@ -163,20 +164,22 @@ func acceptHandleReport(env *Env, in Input) error {
 	if len(list) > maxHandleListed {
 		list = list[:maxHandleListed]
 	}
-	codes := make([]string, len(list))
-	for i, r := range list {
+	all := env.Facts.ToHandle
+	codes, names := make([]string, len(all)), make([][]string, len(list))
+	for i, r := range all {
 		codes[i] = r.Code
 	}
-	i, err := parse.Choice(s, codes)
-	if err != nil {
-		for j, r := range env.Facts.ToHandle {
-			if strings.EqualFold(strings.TrimSpace(s), r.Code) {
-				i, err = j, nil
-			}
-		}
+	lines := strings.Split(handleList(&Env{Now: env.Now, Facts: Facts{ToHandle: list}}), "\n")
+	for i, r := range list {
+		_, lines[i], _ = strings.Cut(lines[i], ". ")
+		names[i] = []string{r.Place.Label}
 	}
+	i, found, err := pickItem(s, codes, lines, names)
 	if err != nil {
-		return reject("请回复列表中的编号（1–%d）或问题编号。", len(list))
+		return err
+	}
+	if !found {
+		return reject("请回复列表中的编号（1–%d）、问题编号或地点。", len(list))
 	}
 	r := env.Facts.ToHandle[i]
 	env.Draft[handleReport], env.Draft[handleStatus] = r.Code, r.Status

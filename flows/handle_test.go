@@ -105,6 +105,7 @@ func TestHandleFlowToFixed(t *testing.T) {
 		t.Fatalf("not oldest deadline first: %q", got)
 	}
 	li.expect("3", "列表中的编号")
+	li.expect("人民路18号", "有2项都是「人民路18号」", "请回复编号") // both are there
 	li.expect("1", "处理中", "已整改")
 	li.expect("不予处理", "区文明办")
 	li.expect("已整改", "整改后的现场照片")
@@ -195,5 +196,26 @@ func TestMyTasksForReviewers(t *testing.T) {
 	h.expect("待办", "暂无待办") // a volunteer reviews nothing
 	if got := r.say("待办"); strings.Contains(got, "签发") {
 		t.Errorf("签发 offered before it exists, or to a coordinator: %q", got)
+	}
+}
+
+// TestPickItem: an item of a coded list by number, code (any case, also
+// past the listed ones), whole listed line or a name only it has.
+func TestPickItem(t *testing.T) {
+	codes := []string{"XC-1", "XC-2", "XC-3"}
+	lines := []string{"XC-1 公共环境 东关街口", "XC-2 公共秩序 人民路18号"}
+	names := [][]string{{"东关街口"}, {"人民路18号"}}
+	for _, c := range []struct {
+		in    string
+		want  int
+		found bool
+	}{
+		{"1", 0, true}, {"２", 1, true}, {"xc-3", 2, true}, {"XC-2 公共秩序 人民路18号", 1, true},
+		{" 东关街口 ", 0, true}, {"东关街", 0, false}, {"3", 0, false}, {"", 0, false},
+	} {
+		i, found, err := pickItem(c.in, codes, lines, names)
+		if err != nil || found != c.found || found && i != c.want {
+			t.Errorf("pickItem(%q) = %d, %v, %v; want %d, %v", c.in, i, found, err, c.want, c.found)
+		}
 	}
 }

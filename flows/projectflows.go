@@ -70,7 +70,8 @@ func savedProject(ctx context.Context, st Stores, env *Env) (Project, error) {
 	return p, err
 }
 
-// chooseProjectStep picks one of the offers by number, code or text;
+// chooseProjectStep picks one of the offers by number, code, title or
+// the line as listed (pickItem);
 // with a single offer it is not asked (the Load chose it).
 func chooseProjectStep(prompt string, places bool) *Step {
 	return &Step{
@@ -89,21 +90,19 @@ func chooseProjectStep(prompt string, places bool) *Step {
 			if err != nil {
 				return err
 			}
-			for _, p := range env.Facts.Offers {
-				if strings.EqualFold(s, p.Code) {
-					setChoice(env, p)
-					return nil
-				}
+			offers := env.Facts.Offers
+			codes, lines, names := make([]string, len(offers)), make([]string, len(offers)), make([][]string, len(offers))
+			for i, p := range offers {
+				codes[i], lines[i], names[i] = p.Code, offerLine(p, places), []string{p.Title, p.Code + " " + p.Title}
 			}
-			names := make([]string, len(env.Facts.Offers))
-			for i, p := range env.Facts.Offers {
-				names[i] = p.Code + " " + p.Title
-			}
-			i, err := choose(s, names, nil)
+			i, found, err := pickItem(s, codes, lines, names)
 			if err != nil {
 				return err
 			}
-			setChoice(env, env.Facts.Offers[i])
+			if !found {
+				return reject("没有这个项目。请回复下面的编号、项目编号或项目名称。")
+			}
+			setChoice(env, offers[i])
 			return nil
 		},
 	}

@@ -196,7 +196,16 @@ func projectHarness(t *testing.T) (*harness, *fakeProjects) {
 
 func TestSignUpFlow(t *testing.T) {
 	h, fp := projectHarness(t)
+	// A project is chosen by its title, or by its line as listed, too
+	// (SPEC §4: the number or the choice's text).
 	h.expect("报名", "XM-20261129-001", "剩余3个名额", "XM-20261129-002", "社区")
+	h.expect("社区义诊", "请核对", "社区义诊")
+	h.say("取消")
+	h.expect("报名", "XM-20261129-001")
+	h.expect("XM-20261129-001 人民广场清扫（11月29日 9:00-11:00，人民广场），剩余3个名额", "请核对", "人民广场清扫")
+	h.say("取消")
+	h.expect("报名", "XM-20261129-001", "剩余3个名额", "XM-20261129-002", "社区")
+	h.expect("义诊", "没有这个项目")
 	h.expect("3", "请回复")
 	h.expect("1", "请核对", "人民广场清扫")
 	h.expect("确认", "报名成功", "第 1 位，共 3 个名额")

@@ -91,6 +91,10 @@ func TestResidentFields(t *testing.T) {
 	if p := CheckResident(&bad); len(p) != 6 {
 		t.Errorf("CheckResident(bad) = %q, want 6 problems", p)
 	}
+	digits := Resident{Name: "1234", Category: "空巢老人", Grid: "一号网格", Address: "东关街12号", Needs: "买菜"}
+	if p := CheckResident(&digits); len(p) != 1 || !strings.Contains(p[0], "不能只有数字") {
+		t.Errorf("CheckResident(name 1234) = %q, want the rule it breaks: not only digits", p)
+	}
 	np := NewPairing{MemberIDs: []int64{1, 2}}
 	if err := CheckNewPairing(&np); err != nil || np.CadenceDays != DefaultCadenceDays || len(np.MemberIDs) != 2 {
 		t.Errorf("CheckNewPairing = %v, %+v", err, np)

@@ -305,11 +305,18 @@ func checkInFlow() *Flow {
 						env.Draft[draftProof] = "location"
 						return nil
 					}
-					s, err := textOf(in, "位置或4位签到码")
+					want := "位置或4位签到码"
+					if !p.Place.HasCoords {
+						want = "4位签到码"
+					}
+					s, err := textOf(in, want)
 					if err != nil {
 						return err
 					}
 					if s != p.CheckinCode {
+						if !p.Place.HasCoords {
+							return reject("签到码不正确，请核对现场公布的4位签到码，例如 0427。")
+						}
 						return reject("签到码不正确，请核对现场公布的4位签到码，例如 0427；或发送您的位置。")
 					}
 					env.Draft[draftProof] = "code"

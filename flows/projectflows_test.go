@@ -256,7 +256,9 @@ func TestCheckInFlow(t *testing.T) {
 	h.now = time.Date(2026, 11, 29, 13, 45, 0, 0, shanghai)
 	h.expect("签到", "XM-20261129-002", "4位签到码")
 	h.send(Input{Kind: KindLocation, Place: near})
-	h.expect("1234", "签到码不正确")
+	if got := h.expect("1234", "签到码不正确"); strings.Contains(got, "位置") {
+		t.Errorf("wrong code of a project without a check-in place offers a location: %q", got)
+	}
 	h.expect("0427", "签到成功")
 
 	// Check-out: the morning project is past its 2 hours, the afternoon

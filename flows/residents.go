@@ -202,7 +202,10 @@ func MaskResidentPhone(p string) string {
 func CheckResident(r *Resident) []string {
 	var problems []string
 	r.Name = strings.TrimSpace(r.Name)
-	if name, err := parse.Name(r.Name); err != nil || utf8.RuneCountInString(name) > MaxResidentName {
+	if name, err := parse.Name(r.Name); err != nil {
+		// The rule it broke: its length, or only digits, or a character.
+		problems = append(problems, strings.TrimSuffix(err.Error(), "。"))
+	} else if utf8.RuneCountInString(name) > MaxResidentName {
 		problems = append(problems, fmt.Sprintf("姓名应为%d–%d个字", MinResidentName, MaxResidentName))
 	} else {
 		r.Name = name

@@ -122,7 +122,10 @@ func TestPairingsAndVisits(t *testing.T) {
 			t.Fatalf("refused pairings stored %d", n)
 		}
 
-		p, err := db.CreatePairing(ctx, flows.NewPairing{ResidentID: one.ID, MemberIDs: []int64{zhang.ID, li.ID, zhang.ID}, Started: start, By: "admin:boss"})
+		if _, err := db.CreatePairing(ctx, flows.NewPairing{ResidentID: one.ID, MemberIDs: []int64{zhang.ID, li.ID, zhang.ID}, Started: start}); !errors.As(err, &re) {
+			t.Fatalf("pairing with a member twice: %v, want a ResidentError", err)
+		}
+		p, err := db.CreatePairing(ctx, flows.NewPairing{ResidentID: one.ID, MemberIDs: []int64{zhang.ID, li.ID}, Started: start, By: "admin:boss"})
 		if err != nil || p.CadenceDays != flows.DefaultCadenceDays || len(p.Members) != 2 || p.Unit != "市文明办" || p.Resident != "赵大爷" {
 			t.Fatalf("CreatePairing = %+v, %v", p, err)
 		}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -47,6 +48,9 @@ func (a *API) closeMonth(c *gin.Context) error {
 		return &Error{Status: http.StatusBadRequest, Message: msg}
 	}
 	mc, err := a.cfg.Store.CloseMonth(c.Request.Context(), m, a.cfg.Loc, "管理员 "+adminOf(c).Username)
+	if errors.Is(err, flows.ErrConflict) {
+		return &Error{Status: http.StatusConflict, Message: "month " + m.String() + " is closed already"}
+	}
 	if err != nil {
 		return err
 	}
@@ -62,6 +66,9 @@ func (a *API) reopenMonth(c *gin.Context) error {
 		return err
 	}
 	ev, err := a.cfg.Store.ReopenMonth(c.Request.Context(), m, "管理员 "+adminOf(c).Username)
+	if errors.Is(err, flows.ErrNotFound) {
+		return &Error{Status: http.StatusNotFound, Message: "month " + m.String() + " is not closed: nothing to reopen"}
+	}
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,9 @@ func TestCloseAndReopenMonth(t *testing.T) {
 		!strings.Contains(w.Body.String(), "尚未开始") {
 		t.Errorf("closing next month: %d %s", w.Code, w.Body)
 	}
-	wantError(t, f.do(http.MethodDelete, path, "boss", ""), http.StatusNotFound)
+	if w := f.do(http.MethodDelete, path, "boss", ""); w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "is not closed") {
+		t.Errorf("reopen of an open month = %d %s, want 404 saying it is not closed", w.Code, w.Body)
+	}
 
 	day, _ := flows.ParseMonth(m)
 	pending := &flows.ServiceRecord{MemberID: f.members["张三"].ID, Date: day.First(), StartMin: -1, EndMin: -1, Minutes: 90,
@@ -40,7 +42,9 @@ func TestCloseAndReopenMonth(t *testing.T) {
 		out["by"] != "管理员 boss" || !strings.Contains(out["at"].(string), "+08:00") {
 		t.Fatalf("close: %d %s", w.Code, w.Body)
 	}
-	wantError(t, f.do(http.MethodPost, path, "boss", ""), http.StatusConflict)
+	if w := f.do(http.MethodPost, path, "boss", ""); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "closed already") {
+		t.Errorf("second close = %d %s, want 409 saying it is closed already", w.Code, w.Body)
+	}
 
 	// The changes that would alter the closed month's figures are
 	// refused with the reason: a record of it rejected, a report of it

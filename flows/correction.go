@@ -51,8 +51,7 @@ var ErrNoChange = &CorrectionError{Msg: "没有改动：时间、类别和地点
 
 // CheckCorrection checks a correction's fields (not the record's state,
 // which the store checks under its lock): a range within the day (end
-// after start) or a duration, from MinSessionMinutes to MaxSessionMinutes
-// either way (as a logged record); a
+// after start) or a duration, at most MaxSessionMinutes either way; a
 // category of ServiceCategories; a place of 2–100 characters.
 func CheckCorrection(c Correction) error {
 	switch {
@@ -66,9 +65,6 @@ func CheckCorrection(c Correction) error {
 	case c.Minutes <= 0:
 		return &CorrectionError{Msg: "时长要大于0，例如 2 或 1.5（小时）"}
 	}
-	if c.Minutes < MinSessionMinutes {
-		return &CorrectionError{Msg: fmt.Sprintf("一次服务至少%d分钟", MinSessionMinutes)}
-	}
 	if c.Minutes > MaxSessionMinutes {
 		return &CorrectionError{Msg: fmt.Sprintf("一次服务最长%d小时", MaxSessionMinutes/60)}
 	}
@@ -77,6 +73,19 @@ func CheckCorrection(c Correction) error {
 	}
 	if _, err := parse.Text(c.Place, 2, 100); err != nil {
 		return &CorrectionError{Msg: "地点" + err.Error()}
+	}
+	return nil
+}
+
+// CheckCorrectedTime refuses a correction that sets record r's time to
+// less than MinSessionMinutes, as a logged record is (SPEC §5). A record
+// made from a project's check-in and check-out may be shorter; a
+// correction that leaves its time as it is (a category or place) is not
+// refused for it.
+func CheckCorrectedTime(r ServiceRecord, c Correction) error {
+	same := r.StartMin == c.StartMin && r.EndMin == c.EndMin && r.Minutes == c.Minutes
+	if !same && c.Minutes < MinSessionMinutes {
+		return &CorrectionError{Msg: fmt.Sprintf("一次服务至少%d分钟", MinSessionMinutes)}
 	}
 	return nil
 }

@@ -139,12 +139,19 @@ func handleList(env *Env) string {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		fmt.Fprintf(&b, "%d. %s %s %s 【%s】 期限%s", i+1, r.Code, r.Category, r.Place.Label, r.Status, deadlineText(r.Deadline, env.Now))
-		if r.OverdueAt(env.Now) {
-			b.WriteString("（已逾期）")
-		}
+		fmt.Fprintf(&b, "%d. %s", i+1, handleLine(r, env.Now))
 	}
 	return b.String()
+}
+
+// handleLine is a report as handleList lists it, without its number:
+// code, category, place, status, deadline and whether it passed.
+func handleLine(r Report, now time.Time) string {
+	s := fmt.Sprintf("%s %s %s 【%s】 期限%s", r.Code, r.Category, r.Place.Label, r.Status, deadlineText(r.Deadline, now))
+	if r.OverdueAt(now) {
+		s += "（已逾期）"
+	}
+	return s
 }
 
 // deadlineText is a deadline as the chat shows it: month, day and time
@@ -165,14 +172,13 @@ func acceptHandleReport(env *Env, in Input) error {
 		list = list[:maxHandleListed]
 	}
 	all := env.Facts.ToHandle
-	codes, names := make([]string, len(all)), make([][]string, len(list))
+	codes := make([]string, len(all))
 	for i, r := range all {
 		codes[i] = r.Code
 	}
-	lines := strings.Split(handleList(&Env{Now: env.Now, Facts: Facts{ToHandle: list}}), "\n")
+	lines, names := make([]string, len(list)), make([][]string, len(list))
 	for i, r := range list {
-		_, lines[i], _ = strings.Cut(lines[i], ". ")
-		names[i] = []string{r.Place.Label}
+		lines[i], names[i] = handleLine(r, env.Now), []string{r.Place.Label}
 	}
 	i, found, err := pickItem(s, codes, lines, names)
 	if err != nil {

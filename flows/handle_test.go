@@ -219,3 +219,25 @@ func TestPickItem(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlePlaceOnTwoLines: a report whose place has a line break is one
+// item of the 处置 list like any other: the number past the list is
+// refused, and each listed line picks its own report.
+func TestHandlePlaceOnTwoLines(t *testing.T) {
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, shanghai)
+	env := &Env{Now: now, Draft: map[string]string{}}
+	env.Facts.ToHandle = []Report{
+		{Code: "XC-1", Category: "公共环境", Place: Location{Label: "东关街\n3号"}, Status: StatusPending, Deadline: now.Add(time.Hour)},
+		{Code: "XC-2", Category: "公共秩序", Place: Location{Label: "西街"}, Status: StatusPending, Deadline: now.Add(time.Hour)},
+		{Code: "XC-3", Category: "公共秩序", Place: Location{Label: "南街"}, Status: StatusPending, Deadline: now.Add(time.Hour)},
+	}
+	if err := acceptHandleReport(env, Input{Kind: KindText, Text: "4"}); err == nil {
+		t.Errorf("number 4 of 3 accepted: %q", env.Draft[handleReport])
+	}
+	for i, want := range []string{"XC-1", "XC-2", "XC-3"} {
+		line := handleLine(env.Facts.ToHandle[i], now)
+		if err := acceptHandleReport(env, Input{Kind: KindText, Text: line}); err != nil || env.Draft[handleReport] != want {
+			t.Errorf("line %q picked %q, %v; want %s", line, env.Draft[handleReport], err, want)
+		}
+	}
+}

@@ -97,3 +97,18 @@ func TestReviewUnavailable(t *testing.T) {
 	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
 	h.as("o-reviewer").expect("审核", "尚未开通")
 }
+
+// TestCheckCorrectedTime: a correction may not set a time under 30
+// minutes, but one that keeps a short record's time (a check-in and
+// check-out record of 15 minutes) and changes its place passes.
+func TestCheckCorrectedTime(t *testing.T) {
+	short := ServiceRecord{StartMin: 10*60 + 45, EndMin: 11 * 60, Minutes: 15}
+	if err := CheckCorrectedTime(short, Correction{StartMin: short.StartMin, EndMin: short.EndMin, Minutes: 15, Place: "东关街"}); err != nil {
+		t.Errorf("place of a 15-minute record: %v", err)
+	}
+	for _, c := range []Correction{{StartMin: 9 * 60, EndMin: 9*60 + 5, Minutes: 5}, {StartMin: -1, EndMin: -1, Minutes: 20}} {
+		if err := CheckCorrectedTime(ServiceRecord{StartMin: 9 * 60, EndMin: 10 * 60, Minutes: 60}, c); !IsCorrectionError(err) {
+			t.Errorf("correction to %d minutes: %v, want refused", c.Minutes, err)
+		}
+	}
+}

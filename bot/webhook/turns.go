@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 
 	"gridbot/bot/wechat"
 	"gridbot/flows"
@@ -64,7 +65,7 @@ func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fi
 			return "", fmt.Errorf("load session: %w", err)
 		}
 	}
-	text, after, write, err := e.Turn(ctx, openID, st, in)
+	text, after, write, err := turnOf(ctx, e, openID, st, in)
 	if err != nil {
 		return "", err
 	}
@@ -74,6 +75,29 @@ func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fi
 		return "", fmt.Errorf("end: %w", err)
 	}
 	return text, nil
+}
+
+// turnOf is e.Turn with a panic in it turned into an error: the delivery
+// is then abandoned like any failed one (the lock released, the session
+// as it was) and the process goes on serving the others. The turn runs
+// detached from the request, where nothing else would recover it.
+func turnOf(ctx context.Context, e TurnEngine, openID string, st flows.TurnState, in flows.Input) (text string, after flows.TurnState, write flows.SessionWrite, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in turn: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return e.Turn(ctx, openID, st, in)
+}
+
+// handleOf is Engine.Handle with a panic turned into an error, as turnOf.
+func handleOf(ctx context.Context, e Engine, openID string, in flows.Input) (text string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in handle: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return e.Handle(ctx, openID, in)
 }
 
 // Replies when a message could not be claimed or handled.

@@ -143,3 +143,35 @@ func TestPlainEngine(t *testing.T) {
 		})
 	}
 }
+
+// TestEnginePanics: a turn that panics is answered as a failed handling,
+// its lock released and its claim dropped: the retry and the user's next
+// message are handled, and the process goes on. Both paths (Turn, Handle).
+func TestEnginePanics(t *testing.T) {
+	for _, plain := range []bool{false, true} {
+		for _, co := range coordinators {
+			t.Run(fmt.Sprintf("%s/plain=%v", co.name, plain), func(t *testing.T) {
+				var calls atomic.Int32
+				opts := []func(*harness){withCoordinator(co.new(t)), withEngine(func(_ context.Context, _ string, in flows.Input) (string, error) {
+					if calls.Add(1) == 1 {
+						var list []int
+						_ = list[len(in.Text)] // index out of range
+					}
+					return "echo:" + in.Text, nil
+				})}
+				if plain {
+					opts = append(opts, withPlainEngine)
+				}
+				hs := newHarness(t, opts...)
+				const user = "oUser_panic"
+				msg := textMsg(user, 8200, "处置")
+				tr, err := hs.wx.decodeText(plainMode, hs.wx.deliver(t, plainMode, msg), user)
+				if err != nil || !strings.Contains(tr.Content, "系统繁忙") {
+					t.Fatalf("panicking turn answered %+v, %v; want 系统繁忙", tr, err)
+				}
+				hs.wx.wantText(t, plainMode, hs.wx.deliver(t, plainMode, msg), user, "echo:处置")
+				hs.wx.wantText(t, plainMode, hs.wx.deliver(t, plainMode, textMsg(user, 8201, "1")), user, "echo:1")
+			})
+		}
+	}
+}

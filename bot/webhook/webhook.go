@@ -378,7 +378,7 @@ func (h *Handler) handle(ctx context.Context, openID string, in flows.Input) (st
 		return "", fmt.Errorf("lock user: %w", err)
 	}
 	defer release()
-	return h.Engine.Handle(ctx, openID, in)
+	return handleOf(ctx, h.Engine, openID, in)
 }
 
 // waitResult polls for the reply of a delivery another request is handling.

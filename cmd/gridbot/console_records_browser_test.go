@@ -167,7 +167,7 @@ func TestBrowserConsoleServiceRecords(t *testing.T) {
 				t.Errorf("the workbook lacks this screen's 25th record")
 			}
 
-			// Correct the first record: 06:00–06:30 becomes 06:00–06:20, 卫生大扫除.
+			// Correct the first record: 06:00–06:30 becomes 05:45–06:30, 卫生大扫除.
 			recordPage := fmt.Sprintf("/admin/service-records/%d", ids[0])
 			c.navigate(base+recordPage, recordPage)
 			// A refused correction (it overlaps the next record) is
@@ -186,10 +186,11 @@ func TestBrowserConsoleServiceRecords(t *testing.T) {
 			if got := c.text("main"); strings.Contains(got, "时间重叠") || !strings.Contains(got, "06:00–06:30") {
 				t.Errorf("after reloading the refusal: %q", got)
 			}
-			c.submit(`document.querySelector('#correct-form input[name=end]').value = '06:20';
+			c.submit(`document.querySelector('#correct-form input[name=start]').value = '05:45';
+				document.querySelector('#correct-form input[name=end]').value = '06:30';
 				document.querySelector('#correct-form select[name=category]').value = '卫生大扫除';
 				document.querySelector('#correct-form button').click()`, fmt.Sprintf("/admin/service-records/%d?msg=corrected", ids[0]))
-			if got := c.text("#time"); !strings.Contains(got, "06:00–06:20") {
+			if got := c.text("#time"); !strings.Contains(got, "05:45–06:30") {
 				t.Errorf("time after the correction: %q", got)
 			}
 			if got := c.text("#corrections"); !strings.Contains(got, "管理员 office") || !strings.Contains(got, "类别 邻里守望 → 卫生大扫除") {

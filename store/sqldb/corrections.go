@@ -50,6 +50,9 @@ func (db *DB) CorrectRecord(ctx context.Context, c flows.Correction) (flows.Serv
 		if change == "" {
 			return flows.ErrNoChange
 		}
+		if err := flows.CheckCorrectedTime(cur, c); err != nil {
+			return err
+		}
 		var start, end sql.NullInt64
 		if c.StartMin >= 0 {
 			start = sql.NullInt64{Int64: int64(c.StartMin), Valid: true}

@@ -33,6 +33,9 @@ type TurnBegun struct {
 	Claimed bool
 	Done    bool
 	Reply   string
+	// Claim names the claim when Claimed, for TurnFinish.Claim ("": the
+	// store keeps no token).
+	Claim string
 	// Locked: the user's lock is held under Token and Session is loaded.
 	// A claimed delivery whose user's lock was busy waits for it (Lock)
 	// and loads the session itself.
@@ -72,9 +75,14 @@ type TurnFinish struct {
 	Abandon  bool
 	Lock     string
 	Token    string // "": the lock is not the store's to release
-	OpenID   string
-	Write    SessionWrite
-	Session  Session // saved when Write is SessionSave
+	// Claim is TurnBegun.Claim: the session and the reply are kept only
+	// while the delivery's claim is still that one, so an End run twice
+	// (resent after a dropped connection) does not undo what the user's
+	// next message saved since. "": any claim still being handled.
+	Claim   string
+	OpenID  string
+	Write   SessionWrite
+	Session Session // saved when Write is SessionSave
 	// Member, when set, is cached for the user unless members changed
 	// since generation MemberGen (TurnBegun.MemberGen; "" caches nothing).
 	Member    *MemberLookup

@@ -37,7 +37,7 @@ func (h *Handler) turns() (flows.TurnStore, TurnEngine, bool) {
 // with one End (the session, the reply kept for retries, the lock). A
 // failed handling abandons the claim and keeps the session as it was.
 func (h *Handler) turn(ctx context.Context, ts flows.TurnStore, e TurnEngine, key, openID string, in flows.Input, b flows.TurnBegun) string {
-	fin := flows.TurnFinish{Key: key, ReplyTTL: replyTTL, Lock: userLock(openID), Token: b.Token, OpenID: openID}
+	fin := flows.TurnFinish{Key: key, ReplyTTL: replyTTL, Lock: userLock(openID), Token: b.Token, Claim: b.Claim, OpenID: openID}
 	text, err := h.step(ctx, ts, e, &fin, openID, in, b)
 	if err == nil {
 		return text

@@ -60,7 +60,8 @@ func NewRedis(c *redis.Client, prefix string) *Redis {
 // Redis and here, where each would take its own round trip. Each call
 // still waits for its own answer, so a delivery's guarantees stay those
 // of one script run; a pipeline sent again after a dropped connection
-// runs Begin twice with one token, which the script answers the same.
+// runs Begin twice with one token, which the script answers the same, and
+// End twice, whose second run writes nothing the claim no longer owns.
 func (r *Redis) TurnsThrough(s redis.Scripter) *Redis {
 	r.turns = s
 	return r

@@ -46,18 +46,31 @@ return {2, redis.call("GET", KEYS[3]), redis.call("GET", KEYS[4]), redis.call("G
 // abandons: a claim still being handled is dropped), its ttl (ms), the
 // lock token ("" leaves the lock), the session write ("s" save, "d"
 // delete, "" none), the session's JSON, its ttl (ms), the member entry
-// ("" none), the generation it was read under, its ttl (ms). The entry is
-// kept only while members are still of that generation.
+// ("" none), the generation it was read under, its ttl (ms), the claim's
+// token ("" for any claim still being handled). The entry is kept only
+// while members are still of that generation. The session and the dedupe
+// value are written only while the claim is still the delivery's own: a
+// script run again (a pipeline resent after a dropped connection), when
+// the user's next message may have saved its session since, writes
+// neither; releasing the lock by its token is safe to run twice.
 var endScript = redis.NewScript(`
-if ARGV[4] == "s" then
-	redis.call("SET", KEYS[3], ARGV[5], "PX", ARGV[6])
-elseif ARGV[4] == "d" then
-	redis.call("DEL", KEYS[3])
+local owned
+if ARGV[10] ~= "" then
+	owned = redis.call("GET", KEYS[1]) == "` + claimed + `" .. ARGV[10]
+else
+	owned = string.sub(redis.call("GET", KEYS[1]) or "", 1, 1) == "` + claimed + `"
 end
-if ARGV[1] ~= "" then
-	redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
-elseif string.sub(redis.call("GET", KEYS[1]) or "", 1, 1) == "` + claimed + `" then
-	redis.call("DEL", KEYS[1])
+if owned then
+	if ARGV[4] == "s" then
+		redis.call("SET", KEYS[3], ARGV[5], "PX", ARGV[6])
+	elseif ARGV[4] == "d" then
+		redis.call("DEL", KEYS[3])
+	end
+	if ARGV[1] ~= "" then
+		redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+	else
+		redis.call("DEL", KEYS[1])
+	end
 end
 if ARGV[3] ~= "" and redis.call("GET", KEYS[2]) == ARGV[3] then
 	redis.call("DEL", KEYS[2])
@@ -120,9 +133,9 @@ func (r *Redis) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun, 
 		reply, done := strings.CutPrefix(value, donePrefix)
 		return flows.TurnBegun{Done: done && value != "", Reply: reply}, nil
 	case 1:
-		return flows.TurnBegun{Claimed: true}, nil
+		return flows.TurnBegun{Claimed: true, Claim: token}, nil
 	}
-	b := flows.TurnBegun{Claimed: true, Locked: true, Token: token}
+	b := flows.TurnBegun{Claimed: true, Claim: token, Locked: true, Token: token}
 	if value != "" {
 		if err := json.Unmarshal([]byte(value), &b.Session); err != nil {
 			r.undoBegin(ctx, keys, token)
@@ -155,7 +168,7 @@ func cachedMember(entry, gen string) *flows.MemberLookup {
 func (r *Redis) undoBegin(ctx context.Context, keys []string, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	_ = endScript.Run(ctx, r.c, keys, "", 0, token, "", "", 0, "", "", 0).Err()
+	_ = endScript.Run(ctx, r.c, keys, "", 0, token, "", "", 0, "", "", 0, token).Err()
 }
 
 // End keeps the session, the reply and releases the lock in one round
@@ -179,7 +192,7 @@ func (r *Redis) End(ctx context.Context, f flows.TurnFinish) error {
 		defer cancel()
 	}
 	err = endScript.Run(ctx, r.turns, keys, value, f.ReplyTTL.Milliseconds(), f.Token, write, data, TTL.Milliseconds(),
-		member, f.MemberGen, MemberTTL.Milliseconds()).Err()
+		member, f.MemberGen, MemberTTL.Milliseconds(), f.Claim).Err()
 	if err != nil {
 		return fmt.Errorf("store: session: end: %w", err)
 	}

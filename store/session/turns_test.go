@@ -341,3 +341,50 @@ func TestRedisPipelinedTurns(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisEndReplayed: an End run again after the user's next message
+// saved its session (a pipeline resent after a dropped connection) leaves
+// that session and both replies as they are, and does not touch the lock
+// the next delivery holds; an abandon run again does not drop a retry's
+// fresh claim.
+func TestRedisEndReplayed(t *testing.T) {
+	t.Parallel()
+	r := newTestRedis(t)
+	finish := func(st flows.TurnStart, b flows.TurnBegun, reply, step string) flows.TurnFinish {
+		f := finishOf(st, b, reply)
+		f.Claim, f.Write, f.Session = b.Claim, flows.SessionSave, flows.Session{Flow: "loghours", Step: step, Updated: time.Now()}
+		return f
+	}
+	st1 := turnStart("m1", "u1")
+	b1 := mustBegin(t, r, st1)
+	if b1.Claim == "" {
+		t.Fatalf("Begin = %+v, want the claim's token", b1)
+	}
+	f1 := finish(st1, b1, "one", "kind")
+	mustEnd(t, r, f1)
+	st2 := turnStart("m2", "u1")
+	b2 := mustBegin(t, r, st2)
+	mustEnd(t, r, f1) // replayed while m2 is handled
+	assertLockHeld(t, r, st2.Lock, time.Time{})
+	mustEnd(t, r, finish(st2, b2, "two", "place"))
+	mustEnd(t, r, f1) // and after
+	if got := mustLoad(t, r, "u1"); got.Step != "place" {
+		t.Errorf("session after a replayed End = step %q, want the next message's %q", got.Step, "place")
+	}
+	assertResult(t, r, "m1", "one", true)
+	assertResult(t, r, "m2", "two", true)
+
+	// An abandon replayed after WeChat's retry claimed the message anew.
+	st3 := turnStart("m3", "u3")
+	b3 := mustBegin(t, r, st3)
+	abandon := flows.TurnFinish{Key: "m3", Abandon: true, Lock: st3.Lock, Token: b3.Token, Claim: b3.Claim, OpenID: "u3"}
+	mustEnd(t, r, abandon)
+	retry := mustBegin(t, r, st3)
+	if !retry.Claimed {
+		t.Fatalf("retry after the abandon = %+v, want claimed", retry)
+	}
+	mustEnd(t, r, abandon)
+	if again := mustBegin(t, r, st3); again.Claimed {
+		t.Errorf("the replayed abandon dropped the retry's claim: a third delivery claimed it too")
+	}
+}

@@ -42,9 +42,10 @@ return 0`)
 // Redis and prefix. Keys: prefix+"session:"+openID (JSON, kept for TTL),
 // prefix+"dedupe:"+key, prefix+"lock:"+name.
 type Redis struct {
-	c      *redis.Client
-	turns  redis.Scripter // Begin and End go through it
-	prefix string
+	c       *redis.Client
+	turns   redis.Scripter // Begin and End go through it
+	prefix  string
+	decoded decodedMembers
 }
 
 // NewRedis returns a Store keeping all its keys under prefix, such as

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -145,9 +146,47 @@ func (r *Redis) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun, 
 	if len(res) > 3 {
 		b.MemberGen, _ = res[3].(string)
 		entry, _ := res[2].(string)
-		b.Member = cachedMember(entry, b.MemberGen)
+		b.Member = r.decoded.member(entry, b.MemberGen)
 	}
 	return b, nil
+}
+
+// decodedMembers keeps the member entries Begin read decoded, by their
+// text: the same user's entry comes back with every message until members
+// change, and decoding its JSON each time was a good part of a message's
+// CPU. An entry is its generation and JSON, so a changed member or a new
+// generation is another key; the map is emptied when it grows past
+// maxDecodedMembers.
+type decodedMembers struct {
+	mu sync.Mutex
+	m  map[string]flows.MemberLookup
+}
+
+const maxDecodedMembers = 4096
+
+// member is cachedMember(entry, gen), from the map when decoded before.
+func (d *decodedMembers) member(entry, gen string) *flows.MemberLookup {
+	g, _, ok := strings.Cut(entry, "|")
+	if !ok || g != gen {
+		return nil
+	}
+	d.mu.Lock()
+	m, hit := d.m[entry]
+	d.mu.Unlock()
+	if hit {
+		return &m
+	}
+	got := cachedMember(entry, gen)
+	if got == nil {
+		return nil
+	}
+	d.mu.Lock()
+	if d.m == nil || len(d.m) >= maxDecodedMembers {
+		d.m = make(map[string]flows.MemberLookup)
+	}
+	d.m[entry] = *got
+	d.mu.Unlock()
+	return got
 }
 
 // cachedMember decodes a member entry ("generation|JSON") of generation

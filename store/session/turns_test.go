@@ -388,3 +388,25 @@ func TestRedisEndReplayed(t *testing.T) {
 		t.Errorf("the replayed abandon dropped the retry's claim: a third delivery claimed it too")
 	}
 }
+
+// TestRedisDecodedMembers: a member entry decoded once comes back the same
+// from the map, each Begin with its own copy; another generation's entry
+// is not taken from it.
+func TestRedisDecodedMembers(t *testing.T) {
+	var d decodedMembers
+	entry := `3|{"member":{"ID":7,"Name":"张三","OpenID":"u1"},"bound":true}`
+	a, b := d.member(entry, "3"), d.member(entry, "3")
+	if a == nil || b == nil || *a != *b || a.Member.Name != "张三" || !a.Bound {
+		t.Fatalf("decoded %+v and %+v, want 张三 twice", a, b)
+	}
+	a.Member.Name = "改"
+	if c := d.member(entry, "3"); c.Member.Name != "张三" {
+		t.Errorf("a caller's change reached the map: %+v", c)
+	}
+	if got := d.member(entry, "4"); got != nil {
+		t.Errorf("entry of generation 3 under 4 = %+v, want none", got)
+	}
+	if got := d.member(`3|{broken`, "3"); got != nil {
+		t.Errorf("unreadable entry = %+v, want none", got)
+	}
+}

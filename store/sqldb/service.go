@@ -196,12 +196,30 @@ var insertAlone = map[string]string{
 	DialectSQLite:   insertAloneQuery(func(string) string { return "" }),
 }
 
-// aloneArgs are insertAloneQuery's parameters.
-func aloneArgs(r *flows.ServiceRecord, status flows.RecordStatus, lat, lng sql.NullFloat64, created dbTime) []any {
-	return []any{nullID(r.UnitID), nullID(r.GridID), dbDate(r.Date),
+// aloneInsert is a record as insertAloneQuery saves it: its parameters,
+// the status (pending when none is given) and the creation time.
+func (db *DB) aloneInsert(r *flows.ServiceRecord) (args []any, status flows.RecordStatus, created dbTime, err error) {
+	status = r.Status
+	if status == "" {
+		status = flows.RecordPending
+	}
+	if !status.Valid() {
+		return nil, status, created, fmt.Errorf("status %q", status)
+	}
+	lat, lng := coords(r.Place)
+	created = db.stamp()
+	args = []any{nullID(r.UnitID), nullID(r.GridID), dbDate(r.Date),
 		r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
 		string(status), nullText(r.ProjectCode),
 		r.MemberID, flows.MonthOf(r.Date).String(), nullText(r.DraftKey)}
+	return args, status, created, nil
+}
+
+// savedRow is the row insertAloneQuery returns.
+type savedRow struct {
+	ID     int64 `db:"id"`
+	UnitID int64 `db:"unit_id"`
+	GridID int64 `db:"grid_id"`
 }
 
 // insertServiceRecordAlone saves a record with no time range, photos or
@@ -211,25 +229,16 @@ func aloneArgs(r *flows.ServiceRecord, status flows.RecordStatus, lat, lng sql.N
 // concurrent save of it wins the draft key's unique index) or the member
 // is unknown: CreateServiceRecord's transaction then tells which.
 func (db *DB) insertServiceRecordAlone(ctx context.Context, r *flows.ServiceRecord) (saved flows.ServiceRecord, ok bool, err error) {
-	status := r.Status
-	if status == "" {
-		status = flows.RecordPending
-	}
-	if !status.Valid() {
-		return saved, false, fmt.Errorf("status %q", status)
+	args, status, created, err := db.aloneInsert(r)
+	if err != nil {
+		return saved, false, err
 	}
 	st, err := db.stmt(ctx, insertAlone[db.dialect])
 	if err != nil {
 		return saved, false, err
 	}
-	lat, lng := coords(r.Place)
-	created := db.stamp()
-	var row struct {
-		ID     int64 `db:"id"`
-		UnitID int64 `db:"unit_id"`
-		GridID int64 `db:"grid_id"`
-	}
-	err = st.GetContext(ctx, &row, aloneArgs(r, status, lat, lng, created)...)
+	var row savedRow
+	err = st.GetContext(ctx, &row, args...)
 	if errors.Is(err, sql.ErrNoRows) || isUniqueViolation(err) {
 		return saved, false, nil
 	}
@@ -479,27 +488,19 @@ func (db *DB) CreateServiceRecordSummary(ctx context.Context, r *flows.ServiceRe
 // saveWithSummary runs saveSummaryQuery: false, and nothing written, where
 // insertServiceRecordAlone would return false.
 func (db *DB) saveWithSummary(ctx context.Context, r *flows.ServiceRecord, day flows.Date, then flows.Month) (flows.HoursSummary, bool, error) {
+	args, status, created, err := db.aloneInsert(r)
+	if err != nil {
+		return flows.HoursSummary{}, false, err
+	}
 	st, err := db.stmt(ctx, saveSummaryQuery)
 	if err != nil {
 		return flows.HoursSummary{}, false, err
 	}
-	status := r.Status
-	if status == "" {
-		status = flows.RecordPending
-	}
-	if !status.Valid() {
-		return flows.HoursSummary{}, false, fmt.Errorf("status %q", status)
-	}
-	lat, lng := coords(r.Place)
-	created := db.stamp()
 	var row struct {
-		ID     int64 `db:"id"`
-		UnitID int64 `db:"unit_id"`
-		GridID int64 `db:"grid_id"`
+		savedRow
 		summaryRow
 	}
-	args := append(aloneArgs(r, status, lat, lng, created), summaryArgs(r.MemberID, day, then)...)
-	err = st.GetContext(ctx, &row, args...)
+	err = st.GetContext(ctx, &row, append(args, summaryArgs(r.MemberID, day, then)...)...)
 	if errors.Is(err, sql.ErrNoRows) || isUniqueViolation(err) {
 		return flows.HoursSummary{}, false, nil
 	}

@@ -1,7 +1,9 @@
 package session
 
 import (
+	"crypto/rand"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,4 +131,49 @@ func TestRedisPipelinedScriptsFlushed(t *testing.T) {
 	mustEnd(t, r, finishOf(st, b, "ok"))
 	assertResult(t, r, "m1", "ok", true)
 	mustLock(t, r, st.Lock, time.Minute)()
+}
+
+// TestRedisPipelinedConnectionKilled: Redis dropping the autopipeliner's
+// connections (a restart, a proxy's timeout) costs no delivery: the next
+// Begin and End reconnect and answer as before.
+func TestRedisPipelinedConnectionKilled(t *testing.T) {
+	c := testenv.Redis(t)
+	opt := *c.Options()
+	opt.ClientName = "gridbot-test-" + strings.ToLower(rand.Text()[:8])
+	own := redis.NewClient(&opt)
+	t.Cleanup(func() { _ = own.Close() })
+	ap, err := own.AutoPipelineWithOptions(&redis.AutoPipelineOptions{MaxConcurrentBatches: 4, Unordered: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRedis(own, testenv.RedisPrefix(t, c)).TurnsThrough(ap)
+	st := turnStart("m1", "u1")
+	mustEnd(t, r, finishOf(st, mustBegin(t, r, st), "one"))
+
+	list, err := c.ClientList(t.Context()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.Contains(line, " name="+opt.ClientName+" ") {
+			continue
+		}
+		id, _, _ := strings.Cut(strings.TrimPrefix(line, "id="), " ")
+		if err := c.Do(t.Context(), "CLIENT", "KILL", "ID", id).Err(); err != nil {
+			t.Fatal(err)
+		}
+		killed++
+	}
+	if killed == 0 {
+		t.Fatalf("no connection named %s in CLIENT LIST", opt.ClientName)
+	}
+	st2 := turnStart("m2", "u1")
+	b := mustBegin(t, r, st2)
+	if !b.Claimed || !b.Locked {
+		t.Fatalf("Begin after the connections were killed = %+v, want claimed and locked", b)
+	}
+	mustEnd(t, r, finishOf(st2, b, "two"))
+	assertResult(t, r, "m2", "two", true)
+	mustLock(t, r, st2.Lock, time.Minute)()
 }

@@ -296,7 +296,8 @@ func checkInFlow() *Flow {
 				Accept: func(env *Env, in Input) error {
 					p, ok := chosenProject(env)
 					if !ok {
-						return gone
+						// The prompt, asked again, says it is gone: once.
+						return &StepError{}
 					}
 					if in.Kind == KindLocation {
 						if err := CheckLocation(p, in.Place); err != nil {

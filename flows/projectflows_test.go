@@ -336,3 +336,18 @@ func TestCheckOutNothingToCount(t *testing.T) {
 		t.Fatalf("records %+v, want none", fp.records)
 	}
 }
+
+// TestCheckInProjectGone: a project cancelled while a member is at its
+// check-in step is said to be gone once, not twice.
+func TestCheckInProjectGone(t *testing.T) {
+	h, fp := projectHarness(t)
+	h.now = time.Date(2026, 11, 29, 8, 35, 0, 0, shanghai)
+	h.expect("签到", "签到 XM-20261129-001", "签到码")
+	fp.mu.Lock()
+	fp.projects[0].CancelledAt = h.now
+	fp.mu.Unlock()
+	got := h.expect("0427", "这个项目已不可选")
+	if n := strings.Count(got, "这个项目已不可选"); n != 1 {
+		t.Errorf("the gone project is said %d times: %q", n, got)
+	}
+}

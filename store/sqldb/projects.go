@@ -282,7 +282,10 @@ func (db *DB) CancelProject(ctx context.Context, code, by string) (flows.Project
 	var p flows.Project
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		now := db.stamp()
-		const cancel = `UPDATE projects SET cancelled_at = ? WHERE code = ? AND cancelled_at IS NULL AND ends_at > ?`
+		// A project someone checked in to is not cancelled: their service
+		// would be lost (no check-out, no record). It ends as it is.
+		const cancel = `UPDATE projects SET cancelled_at = ? WHERE code = ? AND cancelled_at IS NULL AND ends_at > ?
+  AND NOT EXISTS (SELECT 1 FROM project_signups s WHERE s.project_id = projects.id AND s.checked_in_at IS NOT NULL)`
 		res, err := tx.ExecContext(ctx, db.q(cancel), now, code, now)
 		if err != nil {
 			return err
@@ -291,10 +294,13 @@ func (db *DB) CancelProject(ctx context.Context, code, by string) (flows.Project
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if p.Cancelled() {
+			switch {
+			case p.Cancelled():
 				return &flows.ProjectError{Msg: "project " + code + " is cancelled already"}
+			case !p.Ends.After(now.Time):
+				return &flows.ProjectError{Msg: "project " + code + " has ended"}
 			}
-			return &flows.ProjectError{Msg: "project " + code + " has ended"}
+			return &flows.ProjectError{Msg: fmt.Sprintf("project %s has %d members checked in: it is not cancelled, so their service is recorded at check-out", code, p.CheckedIn)}
 		}
 		var members []int64
 		if err := tx.SelectContext(ctx, &members, db.q(`SELECT member_id FROM project_signups WHERE project_id = ? ORDER BY id`), p.ID); err != nil {

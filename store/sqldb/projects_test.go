@@ -299,6 +299,14 @@ func TestCheckInOutRecord(t *testing.T) {
 		if _, err := db.CheckIn(ctx, p.ID, zhang, at(9, 11)); !errors.As(err, &pe) {
 			t.Fatalf("second check-in: %v", err)
 		}
+		// Checked in: the project is not cancelled, which would lose the
+		// member's service.
+		if _, err := db.CancelProject(ctx, p.Code, "boss"); !errors.As(err, &pe) || !strings.Contains(pe.Msg, "checked in") {
+			t.Fatalf("cancel after a check-in: %v, want refused", err)
+		}
+		if got, err := db.ProjectByCode(ctx, p.Code); err != nil || got.Cancelled() {
+			t.Fatalf("project after the refused cancel: %+v, %v", got, err)
+		}
 		// Not signed up: signed up and checked in at once.
 		if s, err := db.CheckIn(ctx, p.ID, li, at(8, 40)); err != nil || s.Place != 2 {
 			t.Fatalf("walk-in check-in = %+v, %v", s, err)

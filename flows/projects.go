@@ -145,28 +145,28 @@ func CheckProject(p *Project, loc *time.Location) error {
 	runes := utf8.RuneCountInString
 	switch {
 	case runes(p.Title) < MinProjectTitle || runes(p.Title) > MaxProjectTitle:
-		return projectErr("title must have %d–%d characters", MinProjectTitle, MaxProjectTitle)
+		return projectErr("标题应为%d–%d个字，例如 人民广场清扫", MinProjectTitle, MaxProjectTitle)
 	case p.Unit == "":
-		return projectErr("unit is required")
+		return projectErr("请填写发起单位")
 	case p.Date.IsZero():
-		return projectErr("date is required (YYYY-MM-DD)")
+		return projectErr("请填写日期，例如 2026-12-05")
 	case p.StartMin < 0 || p.EndMin > 24*60 || p.EndMin <= p.StartMin:
-		return projectErr("start and end must be HH:MM on the same day, end after start")
+		return projectErr("开始和结束时间应在同一天，结束晚于开始，例如 09:00 到 11:00")
 	case p.EndMin-p.StartMin < MinSessionMinutes || p.EndMin-p.StartMin > MaxSessionMinutes:
-		return projectErr("a project lasts from 30 minutes to 12 hours")
+		return projectErr("项目时长应在30分钟到12小时之间")
 	case runes(p.Place.Label) < MinProjectPlace || runes(p.Place.Label) > MaxProjectPlace:
-		return projectErr("place must have %d–%d characters", MinProjectPlace, MaxProjectPlace)
+		return projectErr("地点应为%d–%d个字", MinProjectPlace, MaxProjectPlace)
 	case p.Place.HasCoords && (math.IsNaN(p.Place.Latitude) || math.IsNaN(p.Place.Longitude) ||
 		math.Abs(p.Place.Latitude) > 90 || math.Abs(p.Place.Longitude) > 180):
-		return projectErr("latitude must be in [-90, 90] and longitude in [-180, 180]")
+		return projectErr("纬度应在 -90 到 90 之间，经度在 -180 到 180 之间")
 	case p.Slots < 1 || p.Slots > MaxProjectSlots:
-		return projectErr("slots must be from 1 to %d", MaxProjectSlots)
+		return projectErr("名额应为1–%d个", MaxProjectSlots)
 	case !slices.Contains(ServiceCategories, p.Category):
-		return projectErr("category must be one of %s", strings.Join(ServiceCategories, ", "))
+		return projectErr("服务类别应为 %s 之一", strings.Join(ServiceCategories, "、"))
 	case runes(p.Content) < MinProjectContent || runes(p.Content) > MaxProjectContent:
-		return projectErr("content must have %d–%d characters", MinProjectContent, MaxProjectContent)
+		return projectErr("内容应为%d–%d个字", MinProjectContent, MaxProjectContent)
 	case !p.TargetAll && len(p.Grids) == 0 && len(p.Units) == 0:
-		return projectErr(`targets must be {"all": true} or name grids or units`)
+		return projectErr(`请选择面向对象：全部成员（targets {"all": true}），或指定网格、单位`)
 	}
 	p.Starts = p.Date.In(loc).Add(time.Duration(p.StartMin) * time.Minute)
 	p.Ends = p.Date.In(loc).Add(time.Duration(p.EndMin) * time.Minute)
@@ -174,7 +174,7 @@ func CheckProject(p *Project, loc *time.Location) error {
 		p.SignupDeadline = p.Starts
 	}
 	if p.SignupDeadline.After(p.Starts) {
-		return projectErr("signup_deadline must not be after the start")
+		return projectErr("报名截止时间不能晚于项目开始")
 	}
 	return nil
 }

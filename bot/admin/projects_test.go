@@ -149,6 +149,13 @@ func TestProjectsAPI(t *testing.T) {
 	wantError(t, f.do(http.MethodDelete, "/api/v1/projects/"+made.Code, "", ""), http.StatusUnauthorized)
 	wantError(t, f.do(http.MethodDelete, "/api/v1/projects/"+made.Code, "cg", ""), http.StatusForbidden)
 	wantError(t, f.do(http.MethodDelete, "/api/v1/projects/nope", "boss", ""), http.StatusNotFound)
+	// 李四 checked in: cancelling would lose his service.
+	if w := f.do(http.MethodDelete, "/api/v1/projects/"+made.Code, "wmb", ""); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "已有1人签到") {
+		t.Fatalf("cancel with a check-in: %d %s, want 409", w.Code, w.Body)
+	}
+	if _, err := f.db.SQL().Exec(`UPDATE project_signups SET checked_in_at = NULL`); err != nil {
+		t.Fatal(err)
+	}
 	if w := f.do(http.MethodDelete, "/api/v1/projects/"+made.Code, "wmb", ""); w.Code != http.StatusNoContent {
 		t.Fatalf("cancel: %d %s", w.Code, w.Body)
 	}

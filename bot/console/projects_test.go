@@ -52,6 +52,11 @@ func TestProjectPages(t *testing.T) {
 	}
 	wantPage(t, cg.get("/admin/projects/XM-20300615-001"), http.StatusForbidden)
 	wantPage(t, cg.post("/admin/projects/XM-20300615-001/cancel", url.Values{}), http.StatusForbidden)
+	// 张三 checked in: cancelling would lose his service.
+	wantPage(t, wmb.post("/admin/projects/XM-20300615-001/cancel", url.Values{}), http.StatusConflict)
+	if _, err := f.db.SQL().Exec(`UPDATE project_signups SET checked_in_at = NULL`); err != nil {
+		t.Fatal(err)
+	}
 	r = wmb.post("/admin/projects/XM-20300615-001/cancel", url.Values{})
 	if r.code != http.StatusSeeOther {
 		t.Fatalf("cancel: %d %s", r.code, r.body)

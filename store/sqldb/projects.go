@@ -296,11 +296,11 @@ func (db *DB) CancelProject(ctx context.Context, code, by string) (flows.Project
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			switch {
 			case p.Cancelled():
-				return &flows.ProjectError{Msg: "project " + code + " is cancelled already"}
+				return &flows.ProjectError{Msg: "项目 " + code + " 已取消"}
 			case !p.Ends.After(now.Time):
-				return &flows.ProjectError{Msg: "project " + code + " has ended"}
+				return &flows.ProjectError{Msg: "项目 " + code + " 已结束，不能取消"}
 			}
-			return &flows.ProjectError{Msg: fmt.Sprintf("project %s has %d members checked in: it is not cancelled, so their service is recorded at check-out", code, p.CheckedIn)}
+			return &flows.ProjectError{Msg: fmt.Sprintf("项目 %s 已有%d人签到，不能取消：签退（或结束2小时后自动签退）时为他们生成服务记录", code, p.CheckedIn)}
 		}
 		var members []int64
 		if err := tx.SelectContext(ctx, &members, db.q(`SELECT member_id FROM project_signups WHERE project_id = ? ORDER BY id`), p.ID); err != nil {

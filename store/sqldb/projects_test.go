@@ -301,7 +301,7 @@ func TestCheckInOutRecord(t *testing.T) {
 		}
 		// Checked in: the project is not cancelled, which would lose the
 		// member's service.
-		if _, err := db.CancelProject(ctx, p.Code, "boss"); !errors.As(err, &pe) || !strings.Contains(pe.Msg, "checked in") {
+		if _, err := db.CancelProject(ctx, p.Code, "boss"); !errors.As(err, &pe) || !strings.Contains(pe.Msg, "已有1人签到") {
 			t.Fatalf("cancel after a check-in: %v, want refused", err)
 		}
 		if got, err := db.ProjectByCode(ctx, p.Code); err != nil || got.Cancelled() {

@@ -179,6 +179,19 @@ func CheckProject(p *Project, loc *time.Location) error {
 	return nil
 }
 
+// CheckProjectOpen refuses publishing a project (after CheckProject) that
+// no one could join: one that has started by now, or whose sign-up
+// deadline has passed.
+func CheckProjectOpen(p Project, now time.Time) error {
+	switch {
+	case !p.Starts.After(now):
+		return projectErr("项目开始时间 %s 已过，请选择以后的日期和时间", p.Starts.In(now.Location()).Format("2006-01-02 15:04"))
+	case !p.SignupDeadline.After(now):
+		return projectErr("报名截止时间 %s 已过", p.SignupDeadline.In(now.Location()).Format("2006-01-02 15:04"))
+	}
+	return nil
+}
+
 // CheckLocation decides a check-in by location: nil within CheckInRadius
 // of the project's coordinates; a *ProjectError giving the distance in
 // metres when farther, or saying that only the code works when the

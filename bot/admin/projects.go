@@ -161,6 +161,9 @@ func (a *API) projectFromRequest(req projectRequest, by string) (flows.Project, 
 	if err := flows.CheckProject(&p, a.cfg.Loc); err != nil {
 		return p, BadRequest(err.Error())
 	}
+	if err := flows.CheckProjectOpen(p, a.cfg.Now().In(a.cfg.Loc)); err != nil {
+		return p, BadRequest(err.Error())
+	}
 	return p, nil
 }
 

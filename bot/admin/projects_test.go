@@ -57,6 +57,8 @@ func TestProjectsAPI(t *testing.T) {
 		`{"content": "短"}`, `{"targets": {}}`, `{"signup_deadline": "tomorrow"}`,
 		`{"signup_deadline": "2030-06-15T10:00:00+08:00"}`, `{"unit": "无此单位"}`, `{"grid": "九号网格"}`,
 		`{"targets": {"units": ["无此单位"]}}`, `{"place": "广"}`, `{"surprise": 1}`,
+		// No one could join them: started already, sign-ups closed already.
+		`{"date": "2020-06-15"}`, `{"signup_deadline": "2020-01-01T10:00:00+08:00"}`,
 	} {
 		w := f.do(http.MethodPost, "/api/v1/projects", "boss", projectBody(t, bad))
 		if w.Code != http.StatusBadRequest {

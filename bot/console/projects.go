@@ -118,6 +118,9 @@ func (c *Console) parseProject(d *projectFormData) (flows.Project, string) {
 	if err := flows.CheckProject(&p, c.cfg.Loc); err != nil {
 		return p, "项目有误：" + err.Error()
 	}
+	if err := flows.CheckProjectOpen(p, c.cfg.Now().In(c.cfg.Loc)); err != nil {
+		return p, "项目有误：" + err.Error()
+	}
 	return p, ""
 }
 

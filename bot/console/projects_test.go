@@ -33,6 +33,8 @@ func TestProjectPages(t *testing.T) {
 	wantPage(t, wmb.post("/admin/projects", projectForm("slots", "0")), http.StatusUnprocessableEntity, "slots")
 	wantPage(t, wmb.post("/admin/projects", projectForm("latitude", "")), http.StatusUnprocessableEntity, "纬度和经度")
 	wantPage(t, wmb.post("/admin/projects", projectForm("unit", "市城管局")), http.StatusForbidden)
+	wantPage(t, wmb.post("/admin/projects", projectForm("date", "2020-06-15")), http.StatusUnprocessableEntity, "已过")
+	wantPage(t, wmb.post("/admin/projects", projectForm("title", "扫")), http.StatusUnprocessableEntity, "标题应为2–50个字")
 	r := wmb.post("/admin/projects", projectForm())
 	if r.code != http.StatusSeeOther || r.location != "/admin/projects/XM-20300615-001?msg=project" {
 		t.Fatalf("create: %d %q %s", r.code, r.location, r.body)

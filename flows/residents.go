@@ -250,7 +250,6 @@ func validCategory(c string) bool {
 // when refused.
 func CheckNewPairing(p *NewPairing) error {
 	seen := map[int64]bool{}
-	var ids []int64
 	for _, id := range p.MemberIDs {
 		if id <= 0 {
 			return &ResidentError{Msg: "成员编号无效"}
@@ -259,9 +258,8 @@ func CheckNewPairing(p *NewPairing) error {
 			return &ResidentError{Msg: "结对成员重复：每位成员只列一次"}
 		}
 		seen[id] = true
-		ids = append(ids, id)
 	}
-	if len(ids) < MinPairMembers || len(ids) > MaxPairMembers {
+	if n := len(p.MemberIDs); n < MinPairMembers || n > MaxPairMembers {
 		return &ResidentError{Msg: fmt.Sprintf("结对成员应为%d–%d人", MinPairMembers, MaxPairMembers)}
 	}
 	if p.CadenceDays == 0 {

@@ -166,9 +166,8 @@ const maxDecodedMembers = 4096
 
 // member is cachedMember(entry, gen), from the map when decoded before.
 func (d *decodedMembers) member(entry, gen string) *flows.MemberLookup {
-	g, _, ok := strings.Cut(entry, "|")
-	if !ok || g != gen {
-		return nil
+	if g, _, _ := strings.Cut(entry, "|"); g != gen {
+		return nil // another generation's: cachedMember would refuse it too
 	}
 	d.mu.Lock()
 	m, hit := d.m[entry]

@@ -36,7 +36,7 @@ func TestServiceDayCyclesThroughAMonth(t *testing.T) {
 func TestBenchFlags(t *testing.T) {
 	cfg := Settings{TZ: time.UTC}
 	o, err := parseFlags(cfg, nil, io.Discard)
-	if err != nil || o.users != 200 || o.rounds != 3 || o.concurrency != 200 || o.rate != 1000 || o.duration != 10*time.Second || o.db != "sqlite" {
+	if err != nil || o.users != 200 || o.rounds != 10 || o.concurrency != 200 || o.rate != 1000 || o.duration != 10*time.Second || o.db != "sqlite" {
 		t.Fatalf("defaults: %+v %v", o, err)
 	}
 	for _, args := range [][]string{

@@ -17,6 +17,11 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a unique rule was violated (a member already bound, a duplicate code).
 	ErrConflict = errors.New("conflict")
+	// ErrAlreadyCreated means the form a create carries the key of
+	// (FormKey) created its notice or project before: a form sent twice,
+	// by a double click or a resent request. Nothing more is created; the
+	// store sets the first one's ID (and code) on the value it was given.
+	ErrAlreadyCreated = errors.New("already created by this form")
 )
 
 // Role is a member's role on the roster.

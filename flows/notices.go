@@ -39,6 +39,9 @@ type Notice struct {
 	// was sent, and when (zero: not cancelled).
 	CancelledBy string
 	CancelledAt time.Time
+	// FormKey, when set, is the key of the console form that creates the
+	// notice: a second create with it is ErrAlreadyCreated (written only).
+	FormKey string
 }
 
 // DeliveryState is where one recipient's message is.

@@ -51,6 +51,9 @@ type Project struct {
 	CreatedAt time.Time
 	// CancelledAt is when the project was cancelled; zero when it was not.
 	CancelledAt time.Time
+	// FormKey, when set, is the key of the console form that creates the
+	// project: a second create with it is ErrAlreadyCreated (written only).
+	FormKey string
 }
 
 // Left is how many places are still free.

@@ -221,12 +221,36 @@ func (a *API) createNotice(c *gin.Context) error {
 	case n.SendAt.After(a.cfg.Now().Add(maxSendAhead)):
 		return BadRequest("send_at " + a.rfc3339(n.SendAt) + " is more than a year ahead")
 	}
-	if err := a.cfg.Store.CreateNotice(c.Request.Context(), &n); err != nil {
+	if n.FormKey, err = idempotencyKey(c); err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if err := a.cfg.Store.CreateNotice(c.Request.Context(), &n); errors.Is(err, flows.ErrAlreadyCreated) {
+		status = http.StatusOK // the request sent again: the notice it created
+	} else if err != nil {
 		return unknownTarget(err)
 	}
 	c.Header("Location", "/api/v1/notices/"+strconv.FormatInt(n.ID, 10))
-	c.JSON(http.StatusCreated, gin.H{"id": n.ID})
+	c.JSON(status, gin.H{"id": n.ID})
 	return nil
+}
+
+// maxIdempotencyKey is the longest Idempotency-Key header taken.
+const maxIdempotencyKey = 200
+
+// idempotencyKey is the key a create stores for the request's
+// Idempotency-Key header, "" without one: a POST sent again with the same
+// key (a client retrying after a timeout) creates nothing and answers 200
+// with what the first created. Keys are the admin's own.
+func idempotencyKey(c *gin.Context) (string, error) {
+	k := c.GetHeader("Idempotency-Key")
+	if k == "" {
+		return "", nil
+	}
+	if len(k) > maxIdempotencyKey || strings.IndexFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+		return "", BadRequest(fmt.Sprintf("Idempotency-Key must be 1 to %d printable ASCII characters", maxIdempotencyKey))
+	}
+	return "api|" + adminOf(c).Username + "|" + k, nil
 }
 
 func (a *API) countNotice(c *gin.Context) error {

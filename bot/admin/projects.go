@@ -193,7 +193,16 @@ func (a *API) createProject(c *gin.Context) error {
 	if p.Notify && !adm.CanNotify(flows.Notice{TargetAll: p.TargetAll, Grids: p.Grids, Units: p.Units}) {
 		return adm.Forbidden(flows.ResourceNoticeTargets)
 	}
+	if p.FormKey, err = idempotencyKey(c); err != nil {
+		return err
+	}
+	status := http.StatusCreated
 	err = a.cfg.Store.CreateProject(c.Request.Context(), &p, a.cfg.Loc)
+	if errors.Is(err, flows.ErrAlreadyCreated) {
+		// The request sent again: the project it created, as it is now.
+		status = http.StatusOK
+		p, err = a.cfg.Store.ProjectByCode(c.Request.Context(), p.Code)
+	}
 	if errors.Is(err, flows.ErrNotFound) {
 		return BadRequest(strings.TrimPrefix(err.Error(), "store: create project: "))
 	}
@@ -202,7 +211,7 @@ func (a *API) createProject(c *gin.Context) error {
 	}
 	out := a.projectJSON(p)
 	out.CheckinCode = p.CheckinCode
-	c.JSON(http.StatusCreated, out)
+	c.JSON(status, out)
 	return nil
 }
 

@@ -71,12 +71,14 @@ type noticeFormData struct {
 	Preview notices.Preview
 	// OwnUnit is the only target a unit admin may choose; "" for the office.
 	OwnUnit string
+	// FormKey is the form's own key (see formKeyOf).
+	FormKey string
 }
 
 const formTime = "2006-01-02T15:04" // <input type="datetime-local">
 
 func (c *Console) noticeForm(ctx *gin.Context) error {
-	d := noticeFormData{}
+	d := noticeFormData{FormKey: formKeyOf(ctx)}
 	if err := c.offerTargets(ctx, &d); err != nil {
 		return err
 	}
@@ -179,6 +181,7 @@ func (c *Console) composeNotice(ctx *gin.Context) error {
 		EventTime: strings.TrimSpace(ctx.PostForm("event_time")), Place: strings.TrimSpace(ctx.PostForm("place")),
 		SendAt: strings.TrimSpace(ctx.PostForm("send_at")), All: ctx.PostForm("all") == "1",
 		Grids: formNames(ctx.PostFormArray("grid")), Units: formNames(ctx.PostFormArray("unit")),
+		FormKey: formKeyOf(ctx),
 	}
 	// A unit admin who names any other target is refused, as the API
 	// refuses them, before the names are looked at.
@@ -211,7 +214,10 @@ func (c *Console) composeNotice(ctx *gin.Context) error {
 		}
 	} else {
 		n.CreatedBy = adminOf(ctx).Username
-		if err = c.cfg.Store.CreateNotice(rctx, &n); err == nil {
+		n.FormKey = storedFormKey(ctx, d.FormKey)
+		// The form sent again (a double click) leads to the notice it
+		// created: a second notice would reach every member twice.
+		if err = c.cfg.Store.CreateNotice(rctx, &n); err == nil || errors.Is(err, flows.ErrAlreadyCreated) {
 			ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=created", Path, n.ID))
 			return nil
 		}

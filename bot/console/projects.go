@@ -49,6 +49,8 @@ type projectFormData struct {
 	AllGrids, AllUnits, Categories                                  []string // offered
 	// OwnUnit is the organiser of a unit admin's projects; "" for the office.
 	OwnUnit string
+	// FormKey is the form's own key (see formKeyOf).
+	FormKey string
 }
 
 // offerProjectChoices fills what the form offers.
@@ -72,7 +74,7 @@ func (c *Console) offerProjectChoices(ctx *gin.Context, d *projectFormData) erro
 }
 
 func (c *Console) projectForm(ctx *gin.Context) error {
-	d := projectFormData{Start: "09:00", End: "11:00", Slots: "10", All: true}
+	d := projectFormData{Start: "09:00", End: "11:00", Slots: "10", All: true, FormKey: formKeyOf(ctx)}
 	if err := c.offerProjectChoices(ctx, &d); err != nil {
 		return err
 	}
@@ -132,6 +134,7 @@ func (c *Console) createProject(ctx *gin.Context) error {
 		Slots: form("slots"), Category: form("category"), Content: form("content"), Deadline: form("signup_deadline"),
 		All: form("all") == "1", Notify: form("notify") == "1",
 		Grids: formNames(ctx.PostFormArray("target_grid")), Units: formNames(ctx.PostFormArray("target_unit")),
+		FormKey: formKeyOf(ctx),
 	}
 	adm := adminOf(ctx)
 	if adm.Role != flows.AdminOffice && d.Unit != adm.Unit {
@@ -152,11 +155,13 @@ func (c *Console) createProject(ctx *gin.Context) error {
 		return again("单位管理员发布的项目只能通知本单位：请只选择「" + adm.Unit + "」，或不发通知。")
 	}
 	p.CreatedBy = adm.Username
+	p.FormKey = storedFormKey(ctx, d.FormKey)
 	err := c.cfg.Store.CreateProject(ctx.Request.Context(), &p, c.cfg.Loc)
 	if errors.Is(err, flows.ErrNotFound) {
 		return again("所选单位或网格不存在，请重新选择。")
 	}
-	if err != nil {
+	// The form sent again (a double click) leads to the project it created.
+	if err != nil && !errors.Is(err, flows.ErrAlreadyCreated) {
 		return err
 	}
 	ctx.Redirect(http.StatusSeeOther, Path+"/projects/"+p.Code+"?msg=project")

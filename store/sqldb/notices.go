@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -84,13 +85,63 @@ func (db *DB) CreateNotice(ctx context.Context, n *flows.Notice) error {
 				}
 			}
 		}
+		if _, found, err := formKeyOwner(ctx, tx, db, "notices", n.FormKey); err != nil || found {
+			return cmp.Or(err, errFormKeyUsed)
+		}
 		return db.insertNotice(ctx, tx, n, now)
 	})
 	if err != nil {
-		return wrap("create notice", err)
+		return wrap("create notice", db.formKeyUsed(ctx, "notices", n.FormKey, err, func(o formOwner) { n.ID = o.ID }))
 	}
 	n.CreatedAt, n.State = now.Time, flows.NoticeScheduled
 	return nil
+}
+
+// errFormKeyUsed is a create's transaction finding its form key taken.
+var errFormKeyUsed = errors.New("form key used")
+
+// formOwner is the row a form key created.
+type formOwner struct {
+	ID   int64  `db:"id"`
+	Code string `db:"code"`
+}
+
+// formKeyOwner reads the row of table (notices or projects) that form key
+// key created; found is false when key is "" or created none.
+func formKeyOwner(ctx context.Context, q sqlx.QueryerContext, db *DB, table, key string) (formOwner, bool, error) {
+	var o formOwner
+	if key == "" {
+		return o, false, nil
+	}
+	cols := "id, '' AS code"
+	if table == "projects" {
+		cols = "id, code"
+	}
+	err := sqlx.GetContext(ctx, q, &o, db.q(`SELECT `+cols+` FROM `+table+` WHERE form_key = ?`), key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, false, nil
+	}
+	return o, err == nil, err
+}
+
+// formKeyUsed turns the failure err of a create carrying form key key
+// into flows.ErrAlreadyCreated, after giving set the first row, when the
+// key created a row of table: found in the transaction (errFormKeyUsed),
+// or committed by a create running alongside (a unique violation, read
+// now). Any other err is returned as it is.
+func (db *DB) formKeyUsed(ctx context.Context, table, key string, err error, set func(formOwner)) error {
+	if key == "" || (!errors.Is(err, errFormKeyUsed) && !isUniqueViolation(err)) {
+		return err
+	}
+	o, found, lerr := formKeyOwner(ctx, db.db, db, table, key)
+	switch {
+	case lerr != nil:
+		return lerr
+	case !found:
+		return err
+	}
+	set(o)
+	return flows.ErrAlreadyCreated
 }
 
 // insertNotice inserts a validated notice, its targets and its
@@ -101,11 +152,11 @@ func (db *DB) insertNotice(ctx context.Context, tx *sqlx.Tx, n *flows.Notice, no
 		eventTime = &dbTime{n.EventTime.UTC().Truncate(time.Microsecond)}
 	}
 	const insert = `
-INSERT INTO notices (title, content, event_time, place, target_all, role, send_at, created_by, created_at, state)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled')
+INSERT INTO notices (title, content, event_time, place, target_all, role, send_at, created_by, created_at, state, form_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?)
 RETURNING id`
 	if err := tx.GetContext(ctx, &n.ID, db.q(insert), n.Title, n.Content, eventTime, n.Place,
-		n.TargetAll, string(n.Role), dbTime{n.SendAt}, n.CreatedBy, now); err != nil {
+		n.TargetAll, string(n.Role), dbTime{n.SendAt}, n.CreatedBy, now, nullText(n.FormKey)); err != nil {
 		return err
 	}
 	const target = `INSERT INTO notice_targets (notice_id, kind, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`

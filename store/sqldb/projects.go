@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -106,6 +107,9 @@ func (db *DB) CreateProject(ctx context.Context, p *flows.Project, loc *time.Loc
 	}
 	now := db.stamp()
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+		if _, found, err := formKeyOwner(ctx, tx, db, "projects", p.FormKey); err != nil || found {
+			return cmp.Or(err, errFormKeyUsed)
+		}
 		idOf := func(table, name string) (int64, error) {
 			var id int64
 			err := tx.GetContext(ctx, &id, db.q(`SELECT id FROM `+table+` WHERE name = ?`), name)
@@ -149,14 +153,14 @@ func (db *DB) CreateProject(ctx context.Context, p *flows.Project, loc *time.Loc
 		const insert = `
 INSERT INTO projects (code, title, unit_id, grid_id, project_date, start_min, end_min, starts_at, ends_at,
     place, latitude, longitude, slots, category, content, target_all, signup_deadline, checkin_code,
-    notice_id, created_by, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    notice_id, created_by, created_at, form_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 		lat, lng := coords(p.Place)
 		if err := tx.GetContext(ctx, &p.ID, db.q(insert), p.Code, p.Title, p.UnitID, nullID(p.GridID), dbDate(p.Date),
 			p.StartMin, p.EndMin, dbTime{p.Starts.UTC()}, dbTime{p.Ends.UTC()}, p.Place.Label, lat, lng, p.Slots,
 			p.Category, p.Content, p.TargetAll, dbTime{p.SignupDeadline.UTC().Truncate(time.Microsecond)}, code,
-			nullID(p.NoticeID), p.CreatedBy, now); err != nil {
+			nullID(p.NoticeID), p.CreatedBy, now, nullText(p.FormKey)); err != nil {
 			return err
 		}
 		const target = `INSERT INTO project_targets (project_id, kind, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
@@ -173,7 +177,7 @@ RETURNING id`
 		return nil
 	})
 	if err != nil {
-		return wrap("create project", err)
+		return wrap("create project", db.formKeyUsed(ctx, "projects", p.FormKey, err, func(o formOwner) { p.ID, p.Code = o.ID, o.Code }))
 	}
 	p.CheckinCode, p.CreatedAt = code, now.Time
 	return nil

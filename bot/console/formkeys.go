@@ -1,0 +1,37 @@
+package console
+
+import (
+	"crypto/rand"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// A form that creates a notice or a project carries a key of its own, a
+// hidden field made when the form is first shown and kept while it is
+// shown again (a refusal, a preview). The store creates nothing for a key
+// it has seen (flows.ErrAlreadyCreated): a double click on 发送, or the
+// browser sending the form again, leads to what the first send created
+// instead of notifying every member twice.
+
+// formKeyOf is the key the posted form carries, or a new one when it
+// carries none that could be ours (a page from before keys, a hand-made
+// request), so the form shown again is keyed from then on.
+func formKeyOf(ctx *gin.Context) string {
+	if k := ctx.PostForm("form_key"); isFormKey(k) {
+		return k
+	}
+	return rand.Text()
+}
+
+// isFormKey reports whether k has the shape of rand.Text: 26 characters
+// of the base32 alphabet.
+func isFormKey(k string) bool {
+	return len(k) == 26 && strings.Trim(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") == ""
+}
+
+// storedFormKey is the key a create stores for the form key k: the admin's
+// own, so no one's form can lead to what another admin created.
+func storedFormKey(ctx *gin.Context, k string) string {
+	return adminOf(ctx).Username + "|" + k
+}

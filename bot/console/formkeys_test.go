@@ -1,0 +1,86 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"gridbot/flows"
+)
+
+var formKeyField = regexp.MustCompile(`name="form_key" value="([A-Z2-7]{26})"`)
+
+// formKeyIn is the form key of a form page.
+func formKeyIn(t *testing.T, r resp) string {
+	t.Helper()
+	m := formKeyField.FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no form key in the form (%d):\n%s", r.code, r.body)
+	}
+	return m[1]
+}
+
+// TestNoticeFormSentTwice: the notice form sent twice (a double click on
+// 发送, the browser resending it) creates one notice, and both answers
+// lead to it. The key survives a refusal and a preview; a new form has a
+// new key; a form without one still creates.
+func TestNoticeFormSentTwice(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	b := f.as("boss")
+	key := formKeyIn(t, b.get("/admin/notices/new"))
+	if other := formKeyIn(t, b.get("/admin/notices/new")); other == key {
+		t.Fatalf("two forms share the key %s", key)
+	}
+	form := url.Values{"title": {"周末清扫"}, "content": {"周六上午九点集合"}, "grid": {"一号网格"}, "form_key": {key}}
+	refused := url.Values{"content": {"周六上午九点集合"}, "grid": {"一号网格"}, "form_key": {key}}
+	if got := formKeyIn(t, b.post("/admin/notices", refused)); got != key {
+		t.Errorf("refused form shown again with key %s, want %s", got, key)
+	}
+	form.Set("action", "preview")
+	if got := formKeyIn(t, b.post("/admin/notices", form)); got != key {
+		t.Errorf("preview shown with key %s, want %s", got, key)
+	}
+	form.Set("action", "send")
+	first := b.post("/admin/notices", form)
+	second := b.post("/admin/notices", form)
+	if first.code != http.StatusSeeOther || second.code != http.StatusSeeOther || first.location != second.location {
+		t.Fatalf("sent twice: %d %q, then %d %q", first.code, first.location, second.code, second.location)
+	}
+	wantPage(t, b.get(second.location), http.StatusOK, "周末清扫", "通知已创建")
+	ns, err := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10})
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("notices after the form sent twice: %d %v, want 1", len(ns), err)
+	}
+	form.Del("form_key")
+	if r := b.post("/admin/notices", form); r.code != http.StatusSeeOther || r.location == first.location {
+		t.Fatalf("form without a key: %d %q", r.code, r.location)
+	}
+	if ns, _ := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10}); len(ns) != 2 {
+		t.Fatalf("notices = %d, want 2", len(ns))
+	}
+}
+
+// TestProjectFormSentTwice: the project form sent twice creates one
+// project (and one notice of it), both answers leading to it.
+func TestProjectFormSentTwice(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	boss := f.as("boss")
+	form := projectForm("notify", "1")
+	form.Set("form_key", formKeyIn(t, boss.get("/admin/projects/new")))
+	first := boss.post("/admin/projects", form)
+	second := boss.post("/admin/projects", form)
+	if first.code != http.StatusSeeOther || first.location != "/admin/projects/XM-20300615-001?msg=project" || second.location != first.location {
+		t.Fatalf("sent twice: %d %q, then %d %q", first.code, first.location, second.code, second.location)
+	}
+	ps, err := f.db.Projects(ctx, flows.ProjectFilter{})
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("projects after the form sent twice: %d %v, want 1", len(ps), err)
+	}
+	if ns, _ := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10}); len(ns) != 1 {
+		t.Fatalf("notices of the project = %d, want 1", len(ns))
+	}
+}

@@ -1,0 +1,112 @@
+package sqldb
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"gridbot/flows"
+)
+
+// TestFormKeyCreatesOnce: a notice or a project created twice with the
+// same form key (a double click on the console's 发送) is created once;
+// the second create is flows.ErrAlreadyCreated with the first's ID (and
+// code), and writes nothing: no second notice, send job, target or
+// project notice. Other keys, and no key, create as before.
+func TestFormKeyCreatesOnce(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		seed(t, db)
+		notice := func(key string) flows.Notice {
+			return flows.Notice{Title: "周六大扫除", Content: "带好工具", Grids: []string{"一号网格"}, CreatedBy: "office", FormKey: key}
+		}
+		first := notice("office|KEYONE")
+		if err := db.CreateNotice(ctx, &first); err != nil {
+			t.Fatalf("CreateNotice: %v", err)
+		}
+		again := notice("office|KEYONE")
+		err := db.CreateNotice(ctx, &again)
+		if !errors.Is(err, flows.ErrAlreadyCreated) || again.ID != first.ID {
+			t.Fatalf("CreateNotice again = %v, ID %d; want ErrAlreadyCreated, ID %d", err, again.ID, first.ID)
+		}
+		other, none1, none2 := notice("office|KEYTWO"), notice(""), notice("")
+		for _, n := range []*flows.Notice{&other, &none1, &none2} {
+			if err := db.CreateNotice(ctx, n); err != nil || n.ID == first.ID {
+				t.Fatalf("CreateNotice(key %q) = %v, ID %d", n.FormKey, err, n.ID)
+			}
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM notices`); got != 4 {
+			t.Errorf("notices = %d, want 4", got)
+		}
+		if got := len(jobIDs(t, db, "send_notice", "notice_id", SendNoticeAttempts)); got != 4 {
+			t.Errorf("send_notice jobs = %d, want 4", got)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM notice_targets WHERE notice_id = ?`, first.ID); got != 1 {
+			t.Errorf("targets of the first notice = %d, want 1", got)
+		}
+
+		p := newProject()
+		p.Notify, p.FormKey = true, "boss|KEYONE" // the same text under another admin is another key
+		if err := db.CreateProject(ctx, p, office); err != nil {
+			t.Fatalf("CreateProject: %v", err)
+		}
+		q := newProject()
+		q.Notify, q.FormKey = true, "boss|KEYONE"
+		err = db.CreateProject(ctx, q, office)
+		if !errors.Is(err, flows.ErrAlreadyCreated) || q.ID != p.ID || q.Code != p.Code {
+			t.Fatalf("CreateProject again = %v, %d %s; want ErrAlreadyCreated, %d %s", err, q.ID, q.Code, p.ID, p.Code)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM projects`); got != 1 {
+			t.Errorf("projects = %d, want 1", got)
+		}
+		if got := count(t, db, `SELECT COUNT(*) FROM notices`); got != 5 {
+			t.Errorf("notices = %d after the project's, want 5 (one project notice)", got)
+		}
+		r := newProject()
+		r.FormKey = "boss|KEYTWO"
+		if err := db.CreateProject(ctx, r, office); err != nil || r.Code == p.Code {
+			t.Fatalf("CreateProject(another key) = %v, code %s", err, r.Code)
+		}
+	})
+}
+
+// TestFormKeyConcurrent: the same form sent twice at once, to two
+// instances, creates one notice; the other create finds it.
+func TestFormKeyConcurrent(t *testing.T) {
+	forEachDialectTwice(t, func(t *testing.T, a, b *DB) {
+		ctx := context.Background()
+		seed(t, a)
+		for round := range 5 {
+			key := "office|ROUND" + string(rune('A'+round))
+			ns := make([]flows.Notice, 2)
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i, db := range []*DB{a, b} {
+				wg.Go(func() {
+					ns[i] = flows.Notice{Title: "通知", Content: "内容", TargetAll: true, CreatedBy: "office", FormKey: key}
+					errs[i] = db.CreateNotice(ctx, &ns[i])
+				})
+			}
+			wg.Wait()
+			created := 0
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					created++
+				case !errors.Is(err, flows.ErrAlreadyCreated):
+					t.Fatalf("round %d: create %d: %v", round, i, err)
+				}
+			}
+			if created != 1 || ns[0].ID != ns[1].ID {
+				t.Fatalf("round %d: %d created, IDs %d and %d; want 1 created, one ID", round, created, ns[0].ID, ns[1].ID)
+			}
+		}
+		if got := count(t, a, `SELECT COUNT(*) FROM notices`); got != 5 {
+			t.Errorf("notices = %d, want 5", got)
+		}
+		if got := len(jobIDs(t, a, "send_notice", "notice_id", SendNoticeAttempts)); got != 5 {
+			t.Errorf("send_notice jobs = %d, want 5", got)
+		}
+	})
+}

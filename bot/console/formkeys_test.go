@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"gridbot/flows"
@@ -46,10 +47,11 @@ func TestNoticeFormSentTwice(t *testing.T) {
 	form.Set("action", "send")
 	first := b.post("/admin/notices", form)
 	second := b.post("/admin/notices", form)
-	if first.code != http.StatusSeeOther || second.code != http.StatusSeeOther || first.location != second.location {
+	if first.code != http.StatusSeeOther || second.code != http.StatusSeeOther || !strings.HasSuffix(first.location, "?msg=created") ||
+		strings.TrimSuffix(first.location, "created") != strings.TrimSuffix(second.location, "resent") {
 		t.Fatalf("sent twice: %d %q, then %d %q", first.code, first.location, second.code, second.location)
 	}
-	wantPage(t, b.get(second.location), http.StatusOK, "周末清扫", "通知已创建")
+	wantPage(t, b.get(second.location), http.StatusOK, "周末清扫", "已经发布过这条通知，没有再发一次")
 	ns, err := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10})
 	if err != nil || len(ns) != 1 {
 		t.Fatalf("notices after the form sent twice: %d %v, want 1", len(ns), err)
@@ -73,9 +75,10 @@ func TestProjectFormSentTwice(t *testing.T) {
 	form.Set("form_key", formKeyIn(t, boss.get("/admin/projects/new")))
 	first := boss.post("/admin/projects", form)
 	second := boss.post("/admin/projects", form)
-	if first.code != http.StatusSeeOther || first.location != "/admin/projects/XM-20300615-001?msg=project" || second.location != first.location {
+	if first.code != http.StatusSeeOther || first.location != "/admin/projects/XM-20300615-001?msg=project" || second.location != first.location+"resent" {
 		t.Fatalf("sent twice: %d %q, then %d %q", first.code, first.location, second.code, second.location)
 	}
+	wantPage(t, boss.get(second.location), http.StatusOK, "人民广场清扫", "已经发布过这个项目")
 	ps, err := f.db.Projects(ctx, flows.ProjectFilter{})
 	if err != nil || len(ps) != 1 {
 		t.Fatalf("projects after the form sent twice: %d %v, want 1", len(ps), err)

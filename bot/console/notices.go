@@ -215,10 +215,16 @@ func (c *Console) composeNotice(ctx *gin.Context) error {
 	} else {
 		n.CreatedBy = adminOf(ctx).Username
 		n.FormKey = storedFormKey(ctx, d.FormKey)
-		// The form sent again (a double click) leads to the notice it
-		// created: a second notice would reach every member twice.
-		if err = c.cfg.Store.CreateNotice(rctx, &n); err == nil || errors.Is(err, flows.ErrAlreadyCreated) {
-			ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=created", Path, n.ID))
+		// The form sent again (a double click, or back and 发送 once
+		// more) leads to the notice it created, saying nothing more was
+		// sent: a second notice would reach every member twice.
+		err = c.cfg.Store.CreateNotice(rctx, &n)
+		if err == nil || errors.Is(err, flows.ErrAlreadyCreated) {
+			msg := "created"
+			if err != nil {
+				msg = "resent"
+			}
+			ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=%s", Path, n.ID, msg))
 			return nil
 		}
 	}

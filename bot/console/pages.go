@@ -40,6 +40,8 @@ var flashes = map[string]string{
 	"reopened":        "本月已重新开放：考核按最新记录计算，可以补登。",
 	"noticecancelled": "通知已取消，不会发出。",
 	"schedule":        "定时提醒已保存，从下一个提醒时间起生效。",
+	"resent":          "这份表单已经发布过这条通知，没有再发一次；要发新的通知，请重新打开「发布通知」。",
+	"projectresent":   "这份表单已经发布过这个项目，没有再发布一次；要发布新的项目，请重新打开「发布志愿项目」。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }

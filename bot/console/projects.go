@@ -160,8 +160,13 @@ func (c *Console) createProject(ctx *gin.Context) error {
 	if errors.Is(err, flows.ErrNotFound) {
 		return again("所选单位或网格不存在，请重新选择。")
 	}
-	// The form sent again (a double click) leads to the project it created.
-	if err != nil && !errors.Is(err, flows.ErrAlreadyCreated) {
+	// The form sent again (a double click, or back and 发布 once more)
+	// leads to the project it created, saying nothing more was published.
+	if errors.Is(err, flows.ErrAlreadyCreated) {
+		ctx.Redirect(http.StatusSeeOther, Path+"/projects/"+p.Code+"?msg=projectresent")
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	ctx.Redirect(http.StatusSeeOther, Path+"/projects/"+p.Code+"?msg=project")

@@ -5,6 +5,8 @@
 package flows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,6 +25,21 @@ var (
 	// store sets the first one's ID (and code) on the value it was given.
 	ErrAlreadyCreated = errors.New("already created by this form")
 )
+
+// FormKeyOf is the FormKey a create stores for the key a form or request
+// of source ("console", "api") sent by admin carries, and for the request
+// itself where it names one (the API's body): a digest, so no admin's key
+// can be another's, whatever the names hold, and a request sent again
+// with the key but another body is another key.
+func FormKeyOf(source, admin, key string, request []byte) string {
+	h := sha256.New()
+	for _, part := range []string{source, admin, key} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	h.Write(request)
+	return hex.EncodeToString(h.Sum(nil))
+}
 
 // Role is a member's role on the roster.
 type Role string

@@ -61,9 +61,12 @@ type Assignment struct {
 }
 
 // AssignmentError is an assignment or a handling the store refuses: an
-// unknown unit, a member who is not a reviewer of the handler unit.
+// unknown unit, a deadline before the report was made (Made set), a
+// member who is not a reviewer of the handler unit.
 type AssignmentError struct {
 	Msg string
+	// Made is when the report was made, for a deadline before it.
+	Made time.Time
 }
 
 func (e *AssignmentError) Error() string { return e.Msg }

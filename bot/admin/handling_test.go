@@ -2,10 +2,12 @@ package admin
 
 import (
 	"gridbot/flows"
+	"gridbot/store/sqldb/sqldbtest"
 
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // reportOut is a report as the API answers it, with the fields of SPEC §15.
@@ -77,6 +79,8 @@ func TestReassignAndOverdue(t *testing.T) {
 	if r := decodeReport(t, w.Body.Bytes()); r.HandlerUnit != "市城管局" || r.Overdue {
 		t.Errorf("reassigned = %+v", r)
 	}
+	wantError(t, f.do(http.MethodPatch, path, "boss", `{"deadline":"2020-01-01"}`), http.StatusBadRequest) // before the report
+	sqldbtest.BackdateReport(t, f.db, f.report.Code, time.Date(2019, 12, 30, 9, 0, 0, 0, shanghai))
 	w = f.do(http.MethodPatch, path, "boss", `{"deadline":"2020-01-01"}`)
 	if w.Code != http.StatusOK {
 		t.Fatalf("move deadline: %d %s", w.Code, w.Body)

@@ -22,7 +22,8 @@ func (f *fixture) doKeyed(path, user, body, key string) *httptest.ResponseRecord
 
 // TestIdempotencyKey: a create sent again with the same Idempotency-Key
 // (a client retrying after a timeout) creates nothing and answers 200 with
-// what the first created; the key is the admin's own, and a bad key is 400.
+// what the first created; the key is the admin's own and of the body
+// (another body is another create), and a bad key is 400.
 func TestIdempotencyKey(t *testing.T) {
 	f := newFixture(t)
 	body := `{"title":"周六大扫除","content":"带好工具","targets":{"units":["市文明办"]}}`
@@ -38,12 +39,16 @@ func TestIdempotencyKey(t *testing.T) {
 	if w := f.doKeyed("/api/v1/notices", "wmb", body, "retry-1"); w.Code != http.StatusCreated {
 		t.Fatalf("another admin's same key: %d %s, want 201", w.Code, w.Body)
 	}
+	other := strings.Replace(body, "带好工具", "带好手套", 1)
+	if w := f.doKeyed("/api/v1/notices", "boss", other, "retry-1"); w.Code != http.StatusCreated {
+		t.Fatalf("another body with the key: %d %s, want 201", w.Code, w.Body)
+	}
 	for _, bad := range []string{strings.Repeat("k", maxIdempotencyKey+1), "有键", "a b"} {
 		w := f.doKeyed("/api/v1/notices", "boss", body, bad)
 		wantError(t, w, http.StatusBadRequest)
 	}
-	if n := f.noticeCount(); n != 2 {
-		t.Fatalf("notices = %d, want 2", n)
+	if n := f.noticeCount(); n != 3 {
+		t.Fatalf("notices = %d, want 3", n)
 	}
 
 	p := projectBody(t, `{"notify": true}`)
@@ -54,7 +59,7 @@ func TestIdempotencyKey(t *testing.T) {
 		a["code"] != b["code"] || a["checkin_code"] != b["checkin_code"] || a["code"] == nil {
 		t.Fatalf("project sent twice: %d %s, then %d %s", w1.Code, w1.Body, w2.Code, w2.Body)
 	}
-	if n := f.noticeCount(); n != 3 {
-		t.Fatalf("notices = %d, want 3 (one project notice)", n)
+	if n := f.noticeCount(); n != 4 {
+		t.Fatalf("notices = %d, want 4 (one project notice)", n)
 	}
 }

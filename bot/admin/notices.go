@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -221,7 +222,7 @@ func (a *API) createNotice(c *gin.Context) error {
 	case n.SendAt.After(a.cfg.Now().Add(maxSendAhead)):
 		return BadRequest("send_at " + a.rfc3339(n.SendAt) + " is more than a year ahead")
 	}
-	if n.FormKey, err = idempotencyKey(c); err != nil {
+	if n.FormKey, err = idempotencyKey(c, req); err != nil {
 		return err
 	}
 	status := http.StatusCreated
@@ -238,11 +239,13 @@ func (a *API) createNotice(c *gin.Context) error {
 // maxIdempotencyKey is the longest Idempotency-Key header taken.
 const maxIdempotencyKey = 200
 
-// idempotencyKey is the key a create stores for the request's
-// Idempotency-Key header, "" without one: a POST sent again with the same
-// key (a client retrying after a timeout) creates nothing and answers 200
-// with what the first created. Keys are the admin's own.
-func idempotencyKey(c *gin.Context) (string, error) {
+// idempotencyKey is the key a create of the decoded request req stores
+// for the request's Idempotency-Key header, "" without one: the same
+// request sent again with the same key (a client retrying after a
+// timeout) creates nothing and answers 200 with what the first created.
+// Keys are the admin's own, and of the request's body: another body with
+// the key is another create.
+func idempotencyKey(c *gin.Context, req any) (string, error) {
 	k := c.GetHeader("Idempotency-Key")
 	if k == "" {
 		return "", nil
@@ -250,7 +253,11 @@ func idempotencyKey(c *gin.Context) (string, error) {
 	if len(k) > maxIdempotencyKey || strings.IndexFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
 		return "", BadRequest(fmt.Sprintf("Idempotency-Key must be 1 to %d printable ASCII characters", maxIdempotencyKey))
 	}
-	return "api|" + adminOf(c).Username + "|" + k, nil
+	body, err := json.Marshal(req)
+	if err != nil {
+		return "", err
+	}
+	return flows.FormKeyOf("api", adminOf(c).Username, k, body), nil
 }
 
 func (a *API) countNotice(c *gin.Context) error {

@@ -193,7 +193,7 @@ func (a *API) createProject(c *gin.Context) error {
 	if p.Notify && !adm.CanNotify(flows.Notice{TargetAll: p.TargetAll, Grids: p.Grids, Units: p.Units}) {
 		return adm.Forbidden(flows.ResourceNoticeTargets)
 	}
-	if p.FormKey, err = idempotencyKey(c); err != nil {
+	if p.FormKey, err = idempotencyKey(c, req); err != nil {
 		return err
 	}
 	status := http.StatusCreated

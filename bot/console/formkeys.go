@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"gridbot/flows"
 )
 
 // A form that creates a notice or a project carries a key of its own, a
@@ -31,7 +33,9 @@ func isFormKey(k string) bool {
 }
 
 // storedFormKey is the key a create stores for the form key k: the admin's
-// own, so no one's form can lead to what another admin created.
+// own, so no one's form can lead to what another admin created. It leaves
+// the form's fields out: the form sent again after an edit (back, change,
+// 发送) still created its notice, and its page says nothing more was sent.
 func storedFormKey(ctx *gin.Context, k string) string {
-	return adminOf(ctx).Username + "|" + k
+	return flows.FormKeyOf("console", adminOf(ctx).Username, k, nil)
 }

@@ -50,6 +50,10 @@ func (c *Console) assign(ctx *gin.Context) error {
 	_, err = c.cfg.Store.AssignReport(ctx.Request.Context(), as)
 	var ae *flows.AssignmentError
 	if errors.As(err, &ae) {
+		if !ae.Made.IsZero() {
+			again("期限不能早于上报时间（" + ae.Made.In(c.cfg.Loc).Format("2006-01-02 15:04") + "）。")
+			return nil
+		}
 		again("没有这个单位。")
 		return nil
 	}

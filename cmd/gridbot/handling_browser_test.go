@@ -10,6 +10,7 @@ import (
 	"gridbot/bot/admin"
 	"gridbot/cmd/gridbot/demo"
 	"gridbot/flows"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // TestBrowserReportHandling: in headless Chromium on a phone-sized screen,
@@ -55,7 +56,8 @@ func TestBrowserReportHandling(t *testing.T) {
 	if report.HandlerUnit != members[1].Unit {
 		t.Fatalf("handler %q, want the grid's lead unit %q", report.HandlerUnit, members[1].Unit)
 	}
-	// Its deadline passed.
+	// Made yesterday, its deadline passed an hour ago.
+	sqldbtest.BackdateReport(t, db, report.Code, time.Now().Add(-24*time.Hour))
 	if _, err := db.AssignReport(ctx, flows.Assignment{Code: report.Code, Deadline: time.Now().Add(-time.Hour), By: "test"}); err != nil {
 		t.Fatal(err)
 	}

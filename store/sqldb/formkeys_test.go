@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"gridbot/flows"
 )
@@ -29,6 +30,13 @@ func TestFormKeyCreatesOnce(t *testing.T) {
 		err := db.CreateNotice(ctx, &again)
 		if !errors.Is(err, flows.ErrAlreadyCreated) || again.ID != first.ID {
 			t.Fatalf("CreateNotice again = %v, ID %d; want ErrAlreadyCreated, ID %d", err, again.ID, first.ID)
+		}
+		// Sent again once its rules no longer hold (a send time now past),
+		// the form is still the notice it created, not a refusal.
+		late := notice("office|KEYONE")
+		late.SendAt = first.SendAt.Add(-time.Hour)
+		if err := db.CreateNotice(ctx, &late); !errors.Is(err, flows.ErrAlreadyCreated) || late.ID != first.ID {
+			t.Fatalf("CreateNotice again, late = %v, ID %d; want ErrAlreadyCreated, ID %d", err, late.ID, first.ID)
 		}
 		other, none1, none2 := notice("office|KEYTWO"), notice(""), notice("")
 		for _, n := range []*flows.Notice{&other, &none1, &none2} {
@@ -104,6 +112,28 @@ func TestFormKeyConcurrent(t *testing.T) {
 		}
 		if got := count(t, a, `SELECT COUNT(*) FROM notices`); got != 5 {
 			t.Errorf("notices = %d, want 5", got)
+		}
+		// A project form sent twice at once: one project, one code.
+		ps := []*flows.Project{newProject(), newProject()}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, db := range []*DB{a, b} {
+			wg.Go(func() {
+				ps[i].FormKey = "boss|PROJECT"
+				errs[i] = db.CreateProject(ctx, ps[i], office)
+			})
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) || ps[0].Code != ps[1].Code || ps[0].ID != ps[1].ID {
+			t.Fatalf("project creates: %v, %v; codes %s, %s", errs[0], errs[1], ps[0].Code, ps[1].Code)
+		}
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, flows.ErrAlreadyCreated) {
+				t.Fatalf("project create: %v", err)
+			}
+		}
+		if got := count(t, a, `SELECT COUNT(*) FROM projects`); got != 1 {
+			t.Errorf("projects = %d, want 1", got)
 		}
 		if got := len(jobIDs(t, a, "send_notice", "notice_id", SendNoticeAttempts)); got != 5 {
 			t.Errorf("send_notice jobs = %d, want 5", got)

@@ -108,12 +108,13 @@ func (db *DB) checkHandler(ctx context.Context, tx *sqlx.Tx, memberID, unitID in
 func (db *DB) AssignReport(ctx context.Context, a flows.Assignment) (flows.Report, error) {
 	var out flows.Report
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		lock := `SELECT id, status, handler_unit_id, deadline FROM reports WHERE code = ?` + db.forUpdate()
+		lock := `SELECT id, status, handler_unit_id, deadline, created_at FROM reports WHERE code = ?` + db.forUpdate()
 		var cur struct {
 			ID       int64         `db:"id"`
 			Status   string        `db:"status"`
 			Handler  sql.NullInt64 `db:"handler_unit_id"`
 			Deadline *dbTime       `db:"deadline"`
+			Created  dbTime        `db:"created_at"`
 		}
 		if err := tx.GetContext(ctx, &cur, db.q(lock), strings.TrimSpace(a.Code)); err != nil {
 			return err
@@ -133,6 +134,12 @@ func (db *DB) AssignReport(ctx context.Context, a flows.Assignment) (flows.Repor
 			}
 		}
 		if !a.Deadline.IsZero() {
+			// A deadline may be past (the office records one it set on
+			// paper), never before the report was made.
+			if a.Deadline.Before(cur.Created.Time.Truncate(time.Minute)) {
+				made := cur.Created.Time.In(db.location())
+				return &flows.AssignmentError{Msg: "deadline is before the report was made (" + made.Format(time.RFC3339) + ")", Made: made}
+			}
 			deadline = a.Deadline.UTC().Truncate(time.Microsecond)
 			notes = append(notes, "期限："+deadline.In(db.location()).Format("2006-01-02 15:04"))
 		}

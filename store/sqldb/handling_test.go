@@ -122,6 +122,15 @@ func TestAssignReport(t *testing.T) {
 		if _, err := db.AssignReport(ctx, flows.Assignment{Code: r.Code, HandlerUnit: "无此单位"}); !errors.As(err, &ae) {
 			t.Errorf("unknown unit: err %v, want *AssignmentError", err)
 		}
+		// A deadline before the report was made (a year typed wrong) is
+		// refused, saying when it was made; the deadline stays.
+		_, err = db.AssignReport(ctx, flows.Assignment{Code: r.Code, Deadline: r.CreatedAt.Add(-time.Hour), By: "boss"})
+		if !errors.As(err, &ae) || !ae.Made.Equal(r.CreatedAt) {
+			t.Errorf("deadline before the report: err %v, want *AssignmentError made %v", err, r.CreatedAt)
+		}
+		if cur, err := db.ReportByCode(ctx, r.Code); err != nil || !cur.Deadline.Equal(due) {
+			t.Errorf("deadline after a refused move = %v, %v; want %v", cur.Deadline, err, due)
+		}
 		_, err = db.AssignReport(ctx, flows.Assignment{Code: "XC-20000101-0001", HandlerUnit: "市文明办"})
 		wantErr(t, err, flows.ErrNotFound)
 		h, err := db.ReportHistory(ctx, r.Code)

@@ -1,7 +1,6 @@
 package sqldb
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -52,6 +51,11 @@ const noticeSlack = time.Minute
 // transaction. Title and content are required; an unknown grid or unit is
 // an error naming it; a send time more than a minute past is refused.
 func (db *DB) CreateNotice(ctx context.Context, n *flows.Notice) error {
+	// A form key that created a notice is answered first: the form sent
+	// again is that notice, even once its send time is past.
+	if err := db.createdBefore(ctx, "notices", n.FormKey, func(o formOwner) { n.ID = o.ID }); err != nil {
+		return wrap("create notice", err)
+	}
 	n.Title, n.Content, n.Place = strings.TrimSpace(n.Title), strings.TrimSpace(n.Content), strings.TrimSpace(n.Place)
 	now := db.stamp()
 	switch {
@@ -85,9 +89,6 @@ func (db *DB) CreateNotice(ctx context.Context, n *flows.Notice) error {
 				}
 			}
 		}
-		if _, found, err := formKeyOwner(ctx, tx, db, "notices", n.FormKey); err != nil || found {
-			return cmp.Or(err, errFormKeyUsed)
-		}
 		return db.insertNotice(ctx, tx, n, now)
 	})
 	if err != nil {
@@ -96,9 +97,6 @@ func (db *DB) CreateNotice(ctx context.Context, n *flows.Notice) error {
 	n.CreatedAt, n.State = now.Time, flows.NoticeScheduled
 	return nil
 }
-
-// errFormKeyUsed is a create's transaction finding its form key taken.
-var errFormKeyUsed = errors.New("form key used")
 
 // formOwner is the row a form key created.
 type formOwner struct {
@@ -124,24 +122,30 @@ func formKeyOwner(ctx context.Context, q sqlx.QueryerContext, db *DB, table, key
 	return o, err == nil, err
 }
 
-// formKeyUsed turns the failure err of a create carrying form key key
-// into flows.ErrAlreadyCreated, after giving set the first row, when the
-// key created a row of table: found in the transaction (errFormKeyUsed),
-// or committed by a create running alongside (a unique violation, read
-// now). Any other err is returned as it is.
-func (db *DB) formKeyUsed(ctx context.Context, table, key string, err error, set func(formOwner)) error {
-	if key == "" || (!errors.Is(err, errFormKeyUsed) && !isUniqueViolation(err)) {
-		return err
-	}
-	o, found, lerr := formKeyOwner(ctx, db.db, db, table, key)
-	switch {
-	case lerr != nil:
-		return lerr
-	case !found:
+// createdBefore is flows.ErrAlreadyCreated, after giving set the row,
+// when form key key created a row of table; nil when it created none (or
+// is ""). A create asks it first, before its rules: the form sent again
+// is what it created, even once its send time or start is past.
+func (db *DB) createdBefore(ctx context.Context, table, key string, set func(formOwner)) error {
+	o, found, err := formKeyOwner(ctx, db.db, db, table, key)
+	if err != nil || !found {
 		return err
 	}
 	set(o)
 	return flows.ErrAlreadyCreated
+}
+
+// formKeyUsed is createdBefore for a create carrying form key key that
+// failed with err: a unique violation is the same form's create, run
+// alongside, committing first. Any other err is returned as it is.
+func (db *DB) formKeyUsed(ctx context.Context, table, key string, err error, set func(formOwner)) error {
+	if key == "" || !isUniqueViolation(err) {
+		return err
+	}
+	if cerr := db.createdBefore(ctx, table, key, set); cerr != nil {
+		return cerr
+	}
+	return err
 }
 
 // insertNotice inserts a validated notice, its targets and its

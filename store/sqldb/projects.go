@@ -1,7 +1,6 @@
 package sqldb
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -98,6 +97,10 @@ func checkinCode() (string, error) {
 // CreatedAt. An unknown unit, grid or target wraps flows.ErrNotFound; a
 // rule broken is a *flows.ProjectError.
 func (db *DB) CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error {
+	// A form key that created a project is answered first, as CreateNotice does.
+	if err := db.createdBefore(ctx, "projects", p.FormKey, func(o formOwner) { p.ID, p.Code = o.ID, o.Code }); err != nil {
+		return wrap("create project", err)
+	}
 	if err := flows.CheckProject(p, loc); err != nil {
 		return wrap("create project", err)
 	}
@@ -107,9 +110,6 @@ func (db *DB) CreateProject(ctx context.Context, p *flows.Project, loc *time.Loc
 	}
 	now := db.stamp()
 	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
-		if _, found, err := formKeyOwner(ctx, tx, db, "projects", p.FormKey); err != nil || found {
-			return cmp.Or(err, errFormKeyUsed)
-		}
 		idOf := func(table, name string) (int64, error) {
 			var id int64
 			err := tx.GetContext(ctx, &id, db.q(`SELECT id FROM `+table+` WHERE name = ?`), name)

@@ -7,6 +7,7 @@ package sqldbtest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"gridbot/store/sqldb"
 	"gridbot/store/testenv"
@@ -36,4 +37,23 @@ func Open(t testing.TB, dialect string) (db *sqldb.DB, dsn, dir string) {
 		t.Fatalf("sqldbtest: migrate: %v", err)
 	}
 	return db, dsn, dir
+}
+
+// BackdateReport sets when the report of code was made (created_at) to
+// at, for a test that then gives it a deadline already past: a deadline
+// may not be earlier than the report. The text is sqldb's own time layout
+// on SQLite, which PostgreSQL reads too.
+func BackdateReport(t testing.TB, db *sqldb.DB, code string, at time.Time) {
+	t.Helper()
+	q := `UPDATE reports SET created_at = ? WHERE code = ?`
+	if db.Dialect() == sqldb.DialectPostgres {
+		q = `UPDATE reports SET created_at = $1 WHERE code = $2`
+	}
+	res, err := db.SQL().Exec(q, at.UTC().Format("2006-01-02T15:04:05.000000000Z07:00"), code)
+	if err != nil {
+		t.Fatalf("backdate report %s: %v", code, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("backdate report %s: %d rows", code, n)
+	}
 }

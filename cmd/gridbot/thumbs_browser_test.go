@@ -48,7 +48,7 @@ func TestBrowserReportListThumbnails(t *testing.T) {
 	uploader := devChat{t: t, base: base}
 	var originals, shots [][]byte
 	for i := range 6 {
-		shots = append(shots, blobstest.Photo(t, 1280, 960, uint64(i)))
+		shots = append(shots, blobstest.Photo(t, 640, 480, uint64(i))) // 150 KB each: 9 MB in all, the thumbnails as from a larger photo
 	}
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {

@@ -24,22 +24,43 @@ var (
 	// by a double click or a resent request. Nothing more is created; the
 	// store sets the first one's ID (and code) on the value it was given.
 	ErrAlreadyCreated = errors.New("already created by this form")
+	// ErrFormKeyReused means the form key created something from another
+	// request (FormDigest differs): a client reusing a key. Nothing is
+	// created.
+	ErrFormKeyReused = errors.New("form key used with another request")
 )
 
 // FormKeyOf is the FormKey a create stores for the key a form or request
-// of source ("console", "api") sent by admin carries, and for the request
-// itself where it names one (the API's body): a digest, so no admin's key
-// can be another's, whatever the names hold, and a request sent again
-// with the key but another body is another key.
-func FormKeyOf(source, admin, key string, request []byte) string {
+// of source ("console", "api") sent by admin carries: a digest, so no
+// admin's key can be another's, whatever the names hold.
+func FormKeyOf(source, admin, key string) string {
 	h := sha256.New()
 	for _, part := range []string{source, admin, key} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
-	h.Write(request)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// FormDigestOf is the FormDigest of a request's body: the key's create
+// is answered again only for the same body (ErrFormKeyReused otherwise).
+func FormDigestOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
+// FormCreated is what a form key created: a notice's ID, or a project's
+// ID and code.
+type FormCreated struct {
+	ID   int64
+	Code string
+}
+
+// What a form key may have created, for CreatedByForm.
+const (
+	FormNotice  = "notice"
+	FormProject = "project"
+)
 
 // Role is a member's role on the roster.
 type Role string

@@ -39,9 +39,11 @@ type Notice struct {
 	// was sent, and when (zero: not cancelled).
 	CancelledBy string
 	CancelledAt time.Time
-	// FormKey, when set, is the key of the console form that creates the
-	// notice: a second create with it is ErrAlreadyCreated (written only).
-	FormKey string
+	// FormKey, when set, is the key (FormKeyOf) of the console form or API
+	// request that creates the notice: a second create with it is
+	// ErrAlreadyCreated, or ErrFormKeyReused when its FormDigest (of the
+	// request's body, "" for a form) differs. Written only.
+	FormKey, FormDigest string
 }
 
 // DeliveryState is where one recipient's message is.

@@ -51,9 +51,11 @@ type Project struct {
 	CreatedAt time.Time
 	// CancelledAt is when the project was cancelled; zero when it was not.
 	CancelledAt time.Time
-	// FormKey, when set, is the key of the console form that creates the
-	// project: a second create with it is ErrAlreadyCreated (written only).
-	FormKey string
+	// FormKey, when set, is the key (FormKeyOf) of the console form or API
+	// request that creates the project: a second create with it is
+	// ErrAlreadyCreated, or ErrFormKeyReused when its FormDigest (of the
+	// request's body, "" for a form) differs. Written only.
+	FormKey, FormDigest string
 }
 
 // Left is how many places are still free.

@@ -40,6 +40,8 @@ type Store interface {
 	CountNoticeTargets(ctx context.Context, n flows.Notice) (int, error)
 	Assessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error)
 	CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error
+	// CreatedByForm is what a form key created (sqldb.DB.CreatedByForm).
+	CreatedByForm(ctx context.Context, kind, key, digest string) (flows.FormCreated, error)
 	Projects(ctx context.Context, f flows.ProjectFilter) ([]flows.Project, error)
 	ProjectByCode(ctx context.Context, code string) (flows.Project, error)
 	ProjectSignups(ctx context.Context, projectID int64) ([]flows.Signup, error)

@@ -80,6 +80,11 @@ func TestReassignAndOverdue(t *testing.T) {
 		t.Errorf("reassigned = %+v", r)
 	}
 	wantError(t, f.do(http.MethodPatch, path, "boss", `{"deadline":"2020-01-01"}`), http.StatusBadRequest) // before the report
+	// The day it was made, as YYYY-MM-DD (the end of that day), is a deadline it may have.
+	made := f.report.CreatedAt.In(shanghai).Format("2006-01-02")
+	if w := f.do(http.MethodPatch, path, "boss", `{"deadline":"`+made+`"}`); w.Code != http.StatusOK {
+		t.Fatalf("deadline the day it was made: %d %s", w.Code, w.Body)
+	}
 	sqldbtest.BackdateReport(t, f.db, f.report.Code, time.Date(2019, 12, 30, 9, 0, 0, 0, shanghai))
 	w = f.do(http.MethodPatch, path, "boss", `{"deadline":"2020-01-01"}`)
 	if w.Code != http.StatusOK {

@@ -6,6 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
 )
 
 // doKeyed is f.do with an Idempotency-Key header.
@@ -22,8 +25,9 @@ func (f *fixture) doKeyed(path, user, body, key string) *httptest.ResponseRecord
 
 // TestIdempotencyKey: a create sent again with the same Idempotency-Key
 // (a client retrying after a timeout) creates nothing and answers 200 with
-// what the first created; the key is the admin's own and of the body
-// (another body is another create), and a bad key is 400.
+// what the first created, even once the request's send time has passed;
+// the key is the admin's own; the key with another body is 422 and
+// creates nothing; a bad key is 400.
 func TestIdempotencyKey(t *testing.T) {
 	f := newFixture(t)
 	body := `{"title":"周六大扫除","content":"带好工具","targets":{"units":["市文明办"]}}`
@@ -40,12 +44,29 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Fatalf("another admin's same key: %d %s, want 201", w.Code, w.Body)
 	}
 	other := strings.Replace(body, "带好工具", "带好手套", 1)
-	if w := f.doKeyed("/api/v1/notices", "boss", other, "retry-1"); w.Code != http.StatusCreated {
-		t.Fatalf("another body with the key: %d %s, want 201", w.Code, w.Body)
-	}
+	wantError(t, f.doKeyed("/api/v1/notices", "boss", other, "retry-1"), http.StatusUnprocessableEntity)
 	for _, bad := range []string{strings.Repeat("k", maxIdempotencyKey+1), "有键", "a b"} {
-		w := f.doKeyed("/api/v1/notices", "boss", body, bad)
-		wantError(t, w, http.StatusBadRequest)
+		wantError(t, f.doKeyed("/api/v1/notices", "boss", body, bad), http.StatusBadRequest)
+	}
+	if n := f.noticeCount(); n != 2 {
+		t.Fatalf("notices = %d, want 2", n)
+	}
+
+	// Sent again two hours later, after its send time: the same notice,
+	// where the request without a key is refused.
+	soon := time.Now().Add(30 * time.Minute).In(shanghai).Format(time.RFC3339)
+	timed := `{"title":"周六大扫除","content":"带好工具","targets":{"all":true},"send_at":"` + soon + `"}`
+	made := f.doKeyed("/api/v1/notices", "boss", timed, "late-1")
+	if made.Code != http.StatusCreated {
+		t.Fatalf("timed notice: %d %s", made.Code, made.Body)
+	}
+	later := gin.New()
+	New(Config{Accounts: f.db, Store: f.db, Loc: shanghai, Now: func() time.Time { return time.Now().Add(2 * time.Hour) }}).Register(later.Group("/api/v1"))
+	f.handler = later
+	f.tokens["boss"] = f.login("boss", "password-1")
+	wantError(t, f.do(http.MethodPost, "/api/v1/notices", "boss", timed), http.StatusBadRequest)
+	if w := f.doKeyed("/api/v1/notices", "boss", timed, "late-1"); w.Code != http.StatusOK || w.Body.String() != made.Body.String() {
+		t.Fatalf("sent again after its send time: %d %s, want 200 %s", w.Code, w.Body, made.Body)
 	}
 	if n := f.noticeCount(); n != 3 {
 		t.Fatalf("notices = %d, want 3", n)
@@ -59,6 +80,7 @@ func TestIdempotencyKey(t *testing.T) {
 		a["code"] != b["code"] || a["checkin_code"] != b["checkin_code"] || a["code"] == nil {
 		t.Fatalf("project sent twice: %d %s, then %d %s", w1.Code, w1.Body, w2.Code, w2.Body)
 	}
+	wantError(t, f.doKeyed("/api/v1/projects", "boss", projectBody(t, `{"slots": 6}`), "project-1"), http.StatusUnprocessableEntity)
 	if n := f.noticeCount(); n != 4 {
 		t.Fatalf("notices = %d, want 4 (one project notice)", n)
 	}

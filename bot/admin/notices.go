@@ -199,6 +199,16 @@ func (a *API) createNotice(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if n.FormKey, n.FormDigest, err = idempotencyKey(c, req); err != nil {
+		return err
+	}
+	if done, found, err := a.replayed(c, flows.FormNotice, n.FormKey, n.FormDigest); err != nil || found {
+		if found {
+			c.Header("Location", "/api/v1/notices/"+strconv.FormatInt(done.ID, 10))
+			c.JSON(http.StatusOK, gin.H{"id": done.ID})
+		}
+		return err
+	}
 	n.Title, n.Content, n.Place = strings.TrimSpace(req.Title), strings.TrimSpace(req.Content), strings.TrimSpace(req.Place)
 	n.CreatedBy = adminOf(c).Username
 	if n.EventTime, err = parseTime("event_time", req.EventTime); err == nil {
@@ -222,14 +232,11 @@ func (a *API) createNotice(c *gin.Context) error {
 	case n.SendAt.After(a.cfg.Now().Add(maxSendAhead)):
 		return BadRequest("send_at " + a.rfc3339(n.SendAt) + " is more than a year ahead")
 	}
-	if n.FormKey, err = idempotencyKey(c, req); err != nil {
-		return err
-	}
 	status := http.StatusCreated
 	if err := a.cfg.Store.CreateNotice(c.Request.Context(), &n); errors.Is(err, flows.ErrAlreadyCreated) {
-		status = http.StatusOK // the request sent again: the notice it created
+		status = http.StatusOK // the request sent again, alongside: the notice it created
 	} else if err != nil {
-		return unknownTarget(err)
+		return keyReused(unknownTarget(err))
 	}
 	c.Header("Location", "/api/v1/notices/"+strconv.FormatInt(n.ID, 10))
 	c.JSON(status, gin.H{"id": n.ID})
@@ -239,25 +246,48 @@ func (a *API) createNotice(c *gin.Context) error {
 // maxIdempotencyKey is the longest Idempotency-Key header taken.
 const maxIdempotencyKey = 200
 
-// idempotencyKey is the key a create of the decoded request req stores
-// for the request's Idempotency-Key header, "" without one: the same
-// request sent again with the same key (a client retrying after a
-// timeout) creates nothing and answers 200 with what the first created.
-// Keys are the admin's own, and of the request's body: another body with
-// the key is another create.
-func idempotencyKey(c *gin.Context, req any) (string, error) {
+// idempotencyKey is the key and digest a create of the decoded request
+// req stores for the request's Idempotency-Key header, "" without one: the
+// same request sent again with the same key (a client retrying after a
+// timeout) creates nothing and answers 200 with what the first created
+// (replayed); the key with another body is 422 (keyReused). Keys are the
+// admin's own.
+func idempotencyKey(c *gin.Context, req any) (key, digest string, err error) {
 	k := c.GetHeader("Idempotency-Key")
 	if k == "" {
-		return "", nil
+		return "", "", nil
 	}
 	if len(k) > maxIdempotencyKey || strings.IndexFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
-		return "", BadRequest(fmt.Sprintf("Idempotency-Key must be 1 to %d printable ASCII characters", maxIdempotencyKey))
+		return "", "", BadRequest(fmt.Sprintf("Idempotency-Key must be 1 to %d printable ASCII characters", maxIdempotencyKey))
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return flows.FormKeyOf("api", adminOf(c).Username, k, body), nil
+	return flows.FormKeyOf("api", adminOf(c).Username, k), flows.FormDigestOf(body), nil
+}
+
+// replayed is what key created of kind, found true, when the request was
+// sent before: asked before the request is checked, so a retry is
+// answered as the first even once its send time or start has passed.
+func (a *API) replayed(c *gin.Context, kind, key, digest string) (flows.FormCreated, bool, error) {
+	if key == "" {
+		return flows.FormCreated{}, false, nil
+	}
+	done, err := a.cfg.Store.CreatedByForm(c.Request.Context(), kind, key, digest)
+	if errors.Is(err, flows.ErrNotFound) {
+		return done, false, nil
+	}
+	return done, err == nil, keyReused(err)
+}
+
+// keyReused is the 422 of an Idempotency-Key sent with another request
+// than the one it created something from; any other error as it is.
+func keyReused(err error) error {
+	if errors.Is(err, flows.ErrFormKeyReused) {
+		return &Error{Status: http.StatusUnprocessableEntity, Message: "Idempotency-Key was used with another request: send a new key for a new request"}
+	}
+	return err
 }
 
 func (a *API) countNotice(c *gin.Context) error {

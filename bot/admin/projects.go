@@ -182,6 +182,16 @@ func (a *API) createProject(c *gin.Context) error {
 	if err := decodeStrict(c, &req, maxSmallBody); err != nil {
 		return BadRequest("body must be a JSON project: " + err.Error())
 	}
+	key, digest, err := idempotencyKey(c, req)
+	if err != nil {
+		return err
+	}
+	if done, found, err := a.replayed(c, flows.FormProject, key, digest); err != nil || found {
+		if found {
+			return a.createdProject(c, http.StatusOK, done.Code)
+		}
+		return err
+	}
 	adm := adminOf(c)
 	p, err := a.projectFromRequest(req, adm.Username)
 	if err != nil {
@@ -193,19 +203,27 @@ func (a *API) createProject(c *gin.Context) error {
 	if p.Notify && !adm.CanNotify(flows.Notice{TargetAll: p.TargetAll, Grids: p.Grids, Units: p.Units}) {
 		return adm.Forbidden(flows.ResourceNoticeTargets)
 	}
-	if p.FormKey, err = idempotencyKey(c, req); err != nil {
-		return err
-	}
-	status := http.StatusCreated
+	p.FormKey, p.FormDigest = key, digest
 	err = a.cfg.Store.CreateProject(c.Request.Context(), &p, a.cfg.Loc)
 	if errors.Is(err, flows.ErrAlreadyCreated) {
-		// The request sent again: the project it created, as it is now.
-		status = http.StatusOK
-		p, err = a.cfg.Store.ProjectByCode(c.Request.Context(), p.Code)
+		return a.createdProject(c, http.StatusOK, p.Code) // the request sent again, alongside
 	}
 	if errors.Is(err, flows.ErrNotFound) {
 		return BadRequest(strings.TrimPrefix(err.Error(), "store: create project: "))
 	}
+	if err != nil {
+		return keyReused(err)
+	}
+	out := a.projectJSON(p)
+	out.CheckinCode = p.CheckinCode
+	c.JSON(http.StatusCreated, out)
+	return nil
+}
+
+// createdProject answers a create with the project of code as it is now,
+// with its check-in code: a request sent again gets what the first did.
+func (a *API) createdProject(c *gin.Context, status int, code string) error {
+	p, err := a.cfg.Store.ProjectByCode(c.Request.Context(), code)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,7 @@ type Store interface {
 	NoticeRecipients(ctx context.Context, noticeID int64, state flows.DeliveryState, limit int) ([]flows.Recipient, int, error)
 	FailedPushes(ctx context.Context, f flows.PushFilter) ([]flows.Push, error)
 	CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error
+	CreatedByForm(ctx context.Context, kind, key, digest string) (flows.FormCreated, error)
 	Projects(ctx context.Context, f flows.ProjectFilter) ([]flows.Project, error)
 	ProjectByCode(ctx context.Context, code string) (flows.Project, error)
 	ProjectSignups(ctx context.Context, projectID int64) ([]flows.Signup, error)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/rand"
+	"errors"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -37,5 +38,16 @@ func isFormKey(k string) bool {
 // the form's fields out: the form sent again after an edit (back, change,
 // 发送) still created its notice, and its page says nothing more was sent.
 func storedFormKey(ctx *gin.Context, k string) string {
-	return flows.FormKeyOf("console", adminOf(ctx).Username, k, nil)
+	return flows.FormKeyOf("console", adminOf(ctx).Username, k)
+}
+
+// sentBefore is what the form of key k created of kind, found true, when
+// it was sent before: asked before the form is checked, so the form sent
+// again leads to what it created even once its send time has passed.
+func (c *Console) sentBefore(ctx *gin.Context, kind, k string) (flows.FormCreated, bool, error) {
+	done, err := c.cfg.Store.CreatedByForm(ctx.Request.Context(), kind, storedFormKey(ctx, k), "")
+	if errors.Is(err, flows.ErrNotFound) {
+		return done, false, nil
+	}
+	return done, err == nil, err
 }

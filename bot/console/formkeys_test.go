@@ -52,6 +52,12 @@ func TestNoticeFormSentTwice(t *testing.T) {
 		t.Fatalf("sent twice: %d %q, then %d %q", first.code, first.location, second.code, second.location)
 	}
 	wantPage(t, b.get(second.location), http.StatusOK, "周末清扫", "已经发布过这条通知，没有再发一次")
+	// Its key is looked up before the form is checked: sent again once it
+	// no longer passes (here: no title), it still leads to its notice.
+	broken := url.Values{"action": {"send"}, "content": {"周六上午九点集合"}, "grid": {"一号网格"}, "form_key": {key}}
+	if r := b.post("/admin/notices", broken); r.code != http.StatusSeeOther || r.location != second.location {
+		t.Fatalf("sent again, no longer valid: %d %q %s", r.code, r.location, r.body)
+	}
 	ns, err := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10})
 	if err != nil || len(ns) != 1 {
 		t.Fatalf("notices after the form sent twice: %d %v, want 1", len(ns), err)

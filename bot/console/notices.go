@@ -183,6 +183,17 @@ func (c *Console) composeNotice(ctx *gin.Context) error {
 		Grids: formNames(ctx.PostFormArray("grid")), Units: formNames(ctx.PostFormArray("unit")),
 		FormKey: formKeyOf(ctx),
 	}
+	// The form sent again (a double click, or back and 发送 once more)
+	// leads to the notice it created, saying nothing more was sent: a
+	// second notice would reach every member twice.
+	if ctx.PostForm("action") == "send" {
+		if done, found, err := c.sentBefore(ctx, flows.FormNotice, d.FormKey); err != nil || found {
+			if found {
+				ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/notices/%d?msg=resent", Path, done.ID))
+			}
+			return err
+		}
+	}
 	// A unit admin who names any other target is refused, as the API
 	// refuses them, before the names are looked at.
 	if adm := adminOf(ctx); !adm.CanNotify(flows.Notice{TargetAll: d.All, Grids: d.Grids, Units: d.Units}) {
@@ -215,9 +226,7 @@ func (c *Console) composeNotice(ctx *gin.Context) error {
 	} else {
 		n.CreatedBy = adminOf(ctx).Username
 		n.FormKey = storedFormKey(ctx, d.FormKey)
-		// The form sent again (a double click, or back and 发送 once
-		// more) leads to the notice it created, saying nothing more was
-		// sent: a second notice would reach every member twice.
+		// Sent twice at once, the second create finds the first's.
 		err = c.cfg.Store.CreateNotice(rctx, &n)
 		if err == nil || errors.Is(err, flows.ErrAlreadyCreated) {
 			msg := "created"

@@ -136,6 +136,14 @@ func (c *Console) createProject(ctx *gin.Context) error {
 		Grids: formNames(ctx.PostFormArray("target_grid")), Units: formNames(ctx.PostFormArray("target_unit")),
 		FormKey: formKeyOf(ctx),
 	}
+	// The form sent again (a double click, or back and 发布 once more)
+	// leads to the project it created, saying nothing more was published.
+	if done, found, err := c.sentBefore(ctx, flows.FormProject, d.FormKey); err != nil || found {
+		if found {
+			ctx.Redirect(http.StatusSeeOther, Path+"/projects/"+done.Code+"?msg=projectresent")
+		}
+		return err
+	}
 	adm := adminOf(ctx)
 	if adm.Role != flows.AdminOffice && d.Unit != adm.Unit {
 		return adm.Forbidden(flows.ResourceProject)
@@ -160,8 +168,7 @@ func (c *Console) createProject(ctx *gin.Context) error {
 	if errors.Is(err, flows.ErrNotFound) {
 		return again("所选单位或网格不存在，请重新选择。")
 	}
-	// The form sent again (a double click, or back and 发布 once more)
-	// leads to the project it created, saying nothing more was published.
+	// Sent twice at once, the second create finds the first's.
 	if errors.Is(err, flows.ErrAlreadyCreated) {
 		ctx.Redirect(http.StatusSeeOther, Path+"/projects/"+p.Code+"?msg=projectresent")
 		return nil

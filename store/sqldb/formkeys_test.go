@@ -38,17 +38,38 @@ func TestFormKeyCreatesOnce(t *testing.T) {
 		if err := db.CreateNotice(ctx, &late); !errors.Is(err, flows.ErrAlreadyCreated) || late.ID != first.ID {
 			t.Fatalf("CreateNotice again, late = %v, ID %d; want ErrAlreadyCreated, ID %d", err, late.ID, first.ID)
 		}
+		// The key of an API request sent with another body is refused,
+		// and creates nothing; asked alone, it says the same.
+		api := notice("api-key")
+		api.FormDigest = "digest-1"
+		if err := db.CreateNotice(ctx, &api); err != nil {
+			t.Fatalf("CreateNotice(api) = %v", err)
+		}
+		reused := notice("api-key")
+		reused.FormDigest = "digest-2"
+		if err := db.CreateNotice(ctx, &reused); !errors.Is(err, flows.ErrFormKeyReused) {
+			t.Fatalf("CreateNotice(another digest) = %v, want ErrFormKeyReused", err)
+		}
+		if got, err := db.CreatedByForm(ctx, flows.FormNotice, "api-key", "digest-1"); err != nil || got.ID != api.ID {
+			t.Fatalf("CreatedByForm = %+v, %v; want %d", got, err, api.ID)
+		}
+		_, err = db.CreatedByForm(ctx, flows.FormNotice, "api-key", "digest-2")
+		wantErr(t, err, flows.ErrFormKeyReused)
+		_, err = db.CreatedByForm(ctx, flows.FormProject, "api-key", "digest-1") // a notice's key, not a project's
+		wantErr(t, err, flows.ErrNotFound)
+		_, err = db.CreatedByForm(ctx, flows.FormNotice, "", "")
+		wantErr(t, err, flows.ErrNotFound)
 		other, none1, none2 := notice("office|KEYTWO"), notice(""), notice("")
 		for _, n := range []*flows.Notice{&other, &none1, &none2} {
 			if err := db.CreateNotice(ctx, n); err != nil || n.ID == first.ID {
 				t.Fatalf("CreateNotice(key %q) = %v, ID %d", n.FormKey, err, n.ID)
 			}
 		}
-		if got := count(t, db, `SELECT COUNT(*) FROM notices`); got != 4 {
-			t.Errorf("notices = %d, want 4", got)
+		if got := count(t, db, `SELECT COUNT(*) FROM notices`); got != 5 {
+			t.Errorf("notices = %d, want 5", got)
 		}
-		if got := len(jobIDs(t, db, "send_notice", "notice_id", SendNoticeAttempts)); got != 4 {
-			t.Errorf("send_notice jobs = %d, want 4", got)
+		if got := len(jobIDs(t, db, "send_notice", "notice_id", SendNoticeAttempts)); got != 5 {
+			t.Errorf("send_notice jobs = %d, want 5", got)
 		}
 		if got := count(t, db, `SELECT COUNT(*) FROM notice_targets WHERE notice_id = ?`, first.ID); got != 1 {
 			t.Errorf("targets of the first notice = %d, want 1", got)
@@ -68,8 +89,8 @@ func TestFormKeyCreatesOnce(t *testing.T) {
 		if got := count(t, db, `SELECT COUNT(*) FROM projects`); got != 1 {
 			t.Errorf("projects = %d, want 1", got)
 		}
-		if got := count(t, db, `SELECT COUNT(*) FROM notices`); got != 5 {
-			t.Errorf("notices = %d after the project's, want 5 (one project notice)", got)
+		if got := count(t, db, `SELECT COUNT(*) FROM notices`); got != 6 {
+			t.Errorf("notices = %d after the project's, want 6 (one project notice)", got)
 		}
 		r := newProject()
 		r.FormKey = "boss|KEYTWO"

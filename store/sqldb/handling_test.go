@@ -131,11 +131,20 @@ func TestAssignReport(t *testing.T) {
 		if cur, err := db.ReportByCode(ctx, r.Code); err != nil || !cur.Deadline.Equal(due) {
 			t.Errorf("deadline after a refused move = %v, %v; want %v", cur.Deadline, err, due)
 		}
+		// The minute it was made is a deadline it may have (the console's
+		// field has minutes), though already past.
+		sameMinute := r.CreatedAt.Truncate(time.Minute)
+		if got, err := db.AssignReport(ctx, flows.Assignment{Code: r.Code, Deadline: sameMinute, By: "boss"}); err != nil || !got.Deadline.Equal(sameMinute) {
+			t.Errorf("deadline in the minute of the report = %v, %v; want %v", got.Deadline, err, sameMinute)
+		}
+		if _, err := db.AssignReport(ctx, flows.Assignment{Code: r.Code, Deadline: sameMinute.Add(-time.Second), By: "boss"}); !errors.As(err, &ae) {
+			t.Errorf("deadline a second before the report's minute: %v, want *AssignmentError", err)
+		}
 		_, err = db.AssignReport(ctx, flows.Assignment{Code: "XC-20000101-0001", HandlerUnit: "市文明办"})
 		wantErr(t, err, flows.ErrNotFound)
 		h, err := db.ReportHistory(ctx, r.Code)
-		if err != nil || len(h) != 2 {
-			t.Fatalf("history = %+v, %v; want the two changes", h, err)
+		if err != nil || len(h) != 3 {
+			t.Fatalf("history = %+v, %v; want the three changes (unit, deadline, deadline in the report's minute)", h, err)
 		}
 	})
 }

@@ -53,7 +53,7 @@ const noticeSlack = time.Minute
 func (db *DB) CreateNotice(ctx context.Context, n *flows.Notice) error {
 	// A form key that created a notice is answered first: the form sent
 	// again is that notice, even once its send time is past.
-	if err := db.createdBefore(ctx, "notices", n.FormKey, func(o formOwner) { n.ID = o.ID }); err != nil {
+	if err := db.createdBefore(ctx, flows.FormNotice, n.FormKey, n.FormDigest, func(o flows.FormCreated) { n.ID = o.ID }); err != nil {
 		return wrap("create notice", err)
 	}
 	n.Title, n.Content, n.Place = strings.TrimSpace(n.Title), strings.TrimSpace(n.Content), strings.TrimSpace(n.Place)
@@ -92,57 +92,75 @@ func (db *DB) CreateNotice(ctx context.Context, n *flows.Notice) error {
 		return db.insertNotice(ctx, tx, n, now)
 	})
 	if err != nil {
-		return wrap("create notice", db.formKeyUsed(ctx, "notices", n.FormKey, err, func(o formOwner) { n.ID = o.ID }))
+		return wrap("create notice", db.formKeyUsed(ctx, flows.FormNotice, n.FormKey, n.FormDigest, err, func(o flows.FormCreated) { n.ID = o.ID }))
 	}
 	n.CreatedAt, n.State = now.Time, flows.NoticeScheduled
 	return nil
 }
 
-// formOwner is the row a form key created.
+// formOwner is the row a form key created, with the digest of the
+// request that created it.
 type formOwner struct {
-	ID   int64  `db:"id"`
-	Code string `db:"code"`
+	ID     int64          `db:"id"`
+	Code   string         `db:"code"`
+	Digest sql.NullString `db:"form_digest"`
 }
 
-// formKeyOwner reads the row of table (notices or projects) that form key
-// key created; found is false when key is "" or created none.
-func formKeyOwner(ctx context.Context, q sqlx.QueryerContext, db *DB, table, key string) (formOwner, bool, error) {
-	var o formOwner
+// formTables are the tables of what a form key may create.
+var formTables = map[string]string{flows.FormNotice: "notices", flows.FormProject: "projects"}
+
+// CreatedByForm is what form key key created, of kind flows.FormNotice
+// or flows.FormProject, for a request with digest digest:
+// flows.ErrNotFound when it created nothing (or key is ""), and
+// flows.ErrFormKeyReused when it created something from a request of
+// another digest. The edges ask it before they check a request, so a
+// request sent again is answered as the first even once its rules no
+// longer hold (a send time now past); the creates ask it too.
+func (db *DB) CreatedByForm(ctx context.Context, kind, key, digest string) (flows.FormCreated, error) {
+	table, ok := formTables[kind]
+	if !ok {
+		return flows.FormCreated{}, fmt.Errorf("store: created by form: unknown kind %q", kind)
+	}
 	if key == "" {
-		return o, false, nil
+		return flows.FormCreated{}, wrap("created by form", sql.ErrNoRows)
 	}
-	cols := "id, '' AS code"
+	cols := "id, '' AS code, form_digest"
 	if table == "projects" {
-		cols = "id, code"
+		cols = "id, code, form_digest"
 	}
-	err := sqlx.GetContext(ctx, q, &o, db.q(`SELECT `+cols+` FROM `+table+` WHERE form_key = ?`), key)
-	if errors.Is(err, sql.ErrNoRows) {
-		return o, false, nil
+	var o formOwner
+	if err := db.db.GetContext(ctx, &o, db.q(`SELECT `+cols+` FROM `+table+` WHERE form_key = ?`), key); err != nil {
+		return flows.FormCreated{}, wrap("created by form", err)
 	}
-	return o, err == nil, err
+	if o.Digest.String != digest {
+		return flows.FormCreated{}, fmt.Errorf("store: created by form: %w", flows.ErrFormKeyReused)
+	}
+	return flows.FormCreated{ID: o.ID, Code: o.Code}, nil
 }
 
-// createdBefore is flows.ErrAlreadyCreated, after giving set the row,
-// when form key key created a row of table; nil when it created none (or
-// is ""). A create asks it first, before its rules: the form sent again
-// is what it created, even once its send time or start is past.
-func (db *DB) createdBefore(ctx context.Context, table, key string, set func(formOwner)) error {
-	o, found, err := formKeyOwner(ctx, db.db, db, table, key)
-	if err != nil || !found {
+// createdBefore is flows.ErrAlreadyCreated, after giving set what form
+// key key created, when it created something of kind (CreatedByForm);
+// nil when it created nothing; flows.ErrFormKeyReused for another digest.
+func (db *DB) createdBefore(ctx context.Context, kind, key, digest string, set func(flows.FormCreated)) error {
+	got, err := db.CreatedByForm(ctx, kind, key, digest)
+	switch {
+	case errors.Is(err, flows.ErrNotFound):
+		return nil
+	case err != nil:
 		return err
 	}
-	set(o)
+	set(got)
 	return flows.ErrAlreadyCreated
 }
 
 // formKeyUsed is createdBefore for a create carrying form key key that
-// failed with err: a unique violation is the same form's create, run
+// failed with err: a unique violation is the same key's create, run
 // alongside, committing first. Any other err is returned as it is.
-func (db *DB) formKeyUsed(ctx context.Context, table, key string, err error, set func(formOwner)) error {
+func (db *DB) formKeyUsed(ctx context.Context, kind, key, digest string, err error, set func(flows.FormCreated)) error {
 	if key == "" || !isUniqueViolation(err) {
 		return err
 	}
-	if cerr := db.createdBefore(ctx, table, key, set); cerr != nil {
+	if cerr := db.createdBefore(ctx, kind, key, digest, set); cerr != nil {
 		return cerr
 	}
 	return err
@@ -156,11 +174,11 @@ func (db *DB) insertNotice(ctx context.Context, tx *sqlx.Tx, n *flows.Notice, no
 		eventTime = &dbTime{n.EventTime.UTC().Truncate(time.Microsecond)}
 	}
 	const insert = `
-INSERT INTO notices (title, content, event_time, place, target_all, role, send_at, created_by, created_at, state, form_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?)
+INSERT INTO notices (title, content, event_time, place, target_all, role, send_at, created_by, created_at, state, form_key, form_digest)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)
 RETURNING id`
 	if err := tx.GetContext(ctx, &n.ID, db.q(insert), n.Title, n.Content, eventTime, n.Place,
-		n.TargetAll, string(n.Role), dbTime{n.SendAt}, n.CreatedBy, now, nullText(n.FormKey)); err != nil {
+		n.TargetAll, string(n.Role), dbTime{n.SendAt}, n.CreatedBy, now, nullText(n.FormKey), nullText(n.FormDigest)); err != nil {
 		return err
 	}
 	const target = `INSERT INTO notice_targets (notice_id, kind, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`

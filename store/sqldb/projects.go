@@ -98,7 +98,7 @@ func checkinCode() (string, error) {
 // rule broken is a *flows.ProjectError.
 func (db *DB) CreateProject(ctx context.Context, p *flows.Project, loc *time.Location) error {
 	// A form key that created a project is answered first, as CreateNotice does.
-	if err := db.createdBefore(ctx, "projects", p.FormKey, func(o formOwner) { p.ID, p.Code = o.ID, o.Code }); err != nil {
+	if err := db.createdBefore(ctx, flows.FormProject, p.FormKey, p.FormDigest, func(o flows.FormCreated) { p.ID, p.Code = o.ID, o.Code }); err != nil {
 		return wrap("create project", err)
 	}
 	if err := flows.CheckProject(p, loc); err != nil {
@@ -153,14 +153,14 @@ func (db *DB) CreateProject(ctx context.Context, p *flows.Project, loc *time.Loc
 		const insert = `
 INSERT INTO projects (code, title, unit_id, grid_id, project_date, start_min, end_min, starts_at, ends_at,
     place, latitude, longitude, slots, category, content, target_all, signup_deadline, checkin_code,
-    notice_id, created_by, created_at, form_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    notice_id, created_by, created_at, form_key, form_digest)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 		lat, lng := coords(p.Place)
 		if err := tx.GetContext(ctx, &p.ID, db.q(insert), p.Code, p.Title, p.UnitID, nullID(p.GridID), dbDate(p.Date),
 			p.StartMin, p.EndMin, dbTime{p.Starts.UTC()}, dbTime{p.Ends.UTC()}, p.Place.Label, lat, lng, p.Slots,
 			p.Category, p.Content, p.TargetAll, dbTime{p.SignupDeadline.UTC().Truncate(time.Microsecond)}, code,
-			nullID(p.NoticeID), p.CreatedBy, now, nullText(p.FormKey)); err != nil {
+			nullID(p.NoticeID), p.CreatedBy, now, nullText(p.FormKey), nullText(p.FormDigest)); err != nil {
 			return err
 		}
 		const target = `INSERT INTO project_targets (project_id, kind, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
@@ -177,7 +177,7 @@ RETURNING id`
 		return nil
 	})
 	if err != nil {
-		return wrap("create project", db.formKeyUsed(ctx, "projects", p.FormKey, err, func(o formOwner) { p.ID, p.Code = o.ID, o.Code }))
+		return wrap("create project", db.formKeyUsed(ctx, flows.FormProject, p.FormKey, p.FormDigest, err, func(o flows.FormCreated) { p.ID, p.Code = o.ID, o.Code }))
 	}
 	p.CheckinCode, p.CreatedAt = code, now.Time
 	return nil

@@ -1,17 +1,23 @@
 -- A console form that creates a notice or a project carries a key of its
 -- own; a second create with the same key (a double click on 发送, the
 -- browser resending the form) creates nothing and leads to the first. The
--- key is NULL for what was created otherwise (the API, schedules, earlier
--- versions), so no existing row can break the index.
+-- key is NULL for what was created otherwise (the API without an
+-- Idempotency-Key, schedules, earlier versions), so no existing row can
+-- break the index. form_digest is the digest of the API request's body:
+-- the key sent again with another body is refused.
 
 -- +goose Up
 ALTER TABLE notices ADD COLUMN form_key TEXT NULL;
+ALTER TABLE notices ADD COLUMN form_digest TEXT NULL;
 CREATE UNIQUE INDEX notices_form_key_idx ON notices (form_key) WHERE form_key IS NOT NULL;
 ALTER TABLE projects ADD COLUMN form_key TEXT NULL;
+ALTER TABLE projects ADD COLUMN form_digest TEXT NULL;
 CREATE UNIQUE INDEX projects_form_key_idx ON projects (form_key) WHERE form_key IS NOT NULL;
 
 -- +goose Down
 DROP INDEX projects_form_key_idx;
+ALTER TABLE projects DROP COLUMN form_digest;
 ALTER TABLE projects DROP COLUMN form_key;
 DROP INDEX notices_form_key_idx;
+ALTER TABLE notices DROP COLUMN form_digest;
 ALTER TABLE notices DROP COLUMN form_key;

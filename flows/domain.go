@@ -131,8 +131,19 @@ func DateOf(t time.Time) Date {
 	return Date{y, m, d}
 }
 
-// ParseISODate parses "2006-01-02".
+// ParseISODate parses "2006-01-02". A session's draft holds its day in
+// this form and every message of a flow reads it, so the form time.Parse
+// accepts is read here at once; anything else goes to time.Parse, for its
+// error.
 func ParseISODate(s string) (Date, error) {
+	if len(s) == len(time.DateOnly) && s[4] == '-' && s[7] == '-' {
+		y, okY := digits(s[0:4])
+		m, okM := digits(s[5:7])
+		d, okD := digits(s[8:10])
+		if okY && okM && okD && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(time.Month(m), y) {
+			return Date{y, time.Month(m), d}, nil
+		}
+	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return Date{}, fmt.Errorf("date %q: %w", s, err)
@@ -145,8 +156,58 @@ func (d Date) In(loc *time.Location) time.Time {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
 }
 
-// String formats the day as "2006-01-02".
-func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
+// String formats the day as "2006-01-02" (fmt's %04d-%02d-%02d, which
+// it falls back to outside four-digit years and two-digit months and days).
+func (d Date) String() string {
+	if !padded(d.Year, 4) || !padded(int(d.Month), 2) || !padded(d.Day, 2) {
+		return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	}
+	b := make([]byte, 0, len(time.DateOnly))
+	b = appendPadded(b, d.Year, 4)
+	b = appendPadded(append(b, '-'), int(d.Month), 2)
+	b = appendPadded(append(b, '-'), d.Day, 2)
+	return string(b)
+}
+
+// padded tells whether n is one of the numbers appendPadded writes: 0 to
+// width nines.
+func padded(n, width int) bool {
+	max := 1
+	for range width {
+		max *= 10
+	}
+	return n >= 0 && n < max
+}
+
+// appendPadded appends n (padded(n, width)) in width digits, zeros first.
+func appendPadded(b []byte, n, width int) []byte {
+	for i := width - 1; i >= 0; i-- {
+		div := 1
+		for range i {
+			div *= 10
+		}
+		b = append(b, byte('0'+n/div%10))
+	}
+	return b
+}
+
+// digits is s, all ASCII digits, as a number.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := range len(s) {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// daysIn is the number of days of month m in year y.
+func daysIn(m time.Month, y int) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
 
 // Chinese formats the day as "11月28日".
 func (d Date) Chinese() string { return fmt.Sprintf("%d月%d日", d.Month, d.Day) }
@@ -191,8 +252,16 @@ func (m Month) Next() Month {
 	return Month{m.Year, m.Month + 1}
 }
 
-// String formats the month as "2006-01".
-func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, m.Month) }
+// String formats the month as "2006-01" (fmt's %04d-%02d, as Date.String).
+func (m Month) String() string {
+	if !padded(m.Year, 4) || !padded(int(m.Month), 2) {
+		return fmt.Sprintf("%04d-%02d", m.Year, m.Month)
+	}
+	b := make([]byte, 0, len("2006-01"))
+	b = appendPadded(b, m.Year, 4)
+	b = appendPadded(append(b, '-'), int(m.Month), 2)
+	return string(b)
+}
 
 // Location is a place: a label and, when the user sent a location message, coordinates.
 type Location struct {

@@ -630,3 +630,148 @@ func TestCreateServiceRecordSummary(t *testing.T) {
 		}
 	})
 }
+
+// TestMemberSummaryFromIndex: the totals of a member with years of
+// records are read from service_records_member_summary_idx alone
+// (migrations 00034 / 00032), not from a table row per record: an
+// index-only scan on PostgreSQL once vacuum has marked the pages visible,
+// a covering index on SQLite. The totals are those of the records.
+func TestMemberSummaryFromIndex(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang, wantTotal := longHistory(t, db)
+		today := flows.Date{Year: 2024, Month: 12, Day: 20}
+		explain, want := "EXPLAIN ", "Index Only Scan using service_records_member_summary_idx on service_records"
+		if db.dialect == DialectSQLite {
+			explain, want = "EXPLAIN QUERY PLAN ", "USING COVERING INDEX service_records_member_summary_idx"
+		}
+		plan, err := db.db.QueryContext(ctx, db.q(explain+summaryQuery), summaryArgs(zhang.ID, today, flows.MonthOf(today))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer plan.Close()
+		cols, _ := plan.Columns()
+		var lines []string
+		for plan.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := plan.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
+		}
+		if err := plan.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if text := strings.Join(lines, "\n"); !strings.Contains(text, want) {
+			t.Errorf("the member's totals are not read from the index alone; plan:\n%s", text)
+		}
+
+		sum, err := db.HoursSummaryWith(ctx, zhang.ID, today, flows.MonthOf(today))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.TotalMinutes != wantTotal {
+			t.Errorf("total %d minutes, want %d", sum.TotalMinutes, wantTotal)
+		}
+	})
+}
+
+// longHistory gives 张三 three years of records among those of 40 more
+// members, vacuumed and analyzed as an office's database would be, and
+// returns 张三 and the minutes of those not rejected.
+func longHistory(tb testing.TB, db *DB) (zhang flows.Member, wantTotal int) {
+	tb.Helper()
+	ctx := context.Background()
+	zhang = seed(tb, db)["张三"]
+	// 40 more members, so that 张三's records are a few among many, as
+	// in an office's database.
+	var more []flows.RosterRow
+	for i := range 40 {
+		more = append(more, flows.RosterRow{Row: i + 2, Unit: "市城管局", Grid: "一号网格",
+			Name: fmt.Sprintf("志愿者%02d", i), Phone: fmt.Sprintf("139000001%02d", i), Role: flows.RoleVolunteer})
+	}
+	if _, err := db.ImportRoster(ctx, more); err != nil {
+		tb.Fatal(err)
+	}
+	var others []int64
+	if err := db.db.SelectContext(ctx, &others, db.q(`SELECT id FROM members WHERE id <> ?`), zhang.ID); err != nil {
+		tb.Fatal(err)
+	}
+	// Three years of records, two a week, each day's of every member
+	// together: 张三's one in five pending and one in ten rejected.
+	type row struct {
+		member  int64
+		day     flows.Date
+		minutes int
+		status  flows.RecordStatus
+	}
+	var (
+		all   []row
+		first = time.Date(2022, 1, 3, 0, 0, 0, 0, time.UTC)
+	)
+	for i := range 312 {
+		d := flows.DateOf(first.AddDate(0, 0, i*7/2))
+		status, minutes := flows.RecordConfirmed, 60+i%5*30
+		switch {
+		case i%10 == 0:
+			status = flows.RecordRejected
+		case i%5 == 1:
+			status = flows.RecordPending
+		}
+		if status != flows.RecordRejected {
+			wantTotal += minutes
+		}
+		all = append(all, row{zhang.ID, d, minutes, status})
+		for _, o := range others {
+			all = append(all, row{o, d, 90, flows.RecordConfirmed})
+		}
+	}
+	for len(all) > 0 {
+		chunk := all[:min(len(all), 500)]
+		all = all[len(chunk):]
+		var (
+			values []string
+			args   []any
+		)
+		for _, r := range chunk {
+			values = append(values, "(?, (SELECT unit_id FROM members WHERE id = ?), (SELECT grid_id FROM members WHERE id = ?), ?, ?, '卫生大扫除', '人民广场', '清扫', ?, ?)")
+			args = append(args, r.member, r.member, r.member, dbDate(r.day), r.minutes, db.stamp(), string(r.status))
+		}
+		if _, err := db.db.ExecContext(ctx, db.q(`INSERT INTO service_records
+				(member_id, unit_id, grid_id, service_date, minutes, category, place, content, created_at, status)
+				VALUES `+strings.Join(values, ", ")), args...); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	analyze := "ANALYZE"
+	if db.dialect == DialectPostgres {
+		analyze = "VACUUM ANALYZE service_records"
+	}
+	if _, err := db.db.ExecContext(ctx, analyze); err != nil {
+		tb.Fatal(err)
+	}
+	return zhang, wantTotal
+}
+
+// BenchmarkHoursSummaryLongHistory is the totals of a member with three
+// years of records (longHistory), as every saved record's reply reads
+// them.
+func BenchmarkHoursSummaryLongHistory(b *testing.B) {
+	for _, d := range dialects {
+		b.Run(d, func(b *testing.B) {
+			db := openTestDB(b, d)
+			zhang, want := longHistory(b, db)
+			today := flows.Date{Year: 2024, Month: 12, Day: 20}
+			for b.Loop() {
+				sum, err := db.HoursSummaryWith(context.Background(), zhang.ID, today, flows.MonthOf(today))
+				if err != nil || sum.TotalMinutes != want {
+					b.Fatalf("HoursSummaryWith: %v, %d minutes, want %d", err, sum.TotalMinutes, want)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"time"
@@ -16,15 +17,20 @@ const (
 	// larger units need ParticipationShare of them.
 	SmallUnit          = 10
 	ParticipationShare = 0.6
+	// The share as a fraction, for the counts: served·5 >= roster·3.
+	participationShareNum, participationShareDen = 3, 5
 )
 
-// Score weights of the default assessment (SPEC §9), out of 100.
+// Score weights of the default assessment (SPEC §9), out of 100, in
+// tenths of a point: scores are counted in integers, so a score exactly
+// halfway (28.75) rounds up as it should, where a float of it (28.7499…)
+// rounded down, and two units with the same score in tenths tie.
 const (
-	pointsPerActivity = 20.0 // per activity with 4+ photos, up to ActivityGoal of them
-	pointsParticipate = 30.0 // × min(1, rate / required rate)
-	pointsPerReport   = 5.0  // per patrol report, up to maxReportPoints
-	maxReportPoints   = 20.0
-	pointsOnTime      = 10.0
+	tenthsPerActivity = 200 // per activity with 4+ photos, up to ActivityGoal of them
+	tenthsParticipate = 300 // × min(1, rate / required rate)
+	tenthsPerReport   = 50  // per patrol report, up to maxReportTenths
+	maxReportTenths   = 200
+	tenthsOnTime      = 100
 )
 
 // UnitFigures are one unit's counts for one month, as the store computes
@@ -63,10 +69,16 @@ type GridUnits struct {
 // UnitScore is one row of the unit table.
 type UnitScore struct {
 	UnitFigures
-	ParticipationRate float64 // served / roster, 0 for an empty roster
-	ParticipationOK   bool
-	Score             float64 // one decimal
-	Rank              int     // 1 = best; ties share a rank
+	// ParticipationPermille is served / roster in thousandths, the half
+	// rounded up (0 for an empty roster); ParticipationRate is the same
+	// number as a fraction (0.563), so that the API, the console, the
+	// workbook and the sign-off all show one value.
+	ParticipationPermille int
+	ParticipationRate     float64
+	ParticipationOK       bool
+	Score                 float64 // ScoreTenths / 10: one decimal
+	ScoreTenths           int
+	Rank                  int // 1 = best; ties share a rank
 }
 
 // Hours is the unit's total service hours with one decimal.
@@ -103,24 +115,79 @@ func (m Month) Deadline(loc *time.Location) time.Time {
 	return time.Date(m.Year, m.Month, DeadlineDay+1, 0, 0, 0, 0, loc)
 }
 
-// Round1 rounds to one decimal, halves away from zero.
+// Round1 rounds to one decimal, halves away from zero as far as the float
+// holds them: 28.75 is 28.7499… and comes out 28.7. Figures that must
+// round exactly are counted in integer tenths (scores, HoursTenths).
 func Round1(x float64) float64 { return math.Round(x*10) / 10 }
+
+// divHalfUp is n / d rounded to the nearest integer, the half up, for
+// n >= 0 and d > 0.
+func divHalfUp(n, d int) int { return (2*n + d) / (2 * d) }
+
+// Permille is n / d in thousandths, the half rounded up; 0 when d is 0.
+func Permille(n, d int) int {
+	if d <= 0 || n < 0 {
+		return 0
+	}
+	return divHalfUp(1000*n, d)
+}
+
+// PercentText writes thousandths as a percentage with one decimal: 563 is
+// "56.3%".
+func PercentText(permille int) string {
+	sign := ""
+	if permille < 0 {
+		sign, permille = "-", -permille
+	}
+	return fmt.Sprintf("%s%d.%d%%", sign, permille/10, permille%10)
+}
+
+// MeanTenths is the mean of n scores summing to sum tenths, in tenths, the
+// half rounded up; 0 for no scores.
+func MeanTenths(sum, n int) int {
+	if n <= 0 || sum < 0 {
+		return 0
+	}
+	return divHalfUp(sum, n)
+}
+
+// scoreParts are a unit's four parts of the default score in tenths:
+// activities with enough photos, participation (rounded, the only part
+// that can have a fraction), patrol reports, on time.
+func scoreParts(f UnitFigures) (activities, participation, reports, onTime int) {
+	activities = tenthsPerActivity * min(max(f.ActivitiesWithPhotos, 0), ActivityGoal)
+	if f.Roster > 0 {
+		// 300 × min(1, (served/roster) / share), share = num/den.
+		num, den := 1, 1
+		if f.Roster > SmallUnit {
+			num, den = participationShareNum, participationShareDen
+		}
+		n, d := tenthsParticipate*max(f.Served, 0)*den, f.Roster*num
+		participation = min(tenthsParticipate, divHalfUp(n, d))
+	}
+	reports = min(maxReportTenths, tenthsPerReport*max(f.Reports, 0))
+	if f.OnTime {
+		onTime = tenthsOnTime
+	}
+	return activities, participation, reports, onTime
+}
 
 // ScoreUnit computes a unit's participation and score from its figures.
 func ScoreUnit(f UnitFigures) UnitScore {
 	s := UnitScore{UnitFigures: f}
 	if f.Roster > 0 {
-		s.ParticipationRate = float64(f.Served) / float64(f.Roster)
-		// Compare counts, not floats: 60% of 15 is 9 members exactly.
-		s.ParticipationOK = float64(f.Served) >= math.Ceil(RequiredRate(f.Roster)*float64(f.Roster)-1e-9)
+		s.ParticipationPermille = Permille(f.Served, f.Roster)
+		s.ParticipationRate = float64(s.ParticipationPermille) / 1000
+		// Compare counts: 60% of 15 is 9 members exactly.
+		if f.Roster <= SmallUnit {
+			s.ParticipationOK = f.Served >= f.Roster
+		} else {
+			s.ParticipationOK = f.Served*participationShareDen >= f.Roster*participationShareNum
+		}
 	}
-	score := pointsPerActivity * float64(min(f.ActivitiesWithPhotos, ActivityGoal))
-	score += pointsParticipate * math.Min(1, s.ParticipationRate/RequiredRate(f.Roster))
-	score += math.Min(maxReportPoints, pointsPerReport*float64(f.Reports))
-	if f.OnTime {
-		score += pointsOnTime
-	}
-	s.Score = Round1(score)
+	a, p, r, o := scoreParts(f)
+	s.ScoreTenths = a + p + r + o
+	s.Score = float64(s.ScoreTenths) / 10
 	return s
 }
 
@@ -129,23 +196,21 @@ func ScoreUnit(f UnitFigures) UnitScore {
 // next rank skips (1, 2, 2, 4). Rows come best first, ties by name.
 func Assess(m Month, units []UnitFigures, grids []GridUnits) Assessment {
 	a := Assessment{Month: m, Units: make([]UnitScore, len(units)), Grids: make([]GridScore, len(grids))}
-	byID := make(map[int64]float64, len(units))
+	byID := make(map[int64]int, len(units))
 	for i, f := range units {
 		a.Units[i] = ScoreUnit(f)
-		byID[f.UnitID] = a.Units[i].Score
+		byID[f.UnitID] = a.Units[i].ScoreTenths
 	}
 	for i, g := range grids {
 		row := GridScore{GridID: g.GridID, Grid: g.Grid}
-		sum := 0.0
+		sum := 0
 		for _, id := range g.UnitIDs {
 			if sc, ok := byID[id]; ok {
 				sum += sc
 				row.Units++
 			}
 		}
-		if row.Units > 0 {
-			row.Score = Round1(sum / float64(row.Units))
-		}
+		row.Score = float64(MeanTenths(sum, row.Units)) / 10
 		a.Grids[i] = row
 	}
 	sort.SliceStable(a.Units, func(i, j int) bool {

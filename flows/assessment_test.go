@@ -1,6 +1,8 @@
 package flows
 
 import (
+	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -136,5 +138,64 @@ func TestHoursRounding(t *testing.T) {
 		if got := (UnitScore{UnitFigures: UnitFigures{Minutes: c.minutes}}).Hours(); got != c.value {
 			t.Errorf("UnitScore.Hours of %d minutes = %v, want %v", c.minutes, got, c.value)
 		}
+	}
+}
+
+// TestScoresInTenths: a unit's score and a grid's mean are counted in
+// integer tenths, the half rounded up, against the exact fraction: every
+// participation 30 × min(1, (served/roster)/share) for rosters up to 60,
+// and every mean of two scores, compared with rational arithmetic; the
+// rate in thousandths likewise, and its text.
+func TestScoresInTenths(t *testing.T) {
+	for roster := 1; roster <= 60; roster++ {
+		for served := 0; served <= roster; served++ {
+			u := ScoreUnit(UnitFigures{Roster: roster, Served: served})
+			// Exact: 300·served / (roster·share) tenths, share 1 or 3/5.
+			num, den := 300*served, roster
+			if roster > SmallUnit {
+				num, den = 300*served*5, roster*3
+			}
+			want := (2*num + den) / (2 * den)
+			if want > 300 {
+				want = 300
+			}
+			if u.ScoreTenths != want || u.Score != float64(want)/10 {
+				t.Fatalf("%d of %d: score %v (%d tenths), want %d tenths", served, roster, u.Score, u.ScoreTenths, want)
+			}
+			permille := (2000*served + roster) / (2 * roster)
+			if u.ParticipationPermille != permille || u.ParticipationRate != float64(permille)/1000 {
+				t.Fatalf("%d of %d: rate %v (%d‰), want %d‰", served, roster, u.ParticipationRate, u.ParticipationPermille, permille)
+			}
+			if got, want := PercentText(permille), fmt.Sprintf("%d.%d%%", permille/10, permille%10); got != want {
+				t.Fatalf("PercentText(%d) = %q, want %q", permille, got, want)
+			}
+			var sum int
+			for _, p := range ScoreParts(u) {
+				sum += int(math.Round(p.Points * 10))
+			}
+			if sum != u.ScoreTenths {
+				t.Fatalf("%d of %d: parts sum to %d tenths, score %d", served, roster, sum, u.ScoreTenths)
+			}
+		}
+	}
+	for a := 0; a <= 1000; a += 7 {
+		for b := 0; b <= 1000; b += 13 {
+			if got, want := MeanTenths(a+b, 2), (a+b+1)/2; got != want {
+				t.Fatalf("MeanTenths(%d+%d, 2) = %d, want %d", a, b, got, want)
+			}
+		}
+	}
+	// The auditor's cases: 23 of 40 is 28.75 → 28.8; 74.3 and 85.6 mean
+	// 79.95 → 80.0, tied with a grid of 80.0.
+	if s := ScoreUnit(UnitFigures{Roster: 40, Served: 23}).Score; s != 28.8 {
+		t.Errorf("23 of 40 score %v, want 28.8", s)
+	}
+	a := Assess(Month{Year: 2024, Month: 11},
+		[]UnitFigures{{UnitID: 1, Unit: "甲", Roster: 7, Served: 1, ActivitiesWithPhotos: 2, Reports: 4, OnTime: true},
+			{UnitID: 2, Unit: "乙", Roster: 16, Served: 5, ActivitiesWithPhotos: 2, Reports: 4, OnTime: true},
+			{UnitID: 3, Unit: "丙", Roster: 10, Served: 10, ActivitiesWithPhotos: 2, OnTime: true}},
+		[]GridUnits{{GridID: 1, Grid: "一号", UnitIDs: []int64{1, 2}}, {GridID: 2, Grid: "二号", UnitIDs: []int64{3}}})
+	if g := a.Grids; g[0].Score != 80 || g[1].Score != 80 || g[0].Rank != 1 || g[1].Rank != 1 {
+		t.Errorf("grids %+v, want both 80.0 ranked 1", g)
 	}
 }

@@ -85,7 +85,7 @@ func FiguresText(m Month, s MonthSoFar) string {
 	if f.ParticipationOK {
 		ok = "达标"
 	}
-	fmt.Fprintf(&b, "参与率：%d/%d人（%.0f%%，要求%s，%s）\n", f.Served, f.Roster, f.ParticipationRate*100, need, ok)
+	fmt.Fprintf(&b, "参与率：%d/%d人（%s，要求%s，%s）\n", f.Served, f.Roster, PercentText(f.ParticipationPermille), need, ok)
 	fmt.Fprintf(&b, "服务：%d次，合格%d次，%s小时\n", f.Sessions, f.QualifiedSessions, Hours(f.Minutes))
 	fmt.Fprintf(&b, "待审核的服务记录：%d条", s.Pending)
 	return b.String()

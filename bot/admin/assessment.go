@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"math"
 	"net/http"
 	"time"
 
@@ -70,7 +69,7 @@ func (a *API) assessment(c *gin.Context) error {
 	for _, u := range as.Units {
 		out.Units = append(out.Units, unitScoreJSON{
 			Unit: u.Unit, Roster: u.Roster, Served: u.Served,
-			ParticipationRate: math.Round(u.ParticipationRate*1000) / 1000, ParticipationOK: u.ParticipationOK,
+			ParticipationRate: u.ParticipationRate, ParticipationOK: u.ParticipationOK,
 			Activities: u.Activities, ActivitiesWithPhotos: u.ActivitiesWithPhotos,
 			Sessions: u.Sessions, QualifiedSessions: u.QualifiedSessions, Hours: oneDecimal(u.Hours()),
 			Reports: u.Reports, OnTime: u.OnTime, Score: oneDecimal(u.Score), Rank: u.Rank,

@@ -66,7 +66,7 @@ func funcs(loc *time.Location) template.FuncMap {
 		// countPhotos: the photos of a record that count (SPEC §9).
 		"countPhotos": flows.CountPhotos,
 		"hours1":      func(h float64) string { return strconv.FormatFloat(h, 'f', 1, 64) },
-		"pct":         func(x float64) string { return strconv.FormatFloat(x*100, 'f', 1, 64) + "%" },
+		"percent":     flows.PercentText,
 		"join":        strings.Join,
 		"statusClass": func(s string) string {
 			switch s {

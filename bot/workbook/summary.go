@@ -134,7 +134,7 @@ type summaryRow struct {
 // over the units, and the detail sheets' row counts.
 func summaryRows(d Data) []summaryRow {
 	var roster, served, okUnits, acts, actsPhotos, sessions, qualified, minutes, reports, onTime int
-	var scores float64
+	var scores int // tenths
 	for _, u := range d.Assessment.Units {
 		roster += u.Roster
 		served += u.Served
@@ -144,7 +144,7 @@ func summaryRows(d Data) []summaryRow {
 		qualified += u.QualifiedSessions
 		minutes += u.Minutes
 		reports += u.Reports
-		scores += u.Score
+		scores += u.ScoreTenths
 		if u.ParticipationOK {
 			okUnits++
 		}
@@ -153,14 +153,9 @@ func summaryRows(d Data) []summaryRow {
 		}
 	}
 	units := len(d.Assessment.Units)
-	mean := 0.0
-	if units > 0 {
-		mean = flows.Round1(scores / float64(units))
-	}
-	rate := 0.0
-	if roster > 0 {
-		rate = float64(served) / float64(roster)
-	}
+	// In tenths and thousandths, the halves up, as the unit table.
+	mean := float64(flows.MeanTenths(scores, units)) / 10
+	rate := float64(flows.Permille(served, roster)) / 1000
 	detailMinutes := 0
 	for _, r := range d.Services {
 		detailMinutes += r.Minutes

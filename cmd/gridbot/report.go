@@ -100,7 +100,7 @@ func printAssessment(w io.Writer, a flows.Assessment) {
 	for _, u := range a.Units {
 		units = append(units, []string{
 			strconv.Itoa(u.Rank), u.Unit, strconv.Itoa(u.Roster), strconv.Itoa(u.Served),
-			strconv.FormatFloat(u.ParticipationRate*100, 'f', 1, 64) + "%", yesNo(u.ParticipationOK),
+			flows.PercentText(u.ParticipationPermille), yesNo(u.ParticipationOK),
 			strconv.Itoa(u.Activities), strconv.Itoa(u.ActivitiesWithPhotos), strconv.Itoa(u.Sessions),
 			strconv.Itoa(u.QualifiedSessions), oneDecimal(u.Hours()), strconv.Itoa(u.Reports),
 			yesNo(u.OnTime), oneDecimal(u.Score),

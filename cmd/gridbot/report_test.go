@@ -205,3 +205,16 @@ func TestDisplayWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestReportMonthRateAsEverywhere: 9 of 16 staff served is 56.25%; the
+// report command shows 56.3%, as the API (0.563), the console and the
+// workbook do (it showed 56.2%, the float's half to even).
+func TestReportMonthRateAsEverywhere(t *testing.T) {
+	a := flows.Assess(flows.Month{Year: 2024, Month: time.November},
+		[]flows.UnitFigures{{UnitID: 1, Unit: "市民政局", Roster: 16, Served: 9}}, nil)
+	var b bytes.Buffer
+	printAssessment(&b, a)
+	if !strings.Contains(b.String(), "56.3%") || a.Units[0].ParticipationRate != 0.563 {
+		t.Errorf("9 of 16: rate %v, report shows\n%s\nwant 0.563 and 56.3%%", a.Units[0].ParticipationRate, b.String())
+	}
+}

@@ -347,14 +347,14 @@ func TestAssessment(t *testing.T) {
 			rank  int
 		}{
 			// 2 good activities 40 + 9 of 15 serve (60%) 30 + 3 reports 15 + on time 10.
-			{"市文明办", 9.0 / 15, true, 95, 1},
+			{"市文明办", 0.6, true, 95, 1},
 			// 40 + 30×(7/12)/0.6 = 29.17 + 5 reports capped at 20.
-			{"市城管局", 7.0 / 12, false, 89.2, 2},
+			{"市城管局", 0.583, false, 89.2, 2}, // 7/12 in thousandths
 			// 40 (4 good, 2 count) + all 10 serve 30 + on time 10.
 			{"市卫健委", 1, true, 80, 3},
 			// 20 + 30×5/6 = 25 + 5: tied, then rank 6 follows.
-			{"市教育局", 5.0 / 6, false, 50, 4},
-			{"市水务局", 5.0 / 6, false, 50, 4},
+			{"市教育局", 0.833, false, 50, 4},
+			{"市水务局", 0.833, false, 50, 4},
 			{"市交通局", 0, false, 0, 6},
 		} {
 			i := slices.IndexFunc(got.Units, func(u flows.UnitScore) bool { return u.Unit == w.unit })

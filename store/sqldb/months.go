@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -27,11 +28,30 @@ func (db *DB) Assessment(ctx context.Context, m flows.Month, loc *time.Location)
 		if err := json.Unmarshal([]byte(frozen), &a); err != nil {
 			return flows.Assessment{}, fmt.Errorf("store: assessment: frozen %s: %w", m, err)
 		}
+		frozenBefore00034(&a)
 		return a, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return flows.Assessment{}, wrap("assessment", err)
 	}
 	return db.liveAssessment(ctx, m, loc)
+}
+
+// frozenBefore00034 completes an assessment frozen by an earlier version,
+// which kept neither a unit's score in tenths nor its participation in
+// thousandths: both from the figures it kept (the score had one decimal
+// already; the rate was the plain fraction). The scores and ranks stay
+// those the office closed the month with.
+func frozenBefore00034(a *flows.Assessment) {
+	for i := range a.Units {
+		u := &a.Units[i]
+		if u.ScoreTenths == 0 && u.Score != 0 {
+			u.ScoreTenths = int(math.Round(u.Score * 10))
+		}
+		if u.ParticipationPermille == 0 && u.ParticipationRate != 0 {
+			u.ParticipationPermille = int(math.Round(u.ParticipationRate * 1000))
+			u.ParticipationRate = float64(u.ParticipationPermille) / 1000
+		}
+	}
 }
 
 // CloseMonth closes month m for by ("管理员 boss"): its assessment as it

@@ -41,7 +41,7 @@ func (db *DB) ImportRoster(ctx context.Context, rows []flows.RosterRow) (flows.I
 			}
 			tally(&res, outcome)
 		}
-		return nil
+		return db.pruneUnitGrids(ctx, tx)
 	})
 	if err != nil {
 		return flows.ImportResult{}, wrap("import roster", err)
@@ -100,7 +100,7 @@ func (db *DB) ImportGrids(ctx context.Context, rows []flows.GridRow) (flows.Impo
 			}
 			tally(&res, outcome)
 		}
-		return nil
+		return db.pruneUnitGrids(ctx, tx)
 	})
 	if err != nil {
 		return flows.ImportResult{}, wrap("import grids", err)
@@ -225,6 +225,26 @@ ON CONFLICT (unit_id, grid_id) DO NOTHING`
 	ids.links[key] = true
 	return nil
 }
+
+// pruneUnitGrids drops the links of units that serve a grid no more: no
+// member of the unit has the grid on their roster row and the unit does
+// not lead it, after a member moved or a grid's lead changed. A grid's
+// score is the mean of the units serving it (SPEC §9), and a unit's
+// admins see the grids it serves: a link left behind kept a unit's score
+// in a grid it had left. Both imports end with it, in their transaction.
+func (db *DB) pruneUnitGrids(ctx context.Context, tx *sqlx.Tx) error {
+	if _, err := tx.ExecContext(ctx, pruneUnitGridsQuery); err != nil {
+		return fmt.Errorf("unit grids: %w", err)
+	}
+	return nil
+}
+
+// pruneUnitGridsQuery is pruneUnitGrids' statement, also run once by
+// migrations 00035 / 00033 for the links earlier versions left.
+const pruneUnitGridsQuery = `
+DELETE FROM unit_grids
+WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.unit_id = unit_grids.unit_id AND m.grid_id = unit_grids.grid_id)
+  AND NOT EXISTS (SELECT 1 FROM grids g WHERE g.id = unit_grids.grid_id AND g.lead_unit_id = unit_grids.unit_id)`
 
 // nameCache remembers ids looked up during one import, so a roster of a
 // thousand rows and ten units asks for each unit once.

@@ -87,6 +87,10 @@ type Delivery struct {
 	Attempts    int
 	ClientMsgID string
 	MsgID       int64 // WeChat's msgid of a sent template message; 0 when none
+	// LastMessage is when the recipient last wrote to the account (zero
+	// when never): a customer-service text reaches them only within the
+	// window after it (InServiceWindow).
+	LastMessage time.Time
 }
 
 // ClientMsgID is the client_msg_id of a notice's message to a member: the

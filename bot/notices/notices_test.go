@@ -214,6 +214,10 @@ func seedMembers(t testing.TB, db *sqldb.DB, n int, unbound, remindersOff map[in
 			if err := db.BindMember(ctx, m.ID, openID(i)); err != nil {
 				t.Fatalf("BindMember: %v", err)
 			}
+			// Binding is a chat: the member wrote to the account just now.
+			if err := db.RecordLastMessage(ctx, openID(i), time.Now()); err != nil {
+				t.Fatalf("RecordLastMessage: %v", err)
+			}
 			m.OpenID = openID(i)
 		}
 		if remindersOff[i] {

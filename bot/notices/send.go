@@ -14,6 +14,11 @@ import (
 	"gridbot/flows"
 )
 
+// ReasonOutsideWindow is why a notice sent as a customer-service text
+// failed for a member who has not written to the account within the
+// window (SPEC §7): only a template message could reach them.
+const ReasonOutsideWindow = "成员超过48小时未与公众号互动，客服消息无法送达，且未配置通知模板消息（WECHAT_NOTICE_TEMPLATE_ID）"
+
 // sendTimeout bounds one delivery attempt: a send, a token refresh and the
 // retried send.
 const sendTimeout = 30 * time.Second
@@ -54,7 +59,9 @@ func (s *sender) letter(ctx context.Context, id int64) (*letter, error) {
 }
 
 // send posts letter l to delivery d (d.Attempts is this attempt) and
-// returns the outcome to record: sent (with a template message's msgid);
+// returns the outcome to record: failed, without a call, for a
+// customer-service text to a member who has not written within the
+// window (ReasonOutsideWindow); sent (with a template message's msgid);
 // skipped on 43004 (the member is marked unfollowed); failed on an
 // error a retry cannot fix (wechat.Classify: an errcode such as 45015,
 // 48001 or 40003, an HTTP 4xx), or a transient one at the last attempt; else pending, given back for another attempt at the
@@ -67,6 +74,10 @@ func (s *sender) send(ctx context.Context, l *letter, d flows.Delivery) flows.De
 	// ctx bounds the attempt: a run's job Timeout leaves each send it
 	// starts at least sendTimeout (and each HTTP call has its own).
 	path := l.path
+	if path == PathText && !flows.InServiceWindow(d.LastMessage, time.Now()) {
+		// WeChat would refuse it (45015): no call, the reason recorded.
+		return flows.DeliveryOutcome{State: flows.DeliveryFailed, Message: ReasonOutsideWindow}
+	}
 	// A template send answers with its msgid, which WeChat's later
 	// TEMPLATESENDJOBFINISH report names; customer-service sends have none.
 	var reply struct {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"gridbot/bot/wechat"
 	"gridbot/flows"
+	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 // failingPoster answers every send with err.
@@ -60,5 +63,58 @@ func TestSendJudgedByErrcodeTable(t *testing.T) {
 		if o.State != tc.state || (len(store.marked) == 1) != tc.marked {
 			t.Errorf("send answered %v: %s, marked %v; want %s, marked %v", tc.err, o.State, store.marked, tc.state, tc.marked)
 		}
+	}
+}
+
+// TestNoticeTextOnlyWithinServiceWindow: without a notice template a
+// notice goes as a customer-service text, which WeChat delivers only
+// within 48 hours of the member's last message (SPEC §7). A member who
+// wrote three days ago, and one who never wrote, get no call: their
+// deliveries are recorded failed with the reason; one who wrote today
+// gets the text.
+func TestNoticeTextOnlyWithinServiceWindow(t *testing.T) {
+	db, _, _ := sqldbtest.Open(t, sqldb.DialectSQLite)
+	ctx := context.Background()
+	seedMembers(t, db, 3, nil, nil)
+	// seedMembers had each write just now: member 0 last wrote three
+	// days ago, member 1 never did.
+	for _, id := range []string{openID(0), openID(1)} {
+		if _, err := db.SQL().ExecContext(ctx, `DELETE FROM wechat_users WHERE openid = ?`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.RecordLastMessage(ctx, openID(0), time.Now().Add(-72*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeWeChat(t)
+	n := flows.Notice{Title: "周末大扫除", Content: "本周六上午9点，各网格集中清扫", Grids: []string{"一号网格", "二号网格"}}
+	if err := db.CreateNotice(ctx, &n); err != nil {
+		t.Fatal(err)
+	}
+	startRunner(t, db, f, "")
+	c := waitDone(t, db, n.ID, 20*time.Second)
+	for i, want := range []int{0, 0, 1} {
+		if got := f.callsOf(openID(i)); got != want {
+			t.Errorf("member %d: %d customer-service sends, want %d", i, got, want)
+		}
+	}
+	if c.Sent != 1 || c.Failed != 2 {
+		t.Errorf("counts %+v, want 1 sent and 2 failed", c)
+	}
+	var reasons []string
+	rows, err := db.SQL().QueryContext(ctx, `SELECT message FROM notice_deliveries WHERE notice_id = ? AND state = 'failed'`, n.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			t.Fatal(err)
+		}
+		reasons = append(reasons, m)
+	}
+	if len(reasons) != 2 || reasons[0] != ReasonOutsideWindow || reasons[1] != ReasonOutsideWindow {
+		t.Errorf("failed deliveries' reasons %q, want %q twice", reasons, ReasonOutsideWindow)
 	}
 }

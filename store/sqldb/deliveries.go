@@ -159,8 +159,9 @@ type deliveryRow struct {
 	ErrCode     int64  `db:"errcode"`
 	Message     string `db:"message"`
 	Attempts    int    `db:"attempts"`
-	ClientMsgID string `db:"client_msg_id"`
-	MsgID       *int64 `db:"msgid"`
+	ClientMsgID string  `db:"client_msg_id"`
+	MsgID       *int64  `db:"msgid"`
+	LastMessage *dbTime `db:"last_message_at"`
 }
 
 func (r deliveryRow) delivery() flows.Delivery {
@@ -172,13 +173,19 @@ func (r deliveryRow) delivery() flows.Delivery {
 	if r.MsgID != nil {
 		d.MsgID = *r.MsgID
 	}
+	if r.LastMessage != nil {
+		d.LastMessage = r.LastMessage.Time
+	}
 	return d
 }
 
 // deliveryColumns are a delivery row's columns, with the recipient's unit
-// name (which a notice template may show) read by primary keys.
+// name (which a notice template may show) and when they last wrote to the
+// account (whether a customer-service text can reach them), read by
+// primary keys.
 const deliveryColumns = `id, notice_id, member_id, openid, state, errcode, message, attempts, client_msg_id, msgid,
-  COALESCE((SELECT u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE m.id = notice_deliveries.member_id), '') AS unit`
+  COALESCE((SELECT u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE m.id = notice_deliveries.member_id), '') AS unit,
+  (SELECT w.last_message_at FROM wechat_users w WHERE w.openid = notice_deliveries.openid) AS last_message_at`
 
 // ClaimDelivery marks a pending delivery, or one left sending (by a
 // process that died) longer than stale ago, as sending with one more

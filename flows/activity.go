@@ -60,7 +60,7 @@ func activityFlow() *Flow {
 				Name:   "content",
 				Prompt: func(*Env) string { return "第5步 活动内容及效果（10–1000字）。" },
 				Accept: func(env *Env, in Input) error {
-					return acceptText(env, in, "content", "活动内容及效果", 10, 1000)
+					return acceptTextExample(env, in, "content", "活动内容及效果", 10, 1000, "组织志愿者清理小区楼道堆物，清运垃圾两车，楼道整洁")
 				},
 			},
 			{
@@ -152,18 +152,34 @@ func saveActivity(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	return Outcome{Reply: reply}, nil
 }
 
-// acceptText stores free text of min–max characters under key.
+// acceptText stores free text of min–max characters under key, for a step
+// whose prompt, asked again after a refusal, shows an example.
 func acceptText(env *Env, in Input, key, what string, min, max int) error {
+	return acceptTextExample(env, in, key, what, min, max, "")
+}
+
+// acceptTextExample is acceptText for a step whose prompt shows no
+// example: its refusal ends with example, as SPEC §5 asks bad input to
+// get the rule and an example.
+func acceptTextExample(env *Env, in Input, key, what string, min, max int, example string) error {
 	s, err := textOf(in, "文字（"+what+"）")
 	if err != nil {
 		return err
 	}
 	text, err := parse.Text(s, min, max)
 	if err != nil {
-		return reject("%s%s", what, err.Error())
+		return reject("%s%s%s", what, err.Error(), exampleOf(example))
 	}
 	env.Draft[key] = text
 	return nil
+}
+
+// exampleOf is the example sentence ending a refusal ("" for none).
+func exampleOf(example string) string {
+	if example == "" {
+		return ""
+	}
+	return "例如「" + example + "」。"
 }
 
 func gridNames(gs []Grid) []string {

@@ -11,9 +11,22 @@ import (
 // miss is a *StepError saying only that: the step's prompt, asked again
 // after it, lists the options (they are not printed twice).
 func choose(s string, options []string, aliases []alias) (int, error) {
+	return chooseListed(s, options, nil, aliases)
+}
+
+// chooseListed is choose for a step that lists each option with more text
+// than the option (listed[i], as labelled renders it: "其他（以上以外的问题）"):
+// SPEC §4 makes the choice's text an answer, and the text a member sees,
+// and may copy, is the listed one.
+func chooseListed(s string, options, listed []string, aliases []alias) (int, error) {
 	i, err := parse.Choice(s, options)
 	if err == nil {
 		return i, nil
+	}
+	if len(listed) == len(options) {
+		if i, err := parse.Choice(s, listed); err == nil {
+			return i, nil
+		}
 	}
 	in := parse.Normalize(s)
 	for _, a := range aliases {

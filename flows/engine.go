@@ -93,12 +93,23 @@ func (e *Engine) turn(ctx context.Context, env *Env, sess *Session, in Input) (s
 		start = FlowWelcome
 	}
 	if start != "" {
+		var running *Flow
 		if sess.Active() {
-			if f := e.flows[sess.Flow]; f != nil {
-				notes = append(notes, fmt.Sprintf("已放弃未完成的「%s」草稿。", f.Title))
-			}
+			running = e.flows[sess.Flow]
 		}
-		reply, err := e.start(ctx, env, sess, start, "")
+		reply, refused, err := e.start(ctx, env, sess, start, "")
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case running != nil && refused:
+			// The new flow did not start, so the draft is still the
+			// user's: saying it was dropped would make them type it all
+			// again, so the reply keeps them where they were.
+			reply, err = e.resume(ctx, env, running, sess, reply)
+		case running != nil:
+			notes = append(notes, fmt.Sprintf("已放弃未完成的「%s」草稿。", running.Title))
+		}
 		return joinReply(notes, reply), err
 	}
 	if !sess.Active() {
@@ -143,35 +154,60 @@ func (e *Engine) idle(ctx context.Context, env *Env, in Input) (string, error) {
 const unboundText = "您还没有绑定身份：绑定后才能登记时长、上报问题。请回复「绑定」，按提示输入姓名和花名册上登记的手机号。"
 
 // start begins a flow, binding the user first when the flow needs a member.
-func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro string) (string, error) {
+// It reports refused when the flow is not set up or the member may not
+// use it: the reply says why and sess is left as it was.
+func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro string) (reply string, refused bool, err error) {
 	f := e.flows[name]
 	if f == nil {
-		return helpText, nil
+		return helpText, true, nil
 	}
 	if f.NeedsMember || f.Name == FlowBind || f.Name == FlowWelcome {
 		if err := e.loadMember(ctx, env); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
 	switch {
 	case f.Name == FlowWelcome && !env.Bound:
-		return e.begin(ctx, env, sess, e.flows[FlowBind], joinReply([]string{intro}, welcomeText), "")
+		reply, err := e.begin(ctx, env, sess, e.flows[FlowBind], joinReply([]string{intro}, welcomeText), "")
+		return reply, false, err
 	case f.Name == FlowBind && env.Bound:
 		intro = joinReply([]string{intro}, fmt.Sprintf("您已绑定为 %s（%s，%s）。如需改绑，请继续；不需要请回复「取消」。", env.Member.Name, env.Member.Unit, GridLabel(env.Member.Grid)))
 	}
 	if f.NeedsMember && !env.Bound {
 		intro = joinReply([]string{intro}, fmt.Sprintf("使用「%s」前请先绑定身份。", f.Title))
-		return e.begin(ctx, env, sess, e.flows[FlowBind], intro, f.Name)
+		reply, err := e.begin(ctx, env, sess, e.flows[FlowBind], intro, f.Name)
+		return reply, false, err
 	}
 	if (f.NeedsRecords && e.deps.Records == nil) || (f.Available != nil && !f.Available(e.stores())) {
-		return joinReply([]string{intro}, fmt.Sprintf("「%s」功能尚未开通，请暂时按原方式报送。", f.Title)), nil
+		return joinReply([]string{intro}, fmt.Sprintf("「%s」功能尚未开通，请暂时按原方式报送。", f.Title)), true, nil
 	}
 	if f.NeedsMember && f.Allowed != nil {
 		if msg := f.Allowed(env.Member); msg != "" {
-			return joinReply([]string{intro}, msg), nil
+			return joinReply([]string{intro}, msg), true, nil
 		}
 	}
-	return e.begin(ctx, env, sess, f, intro, "")
+	reply, err = e.begin(ctx, env, sess, f, intro, "")
+	return reply, false, err
+}
+
+// resume answers a menu click or keyword whose flow was refused (reply
+// says why) while flow f was running: its draft is kept and its current
+// step asked again, so the user carries on where they were.
+func (e *Engine) resume(ctx context.Context, env *Env, f *Flow, sess *Session, reply string) (string, error) {
+	env.Draft = sess.Draft
+	if env.Draft == nil {
+		env.Draft = map[string]string{}
+	}
+	env.Photos = sess.Photos
+	if err := e.loadMember(ctx, env); err != nil {
+		return "", err
+	}
+	if f.NeedsMember && !env.Bound { // unbound by the office meanwhile, as step says
+		*sess = Session{}
+		return joinReply([]string{reply}, "您的身份绑定已解除，草稿已作废。请回复「绑定」重新绑定。"), nil
+	}
+	kept := fmt.Sprintf("您的「%s」草稿仍然保留，请继续（回复「取消」放弃）：", f.Title)
+	return e.reask(ctx, env, f, sess, joinReply([]string{reply}, kept))
 }
 
 // begin runs a stepless flow or asks the first step of a flow; either
@@ -390,7 +426,8 @@ func (e *Engine) save(ctx context.Context, env *Env, f *Flow, sess *Session, pre
 	reply := joinReply([]string{prefix}, out.Reply)
 	if out.Next != "" {
 		env.carry = out.Keep
-		return e.start(ctx, env, sess, out.Next, reply)
+		reply, _, err := e.start(ctx, env, sess, out.Next, reply)
+		return reply, err
 	}
 	return reply, nil
 }

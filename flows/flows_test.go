@@ -271,6 +271,64 @@ func TestLogHoursRejects(t *testing.T) {
 	}
 }
 
+// SPEC §5: bad input gets a reply naming the rule and an example, and the
+// same step again. Every free-text step of these flows refuses a text too
+// short with its length rule and an example (in the refusal, or in the
+// prompt asked again after it).
+func TestTextRefusalsNameTheRuleAndAnExample(t *testing.T) {
+	toHoursContent := func(h *harness) {
+		h.expect("登记")
+		h.expect("今天")
+		h.expect("2小时")
+		h.expect("1")
+		h.expect("社区广场", "服务内容")
+	}
+	toActivity := func(h *harness) {
+		h.member = h.st.promote(h.member.ID, RoleCoordinator)
+		h.expect("活动", "活动日期")
+		h.expect("今天", "活动地点")
+	}
+	toReportDescription := func(h *harness) {
+		h.expect("上报")
+		h.expect("1", "问题位置")
+		h.say("人民路18号东侧")
+		h.photo(1)
+		h.expect("完成", "问题描述")
+	}
+	tests := []struct {
+		name, rule, bad string
+		to              func(h *harness)
+	}{
+		{"log hours place", "2–100", "a", func(h *harness) { toHoursContent(h); h.expect("返回", "服务地点") }},
+		{"log hours content", "2–500", "好", toHoursContent},
+		{"activity theme", "2–50", "清", func(h *harness) { toActivity(h); h.expect("东关街", "活动主题") }},
+		{"activity content", "10–1000", "打扫卫生", func(h *harness) {
+			toActivity(h)
+			h.expect("东关街")
+			h.expect("清洁家园")
+			h.expect("25人", "活动内容")
+		}},
+		{"report place", "4–100", "路口", func(h *harness) { h.expect("上报"); h.expect("1", "问题位置") }},
+		{"report description", "5–500", "很脏", toReportDescription},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.now = time.Date(2026, 11, 28, 23, 0, 0, 0, shanghai)
+			h.bind()
+			tt.to(h)
+			step := h.session().Step
+			got := h.say(tt.bad)
+			if !strings.Contains(got, tt.rule) || !(strings.Contains(got, "例如") || strings.Contains(got, "如 ")) {
+				t.Errorf("refusal of %q = %q, want the rule %s and an example", tt.bad, got, tt.rule)
+			}
+			if s := h.session().Step; s != step {
+				t.Errorf("step after the refusal = %q, want %q again", s, step)
+			}
+		})
+	}
+}
+
 // A session on today must be over (SPEC §5): a range ending after now is
 // refused, a duration ends now at the latest; other days are not limited.
 func TestLogHoursTodayMustBeOver(t *testing.T) {
@@ -306,7 +364,7 @@ func TestLogHoursTodayMustBeOver(t *testing.T) {
 			h.expect("登记", "服务日期")
 			h.expect(c.date, "服务时间")
 			h.expect(c.span, c.refuse, "服务时间")
-			if s := h.session(); s.Step != "time" {
+			if s := h.session(); s.Step != stepTime {
 				t.Fatalf("step %q after a refused span", s.Step)
 			}
 		})
@@ -378,7 +436,7 @@ func TestLogHoursOverlapIsRefusedNamingTheSession(t *testing.T) {
 	h.expect("跳过")
 	h.st.records = append(h.st.records, ServiceRecord{MemberID: h.member.ID, Date: DateOf(h.now), StartMin: 15 * 60, EndMin: 17 * 60, Minutes: 120, Category: "法律咨询"})
 	h.expect("确认", "15:00-17:00", "法律咨询", "服务时间")
-	if s := h.session(); s.Step != "time" {
+	if s := h.session(); s.Step != stepTime {
 		t.Fatalf("after overlap at save: step %q", s.Step)
 	}
 	h.expect("17:00-18:00", "服务类别")
@@ -448,6 +506,41 @@ func TestKeywordInsideFlowDropsDraft(t *testing.T) {
 	}
 	h.expect("登记")
 	h.expect("提醒", "已放弃", "周末活动提醒")
+}
+
+// SPEC §4 drops the draft when a menu click or keyword starts another
+// flow; a flow that is refused (the member's role, a feature not set up)
+// starts nothing, so the draft is kept, the reply does not claim it was
+// dropped, and the member is asked the step they were at.
+func TestRefusedFlowInsideFlowKeepsDraft(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		in      Input
+		refusal string
+	}{
+		{"role", Input{Kind: KindClick, Key: "LOG_ACTIVITY"}, "由单位联络员或负责人记录"},
+		{"not set up", Input{Kind: KindText, Text: "证明"}, "功能尚未开通"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t) // 张三 is a volunteer; the harness has no certificates
+			h.bind()
+			h.expect("登记", "服务日期")
+			h.expect("今天", "服务时间")
+			got := h.send(tc.in)
+			if strings.Contains(got, "已放弃") {
+				t.Errorf("reply %q says the draft was dropped", got)
+			}
+			for _, want := range []string{tc.refusal, "「登记时长」草稿仍然保留", "服务时间"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("reply %q lacks %q", got, want)
+				}
+			}
+			if s := h.session(); s.Flow != FlowLogHours || s.Step != stepTime {
+				t.Fatalf("session = %s/%s, want the log-hours draft at its time step", s.Flow, s.Step)
+			}
+			h.expect("2小时", "服务类别")
+		})
+	}
 }
 
 func TestDraftExpires(t *testing.T) {

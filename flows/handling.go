@@ -112,8 +112,11 @@ func AssignmentPush(memberID int64, r Report, loc *time.Location) Push {
 		Kind: PushReportAssigned, MemberID: memberID,
 		Text: fmt.Sprintf("新的待处置问题 %s（%s）：%s，请于 %s 前整改。回复「处置」办理。",
 			r.Code, r.Category, r.Place.Label, due.Format("2006-01-02 15:04")),
-		// Template fields are short (a thing field: 20 characters).
-		Values: PushValues{Title: "待处置问题：" + r.Category, Code: r.Code, Status: "待处置", Note: "期限" + due.Format("1月2日15:04")},
+		// Outside the 48-hour window these values are all the reviewer
+		// sees (SPEC §15: code, category, place, deadline). Template
+		// fields are short (a thing field: 20 characters, a longer value
+		// cut), so the place, the one long fact, comes last in its field.
+		Values: PushValues{Title: r.Category + "问题：" + r.Place.Label, Code: r.Code, Status: "待处置", Note: "期限" + due.Format("1月2日15:04")},
 	}
 }
 

@@ -74,7 +74,7 @@ func logHoursFlow() *Flow {
 					}
 					text, err := parse.Text(s, 2, 500)
 					if err != nil {
-						return reject("%s", err.Error())
+						return reject("服务内容%s%s", err.Error(), exampleOf("为社区老人讲解防诈骗知识"))
 					}
 					env.Draft["content"] = text
 					return nil

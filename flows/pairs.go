@@ -54,6 +54,10 @@ func myPairsFlow() *Flow {
 					}
 					i, err := parse.Choice(s, names)
 					if err != nil {
+						// The line as listed answers too (SPEC §4).
+						i, err = parse.Choice(s, pairLines(env))
+					}
+					if err != nil {
 						return reject("请回复服务对象前的数字，例如 1。")
 					}
 					p := env.Facts.Pairs[i]
@@ -85,7 +89,7 @@ func myPairsFlow() *Flow {
 					return "走访内容：简要描述了解到的情况和提供的帮助（2–500字）。"
 				},
 				Accept: func(env *Env, in Input) error {
-					return acceptText(env, in, "content", "走访内容", 2, 500)
+					return acceptTextExample(env, in, "content", "走访内容", 2, 500, "陪老人聊天，帮忙打扫房间，老人身体尚好")
 				},
 			},
 			{

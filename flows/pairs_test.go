@@ -130,7 +130,7 @@ func TestMyPairsFlow(t *testing.T) {
 	h.expect("明天", "不能晚于今天")
 	h.expect("昨天", "走访时间")
 	h.expect("9:00-10:30", "走访内容")
-	h.expect("好", "2–500")
+	h.expect("好", "2–500", "例如「")
 	h.expect("陪老人聊天，帮忙打扫房间", "走访照片")
 	h.send(Input{Kind: KindImage, MediaID: "m-1"})
 	h.expect("完成", "请核对", "服务对象：赵德明", "走访日期：2026-11-27", "9:00-10:30", "照片：1张")
@@ -144,7 +144,8 @@ func TestMyPairsFlow(t *testing.T) {
 	}
 	// The same time again overlaps.
 	h.send(Input{Kind: KindClick, Key: "MY_PAIRS"})
-	h.expect("2", "西门路8号院", "电话：无")
+	// The line as listed answers as its number does.
+	h.expect("钱秀兰（残疾人）上次走访 11月25日，下次应于 12月25日 前", "西门路8号院", "电话：无")
 	h.expect("昨天", "走访时间")
 	h.expect("10:00-11:00", "时间重叠")
 }

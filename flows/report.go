@@ -27,7 +27,7 @@ func reportFlow() *Flow {
 					if err != nil {
 						return err
 					}
-					i, err := choose(s, ReportCategories, reportAliases)
+					i, err := chooseListed(s, ReportCategories, labelled(ReportCategories, reportExamples), reportAliases)
 					if err != nil {
 						return err
 					}

@@ -387,7 +387,12 @@ func PairedPush(memberID int64, r Resident, cadence int) Push {
 		Kind: PushPaired, MemberID: memberID,
 		Text: fmt.Sprintf("您已与服务对象结对：\n姓名：%s\n类别：%s\n地址：%s\n需求：%s\n电话：%s\n请每%d天至少走访一次，走访后回复「结对」登记。",
 			r.Name, r.Category, r.Address, r.Needs, phone, cadence),
-		Values: PushValues{Title: "结对帮扶通知", Code: r.Name, Status: r.Category, Note: "回复「结对」查看详情"},
+		// Outside the 48-hour window these values are all the member sees
+		// (SPEC §14: name, category, address, needs, phone), each field cut
+		// by the template at 20 characters, so the short facts lead. The
+		// code stays the name, as the console's list of undelivered pushes
+		// shows it and a phone must not appear unmasked in a list.
+		Values: PushValues{Title: r.Name + "：" + r.Needs, Code: r.Name, Status: r.Category, Note: strings.TrimSpace(r.Phone + " " + r.Address)},
 	}
 }
 

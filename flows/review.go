@@ -113,7 +113,11 @@ func RejectionPush(r ServiceRecord, reason string) Push {
 		MemberID: r.MemberID,
 		Text: fmt.Sprintf("您登记的 %s %s小时「%s」服务记录已被退回，原因：%s\n这段时间可重新登记：回复「登记」。",
 			when, Hours(r.Minutes), r.Category, reason),
-		Values: PushValues{Title: "服务记录被退回", Code: r.Date.String(), Status: RecordRejected.Label(), Note: reason},
+		// Outside the 48-hour window these values are all the member sees
+		// (SPEC §11: date, hours, reason): the hours lead the title and
+		// the date is the ASCII code, so a template's 20-character cut and
+		// a character_string field keep both.
+		Values: PushValues{Title: Hours(r.Minutes) + "小时服务记录被退回", Code: r.Date.String(), Status: RecordRejected.Label(), Note: reason},
 	}
 }
 

@@ -150,15 +150,15 @@ GROUP BY b ORDER BY b`
 
 // deliveryRow is a notice_deliveries row.
 type deliveryRow struct {
-	ID          int64  `db:"id"`
-	NoticeID    int64  `db:"notice_id"`
-	MemberID    int64  `db:"member_id"`
-	OpenID      string `db:"openid"`
-	Unit        string `db:"unit"`
-	State       string `db:"state"`
-	ErrCode     int64  `db:"errcode"`
-	Message     string `db:"message"`
-	Attempts    int    `db:"attempts"`
+	ID          int64   `db:"id"`
+	NoticeID    int64   `db:"notice_id"`
+	MemberID    int64   `db:"member_id"`
+	OpenID      string  `db:"openid"`
+	Unit        string  `db:"unit"`
+	State       string  `db:"state"`
+	ErrCode     int64   `db:"errcode"`
+	Message     string  `db:"message"`
+	Attempts    int     `db:"attempts"`
 	ClientMsgID string  `db:"client_msg_id"`
 	MsgID       *int64  `db:"msgid"`
 	LastMessage *dbTime `db:"last_message_at"`

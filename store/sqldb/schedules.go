@@ -128,9 +128,15 @@ RETURNING id`
 	return fired, wrap("fire schedule", err)
 }
 
+// scheduleAuthor is the created_by of the notices the scheduler writes
+// (weekend and activity reminders), so a reminder can tell them from the
+// office's own notices.
+const scheduleAuthor = "schedule"
+
 // WeekendReminder creates, once per fire, the notice of a weekend reminder:
 // to the targets of the notices whose event time falls on the Saturday or
-// Sunday after the fire's due time (in loc), listing their titles. The
+// Sunday after the fire's due time (in loc), leaving out cancelled ones
+// and the scheduler's own, listing their titles. The
 // notice and the fire's link to it are written in one transaction that
 // locks the fire. It returns the notice ID, 0 when no notice is set for
 // that weekend.
@@ -158,15 +164,20 @@ func (db *DB) WeekendReminder(ctx context.Context, fireID int64, loc *time.Locat
 			Title     string `db:"title"`
 			TargetAll bool   `db:"target_all"`
 		}
+		// A notice the office cancelled (CancelNotice) is no event any more,
+		// and a notice the scheduler wrote is a reminder of events, not an
+		// event itself: announcing either would send members to something
+		// that is not on.
 		const query = `
 SELECT id, title, target_all FROM notices
-WHERE event_time >= ? AND event_time < ? ORDER BY event_time, id`
-		if err := tx.SelectContext(ctx, &events, db.q(query), dbTime{sat.UTC()}, dbTime{mon.UTC()}); err != nil {
+WHERE event_time >= ? AND event_time < ? AND cancelled_at IS NULL AND created_by <> ?
+ORDER BY event_time, id`
+		if err := tx.SelectContext(ctx, &events, db.q(query), dbTime{sat.UTC()}, dbTime{mon.UTC()}, scheduleAuthor); err != nil {
 			return err
 		}
 		if len(events) > 0 {
 			now := db.stamp()
-			n := flows.Notice{Title: "周末提醒", SendAt: now.Time, CreatedBy: "schedule"}
+			n := flows.Notice{Title: "周末提醒", SendAt: now.Time, CreatedBy: scheduleAuthor}
 			titles := make([]string, len(events))
 			ids := make([]any, len(events))
 			for i, e := range events {
@@ -268,7 +279,7 @@ ORDER BY u.id`
 				Title: "集体活动提醒",
 				Content: fmt.Sprintf("%s%d月%s，还差%d次，请在%d月28日前完成。",
 					u.Name, month.Month, done, goal-u.Good, month.Month),
-				Units: []string{u.Name}, Role: flows.RoleCoordinator, SendAt: now.Time, CreatedBy: "schedule",
+				Units: []string{u.Name}, Role: flows.RoleCoordinator, SendAt: now.Time, CreatedBy: scheduleAuthor,
 			}
 			if err := db.insertNotice(ctx, tx, &n, now); err != nil {
 				return err

@@ -143,6 +143,57 @@ func TestWeekendReminder(t *testing.T) {
 	})
 }
 
+// The weekend reminder announces only events that are on: a notice the
+// office cancelled, and a notice the scheduler wrote itself, are left out
+// of its titles and its targets.
+func TestWeekendReminderSkipsCancelledAndScheduledNotices(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		seed(t, db)
+		loc := time.FixedZone("CST", 8*3600)
+		sat := time.Date(2024, 11, 16, 8, 0, 0, 0, loc)
+		on := flows.Notice{Title: "周六大扫除", Content: "c", EventTime: sat, Grids: []string{"一号网格"}}
+		cancelled := flows.Notice{Title: "周日交通劝导", Content: "c", EventTime: sat.Add(26 * time.Hour),
+			SendAt: time.Now().Add(24 * time.Hour), Units: []string{"市城管局"}}
+		own := flows.Notice{Title: "周日值班", Content: "c", EventTime: sat.Add(28 * time.Hour),
+			Units: []string{"市文明办"}, CreatedBy: scheduleAuthor}
+		for _, n := range []*flows.Notice{&on, &cancelled, &own} {
+			if err := db.CreateNotice(ctx, n); err != nil {
+				t.Fatalf("CreateNotice: %v", err)
+			}
+		}
+		if err := db.CancelNotice(ctx, cancelled.ID, "boss"); err != nil {
+			t.Fatalf("CancelNotice: %v", err)
+		}
+		ss, err := db.Schedules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due := time.Date(2024, 11, 15, 18, 0, 0, 0, loc)
+		if ok, err := db.FireSchedule(ctx, ss[0], due); err != nil || !ok {
+			t.Fatalf("FireSchedule = %v, %v", ok, err)
+		}
+		var fid int64
+		if err := db.db.GetContext(ctx, &fid, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
+			t.Fatal(err)
+		}
+		id, err := db.WeekendReminder(ctx, fid, loc)
+		if err != nil || id == 0 {
+			t.Fatalf("WeekendReminder = %d, %v", id, err)
+		}
+		n, err := db.Notice(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(n.Content, "周六大扫除") || strings.Contains(n.Content, "交通劝导") || strings.Contains(n.Content, "值班") {
+			t.Errorf("reminder content = %q, want only the notice that is on", n.Content)
+		}
+		if len(n.Units) != 0 || len(n.Grids) != 1 || n.Grids[0] != "一号网格" {
+			t.Errorf("reminder targets grids %v units %v, want only 一号网格", n.Grids, n.Units)
+		}
+	})
+}
+
 func TestActivityReminder(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()

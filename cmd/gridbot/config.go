@@ -104,7 +104,7 @@ var envVars = []envVar{
 	{Name: "WECHAT_AES_KEY", Meaning: "43-char EncodingAESKey; when set, safe (AES) mode requests are accepted and plaintext ones refused", Parse: parseAESKey},
 	{Name: "WECHAT_ACCEPT_PLAINTEXT", Default: "false", Meaning: "true: with WECHAT_AES_KEY set, also accept plaintext POSTs (while switching the account's mode); true or false", Parse: parseAcceptPlaintext},
 	{Name: "WECHAT_API_BASE", Default: wechat.DefaultAPIBase, Note: "in dev mode the built-in fake at " + devchat.APIPath, Meaning: "base URL of the WeChat API", Parse: parseAPIBase},
-	{Name: "WECHAT_NOTICE_TEMPLATE_ID", Meaning: "template for notices; empty: customer-service text messages", Parse: setString(func(c *Config) *string { return &c.NoticeTemplateID })},
+	{Name: "WECHAT_NOTICE_TEMPLATE_ID", Meaning: "template for notices; empty: customer-service text messages, which reach only members who wrote to the account in the last 48 hours (the others are recorded failed, with the reason, and no call is made)", Parse: setString(func(c *Config) *string { return &c.NoticeTemplateID })},
 	{Name: "WECHAT_NOTICE_TEMPLATE_FIELDS", Default: notices.DefaultTemplateFields,
 		Meaning: "the notice template's fields: field=value, comma-separated; values title, event_time, place, content, unit (the recipient's unit)",
 		Parse:   parseTemplateFields(notices.TemplateValues, func(c *Config) *wechat.TemplateFields { return &c.NoticeTemplateFields })},

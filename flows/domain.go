@@ -232,6 +232,22 @@ type Month struct {
 // MonthOf returns the month of a day.
 func MonthOf(d Date) Month { return Month{d.Year, d.Month} }
 
+// FirstYear and LastYear bound the years of the dates and times an admin
+// types (months, event times, deadlines): outside them a time is a typing
+// error, and one in year 0 or 10000 would not survive the database or an
+// RFC 3339 answer.
+const (
+	FirstYear = 2000
+	LastYear  = 2999
+)
+
+// YearTyped reports whether t falls in FirstYear–LastYear (in UTC, which
+// the office's zone moves by a day at most).
+func YearTyped(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= FirstYear && y <= LastYear
+}
+
 // ParseMonth parses "2006-01".
 func ParseMonth(s string) (Month, error) {
 	t, err := time.Parse("2006-01", s)

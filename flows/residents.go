@@ -116,8 +116,9 @@ func (p Pairing) MemberNames() string {
 
 // ResidentFilter selects residents; zero fields match all.
 type ResidentFilter struct {
-	// UnitID limits the list to the grids unit UnitID serves (a unit
-	// admin's scope); 0 for all.
+	// UnitID limits the list to the grids unit UnitID serves and each
+	// person's pairings to the unit's own (a unit admin's scope: Overdue
+	// then means one of the unit's pairings); 0 for all.
 	UnitID   int64
 	Grid     string
 	Category string

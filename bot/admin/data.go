@@ -206,6 +206,9 @@ func parseMonth(s string, loc *time.Location) (from, to time.Time, err error) {
 	if err != nil || len(s) != len("2006-01") {
 		return time.Time{}, time.Time{}, errors.New("month must be YYYY-MM")
 	}
+	if y := t.Year(); y < flows.FirstYear || y > flows.LastYear {
+		return time.Time{}, time.Time{}, fmt.Errorf("month must be in the years %d–%d", flows.FirstYear, flows.LastYear)
+	}
 	return t, t.AddDate(0, 1, 0), nil
 }
 
@@ -264,14 +267,18 @@ type patchReportRequest struct {
 // parseDeadline reads a deadline as RFC 3339, or as a date YYYY-MM-DD
 // meaning the end of that day (23:59:59) in loc.
 func parseDeadline(s string, loc *time.Location) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	d, err := time.ParseInLocation("2006-01-02", s, loc)
+	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, errors.New("deadline must be RFC 3339 or YYYY-MM-DD, not " + strconv.Quote(s))
+		d, derr := time.ParseInLocation("2006-01-02", s, loc)
+		if derr != nil {
+			return time.Time{}, errors.New("deadline must be RFC 3339 or YYYY-MM-DD, not " + strconv.Quote(s))
+		}
+		t = d.AddDate(0, 0, 1).Add(-time.Second)
 	}
-	return d.AddDate(0, 0, 1).Add(-time.Second), nil
+	if !flows.YearTyped(t) {
+		return time.Time{}, fmt.Errorf("deadline must be in the years %d–%d, not %s", flows.FirstYear, flows.LastYear, strconv.Quote(s))
+	}
+	return t, nil
 }
 
 // Limits of PATCH /reports/{code}: the body, and the note in characters

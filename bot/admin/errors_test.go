@@ -88,3 +88,29 @@ func TestFailLogsInternalOnce(t *testing.T) {
 		t.Errorf("logged %q, want the 500 once with its op and error", got)
 	}
 }
+
+// TestYearsOutOfRangeRefused: a month, an event time or a deadline in a
+// year outside 2000–2999 is a typing error, answered 400 with the range,
+// never stored: year 0 made PostgreSQL answer 500, and a deadline in 9999
+// at -12:00 was kept and read back as year 10000, which is not RFC 3339.
+func TestYearsOutOfRangeRefused(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/reports?month=0000-01", ""},
+		{"GET", "/api/v1/reports?month=0001-01", ""},
+		{"GET", "/api/v1/reports?month=3000-01", ""},
+		{"POST", "/api/v1/notices", `{"title":"大扫除","content":"周六上午","event_time":"0000-01-01T00:00:00Z","targets":{"all":true}}`},
+		{"POST", "/api/v1/notices", `{"title":"大扫除","content":"周六上午","send_at":"9999-12-31T23:59:59-12:00","targets":{"all":true}}`},
+		{"PATCH", "/api/v1/reports/" + f.report.Code, `{"deadline":"9999-12-31T23:59:59-12:00"}`},
+		{"PATCH", "/api/v1/reports/" + f.report.Code, `{"deadline":"0001-01-01"}`},
+	} {
+		w := f.do(c.method, c.path, "boss", c.body)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "2000–2999") {
+			t.Errorf("%s %s %s = %d %s, want 400 naming 2000–2999", c.method, c.path, c.body, w.Code, w.Body)
+		}
+	}
+	w := f.do("GET", "/api/v1/reports/"+f.report.Code, "boss", "")
+	if strings.Contains(w.Body.String(), "9999") || strings.Contains(w.Body.String(), "10000") {
+		t.Errorf("the report after the refused deadlines: %s", w.Body)
+	}
+}

@@ -191,6 +191,9 @@ func parseTime(field string, s *string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s must be RFC 3339 with an offset, like 2026-11-28T09:00:00+08:00", field)
 	}
+	if !flows.YearTyped(t) {
+		return time.Time{}, fmt.Errorf("%s must be in the years %d–%d", field, flows.FirstYear, flows.LastYear)
+	}
 	return t, nil
 }
 

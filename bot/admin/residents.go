@@ -125,6 +125,7 @@ func (a *API) residents(c *gin.Context) error {
 	}
 	out := make([]residentJSON, len(rs))
 	for i, r := range rs {
+		r.Pairings = OwnPairings(adm, r.Pairings)
 		out[i] = a.residentJSON(r, false)
 	}
 	c.JSON(http.StatusOK, gin.H{"residents": out})
@@ -134,6 +135,10 @@ func (a *API) residents(c *gin.Context) error {
 // VisibleResident loads person id for admin adm: flows.ErrNotFound when
 // unknown, a *flows.ForbiddenError when outside the admin's grids. The
 // console shares it.
+//
+// A unit admin sees the person's pairings of their own unit only: two
+// units serving one grid see the same people, and another unit's
+// pairing (its members, its visits) is that unit's.
 func VisibleResident(ctx context.Context, st flows.ResidentStore, adm flows.Admin, id int64) (flows.Resident, error) {
 	r, err := st.Resident(ctx, id)
 	if err != nil {
@@ -148,7 +153,37 @@ func VisibleResident(ctx context.Context, st flows.ResidentStore, adm flows.Admi
 	if !adm.CanSeeResident(serves) {
 		return flows.Resident{}, adm.Forbidden(flows.ResourceResident)
 	}
+	r.Pairings = OwnPairings(adm, r.Pairings)
 	return r, nil
+}
+
+// OwnPairings are the pairings of ps admin adm sees: all for the office,
+// a unit admin's own unit's (SPEC: unit admins see their unit only).
+func OwnPairings(adm flows.Admin, ps []flows.Pairing) []flows.Pairing {
+	if adm.Role == flows.AdminOffice {
+		return ps
+	}
+	own := []flows.Pairing{}
+	for _, p := range ps {
+		if p.UnitID == adm.UnitID {
+			own = append(own, p)
+		}
+	}
+	return own
+}
+
+// OwnVisits are the visit records of rs admin adm sees, as OwnPairings.
+func OwnVisits(adm flows.Admin, rs []flows.ServiceRecord) []flows.ServiceRecord {
+	if adm.Role == flows.AdminOffice {
+		return rs
+	}
+	own := []flows.ServiceRecord{}
+	for _, r := range rs {
+		if r.UnitID == adm.UnitID {
+			own = append(own, r)
+		}
+	}
+	return own
 }
 
 func (a *API) resident(c *gin.Context) error {

@@ -613,6 +613,7 @@ func TestNoticeComposer(t *testing.T) {
 		{form("grid", ""), "请选择发送对象"},
 		{form("grid", "三号网格"), "没有名为「三号网格」的网格"},
 		{form("event_time", "明天"), "活动时间格式不对"},
+		{form("event_time", "0001-05-01T09:00"), "活动时间的年份应在2000–2999年之间"},
 		{form("send_at", "2020-01-01T09:00"), "发送时间不能早于现在"},
 		{form("title", strings.Repeat("长", 65)), "标题最多64字"},
 	} {
@@ -946,4 +947,20 @@ func TestPagesEscapeText(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestReportsFilterOffersOwnGrids: the reports page offers a unit admin
+// the grids of their own unit to filter by and no unit, as the other
+// lists do; it offered every unit and grid, and choosing another unit's
+// was then refused.
+func TestReportsFilterOffersOwnGrids(t *testing.T) {
+	f := newFixture(t)
+	r := f.as("cg").get("/admin/reports")
+	wantPage(t, r, http.StatusOK, "<option>一号网格</option>")
+	for _, s := range []string{"<option>市文明办</option>", "<option>二号网格</option>"} {
+		if strings.Contains(r.body, s) {
+			t.Errorf("市城管局's reports page offers %s", s)
+		}
+	}
+	wantPage(t, f.as("boss").get("/admin/reports"), http.StatusOK, "<option>市文明办</option>", "<option>二号网格</option>")
 }

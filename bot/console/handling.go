@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,6 +38,10 @@ func (c *Console) assign(ctx *gin.Context) error {
 		t, err := time.ParseInLocation("2006-01-02T15:04", v, c.cfg.Loc)
 		if err != nil {
 			again("期限的格式应为 日期 和 时间。")
+			return nil
+		}
+		if !flows.YearTyped(t) {
+			again(fmt.Sprintf("期限的年份应在%d–%d年之间。", flows.FirstYear, flows.LastYear))
 			return nil
 		}
 		if !t.Equal(r.Deadline.Truncate(time.Minute)) {

@@ -28,6 +28,7 @@ func TestReportAssignment(t *testing.T) {
 	wantPage(t, r, http.StatusOK, `id="assign-form"`, "<option selected>市文明办</option>", "<option>市城管局</option>")
 	wantPage(t, b.post(path+"/assign", url.Values{"handler_unit": {"无此单位"}}), http.StatusUnprocessableEntity, "没有这个单位")
 	wantPage(t, b.post(path+"/assign", url.Values{"handler_unit": {"市文明办"}, "deadline": {"明天"}}), http.StatusUnprocessableEntity, "期限的格式")
+	wantPage(t, b.post(path+"/assign", url.Values{"deadline": {"9999-12-31T23:59"}}), http.StatusUnprocessableEntity, "期限的年份应在2000–2999年之间")
 	wantPage(t, b.post(path+"/assign", url.Values{"deadline": {"2020-01-02T18:00"}}), http.StatusUnprocessableEntity, "期限不能早于上报时间")
 	// Made in 2019, the report may be given a deadline of 2020.
 	sqldbtest.BackdateReport(t, f.db, f.report.Code, time.Date(2019, 12, 30, 9, 0, 0, 0, shanghai))

@@ -130,6 +130,9 @@ func (c *Console) parseNotice(d *noticeFormData) (flows.Notice, string) {
 		if err != nil {
 			return n, "活动时间格式不对，应为 年-月-日 时:分。"
 		}
+		if !flows.YearTyped(t) {
+			return n, fmt.Sprintf("活动时间的年份应在%d–%d年之间。", flows.FirstYear, flows.LastYear)
+		}
 		n.EventTime = t
 	}
 	if d.SendAt != "" {

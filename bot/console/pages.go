@@ -266,7 +266,8 @@ func (c *Console) reports(ctx *gin.Context) error {
 			return workbook.WriteReports(w, listTitle(m, "巡查上报", d.Unit, d.Grid, d.Status, d.Query), d.Reports, c.cfg.Loc)
 		})
 	}
-	if d.Units, d.Grids, err = c.filterChoices(ctx, f.UnitID); err != nil {
+	// A unit admin picks among their own unit's grids, as on the other lists.
+	if d.Units, d.Grids, err = c.filterChoices(ctx, f.ScopeUnitID); err != nil {
 		return err
 	}
 	d.PrevURL, d.NextURL, d.Max = c.monthLinks(path, q, m)

@@ -62,6 +62,9 @@ func (c *Console) residents(ctx *gin.Context) error {
 	}); err != nil {
 		return err
 	}
+	for i := range d.Residents {
+		d.Residents[i].Pairings = admin.OwnPairings(adm, d.Residents[i].Pairings)
+	}
 	if unitID == 0 {
 		d.Grids, err = c.cfg.Store.GridNames(rctx)
 	} else {
@@ -136,6 +139,7 @@ func (c *Console) resident(ctx *gin.Context) error {
 	if d.Visits, err = c.cfg.Residents.ResidentVisits(rctx, id); err != nil {
 		return err
 	}
+	d.Pairings, d.Visits = admin.OwnPairings(adm, d.Pairings), admin.OwnVisits(adm, d.Visits)
 	// Who may be paired: a unit admin's own members; for the office the
 	// members on the person's grid.
 	f := flows.MemberFilter{Grid: r.Grid}

@@ -31,6 +31,7 @@ type registry struct {
 	far     flows.Resident // 二号网格
 	pairing flows.Pairing  // far's
 	members map[string]flows.Member
+	db      *sqldb.DB
 }
 
 func newRegistry(t *testing.T, dialect string) *registry {
@@ -46,7 +47,7 @@ func newRegistry(t *testing.T, dialect string) *registry {
 	if _, err := db.ImportRoster(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	r := &registry{t: t, tokens: map[string]string{}, members: map[string]flows.Member{}}
+	r := &registry{t: t, tokens: map[string]string{}, members: map[string]flows.Member{}, db: db}
 	for _, row := range rows {
 		m, err := db.FindRosterMember(ctx, row.Name, row.Phone)
 		if err != nil {
@@ -182,6 +183,52 @@ func TestUnitAdminNeverReadsAPersonOutsideTheirGrids(t *testing.T) {
 			}
 			if code, body := r.do("boss", "DELETE", "/api/v1/pairings/"+pairing, "", nil); code != 204 {
 				t.Errorf("office ends the pairing = %d %s", code, body)
+			}
+		})
+	}
+}
+
+// TestUnitAdminSeesOwnUnitsPairingsOnly: 市文明办 and 市城管局 both serve
+// 一号网格, so both see its person; when 市文明办's 张三 is paired with
+// them and logs a visit, 市城管局's admin sees neither the pairing's
+// members nor the visit, in any list or page of the API and the console
+// (an overdue filter counts the unit's own pairings), while the office
+// sees both.
+func TestUnitAdminSeesOwnUnitsPairingsOnly(t *testing.T) {
+	for _, dialect := range []string{sqldb.DialectPostgres, sqldb.DialectSQLite} {
+		t.Run(dialect, func(t *testing.T) {
+			r := newRegistry(t, dialect)
+			ctx := context.Background()
+			db := r.db
+			day := flows.DateOf(time.Now().In(time.Local)).AddDays(-1)
+			p, err := db.CreatePairing(ctx, flows.NewPairing{ResidentID: r.near.ID, MemberIDs: []int64{r.members["张三"].ID}, Started: day.AddDays(-60)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			z := r.members["张三"]
+			visit := &flows.ServiceRecord{MemberID: z.ID, UnitID: z.UnitID, GridID: z.GridID, Date: day.AddDays(-50), StartMin: 540, EndMin: 600,
+				Minutes: 60, Category: flows.VisitCategory, Place: flows.Location{Label: "东关街12号"}, Content: "文明办的走访内容", PairingID: p.ID}
+			if err := db.CreateServiceRecord(ctx, visit); err != nil {
+				t.Fatal(err)
+			}
+			near := strconv.FormatInt(r.near.ID, 10)
+			paths := []string{"/admin/residents", "/admin/residents?overdue=1", "/admin/residents/" + near,
+				"/api/v1/residents", "/api/v1/residents?overdue=true", "/api/v1/residents/" + near}
+			for _, path := range paths {
+				code, body := r.do("cg", "GET", path, "", nil)
+				if code != http.StatusOK {
+					t.Fatalf("cg: %s = %d", path, code)
+				}
+				for _, s := range []string{"张三", "文明办的走访内容"} {
+					if strings.Contains(body, s) {
+						t.Errorf("%s shows 市文明办's %q to 市城管局's admin", path, s)
+					}
+				}
+			}
+			for _, path := range []string{"/admin/residents/" + near, "/api/v1/residents/" + near} {
+				if code, body := r.do("boss", "GET", path, "", nil); code != http.StatusOK || !strings.Contains(body, "张三") {
+					t.Errorf("boss: %s = %d, without the pairing's 张三", path, code)
+				}
 			}
 		})
 	}

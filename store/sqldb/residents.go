@@ -105,7 +105,7 @@ func (db *DB) Resident(ctx context.Context, id int64) (flows.Resident, error) {
 }
 
 // Residents lists the people f selects, by ID, each with their active
-// pairings.
+// pairings (of unit f.UnitID alone when it is set).
 func (db *DB) Residents(ctx context.Context, f flows.ResidentFilter) ([]flows.Resident, error) {
 	var (
 		where []string
@@ -140,6 +140,9 @@ func (db *DB) Residents(ctx context.Context, f flows.ResidentFilter) ([]flows.Re
 	}
 	byResident := map[int64][]flows.Pairing{}
 	for _, p := range ps {
+		if f.UnitID != 0 && p.UnitID != f.UnitID {
+			continue // another unit's pairing: that unit's to see
+		}
 		byResident[p.ResidentID] = append(byResident[p.ResidentID], p.Pairing)
 	}
 	out := make([]flows.Resident, 0, len(rows))

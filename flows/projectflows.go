@@ -370,12 +370,18 @@ func checkOutFlow() *Flow {
 				return Outcome{}, err
 			}
 			r, err := st.Projects.CheckOut(ctx, p.ID, env.Member.ID, env.Now)
-			var ov *OverlapError
+			var (
+				ov     *OverlapError
+				closed *ClosedMonthError
+			)
 			switch {
 			case errors.As(err, &ov):
 				e := ov.Existing
 				return Outcome{Reply: fmt.Sprintf("已签退 %s。这段时间与您已有的 %s %s「%s」记录重叠，未生成新的服务记录。",
 					p.Code, e.Date.Chinese(), clockRange(e.StartMin, e.EndMin), e.Category)}, nil
+			case errors.As(err, &closed):
+				return Outcome{Reply: fmt.Sprintf("已签退 %s。%d年%d月已结账（考核已定稿），未生成服务记录；如有疑问请联系本单位。",
+					p.Code, closed.Month.Year, closed.Month.Month)}, nil
 			case err != nil:
 				return Outcome{}, projectRefusal(err)
 			case r.ID == 0:

@@ -330,6 +330,18 @@ func CancelledPush(p Project, memberID int64) Push {
 	}
 }
 
+// MissedCheckoutClosedPush tells a member who did not check out of p that
+// no record was made: its day is in a month the office closed.
+func MissedCheckoutClosedPush(p Project, s Signup, closed *ClosedMonthError) Push {
+	return Push{
+		Kind: PushMissedCheckout, MemberID: s.MemberID,
+		Text: fmt.Sprintf("您参加「%s」（%s）未签退。%d年%d月已结账（考核已定稿），未按签到时间补记服务记录；如有疑问请联系本单位。",
+			p.Title, p.Code, closed.Month.Year, closed.Month.Month),
+		Values: PushValues{Title: "未签退", Code: p.Code, Status: "未生成记录", Note: fmt.Sprintf("%d月已结账", closed.Month.Month)},
+		Key:    fmt.Sprintf("checkout:%d", s.ID),
+	}
+}
+
 // MissedCheckoutPush tells a member who never checked out of p that a
 // pending record r was made; with overlap set, that none was because it
 // overlaps that record.

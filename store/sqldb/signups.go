@@ -243,11 +243,14 @@ func (db *DB) CheckIn(ctx context.Context, projectID int64, m flows.Member, now 
 // CheckOut records the member's check-out at now (flows.CheckOutWindow)
 // and makes the confirmed record (flows.ProjectRecord), linking it to the
 // sign-up. A record that would overlap another of the member's is not
-// made: the check-out is kept and a *flows.OverlapError names the other.
+// made: the check-out is kept and a *flows.OverlapError names the other;
+// nor one dated in a month the office closed: the check-out is kept and
+// the *flows.ClosedMonthError returned.
 func (db *DB) CheckOut(ctx context.Context, projectID, memberID int64, now time.Time) (flows.ServiceRecord, error) {
 	var (
 		rec     flows.ServiceRecord
 		overlap *flows.OverlapError
+		closed  *flows.ClosedMonthError
 	)
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		p, err := db.projectWhere(ctx, tx, `p.id = ?`, projectID)
@@ -273,7 +276,7 @@ func (db *DB) CheckOut(ctx context.Context, projectID, memberID int64, now time.
 			return nil
 		}
 		saved, _, err := db.insertServiceRecord(ctx, tx, &r)
-		if errors.As(err, &overlap) {
+		if errors.As(err, &overlap) || errors.As(err, &closed) {
 			return nil // the check-out stands; nothing was written for the record
 		}
 		if err != nil {
@@ -287,8 +290,11 @@ func (db *DB) CheckOut(ctx context.Context, projectID, memberID int64, now time.
 	if err != nil {
 		return flows.ServiceRecord{}, wrap("check out", err)
 	}
-	if overlap != nil {
+	switch {
+	case overlap != nil:
 		return flows.ServiceRecord{}, overlap
+	case closed != nil:
+		return flows.ServiceRecord{}, closed
 	}
 	return rec, nil
 }
@@ -297,8 +303,10 @@ func (db *DB) CheckOut(ctx context.Context, projectID, memberID int64, now time.
 // flows.CheckOutGrace before now: a conditional update claims it (so two
 // instances close it once), then each member who checked in and never
 // out gets a pending record from check-in to the end (not made when it
-// would overlap another of theirs) and a push saying so, in one
-// transaction per project. It returns how many records it made.
+// would overlap another of theirs, or fall in a month the office closed)
+// and a push saying so, in one transaction per project. A project that
+// fails is left for the next run and the others are closed: the error
+// of the first is returned with how many records were made.
 func (db *DB) CloseMissedCheckouts(ctx context.Context, now time.Time) (int, error) {
 	var ids []int64
 	const due = `SELECT id FROM projects WHERE closed_at IS NULL AND cancelled_at IS NULL AND ends_at <= ? ORDER BY id`
@@ -306,6 +314,7 @@ func (db *DB) CloseMissedCheckouts(ctx context.Context, now time.Time) (int, err
 		return 0, wrap("close missed checkouts", err)
 	}
 	made := 0
+	var first error
 	for _, id := range ids {
 		n := 0 // records made for this project, counted once its transaction commits
 		err := db.withTx(ctx, func(tx *sqlx.Tx) error {
@@ -334,11 +343,21 @@ ORDER BY s.id`), id)
 					continue
 				}
 				saved, _, err := db.insertServiceRecord(ctx, tx, &r)
-				var overlap *flows.OverlapError
+				var (
+					overlap *flows.OverlapError
+					closed  *flows.ClosedMonthError
+				)
 				switch {
 				case errors.As(err, &overlap):
 					_, err = db.queuePush(ctx, tx, flows.MissedCheckoutPush(p, s, r, &overlap.Existing))
 					if err != nil {
+						return err
+					}
+					continue
+				case errors.As(err, &closed):
+					// Not a failure of the run: the office closed the
+					// month; the member is told no record was made.
+					if _, err := db.queuePush(ctx, tx, flows.MissedCheckoutClosedPush(p, s, closed)); err != nil {
 						return err
 					}
 					continue
@@ -357,9 +376,12 @@ ORDER BY s.id`), id)
 			return nil
 		})
 		if err != nil {
-			return made, wrap("close missed checkouts", err)
+			if first == nil {
+				first = wrap("close missed checkouts", err)
+			}
+			continue
 		}
 		made += n
 	}
-	return made, nil
+	return made, first
 }

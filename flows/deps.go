@@ -24,10 +24,26 @@ type Deps struct {
 	Certificates *Certifier
 	SignOffs     SignOffStore
 	Sessions     SessionStore
+	// CodeGuesses counts a member's wrong check-in codes of a project
+	// (SPEC §10: the code proves presence), so four digits cannot be
+	// guessed by trying them all; nil counts nothing.
+	CodeGuesses Guesses
 	// Now returns the current time; the engine converts it to Loc.
 	Now func() time.Time
 	// Loc is the office's time zone.
 	Loc *time.Location
+}
+
+// Guesses limits the wrong guesses of a secret by key, shared by every
+// instance (bot/admin's login limiters implement it). Begin reserves a
+// guess, false once the key's recent failures reach the limit; every true
+// Begin is ended by Fail (wrong), Reset (right: forget the failures) or
+// End (neither).
+type Guesses interface {
+	Begin(key string) bool
+	Fail(key string)
+	Reset(key string)
+	End(key string)
 }
 
 // Stores is what flows read and write through.

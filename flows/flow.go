@@ -126,6 +126,8 @@ type Env struct {
 	// cached is a lookup of the member the turn was given, for its first
 	// loadMember; looked is the last lookup the turn made in the store.
 	cached, looked *MemberLookup
+	// guesses is Deps.CodeGuesses, for the check-in code step.
+	guesses Guesses
 }
 
 // StepError is a rejected answer: its message names the rule and an example.

@@ -314,11 +314,24 @@ func checkInFlow() *Flow {
 					if err != nil {
 						return err
 					}
+					key := fmt.Sprintf("checkin:%d:%d", p.ID, env.Member.ID)
+					if env.guesses != nil && !env.guesses.Begin(key) {
+						if !p.Place.HasCoords {
+							return reject("签到码已连续输错%d次，暂不能用签到码签到，请找现场负责人协助签到。", MaxCodeGuesses)
+						}
+						return reject("签到码已连续输错%d次，暂不能用签到码签到，请发送您的位置签到，或找现场负责人协助。", MaxCodeGuesses)
+					}
 					if s != p.CheckinCode {
+						if env.guesses != nil {
+							env.guesses.Fail(key)
+						}
 						if !p.Place.HasCoords {
 							return reject("签到码不正确，请核对现场公布的4位签到码，例如 0427。")
 						}
 						return reject("签到码不正确，请核对现场公布的4位签到码，例如 0427；或发送您的位置。")
+					}
+					if env.guesses != nil {
+						env.guesses.Reset(key)
 					}
 					env.Draft[draftProof] = "code"
 					return nil

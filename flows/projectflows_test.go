@@ -351,3 +351,73 @@ func TestCheckInProjectGone(t *testing.T) {
 		t.Errorf("the gone project is said %d times: %q", n, got)
 	}
 }
+
+// countingGuesses is a Guesses of max failures per key, forever.
+type countingGuesses struct {
+	mu    sync.Mutex
+	max   int
+	fails map[string]int
+	busy  int
+}
+
+func (g *countingGuesses) Begin(key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fails[key] >= g.max {
+		return false
+	}
+	g.busy++
+	return true
+}
+
+func (g *countingGuesses) Fail(key string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.busy--
+	g.fails[key]++
+}
+
+func (g *countingGuesses) Reset(key string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.busy--
+	delete(g.fails, key)
+}
+
+func (g *countingGuesses) End(string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.busy--
+}
+
+// TestCheckInCodeGuessesLimited: the 4-digit code proves the member is
+// there (SPEC §10), so wrong codes are counted per member and project:
+// after MaxCodeGuesses, even the right code is refused and the member is
+// sent to the location or the organiser, also after starting again; a
+// location still checks them in. Without the count, trying 0000, 0001…
+// checked in anyone in minutes.
+func TestCheckInCodeGuessesLimited(t *testing.T) {
+	h, fp := projectHarness(t)
+	g := &countingGuesses{max: MaxCodeGuesses, fails: map[string]int{}}
+	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Projects: fp, Sessions: h.ss, CodeGuesses: g,
+		Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.now = time.Date(2026, 11, 29, 8, 35, 0, 0, shanghai)
+	h.expect("签到", "签到 XM-20261129-001", "签到码")
+	for i := range MaxCodeGuesses {
+		h.expect("000"+string(rune('0'+i)), "签到码不正确")
+	}
+	h.expect("0427", "已连续输错5次", "发送您的位置")
+	h.expect("取消")
+	h.expect("签到", "签到 XM-20261129-001")
+	h.expect("0427", "已连续输错5次")
+	if len(fp.signups) != 0 {
+		t.Fatalf("checked in by code after %d wrong ones: %+v", MaxCodeGuesses, fp.signups)
+	}
+	near := Location{Latitude: 31.2304, Longitude: 121.4737, HasCoords: true}
+	if reply := h.send(Input{Kind: KindLocation, Place: near}); !strings.Contains(reply, "签到成功") {
+		t.Fatalf("a location after the code was blocked: %q", reply)
+	}
+	if g.busy != 0 {
+		t.Errorf("%d guesses begun and never ended", g.busy)
+	}
+}

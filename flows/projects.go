@@ -125,6 +125,12 @@ const (
 	// CheckInRadius is how far from the project's coordinates a location
 	// still checks a member in, in metres.
 	CheckInRadius = 500
+	// MaxCodeGuesses wrong check-in codes of one project stop a member's
+	// code check-ins for CodeGuessWindow (Deps.CodeGuesses): a 4-digit
+	// code is then one chance in 2,000, where trying them all took
+	// minutes.
+	MaxCodeGuesses  = 5
+	CodeGuessWindow = 12 * time.Hour
 )
 
 // ProjectError is a project, sign-up, check-in or check-out the rules

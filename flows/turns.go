@@ -103,7 +103,7 @@ type TurnStore interface {
 // fails returns an error and the stored session stays as it was.
 func (e *Engine) Turn(ctx context.Context, openID string, st TurnState, in Input) (string, TurnState, SessionWrite, error) {
 	now := e.deps.Now().In(e.deps.Loc)
-	env := &Env{Now: now, Today: DateOf(now), OpenID: openID, cached: st.Member}
+	env := &Env{Now: now, Today: DateOf(now), OpenID: openID, cached: st.Member, guesses: e.deps.CodeGuesses}
 	sess := st.Session
 	reply, err := e.turn(ctx, env, &sess, in)
 	if err != nil {

@@ -31,13 +31,19 @@ const limiterBusyTTL = time.Minute
 // NewRedisLimiter returns a shared limiter of max failures per window
 // under keys prefix+"login:"; now nil means time.Now, log nil discards.
 func NewRedisLimiter(rdb *redis.Client, prefix string, max int, window time.Duration, now func() time.Time, log *slog.Logger) *RedisLimiter {
+	return NewRedisLimiterAt(rdb, prefix+"login:", max, window, now, log)
+}
+
+// NewRedisLimiterAt is NewRedisLimiter under keys keyPrefix+key, for
+// limits other than logins' (a member's check-in codes).
+func NewRedisLimiterAt(rdb *redis.Client, keyPrefix string, max int, window time.Duration, now func() time.Time, log *slog.Logger) *RedisLimiter {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &RedisLimiter{rdb: rdb, prefix: prefix + "login:", max: max, window: window, now: now, log: log}
+	return &RedisLimiter{rdb: rdb, prefix: keyPrefix, max: max, window: window, now: now, log: log}
 }
 
 // Shared Lua: drop failures older than the window; end an attempt.

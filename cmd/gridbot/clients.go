@@ -12,6 +12,7 @@ import (
 	"gridbot/bot/admin"
 	"gridbot/bot/notices"
 	"gridbot/bot/wechat"
+	"gridbot/flows"
 	"gridbot/store/s3blobs"
 	"gridbot/store/session"
 	"gridbot/store/sqldb"
@@ -31,6 +32,8 @@ type app struct {
 	// counts the failed sign-ins of the API and the console together.
 	sendLimiter notices.Limiter
 	logins      admin.Limiter
+	// codeGuesses counts members' wrong check-in codes (flows.Deps.CodeGuesses).
+	codeGuesses admin.Limiter
 }
 
 // Failed sign-ins allowed per user name and per client address in a window.
@@ -94,6 +97,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, opts ...sqldb.Optio
 		a.client = newWeChatClient(cfg, wechat.NewMemoryCache())
 		a.sendLimiter = notices.NewLimiter(cfg.SendRate)
 		a.logins = admin.NewMemoryLimiter(loginFailures, loginWindow, nil)
+		a.codeGuesses = admin.NewMemoryLimiter(flows.MaxCodeGuesses, flows.CodeGuessWindow, nil)
 		return a, nil
 	}
 	opt, err := redis.ParseURL(cfg.RedisURL)
@@ -117,6 +121,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger, opts ...sqldb.Optio
 	a.client = newWeChatClient(cfg, session.NewTokenCache(a.redis, redisPrefix))
 	a.sendLimiter = notices.NewRedisLimiter(a.redis, redisPrefix, cfg.SendRate)
 	a.logins = admin.NewRedisLimiter(a.redis, redisPrefix, loginFailures, loginWindow, nil, log)
+	a.codeGuesses = admin.NewRedisLimiterAt(a.redis, redisPrefix+"checkin-code:", flows.MaxCodeGuesses, flows.CodeGuessWindow, nil, log)
 	return a, nil
 }
 

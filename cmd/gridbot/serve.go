@@ -153,7 +153,7 @@ func (a *app) router(cfg Config, log *slog.Logger, dev *devMode) (http.Handler, 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	certifier := &flows.Certifier{Store: a.db, PublicURL: cfg.PublicURL, Office: cfg.OfficeName, Loc: cfg.TZ}
 	engine := flows.NewEngine(flows.Deps{Store: a.db, Records: a.db, Reviews: a.db, Projects: a.db, Handling: a.db, Pairings: a.db,
-		Certificates: certifier, SignOffs: a.db, Sessions: a.sessions, Loc: cfg.TZ})
+		Certificates: certifier, SignOffs: a.db, Sessions: a.sessions, CodeGuesses: a.codeGuesses, Loc: cfg.TZ})
 	wh := &webhook.Handler{
 		Token:           cfg.Token,
 		AESEnabled:      cfg.AESKey != "",

@@ -120,3 +120,26 @@ func IsCorrectionError(err error) bool {
 	var ce *CorrectionError
 	return errors.As(err, &ce)
 }
+
+// CheckProjectCorrection refuses a correction of project p's record that
+// leaves the project's time (or drops the range): the record is the
+// member's check-in to check-out, confirmed as the project's, and a
+// longer one would show organiser-verified hours nobody verified.
+func CheckProjectCorrection(p Project, c Correction) error {
+	if c.StartMin < p.StartMin || c.EndMin > p.EndMin {
+		return &CorrectionError{Msg: fmt.Sprintf("项目 %s 的记录时间须在项目的 %s 之内", p.Code, clockRange(p.StartMin, p.EndMin))}
+	}
+	return nil
+}
+
+// CorrectionPush tells the member of record r, as corrected, what the
+// correction changed (CorrectionChange).
+func CorrectionPush(r ServiceRecord, change string) Push {
+	return Push{
+		Kind: PushRecordCorrected, MemberID: r.MemberID,
+		Text: fmt.Sprintf("您 %s 的「%s」服务记录已由本单位更正：%s。\n如有疑问请联系本单位联络员。", r.Date.Chinese(), r.Category, change),
+		// Outside the 48-hour window these are all the member sees: the
+		// day (the code), the record's status and what changed.
+		Values: PushValues{Title: "服务记录已更正", Code: r.Date.String(), Status: r.Status.Label(), Note: change},
+	}
+}

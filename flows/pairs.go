@@ -72,7 +72,7 @@ func myPairsFlow() *Flow {
 				Prompt: func(env *Env) string {
 					return chosenPair(env) + "\n\n走访日期：回复 今天、昨天、前天，或日期如 11-28、11月28日、2026-11-28。"
 				},
-				Accept: func(env *Env, in Input) error { return acceptDate(env, in, "走访") },
+				Accept: acceptVisitDate,
 			},
 			{
 				// The day's records are loaded for a range's overlap
@@ -121,6 +121,35 @@ func loadPairs(ctx context.Context, st Stores, env *Env) error {
 	}
 	env.Facts.DayRecords, err = st.ServiceRecordsOn(ctx, env.Member.ID, d)
 	return err
+}
+
+// acceptVisitDate takes the visit's day as acceptDate does, and refuses
+// one before the chosen pairing started here, naming the start date: the
+// store refuses such a visit too, but only at 确认, after the member has
+// typed the time, content and photos for nothing.
+func acceptVisitDate(env *Env, in Input) error {
+	prev, had := env.Draft["date"]
+	if err := acceptDate(env, in, "走访"); err != nil {
+		return err
+	}
+	p := chosen(env)
+	if p == nil {
+		return nil // the pairing is gone; saving says so
+	}
+	if d, err := ParseISODate(env.Draft["date"]); err == nil && d.Before(p.Started) {
+		// The engine keeps the draft of a refused answer: put back the
+		// day it held, so a refused day never becomes the visit's.
+		if had {
+			env.Draft["date"] = prev
+		} else {
+			delete(env.Draft, "date")
+		}
+		if env.Today.Before(p.Started) {
+			return reject("结对从%s开始，尚未开始，暂不能登记走访。请到那天以后再登记，或回复「取消」。", p.Started.Chinese())
+		}
+		return reject("结对从%s开始，走访日期不能早于这一天。例如回复「今天」。", p.Started.Chinese())
+	}
+	return nil
 }
 
 // pairLines shows each pairing: name, category, last visit, next due.

@@ -36,6 +36,10 @@ const (
 	// (copies of one image, failed downloads), so the assessment does not
 	// count it (SPEC §9, §3: an outcome the user must know is pushed).
 	PushActivityPhotos PushKind = "activity_photos"
+	// PushRecordCorrected tells a member that an admin corrected one of
+	// their service records (its time, category or place): their hours
+	// and certificate follow the record.
+	PushRecordCorrected PushKind = "record_corrected"
 )
 
 // ActivityPhotosPush tells memberID that activity code has only counted

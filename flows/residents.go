@@ -305,8 +305,8 @@ type ResidentStore interface {
 	Pairings(ctx context.Context, f PairingFilter) ([]Pairing, error)
 	// ResidentPairings lists a person's pairings, ended ones too, newest first.
 	ResidentPairings(ctx context.Context, residentID int64) ([]Pairing, error)
-	// EndPairing ends an active pairing; ErrNotFound when none is active
-	// with that ID.
+	// EndPairing ends an active pairing and tells each of its members
+	// (PairingEndedPush); ErrNotFound when none is active with that ID.
 	EndPairing(ctx context.Context, id int64, by string) error
 	// ResidentVisits lists the visits of a person's pairings (service
 	// records with their pairing), newest first, with photos.
@@ -370,11 +370,15 @@ const (
 	PushPaired PushKind = "paired"
 	// PushVisitDue reminds a member of an overdue visit.
 	PushVisitDue PushKind = "visit_due"
+	// PushPairingEnded tells a member that one of their pairings was
+	// ended, so they stop visiting and logging visits for it.
+	PushPairingEnded PushKind = "pairing_ended"
 )
 
 func init() {
 	pushLabels[PushPaired] = "结对通知"
 	pushLabels[PushVisitDue] = "结对走访提醒"
+	pushLabels[PushPairingEnded] = "结对结束"
 }
 
 // PairedPush tells member memberID they were paired with r (name,
@@ -394,6 +398,20 @@ func PairedPush(memberID int64, r Resident, cadence int) Push {
 		// code stays the name, as the console's list of undelivered pushes
 		// shows it and a phone must not appear unmasked in a list.
 		Values: PushValues{Title: r.Name + "：" + r.Needs, Code: r.Name, Status: r.Category, Note: strings.TrimSpace(r.Phone + " " + r.Address)},
+	}
+}
+
+// PairingEndedPush tells member memberID that pairing p was ended: the
+// chat no longer lists it and refuses visits to it, so without this the
+// member would find out only when a visit they log is refused.
+func PairingEndedPush(memberID int64, p Pairing) Push {
+	return Push{
+		Kind: PushPairingEnded, MemberID: memberID,
+		Text: fmt.Sprintf("您与服务对象%s（%s）的结对已结束（%s起结对），无需再走访登记。已登记的走访记录不受影响；如有疑问请联系本单位管理员。",
+			p.Resident, p.Category, p.Started.Chinese()),
+		// Outside the 48-hour window these values are all the member
+		// sees: who the pairing was with and that it ended.
+		Values: PushValues{Title: "结对已结束", Code: p.Resident, Status: "已结束", Note: "无需再走访登记"},
 	}
 }
 

@@ -173,6 +173,14 @@ type packetData struct {
 	Reports    []flows.Report
 }
 
+// Signed reports whether the month's sign-off covers an item (activity or
+// patrol report) saved at created: the leader signed what existed when
+// they signed, so an item saved after it must not print their signature
+// until they sign again (signing again replaces SignedAt).
+func (d packetData) Signed(created time.Time) bool {
+	return d.SignOff != nil && !created.After(d.SignOff.SignedAt)
+}
+
 func (c *Console) packet(ctx *gin.Context) error {
 	unitID, err := strconv.ParseInt(ctx.Param("unit"), 10, 64)
 	if err != nil || unitID <= 0 {

@@ -53,6 +53,15 @@ func (db *DB) CorrectRecord(ctx context.Context, c flows.Correction) (flows.Serv
 		if err := flows.CheckCorrectedTime(cur, c); err != nil {
 			return err
 		}
+		if cur.ProjectCode != "" {
+			p, err := db.projectWhere(ctx, tx, `p.code = ?`, cur.ProjectCode)
+			if err != nil {
+				return err
+			}
+			if err := flows.CheckProjectCorrection(p, c); err != nil {
+				return err
+			}
+		}
 		var start, end sql.NullInt64
 		if c.StartMin >= 0 {
 			start = sql.NullInt64{Int64: int64(c.StartMin), Valid: true}
@@ -85,7 +94,11 @@ WHERE id = ?`
 		if _, err := tx.ExecContext(ctx, db.q(insert), c.RecordID, c.By, db.stamp(), change); err != nil {
 			return err
 		}
-		out, err = db.serviceRecord(ctx, tx, c.RecordID)
+		if out, err = db.serviceRecord(ctx, tx, c.RecordID); err != nil {
+			return err
+		}
+		// The member's hours change with the record: they are told.
+		_, err = db.queuePush(ctx, tx, flows.CorrectionPush(out, change))
 		return err
 	})
 	var ce *flows.CorrectionError

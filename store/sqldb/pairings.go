@@ -260,32 +260,57 @@ VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
 	return db.Pairing(ctx, id)
 }
 
-// EndPairing ends an active pairing, recording who and when;
-// flows.ErrNotFound when no active pairing has that ID.
+// EndPairing ends an active pairing, recording who and when, and in the
+// same transaction tells each of its members (flows.PairingEndedPush):
+// the chat stops listing it and refuses visits to it, a change they must
+// know of (SPEC part two). flows.ErrNotFound when no active pairing has
+// that ID.
 func (db *DB) EndPairing(ctx context.Context, id int64, by string) error {
-	const update = `UPDATE pairings SET ended_at = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL`
-	res, err := db.db.ExecContext(ctx, db.q(update), db.stamp(), by, id)
-	if err != nil {
-		return wrap("end pairing", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return wrap("end pairing", errors.Join(sql.ErrNoRows, err))
-	}
-	return nil
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		const update = `UPDATE pairings SET ended_at = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL`
+		res, err := tx.ExecContext(ctx, db.q(update), db.stamp(), by, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(sql.ErrNoRows, err)
+		}
+		ps, err := db.pairingsWhere(ctx, tx, `p.id = ?`, []any{id})
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return sql.ErrNoRows
+		}
+		for _, m := range ps[0].Members {
+			if _, err := db.queuePush(ctx, tx, flows.PairingEndedPush(m.ID, ps[0].Pairing)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("end pairing", err)
 }
 
-// checkVisit refuses, inside the transaction saving a visit, a record
-// whose member is not in the active pairing it names.
-func (db *DB) checkVisit(ctx context.Context, tx *sqlx.Tx, pairingID, memberID int64) error {
+// checkVisit refuses, inside the transaction saving a visit dated day, a
+// record whose member is not in the active pairing it names, or dated
+// before the pairing started: 结对帮扶 hours count for the days a pairing
+// ran, and an ended pairing takes no visits at all, so none dated after
+// its end.
+func (db *DB) checkVisit(ctx context.Context, tx *sqlx.Tx, pairingID, memberID int64, day flows.Date) error {
 	const query = `
-SELECT COUNT(*) FROM pairing_members pm JOIN pairings p ON p.id = pm.pairing_id
+SELECT p.started FROM pairing_members pm JOIN pairings p ON p.id = pm.pairing_id
 WHERE pm.pairing_id = ? AND pm.member_id = ? AND p.ended_at IS NULL`
-	var n int
-	if err := tx.GetContext(ctx, &n, db.q(query), pairingID, memberID); err != nil {
+	var started dbDate
+	err := tx.GetContext(ctx, &started, db.q(query), pairingID, memberID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &flows.ResidentError{Msg: "该结对已结束或您不在其中"}
+	}
+	if err != nil {
 		return err
 	}
-	if n == 0 {
-		return &flows.ResidentError{Msg: "该结对已结束或您不在其中"}
+	if s := flows.Date(started); day.Before(s) {
+		return &flows.ResidentError{Msg: "结对从" + s.Chinese() + "开始，走访日期不能早于这一天"}
 	}
 	return nil
 }

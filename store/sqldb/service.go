@@ -274,7 +274,7 @@ func (db *DB) insertServiceRecord(ctx context.Context, tx *sqlx.Tx, r *flows.Ser
 		return saved, photos, err
 	}
 	if r.PairingID != 0 {
-		if err := db.checkVisit(ctx, tx, r.PairingID, r.MemberID); err != nil {
+		if err := db.checkVisit(ctx, tx, r.PairingID, r.MemberID, r.Date); err != nil {
 			return saved, photos, err
 		}
 	}

@@ -68,6 +68,7 @@ var pushLabels = map[PushKind]string{
 	PushReportAssigned:   "问题待处置",
 	PushReportsOverdue:   "问题逾期提醒",
 	PushSignOff:          "月报签发提醒",
+	PushRecordCorrected:  "服务记录更正",
 }
 
 // Label is the kind in Chinese, for the console; the kind itself when it

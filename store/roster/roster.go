@@ -124,7 +124,7 @@ func ReadRoster(name string, r io.Reader) ([]flows.RosterRow, error) {
 		}
 
 		rawPhone := clean(rec.cell(idx[3]))
-		if t.xlsx {
+		if t.xlsx && !t.text(rec.row, idx[3]) {
 			rawPhone = plainInteger(rawPhone)
 		}
 		phone, perr := parse.Mobile(rawPhone)

@@ -8,9 +8,11 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/width"
 )
 
 // maxUnzipBytes bounds what an XLSX may expand to, against zip bombs.
@@ -21,7 +23,15 @@ type table struct {
 	header []string
 	rows   []record
 	xlsx   bool // cells are raw XLSX values (numbers unformatted)
+	// texts are the XLSX cells, by row and column index, that hold text
+	// in the shape of a number in exponent form ("1.38E+10" typed or
+	// pasted as text): their digits are lost, so they are not numbers to
+	// write out in full (plainInteger) but values to refuse.
+	texts map[[2]int]bool
 }
+
+// text reports whether the cell at row and column i is one of t.texts.
+func (t *table) text(row, i int) bool { return t.texts[[2]int{row, i}] }
 
 // record is one non-empty data row and its row number in the file.
 type record struct {
@@ -68,6 +78,11 @@ func tooManyRows() *FileError {
 
 func readCSV(data []byte) (*table, error) {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	// Line ends of a lone CR (older Excel for Mac) are line ends too:
+	// encoding/csv reads only LF and CRLF, and read the file as one row.
+	if bytes.IndexByte(data, '\r') >= 0 {
+		data = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n"))
+	}
 	if !utf8.Valid(data) {
 		return nil, fileProblem("文件不是 UTF-8 编码: 请在 Excel 中“另存为”并选择“CSV UTF-8(逗号分隔)(*.csv)”，或直接上传 .xlsx 文件")
 	}
@@ -131,13 +146,18 @@ func readXLSX(data []byte) (*table, error) {
 		return nil, fileProblem("无法读取工作表 %s (%v)", sheets[0], err)
 	}
 	defer rows.Close()
-	t := &table{xlsx: true}
+	t := &table{xlsx: true, texts: map[[2]int]bool{}}
 	for row := 1; rows.Next(); row++ {
 		// Raw values: a mobile stored as a number must read as its digits,
 		// not as the cell's number format renders it (1.38E+10, 13800138000.00).
 		cells, err := rows.Columns(excelize.Options{RawCellValue: true})
 		if err != nil {
 			return nil, &FileError{Problems: []Problem{{Row: row, Msg: fmt.Sprintf("无法读取这一行 (%v)", err)}}}
+		}
+		for i, c := range cells {
+			if strings.ContainsAny(c, "eE") && plainInteger(c) != c && isTextCell(f, sheets[0], i, row) {
+				t.texts[[2]int{row, i}] = true
+			}
 		}
 		if !t.add(row, cells) {
 			return nil, tooManyRows()
@@ -146,7 +166,61 @@ func readXLSX(data []byte) (*table, error) {
 	if err := rows.Error(); err != nil {
 		return nil, fileProblem("无法读取工作表 %s (%v)", sheets[0], err)
 	}
+	if err := t.unmerge(f, sheets[0]); err != nil {
+		return nil, fileProblem("无法读取工作表 %s 的合并单元格 (%v)", sheets[0], err)
+	}
 	return t, nil
+}
+
+// isTextCell reports whether the cell at column i (0-based) of row holds
+// text rather than a number.
+func isTextCell(f *excelize.File, sheet string, i, row int) bool {
+	ref, err := excelize.CoordinatesToCellName(i+1, row)
+	if err != nil {
+		return false
+	}
+	typ, err := f.GetCellType(sheet, ref)
+	return err == nil && (typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString)
+}
+
+// unmerge gives every cell of a merged range its value, as the sheet
+// shows it: offices merge a unit's 单位 cell over all its staff, and only
+// the range's first cell holds the value.
+func (t *table) unmerge(f *excelize.File, sheet string) error {
+	merged, err := f.GetMergeCells(sheet)
+	if err != nil {
+		return err
+	}
+	byRow := make(map[int]*record, len(t.rows))
+	for i := range t.rows {
+		byRow[t.rows[i].row] = &t.rows[i]
+	}
+	for _, m := range merged {
+		c1, r1, err := excelize.CellNameToCoordinates(m.GetStartAxis())
+		if err != nil {
+			return err
+		}
+		c2, r2, err := excelize.CellNameToCoordinates(m.GetEndAxis())
+		if err != nil {
+			return err
+		}
+		v := m.GetCellValue()
+		for r := max(r1, 2); r <= r2; r++ {
+			rec := byRow[r]
+			if rec == nil {
+				continue // an empty row stays empty
+			}
+			for c := c1; c <= c2; c++ {
+				for len(rec.cells) < c {
+					rec.cells = append(rec.cells, "")
+				}
+				if clean(rec.cells[c-1]) == "" {
+					rec.cells[c-1] = v
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // add records row 1 as the header and later non-empty rows as data. It
@@ -187,10 +261,11 @@ func (t *table) columns(want ...column) ([]int, *FileError) {
 	for w, c := range want {
 		idx[w] = -1
 		for i, h := range t.header {
-			k := headerKey(h)
 			found := false
-			for _, name := range c.headers {
-				found = found || k == name
+			for _, k := range headerKeys(h) {
+				for _, name := range c.headers {
+					found = found || k == name
+				}
 			}
 			if !found {
 				continue
@@ -211,9 +286,40 @@ func (t *table) columns(want ...column) ([]int, *FileError) {
 	return idx, nil
 }
 
-// headerKey normalizes a header cell: trimmed (BOM too), lower case, and
-// "lead unit" or "lead-unit" read as "lead_unit".
+// headerKey normalizes a header cell: trimmed (BOM too), full-width
+// letters as ASCII, lower case, and "lead unit" or "lead-unit" read as
+// "lead_unit".
 func headerKey(h string) string {
-	k := strings.ToLower(cleanText(h))
+	k := strings.ToLower(cleanText(width.Narrow.String(h)))
 	return strings.NewReplacer(" ", "_", "-", "_").Replace(k)
+}
+
+// headerKeys are the names a header cell gives its column: the cell
+// (headerKey), and each part of a bilingual one ("单位/unit", "手机号（phone）",
+// "单位 Unit"), so a header written as the missing-column message names it
+// is found.
+func headerKeys(h string) []string {
+	keys := []string{headerKey(h)}
+	narrow := width.Narrow.String(h)
+	parts := strings.FieldsFunc(narrow, func(r rune) bool { return strings.ContainsRune("/|()[]（）【】、", r) })
+	if hasHan(narrow) && hasLatin(narrow) {
+		var split []string
+		for _, p := range parts {
+			split = append(split, strings.FieldsFunc(p, isBlank)...)
+		}
+		parts = split
+	}
+	if len(parts) > 1 {
+		for _, p := range parts {
+			keys = append(keys, headerKey(p))
+		}
+	}
+	return keys
+}
+
+func hasHan(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0
+}
+func hasLatin(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r < 128 && unicode.IsLetter(r) }) >= 0
 }

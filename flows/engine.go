@@ -194,17 +194,8 @@ func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro
 // says why) while flow f was running: its draft is kept and its current
 // step asked again, so the user carries on where they were.
 func (e *Engine) resume(ctx context.Context, env *Env, f *Flow, sess *Session, reply string) (string, error) {
-	env.Draft = sess.Draft
-	if env.Draft == nil {
-		env.Draft = map[string]string{}
-	}
-	env.Photos = sess.Photos
-	if err := e.loadMember(ctx, env); err != nil {
-		return "", err
-	}
-	if f.NeedsMember && !env.Bound { // unbound by the office meanwhile, as step says
-		*sess = Session{}
-		return joinReply([]string{reply}, "您的身份绑定已解除，草稿已作废。请回复「绑定」重新绑定。"), nil
+	if gone, err := e.reopen(ctx, env, f, sess); err != nil || gone != "" {
+		return joinReply([]string{reply}, gone), err
 	}
 	kept := fmt.Sprintf("您的「%s」草稿仍然保留，请继续（回复「取消」放弃）：", f.Title)
 	return e.reask(ctx, env, f, sess, joinReply([]string{reply}, kept))
@@ -279,13 +270,10 @@ func confirmPrompt(f *Flow, env *Env) string {
 	return "请核对：\n" + f.Summary(env) + "\n\n回复「确认」保存，「返回」修改上一步，「取消」放弃。"
 }
 
-// step feeds one input to the running flow.
-func (e *Engine) step(ctx context.Context, env *Env, sess *Session, in Input) (string, error) {
-	f := e.flows[sess.Flow]
-	if f == nil { // a flow removed by an upgrade: forget the session
-		*sess = Session{}
-		return helpText, nil
-	}
+// reopen loads running flow f's draft and the member into env; when the
+// flow needs a member and the office unbound them meanwhile, the draft is
+// dropped and gone says so.
+func (e *Engine) reopen(ctx context.Context, env *Env, f *Flow, sess *Session) (gone string, err error) {
 	env.Draft = sess.Draft
 	if env.Draft == nil {
 		env.Draft = map[string]string{}
@@ -294,9 +282,22 @@ func (e *Engine) step(ctx context.Context, env *Env, sess *Session, in Input) (s
 	if err := e.loadMember(ctx, env); err != nil {
 		return "", err
 	}
-	if f.NeedsMember && !env.Bound { // unbound by the office meanwhile
+	if f.NeedsMember && !env.Bound {
 		*sess = Session{}
 		return "您的身份绑定已解除，草稿已作废。请回复「绑定」重新绑定。", nil
+	}
+	return "", nil
+}
+
+// step feeds one input to the running flow.
+func (e *Engine) step(ctx context.Context, env *Env, sess *Session, in Input) (string, error) {
+	f := e.flows[sess.Flow]
+	if f == nil { // a flow removed by an upgrade: forget the session
+		*sess = Session{}
+		return helpText, nil
+	}
+	if gone, err := e.reopen(ctx, env, f, sess); err != nil || gone != "" {
+		return gone, err
 	}
 	idx := f.stepIndex(sess.Step)
 	word := ""

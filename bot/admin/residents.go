@@ -160,27 +160,23 @@ func VisibleResident(ctx context.Context, st flows.ResidentStore, adm flows.Admi
 // OwnPairings are the pairings of ps admin adm sees: all for the office,
 // a unit admin's own unit's (SPEC: unit admins see their unit only).
 func OwnPairings(adm flows.Admin, ps []flows.Pairing) []flows.Pairing {
-	if adm.Role == flows.AdminOffice {
-		return ps
-	}
-	own := []flows.Pairing{}
-	for _, p := range ps {
-		if p.UnitID == adm.UnitID {
-			own = append(own, p)
-		}
-	}
-	return own
+	return ownUnits(adm, ps, func(p flows.Pairing) int64 { return p.UnitID })
 }
 
 // OwnVisits are the visit records of rs admin adm sees, as OwnPairings.
 func OwnVisits(adm flows.Admin, rs []flows.ServiceRecord) []flows.ServiceRecord {
+	return ownUnits(adm, rs, func(r flows.ServiceRecord) int64 { return r.UnitID })
+}
+
+// ownUnits are the items of xs whose unit admin adm sees.
+func ownUnits[T any](adm flows.Admin, xs []T, unit func(T) int64) []T {
 	if adm.Role == flows.AdminOffice {
-		return rs
+		return xs
 	}
-	own := []flows.ServiceRecord{}
-	for _, r := range rs {
-		if r.UnitID == adm.UnitID {
-			own = append(own, r)
+	own := []T{}
+	for _, x := range xs {
+		if unit(x) == adm.UnitID {
+			own = append(own, x)
 		}
 	}
 	return own

@@ -53,15 +53,6 @@ func staffedUnit(t *testing.T, db *DB, unit, grid, phones string, n, served, goo
 	}
 }
 
-func shanghai(t *testing.T) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
-
 // TestAssessmentHalvesRoundUp: scores have one decimal and a score
 // exactly halfway rounds up, for a unit and for a grid's mean, so two
 // grids that score the same share a rank. A unit of 40 with 23 served
@@ -74,7 +65,7 @@ func TestAssessmentHalvesRoundUp(t *testing.T) {
 		staffedUnit(t, db, "市商务局", "甲网格", "1370002", 7, 1, 2, 4)   // 40 + 30 × 1/7 + 20 + 10 = 74.29
 		staffedUnit(t, db, "市民政局", "甲网格", "1370003", 16, 5, 2, 4)  // 40 + 30 × (5/16)/0.6 + 20 + 10 = 85.625
 		staffedUnit(t, db, "市司法局", "乙网格", "1370004", 10, 10, 2, 0) // 40 + 30 + 0 + 10 = 80
-		a, err := db.Assessment(context.Background(), assessMonth, shanghai(t))
+		a, err := db.Assessment(context.Background(), assessMonth, office)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +115,7 @@ func TestAssessmentGridUnitsFollowRoster(t *testing.T) {
 		if _, err := db.ImportRoster(ctx, []flows.RosterRow{moved}); err != nil {
 			t.Fatal(err)
 		}
-		a, err := db.Assessment(ctx, assessMonth, shanghai(t))
+		a, err := db.Assessment(ctx, assessMonth, office)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +147,7 @@ func TestFrozenAssessmentBeforeTenths(t *testing.T) {
 			"2024-10", "管理员 boss", db.stamp(), old); err != nil {
 			t.Fatal(err)
 		}
-		a, err := db.Assessment(ctx, flows.Month{Year: 2024, Month: time.October}, shanghai(t))
+		a, err := db.Assessment(ctx, flows.Month{Year: 2024, Month: time.October}, office)
 		if err != nil {
 			t.Fatal(err)
 		}

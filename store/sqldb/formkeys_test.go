@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"gridbot/flows"
 )
 
@@ -172,64 +174,16 @@ func TestFormKeysMigrationBesideOldInstance(t *testing.T) {
 	t.Parallel()
 	db := openTestDB(t, DialectPostgres)
 	ctx := context.Background()
-	p, err := db.migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(ctx, 32); err != nil {
-		t.Fatalf("down to 32: %v", err)
-	}
-	old, err := db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Rollback()
-	var pid int
-	if err := old.GetContext(ctx, &pid, `SELECT pg_backend_pid()`); err != nil {
-		t.Fatal(err)
-	}
-	// The lock a write to projects takes.
-	if _, err := old.ExecContext(ctx, `LOCK TABLE projects IN ROW EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	migrated := make(chan error, 1)
-	go func() {
-		_, err := p.UpTo(ctx, 33)
-		migrated <- err
-	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for count(t, db, `SELECT COUNT(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> ? AND wait_event_type = 'Lock'`, pid) == 0 {
-		select {
-		case err := <-migrated:
-			t.Fatalf("the migration ended (%v) without waiting for the publication", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the migration did not wait for the publication")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	// The publication's notice.
-	if _, err := old.ExecContext(ctx, `LOCK TABLE notices IN ROW EXCLUSIVE MODE`); err != nil {
-		t.Fatalf("the publication's write to notices while the migration runs: %v", err)
-	}
-	if err := old.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-migrated:
-		if err != nil {
-			t.Fatalf("migration 00033 beside the publication: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("migration 00033 did not finish after the publication")
-	}
+	// The locks the publication's writes to projects, then notices, take.
+	migrateBesideOldInstance(t, db, 32, 33, func(old *sqlx.Tx) error {
+		_, err := old.ExecContext(ctx, `LOCK TABLE projects IN ROW EXCLUSIVE MODE`)
+		return err
+	}, func(old *sqlx.Tx) error {
+		_, err := old.ExecContext(ctx, `LOCK TABLE notices IN ROW EXCLUSIVE MODE`)
+		return err
+	})
 	if n := count(t, db, `SELECT COUNT(*) FROM information_schema.columns
 		WHERE table_name IN ('notices', 'projects') AND column_name IN ('form_key', 'form_digest')`); n != 4 {
-		t.Errorf("%d form key columns after the migration, want 4", n)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		t.Fatalf("up: %v", err)
+		t.Errorf("%d form key columns after the migrations, want 4", n)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"gridbot/flows"
 )
 
@@ -799,65 +801,18 @@ func TestMemberSummaryMigrationBesideOldInstance(t *testing.T) {
 	if err := db.CreateServiceRecord(ctx, lasting(zhang, day, 60)); err != nil {
 		t.Fatal(err)
 	}
-	p, err := db.migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.DownTo(ctx, 33); err != nil {
-		t.Fatalf("down to 33: %v", err)
-	}
-
 	// The old instance's save: it reads the member's records of the day
 	// (the overlap check), then inserts.
-	old, err := db.db.BeginTxx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer old.Rollback()
-	var pid, n int
-	if err := old.GetContext(ctx, &pid, `SELECT pg_backend_pid()`); err != nil {
-		t.Fatal(err)
-	}
-	if err := old.GetContext(ctx, &n, `SELECT COUNT(*) FROM service_records WHERE member_id = $1 AND service_date = $2`, zhang.ID, dbDate(day)); err != nil {
-		t.Fatal(err)
-	}
-
-	migrated := make(chan error, 1)
-	go func() {
-		_, err := p.UpTo(ctx, 34)
-		migrated <- err
-	}()
-	// Until the migration waits on a lock the old transaction holds.
-	deadline := time.Now().Add(20 * time.Second)
-	for count(t, db, `SELECT COUNT(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> ? AND wait_event_type = 'Lock'`, pid) == 0 {
-		select {
-		case err := <-migrated:
-			t.Fatalf("the migration ended (%v) without waiting for the old instance's transaction", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the migration did not wait for the old instance's transaction")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if _, err := old.ExecContext(ctx, `INSERT INTO service_records
-		(member_id, unit_id, grid_id, service_date, minutes, category, place, content, created_at, status)
-		VALUES ($1, $2, $3, $4, 90, '卫生大扫除', '人民广场', '清扫', now(), 'pending')`,
-		zhang.ID, zhang.UnitID, zhang.GridID, dbDate(day)); err != nil {
-		t.Fatalf("the old instance's save while the migration runs: %v", err)
-	}
-	if err := old.Commit(); err != nil {
-		t.Fatalf("the old instance's save while the migration runs: %v", err)
-	}
-	select {
-	case err := <-migrated:
-		if err != nil {
-			t.Fatalf("migration 00034 beside the old instance: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("migration 00034 did not finish after the old instance's transaction")
-	}
+	migrateBesideOldInstance(t, db, 33, 34, func(old *sqlx.Tx) error {
+		var n int
+		return old.GetContext(ctx, &n, `SELECT COUNT(*) FROM service_records WHERE member_id = $1 AND service_date = $2`, zhang.ID, dbDate(day))
+	}, func(old *sqlx.Tx) error {
+		_, err := old.ExecContext(ctx, `INSERT INTO service_records
+			(member_id, unit_id, grid_id, service_date, minutes, category, place, content, created_at, status)
+			VALUES ($1, $2, $3, $4, 90, '卫生大扫除', '人民广场', '清扫', now(), 'pending')`,
+			zhang.ID, zhang.UnitID, zhang.GridID, dbDate(day))
+		return err
+	})
 	if n := count(t, db, `SELECT COUNT(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 		WHERE c.relname = 'service_records_member_summary_idx' AND i.indisvalid`); n != 1 {
 		t.Errorf("%d valid service_records_member_summary_idx, want 1", n)

@@ -145,7 +145,7 @@ func saveActivity(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	reply := fmt.Sprintf("活动记录已保存，编号 %s。\n本单位%d月已记录集中活动%d次（目标%d次）。照片正在后台保存。", a.Code, d.Month, sum.UnitActivities, sum.UnitActivityGoal)
+	reply := fmt.Sprintf("活动记录已保存，编号 %s。\n本单位%d月%s。照片正在后台保存。", a.Code, d.Month, unitActivitiesLine(sum))
 	if !env.Now.Before(MonthOf(d).Deadline(env.Now.Location())) {
 		reply += fmt.Sprintf("\n注意：%d月的报送截止日（%d日）已过，这条记录按迟报计，不计入%d月的按时报送。", d.Month, DeadlineDay, d.Month)
 	}

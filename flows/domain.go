@@ -376,6 +376,9 @@ type HoursSummary struct {
 	YearMinutes      int
 	TotalMinutes     int
 	UnitActivities   int // collective activities of the member's unit this month
+	// UnitGood counts those of them with MinActivityPhotos photos that
+	// count (SPEC §9): the ones that meet UnitActivityGoal.
+	UnitGood         int
 	UnitActivityGoal int
 	// Pending counts the member's records still waiting for review (any
 	// month). Rejected records count in none of the figures.

@@ -305,6 +305,9 @@ func (s *fakeStore) HoursSummaryWith(_ context.Context, id int64, day Date, then
 	for _, a := range s.activities {
 		if a.UnitID == m.UnitID && a.Date.Year == day.Year && a.Date.Month == day.Month {
 			sum.UnitActivities++
+			if CountPhotos(a.Photos) >= MinActivityPhotos {
+				sum.UnitGood++
+			}
 		}
 	}
 	return sum, nil

@@ -600,9 +600,13 @@ func TestMyHours(t *testing.T) {
 	add(Date{2026, 11, 20}, 60)
 	add(Date{2026, 3, 1}, 300*60)
 	add(Date{2025, 12, 31}, 60)
-	h.st.activities = append(h.st.activities, Activity{UnitID: 1, Date: Date{2026, 11, 5}})
+	// One activity with 4 photos on their way counts toward the goal;
+	// one whose photos are 4 copies of one image does not (SPEC §9).
+	pending := []Photo{{Status: PhotoPending}, {Status: PhotoPending}, {Status: PhotoPending}, {Status: PhotoPending}}
+	copies := []Photo{{Status: PhotoStored, SHA256: "a"}, {Status: PhotoStored, SHA256: "a"}, {Status: PhotoStored, SHA256: "a"}, {Status: PhotoStored, SHA256: "a"}}
+	h.st.activities = append(h.st.activities, Activity{UnitID: 1, Date: Date{2026, 11, 5}, Photos: pending}, Activity{UnitID: 1, Date: Date{2026, 11, 6}, Photos: copies})
 	got := h.expect("时长")
-	for _, want := range []string{"本月（11月）：3.5小时", "合格服务1次", "本年：303.5小时", "累计：304.5小时", "★★", "295.5", "1/2", "还差1次"} {
+	for _, want := range []string{"本月（11月）：3.5小时", "合格服务1次", "本年：303.5小时", "累计：304.5小时", "★★", "295.5", "集中志愿服务活动（4张以上照片）：1/2次（共2次），还差1次"} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("my hours %q lacks %q", got, want)
 		}

@@ -71,11 +71,18 @@ func myHours(ctx context.Context, st Stores, env *Env) (string, error) {
 	if sum.Pending > 0 {
 		fmt.Fprintf(&b, "待单位审核的记录：%d条（已计入以上时长，退回的不计）\n", sum.Pending)
 	}
-	fmt.Fprintf(&b, "本单位本月集中志愿服务活动：%d/%d次", sum.UnitActivities, sum.UnitActivityGoal)
-	if missing := sum.UnitActivityGoal - sum.UnitActivities; missing > 0 {
-		fmt.Fprintf(&b, "（还差%d次，28日前完成）", missing)
+	b.WriteString("本单位本月" + unitActivitiesLine(sum))
+	if missing := sum.UnitActivityGoal - sum.UnitGood; missing > 0 {
+		fmt.Fprintf(&b, "，还差%d次，%d日前完成", missing, DeadlineDay)
 	}
 	return b.String(), nil
+}
+
+// unitActivitiesLine is the unit's activities of the month against the
+// goal as the assessment and the sign-off count them (SPEC §9, §13):
+// those with MinActivityPhotos photos that count, and all of them.
+func unitActivitiesLine(sum HoursSummary) string {
+	return fmt.Sprintf("集中志愿服务活动（%d张以上照片）：%d/%d次（共%d次）", MinActivityPhotos, sum.UnitGood, sum.UnitActivityGoal, sum.UnitActivities)
 }
 
 var reminderChoices = []string{"开启", "关闭"}

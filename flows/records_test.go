@@ -97,7 +97,7 @@ func TestActivityNeedsFourPhotos(t *testing.T) {
 		t.Fatalf("photo 4: %q", got)
 	}
 	h.expect("完成", "请核对", "照片：4张", "人民路网格")
-	h.expect("确认", "HD-20261128-001", "1次")
+	h.expect("确认", "HD-20261128-001", "本单位11月集中志愿服务活动（4张以上照片）：1/2次（共1次）。")
 	a := h.st.activities[0]
 	if len(a.Photos) != 4 || a.Participants != 25 || a.Theme != "清洁家园" || a.GridID != h.member.GridID {
 		t.Fatalf("activity: %+v", a)

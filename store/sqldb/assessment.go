@@ -32,13 +32,23 @@ import (
 //     month, except those the office marked 不予处理 (flows.StatusRejected).
 //
 // Its parameters come in the order assessmentArgs gives them.
+// countedPhotos is the number of an activity's photos that count (SPEC
+// §9, flows.CountPhotos) over its photos p joined by activityPhotosJoin:
+// stored copies of one image once (by sha256), pending ones each (their
+// bytes are not known yet), failed ones not. Every figure of activities
+// with enough photos takes it from here: the assessment, 我的时长, the
+// 25th reminder.
+const (
+	countedPhotos = `COUNT(DISTINCT CASE WHEN p.status = 'stored' THEN p.sha256 END)
+           + COUNT(CASE WHEN p.status = 'pending' THEN 1 END)`
+	activityPhotosJoin = `p.owner_kind = 'activity' AND p.owner_id = a.id AND p.status <> 'failed'`
+)
+
 const assessmentUnits = `
 WITH act AS (
-    SELECT a.id, a.unit_id, a.created_at,
-           COUNT(DISTINCT CASE WHEN p.status = 'stored' THEN p.sha256 END)
-           + COUNT(CASE WHEN p.status = 'pending' THEN 1 END) AS photos
+    SELECT a.id, a.unit_id, a.created_at, ` + countedPhotos + ` AS photos
     FROM activities a
-    LEFT JOIN photos p ON p.owner_kind = 'activity' AND p.owner_id = a.id AND p.status <> 'failed'
+    LEFT JOIN photos p ON ` + activityPhotosJoin + `
     WHERE a.activity_date >= ? AND a.activity_date < ?
     GROUP BY a.id, a.unit_id, a.created_at
 ),

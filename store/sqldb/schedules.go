@@ -249,11 +249,9 @@ func (db *DB) ActivityReminder(ctx context.Context, fireID int64, loc *time.Loca
 		}
 		const query = `
 WITH act AS (
-    SELECT a.id, a.unit_id,
-           COUNT(DISTINCT CASE WHEN p.status = 'stored' THEN p.sha256 END)
-           + COUNT(CASE WHEN p.status = 'pending' THEN 1 END) AS photos
+    SELECT a.id, a.unit_id, ` + countedPhotos + ` AS photos
     FROM activities a
-    LEFT JOIN photos p ON p.owner_kind = 'activity' AND p.owner_id = a.id AND p.status <> 'failed'
+    LEFT JOIN photos p ON ` + activityPhotosJoin + `
     WHERE a.activity_date >= ? AND a.activity_date < ?
     GROUP BY a.id, a.unit_id
 )

@@ -363,6 +363,9 @@ const summaryQuery = `
 SELECT
     (SELECT COUNT(*) FROM activities a
      WHERE a.unit_id = m.unit_id AND a.activity_date >= ? AND a.activity_date < ?) AS unit_activities,
+    (SELECT COUNT(*) FROM activities a
+     WHERE a.unit_id = m.unit_id AND a.activity_date >= ? AND a.activity_date < ?
+       AND (SELECT ` + countedPhotos + ` FROM photos p WHERE ` + activityPhotosJoin + `) >= ?) AS unit_activities_good,
     COALESCE(SUM(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN r.minutes END), 0) AS month_minutes,
     COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN 1 END) AS month_sessions,
     COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? AND r.minutes >= ? THEN 1 END) AS month_qualified,
@@ -386,6 +389,7 @@ func summaryArgs(memberID int64, day flows.Date, then flows.Month) []any {
 	thenFirst, thenNext := dbDate(then.First()), dbDate(then.Next().First())
 	return []any{
 		first, next,
+		first, next, flows.MinActivityPhotos,
 		first, next,
 		first, next,
 		first, next, flows.QualifiedMinutes,
@@ -400,6 +404,7 @@ func summaryArgs(memberID int64, day flows.Date, then flows.Month) []any {
 // summaryRow is a row of summaryQuery.
 type summaryRow struct {
 	UnitActivities int `db:"unit_activities"`
+	UnitGood       int `db:"unit_activities_good"`
 	MonthMinutes   int `db:"month_minutes"`
 	MonthSessions  int `db:"month_sessions"`
 	MonthQualified int `db:"month_qualified"`
@@ -419,6 +424,7 @@ func (s summaryRow) summary(then flows.Month) flows.HoursSummary {
 		YearMinutes:      s.YearMinutes,
 		TotalMinutes:     s.TotalMinutes,
 		UnitActivities:   s.UnitActivities,
+		UnitGood:         s.UnitGood,
 		UnitActivityGoal: UnitActivityGoal,
 		Pending:          s.Pending,
 		Then:             flows.MonthTotals{Month: then, Minutes: s.ThenMinutes, Sessions: s.ThenSessions, Qualified: s.ThenQualified},

@@ -252,6 +252,7 @@ func TestHoursSummary(t *testing.T) {
 			var want flows.HoursSummary
 			want.UnitActivityGoal = 2
 			want.UnitActivities = unitActivities[flows.MonthOf(on)]
+			want.UnitGood = want.UnitActivities // four pending photos each
 			want.Pending = len(mine) // every record the member logged waits for review
 			for _, r := range mine {
 				want.TotalMinutes += r.minutes
@@ -306,7 +307,7 @@ func TestHoursSummary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (flows.HoursSummary{UnitActivities: 1, UnitActivityGoal: 2}); none != want {
+		if want := (flows.HoursSummary{UnitActivities: 1, UnitGood: 1, UnitActivityGoal: 2}); none != want {
 			t.Errorf("member without records = %+v, want %+v", none, want)
 		}
 		_, err = db.HoursSummary(ctx, 999999, day)
@@ -823,4 +824,61 @@ func TestMemberSummaryMigrationBesideOldInstance(t *testing.T) {
 	if n := count(t, db, `SELECT COUNT(*) FROM service_records`); n != 2 {
 		t.Errorf("%d service records after the migration, want 2", n)
 	}
+}
+
+// TestHoursSummaryCountsActivitiesAsAssessed: 我的时长 shows the unit's
+// activities against the goal of 2 as the assessment, the sign-off and
+// the 25th reminder count them (SPEC §5, §9): only those with 4 photos
+// that count. Of four activities, one keeps its 4 pending photos, one
+// loses two to failed downloads, one stores 4 copies of one image, one 4
+// distinct images: 2 count, and the summary says so beside the total.
+func TestHoursSummaryCountsActivitiesAsAssessed(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		li := seed(t, db)["李四"]
+		store := func(p flows.Photo, b byte) {
+			t.Helper()
+			if err := db.SavePhotoData(ctx, p.ID, "image/jpeg", []byte{'j', 'p', 'g', b}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, code := range []string{"HD-20241103-001", "HD-20241104-001", "HD-20241105-001", "HD-20241106-001"} {
+			a := activity(li, flows.Date{Year: 2024, Month: 11, Day: 3 + i}, code)
+			if err := db.CreateActivity(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			switch i {
+			case 1: // two downloads failed for good
+				for _, p := range a.Photos[:2] {
+					if err := db.PhotoFetchFailed(ctx, p.ID, "media expired", true); err != nil {
+						t.Fatal(err)
+					}
+				}
+			case 2: // four copies of one image
+				for _, p := range a.Photos {
+					store(p, 'x')
+				}
+			case 3: // four images
+				for j, p := range a.Photos {
+					store(p, byte('0'+j))
+				}
+			}
+		}
+		sum, err := db.HoursSummary(ctx, li.ID, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.UnitActivities != 4 || sum.UnitGood != 2 {
+			t.Errorf("HoursSummary = %d activities, %d with 4 photos that count; want 4 and 2", sum.UnitActivities, sum.UnitGood)
+		}
+		a, err := db.Assessment(ctx, flows.MonthOf(day), time.FixedZone("CST", 8*3600))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range a.Units {
+			if u.UnitID == li.UnitID && u.ActivitiesWithPhotos != sum.UnitGood {
+				t.Errorf("assessment counts %d activities with 4+ photos, 我的时长 %d", u.ActivitiesWithPhotos, sum.UnitGood)
+			}
+		}
+	})
 }

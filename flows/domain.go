@@ -370,12 +370,12 @@ type Activity struct {
 
 // HoursSummary is what 我的时长 and the saved reply of log hours show.
 type HoursSummary struct {
-	MonthMinutes     int
-	MonthSessions    int
-	MonthQualified   int
-	YearMinutes      int
-	TotalMinutes     int
-	UnitActivities   int // collective activities of the member's unit this month
+	MonthMinutes   int
+	MonthSessions  int
+	MonthQualified int
+	YearMinutes    int
+	TotalMinutes   int
+	UnitActivities int // collective activities of the member's unit this month
 	// UnitGood counts those of them with MinActivityPhotos photos that
 	// count (SPEC §9): the ones that meet UnitActivityGoal.
 	UnitGood         int

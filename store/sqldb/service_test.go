@@ -253,7 +253,7 @@ func TestHoursSummary(t *testing.T) {
 			want.UnitActivityGoal = 2
 			want.UnitActivities = unitActivities[flows.MonthOf(on)]
 			want.UnitGood = want.UnitActivities // four pending photos each
-			want.Pending = len(mine) // every record the member logged waits for review
+			want.Pending = len(mine)            // every record the member logged waits for review
 			for _, r := range mine {
 				want.TotalMinutes += r.minutes
 				if r.date.Year == on.Year {

@@ -191,10 +191,17 @@ func (s *fakeStore) CreateServiceRecord(_ context.Context, r *ServiceRecord) err
 	if s.failCreate != nil {
 		return s.failCreate
 	}
+	logged := 0
 	for _, o := range s.records {
 		if o.MemberID == r.MemberID && o.Date == r.Date && o.Counts() && r.HasRange() && o.Overlaps(r.StartMin, r.EndMin) {
 			return &OverlapError{Existing: o}
 		}
+		if o.MemberID == r.MemberID && o.Date == r.Date && o.Counts() {
+			logged += o.Minutes
+		}
+	}
+	if r.ProjectCode == "" && logged+r.Minutes > MaxDayMinutes {
+		return &DayFullError{Logged: logged}
 	}
 	if err := s.attach(r.MemberID, r.Photos, ServicePhotos); err != nil {
 		return err

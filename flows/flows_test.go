@@ -381,8 +381,8 @@ func atoi(s string) int {
 
 // TestLogHoursFactsPerStep: each step reads only what it needs of the
 // day: nothing to ask the time, the day's records for a range's overlap
-// check and nothing for a duration, the unit's activities for the
-// activity step alone.
+// check and for the day's total (a duration too), the unit's activities
+// for the activity step alone.
 func TestLogHoursFactsPerStep(t *testing.T) {
 	h := newHarness(t)
 	h.now = time.Date(2026, 11, 28, 23, 0, 0, 0, shanghai)
@@ -399,7 +399,7 @@ func TestLogHoursFactsPerStep(t *testing.T) {
 	for _, tc := range []struct {
 		time  string
 		reads map[string]int
-	}{{"2小时", nil}, {"9:00-11:00", map[string]int{"records": 1}}} {
+	}{{"2小时", map[string]int{"records": 1}}, {"9:00-11:00", map[string]int{"records": 1}}} {
 		step("登记", nil, "服务日期")
 		step("今天", nil, "服务时间")
 		step(tc.time, tc.reads, "服务类别")

@@ -14,7 +14,10 @@ import (
 const (
 	MinSessionMinutes = 30
 	MaxSessionMinutes = 12 * 60
-	MaxDaysBack       = 31
+	// MaxDayMinutes is the most a member's records of one day may add up
+	// to (DayFullError); on today, the time since midnight.
+	MaxDayMinutes = 24 * 60
+	MaxDaysBack   = 31
 )
 
 func logHoursFlow() *Flow {
@@ -31,8 +34,8 @@ func logHoursFlow() *Flow {
 				Accept: acceptServiceDate,
 			},
 			{
-				// The day's records are loaded for a range's overlap
-				// check alone (acceptServiceTime).
+				// The day's records are loaded for the overlap check of
+				// a range and the day's total (acceptServiceTime).
 				Name: stepTime,
 				Prompt: func(env *Env) string {
 					return "第2步 服务时间：回复时间段如 9:00-11:30、9点-11点半，或时长如 2.5、2小时30分、90分钟（30分钟至12小时）。"
@@ -197,15 +200,18 @@ func acceptServiceTime(env *Env, in Input) error {
 	if msg := laterThanNow(env, sp.End, sp.Minutes); msg != "" {
 		return reject("%s", msg)
 	}
-	if sp.Start >= 0 {
-		if err := env.AnswerFacts(); err != nil {
-			return err
+	if err := env.AnswerFacts(); err != nil {
+		return err
+	}
+	logged := 0
+	for _, r := range env.Facts.DayRecords {
+		if sp.Start >= 0 && r.Overlaps(sp.Start, sp.End) {
+			return reject("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(r.StartMin, r.EndMin), r.Category)
 		}
-		for _, r := range env.Facts.DayRecords {
-			if r.Overlaps(sp.Start, sp.End) {
-				return reject("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(r.StartMin, r.EndMin), r.Category)
-			}
-		}
+		logged += r.Minutes
+	}
+	if msg := dayFull(env, logged, sp.Minutes); msg != "" {
+		return reject("%s", msg)
 	}
 	env.Draft["start"] = strconv.Itoa(sp.Start)
 	env.Draft["end"] = strconv.Itoa(sp.End)
@@ -234,6 +240,33 @@ func laterThanNow(env *Env, end, minutes int) string {
 		return fmt.Sprintf("今天到现在（%s）还不到%s小时：请填写已经结束的时间段，或把日期改为昨天（回复「返回」）。", clock, Hours(minutes))
 	}
 	return ""
+}
+
+// dayFull refuses a session that takes the member's records of the day
+// (logged minutes, rejected ones not counted) past MaxDayMinutes, or on
+// today past the time since midnight: durations have no overlap to
+// check, and without it a day could hold any number of them. It returns
+// the reason, or "".
+func dayFull(env *Env, logged, minutes int) string {
+	limit, day := MaxDayMinutes, "一天只有24小时"
+	if env.Draft["date"] == env.Today.String() {
+		now := env.Now.Hour()*60 + env.Now.Minute()
+		limit, day = now, fmt.Sprintf("今天到现在（%d:%02d）只有%s小时", now/60, now%60, Hours(now))
+	}
+	if logged+minutes <= limit {
+		return ""
+	}
+	return fmt.Sprintf("您当天已登记服务%s小时，再登记%s小时共%s小时，%s。请核对后重新填写（如 2小时），或回复「返回」换一天；登记有误的记录请联系本单位审核人更正。",
+		Hours(logged), Hours(minutes), Hours(logged+minutes), day)
+}
+
+// dayFullReason is dayFull's reason for a record the store refused with
+// e (the day's records changed after the time step).
+func dayFullReason(env *Env, e *DayFullError, minutes int) string {
+	if msg := dayFull(env, e.Logged, minutes); msg != "" {
+		return msg
+	}
+	return fmt.Sprintf("您当天已登记服务%s小时，再登记%s小时就超过一天24小时。请核对后重新填写。", Hours(e.Logged), Hours(minutes))
 }
 
 // acceptPlace takes a place as text (2–100 chars) or a location message.
@@ -366,6 +399,9 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 	if errors.As(err, &ov) {
 		e := ov.Existing
 		return Outcome{}, &StepError{Step: "time", Msg: fmt.Sprintf("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(e.StartMin, e.EndMin), e.Category)}
+	}
+	if full := (*DayFullError)(nil); errors.As(err, &full) {
+		return Outcome{}, &StepError{Step: "time", Msg: dayFullReason(env, full, r.Minutes)}
 	}
 	if err != nil {
 		return Outcome{}, photoSaveError(env, err)

@@ -230,8 +230,9 @@ func saveVisit(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		return Outcome{}, err
 	}
 	var (
-		ov *OverlapError
-		re *ResidentError
+		ov   *OverlapError
+		re   *ResidentError
+		full *DayFullError
 	)
 	err = st.CreateServiceRecord(ctx, &r)
 	switch {
@@ -240,6 +241,8 @@ func saveVisit(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		return Outcome{}, &StepError{Step: "time", Msg: fmt.Sprintf("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(e.StartMin, e.EndMin), e.Category)}
 	case errors.As(err, &re):
 		return Outcome{}, &StepError{Msg: "未能保存：" + re.Msg + "。"}
+	case errors.As(err, &full):
+		return Outcome{}, &StepError{Step: "time", Msg: dayFullReason(env, full, r.Minutes)}
 	case err != nil:
 		return Outcome{}, photoSaveError(env, err)
 	}

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -23,7 +24,8 @@ type Store interface {
 	ServiceRecordsOn(ctx context.Context, memberID int64, day Date) ([]ServiceRecord, error)
 	// CreateServiceRecord saves a record, setting ID and CreatedAt. A ranged
 	// record that overlaps another of the member's that day is refused with
-	// an *OverlapError and nothing is written.
+	// an *OverlapError, and one that takes the day's records past
+	// MaxDayMinutes with a *DayFullError; nothing is written.
 	CreateServiceRecord(ctx context.Context, r *ServiceRecord) error
 	// HoursSummary totals a member's hours for the month and year of day.
 	HoursSummary(ctx context.Context, memberID int64, day Date) (HoursSummary, error)
@@ -68,6 +70,17 @@ type OverlapError struct {
 }
 
 func (e *OverlapError) Error() string { return "service record overlaps another" }
+
+// DayFullError is returned when a record a member logs would take their
+// records of its day past MaxDayMinutes; Logged is the minutes already
+// counted that day (rejected records not).
+type DayFullError struct {
+	Logged int
+}
+
+func (e *DayFullError) Error() string {
+	return fmt.Sprintf("service records of the day would exceed %d minutes (%d logged)", MaxDayMinutes, e.Logged)
+}
 
 // Session is a user's conversation state between messages.
 type Session struct {

@@ -132,11 +132,14 @@ RETURNING id`
 // flows.ErrPhotoUnavailable for photos it cannot take. A ranged record that overlaps another
 // ranged record of the member that day is refused with a
 // *flows.OverlapError naming it, and nothing is written; so is a record
-// dated in a closed month, a *flows.ClosedMonthError. The member row is
-// locked for the check, so concurrent saves can't both pass it. A record
-// with no range, photos or pairing has nothing to check against others
-// and is saved in one statement (insertServiceRecordAlone).
-// flows.ErrNotFound for an unknown member.
+// dated in a closed month, a *flows.ClosedMonthError, and one that takes
+// the member's records of its day past flows.MaxDayMinutes, a
+// *flows.DayFullError (checkDay). The member row is locked for the
+// checks, so concurrent saves can't both pass them. A record with no
+// range, photos or pairing has no overlap to check and is saved in one
+// statement (insertServiceRecordAlone) that checks the day's total
+// itself, unlocked: the records a member logs come from their own chat,
+// one message at a time. flows.ErrNotFound for an unknown member.
 func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) error {
 	if r.StartMin < 0 && len(r.Photos) == 0 && r.PairingID == 0 {
 		saved, ok, err := db.insertServiceRecordAlone(ctx, r)
@@ -172,8 +175,8 @@ func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) e
 // insertAloneQuery is insertServiceRecordQuery for a record with no
 // time range, photos or pairing, in one statement without a transaction
 // (insertServiceRecordAlone): the member's unit and grid where the record
-// has none, and no row when the month is closed, the draft saved before
-// or the member unknown. cast gives each parameter its column's type
+// has none, and no row when the month is closed, the draft saved before,
+// the day's records would pass flows.MaxDayMinutes or the member unknown. cast gives each parameter its column's type
 // (PostgreSQL does not infer it through a SELECT; SQLite needs none).
 func insertAloneQuery(cast func(string) string) string {
 	return `
@@ -187,6 +190,8 @@ FROM members m
 WHERE m.id = ?
   AND NOT EXISTS (SELECT 1 FROM month_closes WHERE month = ?` + cast("text") + `)
   AND NOT EXISTS (SELECT 1 FROM service_records d WHERE d.draft_key = ?` + cast("text") + `)
+  AND (SELECT COALESCE(SUM(s.minutes), 0) FROM service_records s
+       WHERE s.member_id = m.id AND s.service_date = ?` + cast("date") + ` AND s.status <> 'rejected') + ?` + cast("integer") + ` <= ?` + cast("integer") + `
 RETURNING id, unit_id, grid_id`
 }
 
@@ -211,7 +216,8 @@ func (db *DB) aloneInsert(r *flows.ServiceRecord) (args []any, status flows.Reco
 	args = []any{nullID(r.UnitID), nullID(r.GridID), dbDate(r.Date),
 		r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
 		string(status), nullText(r.ProjectCode),
-		r.MemberID, flows.MonthOf(r.Date).String(), nullText(r.DraftKey)}
+		r.MemberID, flows.MonthOf(r.Date).String(), nullText(r.DraftKey),
+		dbDate(r.Date), r.Minutes, flows.MaxDayMinutes}
 	return args, status, created, nil
 }
 
@@ -278,19 +284,8 @@ func (db *DB) insertServiceRecord(ctx context.Context, tx *sqlx.Tx, r *flows.Ser
 			return saved, photos, err
 		}
 	}
-	if ranged {
-		const sameDay = serviceSelect + `
-WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL AND r.status <> 'rejected'
-ORDER BY r.start_min, r.id`
-		var rows []serviceRow
-		if err := tx.SelectContext(ctx, &rows, db.q(sameDay), r.MemberID, dbDate(r.Date)); err != nil {
-			return saved, photos, err
-		}
-		for _, row := range rows {
-			if existing := row.record(); existing.Overlaps(r.StartMin, r.EndMin) {
-				return saved, photos, &flows.OverlapError{Existing: existing}
-			}
-		}
+	if err := db.checkDay(ctx, tx, r); err != nil {
+		return saved, photos, err
 	}
 	unitID, gridID := r.UnitID, r.GridID
 	if unitID == 0 {
@@ -329,6 +324,41 @@ ORDER BY r.start_min, r.id`
 	}
 	saved = flows.ServiceRecord{ID: id, UnitID: unitID, GridID: gridID, CreatedAt: created.Time, Status: status}
 	return saved, photos, nil
+}
+
+// checkDay checks r against the member's records of its day that count
+// (rejected ones do not), read in one query with the member's row
+// locked, so concurrent saves cannot both pass: a range that overlaps
+// another is refused with a *flows.OverlapError naming it, and a record
+// the member logs that takes the day past flows.MaxDayMinutes with a
+// *flows.DayFullError (durations have no overlap to check, and without
+// it a day could hold any number of them). Project records (check-out)
+// are not held to the day's total: their time is the project's, checked
+// in and out.
+func (db *DB) checkDay(ctx context.Context, tx *sqlx.Tx, r *flows.ServiceRecord) error {
+	ranged, capped := r.StartMin >= 0, r.ProjectCode == ""
+	if !ranged && !capped {
+		return nil
+	}
+	const sameDay = serviceSelect + `
+WHERE r.member_id = ? AND r.service_date = ? AND r.status <> 'rejected'
+ORDER BY r.start_min NULLS LAST, r.id`
+	var rows []serviceRow
+	if err := tx.SelectContext(ctx, &rows, db.q(sameDay), r.MemberID, dbDate(r.Date)); err != nil {
+		return err
+	}
+	logged := 0
+	for _, row := range rows {
+		existing := row.record()
+		if ranged && existing.HasRange() && existing.Overlaps(r.StartMin, r.EndMin) {
+			return &flows.OverlapError{Existing: existing}
+		}
+		logged += existing.Minutes
+	}
+	if capped && logged+r.Minutes > flows.MaxDayMinutes {
+		return &flows.DayFullError{Logged: logged}
+	}
+	return nil
 }
 
 // HoursSummary totals a member's service for the calendar month and year of

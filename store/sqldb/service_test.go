@@ -882,3 +882,79 @@ func TestHoursSummaryCountsActivitiesAsAssessed(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateServiceRecordDayTotal: a member's records of one day, rejected
+// ones not counted, add up to 24 hours at most (flows.MaxDayMinutes):
+// durations have no overlap to check, and without it any number of them
+// would count in the hours, the qualified sessions and the assessment.
+// Every save path refuses the record that passes it with a
+// *flows.DayFullError naming what the day holds, and writes nothing: the
+// one-statement save of a duration, its save with the totals
+// (PostgreSQL), and the locked transaction of a ranged record.
+func TestCreateServiceRecordDayTotal(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang := ms["张三"]
+		count := func() int {
+			t.Helper()
+			var n int
+			if err := db.db.GetContext(ctx, &n, db.q(`SELECT COUNT(*) FROM service_records WHERE member_id = ?`), zhang.ID); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		refused := func(what string, err error, logged int) {
+			t.Helper()
+			var full *flows.DayFullError
+			if !errors.As(err, &full) || full.Logged != logged {
+				t.Errorf("%s: %v, want a DayFullError with %d minutes logged", what, err, logged)
+			}
+		}
+		project := ranged(zhang, day, 9*60, 12*60)
+		project.Status = flows.RecordConfirmed
+		if err := db.CreateServiceRecord(ctx, project); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateServiceRecord(ctx, lasting(zhang, day, 12*60)); err != nil {
+			t.Fatal(err)
+		}
+		before := count()
+		refused("a duration past 24 h", db.CreateServiceRecord(ctx, lasting(zhang, day, 10*60)), 15*60)
+		_, err := db.CreateServiceRecordSummary(ctx, lasting(zhang, day, 10*60), day, flows.MonthOf(day))
+		refused("a duration past 24 h, saved with the totals", err, 15*60)
+		refused("a range past 24 h", db.CreateServiceRecord(ctx, ranged(zhang, day, 12*60, 22*60)), 15*60)
+		if n := count(); n != before {
+			t.Fatalf("%d records after the refusals, want %d", n, before)
+		}
+
+		// Up to 24 hours is taken; the next minute is not.
+		if _, err := db.CreateServiceRecordSummary(ctx, lasting(zhang, day, 9*60), day, flows.MonthOf(day)); err != nil {
+			t.Fatalf("the day's last 9 hours: %v", err)
+		}
+		refused("30 minutes more", db.CreateServiceRecord(ctx, lasting(zhang, day, 30)), 24*60)
+
+		// Another day, and another member's day, are their own.
+		if err := db.CreateServiceRecord(ctx, lasting(zhang, day.AddDays(-1), 12*60)); err != nil {
+			t.Errorf("another day: %v", err)
+		}
+		if err := db.CreateServiceRecord(ctx, lasting(ms["李四"], day, 12*60)); err != nil {
+			t.Errorf("another member: %v", err)
+		}
+
+		// A rejected record's time is free again.
+		if _, err := db.db.ExecContext(ctx, db.q(`UPDATE service_records SET status = 'rejected' WHERE id = ?`), project.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateServiceRecord(ctx, lasting(zhang, day, 3*60)); err != nil {
+			t.Errorf("3 hours in place of a rejected 3-hour record: %v", err)
+		}
+		sum, err := db.HoursSummary(ctx, zhang.ID, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 24*60 + 12*60; sum.MonthMinutes != want && flows.MonthOf(day) == flows.MonthOf(day.AddDays(-1)) {
+			t.Errorf("month minutes %d, want %d", sum.MonthMinutes, want)
+		}
+	})
+}

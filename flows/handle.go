@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -208,6 +209,17 @@ func saveHandle(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		ae *AssignmentError
 		me *InvalidMoveError
 	)
+	if errors.As(err, &me) {
+		// Perhaps a second 确认 of this draft after its change was stored
+		// and the turn then failed (the session could not be cleared).
+		saved, ok, rerr := savedChange(ctx, st.Handling, c, env.Draft[handleStatus])
+		if rerr != nil {
+			return Outcome{}, rerr
+		}
+		if ok {
+			r, err = saved, nil
+		}
+	}
 	switch {
 	case errors.As(err, &ae):
 		return Outcome{}, &StepError{Msg: ae.Msg + "，未保存。"}
@@ -220,4 +232,65 @@ func saveHandle(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		return Outcome{Reply: fmt.Sprintf("已将 %s 标记为已整改，整改照片正在后台保存，已通知上报人。", r.Code)}, nil
 	}
 	return Outcome{Reply: fmt.Sprintf("已将 %s 标记为处理中，已通知上报人。整改完成后回复「处置」上传整改照片。", r.Code)}, nil
+}
+
+// ReportHistoryReader reads a report and its status changes; store/sqldb's
+// HandlingStore is one. Where the store is one, saveHandle tells a second
+// 确认 of a change it stored already from a change by someone else.
+type ReportHistoryReader interface {
+	// ReportByCode returns the report with this code, with its photos,
+	// or ErrNotFound.
+	ReportByCode(ctx context.Context, code string) (Report, error)
+	// ReportHistory lists the report's status changes, oldest first, or
+	// ErrNotFound for an unknown code.
+	ReportHistory(ctx context.Context, code string) ([]ReportChange, error)
+}
+
+// savedChange returns the report, true, when change c, refused as an
+// invalid move, is what the report's last change stored already: the
+// report has c's status and c's result photos, and its last change went
+// from status from (the draft's) to c's status, by c's author with c's
+// note. That is a draft whose first 确认 was stored and whose turn then
+// failed. A status change carries no draft key (report_changes has none),
+// so these are what tell the draft's own change. False when the store
+// cannot say (not a ReportHistoryReader) or the report is gone.
+func savedChange(ctx context.Context, st HandlingStore, c StatusChange, from string) (Report, bool, error) {
+	rr, ok := st.(ReportHistoryReader)
+	if !ok {
+		return Report{}, false, nil
+	}
+	r, err := rr.ReportByCode(ctx, c.Code)
+	if errors.Is(err, ErrNotFound) {
+		return Report{}, false, nil
+	}
+	if err != nil {
+		return Report{}, false, err
+	}
+	if r.Status != c.Status || !slices.Equal(photoIDs(r.AfterPhotos), photoIDs(c.Photos)) {
+		return Report{}, false, nil
+	}
+	h, err := rr.ReportHistory(ctx, c.Code)
+	if errors.Is(err, ErrNotFound) {
+		return Report{}, false, nil
+	}
+	if err != nil {
+		return Report{}, false, err
+	}
+	if len(h) == 0 {
+		return Report{}, false, nil
+	}
+	last := h[len(h)-1]
+	if last.From != from || last.To != c.Status || last.By != c.By || last.Note != strings.TrimSpace(c.Note) {
+		return Report{}, false, nil
+	}
+	return r, true, nil
+}
+
+// photoIDs are the IDs of photos, in order.
+func photoIDs(ps []Photo) []int64 {
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return ids
 }

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -76,11 +77,47 @@ func (s *fakeStore) SetReportStatus(_ context.Context, c StatusChange) (Report, 
 	return Report{}, ErrNotFound
 }
 
+// historyStore is the fake with the status changes its SetReportStatus
+// stored, for ReportHistory: a ReportHistoryReader, as store/sqldb's
+// HandlingStore is.
+type historyStore struct {
+	*fakeStore
+	changes map[string][]ReportChange
+}
+
+func (s *historyStore) SetReportStatus(ctx context.Context, c StatusChange) (Report, error) {
+	cur, err := s.ReportByCode(ctx, c.Code)
+	if err != nil {
+		return Report{}, err
+	}
+	r, err := s.fakeStore.SetReportStatus(ctx, c)
+	if err != nil {
+		return Report{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changes[r.Code] = append(s.changes[r.Code], ReportChange{From: cur.Status, To: r.Status, Note: strings.TrimSpace(c.Note), By: c.By})
+	return r, nil
+}
+
+func (s *historyStore) ReportHistory(_ context.Context, code string) ([]ReportChange, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.reports {
+		if r.Code == code {
+			return slices.Clone(s.changes[code]), nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
 // handleHarness has 张三's report of 11月26日 (公共环境, 3 days: overdue on
 // the 28th 10:00) and one of the 27th, and 李四, coordinator of the
-// handler unit, bound as o-handler.
+// handler unit, bound as o-handler. Its HandlingStore is a historyStore.
 func handleHarness(t *testing.T) (*harness, *harness) {
 	h := newHarness(t)
+	hs := &historyStore{fakeStore: h.st, changes: map[string][]ReportChange{}}
+	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Handling: hs, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
 	h.bind()
 	for _, d := range []Date{{2026, 11, 27}, {2026, 11, 24}} {
 		r := &Report{MemberID: h.member.ID, UnitID: 1, GridID: 7, Date: d, Category: "公共环境",
@@ -138,6 +175,65 @@ func TestHandleFlowToFixed(t *testing.T) {
 	li.expect("取消")
 	li.expect("待办", "待处置问题1条", "回复「处置」")
 	h.expect("待办", "暂无待办")
+}
+
+// TestHandleConfirmedTwice: the session store fails to clear the 处置
+// draft after the status change was stored (the turn errors, the draft
+// stays at 确认, as TestDraftKeyRepeatsWhenSavedTwice does for 登记). The
+// reviewer's second 确认 answers as the first would have, changes and
+// pushes nothing more and ends the draft: it does not say the change was
+// not saved.
+func TestHandleConfirmedTwice(t *testing.T) {
+	h, li := handleHarness(t)
+	confirmFails := func() {
+		t.Helper()
+		li.ss.failDelete = errors.New("redis down")
+		if _, err := li.e.Handle(context.Background(), li.openID, Input{Kind: KindText, Text: "确认"}); err == nil {
+			t.Fatal("no error when the session could not be cleared")
+		}
+	}
+	// 处理中.
+	li.expect("处置", "1. XC-20261124-0002")
+	li.expect("1", "处理中")
+	li.expect("处理中", "请核对")
+	confirmFails()
+	if r, _ := h.st.ReportByCode(context.Background(), "XC-20261124-0002"); r.Status != StatusWorking {
+		t.Fatalf("first 确认 did not store the change: %+v", r)
+	}
+	li.expect("确认", "已将 XC-20261124-0002 标记为处理中", "已通知上报人")
+	// 已整改, with a result photo.
+	li.expect("处置", "XC-20261124-0002")
+	li.expect("XC-20261124-0002", "正在处理中")
+	li.expect("已整改", "整改后的现场照片")
+	li.photo(1)
+	li.expect("完成", "整改情况")
+	li.expect("已清运垃圾并消毒", "请核对")
+	confirmFails()
+	li.expect("确认", "已将 XC-20261124-0002 标记为已整改", "已通知上报人")
+	r, _ := h.st.ReportByCode(context.Background(), "XC-20261124-0002")
+	if r.Status != StatusFixed || r.Note != "已清运垃圾并消毒" || len(r.AfterPhotos) != 1 {
+		t.Fatalf("report after 处置: %+v", r)
+	}
+	if n := len(h.st.pushes); n != 2 {
+		t.Errorf("reporter pushes %+v: want one per change, 2", h.st.pushes)
+	}
+	if s, _ := li.ss.Load(context.Background(), li.openID); s.Active() {
+		t.Errorf("draft kept after the second 确认: %+v", s)
+	}
+}
+
+// TestHandleChangedMeanwhile: the office marks the report 处理中 while the
+// reviewer's draft would: the reviewer's 确认 is refused, not taken for
+// their own change stored before.
+func TestHandleChangedMeanwhile(t *testing.T) {
+	h, li := handleHarness(t)
+	li.expect("处置", "1. XC-20261124-0002")
+	li.expect("1", "处理中")
+	li.expect("处理中", "请核对")
+	if _, err := h.e.deps.Handling.SetReportStatus(context.Background(), StatusChange{Code: "XC-20261124-0002", Status: StatusWorking, By: "boss"}); err != nil {
+		t.Fatal(err)
+	}
+	li.expect("确认", "状态已有变化，未保存")
 }
 
 func TestNearbyAtIntake(t *testing.T) {

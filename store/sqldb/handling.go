@@ -12,7 +12,10 @@ import (
 	"gridbot/flows"
 )
 
-var _ flows.HandlingStore = (*DB)(nil)
+var (
+	_ flows.HandlingStore       = (*DB)(nil)
+	_ flows.ReportHistoryReader = (*DB)(nil)
+)
 
 // SetLocation sets the office time zone in which pushes word dates
 // (a report's deadline); time.Local until set.
@@ -66,16 +69,22 @@ func (db *DB) reviewerIDs(ctx context.Context, q sqlx.QueryerContext, unitID int
 	return ids, err
 }
 
-// tellHandlers stores, in tx, the push to each reviewer of report r's
-// handler unit saying the report is theirs (flows.AssignmentPush), except
-// to its reporter, who knows.
+// tellHandlers stores, in tx, the push to each reviewer of a new report
+// r's handler unit saying the report is theirs (flows.AssignmentPush),
+// except to its reporter, who knows.
 func (db *DB) tellHandlers(ctx context.Context, tx *sqlx.Tx, r flows.Report) error {
+	return db.tellReviewers(ctx, tx, r, r.MemberID)
+}
+
+// tellReviewers stores, in tx, flows.AssignmentPush of report r to each
+// reviewer of its handler unit but member skip (0: to every one).
+func (db *DB) tellReviewers(ctx context.Context, tx *sqlx.Tx, r flows.Report, skip int64) error {
 	ids, err := db.reviewerIDs(ctx, tx, r.HandlerUnitID, false)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if id == r.MemberID {
+		if id == skip {
 			continue
 		}
 		if _, err := db.queuePush(ctx, tx, flows.AssignmentPush(id, r, db.location())); err != nil {
@@ -102,9 +111,11 @@ func (db *DB) checkHandler(ctx context.Context, tx *sqlx.Tx, memberID, unitID in
 // AssignReport moves a report to another handler unit (by name) and/or
 // deadline, as a.HandlerUnit and a.Deadline say (a zero field keeps it).
 // A new handler unit's reviewers are told (flows.AssignmentPush) in the
-// same transaction; the change is recorded in report_changes with the
-// report's status unchanged. An unknown unit is an *flows.AssignmentError,
-// an unknown code flows.ErrNotFound.
+// same transaction, the reporter among them too, when the report is still
+// open (flows.Open): a closed one leaves them nothing to do, and moving it
+// only corrects the record. The change is recorded in report_changes with
+// the report's status unchanged. An unknown unit is an
+// *flows.AssignmentError, an unknown code flows.ErrNotFound.
 func (db *DB) AssignReport(ctx context.Context, a flows.Assignment) (flows.Report, error) {
 	var out flows.Report
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
@@ -159,8 +170,11 @@ VALUES (?, ?, ?, ?, ?, ?)`
 		if out, err = db.getReport(ctx, tx, reportSelect+`WHERE r.id = ?`, cur.ID); err != nil {
 			return err
 		}
-		if unitID != cur.Handler.Int64 {
-			return db.tellHandlers(ctx, tx, out)
+		if unitID != cur.Handler.Int64 && flows.Open(cur.Status) {
+			// The reporter knows of the report, not that it is now their
+			// unit's to handle: when they are its only reviewer, nobody
+			// else would be told.
+			return db.tellReviewers(ctx, tx, out, 0)
 		}
 		return nil
 	})

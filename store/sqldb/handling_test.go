@@ -149,6 +149,80 @@ func TestAssignReport(t *testing.T) {
 	})
 }
 
+// TestAssignReportToReportersUnit: 王五, the only reviewer (leader) of
+// 市城管局, reports a problem in 一号网格, which 市城管局 leads: he is not
+// told of his own new report. Reassigned away and back to 市城管局, he is
+// told (SPEC §15: the new unit's reviewers are told): he knew of the
+// report, not that it is his unit's to handle again, and nobody else of
+// his unit would learn of it.
+func TestAssignReportToReportersUnit(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := handlingSeed(t, db)
+		wang := ms["王五"]
+		r := newReport(wang, flows.Date{Year: 2024, Month: 11, Day: 15})
+		if err := db.CreateReport(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if r.HandlerUnit != "市城管局" {
+			t.Fatalf("handler %q, want 市城管局", r.HandlerUnit)
+		}
+		if n := pushesTo(t, db, flows.PushReportAssigned, wang); n != 0 {
+			t.Errorf("the reporter 王五 told of his own new report: %d pushes, want 0", n)
+		}
+		for _, unit := range []string{"市文明办", "市城管局"} {
+			if _, err := db.AssignReport(ctx, flows.Assignment{Code: r.Code, HandlerUnit: unit, By: "boss"}); err != nil {
+				t.Fatalf("AssignReport to %s: %v", unit, err)
+			}
+		}
+		if n := pushesTo(t, db, flows.PushReportAssigned, wang); n != 1 {
+			t.Errorf("reassigned to 市城管局: %d pushes to its only reviewer, the reporter 王五; want 1", n)
+		}
+		if n := pushesTo(t, db, flows.PushReportAssigned, ms["李四"]); n != 1 {
+			t.Errorf("reassigned to 市文明办: %d pushes to its reviewer 李四, want 1", n)
+		}
+	})
+}
+
+// TestAssignClosedReport: a report 已整改 or 不予处理 moved to another unit
+// (the office correcting the record) gets the new handler unit, but its
+// reviewers are not asked to fix what is closed: nothing is left to do and
+// it is not in their 处置 list.
+func TestAssignClosedReport(t *testing.T) {
+	closes := []flows.StatusChange{
+		{Status: flows.StatusFixed, Note: "已清理干净"},
+		{Status: flows.StatusRejected, Note: "不在辖区"},
+	}
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := handlingSeed(t, db)
+		for _, c := range closes {
+			r := newReport(ms["张三"], flows.Date{Year: 2024, Month: 11, Day: 15})
+			if err := db.CreateReport(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			c.Code, c.By = r.Code, "boss"
+			if _, err := db.SetReportStatus(ctx, c); err != nil {
+				t.Fatalf("to %s: %v", c.Status, err)
+			}
+			before := pushesTo(t, db, flows.PushReportAssigned, ms["李四"])
+			got, err := db.AssignReport(ctx, flows.Assignment{Code: r.Code, HandlerUnit: "市文明办", By: "boss"})
+			if err != nil {
+				t.Fatalf("%s: AssignReport: %v", c.Status, err)
+			}
+			if got.HandlerUnit != "市文明办" || got.Status != c.Status {
+				t.Errorf("%s reassigned: handler %q status %s, want 市文明办 and %s", c.Status, got.HandlerUnit, got.Status, c.Status)
+			}
+			if n := pushesTo(t, db, flows.PushReportAssigned, ms["李四"]) - before; n != 0 {
+				t.Errorf("reassigning a %s report pushed %d 'new report to handle' messages to 李四, want 0", c.Status, n)
+			}
+			if h, err := db.ReportHistory(ctx, r.Code); err != nil || len(h) != 2 || h[1].Note != "改派：市文明办" {
+				t.Errorf("%s: history %+v, %v; want the close and the reassignment", c.Status, h, err)
+			}
+		}
+	})
+}
+
 func TestOverdueReports(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
@@ -292,6 +366,53 @@ func TestHandleReportWithResultPhotos(t *testing.T) {
 		}
 		if list, _ := db.HandlerReports(ctx, ms["王五"].UnitID); len(list) != 0 {
 			t.Errorf("a fixed report still listed to handle: %v", list)
+		}
+	})
+}
+
+// TestHandleReportStoredTwice: the handler's change sent again (a second
+// 确认 after the first was stored) is an *InvalidMoveError that stores
+// nothing more, and the report and its last change show what the first
+// stored (status, result photos; from, to, author, note as saved), which
+// is how 处置 tells its own stored change (flows.ReportHistoryReader).
+func TestHandleReportStoredTwice(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := handlingSeed(t, db)
+		r := newReport(ms["张三"], flows.Date{Year: 2024, Month: 11, Day: 15})
+		if err := db.CreateReport(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		staged, err := db.StagePhoto(ctx, ms["王五"].ID, flows.Photo{MediaID: "after1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := flows.StatusChange{
+			Code: r.Code, Status: flows.StatusFixed, Note: " 已清运完毕 ", HandlerID: ms["王五"].ID,
+			By: "负责人 王五", Photos: []flows.Photo{{ID: staged.ID}},
+		}
+		if _, err := db.SetReportStatus(ctx, c); err != nil {
+			t.Fatalf("first SetReportStatus: %v", err)
+		}
+		pushes, changes := count(t, db, `SELECT COUNT(*) FROM pushes`), count(t, db, `SELECT COUNT(*) FROM report_changes`)
+		var me *flows.InvalidMoveError
+		if _, err := db.SetReportStatus(ctx, c); !errors.As(err, &me) {
+			t.Fatalf("second SetReportStatus: err %v, want *InvalidMoveError", err)
+		}
+		if p, ch := count(t, db, `SELECT COUNT(*) FROM pushes`), count(t, db, `SELECT COUNT(*) FROM report_changes`); p != pushes || ch != changes {
+			t.Errorf("the refused second change stored %d pushes, %d changes", p-pushes, ch-changes)
+		}
+		got, err := db.ReportByCode(ctx, r.Code)
+		if err != nil || got.Status != flows.StatusFixed || len(got.AfterPhotos) != 1 || got.AfterPhotos[0].ID != staged.ID {
+			t.Fatalf("report = %+v, %v; want 已整改 with the result photo %d", got, err, staged.ID)
+		}
+		h, err := db.ReportHistory(ctx, r.Code)
+		if err != nil || len(h) == 0 {
+			t.Fatalf("history = %+v, %v", h, err)
+		}
+		want := flows.ReportChange{From: flows.StatusPending, To: flows.StatusFixed, Note: "已清运完毕", By: "负责人 王五"}
+		if last := h[len(h)-1]; last.From != want.From || last.To != want.To || last.Note != want.Note || last.By != want.By {
+			t.Errorf("last change %+v, want %+v", last, want)
 		}
 	})
 }

@@ -515,6 +515,10 @@ type Photo struct {
 	Attempts    int
 	LastError   string
 	CreatedAt   time.Time
+	// Reused marks a stored photo of a collective activity that an
+	// earlier activity of the same unit has a copy of: it counts there,
+	// not here (CountPhotos).
+	Reused bool
 }
 
 // MaxPhotos is the most photos one record takes.
@@ -559,8 +563,9 @@ func (e *PhotoCountError) Error() string {
 var ErrPhotoUnavailable = errors.New("photo not available")
 
 // CountPhotos counts photos as the assessment does (SPEC §9): stored
-// copies of the same image (by SHA-256) once, pending ones each (they are
-// on their way), failed ones not at all.
+// copies of the same image (by SHA-256) once, and not at all when an
+// earlier activity of the unit has it (Reused: one record per activity),
+// pending ones each (they are on their way), failed ones not at all.
 func CountPhotos(ps []Photo) int {
 	n := 0
 	seen := map[string]bool{}
@@ -569,7 +574,7 @@ func CountPhotos(ps []Photo) int {
 		case PhotoPending:
 			n++
 		case PhotoStored:
-			if !seen[p.SHA256] {
+			if !p.Reused && !seen[p.SHA256] {
 				seen[p.SHA256] = true
 				n++
 			}

@@ -48,7 +48,7 @@ func ActivityPhotosPush(activityID, memberID int64, code string, counted, sent i
 	return Push{
 		Kind:     PushActivityPhotos,
 		MemberID: memberID,
-		Text: fmt.Sprintf("您记录的集体活动 %s 共发送%d张照片，下载后不同的照片只有%d张（同一张照片只算一张，未能下载的不算），"+
+		Text: fmt.Sprintf("您记录的集体活动 %s 共发送%d张照片，下载后不同的照片只有%d张（同一张照片只算一张，本单位其他活动已用过的照片和未能下载的不算），"+
 			"不足%d张，该活动暂不计入考核。请重新记录该活动并发送%d张以上不同的照片，或联系区文明办。",
 			code, sent, counted, MinActivityPhotos, MinActivityPhotos),
 		Values: PushValues{Title: "活动照片不足", Code: code, Status: fmt.Sprintf("有效照片%d张", counted),

@@ -32,16 +32,24 @@ import (
 //     month, except those the office marked 不予处理 (flows.StatusRejected).
 //
 // Its parameters come in the order assessmentArgs gives them.
-// countedPhotos is the number of an activity's photos that count (SPEC
+// countedPhotos is the number of an activity a's photos that count (SPEC
 // §9, flows.CountPhotos) over its photos p joined by activityPhotosJoin:
-// stored copies of one image once (by sha256), pending ones each (their
-// bytes are not known yet), failed ones not. Every figure of activities
-// with enough photos takes it from here: the assessment, 我的时长, the
-// 25th reminder.
+// stored copies of one image once (by sha256), and not at all when an
+// earlier activity of the unit has the image (reusedPhoto: one record per
+// activity, so one set of photos cannot make two); pending ones each
+// (their bytes are not known yet); failed ones not. Every figure of
+// activities with enough photos takes it from here: the assessment,
+// 我的时长, the 25th reminder, the push of too few photos.
 const (
-	countedPhotos = `COUNT(DISTINCT CASE WHEN p.status = 'stored' THEN p.sha256 END)
+	countedPhotos = `COUNT(DISTINCT CASE WHEN p.status = 'stored' AND NOT EXISTS (` + reusedPhoto + `) THEN p.sha256 END)
            + COUNT(CASE WHEN p.status = 'pending' THEN 1 END)`
 	activityPhotosJoin = `p.owner_kind = 'activity' AND p.owner_id = a.id AND p.status <> 'failed'`
+	// reusedPhoto finds a stored copy of photo p of activity a in an
+	// activity of a's unit saved before a (by creation, then ID), through
+	// photos_sha256_idx.
+	reusedPhoto = `SELECT 1 FROM photos q JOIN activities b ON b.id = q.owner_id
+        WHERE q.owner_kind = 'activity' AND q.status = 'stored' AND q.sha256 = p.sha256
+          AND b.unit_id = a.unit_id AND (b.created_at < a.created_at OR (b.created_at = a.created_at AND b.id < a.id))`
 )
 
 const assessmentUnits = `

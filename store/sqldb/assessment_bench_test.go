@@ -134,8 +134,9 @@ func seedAssessmentBench(b *testing.B, db *DB, members, records int) {
 		 SELECT 'HD-' || u || '-' || k, u, (u - 1) % 100 + 1, u, DATE '2024-11-01' + k * 9, '清洁家园', 10, '清扫',
 		        TIMESTAMPTZ '2024-11-01 12:00+08' + (k * 9 + u % 3) * INTERVAL '1 day'
 		 FROM generate_series(1, 300) u, generate_series(0, 2) k`,
-		`INSERT INTO photos (owner_kind, owner_id, seq, media_id, status)
-		 SELECT 'activity', a.id, s, 'm' || a.id || '-' || s, CASE WHEN s = 4 AND a.id % 5 = 0 THEN 'failed' ELSE 'stored' END
+		`INSERT INTO photos (owner_kind, owner_id, seq, media_id, status, sha256)
+		 SELECT 'activity', a.id, s, 'm' || a.id || '-' || s, CASE WHEN s = 4 AND a.id % 5 = 0 THEN 'failed' ELSE 'stored' END,
+		        md5(a.id || '-' || s)
 		 FROM activities a, generate_series(1, 3 + a.id % 3) s`,
 		`INSERT INTO reports (code, member_id, unit_id, grid_id, report_date, category, description)
 		 SELECT 'XC-' || g, m.id, m.unit_id, m.grid_id, DATE '2024-11-01' + (g % 30), '公共环境', '垃圾成堆'

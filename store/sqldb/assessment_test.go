@@ -417,8 +417,9 @@ func TestAssessment(t *testing.T) {
 // An activity's photos count as SPEC §9 says, in the assessment and in
 // flows.CountPhotos alike: stored copies of one image (by content) once,
 // failed ones not, pending ones each. Each case is an activity of its own
-// month; a photo is stored with bytes of its letter, failed (x) or left
-// pending (p).
+// month; a photo is stored with bytes of its case and letter (no case
+// reuses another's images: TestActivityPhotosReusedCountOnce), failed (x)
+// or left pending (p).
 func TestAssessmentDistinctPhotos(t *testing.T) {
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
@@ -458,7 +459,7 @@ func TestAssessmentDistinctPhotos(t *testing.T) {
 				case 'x':
 					err = db.PhotoFetchFailed(ctx, id, "media expired", true)
 				default:
-					err = db.SavePhotoData(ctx, id, "image/jpeg", []byte{0xff, 0xd8, byte(c)})
+					err = db.SavePhotoData(ctx, id, "image/jpeg", []byte{0xff, 0xd8, byte(i), byte(c)}) // images of this case alone
 				}
 				if err != nil {
 					t.Fatal(err)

@@ -221,8 +221,37 @@ func (db *DB) photosOf(ctx context.Context, q sqlx.QueryerContext, kind string, 
 	if err := sqlx.SelectContext(ctx, q, &rows, db.q(query), args...); err != nil {
 		return nil, err
 	}
+	reused := map[int64]bool{}
+	if kind == ownerActivity {
+		if reused, err = db.reusedPhotos(ctx, q, ownerIDs); err != nil {
+			return nil, err
+		}
+	}
 	for _, r := range rows {
-		out[r.OwnerID.Int64] = append(out[r.OwnerID.Int64], r.photo())
+		p := r.photo()
+		p.Reused = reused[p.ID]
+		out[r.OwnerID.Int64] = append(out[r.OwnerID.Int64], p)
+	}
+	return out, nil
+}
+
+// reusedPhotos returns the stored photos of the activities ids that an
+// earlier activity of the same unit has a copy of (reusedPhoto): they do
+// not count for these (flows.Photo.Reused).
+func (db *DB) reusedPhotos(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64]bool, error) {
+	query, args, err := sqlx.In(`
+SELECT p.id FROM photos p JOIN activities a ON a.id = p.owner_id
+WHERE p.owner_kind = 'activity' AND p.owner_id IN (?) AND p.status = 'stored' AND EXISTS (`+reusedPhoto+`)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var found []int64
+	if err := sqlx.SelectContext(ctx, q, &found, db.q(query), args...); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]bool, len(found))
+	for _, id := range found {
+		out[id] = true
 	}
 	return out, nil
 }
@@ -288,15 +317,16 @@ WHERE id = ?`
 // checkActivityPhotos runs in tx once photo id's fetch has ended (stored,
 // or failed for good): when the photo is a collective activity's, none of
 // the activity's photos is pending any more, and fewer than
-// flows.MinActivityPhotos count (stored copies of one image once, failed
-// ones not: SPEC §9), it stores a push telling the member who recorded
+// flows.MinActivityPhotos count (countedPhotos: stored copies of one image
+// once, none an earlier activity of the unit has, failed ones not: SPEC
+// §9), it stores a push telling the member who recorded
 // the activity, once per activity. The chat counted the photos while
 // they were pending, each as one; only their bytes tell copies apart.
 func (db *DB) checkActivityPhotos(ctx context.Context, tx *sqlx.Tx, id int64) error {
 	const query = `
 SELECT a.id, a.code, a.member_id,
        COUNT(CASE WHEN p.status = 'pending' THEN 1 END) AS pending,
-       COUNT(DISTINCT CASE WHEN p.status = 'stored' THEN p.sha256 END) AS counted,
+       COUNT(DISTINCT CASE WHEN p.status = 'stored' AND NOT EXISTS (` + reusedPhoto + `) THEN p.sha256 END) AS counted,
        COUNT(p.id) AS sent
 FROM photos x
 JOIN activities a ON a.id = x.owner_id

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -562,6 +563,106 @@ func TestActivityPhotosPush(t *testing.T) {
 		}
 		if n := count(t, db, `SELECT COUNT(*) FROM pushes WHERE kind = ?`, string(flows.PushActivityPhotos)); n != 2 {
 			t.Errorf("activity photo pushes = %d, want 2", n)
+		}
+	})
+}
+
+// TestActivityPhotosReusedCountOnce: one record per activity (SPEC §1),
+// so the images of one activity cannot make another: a stored photo of a
+// later activity of the same unit that an earlier one has (by SHA-256)
+// does not count, in the assessment, 我的时长, the activity's photos as
+// lists and the workbook count them (flows.CountPhotos), and the push of
+// too few photos. The same activity saved twice with its four images
+// scored 40 and the on-time 10. Another unit's activity with the same
+// images (a joint activity) counts for that unit.
+func TestActivityPhotosReusedCountOnce(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		li, wang := ms["李四"], ms["王五"]
+		img := func(b byte) []byte { return bytes.Repeat([]byte{b}, 64) }
+		record := func(m flows.Member, code string) *flows.Activity {
+			t.Helper()
+			a := activity(m, day, code)
+			if err := db.CreateActivity(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range a.Photos {
+				if err := db.SavePhotoData(ctx, p.ID, "image/jpeg", img(byte(1+i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return a
+		}
+		first := record(li, "HD-20241115-001")
+		again := record(li, "HD-20241115-002")
+		joint := record(wang, "HD-20241115-003")
+
+		a, err := db.Assessment(ctx, flows.MonthOf(day), time.FixedZone("CST", 8*3600))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range a.Units {
+			want := map[int64]int{li.UnitID: 1, wang.UnitID: 1}[u.UnitID]
+			if u.Activities > 0 && u.ActivitiesWithPhotos != want {
+				t.Errorf("%s: %d activities with 4+ photos, want %d", u.Unit, u.ActivitiesWithPhotos, want)
+			}
+		}
+		sum, err := db.HoursSummary(ctx, li.ID, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.UnitActivities != 2 || sum.UnitGood != 1 {
+			t.Errorf("我的时长: %d activities, %d with 4 photos that count; want 2 and 1", sum.UnitActivities, sum.UnitGood)
+		}
+
+		listed, err := db.Activities(ctx, flows.MonthFilter(flows.MonthOf(day)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int{}
+		for _, x := range listed {
+			counts[x.Code] = flows.CountPhotos(x.Photos)
+		}
+		if want := map[string]int{first.Code: 4, again.Code: 0, joint.Code: 4}; !maps.Equal(counts, want) {
+			t.Errorf("photos that count as listed = %v, want %v", counts, want)
+		}
+
+		// Next month, the same images again: they count where they did
+		// first.
+		next := activity(li, flows.MonthOf(day).Next().First(), "HD-20241201-001")
+		if err := db.CreateActivity(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range next.Photos {
+			if err := db.SavePhotoData(ctx, p.ID, "image/jpeg", img(byte(1+i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := db.Assessment(ctx, flows.MonthOf(day).Next(), time.FixedZone("CST", 8*3600)); err != nil {
+			t.Fatal(err)
+		} else {
+			for _, u := range n.Units {
+				if u.UnitID == li.UnitID && (u.Activities != 1 || u.ActivitiesWithPhotos != 0) {
+					t.Errorf("next month: %d activities, %d with 4+ photos; want 1, 0", u.Activities, u.ActivitiesWithPhotos)
+				}
+			}
+		}
+
+		var texts []string
+		q := `SELECT text FROM pushes WHERE kind = ? AND code = ?`
+		for _, code := range []string{first.Code, again.Code, joint.Code} {
+			var got []string
+			if err := db.db.SelectContext(ctx, &got, db.q(q), string(flows.PushActivityPhotos), code); err != nil {
+				t.Fatal(err)
+			}
+			if (code == again.Code) != (len(got) == 1) || len(got) > 1 {
+				t.Errorf("%s: pushes %q", code, got)
+			}
+			texts = append(texts, got...)
+		}
+		if len(texts) == 1 && !strings.Contains(texts[0], "不同的照片只有0张") {
+			t.Errorf("push of the copy: %q", texts[0])
 		}
 	})
 }

@@ -1,13 +1,15 @@
 // Package simulator plays a WeChat user against a gridbot webhook: it builds
-// messages as WeChat's servers send them (plaintext mode), signs them with
-// the token and the current time, posts them and decodes the reply. The
-// terminal chat, /dev/chat and the load command use it.
+// messages as WeChat's servers send them (plaintext mode, or safe mode when
+// the account's EncodingAESKey is given), signs them with the token and the
+// current time, posts them and decodes the reply. The terminal chat,
+// /dev/chat and the load command use it.
 package simulator
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -19,6 +21,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/silenceper/wechat/v2/util"
 
 	"gridbot/bot/wechat"
 )
@@ -45,6 +49,13 @@ type User struct {
 	OpenID string
 	ToUser string // the official account's id; any string works
 	HTTP   *http.Client
+	// AESKey, when set, is the account's 43-character EncodingAESKey: the
+	// user talks in safe mode, as WeChat does to an account whose messages
+	// are encrypted. Each message goes encrypted with AppID inside (the
+	// server checks it) and signed with msg_signature; a reply must come
+	// back signed and encrypted for AppID. Empty: plaintext mode.
+	AESKey string
+	AppID  string
 }
 
 var msgSeq atomic.Int64
@@ -75,11 +86,18 @@ type cdata struct {
 
 func ptr(s string) *cdata { return &cdata{s} }
 
+// sealed is a safe-mode message: the account and the ciphertext.
+type sealed struct {
+	XMLName    xml.Name `xml:"xml"`
+	ToUserName cdata    `xml:"ToUserName"`
+	Encrypt    cdata    `xml:"Encrypt"`
+}
+
 // Reply is the bot's answer to one message.
 type Reply struct {
 	Status  int
 	Content string // text reply; "" for "success" or an empty body
-	Raw     string
+	Raw     string // the body as received (in safe mode, the envelope)
 }
 
 // Send posts one message and returns the reply.
@@ -131,6 +149,12 @@ func (u *User) post(ctx context.Context, body []byte, now int64) (Reply, error) 
 	q.Set("timestamp", ts)
 	q.Set("nonce", nonce)
 	q.Set("openid", u.OpenID)
+	if u.AESKey != "" {
+		var err error
+		if body, err = u.seal(body, ts, nonce, q); err != nil {
+			return Reply{}, err
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.URL+"?"+q.Encode(), bytes.NewReader(body))
 	if err != nil {
 		return Reply{}, fmt.Errorf("simulator: POST %s: %w", u.URL, unsigned(err))
@@ -156,6 +180,14 @@ func (u *User) post(ctx context.Context, body []byte, now int64) (Reply, error) 
 	if len(raw) == 0 || string(raw) == "success" {
 		return r, nil
 	}
+	if u.AESKey != "" {
+		if raw, err = u.open(raw); err != nil {
+			return r, err
+		}
+		if len(raw) == 0 {
+			return r, nil
+		}
+	}
 	var out struct {
 		Content string `xml:"Content"`
 	}
@@ -164,6 +196,53 @@ func (u *User) post(ctx context.Context, body []byte, now int64) (Reply, error) 
 	}
 	r.Content = out.Content
 	return r, nil
+}
+
+// seal encrypts a message's XML as WeChat does in safe mode (16 random
+// bytes, its length, the XML and the AppID, AES-CBC with the EncodingAESKey)
+// and returns the envelope to post; it adds encrypt_type and the
+// msg_signature over token, timestamp, nonce and the ciphertext to q.
+func (u *User) seal(msg []byte, ts, nonce string, q url.Values) ([]byte, error) {
+	random := make([]byte, 16)
+	_, _ = rand.Read(random)
+	enc, err := util.EncryptMsg(random, msg, u.AppID, u.AESKey)
+	if err != nil {
+		return nil, fmt.Errorf("simulator: encrypt: %w", err)
+	}
+	q.Set("encrypt_type", "aes")
+	q.Set("msg_signature", wechat.Signature(u.Token, ts, nonce, string(enc)))
+	body, err := xml.Marshal(sealed{ToUserName: cdata{u.ToUser}, Encrypt: cdata{string(enc)}})
+	if err != nil {
+		return nil, fmt.Errorf("simulator: encode: %w", err)
+	}
+	return body, nil
+}
+
+// open checks a safe-mode reply as WeChat does: an envelope whose
+// MsgSignature covers token, TimeStamp, Nonce and Encrypt, and whose
+// ciphertext decrypts to XML for u's AppID. It returns that XML.
+func (u *User) open(raw []byte) ([]byte, error) {
+	var env struct {
+		Encrypt      string `xml:"Encrypt"`
+		MsgSignature string `xml:"MsgSignature"`
+		TimeStamp    string `xml:"TimeStamp"`
+		Nonce        string `xml:"Nonce"`
+	}
+	if err := xml.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("simulator: decode reply: %w", err)
+	}
+	if env.Encrypt == "" || env.MsgSignature == "" || env.TimeStamp == "" || env.Nonce == "" {
+		return nil, errors.New("simulator: reply is not an encrypted envelope (Encrypt, MsgSignature, TimeStamp, Nonce), as safe mode requires")
+	}
+	want := wechat.Signature(u.Token, env.TimeStamp, env.Nonce, env.Encrypt)
+	if subtle.ConstantTimeCompare([]byte(want), []byte(env.MsgSignature)) != 1 {
+		return nil, errors.New("simulator: reply's MsgSignature does not match")
+	}
+	_, inner, err := util.DecryptMsg(u.AppID, env.Encrypt, u.AESKey)
+	if err != nil {
+		return nil, fmt.Errorf("simulator: decrypt reply: %w", err)
+	}
+	return inner, nil
 }
 
 // unsigned drops the URL a *url.Error names: its query holds the signature,

@@ -33,6 +33,9 @@ const chatUsage = `usage: gridbot chat [--as OPENID] [--url URL]
 
 Chats with a running gridbot from the terminal, signing each message with
 WECHAT_TOKEN (gridbot-dev when unset) and the current time, as WeChat does.
+With WECHAT_AES_KEY (and WECHAT_APPID) set, as for a server in safe mode,
+messages go encrypted and signed as WeChat sends them in safe mode, and each
+reply must come back encrypted and signed.
 /quit, the end of input or Ctrl-C ends it with exit status 0; Ctrl-C while
 a message is on its way abandons that message (the bot may or may not have
 received it).
@@ -66,12 +69,27 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		pu.Path = "/wechat"
 		*target = pu.String()
 	}
-	token := getenv("WECHAT_TOKEN")
+	token := strings.TrimSpace(getenv("WECHAT_TOKEN"))
 	if token == "" {
 		token = DevToken
 	}
-	u := &simulator.User{URL: *target, Token: token, OpenID: *as, ToUser: "gh_gridbot", HTTP: &http.Client{Timeout: 10 * time.Second}}
-	fmt.Fprintf(stdout, "chatting with %s as %s\n%s\n", *target, *as, chatHelp)
+	// A server with WECHAT_AES_KEY refuses plaintext: talk to it in safe
+	// mode, as WeChat does, with the same key and AppID.
+	var keys Config
+	if err := parseAESKey(&keys, strings.TrimSpace(getenv("WECHAT_AES_KEY"))); err != nil {
+		return fmt.Errorf("chat: WECHAT_AES_KEY: %w", err)
+	}
+	appID := strings.TrimSpace(getenv("WECHAT_APPID"))
+	mode := "plaintext"
+	if keys.AESKey != "" {
+		if appID == "" {
+			return errors.New("chat: WECHAT_APPID: is required when WECHAT_AES_KEY is set (safe-mode messages carry the AppID)")
+		}
+		mode = "safe mode"
+	}
+	u := &simulator.User{URL: *target, Token: token, OpenID: *as, ToUser: "gh_gridbot", HTTP: &http.Client{Timeout: 10 * time.Second},
+		AESKey: keys.AESKey, AppID: appID}
+	fmt.Fprintf(stdout, "chatting with %s as %s (%s)\n%s\n", *target, *as, mode, chatHelp)
 	lines, readErr := readLines(ctx, stdin)
 	// bye ends the chat when ctx is done (Ctrl-C): a goodbye, exit status 0.
 	bye := func(inFlight bool) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -38,6 +39,75 @@ func TestChatLogsHours(t *testing.T) {
 	for _, want := range []string{"绑定成功", "服务日期", "服务地点", "时长：2.5小时", "unknown command /bogus"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("chat output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestChatSafeMode: against a server in safe mode (WECHAT_AES_KEY and
+// WECHAT_APPID, plaintext refused with 403) `gridbot chat` with the same
+// environment talks as WeChat does in safe mode and reads the encrypted
+// replies; a wrong AppID, a missing one or a bad key is an error, and a
+// chat without the key is refused by the server as before.
+func TestChatSafeMode(t *testing.T) {
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("gridbot chat aes"), 2))[:43]
+	env := map[string]string{
+		"GRIDBOT_DATA_DIR": t.TempDir(), "WECHAT_TOKEN": "chattoken", "WECHAT_AES_KEY": key,
+		"WECHAT_APPID": "wxchat", "WECHAT_APPSECRET": "s", "WECHAT_API_BASE": "http://127.0.0.1:9",
+	}
+	importSample(t, env)
+	base := startServer(t, env)
+	name, phone := firstRosterMember(t)
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for k, v := range env {
+			m[k] = v
+		}
+		m[k] = v
+		return m
+	}
+	chat := func(env map[string]string, script string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{"chat", "--as", "o-chat-aes", "--url", base}, envOf(env), strings.NewReader(script), &out, &out)
+		return out.String(), err
+	}
+
+	out, err := chat(env, strings.Join([]string{"帮助", "/menu BIND", name, phone, "确认", "/quit"}, "\n")+"\n")
+	if err != nil {
+		t.Fatalf("chat: %v\n%s", err, out)
+	}
+	for _, want := range []string{"(safe mode)", "可回复以下关键词", "手机号", "绑定成功"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("safe-mode chat output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\n! ") {
+		t.Fatalf("safe-mode chat output has an error line:\n%s", out)
+	}
+
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"other AppID", with("WECHAT_APPID", "wxother"), "! simulator: status 4"},
+		{"plaintext", with("WECHAT_AES_KEY", ""), "status 403: plaintext messages are refused"},
+	} {
+		out, err := chat(c.env, "帮助\n")
+		if err != nil || !strings.Contains(out, c.want) || strings.Contains(out, "可回复以下关键词") {
+			t.Errorf("%s: chat %v, want an error line with %q and no reply:\n%s", c.name, err, c.want, out)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"no AppID", with("WECHAT_APPID", ""), "WECHAT_APPID"},
+		{"bad key", with("WECHAT_AES_KEY", "s3cret-too-short"), "WECHAT_AES_KEY"},
+	} {
+		out, err := chat(c.env, "帮助\n")
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "s3cret") || strings.Contains(out, "chatting with") {
+			t.Errorf("%s: chat %v, want an error naming %s before chatting (and not the key):\n%s", c.name, err, c.want, out)
 		}
 	}
 }

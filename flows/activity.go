@@ -104,7 +104,7 @@ func activityFlow() *Flow {
 				grid = env.Member.Grid
 			}
 			return fmt.Sprintf("单位：%s\n网格：%s\n日期：%s\n地点：%s\n主题：%s\n人数：%s\n内容及效果：%s\n照片：%d张",
-				env.Member.Unit, grid, env.Draft["date"], env.Draft["place"], env.Draft["theme"], env.Draft["participants"], env.Draft["content"], len(env.Photos))
+				env.Member.Unit, grid, env.Draft["date"], env.Draft["place"], env.Draft["theme"], env.Draft["participants"], shortened(env.Draft["content"], summaryChars), len(env.Photos))
 		},
 		Save: saveActivity,
 	}

@@ -369,7 +369,7 @@ func serviceSummary(env *Env) string {
 	if r.HasRange() {
 		when = clockRange(r.StartMin, r.EndMin) + "，" + when
 	}
-	out := fmt.Sprintf("日期：%s\n时间：%s\n类别：%s\n地点：%s\n内容：%s", r.Date, when, r.Category, r.Place.Label, r.Content)
+	out := fmt.Sprintf("日期：%s\n时间：%s\n类别：%s\n地点：%s\n内容：%s", r.Date, when, r.Category, r.Place.Label, shortened(r.Content, summaryChars))
 	if len(r.Photos) > 0 {
 		out += fmt.Sprintf("\n照片：%d张", len(r.Photos))
 	}

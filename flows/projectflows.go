@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"gridbot/flows/parse"
 )
 
 // The chat side of volunteer projects (SPEC §10): 报名 signs up, 取消报名
@@ -20,15 +22,32 @@ const (
 	draftProjectCode = "project_code"    // its code
 	draftProjectText = "project_summary" // its summary, as chosen
 	draftProof       = "proof"           // how the member checked in: location or code
+	draftListFrom    = "list_from"       // index of the first project listed, after 更多
+)
+
+// A list of projects shows a page at a time, so that the reply stays well
+// within what WeChat shows (display.go): at most listedProjects lines, and
+// after the first only as many as fit listBytes; 更多 shows the next page.
+// The member's own sign-ups after the 报名 list are held to listedSignups
+// and signupBytes.
+const (
+	listedProjects = 8
+	listBytes      = 1000
+	listedSignups  = 5
+	signupBytes    = 450
+	listTitleChars = 30 // of a project's title in a list line
+	listPlaceChars = 20 // of its place
+	wordMore       = "更多"
 )
 
 // projectsAvailable says whether the engine has a ProjectStore.
 func projectsAvailable(st Stores) bool { return st.Projects != nil }
 
-// offerLine is one project in a list: code, title, date and time, place,
-// and with places set the places left.
+// offerLine is one project in a list: code, title, date and time, place
+// (long ones clipped: the summary shows them whole), and with places set
+// the places left.
 func offerLine(p Project, places bool) string {
-	s := fmt.Sprintf("%s %s（%s，%s）", p.Code, p.Title, p.TimeText(), p.Place.Label)
+	s := fmt.Sprintf("%s %s（%s，%s）", p.Code, clipped(p.Title, listTitleChars), p.TimeText(), clipped(p.Place.Label, listPlaceChars))
 	if places {
 		s += fmt.Sprintf("，剩余%d个名额", p.Left())
 	}
@@ -78,17 +97,14 @@ func chooseProjectStep(prompt string, places bool) *Step {
 		Name:    draftProject,
 		Facts:   true,
 		Applies: func(env *Env) bool { return len(env.Facts.Offers) > 1 },
-		Prompt: func(env *Env) string {
-			lines := make([]string, len(env.Facts.Offers))
-			for i, p := range env.Facts.Offers {
-				lines[i] = offerLine(p, places)
-			}
-			return prompt + "\n" + numbered(lines)
-		},
+		Prompt:  func(env *Env) string { return prompt + "\n" + offerList(env, places) },
 		Accept: func(env *Env, in Input) error {
 			s, err := textOf(in, "文字（项目的编号）")
 			if err != nil {
 				return err
+			}
+			if parse.Normalize(s) == wordMore {
+				return nextPage(env, places)
 			}
 			offers := env.Facts.Offers
 			codes, lines, names := make([]string, len(offers)), make([]string, len(offers)), make([][]string, len(offers))
@@ -108,6 +124,57 @@ func chooseProjectStep(prompt string, places bool) *Step {
 	}
 }
 
+// offerPage returns the page of the offers a list shows, numbered as in
+// the whole list (a number answers for any offer, as a code does), with
+// the indexes of its first offer and of the one after its last.
+func offerPage(env *Env, places bool) (page string, from, next int) {
+	offers := env.Facts.Offers
+	from, err := strconv.Atoi(env.Draft[draftListFrom])
+	if err != nil || from < 0 || from >= len(offers) {
+		from = 0 // the offers changed since: from the start
+	}
+	var b strings.Builder
+	i := from
+	for ; i < len(offers) && i-from < listedProjects; i++ {
+		line := fmt.Sprintf("%d. %s", i+1, offerLine(offers[i], places))
+		if i > from {
+			if b.Len()+1+len(line) > listBytes {
+				break
+			}
+			b.WriteByte('\n')
+		}
+		b.WriteString(line)
+	}
+	return b.String(), from, i
+}
+
+// offerList is the page of the offers a list shows, saying how many more
+// there are and how to see them.
+func offerList(env *Env, places bool) string {
+	page, from, next := offerPage(env, places)
+	switch {
+	case next < len(env.Facts.Offers):
+		return page + fmt.Sprintf("\n还有%d个项目未列出，回复「更多」查看。", len(env.Facts.Offers)-next)
+	case from > 0:
+		return page + "\n以上是最后几个项目，回复「更多」从头查看。"
+	}
+	return page
+}
+
+// nextPage answers 更多: the list is asked again from the project after
+// the last one listed, or from the start after the last page.
+func nextPage(env *Env, places bool) error {
+	_, from, next := offerPage(env, places)
+	if next >= len(env.Facts.Offers) {
+		if from == 0 {
+			return reject("项目已全部列出。")
+		}
+		next = 0
+	}
+	env.Draft[draftListFrom] = strconv.Itoa(next)
+	return &StepError{} // the prompt, asked again, lists them
+}
+
 // offer keeps the projects a flow offers, choosing the only one when
 // none is chosen yet (a project chosen earlier is never swapped for
 // another: when it is no longer offered, Save says so).
@@ -121,7 +188,7 @@ func offer(env *Env, ps []Project) {
 // projectSummary shows a project for confirmation.
 func projectSummary(p Project) string {
 	return fmt.Sprintf("项目：%s %s\n时间：%s\n地点：%s\n类别：%s\n内容：%s\n名额：剩余%d个（共%d个）",
-		p.Code, p.Title, p.TimeText(), p.Place.Label, p.Category, p.Content, p.Left(), p.Slots)
+		p.Code, p.Title, p.TimeText(), p.Place.Label, p.Category, shortened(p.Content, summaryChars), p.Left(), p.Slots)
 }
 
 // projectRefusal ends a flow with the store's refusal; other errors pass.
@@ -158,11 +225,7 @@ func signUpFlow() *Flow {
 			Name:  draftProject,
 			Facts: true,
 			Prompt: func(env *Env) string {
-				lines := make([]string, len(env.Facts.Offers))
-				for i, p := range env.Facts.Offers {
-					lines[i] = offerLine(p, true)
-				}
-				return "可报名的志愿服务项目，回复编号选择：\n" + numbered(lines) + mySignupsText(env)
+				return "可报名的志愿服务项目，回复编号选择：\n" + offerList(env, true) + mySignupsText(env)
 			},
 			Accept: chooseProjectStep("", true).Accept,
 		}},
@@ -182,15 +245,25 @@ func signUpFlow() *Flow {
 	}
 }
 
-// mySignupsText lists the member's own sign-ups, marked 已报名.
+// mySignupsText lists the member's own sign-ups, marked 已报名: at most
+// listedSignups of them, within signupBytes, saying where to see the rest.
 func mySignupsText(env *Env) string {
 	if len(env.Facts.Signups) == 0 {
 		return ""
 	}
 	var b strings.Builder
 	b.WriteString("\n\n您的报名：")
+	n := 0
 	for _, s := range env.Facts.Signups {
-		b.WriteString("\n" + offerLine(s.Project, false) + " 已报名")
+		line := "\n" + offerLine(s.Project, false) + " 已报名"
+		if n == listedSignups || n > 0 && b.Len()+len(line) > signupBytes {
+			break
+		}
+		b.WriteString(line)
+		n++
+	}
+	if rest := len(env.Facts.Signups) - n; rest > 0 {
+		fmt.Fprintf(&b, "\n另有%d个已报名的项目，回复「待办」查看。", rest)
 	}
 	return b.String()
 }

@@ -2,6 +2,8 @@ package flows
 
 import (
 	"context"
+	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -232,6 +234,72 @@ func TestSignUpFlow(t *testing.T) {
 	// Nothing to join.
 	h.now = time.Date(2026, 11, 29, 15, 0, 0, 0, shanghai)
 	h.expect("报名", "没有您可以报名")
+}
+
+// TestSignUpListPages: the 报名 list of many projects with long titles
+// and places shows a page at a time, each within what WeChat shows in a
+// passive reply (2,047 bytes), saying how many more there are; 更多 goes
+// through every project once and back to the first, and a number picks
+// the project it was listed with. The member's own sign-ups follow the
+// list (SPEC §10), as many as fit, saying where the rest are.
+func TestSignUpListPages(t *testing.T) {
+	h, fp := projectHarness(t)
+	fp.projects = nil
+	const open, mine = 20, 7
+	for i := range open + mine {
+		p := &Project{Title: fmt.Sprintf("%02d", i+1) + strings.Repeat("题", 48), Unit: "市文明办", Date: Date{2026, 11, 29},
+			StartMin: 9 * 60, EndMin: 11 * 60, Place: Location{Label: strings.Repeat("地", 100)},
+			Slots: 1000, Category: "其他", Content: strings.Repeat("容", 1000), TargetAll: true}
+		if err := fp.CreateProject(context.Background(), p, shanghai); err != nil {
+			t.Fatal(err)
+		}
+		p.Code = fmt.Sprintf("XM-20261129-%03d", p.ID)
+	}
+	for id := int64(open + 1); id <= open+mine; id++ {
+		fp.signups = append(fp.signups, &Signup{ID: id, ProjectID: id, MemberID: h.member.ID, Place: 1, SignedUpAt: h.now})
+		fp.byID(id).SignedUp++
+	}
+	number := regexp.MustCompile(`(?m)^(\d+)\. (XM-\d{8}-\d{3}) `)
+	var listed []string
+	reply := h.expect("报名", "可报名的志愿服务项目", "还有", "回复「更多」查看", "您的报名：")
+	for page := 1; ; page++ {
+		wantFits(t, fmt.Sprintf("page %d of the 报名 list", page), reply)
+		i := strings.Index(reply, "您的报名：")
+		if i < 0 || i < strings.LastIndex(reply, "剩余") {
+			t.Fatalf("page %d: sign-ups not listed after the projects: %q", page, reply)
+		}
+		shown := strings.Count(reply[i:], " 已报名")
+		if rest := fmt.Sprintf("另有%d个已报名的项目，回复「待办」查看", mine-shown); shown == 0 || !strings.Contains(reply, rest) {
+			t.Fatalf("page %d: %d sign-ups listed, and not %q: %q", page, shown, rest, reply)
+		}
+		for _, m := range number.FindAllStringSubmatch(reply, -1) {
+			if want := fmt.Sprint(len(listed) + 1); m[1] != want {
+				t.Fatalf("page %d lists %s as %s., want %s.", page, m[2], m[1], want)
+			}
+			listed = append(listed, m[2])
+		}
+		if strings.Contains(reply, "以上是最后几个项目") {
+			break
+		}
+		if page > open {
+			t.Fatalf("no last page after %d pages", page)
+		}
+		reply = h.expect("更多", "可报名的志愿服务项目")
+	}
+	if len(listed) != open || listed[0] != "XM-20261129-001" || listed[open-1] != fmt.Sprintf("XM-20261129-%03d", open) {
+		t.Fatalf("pages listed %v, want the %d open projects once each", listed, open)
+	}
+	h.expect("更多", "1. XM-20261129-001") // after the last page: from the start
+	h.expect(fmt.Sprint(open), "请核对", fmt.Sprintf("XM-20261129-%03d", open))
+}
+
+// TestSignUpListFitsOnePage: a short list has no 更多.
+func TestSignUpListFitsOnePage(t *testing.T) {
+	h, _ := projectHarness(t)
+	if got := h.expect("报名", "1. XM-20261129-001", "2. XM-20261129-002"); strings.Contains(got, "更多") {
+		t.Fatalf("a list of two offers more: %q", got)
+	}
+	h.expect("更多", "项目已全部列出", "1. XM-20261129-001")
 }
 
 func TestCheckInFlow(t *testing.T) {

@@ -69,7 +69,9 @@ func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fi
 	if err != nil {
 		return "", err
 	}
-	fin.Reply, fin.Session, fin.Write = text, after.Session, write
+	// Retries get what the passive reply carries; the rest of a long
+	// reply is pushed once, by this delivery.
+	fin.Reply, fin.Session, fin.Write = passivePart(text), after.Session, write
 	fin.Member, fin.MemberGen = after.Member, b.MemberGen
 	if err := ts.End(ctx, *fin); err != nil {
 		return "", fmt.Errorf("end: %w", err)
@@ -118,7 +120,7 @@ func (h *Handler) handleClaimed(ctx context.Context, key, openID string, in flow
 		}
 		return unhandledText
 	}
-	if ferr := h.Coordinator.Finish(ctx, key, text, replyTTL); ferr != nil {
+	if ferr := h.Coordinator.Finish(ctx, key, passivePart(text), replyTTL); ferr != nil {
 		h.Log.Error("webhook: finish", slog.Any("error", ferr))
 	}
 	return text

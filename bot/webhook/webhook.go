@@ -37,6 +37,7 @@ const MaxBody = 1 << 20
 const (
 	replyBudget   = 4500 * time.Millisecond
 	handleTimeout = 10 * time.Second
+	writeTimeout  = 10 * time.Second // an event's store write, run apart from the reply
 	claimTTL      = 12 * time.Second
 	replyTTL      = 10 * time.Minute
 	userLockTTL   = 15 * time.Second
@@ -104,12 +105,14 @@ type Handler struct {
 	// window of customer-service messages); nil records nothing.
 	Seen *Seen
 
-	// running counts handlings still going on, which outlive their
-	// requests; Wait lets shutdown finish them before the stores close.
+	// running counts handlings, events' store writes and pushes of a
+	// reply's rest still going on, which outlive their requests; Wait lets
+	// shutdown finish them before the stores close.
 	running sync.WaitGroup
 }
 
-// Wait blocks until every message being handled is done.
+// Wait blocks until every message being handled, and everything it runs
+// after its reply, is done.
 func (h *Handler) Wait() { h.running.Wait() }
 
 // Register mounts GET and POST /wechat.
@@ -226,8 +229,9 @@ func (h *Handler) post(c *gin.Context) {
 	rec := &recorder{header: http.Header{}}
 	srv := h.Protocol.Server(rec, c.Request)
 	srv.SkipValidate(true) // checked above, in constant time
-	var kind, outcome string
+	var kind, outcome, openID string
 	var reply string
+	var more []string // the reply's parts that did not fit the passive reply
 	var refused error
 	srv.SetMessageHandler(func(msg *message.MixMessage) *message.Reply {
 		kind = msgKind(msg)
@@ -240,7 +244,8 @@ func (h *Handler) post(c *gin.Context) {
 		if refused = checkFields(msg); refused != nil {
 			return nil // before anything handles, claims or stores it
 		}
-		reply, outcome = h.answer(c.Request.Context(), msg)
+		openID = string(msg.FromUserName)
+		reply, more, outcome = h.answer(c.Request.Context(), msg)
 		if reply == "" {
 			return nil
 		}
@@ -271,7 +276,19 @@ func (h *Handler) post(c *gin.Context) {
 		for k, v := range rec.header {
 			c.Writer.Header()[k] = v
 		}
+		var written chan struct{}
+		if len(more) > 0 {
+			// Counted before the reply goes out, so Wait after it waits
+			// for the rest too.
+			written = make(chan struct{})
+			h.pushAfter(c.Request.Context(), openID, more, written)
+		}
 		c.Data(http.StatusOK, rec.header.Get("Content-Type"), rec.body.Bytes())
+		if written != nil {
+			// The passive reply goes out first, then the rest of it.
+			c.Writer.Flush()
+			close(written)
+		}
 	}
 	h.Metrics.request(kind, outcome)
 	h.Metrics.latency.Observe(time.Since(start).Seconds())
@@ -289,18 +306,27 @@ func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 func (r *recorder) WriteHeader(s int)           { r.status = s }
 
 // answer decides the reply to one decoded message: a retry gets the first
-// delivery's reply; a new message is handled under the user's lock.
-func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, outcome string) {
+// delivery's reply; a new message is handled under the user's lock. It
+// returns the passive reply and the parts of the reply that did not fit
+// it, to push after it. The reply budget starts here, before anything
+// touches a store.
+func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply string, more []string, outcome string) {
 	openID := string(msg.FromUserName)
-	in, handled := h.input(ctx, msg)
-	if !handled {
-		return "", "ignored"
-	}
 	budget := h.Budget
 	if budget == 0 {
 		budget = replyBudget
 	}
 	deadline := time.Now().Add(budget)
+	in, handled, write := h.input(msg)
+	if write != nil {
+		// The write runs beside the handling and never holds the reply
+		// past the budget; one done within it is done before the answer,
+		// so a follow and an unfollow in quick succession land in order.
+		defer awaitUntil(h.detach(ctx, openID, write), deadline)
+	}
+	if !handled {
+		return "", nil, "ignored"
+	}
 	key := DedupeKey(msg)
 	// run handles the claimed delivery and returns the reply to give.
 	var run func(ctx context.Context) string
@@ -308,25 +334,25 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 		b, err := turns.Begin(ctx, flows.TurnStart{Key: key, ClaimTTL: claimTTL, Lock: userLock(openID), LockTTL: userLockTTL, OpenID: openID})
 		if err != nil {
 			h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
-			return busyText, "error"
+			return busyText, nil, "error"
 		}
 		if !b.Claimed {
 			h.Metrics.dedupeHits.Inc()
 			if b.Done {
-				return b.Reply, "duplicate"
+				return passivePart(b.Reply), nil, "duplicate"
 			}
-			return h.waitResult(ctx, key, deadline), "duplicate"
+			return passivePart(h.waitResult(ctx, key, deadline)), nil, "duplicate"
 		}
 		run = func(ctx context.Context) string { return h.turn(ctx, turns, engine, key, openID, in, b) }
 	} else {
 		claimed, err := h.Coordinator.Claim(ctx, key, claimTTL)
 		if err != nil {
 			h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
-			return busyText, "error"
+			return busyText, nil, "error"
 		}
 		if !claimed {
 			h.Metrics.dedupeHits.Inc()
-			return h.waitResult(ctx, key, deadline), "duplicate"
+			return passivePart(h.waitResult(ctx, key, deadline)), nil, "duplicate"
 		}
 		run = func(ctx context.Context) string { return h.handleClaimed(ctx, key, openID, in) }
 	}
@@ -340,7 +366,7 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 		late
 	)
 	var state atomic.Int32
-	done := make(chan string, 1)
+	done := make(chan []string, 1)
 	h.running.Add(1)
 	go func() {
 		defer h.running.Done()
@@ -348,27 +374,64 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply, o
 		defer cancel()
 		// After the reply is handed over: the user wrote to the account.
 		defer h.Seen.Saw(hctx, openID, time.Unix(msg.CreateTime, 0))
-		text := run(hctx)
+		parts := h.replyParts(openID, run(hctx))
 		if state.CompareAndSwap(pending, inReply) {
-			done <- text
+			done <- parts
 			return
 		}
-		if text != "" && h.Pusher != nil {
-			if perr := h.Pusher.SendText(hctx, openID, text); perr != nil {
-				h.Log.Error("webhook: push late reply", slog.Any("error", perr), slog.String("user", wechat.UserHash(openID)))
-			}
-		}
+		h.push(hctx, openID, parts)
 	}()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
+	var parts []string
 	select {
-	case text := <-done:
-		return text, "ok"
+	case parts = <-done:
 	case <-timer.C:
 		if state.CompareAndSwap(pending, late) {
-			return "", "late"
+			return "", nil, "late"
 		}
-		return <-done, "ok"
+		parts = <-done
+	}
+	if len(parts) == 0 {
+		return "", nil, "ok"
+	}
+	return parts[0], parts[1:], "ok"
+}
+
+// storeWrite is a store write an event asks for (a follow, an unfollow,
+// a template delivery report), run apart from the reply.
+type storeWrite struct {
+	what  string // names it in the log
+	run   func(ctx context.Context) error
+	attrs []any // more for the log
+}
+
+// detach runs w detached from the request, for at most writeTimeout and
+// counted in h.running so shutdown waits for it, logging a failure. The
+// channel is closed when it is done.
+func (h *Handler) detach(ctx context.Context, openID string, w *storeWrite) <-chan struct{} {
+	finished := make(chan struct{})
+	h.running.Add(1)
+	go func() {
+		defer h.running.Done()
+		defer close(finished)
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
+		if err := w.run(wctx); err != nil {
+			attrs := append([]any{slog.Any("error", err), slog.String("user", wechat.UserHash(openID))}, w.attrs...)
+			h.Log.Error("webhook: "+w.what, attrs...)
+		}
+	}()
+	return finished
+}
+
+// awaitUntil waits for ch to close, or for deadline.
+func awaitUntil(ch <-chan struct{}, deadline time.Time) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-ch:
+	case <-timer.C:
 	}
 }
 
@@ -398,54 +461,52 @@ func (h *Handler) waitResult(ctx context.Context, key string, deadline time.Time
 }
 
 // input converts a message to a flow input; false for deliveries that need
-// no reply (location reports, link clicks, unsubscribes, job reports).
-func (h *Handler) input(ctx context.Context, msg *message.MixMessage) (flows.Input, bool) {
+// no reply (location reports, link clicks, unsubscribes, job reports). The
+// store write an event asks for is returned to run apart from the reply
+// (nil for none): a slow database must not hold the reply up.
+func (h *Handler) input(msg *message.MixMessage) (flows.Input, bool, *storeWrite) {
 	switch msg.MsgType {
 	case message.MsgTypeText:
 		if strings.Contains(msg.Content, "收到不支持的消息类型") {
-			return flows.Input{Kind: flows.KindUnsupported}, true
+			return flows.Input{Kind: flows.KindUnsupported}, true, nil
 		}
-		return flows.Input{Kind: flows.KindText, Text: msg.Content}, true
+		return flows.Input{Kind: flows.KindText, Text: msg.Content}, true, nil
 	case message.MsgTypeImage:
-		return flows.Input{Kind: flows.KindImage, MediaID: msg.MediaID, PicURL: msg.PicURL}, true
+		return flows.Input{Kind: flows.KindImage, MediaID: msg.MediaID, PicURL: msg.PicURL}, true, nil
 	case message.MsgTypeLocation:
 		return flows.Input{Kind: flows.KindLocation, Place: flows.Location{
 			Label: msg.Label, Latitude: msg.LocationX, Longitude: msg.LocationY, HasCoords: true,
-		}}, true
+		}}, true, nil
 	case message.MsgTypeVoice:
-		return flows.Input{Kind: flows.KindVoice}, true
+		return flows.Input{Kind: flows.KindVoice}, true, nil
 	case message.MsgTypeVideo, message.MsgTypeShortVideo:
-		return flows.Input{Kind: flows.KindVideo}, true
+		return flows.Input{Kind: flows.KindVideo}, true, nil
 	case message.MsgTypeEvent:
 		openID := string(msg.FromUserName)
 		switch msg.Event {
 		case message.EventSubscribe:
-			if err := h.Members.SetUnfollowed(ctx, openID, false); err != nil {
-				h.Log.Error("webhook: subscribe", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
-			}
-			return flows.Input{Kind: flows.KindSubscribe}, true
+			return flows.Input{Kind: flows.KindSubscribe}, true, &storeWrite{what: "subscribe", run: func(ctx context.Context) error {
+				return h.Members.SetUnfollowed(ctx, openID, false)
+			}}
 		case message.EventUnsubscribe:
-			if err := h.Members.SetUnfollowed(ctx, openID, true); err != nil {
-				h.Log.Error("webhook: unsubscribe", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
-			}
-			return flows.Input{}, false
+			return flows.Input{}, false, &storeWrite{what: "unsubscribe", run: func(ctx context.Context) error {
+				return h.Members.SetUnfollowed(ctx, openID, true)
+			}}
 		case message.EventClick:
-			return flows.Input{Kind: flows.KindClick, Key: msg.EventKey}, true
+			return flows.Input{Kind: flows.KindClick, Key: msg.EventKey}, true, nil
 		case message.EventTemplateSendJobFinish:
 			code, text, failed := wechat.TemplateSendFailure(msg.Status)
 			if !failed {
-				return flows.Input{}, false // delivered: nothing to record
+				return flows.Input{}, false, nil // delivered: nothing to record
 			}
 			f := flows.TemplateFailure{OpenID: openID, MsgID: msg.TemplateMsgID, ErrCode: code, Message: text}
-			if err := h.Members.TemplateSendFailed(ctx, f); err != nil {
-				h.Log.Error("webhook: template send finished", slog.Any("error", err),
-					slog.String("user", wechat.UserHash(openID)), slog.Int64("msgid", msg.TemplateMsgID))
-			}
-			return flows.Input{}, false
+			return flows.Input{}, false, &storeWrite{what: "template send finished", run: func(ctx context.Context) error {
+				return h.Members.TemplateSendFailed(ctx, f)
+			}, attrs: []any{slog.Int64("msgid", msg.TemplateMsgID)}}
 		}
-		return flows.Input{}, false
+		return flows.Input{}, false, nil
 	}
-	return flows.Input{Kind: flows.KindUnsupported}, true
+	return flows.Input{Kind: flows.KindUnsupported}, true, nil
 }
 
 // DedupeKey identifies one delivery: messages by MsgId and sender, events by

@@ -476,12 +476,19 @@ func checkOutFlow() *Flow {
 				}
 				return Outcome{Reply: fmt.Sprintf("已签退 %s。服务时间不足1分钟，未生成服务记录。", p.Code)}, nil
 			}
-			sum, err := st.HoursSummary(ctx, env.Member.ID, env.Today)
+			sum, err := st.HoursSummaryWith(ctx, env.Member.ID, env.Today, MonthOf(r.Date))
 			if err != nil {
 				return Outcome{}, err
 			}
-			return Outcome{Reply: fmt.Sprintf("签退成功：%s %s。\n已生成 %s %s（%s小时）的服务记录，已确认。\n本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s",
-				p.Code, p.Title, r.Date.Chinese(), clockRange(r.StartMin, r.EndMin), Hours(r.Minutes),
+			// A project that ended before midnight on a month's last day,
+			// checked out after it, counts in its own month: say so, as
+			// the log-hours reply does.
+			then := ""
+			if t := sum.Then; t.Month != MonthOf(env.Today) {
+				then = fmt.Sprintf("%d月时长：%s小时，合格服务：%d次（本条记录计入%d月）\n", r.Date.Month, Hours(t.Minutes), t.Qualified, r.Date.Month)
+			}
+			return Outcome{Reply: fmt.Sprintf("签退成功：%s %s。\n已生成 %s %s（%s小时）的服务记录，已确认。\n%s本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s",
+				p.Code, p.Title, r.Date.Chinese(), clockRange(r.StartMin, r.EndMin), Hours(r.Minutes), then,
 				Hours(sum.MonthMinutes), sum.MonthQualified, Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))}, nil
 		},
 	}

@@ -489,3 +489,27 @@ func TestCheckInCodeGuessesLimited(t *testing.T) {
 		t.Errorf("%d guesses begun and never ended", g.busy)
 	}
 }
+
+// TestCheckOutAfterMidnight: a project that ends at midnight on a month's
+// last day, checked out after it, makes a record of that day, which
+// counts in that month: the reply gives that month's totals and says so,
+// as the log-hours reply does, before this month's (where the record is
+// not).
+func TestCheckOutAfterMidnight(t *testing.T) {
+	h, fp := projectHarness(t)
+	last := Date{2026, 11, 30}
+	p := &Project{Title: "夜间巡查", Unit: "市文明办", Date: last, StartMin: 22 * 60, EndMin: 24 * 60,
+		Place: Location{Label: "社区"}, Slots: 10, Category: "其他", Content: "夜间巡查社区消防通道", TargetAll: true}
+	if err := fp.CreateProject(context.Background(), p, shanghai); err != nil {
+		t.Fatal(err)
+	}
+	h.st.records = append(h.st.records, ServiceRecord{MemberID: h.member.ID, Date: Date{2026, 11, 2}, StartMin: -1, EndMin: -1, Minutes: 150})
+	h.now = time.Date(2026, 11, 30, 21, 50, 0, 0, shanghai)
+	h.expect("签到", p.Code, "签到码")
+	h.expect(p.CheckinCode, "签到成功")
+	h.now = time.Date(2026, 12, 1, 0, 10, 0, 0, shanghai)
+	got := h.expect("签退", "签退成功", "11月30日", "22:00-24:00", "2.0小时")
+	if !strings.Contains(got, "11月时长：2.5小时，合格服务：1次（本条记录计入11月）") || !strings.Contains(got, "本月时长：0.0小时") {
+		t.Errorf("check-out after midnight: %q", got)
+	}
+}

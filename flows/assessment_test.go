@@ -86,12 +86,12 @@ func TestMonthDeadline(t *testing.T) {
 }
 
 func TestParseMonth(t *testing.T) {
-	for in, want := range map[string]Month{"2026-11": {2026, time.November}, "0001-01": {1, time.January}} {
+	for in, want := range map[string]Month{"2026-11": {2026, time.November}, "2000-01": {2000, time.January}, "2999-12": {2999, time.December}} {
 		if got, err := ParseMonth(in); err != nil || got != want {
 			t.Errorf("ParseMonth(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "2026-1", "2026-13", "2026-00", "0000-01", "26-11", "2026/11", "2026-11-01", "２０２６-11"} {
+	for _, in := range []string{"", "2026-1", "2026-13", "2026-00", "0000-01", "26-11", "2026/11", "2026-11-01", "２０２６-11", "0001-01", "1999-12", "3000-01", "9999-12"} {
 		if _, err := ParseMonth(in); err == nil {
 			t.Errorf("ParseMonth(%q) accepted", in)
 		}

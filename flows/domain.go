@@ -248,11 +248,15 @@ func YearTyped(t time.Time) bool {
 	return y >= FirstYear && y <= LastYear
 }
 
-// ParseMonth parses "2006-01".
+// ParseMonth parses "2006-01", of the years FirstYear–LastYear: a month
+// outside them is a typing error, refused wherever a month is typed.
 func ParseMonth(s string) (Month, error) {
 	t, err := time.Parse("2006-01", s)
-	if err != nil || len(s) != 7 || t.Year() < 1 {
+	if err != nil || len(s) != 7 {
 		return Month{}, fmt.Errorf("month %q: want YYYY-MM", s)
+	}
+	if y := t.Year(); y < FirstYear || y > LastYear {
+		return Month{}, fmt.Errorf("month %q: want a year from %d to %d", s, FirstYear, LastYear)
 	}
 	return Month{t.Year(), t.Month()}, nil
 }

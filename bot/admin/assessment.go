@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -43,11 +44,17 @@ type assessmentJSON struct {
 	Grids []gridScoreJSON `json:"grids"`
 }
 
-// month reads month=YYYY-MM; a 400 otherwise.
+// month reads month=YYYY-MM; a 400 otherwise (monthParam).
 func month(c *gin.Context) (flows.Month, error) {
-	m, err := flows.ParseMonth(c.Query("month"))
-	if err != nil || m.Year < 1 {
-		return flows.Month{}, BadRequest("month must be YYYY-MM")
+	return monthParam(c.Query("month"))
+}
+
+// monthParam reads a month as every endpoint takes one: YYYY-MM of the
+// years flows.FirstYear–LastYear (flows.ParseMonth), or a 400 saying so.
+func monthParam(s string) (flows.Month, error) {
+	m, err := flows.ParseMonth(s)
+	if err != nil {
+		return flows.Month{}, BadRequest(fmt.Sprintf("month must be YYYY-MM, in the years %d–%d", flows.FirstYear, flows.LastYear))
 	}
 	return m, nil
 }

@@ -200,16 +200,14 @@ var reportStatuses = map[string]bool{
 	flows.StatusPending: true, flows.StatusWorking: true, flows.StatusFixed: true, flows.StatusRejected: true,
 }
 
-// parseMonth reads YYYY-MM as the month's bounds in loc.
+// parseMonth reads YYYY-MM (monthParam) as the month's bounds in loc.
 func parseMonth(s string, loc *time.Location) (from, to time.Time, err error) {
-	t, err := time.ParseInLocation("2006-01", s, loc)
-	if err != nil || len(s) != len("2006-01") {
-		return time.Time{}, time.Time{}, errors.New("month must be YYYY-MM")
+	m, err := monthParam(s)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
 	}
-	if y := t.Year(); y < flows.FirstYear || y > flows.LastYear {
-		return time.Time{}, time.Time{}, fmt.Errorf("month must be in the years %d–%d", flows.FirstYear, flows.LastYear)
-	}
-	return t, t.AddDate(0, 1, 0), nil
+	from = time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, loc)
+	return from, from.AddDate(0, 1, 0), nil
 }
 
 func (a *API) reports(c *gin.Context) error {
@@ -225,7 +223,7 @@ func (a *API) reports(c *gin.Context) error {
 	if m := c.Query("month"); m != "" || !overdue { // overdue ones of every month by default
 		var err error
 		if from, to, err = parseMonth(m, a.cfg.Loc); err != nil {
-			return BadRequest(err.Error())
+			return err
 		}
 	}
 	f := flows.ReportFilter{

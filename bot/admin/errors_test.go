@@ -113,4 +113,26 @@ func TestYearsOutOfRangeRefused(t *testing.T) {
 	if strings.Contains(w.Body.String(), "9999") || strings.Contains(w.Body.String(), "10000") {
 		t.Errorf("the report after the refused deadlines: %s", w.Body)
 	}
+
+	// Every endpoint that takes a month answers one out of range alike:
+	// the lists answered 200 with nothing, the assessment a table of
+	// every unit scored 0, and its workbook was built.
+	r := gin.New()
+	New(Config{Accounts: f.db, Store: f.db, Residents: f.db, SignOffs: f.db,
+		Certificates: &flows.Certifier{Store: f.db, PublicURL: "https://example.org", Loc: shanghai}, Loc: shanghai}).Register(r.Group("/api/v1"))
+	f.handler = r
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/v1/service-records?month=1999-12"},
+		{"GET", "/api/v1/activities?month=1999-12"},
+		{"GET", "/api/v1/projects?month=9999-12"},
+		{"GET", "/api/v1/assessment?month=0001-01"},
+		{"GET", "/api/v1/assessment.xlsx?month=0001-01"},
+		{"GET", "/api/v1/submissions?month=3000-01"},
+		{"POST", "/api/v1/months/1999-12/close"},
+	} {
+		w := f.do(c.method, c.path, "boss", "")
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "2000–2999") {
+			t.Errorf("%s %s = %d %s, want 400 naming 2000–2999", c.method, c.path, w.Code, w.Body)
+		}
+	}
 }

@@ -30,11 +30,7 @@ func monthOf(c *gin.Context) (flows.Month, error) {
 	if adm := adminOf(c); !adm.CanCloseMonth() {
 		return flows.Month{}, adm.Forbidden(flows.ResourceMonth)
 	}
-	m, err := flows.ParseMonth(c.Param("month"))
-	if err != nil || m.Year < 2000 || m.Year > 2999 {
-		return flows.Month{}, BadRequest("month must be YYYY-MM")
-	}
-	return m, nil
+	return monthParam(c.Param("month"))
 }
 
 // closeMonth closes a month (POST /months/YYYY-MM/close): 200 with who

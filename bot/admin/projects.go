@@ -234,9 +234,9 @@ func (a *API) createdProject(c *gin.Context, status int, code string) error {
 }
 
 func (a *API) projects(c *gin.Context) error {
-	m, err := flows.ParseMonth(c.Query("month"))
+	m, err := month(c)
 	if err != nil {
-		return BadRequest("month must be YYYY-MM")
+		return err
 	}
 	f := flows.ProjectFilter{From: m.First(), To: m.Next().First(), Unit: strings.TrimSpace(c.Query("unit"))}
 	if f.UnitID, err = adminOf(c).UnitScope(f.Unit); err != nil {

@@ -111,9 +111,9 @@ func (a *API) activityJSON(v flows.Activity) activityJSON {
 // recordFilter reads month=YYYY-MM (required), unit= and grid= of a list
 // request, limited to what the admin may see (flows.Admin.UnitScope).
 func recordFilter(c *gin.Context) (flows.RecordFilter, error) {
-	m, err := flows.ParseMonth(c.Query("month"))
+	m, err := month(c)
 	if err != nil {
-		return flows.RecordFilter{}, BadRequest("month must be YYYY-MM")
+		return flows.RecordFilter{}, err
 	}
 	f := flows.MonthFilter(m)
 	f.Unit, f.Grid = strings.TrimSpace(c.Query("unit")), strings.TrimSpace(c.Query("grid"))

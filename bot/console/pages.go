@@ -93,7 +93,7 @@ func (c *Console) month(ctx *gin.Context) (flows.Month, error) {
 		return flows.MonthOf(flows.DateOf(c.cfg.Now().In(c.cfg.Loc))), nil
 	}
 	m, err := flows.ParseMonth(s)
-	if err != nil || m.Year < 2000 || m.Year > 2999 {
+	if err != nil {
 		return flows.Month{}, admin.BadRequest(fmt.Sprintf("月份「%s」格式不对，应为 YYYY-MM，例如 2024-11。", s))
 	}
 	return m, nil

@@ -19,6 +19,7 @@ func choose(s string, options []string, aliases []alias) (int, error) {
 // SPEC §4 makes the choice's text an answer, and the text a member sees,
 // and may copy, is the listed one.
 func chooseListed(s string, options, listed []string, aliases []alias) (int, error) {
+	s = strings.ReplaceAll(s, "其它", "其他") // the two are written alike
 	i, err := parse.Choice(s, options)
 	if err == nil {
 		return i, nil

@@ -126,7 +126,7 @@ func (e *Engine) startedFlow(in Input) string {
 	case KindClick:
 		return menuKeys[in.Key]
 	case KindText:
-		return keywords[parse.Normalize(in.Text)]
+		return keywords[parse.Word(in.Text)]
 	}
 	return ""
 }
@@ -136,7 +136,7 @@ func (e *Engine) startedFlow(in Input) string {
 func (e *Engine) idle(ctx context.Context, env *Env, in Input) (string, error) {
 	reply := helpText
 	if in.Kind == KindText {
-		switch parse.Normalize(in.Text) {
+		switch parse.Word(in.Text) {
 		case wordCancel, wordBack, wordSkip, wordDone, wordConfirm:
 			reply = "当前没有进行中的操作。\n\n" + helpText
 		}
@@ -302,7 +302,7 @@ func (e *Engine) step(ctx context.Context, env *Env, sess *Session, in Input) (s
 	idx := f.stepIndex(sess.Step)
 	word := ""
 	if in.Kind == KindText {
-		word = parse.Normalize(in.Text)
+		word = parse.Word(in.Text)
 	}
 	switch word {
 	case wordCancel:
@@ -354,6 +354,9 @@ func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess *Session, i
 	if word == wordSkip {
 		if !st.Optional {
 			return e.reask(ctx, env, f, sess, "这一步不能跳过。")
+		}
+		for _, k := range st.Clears {
+			delete(env.Draft, k) // an answer given before 返回 is skipped too
 		}
 		return e.advance(ctx, env, f, sess, idx, "")
 	}

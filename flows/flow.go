@@ -87,6 +87,9 @@ type Step struct {
 	Prompt func(env *Env) string
 	// Optional steps accept 跳过.
 	Optional bool
+	// Clears are the draft entries the step's answer sets: 跳过 deletes
+	// them, so an answer given before 返回 does not stay behind a skip.
+	Clears []string
 	// Applies, when set, says whether the step is asked at all.
 	Applies func(env *Env) bool
 	// Accept parses the input into env.Draft; a *StepError rejects it.

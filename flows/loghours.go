@@ -95,6 +95,7 @@ func logHoursFlow() *Flow {
 			{
 				Name:     stepActivity,
 				Optional: true,
+				Clears:   []string{"activity", "activity_name"},
 				Facts:    true,
 				Applies:  func(env *Env) bool { return len(env.Facts.DayActivities) > 0 },
 				Prompt: func(env *Env) string {
@@ -139,8 +140,11 @@ func acceptDate(env *Env, in Input, noun string) error {
 	d := DateOf(t)
 	// A day without a year ("11-29") is read as the latest such day not
 	// after today, so a future day this year shows up as last year's.
+	// Last year's day within the window (昨天 on 1 January, 12-30 on 3
+	// January) is that day.
 	thisYear := Date{env.Today.Year, d.Month, d.Day}
-	if env.Today.Before(d) || (d.Year < env.Today.Year && env.Today.Before(thisYear) && !strings.ContainsAny(s, "年") && !isoLike(s)) {
+	lastYearOut := d.Year < env.Today.Year && env.Today.Before(thisYear) && d.Before(env.Today.AddDays(-MaxDaysBack))
+	if env.Today.Before(d) || (lastYearOut && !strings.ContainsAny(s, "年") && !isoLike(s)) {
 		return reject("%s日期不能晚于今天（%s）。例如回复「今天」或「昨天」。", noun, env.Today.Chinese())
 	}
 	if d.Before(env.Today.AddDays(-MaxDaysBack)) {
@@ -177,7 +181,8 @@ func acceptServiceTime(env *Env, in Input) error {
 	// about in the afternoon, no as written; anything else is a new answer.
 	if asked := env.Draft[askAfternoon]; asked != "" {
 		delete(env.Draft, askAfternoon)
-		switch parse.Normalize(s) {
+		asked = strings.TrimPrefix(asked, "从") // 下午 goes before the range, not before 从
+		switch parse.Word(s) {
 		case "是", "是的", "对", "对的", "嗯", "好", "下午", "晚上":
 			s = "下午" + asked
 		case "不是", "否", "不", "不对", "凌晨", "早上":

@@ -144,7 +144,7 @@ func Choice(s string, options []string) (int, error) {
 //
 // A trailing 位 is accepted too, and spaces are ignored.
 func Count(s string, min, max int) (int, error) {
-	t := compact(s)
+	t := cnNumerals(compact(s)) // 二十五人 as 25人
 	for _, suffix := range []string{"人", "名", "个", "位"} {
 		if strings.HasSuffix(t, suffix) {
 			t = strings.TrimSuffix(t, suffix)

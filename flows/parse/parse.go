@@ -49,6 +49,15 @@ func Normalize(s string) string {
 	return strings.TrimFunc(b.String(), isBlank)
 }
 
+// Word is s as a control word or keyword is matched (取消, 返回, 跳过, 完成,
+// 确认, 帮助…): normalized, and without the punctuation a sentence ends
+// with, so 「取消。」 and 「确认！」 are the words, not answers.
+func Word(s string) string {
+	return strings.TrimRightFunc(Normalize(s), func(r rune) bool {
+		return isBlank(r) || strings.ContainsRune("。.!?~、,，…", r)
+	})
+}
+
 // isBlank reports white space, including the zero-width characters that
 // pasted text sometimes carries.
 func isBlank(r rune) bool {

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"golang.org/x/crypto/bcrypt"
+
 	"context"
 	"errors"
 	"strings"
@@ -75,5 +77,13 @@ func TestHashPasswordSignsIn(t *testing.T) {
 	sess, err := s.Open(context.Background(), "boss", "office-pass-1", "192.0.2.1")
 	if err != nil || sess.Admin.Username != "boss" || accounts.sessions != 1 {
 		t.Fatalf("right password: %+v %v (%d sessions)", sess, err, accounts.sessions)
+	}
+}
+
+// TestPasswordCostDefault: what serve stores is bcrypt's default cost;
+// only the tests' TestMain lowers it.
+func TestPasswordCostDefault(t *testing.T) {
+	if defaultPasswordCost != bcrypt.DefaultCost || defaultPasswordCost < 10 {
+		t.Errorf("default password cost %d, want bcrypt's default %d", defaultPasswordCost, bcrypt.DefaultCost)
 	}
 }

@@ -1,0 +1,17 @@
+package admin
+
+import (
+	"os"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// TestMain hashes admin passwords at bcrypt's lowest cost: under the race
+// detector each sign-in at the default cost takes over a second, and the
+// package signs in many times. The cost is asserted where it is defined
+// (TestPasswordCostDefault in bot/admin).
+func TestMain(m *testing.M) {
+	PasswordCost = bcrypt.MinCost
+	os.Exit(m.Run())
+}

@@ -67,7 +67,7 @@ func TestPairingOverdue(t *testing.T) {
 
 func TestResidentFields(t *testing.T) {
 	for _, c := range []struct{ in, masked string }{
-		{"13912345678", "139****5678"}, {"0514-87654321", "051******4321"}, {"87654321", "876*4321"}, {"", ""}, {"1234", "**34"},
+		{"13912345678", "139****5678"}, {"0514-87654321", "051******4321"}, {"87654321", "****4321"}, {"05148765432", "051****5432"}, {"8765432", "***5432"}, {"", ""}, {"1234", "**34"},
 	} {
 		if got := MaskResidentPhone(c.in); got != c.masked {
 			t.Errorf("MaskResidentPhone(%q) = %q, want %q", c.in, got, c.masked)

@@ -179,9 +179,11 @@ func ParsePhone(s string) (string, error) {
 	return "", fmt.Errorf("电话应为手机号（如 13800138000）或座机（如 0571-88886666）")
 }
 
-// MaskResidentPhone hides the middle of a person's phone for lists: a
-// mobile as MaskPhone does (138****8001), a landline too (057****6666);
-// a short number keeps only its last two digits.
+// MaskResidentPhone hides most of a person's phone for lists (SPEC §14):
+// a mobile as MaskPhone does (138****8001), a landline with its area
+// code as 051******4321, one without it (8 digits or fewer than 11) all
+// but its last four (****4321: its first three kept would leave one
+// digit hidden); a short number keeps only its last two digits.
 func MaskResidentPhone(p string) string {
 	r := []rune(p)
 	switch {
@@ -189,8 +191,10 @@ func MaskResidentPhone(p string) string {
 		return ""
 	case len(r) == 11 && r[0] == '1':
 		return MaskPhone(p)
-	case len(r) >= 8:
+	case len(r) >= 11:
 		return string(r[:3]) + strings.Repeat("*", len(r)-7) + string(r[len(r)-4:])
+	case len(r) >= 7:
+		return strings.Repeat("*", len(r)-4) + string(r[len(r)-4:])
 	case len(r) > 2:
 		return strings.Repeat("*", len(r)-2) + string(r[len(r)-2:])
 	}

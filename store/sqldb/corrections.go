@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -66,18 +67,28 @@ func (db *DB) CorrectRecord(ctx context.Context, c flows.Correction) (flows.Serv
 		if c.StartMin >= 0 {
 			start = sql.NullInt64{Int64: int64(c.StartMin), Valid: true}
 			end = sql.NullInt64{Int64: int64(c.EndMin), Valid: true}
-			const sameDay = serviceSelect + `
-WHERE r.member_id = ? AND r.service_date = ? AND r.start_min IS NOT NULL AND r.status <> 'rejected' AND r.id <> ?
-ORDER BY r.start_min, r.id`
-			var rows []serviceRow
-			if err := tx.SelectContext(ctx, &rows, db.q(sameDay), cur.MemberID, dbDate(cur.Date), cur.ID); err != nil {
-				return err
+		}
+		// The member's other records of the day: a corrected range may
+		// not overlap one, and a record the member logged may not take
+		// the day past flows.MaxDayMinutes (as checkDay holds new ones).
+		const sameDay = serviceSelect + `
+WHERE r.member_id = ? AND r.service_date = ? AND r.status <> 'rejected' AND r.id <> ?
+ORDER BY r.start_min NULLS LAST, r.id`
+		var rows []serviceRow
+		if err := tx.SelectContext(ctx, &rows, db.q(sameDay), cur.MemberID, dbDate(cur.Date), cur.ID); err != nil {
+			return err
+		}
+		others := 0
+		for _, row := range rows {
+			other := row.record()
+			if c.StartMin >= 0 && other.HasRange() && other.Overlaps(c.StartMin, c.EndMin) {
+				return &flows.OverlapError{Existing: other}
 			}
-			for _, row := range rows {
-				if other := row.record(); other.Overlaps(c.StartMin, c.EndMin) {
-					return &flows.OverlapError{Existing: other}
-				}
-			}
+			others += other.Minutes
+		}
+		if cur.ProjectCode == "" && others+c.Minutes > flows.MaxDayMinutes {
+			return &flows.CorrectionError{Msg: fmt.Sprintf("该成员当天的其他服务记录共%s小时，更正为%s小时后共%s小时，超过一天24小时",
+				flows.Hours(others), flows.Hours(c.Minutes), flows.Hours(others+c.Minutes))}
 		}
 		place := strings.TrimSpace(c.Place)
 		lat, lng := coords(cur.Place)

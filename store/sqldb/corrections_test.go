@@ -87,3 +87,42 @@ func TestCorrectRecord(t *testing.T) {
 		}
 	})
 }
+
+// TestCorrectRecordKeepsDayTotal: a correction may not take the member's
+// records of the day past flows.MaxDayMinutes, as a new record may not
+// (checkDay): three 8-hour records, one corrected to 12 hours, would make
+// a day of 28 hours. It is refused and nothing changes; a correction that
+// fits is taken.
+func TestCorrectRecordKeepsDayTotal(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang := seed(t, db)["张三"]
+		var ids []int64
+		for i := range 3 {
+			r := lasting(zhang, day, 8*60)
+			if err := db.CreateServiceRecord(ctx, r); err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			ids = append(ids, r.ID)
+		}
+		correct := func(minutes int) error {
+			_, err := db.CorrectRecord(ctx, flows.Correction{RecordID: ids[0], StartMin: -1, EndMin: -1, Minutes: minutes,
+				Category: "卫生大扫除", Place: "人民广场", By: "管理员 boss"})
+			return err
+		}
+		var ce *flows.CorrectionError
+		if err := correct(12 * 60); !errors.As(err, &ce) || !strings.Contains(ce.Msg, "超过一天24小时") {
+			t.Fatalf("a correction to 28 hours in the day: %v", err)
+		}
+		sum, err := db.HoursSummary(ctx, zhang.ID, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.MonthMinutes != 24*60 {
+			t.Errorf("month minutes after the refusal %d, want %d", sum.MonthMinutes, 24*60)
+		}
+		if err := correct(6 * 60); err != nil {
+			t.Errorf("a correction to 6 hours: %v", err)
+		}
+	})
+}

@@ -285,6 +285,11 @@ func (db *DB) projectWhere(ctx context.Context, q sqlx.QueryerContext, where str
 func (db *DB) CancelProject(ctx context.Context, code, by string) (flows.Project, error) {
 	var p flows.Project
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		// Locked first (lockProject), so a check-in in flight is seen by
+		// the statement below, which starts after it has committed.
+		if err := db.lockProject(ctx, tx, `code = ?`, code); err != nil {
+			return err
+		}
 		now := db.stamp()
 		// A project someone checked in to is not cancelled: their service
 		// would be lost (no check-out, no record). It ends as it is.

@@ -159,6 +159,18 @@ RETURNING id`
 	return s, err
 }
 
+// lockProject locks the project row where holds (on PostgreSQL; SQLite's
+// write transactions run one at a time): a check-in, a withdrawal and a
+// cancellation of one project take it first, so each reads the project
+// and its sign-ups as the one before left them. Without it a check-in
+// and a cancellation at once both committed: a cancelled project with a
+// member checked in, who could never check out or get a record.
+// sql.ErrNoRows for no such project.
+func (db *DB) lockProject(ctx context.Context, tx *sqlx.Tx, where string, arg any) error {
+	var id int64
+	return tx.GetContext(ctx, &id, db.q(`SELECT id FROM projects WHERE `+where+db.forUpdate()), arg)
+}
+
 // memberSignup returns member's sign-up of a project, locked on
 // PostgreSQL, or sql.ErrNoRows.
 func (db *DB) memberSignup(ctx context.Context, tx *sqlx.Tx, projectID, memberID int64) (flows.Signup, error) {
@@ -175,6 +187,9 @@ func (db *DB) memberSignup(ctx context.Context, tx *sqlx.Tx, projectID, memberID
 // place is free again.
 func (db *DB) Withdraw(ctx context.Context, projectID, memberID int64, now time.Time) error {
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		if err := db.lockProject(ctx, tx, `id = ?`, projectID); err != nil {
+			return err
+		}
 		p, err := db.projectWhere(ctx, tx, `p.id = ?`, projectID)
 		if err != nil {
 			return err
@@ -201,6 +216,9 @@ func (db *DB) Withdraw(ctx context.Context, projectID, memberID int64, now time.
 func (db *DB) CheckIn(ctx context.Context, projectID int64, m flows.Member, now time.Time) (flows.Signup, error) {
 	var s flows.Signup
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		if err := db.lockProject(ctx, tx, `id = ?`, projectID); err != nil {
+			return err
+		}
 		p, err := db.projectWhere(ctx, tx, `p.id = ?`, projectID)
 		if err != nil {
 			return err

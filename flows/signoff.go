@@ -2,8 +2,10 @@ package flows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,6 +41,20 @@ type MonthSoFar struct {
 	Figures UnitScore
 	Pending int
 	Leaders []Member
+	// Closed: the office closed the month (its figures are frozen); it
+	// is not signed any more, and Figures are zero.
+	Closed bool
+}
+
+// SignOffRequest is a leader's sign-off of a month: of the unit whose
+// figures they were shown, with those figures (SPEC §13: the sign-off
+// saves the figures the leader confirmed). Shown nil takes the figures as
+// counted now; UnitID 0 the member's unit.
+type SignOffRequest struct {
+	MemberID int64
+	UnitID   int64
+	Month    Month
+	Shown    *UnitFigures
 }
 
 // SignOffStore is what the sign-off needs of the database. store/sqldb
@@ -47,10 +63,12 @@ type SignOffStore interface {
 	// MonthSoFar returns a unit's figures of month m (SPEC §9, loc the
 	// office time zone), its pending records and its leaders.
 	MonthSoFar(ctx context.Context, unitID int64, m Month, loc *time.Location) (MonthSoFar, error)
-	// SaveSignOff saves leader memberID's sign-off of their unit's month m,
-	// with the figures counted now, replacing an earlier one; late after
-	// the month's deadline. A member who is not a leader is a *SignOffError.
-	SaveSignOff(ctx context.Context, memberID int64, m Month, loc *time.Location) (SignOff, error)
+	// SaveSignOff saves a leader's sign-off of their unit's month with the
+	// figures counted now, replacing an earlier one; late after the
+	// month's deadline. A *SignOffError when the member is not a leader
+	// (of the request's unit), the month is closed, or the figures
+	// counted now are not those shown.
+	SaveSignOff(ctx context.Context, r SignOffRequest, loc *time.Location) (SignOff, error)
 	// SignOff returns a unit's sign-off of month m, or ErrNotFound.
 	SignOff(ctx context.Context, unitID int64, m Month) (SignOff, error)
 	// Submissions lists every unit's sign-off state for month m, by unit.
@@ -97,8 +115,12 @@ func SignOffPush(leader Member, m Month, s MonthSoFar) Push {
 		Kind: PushSignOff, MemberID: leader.ID,
 		Key:  fmt.Sprintf("signoff:%s:%d", m, leader.ID),
 		Text: "本月报表请在28日前签发。\n" + FiguresText(m, s) + "\n\n回复「签发」提交本月报表。",
-		Values: PushValues{Title: "月报签发提醒", Code: m.String(), Status: "待签发",
-			Note: fmt.Sprintf("活动%d/%d次，上报%d条，回复「签发」提交本月报表", s.Figures.ActivitiesWithPhotos, ActivityGoal, s.Figures.Reports)},
+		// A template's fields take about 20 characters each: the figures of
+		// the text in short, so a leader outside the 48-hour window sees
+		// them all (SPEC §13).
+		Values: PushValues{Title: "月报签发提醒", Code: m.String(),
+			Status: fmt.Sprintf("参与%d/%d人 待审%d条", s.Figures.Served, s.Figures.Roster, s.Pending),
+			Note:   fmt.Sprintf("活动%d/%d 上报%d 回复签发", s.Figures.ActivitiesWithPhotos, ActivityGoal, s.Figures.Reports)},
 	}
 }
 
@@ -116,6 +138,8 @@ const (
 	signOffMonth   = "month"
 	signOffFigures = "figures"
 	signOffRefused = "refused"
+	signOffUnit    = "unit_id" // the unit whose figures were shown
+	signOffShown   = "shown"   // those figures, JSON
 )
 
 func signOffFlow() *Flow {
@@ -153,6 +177,14 @@ func loadSignOff(ctx context.Context, st Stores, env *Env) error {
 		env.Draft[signOffRefused] = msg + "。"
 		return nil
 	}
+	if s.Closed {
+		env.Draft[signOffRefused] = fmt.Sprintf("%d年%d月已结账（考核已定稿），不能再签发；如有疑问请联系区文明办。", m.Year, m.Month)
+		return nil
+	}
+	shown, err := json.Marshal(s.Figures.UnitFigures)
+	if err != nil {
+		return err
+	}
 	text := FiguresText(m, s)
 	if prev, err := st.SignOffs.SignOff(ctx, env.Member.UnitID, m); err == nil {
 		text += fmt.Sprintf("\n（%s已于%s签发，确认后以本次为准）", prev.Leader, prev.SignedAt.In(env.Now.Location()).Format("1月2日 15:04"))
@@ -164,6 +196,8 @@ func loadSignOff(ctx context.Context, st Stores, env *Env) error {
 	}
 	env.Draft[signOffMonth] = m.String()
 	env.Draft[signOffFigures] = text
+	env.Draft[signOffUnit] = strconv.FormatInt(env.Member.UnitID, 10)
+	env.Draft[signOffShown] = string(shown)
 	return nil
 }
 
@@ -172,7 +206,21 @@ func saveSignOff(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, fmt.Errorf("sign-off draft month: %w", err)
 	}
-	s, err := st.SignOffs.SaveSignOff(ctx, env.Member.ID, m, env.Now.Location())
+	// A draft of an earlier version has neither the unit nor the figures
+	// shown: it is signed as counted now, as that version did.
+	req := SignOffRequest{MemberID: env.Member.ID, Month: m}
+	if u := env.Draft[signOffUnit]; u != "" {
+		if req.UnitID, err = strconv.ParseInt(u, 10, 64); err != nil {
+			return Outcome{}, fmt.Errorf("sign-off draft unit: %w", err)
+		}
+	}
+	if shown := env.Draft[signOffShown]; shown != "" {
+		req.Shown = new(UnitFigures)
+		if err := json.Unmarshal([]byte(shown), req.Shown); err != nil {
+			return Outcome{}, fmt.Errorf("sign-off draft figures: %w", err)
+		}
+	}
+	s, err := st.SignOffs.SaveSignOff(ctx, req, env.Now.Location())
 	var se *SignOffError
 	if errors.As(err, &se) {
 		return Outcome{Reply: "未能签发：" + se.Msg + "。"}, nil

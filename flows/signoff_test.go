@@ -2,8 +2,10 @@ package flows
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // fakeSignOffs keeps sign-offs by unit and month, as the store does:
@@ -12,10 +14,14 @@ type fakeSignOffs struct {
 	st   *fakeStore
 	now  func() time.Time
 	kept map[string]SignOff
+	// moreReports are reports saved since the test began: the figures
+	// change with them.
+	moreReports int
+	closed      bool // the office closed the month
 }
 
 func (f *fakeSignOffs) MonthSoFar(_ context.Context, unitID int64, m Month, _ *time.Location) (MonthSoFar, error) {
-	s := MonthSoFar{Figures: UnitScore{UnitFigures: UnitFigures{UnitID: unitID, Unit: "市文明办", Roster: 2, Served: 1, Activities: 1, ActivitiesWithPhotos: 1, Reports: 3}}, Pending: 2}
+	s := MonthSoFar{Figures: UnitScore{UnitFigures: UnitFigures{UnitID: unitID, Unit: "市文明办", Roster: 2, Served: 1, Activities: 1, ActivitiesWithPhotos: 1, Reports: 3 + f.moreReports}}, Pending: 2, Closed: f.closed}
 	for _, mem := range f.st.members {
 		if mem.UnitID == unitID && mem.Role == RoleLeader {
 			s.Leaders = append(s.Leaders, *mem)
@@ -24,10 +30,17 @@ func (f *fakeSignOffs) MonthSoFar(_ context.Context, unitID int64, m Month, _ *t
 	return s, nil
 }
 
-func (f *fakeSignOffs) SaveSignOff(ctx context.Context, memberID int64, m Month, loc *time.Location) (SignOff, error) {
+func (f *fakeSignOffs) SaveSignOff(ctx context.Context, r SignOffRequest, loc *time.Location) (SignOff, error) {
+	m := r.Month
 	for _, mem := range f.st.members {
-		if mem.ID == memberID && mem.Role == RoleLeader {
+		if mem.ID == r.MemberID && mem.Role == RoleLeader {
+			if r.UnitID != 0 && r.UnitID != mem.UnitID {
+				return SignOff{}, &SignOffError{Msg: "名册上您已不在核对时的单位"}
+			}
 			s, _ := f.MonthSoFar(ctx, mem.UnitID, m, loc)
+			if r.Shown != nil && *r.Shown != s.Figures.UnitFigures {
+				return SignOff{}, &SignOffError{Msg: "本单位的报表数据在您核对后有了变化，请回复「签发」重新核对"}
+			}
 			so := SignOff{UnitID: mem.UnitID, Unit: mem.Unit, Month: m, MemberID: mem.ID, Leader: mem.Name,
 				SignedAt: f.now(), Late: IsLate(m, f.now(), loc), Figures: s.Figures}
 			f.kept[m.String()] = so
@@ -76,5 +89,66 @@ func TestSignOffFlow(t *testing.T) {
 	h.expect("确认", "已签发", "记为逾期")
 	if s := so.kept["2026-11"]; !s.Late || !s.SignedAt.Equal(h.now) || len(so.kept) != 1 {
 		t.Fatalf("kept %+v", so.kept)
+	}
+}
+
+// TestSignOffSignsWhatWasShown: the sign-off saves the unit and figures
+// the leader confirmed (SPEC §13), or nothing: figures that changed
+// between the summary and 确认 (a report saved meanwhile), or a leader
+// moved to another unit meanwhile, are refused with the reason, and the
+// next 签发 shows the figures as they are.
+func TestSignOffSignsWhatWasShown(t *testing.T) {
+	h := newHarness(t)
+	h.now = time.Date(2026, 11, 26, 9, 30, 0, 0, shanghai)
+	so := &fakeSignOffs{st: h.st, now: func() time.Time { return h.now }, kept: map[string]SignOff{}}
+	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, SignOffs: so, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.bind()
+	h.st.members[h.member.ID].Role = RoleLeader
+
+	h.expect("签发", "请核对", "网格巡查上报：3条")
+	so.moreReports = 1
+	h.expect("确认", "未能签发", "有了变化", "重新核对")
+	if len(so.kept) != 0 {
+		t.Fatalf("figures not shown were signed: %+v", so.kept)
+	}
+	h.expect("签发", "请核对", "网格巡查上报：4条")
+	h.expect("确认", "已签发")
+	if s := so.kept["2026-11"]; s.Figures.Reports != 4 {
+		t.Fatalf("kept %+v", s)
+	}
+
+	delete(so.kept, "2026-11")
+	h.expect("签发", "请核对", "市文明办")
+	h.st.members[h.member.ID].UnitID = 2 // a roster import moved the leader
+	h.expect("确认", "未能签发", "不在核对时的单位")
+	if len(so.kept) != 0 {
+		t.Fatalf("another unit's month was signed: %+v", so.kept)
+	}
+
+	// A month the office closed is not offered for signing.
+	h.st.members[h.member.ID].UnitID = 1
+	so.closed = true
+	h.expect("签发", "2026年11月已结账", "不能再签发")
+	if h.session().Active() || len(so.kept) != 0 {
+		t.Fatalf("a closed month: session %+v, kept %+v", h.session(), so.kept)
+	}
+}
+
+// TestSignOffPushFitsTemplates: the 26th's reminder as a template message
+// (outside the 48-hour window) carries every figure of its text in
+// short: participation, pending records, activities, reports (SPEC §13),
+// each field within a template's 20 characters.
+func TestSignOffPushFitsTemplates(t *testing.T) {
+	s := MonthSoFar{Figures: UnitScore{UnitFigures: UnitFigures{Roster: 120, Served: 75, ActivitiesWithPhotos: 1, Reports: 13}}, Pending: 12}
+	p := SignOffPush(Member{ID: 7}, Month{Year: 2026, Month: time.November}, s)
+	for want, field := range map[string]string{"参与75/120人": p.Values.Status, "待审12条": p.Values.Status, "活动1/2": p.Values.Note, "上报13": p.Values.Note} {
+		if !strings.Contains(field, want) {
+			t.Errorf("template values %+v lack %q", p.Values, want)
+		}
+	}
+	for _, f := range []string{p.Values.Status, p.Values.Note} {
+		if n := utf8.RuneCountInString(f); n > 20 {
+			t.Errorf("template field %q has %d characters", f, n)
+		}
 	}
 }

@@ -41,7 +41,7 @@ func TestPacketSignsOnlyWhatWasSigned(t *testing.T) {
 	}
 	signOff := func() flows.SignOff {
 		t.Helper()
-		s, err := f.db.SaveSignOff(ctx, wang.ID, m, shanghai)
+		s, err := f.db.SaveSignOff(ctx, flows.SignOffRequest{MemberID: wang.ID, Month: m}, shanghai)
 		if err != nil {
 			t.Fatal(err)
 		}

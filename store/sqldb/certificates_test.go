@@ -133,7 +133,7 @@ func TestSignOff(t *testing.T) {
 		ms := seed(t, db)
 		nov := flows.Month{Year: 2024, Month: 11}
 		// A volunteer or coordinator may not sign.
-		_, err := db.SaveSignOff(ctx, ms["李四"].ID, nov, officeLoc)
+		_, err := db.SaveSignOff(ctx, flows.SignOffRequest{MemberID: ms["李四"].ID, Month: nov}, officeLoc)
 		var se *flows.SignOffError
 		if !errors.As(err, &se) {
 			t.Fatalf("coordinator signs: %v, want a *SignOffError", err)
@@ -145,13 +145,13 @@ func TestSignOff(t *testing.T) {
 		}
 		at := func(d, h int) { db.now = func() time.Time { return time.Date(2024, 11, d, h, 0, 0, 0, officeLoc) } }
 		at(26, 10)
-		s, err := db.SaveSignOff(ctx, wang.ID, nov, officeLoc)
+		s, err := db.SaveSignOff(ctx, flows.SignOffRequest{MemberID: wang.ID, Month: nov}, officeLoc)
 		if err != nil || s.Late || s.Leader != "王五" || s.Figures.Sessions != 1 || s.Figures.Roster != 1 {
 			t.Fatalf("SaveSignOff on the 26th = %+v, %v", s, err)
 		}
 		// Signed again after the 28th (office time): replaced, and late.
 		at(29, 0)
-		if s, err = db.SaveSignOff(ctx, wang.ID, nov, officeLoc); err != nil || !s.Late {
+		if s, err = db.SaveSignOff(ctx, flows.SignOffRequest{MemberID: wang.ID, Month: nov}, officeLoc); err != nil || !s.Late {
 			t.Fatalf("SaveSignOff on the 29th = %+v, %v", s, err)
 		}
 		got, err := db.SignOff(ctx, wang.UnitID, nov)

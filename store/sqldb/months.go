@@ -153,3 +153,12 @@ func (db *DB) refuseClosed(ctx context.Context, tx *sqlx.Tx, day flows.Date) err
 	}
 	return nil
 }
+
+// monthClosed reports whether the office closed month m.
+func (db *DB) monthClosed(ctx context.Context, q sqlx.QueryerContext, m flows.Month) (bool, error) {
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, db.q(`SELECT COUNT(*) FROM month_closes WHERE month = ?`), m.String()); err != nil {
+		return false, err
+	}
+	return n > 0, nil
+}

@@ -32,11 +32,18 @@ func (db *DB) unitFigures(ctx context.Context, unitID int64, m flows.Month, loc 
 // counts them (SPEC §9), its records of the month pending review and its
 // leaders.
 func (db *DB) MonthSoFar(ctx context.Context, unitID int64, m flows.Month, loc *time.Location) (flows.MonthSoFar, error) {
-	f, err := db.unitFigures(ctx, unitID, m, loc)
+	var s flows.MonthSoFar
+	closed, err := db.monthClosed(ctx, db.db, m)
 	if err != nil {
 		return flows.MonthSoFar{}, wrap("month so far", err)
 	}
-	s := flows.MonthSoFar{Figures: f}
+	if s.Closed = closed; !closed {
+		// A closed month's figures are the frozen ones, which lack a unit
+		// added since; it is not signed any more anyway.
+		if s.Figures, err = db.unitFigures(ctx, unitID, m, loc); err != nil {
+			return flows.MonthSoFar{}, wrap("month so far", err)
+		}
+	}
 	if s.Pending, s.Leaders, err = db.pendingAndLeaders(ctx, db.db, unitID, m); err != nil {
 		return flows.MonthSoFar{}, wrap("month so far", err)
 	}
@@ -62,21 +69,38 @@ WHERE unit_id = ? AND status = 'pending' AND service_date >= ? AND service_date 
 	return n, leaders, nil
 }
 
-// SaveSignOff saves leader memberID's sign-off of their unit's month m
-// with the figures the assessment counts now, replacing an earlier
-// sign-off of that month; late when signed after the month's deadline
-// (loc). A member who is not a leader is a *flows.SignOffError.
-func (db *DB) SaveSignOff(ctx context.Context, memberID int64, m flows.Month, loc *time.Location) (flows.SignOff, error) {
-	mem, err := db.MemberByID(ctx, memberID)
+// SaveSignOff saves a leader's sign-off of their unit's month with the
+// figures the assessment counts now, replacing an earlier sign-off of
+// that month; late when signed after the month's deadline (loc). A
+// *flows.SignOffError when the member is not a leader, no longer of the
+// unit whose figures they were shown (r.UnitID), the month is closed, or
+// the figures counted now are not r.Shown: the leader signs what they saw
+// (SPEC §13), or nothing.
+func (db *DB) SaveSignOff(ctx context.Context, r flows.SignOffRequest, loc *time.Location) (flows.SignOff, error) {
+	m := r.Month
+	mem, err := db.MemberByID(ctx, r.MemberID)
 	if err != nil {
 		return flows.SignOff{}, err
 	}
 	if mem.Role != flows.RoleLeader {
 		return flows.SignOff{}, &flows.SignOffError{Msg: "月报由本单位负责人签发"}
 	}
+	if r.UnitID != 0 && r.UnitID != mem.UnitID {
+		return flows.SignOff{}, &flows.SignOffError{Msg: "名册上您已不在核对时的单位，请回复「签发」重新核对"}
+	}
+	closed, err := db.monthClosed(ctx, db.db, m)
+	if err != nil {
+		return flows.SignOff{}, wrap("save sign-off", err)
+	}
+	if closed {
+		return flows.SignOff{}, &flows.SignOffError{Msg: fmt.Sprintf("%d年%d月已结账（考核已定稿），不能再签发", m.Year, m.Month)}
+	}
 	f, err := db.unitFigures(ctx, mem.UnitID, m, loc)
 	if err != nil {
 		return flows.SignOff{}, wrap("save sign-off", err)
+	}
+	if r.Shown != nil && *r.Shown != f.UnitFigures {
+		return flows.SignOff{}, &flows.SignOffError{Msg: "本单位的报表数据在您核对后有了变化（新的记录、审核或活动），请回复「签发」重新核对"}
 	}
 	figures, err := json.Marshal(f)
 	if err != nil {

@@ -144,11 +144,11 @@ func (db *DB) MonthEvents(ctx context.Context, m flows.Month) ([]flows.MonthEven
 // closed: the check of every save of a dated record, in its transaction.
 func (db *DB) refuseClosed(ctx context.Context, tx *sqlx.Tx, day flows.Date) error {
 	m := flows.MonthOf(day)
-	var n int
-	if err := tx.GetContext(ctx, &n, db.q(`SELECT COUNT(*) FROM month_closes WHERE month = ?`), m.String()); err != nil {
+	closed, err := db.monthClosed(ctx, tx, m)
+	if err != nil {
 		return err
 	}
-	if n > 0 {
+	if closed {
 		return &flows.ClosedMonthError{Month: m}
 	}
 	return nil

@@ -166,6 +166,11 @@ func parseRange(left, right string) (Span, error) {
 	if err != nil {
 		return Span{}, err
 	}
+	// 11点-1点, 12点-2点: a morning range that ends in the afternoon, its
+	// end on the 12-hour clock (no period written on either side).
+	if end <= start && a.period == "" && b.period == "" && 1 <= b.h && b.h <= 6 && 8*60 <= start && start < 13*60 {
+		end += 12 * 60
+	}
 	if end <= start {
 		return Span{}, fail("结束时间要晚于开始时间，且不能跨过半夜。例如 9:00-11:30。")
 	}

@@ -17,6 +17,7 @@ import (
 
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 	"gridbot/store/sqldb/blobstest"
 	"gridbot/store/testenv"
 )
@@ -40,7 +41,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, "", t.TempDir())
+	db, err := sqldb.Open(ctx, "", sqldbtest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

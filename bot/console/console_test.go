@@ -21,6 +21,7 @@ import (
 	"gridbot/bot/admin"
 	"gridbot/flows"
 	"gridbot/store/sqldb"
+	"gridbot/store/sqldb/sqldbtest"
 )
 
 var shanghai = time.FixedZone("CST", 8*3600)
@@ -44,7 +45,7 @@ func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, "", t.TempDir())
+	db, err := sqldb.Open(ctx, "", sqldbtest.SQLiteDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

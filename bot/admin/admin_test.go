@@ -17,8 +17,8 @@ import (
 
 	"gridbot/flows"
 	"gridbot/store/sqldb"
-	"gridbot/store/sqldb/sqldbtest"
 	"gridbot/store/sqldb/blobstest"
+	"gridbot/store/sqldb/sqldbtest"
 	"gridbot/store/testenv"
 )
 

@@ -401,6 +401,26 @@ type MonthTotals struct {
 	Qualified int
 }
 
+// RecordTotals is what the reply to a saved service record shows: the
+// member's totals of the month of the day it is saved on and of all
+// time, and those of the record's own month (Then), the record counted.
+// It is the part of HoursSummaryWith about the member's own records,
+// read without the unit's activities, the year or the pending count.
+type RecordTotals struct {
+	Month        MonthTotals
+	TotalMinutes int
+	Then         MonthTotals
+}
+
+// Totals is the RecordTotals part of s, the month of s being month.
+func (s HoursSummary) Totals(month Month) RecordTotals {
+	return RecordTotals{
+		Month:        MonthTotals{Month: month, Minutes: s.MonthMinutes, Sessions: s.MonthSessions, Qualified: s.MonthQualified},
+		TotalMinutes: s.TotalMinutes,
+		Then:         s.Then,
+	}
+}
+
 // Star levels by total service hours (SPEC §1).
 var starHours = []int{100, 300, 600, 1000, 1500}
 

@@ -421,21 +421,22 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 	if then := sum.Then; then.Month != MonthOf(env.Today) {
 		fmt.Fprintf(&b, "%d月时长：%s小时，合格服务：%d次（本条记录计入%d月）\n", r.Date.Month, Hours(then.Minutes), then.Qualified, r.Date.Month)
 	}
-	fmt.Fprintf(&b, "本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s", Hours(sum.MonthMinutes), sum.MonthQualified, Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))
+	fmt.Fprintf(&b, "本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s", Hours(sum.Month.Minutes), sum.Month.Qualified, Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))
 	return Outcome{Reply: b.String()}, nil
 }
 
 // saveWithSummary saves r and returns the member's totals after it, of
 // day's month and r's: in one call where the store can
 // (RecordSummarySaver). Errors are CreateServiceRecord's.
-func saveWithSummary(ctx context.Context, st Store, r *ServiceRecord, day Date) (HoursSummary, error) {
+func saveWithSummary(ctx context.Context, st Store, r *ServiceRecord, day Date) (RecordTotals, error) {
 	if s, ok := st.(RecordSummarySaver); ok {
 		return s.CreateServiceRecordSummary(ctx, r, day, MonthOf(r.Date))
 	}
 	if err := st.CreateServiceRecord(ctx, r); err != nil {
-		return HoursSummary{}, err
+		return RecordTotals{}, err
 	}
-	return st.HoursSummaryWith(ctx, r.MemberID, day, MonthOf(r.Date))
+	sum, err := st.HoursSummaryWith(ctx, r.MemberID, day, MonthOf(r.Date))
+	return sum.Totals(MonthOf(day)), err
 }
 
 // starLine says the star level and the hours to the next one.

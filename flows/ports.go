@@ -41,10 +41,10 @@ type Store interface {
 
 // RecordSummarySaver is a RecordStore that saves a service record and
 // reads the totals of the reply after it in one go: CreateServiceRecord
-// then HoursSummaryWith(r's member, day, then), the totals including r,
-// in as few round trips as the store can.
+// then the RecordTotals of HoursSummaryWith(r's member, day, then), the
+// totals including r, in as few round trips as the store can.
 type RecordSummarySaver interface {
-	CreateServiceRecordSummary(ctx context.Context, r *ServiceRecord, day Date, then Month) (HoursSummary, error)
+	CreateServiceRecordSummary(ctx context.Context, r *ServiceRecord, day Date, then Month) (RecordTotals, error)
 }
 
 // PhotoStage keeps the photos a member sends at a photo step, before the

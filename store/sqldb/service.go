@@ -461,10 +461,62 @@ func (s summaryRow) summary(then flows.Month) flows.HoursSummary {
 	}
 }
 
-// count adds to s the record r, saved after s was read, as summaryQuery
-// would count it (day and then as in summaryArgs): a rejected record
+// totalsQuery is the reply's totals of a saved record (flows.RecordTotals)
+// of the member given as its last parameter (totalsArgs): summaryQuery's
+// figures of the member's own records, in one pass over them and without
+// the unit's activities, whose nested photo checks PostgreSQL would set
+// up at every save for a reply that does not show them.
+const totalsQuery = `
+SELECT
+    COALESCE(SUM(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN r.minutes END), 0) AS month_minutes,
+    COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN 1 END) AS month_sessions,
+    COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? AND r.minutes >= ? THEN 1 END) AS month_qualified,
+    COALESCE(SUM(r.minutes), 0) AS total_minutes,
+    COALESCE(SUM(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN r.minutes END), 0) AS then_minutes,
+    COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? THEN 1 END) AS then_sessions,
+    COUNT(CASE WHEN r.service_date >= ? AND r.service_date < ? AND r.minutes >= ? THEN 1 END) AS then_qualified
+FROM service_records r
+WHERE r.member_id = ? AND r.status <> 'rejected'`
+
+// totalsArgs are totalsQuery's parameters.
+func totalsArgs(memberID int64, day flows.Date, then flows.Month) []any {
+	month := flows.MonthOf(day)
+	first, next := dbDate(month.First()), dbDate(month.Next().First())
+	thenFirst, thenNext := dbDate(then.First()), dbDate(then.Next().First())
+	return []any{
+		first, next,
+		first, next,
+		first, next, flows.QualifiedMinutes,
+		thenFirst, thenNext,
+		thenFirst, thenNext,
+		thenFirst, thenNext, flows.QualifiedMinutes,
+		memberID,
+	}
+}
+
+// totalsRow is a row of totalsQuery.
+type totalsRow struct {
+	MonthMinutes   int `db:"month_minutes"`
+	MonthSessions  int `db:"month_sessions"`
+	MonthQualified int `db:"month_qualified"`
+	TotalMinutes   int `db:"total_minutes"`
+	ThenMinutes    int `db:"then_minutes"`
+	ThenSessions   int `db:"then_sessions"`
+	ThenQualified  int `db:"then_qualified"`
+}
+
+func (t totalsRow) totals(day flows.Date, then flows.Month) flows.RecordTotals {
+	return flows.RecordTotals{
+		Month:        flows.MonthTotals{Month: flows.MonthOf(day), Minutes: t.MonthMinutes, Sessions: t.MonthSessions, Qualified: t.MonthQualified},
+		TotalMinutes: t.TotalMinutes,
+		Then:         flows.MonthTotals{Month: then, Minutes: t.ThenMinutes, Sessions: t.ThenSessions, Qualified: t.ThenQualified},
+	}
+}
+
+// count adds to t the record r, saved after t was read, as totalsQuery
+// would count it (day and then as in totalsArgs): a rejected record
 // counts nowhere.
-func (s *summaryRow) count(r flows.ServiceRecord, day flows.Date, then flows.Month) {
+func (t *totalsRow) count(r flows.ServiceRecord, day flows.Date, then flows.Month) {
 	if !r.Counts() {
 		return
 	}
@@ -473,42 +525,50 @@ func (s *summaryRow) count(r flows.ServiceRecord, day flows.Date, then flows.Mon
 		qualified = 1
 	}
 	if flows.MonthOf(r.Date) == flows.MonthOf(day) {
-		s.MonthMinutes += r.Minutes
-		s.MonthSessions++
-		s.MonthQualified += qualified
+		t.MonthMinutes += r.Minutes
+		t.MonthSessions++
+		t.MonthQualified += qualified
 	}
-	if r.Date.Year == day.Year {
-		s.YearMinutes += r.Minutes
-	}
-	s.TotalMinutes += r.Minutes
-	if r.Status == flows.RecordPending {
-		s.Pending++
-	}
+	t.TotalMinutes += r.Minutes
 	if flows.MonthOf(r.Date) == then {
-		s.ThenMinutes += r.Minutes
-		s.ThenSessions++
-		s.ThenQualified += qualified
+		t.ThenMinutes += r.Minutes
+		t.ThenSessions++
+		t.ThenQualified += qualified
 	}
 }
 
-// saveSummaryQuery is insertAloneQuery and summaryQuery in one statement
+// recordTotals reads totalsQuery of memberID.
+func (db *DB) recordTotals(ctx context.Context, memberID int64, day flows.Date, then flows.Month) (flows.RecordTotals, error) {
+	st, err := db.stmt(ctx, totalsQuery)
+	if err != nil {
+		return flows.RecordTotals{}, err
+	}
+	var t totalsRow
+	if err := st.GetContext(ctx, &t, totalsArgs(memberID, day, then)...); err != nil {
+		return flows.RecordTotals{}, err
+	}
+	return t.totals(day, then), nil
+}
+
+// saveTotalsQuery is insertAloneQuery and totalsQuery in one statement
 // (PostgreSQL's data-modifying WITH), for CreateServiceRecordSummary.
 // Both parts see the same snapshot, so the totals leave out the record
-// being inserted; summaryRow.count adds it.
-var saveSummaryQuery = `
+// being inserted; totalsRow.count adds it.
+var saveTotalsQuery = `
 WITH saved AS (` + insertAlone[DialectPostgres] + `)
-SELECT saved.id, saved.unit_id, saved.grid_id, s.*
-FROM saved CROSS JOIN (` + summaryQuery + `) s`
+SELECT saved.id, saved.unit_id, saved.grid_id, t.*
+FROM saved CROSS JOIN (` + totalsQuery + `) t`
 
-// CreateServiceRecordSummary is CreateServiceRecord followed by
-// HoursSummaryWith(r's member, day, then), the totals of the reply that
-// include the new record. On PostgreSQL a record CreateServiceRecord saves
-// in one statement is saved and totalled in that one statement.
-func (db *DB) CreateServiceRecordSummary(ctx context.Context, r *flows.ServiceRecord, day flows.Date, then flows.Month) (flows.HoursSummary, error) {
+// CreateServiceRecordSummary is CreateServiceRecord followed by the
+// RecordTotals of HoursSummaryWith(r's member, day, then): the totals of
+// the reply, which include the new record. On PostgreSQL a record
+// CreateServiceRecord saves in one statement is saved and totalled in
+// that one statement.
+func (db *DB) CreateServiceRecordSummary(ctx context.Context, r *flows.ServiceRecord, day flows.Date, then flows.Month) (flows.RecordTotals, error) {
 	if db.dialect == DialectPostgres && r.StartMin < 0 && len(r.Photos) == 0 && r.PairingID == 0 {
-		sum, ok, err := db.saveWithSummary(ctx, r, day, then)
+		sum, ok, err := db.saveWithTotals(ctx, r, day, then)
 		if err != nil {
-			return flows.HoursSummary{}, wrap("create service record", err)
+			return flows.RecordTotals{}, wrap("create service record", err)
 		}
 		if ok {
 			return sum, nil
@@ -516,36 +576,40 @@ func (db *DB) CreateServiceRecordSummary(ctx context.Context, r *flows.ServiceRe
 		// Nothing inserted: CreateServiceRecord tells why.
 	}
 	if err := db.CreateServiceRecord(ctx, r); err != nil {
-		return flows.HoursSummary{}, err
+		return flows.RecordTotals{}, err
 	}
-	return db.HoursSummaryWith(ctx, r.MemberID, day, then)
+	sum, err := db.recordTotals(ctx, r.MemberID, day, then)
+	if err != nil {
+		return flows.RecordTotals{}, wrap("record totals", err)
+	}
+	return sum, nil
 }
 
-// saveWithSummary runs saveSummaryQuery: false, and nothing written, where
+// saveWithTotals runs saveTotalsQuery: false, and nothing written, where
 // insertServiceRecordAlone would return false.
-func (db *DB) saveWithSummary(ctx context.Context, r *flows.ServiceRecord, day flows.Date, then flows.Month) (flows.HoursSummary, bool, error) {
+func (db *DB) saveWithTotals(ctx context.Context, r *flows.ServiceRecord, day flows.Date, then flows.Month) (flows.RecordTotals, bool, error) {
 	args, status, created, err := db.aloneInsert(r)
 	if err != nil {
-		return flows.HoursSummary{}, false, err
+		return flows.RecordTotals{}, false, err
 	}
-	st, err := db.stmt(ctx, saveSummaryQuery)
+	st, err := db.stmt(ctx, saveTotalsQuery)
 	if err != nil {
-		return flows.HoursSummary{}, false, err
+		return flows.RecordTotals{}, false, err
 	}
 	var row struct {
 		savedRow
-		summaryRow
+		totalsRow
 	}
-	err = st.GetContext(ctx, &row, append(args, summaryArgs(r.MemberID, day, then)...)...)
+	err = st.GetContext(ctx, &row, append(args, totalsArgs(r.MemberID, day, then)...)...)
 	if errors.Is(err, sql.ErrNoRows) || isUniqueViolation(err) {
-		return flows.HoursSummary{}, false, nil
+		return flows.RecordTotals{}, false, nil
 	}
 	if err != nil {
-		return flows.HoursSummary{}, false, err
+		return flows.RecordTotals{}, false, err
 	}
 	r.ID, r.UnitID, r.GridID, r.CreatedAt, r.Status = row.ID, row.UnitID, row.GridID, created.Time, status
 	row.count(*r, day, then)
-	return row.summary(then), true, nil
+	return row.totals(day, then), true, nil
 }
 
 // recordWhere is the WHERE clause of a RecordFilter over a table aliased

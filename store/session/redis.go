@@ -42,10 +42,11 @@ return 0`)
 // Redis and prefix. Keys: prefix+"session:"+openID (JSON, kept for TTL),
 // prefix+"dedupe:"+key, prefix+"lock:"+name.
 type Redis struct {
-	c       *redis.Client
-	turns   redis.Scripter // Begin and End go through it
-	prefix  string
-	decoded decodedMembers
+	c        *redis.Client
+	turns    redis.Scripter // Begin and End go through it
+	prefix   string
+	decoded  decodedMembers
+	sessions decodedSessions
 }
 
 // NewRedis returns a Store keeping all its keys under prefix, such as

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,10 +140,15 @@ func (r *Redis) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun, 
 	}
 	b := flows.TurnBegun{Claimed: true, Claim: token, Locked: true, Token: token}
 	if value != "" {
-		if err := json.Unmarshal([]byte(value), &b.Session); err != nil {
-			r.undoBegin(ctx, keys, token)
-			return flows.TurnBegun{}, fmt.Errorf("store: session: begin: %w", err)
+		sess, ok := r.sessions.get(s.OpenID, value)
+		if !ok {
+			if err := json.Unmarshal([]byte(value), &sess); err != nil {
+				r.undoBegin(ctx, keys, token)
+				return flows.TurnBegun{}, fmt.Errorf("store: session: begin: %w", err)
+			}
+			r.sessions.put(s.OpenID, value, sess)
 		}
+		b.Session = sess
 	}
 	if len(res) > 3 {
 		b.MemberGen, _ = res[3].(string)
@@ -202,6 +209,78 @@ func cachedMember(entry, gen string) *flows.MemberLookup {
 	return &m
 }
 
+// decodedSessions keeps the last session JSON Begin read or End wrote
+// for each user, with the session it encodes: the next message's Begin
+// gets back, from Redis, the JSON this instance's End just wrote, and
+// decoding it was a good part of a message's CPU. Redis stays the source:
+// Begin uses the kept session only when the JSON Redis returned is the
+// same text, so a session another instance wrote, or one that expired,
+// is decoded. Each get returns a copy the caller may change. The map is
+// emptied when it grows past maxDecodedSessions.
+type decodedSessions struct {
+	mu sync.Mutex
+	m  map[string]keptSession
+}
+
+type keptSession struct {
+	data string
+	s    flows.Session
+}
+
+const maxDecodedSessions = 4096
+
+// get returns a copy of openID's kept session when data is its JSON.
+func (d *decodedSessions) get(openID, data string) (flows.Session, bool) {
+	d.mu.Lock()
+	k, ok := d.m[openID]
+	d.mu.Unlock()
+	if !ok || k.data != data {
+		return flows.Session{}, false
+	}
+	return cloneSession(k.s), true
+}
+
+// put keeps s, encoded as data, for openID: a copy of it, as decoding
+// data would give it back (the time without its monotonic reading).
+func (d *decodedSessions) put(openID, data string, s flows.Session) {
+	s = cloneSession(s)
+	if err := s.Updated.UnmarshalText(mustText(s.Updated)); err != nil {
+		return // not a time JSON would carry: keep nothing
+	}
+	d.mu.Lock()
+	if d.m == nil || len(d.m) >= maxDecodedSessions {
+		d.m = make(map[string]keptSession)
+	}
+	d.m[openID] = keptSession{data: data, s: s}
+	d.mu.Unlock()
+}
+
+// drop forgets openID's session.
+func (d *decodedSessions) drop(openID string) {
+	d.mu.Lock()
+	delete(d.m, openID)
+	d.mu.Unlock()
+}
+
+// mustText is t as JSON writes it (RFC 3339 with nanoseconds); nil when
+// it has none (a year outside 0–9999).
+func mustText(t time.Time) []byte {
+	b, err := t.MarshalText()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// cloneSession is a deep copy of s: the turn changes its draft and
+// lists in place.
+func cloneSession(s flows.Session) flows.Session {
+	s.Draft = maps.Clone(s.Draft)
+	s.Photos = slices.Clone(s.Photos)
+	s.Back = slices.Clone(s.Back)
+	return s
+}
+
 // undoBegin drops a claim still being handled and the lock token holds.
 func (r *Redis) undoBegin(ctx context.Context, keys []string, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
@@ -231,8 +310,14 @@ func (r *Redis) End(ctx context.Context, f flows.TurnFinish) error {
 	}
 	err = endScript.Run(ctx, r.turns, keys, value, f.ReplyTTL.Milliseconds(), f.Token, write, data, TTL.Milliseconds(),
 		member, f.MemberGen, MemberTTL.Milliseconds(), f.Claim).Err()
-	if err != nil {
+	switch {
+	case err != nil:
+		r.sessions.drop(f.OpenID) // whether it landed is unknown
 		return fmt.Errorf("store: session: end: %w", err)
+	case write == "s":
+		r.sessions.put(f.OpenID, string(data), f.Session)
+	case write == "d":
+		r.sessions.drop(f.OpenID)
 	}
 	return nil
 }

@@ -2,12 +2,15 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"gridbot/flows"
+	"gridbot/store/testenv"
 )
 
 func turnStart(key, openID string) flows.TurnStart {
@@ -409,4 +412,77 @@ func TestRedisDecodedMembers(t *testing.T) {
 	if got := d.member(`3|{broken`, "3"); got != nil {
 		t.Errorf("unreadable entry = %+v, want none", got)
 	}
+}
+
+// TestRedisDecodedSessions: a kept session comes back, as a copy, only
+// for the JSON it was kept with, and is what decoding that JSON gives.
+func TestRedisDecodedSessions(t *testing.T) {
+	var d decodedSessions
+	s := flows.Session{Flow: "loghours", Step: "time", Draft: map[string]string{"date": "2024-05-01"}, Photos: []int64{3}, Back: []string{"date"}, Updated: time.Now()}
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.put("u1", string(data), s)
+	got, ok := d.get("u1", string(data))
+	var decoded flows.Session
+	if err := json.Unmarshal(data, &decoded); err != nil {
+		t.Fatal(err)
+	}
+	if !ok || !reflect.DeepEqual(got, decoded) {
+		t.Fatalf("kept session = %+v (%v), want it as decoded: %+v", got, ok, decoded)
+	}
+	got.Draft["date"], got.Photos[0], got.Back[0] = "改", 9, "改"
+	if again, _ := d.get("u1", string(data)); !reflect.DeepEqual(again, decoded) {
+		t.Errorf("a caller's change reached the kept session: %+v", again)
+	}
+	if _, ok := d.get("u1", string(data)+" "); ok {
+		t.Error("kept session returned for other JSON")
+	}
+	if _, ok := d.get("u2", string(data)); ok {
+		t.Error("kept session returned for another user")
+	}
+	d.drop("u1")
+	if _, ok := d.get("u1", string(data)); ok {
+		t.Error("dropped session returned")
+	}
+}
+
+// TestRedisSessionOfAnotherInstance: an instance that ended a turn
+// keeps the session it wrote, and Begin still returns the session in
+// Redis when another instance wrote or deleted it since.
+func TestRedisSessionOfAnotherInstance(t *testing.T) {
+	t.Parallel()
+	c1, c2 := testenv.Redis(t), testenv.Redis(t)
+	prefix := testenv.RedisPrefix(t, c1)
+	s1, s2 := NewRedis(c1, prefix), NewRedis(c2, prefix)
+	at := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	turn := func(s *Redis, key string, write flows.SessionWrite, next flows.Session) flows.Session {
+		t.Helper()
+		st := turnStart(key, "u1")
+		b := mustBegin(t, s, st)
+		if !b.Locked {
+			t.Fatalf("%s: not locked", key)
+		}
+		f := finishOf(st, b, "ok")
+		f.Write, f.Session = write, next
+		mustEnd(t, s, f)
+		return b.Session
+	}
+	mine := flows.Session{Flow: "loghours", Step: "time", Draft: map[string]string{"date": "2024-05-01"}, Updated: at}
+	theirs := flows.Session{Flow: "report", Step: "photo", Updated: at.Add(time.Minute)}
+	turn(s1, "m1", flows.SessionSave, mine)
+	assertSession(t, turn(s1, "m2", flows.SessionSave, mine), mine)
+	if got := turn(s2, "m3", flows.SessionSave, theirs); got.Flow != "loghours" {
+		t.Fatalf("second instance read %+v, want the first's session", got)
+	}
+	assertSession(t, turn(s1, "m4", flows.SessionKeep, mine), theirs)
+	if err := s2.Delete(t.Context(), "u1"); err != nil {
+		t.Fatal(err)
+	}
+	assertSession(t, turn(s1, "m5", flows.SessionKeep, mine), flows.Session{})
+	if err := s2.Save(t.Context(), "u1", mine); err != nil {
+		t.Fatal(err)
+	}
+	assertSession(t, turn(s1, "m6", flows.SessionKeep, mine), mine)
 }

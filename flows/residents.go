@@ -419,6 +419,9 @@ func PairingEndedPush(memberID int64, p Pairing) Push {
 	}
 }
 
+// VisitDueKeyPrefix begins the Key of every VisitDuePush of pairing id.
+func VisitDueKeyPrefix(id int64) string { return "visit:" + strconv.FormatInt(id, 10) + ":" }
+
 // VisitDuePush reminds member memberID that pairing p is overdue; its Key
 // makes it once per overdue period (the due day names the period).
 func VisitDuePush(memberID int64, p Pairing) Push {
@@ -429,7 +432,7 @@ func VisitDuePush(memberID int64, p Pairing) Push {
 	}
 	return Push{
 		Kind: PushVisitDue, MemberID: memberID,
-		Key: "visit:" + strconv.FormatInt(p.ID, 10) + ":" + strconv.FormatInt(memberID, 10) + ":" + due.String(),
+		Key: VisitDueKeyPrefix(p.ID) + strconv.FormatInt(memberID, 10) + ":" + due.String(),
 		Text: fmt.Sprintf("结对走访提醒：您结对的服务对象%s（%s）应于 %s 前走访，已逾期。走访后请回复「结对」登记。",
 			p.Resident, last, due.Chinese()),
 		Values: PushValues{Title: "结对走访提醒", Code: p.Resident, Status: "已逾期", Note: "应于" + due.Chinese() + "前走访"},

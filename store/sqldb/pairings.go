@@ -260,11 +260,16 @@ VALUES (?, ?, ?, ?, ?, ?) RETURNING id`
 	return db.Pairing(ctx, id)
 }
 
+// ReasonPairingEnded is the reason recorded for a visit reminder that was
+// not sent because its pairing ended first.
+const ReasonPairingEnded = "结对已结束，走访提醒未发送"
+
 // EndPairing ends an active pairing, recording who and when, and in the
 // same transaction tells each of its members (flows.PairingEndedPush):
 // the chat stops listing it and refuses visits to it, a change they must
-// know of (SPEC part two). flows.ErrNotFound when no active pairing has
-// that ID.
+// know of (SPEC part two). Its visit reminders not sent yet are recorded
+// failed (ReasonPairingEnded) and are not sent. flows.ErrNotFound when no
+// active pairing has that ID.
 func (db *DB) EndPairing(ctx context.Context, id int64, by string) error {
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		const update = `UPDATE pairings SET ended_at = ?, ended_by = ? WHERE id = ? AND ended_at IS NULL`
@@ -281,6 +286,15 @@ func (db *DB) EndPairing(ctx context.Context, id int64, by string) error {
 		}
 		if len(ps) == 0 {
 			return sql.ErrNoRows
+		}
+		// A visit reminder queued before the end and not sent yet would
+		// send the member to a person they no longer visit: it is not
+		// sent, and the record says why (its job finds it final).
+		const drop = `
+UPDATE pushes SET state = 'failed', reason = ?, done_at = ?
+WHERE kind = ? AND state = 'pending' AND dedupe_key LIKE ?`
+		if _, err := tx.ExecContext(ctx, db.q(drop), ReasonPairingEnded, db.stamp(), string(flows.PushVisitDue), flows.VisitDueKeyPrefix(id)+"%"); err != nil {
+			return err
 		}
 		for _, m := range ps[0].Members {
 			if _, err := db.queuePush(ctx, tx, flows.PairingEndedPush(m.ID, ps[0].Pairing)); err != nil {

@@ -133,13 +133,16 @@ RETURNING id`
 // office's own notices.
 const scheduleAuthor = "schedule"
 
-// WeekendReminder creates, once per fire, the notice of a weekend reminder:
-// to the targets of the notices whose event time falls on the Saturday or
+// WeekendReminder creates, once per fire, the notices of a weekend
+// reminder for the notices whose event time falls on the Saturday or
 // Sunday after the fire's due time (in loc), leaving out cancelled ones
-// and the scheduler's own, listing their titles. The
-// notice and the fire's link to it are written in one transaction that
-// locks the fire. It returns the notice ID, 0 when no notice is set for
-// that weekend.
+// and the scheduler's own: one reminder per set of targets (all members,
+// or the same grids, units and role), listing the titles of that set's
+// events, so a member is reminded only of events meant for them (SPEC §7).
+// A member in the targets of several sets gets one reminder for each.
+// The notices and the fire's link to the first of them are written in one
+// transaction that locks the fire. It returns that first notice's ID, 0
+// when no notice is set for that weekend.
 func (db *DB) WeekendReminder(ctx context.Context, fireID int64, loc *time.Location) (int64, error) {
 	var noticeID int64
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
@@ -159,61 +162,107 @@ func (db *DB) WeekendReminder(ctx context.Context, fireID int64, loc *time.Locat
 		y, m, d := due.Date()
 		sat := time.Date(y, m, d+(int(time.Saturday)-int(due.Weekday())+7)%7, 0, 0, 0, 0, loc)
 		mon := sat.AddDate(0, 0, 2)
-		var events []struct {
-			ID        int64  `db:"id"`
-			Title     string `db:"title"`
-			TargetAll bool   `db:"target_all"`
-		}
-		// A notice the office cancelled (CancelNotice) is no event any more,
-		// and a notice the scheduler wrote is a reminder of events, not an
-		// event itself: announcing either would send members to something
-		// that is not on.
-		const query = `
-SELECT id, title, target_all FROM notices
-WHERE event_time >= ? AND event_time < ? AND cancelled_at IS NULL AND created_by <> ?
-ORDER BY event_time, id`
-		if err := tx.SelectContext(ctx, &events, db.q(query), dbTime{sat.UTC()}, dbTime{mon.UTC()}, scheduleAuthor); err != nil {
+		groups, err := db.weekendEvents(ctx, tx, sat, mon)
+		if err != nil {
 			return err
 		}
-		if len(events) > 0 {
+		for _, g := range groups {
 			now := db.stamp()
-			n := flows.Notice{Title: "周末提醒", SendAt: now.Time, CreatedBy: scheduleAuthor}
-			titles := make([]string, len(events))
-			ids := make([]any, len(events))
-			for i, e := range events {
-				titles[i], ids[i] = e.Title, e.ID
-				n.TargetAll = n.TargetAll || e.TargetAll
-			}
-			n.Content = fmt.Sprintf("本周末（%s）：%s", flows.DateOf(sat).Chinese(), strings.Join(titles, "；"))
-			if !n.TargetAll {
-				var targets []struct {
-					Kind string `db:"kind"`
-					Name string `db:"name"`
-				}
-				tq, args, err := sqlx.In(`SELECT DISTINCT kind, name FROM notice_targets WHERE notice_id IN (?) ORDER BY kind, name`, ids)
-				if err != nil {
-					return err
-				}
-				if err := tx.SelectContext(ctx, &targets, db.q(tq), args...); err != nil {
-					return err
-				}
-				for _, t := range targets {
-					if t.Kind == flows.TargetGrid {
-						n.Grids = append(n.Grids, t.Name)
-					} else {
-						n.Units = append(n.Units, t.Name)
-					}
-				}
-			}
+			n := g.reminder
+			n.Title, n.SendAt, n.CreatedBy = "周末提醒", now.Time, scheduleAuthor
+			n.Content = fmt.Sprintf("本周末（%s）：%s", flows.DateOf(sat).Chinese(), strings.Join(g.titles, "；"))
 			if err := db.insertNotice(ctx, tx, &n, now); err != nil {
 				return err
 			}
-			noticeID = n.ID
+			if noticeID == 0 {
+				noticeID = n.ID
+			}
 		}
-		_, err := tx.ExecContext(ctx, db.q(`UPDATE schedule_fires SET notice_id = ? WHERE id = ?`), noticeID, fireID)
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE schedule_fires SET notice_id = ? WHERE id = ?`), noticeID, fireID)
 		return err
 	})
 	return noticeID, wrap("weekend reminder", err)
+}
+
+// weekendGroup is the events of a weekend with one set of targets: the
+// reminder's targets and the events' titles, in event order.
+type weekendGroup struct {
+	reminder flows.Notice
+	titles   []string
+}
+
+// weekendEvents reads the notices whose event time is in [from, to),
+// leaving out cancelled ones and the scheduler's own, grouped by their
+// targets in the order of each group's first event.
+func (db *DB) weekendEvents(ctx context.Context, tx *sqlx.Tx, from, to time.Time) ([]weekendGroup, error) {
+	var events []struct {
+		ID        int64  `db:"id"`
+		Title     string `db:"title"`
+		TargetAll bool   `db:"target_all"`
+		Role      string `db:"role"`
+	}
+	// A notice the office cancelled (CancelNotice) is no event any more,
+	// and a notice the scheduler wrote is a reminder of events, not an
+	// event itself: announcing either would send members to something
+	// that is not on.
+	const query = `
+SELECT id, title, target_all, role FROM notices
+WHERE event_time >= ? AND event_time < ? AND cancelled_at IS NULL AND created_by <> ?
+ORDER BY event_time, id`
+	if err := tx.SelectContext(ctx, &events, db.q(query), dbTime{from.UTC()}, dbTime{to.UTC()}, scheduleAuthor); err != nil {
+		return nil, err
+	}
+	if len(events) == 0 {
+		return nil, nil
+	}
+	ids := make([]any, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	var targets []struct {
+		NoticeID int64  `db:"notice_id"`
+		Kind     string `db:"kind"`
+		Name     string `db:"name"`
+	}
+	tq, args, err := sqlx.In(`SELECT notice_id, kind, name FROM notice_targets WHERE notice_id IN (?) ORDER BY notice_id, kind, name`, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.SelectContext(ctx, &targets, db.q(tq), args...); err != nil {
+		return nil, err
+	}
+	of := map[int64]*flows.Notice{}
+	for _, e := range events {
+		of[e.ID] = &flows.Notice{TargetAll: e.TargetAll, Role: flows.Role(e.Role)}
+	}
+	for _, t := range targets {
+		n := of[t.NoticeID]
+		if n == nil || n.TargetAll {
+			continue
+		}
+		if t.Kind == flows.TargetGrid {
+			n.Grids = append(n.Grids, t.Name)
+		} else {
+			n.Units = append(n.Units, t.Name)
+		}
+	}
+	var groups []weekendGroup
+	index := map[string]int{}
+	for _, e := range events {
+		n := *of[e.ID]
+		if n.TargetAll {
+			n.Grids, n.Units = nil, nil
+		}
+		key := fmt.Sprintf("%t|%s|%q|%q", n.TargetAll, n.Role, n.Grids, n.Units)
+		i, ok := index[key]
+		if !ok {
+			i = len(groups)
+			index[key] = i
+			groups = append(groups, weekendGroup{reminder: n})
+		}
+		groups[i].titles = append(groups[i].titles, e.Title)
+	}
+	return groups, nil
 }
 
 var _ river.JobArgs = flows.FireScheduleJob{}

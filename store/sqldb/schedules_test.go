@@ -95,6 +95,7 @@ func TestWeekendReminder(t *testing.T) {
 		for _, n := range []flows.Notice{
 			{Title: "周六大扫除", Content: "c", EventTime: sat, Grids: []string{"一号网格"}},
 			{Title: "周日交通劝导", Content: "c", EventTime: sat.Add(26 * time.Hour), Units: []string{"市城管局"}},
+			{Title: "周日义诊", Content: "c", EventTime: sat.Add(27 * time.Hour), Grids: []string{"一号网格"}},
 			{Title: "下周一会议", Content: "c", EventTime: sat.Add(48 * time.Hour), Units: []string{"市文明办"}},
 		} {
 			if err := db.CreateNotice(ctx, &n); err != nil {
@@ -124,21 +125,38 @@ func TestWeekendReminder(t *testing.T) {
 		if again, err := db.WeekendReminder(ctx, fid, loc); err != nil || again != id {
 			t.Errorf("second WeekendReminder = %d, %v; want %d", again, err, id)
 		}
-		n, err := db.Notice(ctx, id)
+		// One reminder per set of targets, each naming only its own
+		// events: 一号网格's two, then 市城管局's one.
+		var ids []int64
+		if err := db.db.SelectContext(ctx, &ids, db.q(`SELECT id FROM notices WHERE title = '周末提醒' ORDER BY id`)); err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != 2 || ids[0] != id {
+			t.Fatalf("reminders %v, want two, the first %d", ids, id)
+		}
+		grid, err := db.Notice(ctx, ids[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n.Title != "周末提醒" || !strings.Contains(n.Content, "周六大扫除；周日交通劝导") || strings.Contains(n.Content, "会议") ||
-			n.TargetAll || len(n.Grids) != 1 || n.Grids[0] != "一号网格" || len(n.Units) != 1 || n.Units[0] != "市城管局" {
-			t.Errorf("reminder = %+v", n)
+		if !strings.Contains(grid.Content, "周六大扫除；周日义诊") || strings.Contains(grid.Content, "交通劝导") || strings.Contains(grid.Content, "会议") ||
+			grid.TargetAll || len(grid.Grids) != 1 || grid.Grids[0] != "一号网格" || len(grid.Units) != 0 {
+			t.Errorf("一号网格's reminder = %+v", grid)
+		}
+		unit, err := db.Notice(ctx, ids[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(unit.Content, "周日交通劝导") || strings.Contains(unit.Content, "大扫除") || strings.Contains(unit.Content, "义诊") ||
+			unit.TargetAll || len(unit.Grids) != 0 || len(unit.Units) != 1 || unit.Units[0] != "市城管局" {
+			t.Errorf("市城管局's reminder = %+v", unit)
 		}
 		// A weekend with nothing on: no notice, and the fire is done.
 		empty := fire(time.Date(2024, 11, 22, 18, 0, 0, 0, loc))
 		if id, err := db.WeekendReminder(ctx, empty, loc); err != nil || id != 0 {
 			t.Errorf("empty weekend = %d, %v; want 0", id, err)
 		}
-		if got := count(t, db, `SELECT COUNT(*) FROM notices WHERE title = '周末提醒'`); got != 1 {
-			t.Errorf("reminder notices = %d, want 1", got)
+		if got := count(t, db, `SELECT COUNT(*) FROM notices WHERE title = '周末提醒'`); got != 2 {
+			t.Errorf("reminder notices = %d, want 2", got)
 		}
 	})
 }

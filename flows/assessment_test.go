@@ -199,3 +199,16 @@ func TestScoresInTenths(t *testing.T) {
 		t.Errorf("grids %+v, want both 80.0 ranked 1", g)
 	}
 }
+
+// TestRecordHours: one record's length reads as Hours does, except a
+// record under 2 hours that would round to 2.0, which the chat shows in
+// hours and minutes beside its 不足2小时.
+func TestRecordHours(t *testing.T) {
+	for minutes, want := range map[int]string{
+		30: "0.5小时", 90: "1.5小时", 116: "1.9小时", 117: "1小时57分", 119: "1小时59分", 120: "2.0小时", 123: "2.1小时", 720: "12.0小时",
+	} {
+		if got := RecordHours(minutes); got != want {
+			t.Errorf("RecordHours(%d) = %q, want %q", minutes, got, want)
+		}
+	}
+}

@@ -458,6 +458,18 @@ func Hours(minutes int) string {
 	return fmt.Sprintf("%s%d.%d", sign, t/10, t%10)
 }
 
+// RecordHours is the length of one service record for the chat, with its
+// unit: hours with one decimal as Hours ("2.5小时"), except a record
+// under QualifiedMinutes that would round up to it (117–119 minutes),
+// which reads in hours and minutes ("1小时57分"), so a record the reply
+// says is under 2 hours never shows as 2.0 hours.
+func RecordHours(minutes int) string {
+	if minutes < QualifiedMinutes && HoursTenths(minutes)*6 >= QualifiedMinutes {
+		return fmt.Sprintf("%d小时%d分", minutes/60, minutes%60)
+	}
+	return Hours(minutes) + "小时"
+}
+
 // HoursOf is minutes as hours with one decimal, rounded as HoursTenths,
 // for the numbers of the API and the workbooks.
 func HoursOf(minutes int) float64 { return float64(HoursTenths(minutes)) / 10 }

@@ -739,3 +739,24 @@ func TestSessionWrittenOncePerMessage(t *testing.T) {
 		t.Errorf("确认: loads, saves, deletes = %v", got)
 	}
 }
+
+// TestLogHoursJustUnderTwoHours: a session of 1 hour 58 minutes is shown
+// so in the summary and the saved reply, never as 2.0 hours beside the
+// note that it is under 2 hours.
+func TestLogHoursJustUnderTwoHours(t *testing.T) {
+	h := newHarness(t)
+	h.bind()
+	h.expect("登记")
+	h.expect("昨天")
+	h.expect("9:00-10:58", "服务类别")
+	h.expect("1")
+	h.expect("社区")
+	h.expect("讲座内容")
+	summary := h.expect("跳过", "请核对", "9:00-10:58，1小时58分", "不足2小时")
+	saved := h.expect("确认", "已保存", "（1小时58分）", "不足2小时")
+	for _, got := range []string{summary, saved} {
+		if strings.Contains(got, "，2.0小时") || strings.Contains(got, "（2.0小时）") {
+			t.Errorf("reply shows the record as 2.0 hours for 118 minutes: %s", got)
+		}
+	}
+}

@@ -370,7 +370,7 @@ func serviceSummary(env *Env) string {
 	if err != nil {
 		return "（草稿不完整）"
 	}
-	when := Hours(r.Minutes) + "小时"
+	when := RecordHours(r.Minutes)
 	if r.HasRange() {
 		when = clockRange(r.StartMin, r.EndMin) + "，" + when
 	}
@@ -412,7 +412,7 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 		return Outcome{}, photoSaveError(env, err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "已保存 %s 的服务记录（%s小时），待本单位审核。\n", r.Date, Hours(r.Minutes))
+	fmt.Fprintf(&b, "已保存 %s 的服务记录（%s），待本单位审核。\n", r.Date, RecordHours(r.Minutes))
 	if !r.Qualified() {
 		b.WriteString("注意：本次服务不足2小时，已保存，但不计入合格服务次数。\n")
 	}

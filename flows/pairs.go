@@ -210,7 +210,7 @@ func visitSummary(env *Env) string {
 	if err != nil {
 		return "（草稿不完整）"
 	}
-	when := Hours(r.Minutes) + "小时"
+	when := RecordHours(r.Minutes)
 	if r.HasRange() {
 		when = clockRange(r.StartMin, r.EndMin) + "，" + when
 	}
@@ -247,7 +247,7 @@ func saveVisit(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		return Outcome{}, photoSaveError(env, err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "已保存对%s的走访记录（%s，%s小时），待本单位审核。", env.Draft[pairResident], r.Date.Chinese(), Hours(r.Minutes))
+	fmt.Fprintf(&b, "已保存对%s的走访记录（%s，%s），待本单位审核。", env.Draft[pairResident], r.Date.Chinese(), RecordHours(r.Minutes))
 	if !r.Qualified() {
 		b.WriteString("\n注意：不足2小时，计入时长，但不计入合格服务次数。")
 	}

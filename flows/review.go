@@ -225,7 +225,7 @@ func loadPending(ctx context.Context, st Stores, env *Env) error {
 // pendingText shows the record under review.
 func pendingText(env *Env) string {
 	r := env.Facts.Pending
-	when := Hours(r.Minutes) + "小时"
+	when := RecordHours(r.Minutes)
 	if r.HasRange() {
 		when = clockRange(r.StartMin, r.EndMin) + "，" + when
 	}

@@ -348,6 +348,22 @@ func MissedCheckoutClosedPush(p Project, s Signup, closed *ClosedMonthError) Pus
 	}
 }
 
+// MissedCheckoutEmptyPush tells a member who checked in to p at its end
+// and never checked out that no record was made: there was no time
+// between the check-in and the end.
+func MissedCheckoutEmptyPush(p Project, s Signup) Push {
+	// The check-in's clock on the project's day, as its times are given.
+	at := p.StartMin + int(s.CheckedInAt.Sub(p.Starts)/time.Minute)
+	in := fmt.Sprintf("%d:%02d", at/60, at%60)
+	return Push{
+		Kind: PushMissedCheckout, MemberID: s.MemberID,
+		Text: fmt.Sprintf("您参加「%s」（%s）于 %s 签到时项目已结束，签到至结束没有服务时间，未生成服务记录；如有疑问请联系本单位。",
+			p.Title, p.Code, in),
+		Values: PushValues{Title: "未签退", Code: p.Code, Status: "未生成记录", Note: "签到时项目已结束"},
+		Key:    fmt.Sprintf("checkout:%d", s.ID),
+	}
+}
+
 // MissedCheckoutPush tells a member who never checked out of p that a
 // pending record r was made; with overlap set, that none was because it
 // overlaps that record.

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,37 @@ func TestMissedCheckoutsBesideClosedMonth(t *testing.T) {
 		}
 		if n, err := db.CloseMissedCheckouts(ctx, time.Date(2024, 12, 2, 15, 0, 0, 0, office)); err != nil || n != 0 {
 			t.Errorf("the next run = %d, %v; want nothing left", n, err)
+		}
+	})
+}
+
+// TestMissedCheckoutAtTheEnd: a member who checked in at the project's
+// last minute and never checked out has no time to record; the close
+// tells them so, once, and makes no record.
+func TestMissedCheckoutAtTheEnd(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang := seed(t, db)["张三"]
+		p := newProject() // 09:00-11:00
+		p.Date = flows.Date{Year: 2024, Month: 12, Day: 2}
+		createProject(t, db, p)
+		if _, err := db.CheckIn(ctx, p.ID, zhang, time.Date(2024, 12, 2, 11, 0, 0, 0, office)); err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range []int{14, 15} {
+			if n, err := db.CloseMissedCheckouts(ctx, time.Date(2024, 12, 2, at, 0, 0, 0, office)); err != nil || n != 0 {
+				t.Fatalf("CloseMissedCheckouts at %d:00 = %d, %v; want no record", at, n, err)
+			}
+		}
+		if c := count(t, db, `SELECT COUNT(*) FROM service_records WHERE member_id = ?`, zhang.ID); c != 0 {
+			t.Errorf("records = %d, want none", c)
+		}
+		var texts []string
+		if err := db.db.SelectContext(ctx, &texts, db.q(`SELECT text FROM pushes WHERE member_id = ? AND kind = 'missed_checkout'`), zhang.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(texts) != 1 || !strings.Contains(texts[0], "11:00 签到时项目已结束") || !strings.Contains(texts[0], "未生成服务记录") {
+			t.Errorf("pushes %q, want one saying no record was made", texts)
 		}
 	})
 }

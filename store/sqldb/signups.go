@@ -322,7 +322,8 @@ func (db *DB) CheckOut(ctx context.Context, projectID, memberID int64, now time.
 // instances close it once), then each member who checked in and never
 // out gets a pending record from check-in to the end (not made when it
 // would overlap another of theirs, or fall in a month the office closed)
-// and a push saying so, in one transaction per project. A project that
+// and a push saying so (also when there is no time to record: checked in
+// at the end), in one transaction per project. A project that
 // fails is left for the next run and the others are closed: the error
 // of the first is returned with how many records were made.
 func (db *DB) CloseMissedCheckouts(ctx context.Context, now time.Time) (int, error) {
@@ -358,6 +359,11 @@ ORDER BY s.id`), id)
 				s := row.signup()
 				r, ok := flows.ProjectRecord(p, s, p.Ends, flows.RecordPending)
 				if !ok {
+					// Checked in at the end: no time to record, which the
+					// member is told as any other outcome of the close.
+					if _, err := db.queuePush(ctx, tx, flows.MissedCheckoutEmptyPush(p, s)); err != nil {
+						return err
+					}
 					continue
 				}
 				saved, _, err := db.insertServiceRecord(ctx, tx, &r)

@@ -17,7 +17,7 @@ const helpText = `这里是文明城市创建志愿服务助手。可回复以�
 报名 — 报名志愿服务项目；取消报名 — 退出已报名的项目
 签到 / 签退 — 在项目现场签到、结束后签退（签退后自动生成服务记录）
 证明 — 开具志愿服务记录证明
-签发 — 签发本单位月报（负责人）
+签发 — 签发本单位月报（负责人）；签发上月 — 补签上月报表
 处置 — 处置分派给本单位的问题（联络员、负责人）
 待办 — 查看待办事项
 我的上报 — 查看最近的上报
@@ -45,7 +45,7 @@ func allFlows() []*Flow {
 		tasksFlow(),
 		{Name: FlowCertificate, Title: "证明", NeedsMember: true, Run: myCertificate,
 			Available: func(st Stores) bool { return st.Certificates != nil && st.Certificates.PublicURL != "" }},
-		signOffFlow(),
+		signOffFlow(), signOffLastFlow(),
 		{Name: FlowNotices, Title: "通知", NeedsMember: true, Run: myNotices},
 		{Name: FlowMyReports, Title: "我的上报", NeedsMember: true, NeedsRecords: true, Run: myReports},
 	}

@@ -19,6 +19,7 @@ const (
 	FlowReview      = "review"        // 审核: a unit's reviewers confirm or reject records (SPEC §11)
 	FlowCertificate = "certificate"   // 证明 (SPEC §12)
 	FlowSignOff     = "sign_off"      // 签发: a leader signs the month off (SPEC §13)
+	FlowSignOffLast = "sign_off_last" // 签发上月: the month before, late, when not signed
 	FlowMyPairs     = "my_pairs"      // 结对: pairings and visits (SPEC §14)
 	FlowHandle      = "handle_report" // 处置: the handler unit works a report (SPEC §15)
 	FlowMyTasks     = "my_tasks"      // 待办 (SPEC §15)
@@ -33,7 +34,7 @@ var (
 		"上报": FlowReport, "我的上报": FlowMyReports, "提醒": FlowReminders, "帮助": FlowHelp,
 		"报名": FlowProjects, "取消报名": FlowWithdraw, "签到": FlowCheckIn, "签退": FlowCheckOut,
 		"结对": FlowMyPairs, "证明": FlowCertificate, "待办": FlowMyTasks, "审核": FlowReview,
-		"签发": FlowSignOff, "处置": FlowHandle, "通知": FlowNotices,
+		"签发": FlowSignOff, "签发上月": FlowSignOffLast, "处置": FlowHandle, "通知": FlowNotices,
 	}
 	menuKeys = map[string]string{
 		"BIND": FlowBind, "LOG_HOURS": FlowLogHours, "LOG_ACTIVITY": FlowActivity, "MY_HOURS": FlowMyHours,

@@ -148,7 +148,9 @@ func signOffFlow() *Flow {
 		Title:       "签发",
 		NeedsMember: true,
 		Available:   func(st Stores) bool { return st.SignOffs != nil },
-		Load:        loadSignOff,
+		Load: func(ctx context.Context, st Stores, env *Env) error {
+			return loadSignOff(ctx, st, env, MonthOf(env.Today))
+		},
 		Empty: func(env *Env) string {
 			return env.Draft[signOffRefused]
 		},
@@ -159,10 +161,43 @@ func signOffFlow() *Flow {
 	}
 }
 
-// loadSignOff reads the month so far into the draft (the summary shows
-// it again at 确认), or the refusal for a member who is not a leader.
-func loadSignOff(ctx context.Context, st Stores, env *Env) error {
-	m := MonthOf(env.Today)
+// signOffLastFlow is 签发上月: the sign-off of the month before this one,
+// for a leader who missed its 28th and the last days of it (签发 signs
+// the month it is, SPEC §13): late, as any sign-off after the 28th.
+func signOffLastFlow() *Flow {
+	f := signOffFlow()
+	f.Name, f.Title = FlowSignOffLast, "签发上月"
+	f.Load = func(ctx context.Context, st Stores, env *Env) error {
+		return loadSignOff(ctx, st, env, lastMonth(env.Today))
+	}
+	return f
+}
+
+// lastMonth is the month before day's.
+func lastMonth(day Date) Month { return MonthOf(day.AddDays(-day.Day)) }
+
+// lastMonthUnsigned reports whether the member's unit has left the month
+// before today's unsigned while it is still open and has figures to sign
+// (a month before anything was recorded is not worth a reminder).
+func lastMonthUnsigned(ctx context.Context, st Stores, env *Env) (Month, bool, error) {
+	m := lastMonth(env.Today)
+	switch _, err := st.SignOffs.SignOff(ctx, env.Member.UnitID, m); {
+	case err == nil:
+		return m, false, nil
+	case !errors.Is(err, ErrNotFound):
+		return m, false, err
+	}
+	s, err := st.SignOffs.MonthSoFar(ctx, env.Member.UnitID, m, env.Now.Location())
+	if err != nil {
+		return m, false, err
+	}
+	f := s.Figures
+	return m, !s.Closed && f.Activities+f.Sessions+f.Reports > 0, nil
+}
+
+// loadSignOff reads month m so far into the draft (the summary shows it
+// again at 确认), or the refusal for a member who is not a leader.
+func loadSignOff(ctx context.Context, st Stores, env *Env, m Month) error {
 	s, err := st.SignOffs.MonthSoFar(ctx, env.Member.UnitID, m, env.Now.Location())
 	if err != nil {
 		return err
@@ -193,6 +228,13 @@ func loadSignOff(ctx context.Context, st Stores, env *Env) error {
 	}
 	if IsLate(m, env.Now, env.Now.Location()) {
 		text += fmt.Sprintf("\n已过%d日，本次签发将记为逾期。", DeadlineDay)
+	}
+	if m == MonthOf(env.Today) {
+		if last, unsigned, err := lastMonthUnsigned(ctx, st, env); err != nil {
+			return err
+		} else if unsigned {
+			text += fmt.Sprintf("\n（%d月报表尚未签发，补签请回复「签发上月」）", last.Month)
+		}
 	}
 	env.Draft[signOffMonth] = m.String()
 	env.Draft[signOffFigures] = text

@@ -152,3 +152,31 @@ func TestSignOffPushFitsTemplates(t *testing.T) {
 		}
 	}
 }
+
+// TestSignOffLastMonth: a leader who let the 28th and the month's last
+// days pass signs that month in the next with 签发上月, late; 签发 and
+// 待办 say it is unsigned until it is, and 签发 still signs this month.
+func TestSignOffLastMonth(t *testing.T) {
+	h := newHarness(t)
+	h.now = time.Date(2026, 12, 2, 10, 0, 0, 0, shanghai)
+	so := &fakeSignOffs{st: h.st, now: func() time.Time { return h.now }, kept: map[string]SignOff{}}
+	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, SignOffs: so, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.bind()
+	h.st.members[h.member.ID].Role = RoleLeader
+
+	h.expect("待办", "11月月报未签发（已逾期），回复「签发上月」补签")
+	h.expect("签发", "市文明办 2026年12月", "11月报表尚未签发，补签请回复「签发上月」")
+	h.expect("取消")
+	h.expect("签发上月", "请核对", "市文明办 2026年11月", "已过28日，本次签发将记为逾期")
+	h.expect("确认", "已签发市文明办 2026年11月报表（12月2日 10:00）", "记为逾期")
+	if s, ok := so.kept["2026-11"]; !ok || !s.Late || len(so.kept) != 1 {
+		t.Fatalf("kept %+v", so.kept)
+	}
+	if got := h.expect("签发", "市文明办 2026年12月"); strings.Contains(got, "尚未签发") {
+		t.Errorf("11月 still said unsigned after 签发上月: %s", got)
+	}
+	h.expect("取消")
+	if got := h.say("待办"); strings.Contains(got, "签发上月") {
+		t.Errorf("待办 still asks for 11月: %s", got)
+	}
+}

@@ -82,15 +82,21 @@ const signOffDays = 7
 
 // signOffTasks: for leaders in the last week of the month, the sign-off,
 // once 签发 is built.
-func signOffTasks(_ context.Context, _ Stores, env *Env) ([]string, error) {
-	if env.Member.Role != RoleLeader || !flowBuilt(FlowSignOff) {
+func signOffTasks(ctx context.Context, st Stores, env *Env) ([]string, error) {
+	if env.Member.Role != RoleLeader || !flowBuilt(FlowSignOff) || st.SignOffs == nil {
 		return nil, nil
+	}
+	var tasks []string
+	if m, unsigned, err := lastMonthUnsigned(ctx, st, env); err != nil {
+		return nil, err
+	} else if unsigned {
+		tasks = append(tasks, fmt.Sprintf("· %d月月报未签发（已逾期），回复「签发上月」补签", m.Month))
 	}
 	last := MonthOf(env.Today).Next().First().AddDays(-1)
-	if last.Day-env.Today.Day >= signOffDays {
-		return nil, nil
+	if last.Day-env.Today.Day < signOffDays {
+		tasks = append(tasks, fmt.Sprintf("· %d月月报待签发（28日前），回复「签发」", env.Today.Month))
 	}
-	return []string{fmt.Sprintf("· %d月月报待签发（28日前），回复「签发」", env.Today.Month)}, nil
+	return tasks, nil
 }
 
 // flowBuilt reports whether gridbot has the flow named name.

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -70,6 +71,14 @@ func Name(s string) (string, error) {
 			continue
 		}
 		rs = append(rs, r)
+	}
+	// A space between two Chinese characters is a typing slip (张 三 for
+	// 张三): Chinese names have none, and the roster would not match.
+	// Between words of other scripts it stays (Mary Smith).
+	for i := len(rs) - 2; i > 0; i-- {
+		if rs[i] == ' ' && unicode.Is(unicode.Han, rs[i-1]) && unicode.Is(unicode.Han, rs[i+1]) {
+			rs = slices.Delete(rs, i, i+1)
+		}
 	}
 
 	letters := 0

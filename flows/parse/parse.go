@@ -11,6 +11,8 @@ package parse
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -158,11 +160,47 @@ func isASCIIDigit(r rune) bool { return '0' <= r && r <= '9' }
 
 func isCNNumeral(r rune) bool {
 	_, ok := cnDigit(r)
-	return ok || r == '十'
+	return ok || r == '十' || r == '百'
+}
+
+// cnHundreds reads a run with 百 (hundreds says it has one): 一百 100,
+// 两百 200, 一百零五 105, 一百二十 and 一百二十五 120 and 125, and the
+// spoken 一百五 150. ok is false for any other run with 百.
+func cnHundreds(rs []rune) (n int, ok, hundreds bool) {
+	at := slices.Index(rs, '百')
+	if at < 0 {
+		return 0, false, false
+	}
+	if at != 1 {
+		return 0, false, true
+	}
+	h, _ := cnDigit(rs[0])
+	if h == 0 {
+		return 0, false, true
+	}
+	rest := rs[2:]
+	switch {
+	case len(rest) == 0:
+		return h * 100, true, true
+	case len(rest) == 2 && (rest[0] == '零' || rest[0] == '〇'):
+		d, _ := cnDigit(rest[1])
+		return h*100 + d, d > 0, true
+	case len(rest) == 1:
+		d, _ := cnDigit(rest[0]) // 一百五: a hundred and fifty
+		return h*100 + d*10, d > 0, true
+	case slices.Contains(rest, '百') || rest[0] == '十':
+		return 0, false, true
+	}
+	v, ok := cnNumber(rest) // 二十五: the tens and units
+	t, err := strconv.Atoi(v)
+	if !ok || err != nil || t < 10 || t > 99 {
+		return 0, false, true
+	}
+	return h*100 + t, true, true
 }
 
 // cnNumerals replaces each run of Chinese numerals with Arabic digits:
-// 十一 -> 11, 二十八 -> 28, 两 -> 2, 零五 -> 05, 二〇二六 -> 2026. A run it
+// 十一 -> 11, 二十八 -> 28, 两 -> 2, 零五 -> 05, 二〇二六 -> 2026, 一百二十 -> 120. A run it
 // cannot read, or one next to an Arabic digit, is left as it is, so the
 // caller rejects it.
 func cnNumerals(s string) string {
@@ -195,6 +233,9 @@ func cnNumerals(s string) string {
 }
 
 func cnNumber(rs []rune) (string, bool) {
+	if n, ok, hundreds := cnHundreds(rs); hundreds {
+		return fmt.Sprint(n), ok
+	}
 	ten := -1
 	for i, r := range rs {
 		if r == '十' {

@@ -227,7 +227,7 @@ func (c *Console) cancelProject(ctx *gin.Context) error {
 	_, err = c.cfg.Store.CancelProject(ctx.Request.Context(), p.Code, adminOf(ctx).Username)
 	var pe *flows.ProjectError
 	if errors.As(err, &pe) {
-		return &admin.Error{Status: http.StatusConflict, Message: "项目不能取消：已取消或已结束。"}
+		return &admin.Error{Status: http.StatusConflict, Message: "项目不能取消：" + pe.Msg + "。"}
 	}
 	if err != nil {
 		return err

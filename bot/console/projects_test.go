@@ -103,3 +103,27 @@ func TestReviewPage(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestCancelCheckedInProjectSaysWhy: cancelling a project someone checked
+// in to is refused with the store's reason (who checked in), not as a
+// project cancelled or ended, which it is not.
+func TestCancelCheckedInProjectSaysWhy(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	wmb := f.as("wmb")
+	if r := wmb.post("/admin/projects", projectForm()); r.code != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.code, r.body)
+	}
+	p, err := f.db.ProjectByCode(ctx, "XM-20300615-001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.CheckIn(ctx, p.ID, f.members["张三"], time.Date(2030, 6, 15, 9, 5, 0, 0, shanghai)); err != nil {
+		t.Fatal(err)
+	}
+	r := wmb.post("/admin/projects/XM-20300615-001/cancel", url.Values{})
+	wantPage(t, r, http.StatusConflict, "已有1人签到")
+	if strings.Contains(r.body, "已取消或已结束") {
+		t.Errorf("the refusal blames a cancelled or ended project, which it is not:\n%s", r.body)
+	}
+}

@@ -41,11 +41,19 @@ type residentsData struct {
 	Unpaired   bool
 	Overdue    bool
 	Today      flows.Date
+	// Form is the registration as typed, shown again when it is refused.
+	Form flows.Resident
 }
 
 func (c *Console) today() flows.Date { return flows.DateOf(c.cfg.Now().In(c.cfg.Loc)) }
 
 func (c *Console) residents(ctx *gin.Context) error {
+	return c.residentsPage(ctx, http.StatusOK, "", flows.Resident{})
+}
+
+// residentsPage renders the registry with status: with msg and form set,
+// a refused registration shown again with what was typed.
+func (c *Console) residentsPage(ctx *gin.Context, status int, msg string, form flows.Resident) error {
 	adm := adminOf(ctx)
 	unitID, err := adm.ResidentScope()
 	if err != nil {
@@ -54,7 +62,7 @@ func (c *Console) residents(ctx *gin.Context) error {
 	d := residentsData{
 		Grid: strings.TrimSpace(ctx.Query("grid")), Category: strings.TrimSpace(ctx.Query("category")),
 		Unpaired: ctx.Query("unpaired") != "", Overdue: ctx.Query("overdue") != "",
-		Categories: flows.ResidentCategories, Today: c.today(),
+		Categories: flows.ResidentCategories, Today: c.today(), Form: form,
 	}
 	rctx := ctx.Request.Context()
 	if d.Residents, err = c.cfg.Residents.Residents(rctx, flows.ResidentFilter{
@@ -77,7 +85,7 @@ func (c *Console) residents(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.render(ctx, http.StatusOK, "residents", page{Title: "服务对象", Nav: "residents", Flash: flash(ctx), Data: d})
+	c.render(ctx, status, "residents", page{Title: "服务对象", Nav: "residents", Flash: flash(ctx), Error: msg, Data: d})
 	return nil
 }
 
@@ -86,7 +94,14 @@ func (c *Console) createResident(ctx *gin.Context) error {
 		Name: ctx.PostForm("name"), Category: ctx.PostForm("category"), Grid: ctx.PostForm("grid"),
 		Address: ctx.PostForm("address"), Phone: ctx.PostForm("phone"), Needs: ctx.PostForm("needs"),
 	}
+	typed := r
 	if err := admin.CreateResident(ctx.Request.Context(), c.cfg.Residents, adminOf(ctx), &r); err != nil {
+		// A refused field or a duplicate: the form again, with what was
+		// typed and the rule; anything else is the error page.
+		var ae *admin.Error
+		if err := residentRefusal(err); errors.As(err, &ae) && (ae.Status == http.StatusUnprocessableEntity || ae.Status == http.StatusConflict) {
+			return c.residentsPage(ctx, ae.Status, ae.Message, typed)
+		}
 		return residentRefusal(err)
 	}
 	ctx.Redirect(http.StatusSeeOther, Path+"/residents/"+strconv.FormatInt(r.ID, 10)+"?msg=resident")
@@ -111,6 +126,14 @@ type residentData struct {
 	Visits   []flows.ServiceRecord
 	Members  []flows.Member
 	Today    flows.Date
+	Pairing  pairingForm
+}
+
+// pairingForm is the pairing form as typed: the members ticked and the
+// cadence, shown again when a pairing is refused.
+type pairingForm struct {
+	Ticked  map[int64]bool
+	Cadence string
 }
 
 func residentID(ctx *gin.Context, name string) (int64, error) {
@@ -126,13 +149,19 @@ func (c *Console) resident(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	return c.residentPage(ctx, id, http.StatusOK, "", pairingForm{Cadence: "30"})
+}
+
+// residentPage renders person id's page with status: with msg set, a
+// refused pairing shown again as typed.
+func (c *Console) residentPage(ctx *gin.Context, id int64, status int, msg string, form pairingForm) error {
 	adm := adminOf(ctx)
 	rctx := ctx.Request.Context()
 	r, err := admin.VisibleResident(rctx, c.cfg.Residents, adm, id)
 	if err != nil {
 		return admin.NotFound(err, "没有这个服务对象。")
 	}
-	d := residentData{Resident: r, Today: c.today()}
+	d := residentData{Resident: r, Today: c.today(), Pairing: form}
 	if d.Pairings, err = c.cfg.Residents.ResidentPairings(rctx, id); err != nil {
 		return err
 	}
@@ -149,7 +178,7 @@ func (c *Console) resident(ctx *gin.Context) error {
 	if d.Members, err = c.cfg.Store.Members(rctx, f); err != nil {
 		return err
 	}
-	c.render(ctx, http.StatusOK, "resident", page{Title: r.Name, Nav: "residents", Flash: flash(ctx), Data: d})
+	c.render(ctx, status, "resident", page{Title: r.Name, Nav: "residents", Flash: flash(ctx), Error: msg, Data: d})
 	return nil
 }
 
@@ -159,17 +188,19 @@ func (c *Console) createPairing(ctx *gin.Context) error {
 		return err
 	}
 	var members []int64
+	form := pairingForm{Ticked: map[int64]bool{}, Cadence: strings.TrimSpace(ctx.PostForm("cadence_days"))}
 	for _, s := range ctx.PostFormArray("member") {
 		m, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || m <= 0 {
 			return admin.BadRequest("成员编号不对。")
 		}
 		members = append(members, m)
+		form.Ticked[m] = true
 	}
 	cadence := 0
-	if s := strings.TrimSpace(ctx.PostForm("cadence_days")); s != "" {
+	if s := form.Cadence; s != "" {
 		if cadence, err = strconv.Atoi(s); err != nil || cadence <= 0 {
-			return &admin.Error{Status: http.StatusUnprocessableEntity, Message: "走访周期应为1–365天。"}
+			return c.residentPage(ctx, id, http.StatusUnprocessableEntity, "走访周期应为1–365天。", form)
 		}
 	}
 	adm := adminOf(ctx)
@@ -177,6 +208,12 @@ func (c *Console) createPairing(ctx *gin.Context) error {
 		ResidentID: id, MemberIDs: members, CadenceDays: cadence, Started: c.today(), By: "admin:" + adm.Username,
 	})
 	if err != nil {
+		// A refused pairing: the page again, with what was ticked and
+		// the rule; anything else is the error page.
+		var ae *admin.Error
+		if err := residentRefusal(err); errors.As(err, &ae) && (ae.Status == http.StatusUnprocessableEntity || ae.Status == http.StatusConflict) {
+			return c.residentPage(ctx, id, ae.Status, ae.Message, form)
+		}
 		return residentRefusal(err)
 	}
 	ctx.Redirect(http.StatusSeeOther, Path+"/residents/"+strconv.FormatInt(id, 10)+"?msg=paired")

@@ -233,3 +233,57 @@ func TestUnitAdminSeesOwnUnitsPairingsOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestResidentFormRefusedKeepsInput: a registration refused for a bad
+// field answers with the form again, the rule and what was typed, the
+// category and grid still chosen; nothing is stored.
+func TestResidentFormRefusedKeepsInput(t *testing.T) {
+	r := newRegistry(t, sqldb.DialectSQLite)
+	code, body := r.do("boss", "POST", "/admin/residents", "", url.Values{
+		"name": {"孙"}, "category": {"残疾人"}, "grid": {"二号网格"}, "address": {"南门街九十九号"}, "phone": {"13912340000"}, "needs": {"每周陪伴聊天"},
+	})
+	if code != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422: %s", code, body)
+	}
+	for _, s := range []string{`id="resident-form"`, `role="alert"`, `value="孙"`, `value="南门街九十九号"`, `value="13912340000"`, ">每周陪伴聊天</textarea>",
+		"<option selected>残疾人</option>", "<option selected>二号网格</option>"} {
+		if !strings.Contains(body, s) {
+			t.Errorf("refused registration's page lacks %q:\n%s", s, body)
+		}
+	}
+	if _, body := r.do("boss", "GET", "/admin/residents", "", nil); strings.Contains(body, "南门街九十九号") {
+		t.Errorf("the refused registration was stored:\n%s", body)
+	}
+}
+
+// TestPairingFormRefusedKeepsInput: a pairing refused (a cadence out of
+// range, members of two units) answers with the person's page again, the
+// rule, the members still ticked and the cadence as typed; none is made.
+func TestPairingFormRefusedKeepsInput(t *testing.T) {
+	r := newRegistry(t, sqldb.DialectSQLite)
+	path := "/admin/residents/" + strconv.FormatInt(r.near.ID, 10)
+	zhang, wang := strconv.FormatInt(r.members["张三"].ID, 10), strconv.FormatInt(r.members["王五"].ID, 10)
+	for _, c := range []struct {
+		name    string
+		form    url.Values
+		rule    string
+		cadence string
+	}{
+		{"cadence", url.Values{"member": {zhang}, "cadence_days": {"0"}}, "走访周期", "0"},
+		{"two units", url.Values{"member": {zhang, wang}, "cadence_days": {"14"}}, "", "14"},
+	} {
+		code, body := r.do("boss", "POST", path+"/pairings", "", c.form)
+		if code != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422: %s", c.name, code, body)
+			continue
+		}
+		for _, s := range []string{`id="pairing-form"`, `role="alert"`, c.rule, `value="` + zhang + `" checked`, `name="cadence_days" value="` + c.cadence + `"`} {
+			if !strings.Contains(body, s) {
+				t.Errorf("%s: the refused pairing's page lacks %q:\n%s", c.name, s, body)
+			}
+		}
+	}
+	if n, err := r.db.ResidentPairings(context.Background(), r.near.ID); err != nil || len(n) != 0 {
+		t.Errorf("pairings of the person after refusals: %v, %v", n, err)
+	}
+}

@@ -73,6 +73,10 @@ type CertificateRequest struct {
 	Expires   time.Time
 	// Loc is the office time zone the number's year is taken in.
 	Loc *time.Location
+	// FormKey, when set, is the key (FormKeyOf) of the console form that
+	// asks: a second request with it issues nothing and returns the
+	// certificate the first issued with ErrAlreadyCreated.
+	FormKey string
 }
 
 // CertificateStore keeps certificates and their links. store/sqldb
@@ -158,6 +162,13 @@ type Certifier struct {
 // Issue issues a certificate of member's confirmed records, asked for by
 // by, and returns it with its link (valid CertificateTTL).
 func (c *Certifier) Issue(ctx context.Context, memberID int64, by string) (Certificate, string, error) {
+	return c.IssueOnce(ctx, memberID, by, "")
+}
+
+// IssueOnce is Issue for the form of key formKey ("" for none): the form
+// sent again returns the certificate it issued, with no link (the link's
+// token is kept only as its hash) and ErrAlreadyCreated.
+func (c *Certifier) IssueOnce(ctx context.Context, memberID int64, by, formKey string) (Certificate, string, error) {
 	if c == nil || c.Store == nil {
 		return Certificate{}, "", errors.New("certificates: not configured")
 	}
@@ -172,10 +183,10 @@ func (c *Certifier) Issue(ctx context.Context, memberID int64, by string) (Certi
 	}
 	cert, err := c.Store.IssueCertificate(ctx, CertificateRequest{
 		MemberID: memberID, Issuer: office, IssuedBy: by,
-		TokenHash: hash, Expires: now().Add(CertificateTTL), Loc: c.Loc,
+		TokenHash: hash, Expires: now().Add(CertificateTTL), Loc: c.Loc, FormKey: formKey,
 	})
 	if err != nil {
-		return Certificate{}, "", err
+		return cert, "", err
 	}
 	return cert, c.LinkURL(token), nil
 }

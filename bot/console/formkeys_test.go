@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,5 +92,44 @@ func TestProjectFormSentTwice(t *testing.T) {
 	}
 	if ns, _ := f.db.Notices(ctx, flows.NoticeFilter{Limit: 10}); len(ns) != 1 {
 		t.Fatalf("notices of the project = %d, want 1", len(ns))
+	}
+}
+
+// TestCertificateFormSentTwice: the 开具证明 form sent twice (a double
+// click) issues one certificate; the second answer says nothing more was
+// issued. The page shown next has a new key, which issues another.
+func TestCertificateFormSentTwice(t *testing.T) {
+	f := newFixture(t)
+	boss := f.as("boss")
+	id := f.members["张三"].ID
+	path := "/admin/members/" + strconv.FormatInt(id, 10)
+	page := boss.get(path)
+	wantPage(t, page, http.StatusOK, "开具证明")
+	key := formKeyIn(t, page)
+	first := boss.post(path+"/certificates", url.Values{"form_key": {key}})
+	if first.code != http.StatusSeeOther || !strings.Contains(first.location, "issued=") {
+		t.Fatalf("first issue: %d %s %s", first.code, first.location, first.body)
+	}
+	again := boss.post(path+"/certificates", url.Values{"form_key": {key}})
+	if again.code != http.StatusSeeOther || !strings.Contains(again.location, "msg=certresent") {
+		t.Fatalf("the form sent again: %d %s %s", again.code, again.location, again.body)
+	}
+	wantPage(t, boss.get(again.location), http.StatusOK, "已经开具过证明")
+	certs, err := f.db.MemberCertificates(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(certs) != 1 {
+		t.Fatalf("one form sent twice issued %d certificates, want 1", len(certs))
+	}
+	next := formKeyIn(t, boss.get(path))
+	if next == key {
+		t.Fatal("the next page's form has the same key")
+	}
+	if r := boss.post(path+"/certificates", url.Values{"form_key": {next}}); r.code != http.StatusSeeOther || !strings.Contains(r.location, "issued=") {
+		t.Fatalf("a new form: %d %s", r.code, r.location)
+	}
+	if certs, _ := f.db.MemberCertificates(context.Background(), id); len(certs) != 2 {
+		t.Errorf("a new form issued none: %d certificates", len(certs))
 	}
 }

@@ -42,6 +42,9 @@ type recordData struct {
 	// Issued is the certificate just issued, with its link.
 	Issued    *flows.Certificate
 	IssuedURL string
+	// FormKey is the 开具证明 form's own key (see formKeyOf): sent
+	// twice, it issues one certificate.
+	FormKey string
 }
 
 // member reads path parameter id as a member the admin may see.
@@ -106,7 +109,7 @@ func (c *Console) renderRecord(ctx *gin.Context, m flows.Member, d recordData) e
 		return err
 	}
 	if c.cfg.Certificates != nil {
-		d.CanIssue = true
+		d.CanIssue, d.FormKey = true, formKeyOf(ctx)
 		if d.Certificates, err = c.cfg.Certificates.Store.MemberCertificates(rctx, m.ID); err != nil {
 			return err
 		}
@@ -120,7 +123,13 @@ func (c *Console) issueCertificate(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	_, link, err := c.cfg.Certificates.Issue(ctx.Request.Context(), m.ID, adminOf(ctx).IssuedBy())
+	key := formKeyOf(ctx)
+	_, link, err := c.cfg.Certificates.IssueOnce(ctx.Request.Context(), m.ID, adminOf(ctx).IssuedBy(), storedFormKey(ctx, key))
+	if errors.Is(err, flows.ErrAlreadyCreated) {
+		// The form sent again (a double click): nothing more is issued.
+		ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/members/%d?msg=certresent", Path, m.ID))
+		return nil
+	}
 	if err != nil {
 		return admin.NotFound(err, "没有这个成员。")
 	}

@@ -2,7 +2,9 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,6 +68,9 @@ func (r certificateRow) certificate() (flows.Certificate, error) {
 // share a number on either dialect), and stores it with its link, in one
 // transaction. flows.ErrNotFound for an unknown member.
 func (db *DB) IssueCertificate(ctx context.Context, req flows.CertificateRequest) (flows.Certificate, error) {
+	if c, found, err := db.certificateOfForm(ctx, req.FormKey); err != nil || found {
+		return c, err
+	}
 	loc := req.Loc
 	if loc == nil {
 		loc = time.Local
@@ -127,11 +132,11 @@ RETURNING last`
 		}
 		const insert = `
 INSERT INTO certificates (number, year, seq, member_id, name, unit, phone, minutes, sessions,
-                          first_date, last_date, records, issuer, issued_by, issued_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          first_date, last_date, records, issuer, issued_by, issued_at, form_key)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`
 		if err := tx.GetContext(ctx, &c.ID, db.q(insert), c.Number, year, seq, c.MemberID, c.Name, c.Unit, c.Phone,
-			c.Minutes, c.Sessions, first, last, string(lines), c.Issuer, c.IssuedBy, now); err != nil {
+			c.Minutes, c.Sessions, first, last, string(lines), c.Issuer, c.IssuedBy, now, nullText(req.FormKey)); err != nil {
 			return err
 		}
 		if req.TokenHash != "" {
@@ -143,10 +148,37 @@ RETURNING id`
 		out = c
 		return nil
 	})
+	if isUniqueViolation(err) && req.FormKey != "" {
+		// The same form's issue, run alongside, committed first.
+		if c, found, ferr := db.certificateOfForm(ctx, req.FormKey); ferr != nil || found {
+			return c, ferr
+		}
+	}
 	if err != nil {
 		return flows.Certificate{}, wrap("issue certificate", err)
 	}
 	return out, nil
+}
+
+// certificateOfForm is the certificate issued with form key key, found
+// true with flows.ErrAlreadyCreated; false for none (or no key).
+func (db *DB) certificateOfForm(ctx context.Context, key string) (flows.Certificate, bool, error) {
+	if key == "" {
+		return flows.Certificate{}, false, nil
+	}
+	var r certificateRow
+	err := db.db.GetContext(ctx, &r, db.q(certificateSelect+`WHERE c.form_key = ?`), key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return flows.Certificate{}, false, nil
+	}
+	if err != nil {
+		return flows.Certificate{}, false, wrap("issue certificate", err)
+	}
+	c, err := r.certificate()
+	if err != nil {
+		return flows.Certificate{}, false, wrap("issue certificate", err)
+	}
+	return c, true, fmt.Errorf("store: issue certificate: %w", flows.ErrAlreadyCreated)
 }
 
 // CertificateByToken returns the certificate a link's token (by its hash)

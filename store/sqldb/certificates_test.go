@@ -222,3 +222,63 @@ func TestSignOffReminder(t *testing.T) {
 		}
 	})
 }
+
+// TestIssueCertificateOncePerFormKey: requests carrying one form key,
+// one after another or at once, issue one certificate, and the others
+// get it back with flows.ErrAlreadyCreated; no key, or another, issues
+// anew.
+func TestIssueCertificateOncePerFormKey(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		zhang := seed(t, db)["张三"]
+		req := func(key, hash string) flows.CertificateRequest {
+			return flows.CertificateRequest{MemberID: zhang.ID, Issuer: "文明办", IssuedBy: "管理员 boss", TokenHash: hash,
+				Expires: time.Now().Add(time.Hour), Loc: officeLoc, FormKey: key}
+		}
+		first, err := db.IssueCertificate(ctx, req("console|boss|A", "h1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := db.IssueCertificate(ctx, req("console|boss|A", "h2"))
+		if !errors.Is(err, flows.ErrAlreadyCreated) || again.Number != first.Number {
+			t.Fatalf("the key again = %+v, %v; want %s with ErrAlreadyCreated", again, err, first.Number)
+		}
+		var wg sync.WaitGroup
+		numbers := make([]string, 4)
+		errs := make([]error, 4)
+		for i := range numbers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := db.IssueCertificate(ctx, req("console|boss|B", "hb"+string(rune('0'+i))))
+				numbers[i], errs[i] = c.Number, err
+			}()
+		}
+		wg.Wait()
+		issued := 0
+		for i := range numbers {
+			switch {
+			case errs[i] == nil:
+				issued++
+			case !errors.Is(errs[i], flows.ErrAlreadyCreated):
+				t.Errorf("concurrent issue %d: %v", i, errs[i])
+			}
+			if numbers[i] != numbers[0] {
+				t.Errorf("concurrent issues of one key got numbers %v", numbers)
+				break
+			}
+		}
+		if issued != 1 {
+			t.Errorf("%d of 4 concurrent issues of one key issued, want 1", issued)
+		}
+		if _, err := db.IssueCertificate(ctx, req("", "h3")); err != nil {
+			t.Errorf("no key: %v", err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM certificates`); n != 3 {
+			t.Errorf("certificates = %d, want 3 (A, B, none)", n)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM certificate_links`); n != 3 {
+			t.Errorf("links = %d, want one per certificate issued", n)
+		}
+	})
+}

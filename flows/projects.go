@@ -178,6 +178,11 @@ func CheckProject(p *Project, loc *time.Location) error {
 		return projectErr("内容应为%d–%d个字", MinProjectContent, MaxProjectContent)
 	case !p.TargetAll && len(p.Grids) == 0 && len(p.Units) == 0:
 		return projectErr(`请选择面向对象：全部成员（targets {"all": true}），或指定网格、单位`)
+	case p.TargetAll && (len(p.Grids) > 0 || len(p.Units) > 0):
+		// As a notice's (SPEC §10: targets as notices): all members, or
+		// grids and units, not both, which would read as a narrower
+		// project than it is.
+		return projectErr(`面向全部成员（targets {"all": true}）时不再指定网格、单位`)
 	}
 	p.Starts = p.Date.In(loc).Add(time.Duration(p.StartMin) * time.Minute)
 	p.Ends = p.Date.In(loc).Add(time.Duration(p.EndMin) * time.Minute)

@@ -57,6 +57,7 @@ func TestProjectsAPI(t *testing.T) {
 		`{"content": "短"}`, `{"targets": {}}`, `{"signup_deadline": "tomorrow"}`,
 		`{"signup_deadline": "2030-06-15T10:00:00+08:00"}`, `{"unit": "无此单位"}`, `{"grid": "九号网格"}`,
 		`{"targets": {"units": ["无此单位"]}}`, `{"place": "广"}`, `{"surprise": 1}`,
+		`{"targets": {"all": true, "grids": ["一号网格"]}}`, // all, or grids and units: not both
 		// No one could join them: started already, sign-ups closed already.
 		`{"date": "2020-06-15"}`, `{"signup_deadline": "2020-01-01T10:00:00+08:00"}`,
 	} {

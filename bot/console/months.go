@@ -51,7 +51,7 @@ func (c *Console) formMonth(ctx *gin.Context) (flows.Month, error) {
 		return flows.Month{}, adm.Forbidden(flows.ResourceMonth)
 	}
 	m, err := flows.ParseMonth(ctx.PostForm("month"))
-	if err != nil || m.Year < 2000 || m.Year > 2999 {
+	if err != nil || m.Year < flows.FirstYear || m.Year > flows.LastYear {
 		return flows.Month{}, admin.BadRequest("月份格式不对，应为 YYYY-MM。")
 	}
 	return m, nil

@@ -241,9 +241,19 @@ func (c *Console) cancelProject(ctx *gin.Context) error {
 type unitRecords struct {
 	Unit    string
 	Records []flows.ServiceRecord
+	// Refused is the record whose review was just refused, shown again
+	// with the Note typed for it.
+	Refused int64
+	Note    string
 }
 
 func (c *Console) pendingRecords(ctx *gin.Context) error {
+	return c.pendingRecordsPage(ctx, http.StatusOK, "", 0, "")
+}
+
+// pendingRecordsPage renders the records waiting for review with status:
+// with msg set, the review of record refused refused and its note kept.
+func (c *Console) pendingRecordsPage(ctx *gin.Context, status int, msg string, refused int64, note string) error {
 	f := flows.RecordFilter{Status: flows.RecordPending}
 	var err error
 	if f.UnitID, err = adminOf(ctx).UnitScope(""); err != nil {
@@ -259,11 +269,11 @@ func (c *Console) pendingRecords(ctx *gin.Context) error {
 		i, ok := at[r.Unit]
 		if !ok {
 			i, at[r.Unit] = len(units), len(units)
-			units = append(units, unitRecords{Unit: r.Unit})
+			units = append(units, unitRecords{Unit: r.Unit, Refused: refused, Note: note})
 		}
 		units[i].Records = append(units[i].Records, r)
 	}
-	c.render(ctx, http.StatusOK, "review", page{Title: "时长审核", Nav: "review", Flash: flash(ctx), Data: units})
+	c.render(ctx, status, "review", page{Title: "时长审核", Nav: "review", Flash: flash(ctx), Error: msg, Data: units})
 	return nil
 }
 
@@ -284,7 +294,9 @@ func (c *Console) reviewRecord(ctx *gin.Context) error {
 	rv := flows.Review{RecordID: id, Status: flows.RecordStatus(ctx.PostForm("status")),
 		Note: strings.TrimSpace(ctx.PostForm("note")), By: "管理员 " + adm.Username}
 	if err := flows.CheckReview(rv); err != nil {
-		return &admin.Error{Status: http.StatusUnprocessableEntity, Message: err.Error()}
+		// A reason too short or too long: the list again, the rule and
+		// what was typed.
+		return c.pendingRecordsPage(ctx, http.StatusUnprocessableEntity, err.Error(), id, rv.Note)
 	}
 	_, err = c.cfg.Store.ReviewRecord(rctx, rv)
 	var re *flows.ReviewError

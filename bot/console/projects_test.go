@@ -87,7 +87,13 @@ func TestReviewPage(t *testing.T) {
 	}
 	path := func(id int64) string { return "/admin/records/" + itoa(id) + "/review" }
 	wantPage(t, wmb.post(path(ids[2]), url.Values{"status": {"confirmed"}}), http.StatusForbidden)
-	wantPage(t, wmb.post(path(ids[0]), url.Values{"status": {"rejected"}, "note": {"否"}}), http.StatusUnprocessableEntity)
+	// A reason too short: the list again, the rule and the reason typed
+	// kept in its record's field only.
+	short := wmb.post(path(ids[0]), url.Values{"status": {"rejected"}, "note": {"否"}})
+	wantPage(t, short, http.StatusUnprocessableEntity, `role="alert"`, "市文明办（2条）", `value="否" autofocus`)
+	if n := strings.Count(short.body, `value="否"`); n != 1 {
+		t.Errorf("the reason typed shows in %d fields, want its record's only", n)
+	}
 	if r := wmb.post(path(ids[0]), url.Values{"status": {"rejected"}, "note": {"时间不符"}}); r.code != http.StatusSeeOther {
 		t.Fatalf("reject: %d %s", r.code, r.body)
 	}

@@ -760,3 +760,20 @@ func TestLogHoursJustUnderTwoHours(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckOutJustUnderTwoHours: a check-out that makes a record of 118
+// minutes, not qualified, shows it so, not as 2.0 hours.
+func TestCheckOutJustUnderTwoHours(t *testing.T) {
+	h, fp := projectHarness(t)
+	h.now = time.Date(2026, 11, 29, 9, 2, 0, 0, shanghai)
+	h.expect("签到", "签到 XM-20261129-001")
+	h.expect("0427", "签到成功")
+	h.now = time.Date(2026, 11, 29, 11, 5, 0, 0, shanghai)
+	got := h.expect("签退", "签退成功", "9:02-11:00（1小时58分）")
+	if len(fp.records) != 1 || fp.records[0].Minutes != 118 || fp.records[0].Qualified() {
+		t.Fatalf("records %+v", fp.records)
+	}
+	if strings.Contains(got, "（2.0小时）") {
+		t.Errorf("a 118-minute, unqualified record is shown as 2.0 hours:\n%s", got)
+	}
+}

@@ -487,8 +487,8 @@ func checkOutFlow() *Flow {
 			if t := sum.Then; t.Month != MonthOf(env.Today) {
 				then = fmt.Sprintf("%d月时长：%s小时，合格服务：%d次（本条记录计入%d月）\n", r.Date.Month, Hours(t.Minutes), t.Qualified, r.Date.Month)
 			}
-			return Outcome{Reply: fmt.Sprintf("签退成功：%s %s。\n已生成 %s %s（%s小时）的服务记录，已确认。\n%s本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s",
-				p.Code, p.Title, r.Date.Chinese(), clockRange(r.StartMin, r.EndMin), Hours(r.Minutes), then,
+			return Outcome{Reply: fmt.Sprintf("签退成功：%s %s。\n已生成 %s %s（%s）的服务记录，已确认。\n%s本月时长：%s小时，合格服务：%d次\n累计时长：%s小时\n%s",
+				p.Code, p.Title, r.Date.Chinese(), clockRange(r.StartMin, r.EndMin), RecordHours(r.Minutes), then,
 				Hours(sum.MonthMinutes), sum.MonthQualified, Hours(sum.TotalMinutes), starLine(sum.TotalMinutes))}, nil
 		},
 	}

@@ -384,7 +384,7 @@ func MissedCheckoutPush(p Project, s Signup, r ServiceRecord, overlap *ServiceRe
 			p.Title, p.Code, overlap.Date.Chinese(), clockRange(overlap.StartMin, overlap.EndMin))
 		return push
 	}
-	push.Text = fmt.Sprintf("您参加「%s」（%s）未签退，已按签到至结束时间生成 %s %s（%s小时）的服务记录，待本单位审核。",
-		p.Title, p.Code, r.Date.Chinese(), clockRange(r.StartMin, r.EndMin), Hours(r.Minutes))
+	push.Text = fmt.Sprintf("您参加「%s」（%s）未签退，已按签到至结束时间生成 %s %s（%s）的服务记录，待本单位审核。",
+		p.Title, p.Code, r.Date.Chinese(), clockRange(r.StartMin, r.EndMin), RecordHours(r.Minutes))
 	return push
 }

@@ -111,8 +111,8 @@ func RejectionPush(r ServiceRecord, reason string) Push {
 	return Push{
 		Kind:     PushRecordRejected,
 		MemberID: r.MemberID,
-		Text: fmt.Sprintf("您登记的 %s %s小时「%s」服务记录已被退回，原因：%s\n这段时间可重新登记：回复「登记」。",
-			when, Hours(r.Minutes), r.Category, reason),
+		Text: fmt.Sprintf("您登记的 %s %s「%s」服务记录已被退回，原因：%s\n这段时间可重新登记：回复「登记」。",
+			when, RecordHours(r.Minutes), r.Category, reason),
 		// Outside the 48-hour window these values are all the member sees
 		// (SPEC §11: date, hours, reason): the hours lead the title and
 		// the date is the ASCII code, so a template's 20-character cut and
@@ -272,9 +272,9 @@ func saveReview(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 		return Outcome{}, err
 	}
 	if rv.Status == RecordRejected {
-		again.Reply = fmt.Sprintf("已退回 %s 的 %s %s小时记录，已通知本人。", r.Member, r.Date.Chinese(), Hours(r.Minutes))
+		again.Reply = fmt.Sprintf("已退回 %s 的 %s %s记录，已通知本人。", r.Member, r.Date.Chinese(), RecordHours(r.Minutes))
 	} else {
-		again.Reply = fmt.Sprintf("已通过 %s 的 %s %s小时记录。", r.Member, r.Date.Chinese(), Hours(r.Minutes))
+		again.Reply = fmt.Sprintf("已通过 %s 的 %s %s记录。", r.Member, r.Date.Chinese(), RecordHours(r.Minutes))
 	}
 	return again, nil
 }

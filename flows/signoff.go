@@ -265,7 +265,12 @@ func saveSignOff(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	s, err := st.SignOffs.SaveSignOff(ctx, req, env.Now.Location())
 	var se *SignOffError
 	if errors.As(err, &se) {
-		return Outcome{Reply: "未能签发：" + se.Msg + "。"}, nil
+		msg := se.Msg
+		if m != MonthOf(env.Today) {
+			// 签发 would show this month: last month is 签发上月.
+			msg = strings.ReplaceAll(msg, "「签发」", "「签发上月」")
+		}
+		return Outcome{Reply: "未能签发：" + msg + "。"}, nil
 	}
 	if err != nil {
 		return Outcome{}, err

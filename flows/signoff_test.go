@@ -167,6 +167,13 @@ func TestSignOffLastMonth(t *testing.T) {
 	h.expect("待办", "11月月报未签发（已逾期），回复「签发上月」补签")
 	h.expect("签发", "市文明办 2026年12月", "11月报表尚未签发，补签请回复「签发上月」")
 	h.expect("取消")
+	// Its figures changed before 确认 (a record of November logged late):
+	// the refusal sends the leader back to 签发上月, not to 签发.
+	h.expect("签发上月", "请核对", "市文明办 2026年11月")
+	so.moreReports = 1
+	if got := h.expect("确认", "未能签发", "请回复「签发上月」重新核对"); strings.Contains(got, "「签发」") {
+		t.Errorf("the refusal of last month's sign-off points to 签发: %s", got)
+	}
 	h.expect("签发上月", "请核对", "市文明办 2026年11月", "已过28日，本次签发将记为逾期")
 	h.expect("确认", "已签发市文明办 2026年11月报表（12月2日 10:00）", "记为逾期")
 	if s, ok := so.kept["2026-11"]; !ok || !s.Late || len(so.kept) != 1 {

@@ -351,6 +351,16 @@ func (db *DB) VisitReminders(ctx context.Context, fireID int64, loc *time.Locati
 			if !p.Overdue(today) {
 				continue
 			}
+			// The pairing locked and read again: one ended meanwhile is
+			// not reminded of, and one that ends after waits for this
+			// transaction, then finds these reminders to drop.
+			var active int
+			if err := tx.GetContext(ctx, &active, db.q(`SELECT COUNT(*) FROM (SELECT id FROM pairings WHERE id = ? AND ended_at IS NULL`+db.forUpdate()+`) l`), p.ID); err != nil {
+				return err
+			}
+			if active == 0 {
+				continue
+			}
 			for _, m := range p.Members {
 				id, err := db.queuePush(ctx, tx, flows.VisitDuePush(m.ID, p.Pairing))
 				if err != nil {

@@ -125,8 +125,10 @@ func (db *DB) Push(ctx context.Context, id int64) (flows.Push, error) {
 
 // RecordPush stores the outcome of a pending push: sent (how, and a
 // template message's msgid) or failed (errcode and reason), and when.
-// flows.ErrConflict when the push has an outcome already, which it keeps:
-// a push recorded sent is never sent again. flows.ErrNotFound for an
+// flows.ErrConflict when the push has an outcome already, which it keeps
+// (a push recorded sent is never sent again), except a visit reminder
+// recorded not sent because its pairing ended (ReasonPairingEnded) while
+// its job was sending it: sent replaces that. flows.ErrNotFound for an
 // unknown push.
 func (db *DB) RecordPush(ctx context.Context, id int64, o flows.PushOutcome) error {
 	switch {
@@ -139,10 +141,13 @@ func (db *DB) RecordPush(ctx context.Context, id int64, o flows.PushOutcome) err
 	if o.MsgID != 0 {
 		msgID = &o.MsgID
 	}
+	// A visit reminder its pairing's end marked not sent while its job
+	// was sending it was sent after all: that outcome is the true one.
 	const update = `
 UPDATE pushes SET state = ?, via = ?, errcode = ?, reason = ?, msgid = ?, done_at = ?
-WHERE id = ? AND state = 'pending'`
-	res, err := db.db.ExecContext(ctx, db.q(update), string(o.State), o.Via, o.ErrCode, o.Reason, msgID, db.stamp(), id)
+WHERE id = ? AND (state = 'pending' OR (? AND state = 'failed' AND reason = ?))`
+	res, err := db.db.ExecContext(ctx, db.q(update), string(o.State), o.Via, o.ErrCode, o.Reason, msgID, db.stamp(), id,
+		o.State == flows.PushSent, ReasonPairingEnded)
 	if err = mustAffect(res, err); errors.Is(err, sql.ErrNoRows) {
 		var state string
 		err = db.db.GetContext(ctx, &state, db.q(`SELECT state FROM pushes WHERE id = ?`), id)

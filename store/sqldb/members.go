@@ -73,7 +73,9 @@ func (db *DB) MemberByOpenID(ctx context.Context, openID string) (flows.Member, 
 // FindRosterMember returns the roster member with exactly this name and
 // mobile (surrounding spaces ignored), or flows.ErrNotFound.
 func (db *DB) FindRosterMember(ctx context.Context, name, phone string) (flows.Member, error) {
-	const query = memberSelect + `WHERE m.phone = ? AND m.name = ?`
+	// Spaces aside: a name stored before parse.Name dropped the space
+	// between two Chinese characters (张 三) is the one typed now (张三).
+	const query = memberSelect + `WHERE m.phone = ? AND REPLACE(m.name, ' ', '') = REPLACE(?, ' ', '')`
 	var r memberRow
 	err := db.db.GetContext(ctx, &r, db.q(query), strings.TrimSpace(phone), strings.TrimSpace(name))
 	if err != nil {

@@ -225,7 +225,10 @@ func (db *DB) upsertResident(ctx context.Context, tx *sqlx.Tx, r flows.Resident,
 		Phone    string `db:"phone"`
 		Needs    string `db:"needs"`
 	}
-	const find = `SELECT id, category, grid_id, phone, needs FROM residents WHERE name = ? AND address = ?`
+	// Spaces aside in the name, as FindRosterMember: a person stored
+	// before parse.Name dropped a space between Chinese characters is
+	// the same person.
+	const find = `SELECT id, category, grid_id, phone, needs FROM residents WHERE REPLACE(name, ' ', '') = REPLACE(?, ' ', '') AND address = ?`
 	err := tx.GetContext(ctx, &cur, db.q(find), r.Name, r.Address)
 	if errors.Is(err, sql.ErrNoRows) {
 		const insert = `

@@ -3,7 +3,6 @@ package sqldb
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -346,83 +345,4 @@ func openTwoInstances(t *testing.T, dialect string) (*DB, *DB) {
 		return db
 	}
 	return open(), open()
-}
-
-// TestEndPairingDropsVisitReminders: a visit reminder queued before its
-// pairing ended and not sent yet is not sent (recorded failed, saying
-// why); another pairing's reminder and a sent one are left as they are.
-func TestEndPairingDropsVisitReminders(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *DB) {
-		ctx := context.Background()
-		ms := seed(t, db)
-		one, two := seedResidents(t, db)
-		start := flows.Date{Year: 2024, Month: 10, Day: 1}
-		ended, err := db.CreatePairing(ctx, flows.NewPairing{ResidentID: one.ID, MemberIDs: []int64{ms["张三"].ID, ms["李四"].ID}, Started: start, CadenceDays: 30})
-		if err != nil {
-			t.Fatal(err)
-		}
-		kept, err := db.CreatePairing(ctx, flows.NewPairing{ResidentID: two.ID, MemberIDs: []int64{ms["李四"].ID}, Started: start, CadenceDays: 30})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ss, err := db.Schedules(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		loc := time.FixedZone("CST", 8*3600)
-		for _, s := range ss {
-			if s.Kind != flows.ScheduleOverdueVisits {
-				continue
-			}
-			if ok, err := db.FireSchedule(ctx, s, time.Date(2024, 11, 1, 10, 0, 0, 0, loc)); err != nil || !ok {
-				t.Fatalf("FireSchedule = %v, %v", ok, err)
-			}
-		}
-		var fire int64
-		if err := db.db.GetContext(ctx, &fire, db.q(`SELECT id FROM schedule_fires ORDER BY id DESC LIMIT 1`)); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := db.VisitReminders(ctx, fire, loc); err != nil || n != 3 {
-			t.Fatalf("VisitReminders = %d, %v; want 3", n, err)
-		}
-		var sent int64
-		q := `SELECT id FROM pushes WHERE kind = ? AND member_id = ? AND dedupe_key LIKE ?`
-		if err := db.db.GetContext(ctx, &sent, db.q(q), string(flows.PushVisitDue), ms["张三"].ID, flows.VisitDueKeyPrefix(ended.ID)+"%"); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.RecordPush(ctx, sent, flows.PushOutcome{State: flows.PushSent, Via: flows.PushViaText}); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.EndPairing(ctx, ended.ID, "管理员 boss"); err != nil {
-			t.Fatal(err)
-		}
-		var got []struct {
-			Key    string `db:"dedupe_key"`
-			State  string `db:"state"`
-			Reason string `db:"reason"`
-		}
-		if err := db.db.SelectContext(ctx, &got, db.q(`SELECT dedupe_key, state, reason FROM pushes WHERE kind = ? ORDER BY id`), string(flows.PushVisitDue)); err != nil {
-			t.Fatal(err)
-		}
-		want := map[string]string{}
-		for _, p := range got {
-			switch {
-			case strings.HasPrefix(p.Key, flows.VisitDueKeyPrefix(kept.ID)):
-				want[p.Key] = "pending" // the other pairing's
-			case p.Key == flows.VisitDueKeyPrefix(ended.ID)+strconv.FormatInt(ms["张三"].ID, 10)+":2024-10-31":
-				want[p.Key] = "sent"
-			default:
-				want[p.Key] = "failed " + ReasonPairingEnded
-			}
-			if state := strings.TrimSpace(p.State + " " + p.Reason); state != want[p.Key] {
-				t.Errorf("reminder %s: %s, want %s", p.Key, state, want[p.Key])
-			}
-		}
-		if len(got) != 3 || len(want) != 3 {
-			t.Errorf("reminders %+v", got)
-		}
-		if n := count(t, db, `SELECT COUNT(*) FROM pushes WHERE kind = ? AND state = 'pending'`, string(flows.PushPairingEnded)); n != 2 {
-			t.Errorf("pairing-ended pushes = %d, want one to each of its 2 members", n)
-		}
-	})
 }

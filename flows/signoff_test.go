@@ -63,12 +63,19 @@ func (f *fakeSignOffs) SignOffReminder(context.Context, int64, *time.Location) (
 	return 0, nil
 }
 
-func TestSignOffFlow(t *testing.T) {
+// signOffHarness is a harness at now whose engine signs off through a
+// fakeSignOffs, its member bound (a volunteer).
+func signOffHarness(t *testing.T, now time.Time) (*harness, *fakeSignOffs) {
 	h := newHarness(t)
-	h.now = time.Date(2026, 11, 26, 9, 30, 0, 0, shanghai)
+	h.now = now
 	so := &fakeSignOffs{st: h.st, now: func() time.Time { return h.now }, kept: map[string]SignOff{}}
 	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, SignOffs: so, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
 	h.bind()
+	return h, so
+}
+
+func TestSignOffFlow(t *testing.T) {
+	h, so := signOffHarness(t, time.Date(2026, 11, 26, 9, 30, 0, 0, shanghai))
 	// A volunteer is told who signs; nothing starts.
 	h.expect("签发", "月报由本单位负责人签发", "本单位名册上还没有负责人")
 	h.st.addMember(Member{Name: "赵六", Phone: "13800138009", UnitID: 1, Unit: "市文明办", GridID: 7, Grid: "人民路网格", Role: RoleLeader})
@@ -98,11 +105,7 @@ func TestSignOffFlow(t *testing.T) {
 // moved to another unit meanwhile, are refused with the reason, and the
 // next 签发 shows the figures as they are.
 func TestSignOffSignsWhatWasShown(t *testing.T) {
-	h := newHarness(t)
-	h.now = time.Date(2026, 11, 26, 9, 30, 0, 0, shanghai)
-	so := &fakeSignOffs{st: h.st, now: func() time.Time { return h.now }, kept: map[string]SignOff{}}
-	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, SignOffs: so, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
-	h.bind()
+	h, so := signOffHarness(t, time.Date(2026, 11, 26, 9, 30, 0, 0, shanghai))
 	h.st.members[h.member.ID].Role = RoleLeader
 
 	h.expect("签发", "请核对", "网格巡查上报：3条")
@@ -157,11 +160,7 @@ func TestSignOffPushFitsTemplates(t *testing.T) {
 // days pass signs that month in the next with 签发上月, late; 签发 and
 // 待办 say it is unsigned until it is, and 签发 still signs this month.
 func TestSignOffLastMonth(t *testing.T) {
-	h := newHarness(t)
-	h.now = time.Date(2026, 12, 2, 10, 0, 0, 0, shanghai)
-	so := &fakeSignOffs{st: h.st, now: func() time.Time { return h.now }, kept: map[string]SignOff{}}
-	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, SignOffs: so, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
-	h.bind()
+	h, so := signOffHarness(t, time.Date(2026, 12, 2, 10, 0, 0, 0, shanghai))
 	h.st.members[h.member.ID].Role = RoleLeader
 
 	h.expect("待办", "11月月报未签发（已逾期），回复「签发上月」补签")

@@ -328,10 +328,15 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply st
 		return "", nil, "ignored"
 	}
 	key := DedupeKey(msg)
+	// The claim is bounded by the reply's deadline too: a stalled store
+	// must not hold the reply past WeChat's 5 seconds. A claim cut short
+	// is given back by the store, and the user told to send again.
+	cctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	// run handles the claimed delivery and returns the reply to give.
 	var run func(ctx context.Context) string
 	if turns, engine, ok := h.turns(); ok {
-		b, err := turns.Begin(ctx, flows.TurnStart{Key: key, ClaimTTL: claimTTL, Lock: userLock(openID), LockTTL: userLockTTL, OpenID: openID})
+		b, err := turns.Begin(cctx, flows.TurnStart{Key: key, ClaimTTL: claimTTL, Lock: userLock(openID), LockTTL: userLockTTL, OpenID: openID})
 		if err != nil {
 			h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
 			return busyText, nil, "error"
@@ -341,18 +346,18 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply st
 			if b.Done {
 				return passivePart(b.Reply), nil, "duplicate"
 			}
-			return passivePart(h.waitResult(ctx, key, deadline)), nil, "duplicate"
+			return passivePart(h.waitResult(cctx, key, deadline)), nil, "duplicate"
 		}
 		run = func(ctx context.Context) string { return h.turn(ctx, turns, engine, key, openID, in, b) }
 	} else {
-		claimed, err := h.Coordinator.Claim(ctx, key, claimTTL)
+		claimed, err := h.Coordinator.Claim(cctx, key, claimTTL)
 		if err != nil {
 			h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
 			return busyText, nil, "error"
 		}
 		if !claimed {
 			h.Metrics.dedupeHits.Inc()
-			return passivePart(h.waitResult(ctx, key, deadline)), nil, "duplicate"
+			return passivePart(h.waitResult(cctx, key, deadline)), nil, "duplicate"
 		}
 		run = func(ctx context.Context) string { return h.handleClaimed(ctx, key, openID, in) }
 	}

@@ -40,11 +40,15 @@ type MemberFilter struct {
 // (a zero bound: none), and, when set, of one status, grid (by name),
 // unit (by ID or name), handler unit, and overdue at a time.
 type ReportFilter struct {
-	From, To time.Time // zero: no bound
-	Status   string
-	Grid     string
-	UnitID   int64
-	Unit     string
+	From, To time.Time // by the time saved; zero: no bound
+	// Month, when set, keeps the reports dated in it (their report date,
+	// office time), as the assessment counts them (SPEC §9): the month's
+	// lists, workbook and packet show the reports its score counts.
+	Month  Month
+	Status string
+	Grid   string
+	UnitID int64
+	Unit   string
 	// ScopeUnitID, when set, keeps the reports a unit admin of that unit
 	// may see: its members' and those assigned to it (CanSeeReport).
 	ScopeUnitID int64

@@ -200,16 +200,6 @@ var reportStatuses = map[string]bool{
 	flows.StatusPending: true, flows.StatusWorking: true, flows.StatusFixed: true, flows.StatusRejected: true,
 }
 
-// parseMonth reads YYYY-MM (monthParam) as the month's bounds in loc.
-func parseMonth(s string, loc *time.Location) (from, to time.Time, err error) {
-	m, err := monthParam(s)
-	if err != nil {
-		return time.Time{}, time.Time{}, err
-	}
-	from = time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, loc)
-	return from, from.AddDate(0, 1, 0), nil
-}
-
 func (a *API) reports(c *gin.Context) error {
 	var overdue bool
 	switch v := strings.TrimSpace(c.Query("overdue")); v {
@@ -219,15 +209,15 @@ func (a *API) reports(c *gin.Context) error {
 	default:
 		return BadRequest("overdue must be true or false, not " + strconv.Quote(v))
 	}
-	var from, to time.Time
+	var month flows.Month
 	if m := c.Query("month"); m != "" || !overdue { // overdue ones of every month by default
 		var err error
-		if from, to, err = parseMonth(m, a.cfg.Loc); err != nil {
+		if month, err = monthParam(m); err != nil {
 			return err
 		}
 	}
 	f := flows.ReportFilter{
-		From: from, To: to, Status: strings.TrimSpace(c.Query("status")),
+		Month: month, Status: strings.TrimSpace(c.Query("status")),
 		Grid: strings.TrimSpace(c.Query("grid")), Unit: strings.TrimSpace(c.Query("unit")),
 	}
 	if overdue {

@@ -171,8 +171,7 @@ func (c *Console) dashboard(ctx *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	from := m.First().In(c.cfg.Loc)
-	reports, err := c.cfg.Store.Reports(rctx, flows.ReportFilter{From: from, To: m.Next().First().In(c.cfg.Loc), UnitID: unitID})
+	reports, err := c.cfg.Store.Reports(rctx, flows.ReportFilter{Month: m, UnitID: unitID})
 	if err != nil {
 		return err
 	}
@@ -232,8 +231,7 @@ func (c *Console) reports(ctx *gin.Context) error {
 		return admin.BadRequest("没有「" + status + "」这种状态。")
 	}
 	f := flows.ReportFilter{
-		From: m.First().In(c.cfg.Loc), To: m.Next().First().In(c.cfg.Loc),
-		Unit: strings.TrimSpace(ctx.Query("unit")), Grid: strings.TrimSpace(ctx.Query("grid")),
+		Month: m, Unit: strings.TrimSpace(ctx.Query("unit")), Grid: strings.TrimSpace(ctx.Query("grid")),
 	}
 	if f.ScopeUnitID, err = adminOf(ctx).UnitScope(f.Unit); err != nil {
 		return err

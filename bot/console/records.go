@@ -227,8 +227,7 @@ func (c *Console) packet(ctx *gin.Context) error {
 	if d.Activities, err = c.cfg.Store.Activities(rctx, f); err != nil {
 		return err
 	}
-	from, to := m.First().In(c.cfg.Loc), m.Next().First().In(c.cfg.Loc)
-	if d.Reports, err = c.cfg.Store.Reports(rctx, flows.ReportFilter{From: from, To: to, UnitID: unitID}); err != nil {
+	if d.Reports, err = c.cfg.Store.Reports(rctx, flows.ReportFilter{Month: m, UnitID: unitID}); err != nil {
 		return err
 	}
 	c.render(ctx, http.StatusOK, "packet", page{Title: d.Unit + " " + m.String() + " 月报", Nav: "signoffs", Data: d})

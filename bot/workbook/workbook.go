@@ -422,7 +422,7 @@ func Load(ctx context.Context, src Source, m flows.Month, loc *time.Location, h 
 	if d.Services, err = src.ServiceRecords(ctx, services); err != nil {
 		return Data{}, err
 	}
-	d.Reports, err = src.Reports(ctx, flows.ReportFilter{From: m.First().In(loc), To: m.Next().First().In(loc)})
+	d.Reports, err = src.Reports(ctx, flows.ReportFilter{Month: m})
 	if err != nil {
 		return Data{}, err
 	}

@@ -407,6 +407,10 @@ func (db *DB) Reports(ctx context.Context, f flows.ReportFilter) ([]flows.Report
 		where []string
 		args  []any
 	)
+	if f.Month != (flows.Month{}) {
+		where = append(where, "r.report_date >= ?", "r.report_date < ?")
+		args = append(args, dbDate(f.Month.First()), dbDate(f.Month.Next().First()))
+	}
 	if !f.From.IsZero() {
 		where, args = append(where, "r.created_at >= ?"), append(args, dbTime{f.From.UTC().Truncate(time.Microsecond)})
 	}

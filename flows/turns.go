@@ -97,6 +97,16 @@ type TurnStore interface {
 	SessionStore
 }
 
+// TurnWaiter is a TurnStore whose Begin, finding the user's lock busy,
+// queues the delivery under its claim (TurnBegun.Claim), so that the
+// user's waiting messages take the lock in the order Begin saw them
+// (SPEC §3) across instances. WaitTurn waits for that delivery's turn and
+// takes the lock; release gives it back. store/session's Redis implements
+// it; without it a waiter takes the lock with the Coordinator's Lock.
+type TurnWaiter interface {
+	WaitTurn(ctx context.Context, lock, claim string, ttl time.Duration) (release func(), err error)
+}
+
 // Turn answers one input of one user whose session is loaded, without
 // loading or saving it: it returns the reply ("" for none), the state
 // after the turn and what to do with the stored session. A turn that

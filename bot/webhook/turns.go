@@ -55,8 +55,16 @@ func (h *Handler) turn(ctx context.Context, ts flows.TurnStore, e TurnEngine, ke
 func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fin *flows.TurnFinish, openID string, in flows.Input, b flows.TurnBegun) (string, error) {
 	st := flows.TurnState{Session: b.Session, Member: b.Member}
 	if !b.Locked {
-		// Another message of the user is being handled: wait for it.
-		release, err := h.Coordinator.Lock(ctx, fin.Lock, userLockTTL)
+		// Another message of the user is being handled: wait for it, and
+		// for those that came before this one (a store that queued it at
+		// Begin keeps their order).
+		var release func()
+		var err error
+		if w, ok := ts.(flows.TurnWaiter); ok && b.Claim != "" {
+			release, err = w.WaitTurn(ctx, fin.Lock, b.Claim, userLockTTL)
+		} else {
+			release, err = h.Coordinator.Lock(ctx, fin.Lock, userLockTTL)
+		}
 		if err != nil {
 			return "", fmt.Errorf("lock user: %w", err)
 		}

@@ -29,6 +29,64 @@ const (
 	releaseTimeout = 5 * time.Second
 )
 
+// A lock's waiters queue (queueLockScript): each polls at least every
+// lockPollMax and so renews its heartbeat well within waiterTTL; a waiter
+// whose heartbeat ran out (its instance died) is dropped from the queue,
+// which with its counter lives queueTTL past the last waiter's poll.
+const (
+	waiterTTL = 2 * time.Second
+	queueTTL  = time.Minute
+)
+
+// waiterLua queues the waiter wtoken (once: a script run again keeps its
+// ticket) with a heartbeat of whb ms, drops the waiters whose heartbeat
+// ran out and keeps the queue's keys wkeep ms. The including script sets
+// these locals and the keys wq (ticket by token), wbeat (heartbeat expiry
+// by token) and wn (the ticket counter); waiterLua defines the function
+// queueUp, which does it and returns the token first in line.
+const waiterLua = `
+local function queueUp()
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if not redis.call("ZSCORE", wq, wtoken) then
+	redis.call("ZADD", wq, redis.call("INCR", wn), wtoken)
+end
+redis.call("ZADD", wbeat, now + tonumber(whb), wtoken)
+for _, w in ipairs(redis.call("ZRANGEBYSCORE", wbeat, "-inf", now)) do
+	redis.call("ZREM", wq, w)
+	redis.call("ZREM", wbeat, w)
+end
+redis.call("PEXPIRE", wq, wkeep)
+redis.call("PEXPIRE", wbeat, wkeep)
+redis.call("PEXPIRE", wn, wkeep)
+return redis.call("ZRANGE", wq, 0, 0)[1]
+end
+`
+
+// queueLockScript takes a lock for the first of its waiters (SPEC §3: a
+// user's messages in order): the caller is queued (waiterLua) and takes
+// the lock only when first in line and the lock is free, or already its
+// own (the script run again). KEYS: the lock, the queue, the heartbeats,
+// the counter; ARGV: the token, the lock's ttl, the heartbeat, the
+// queue's keep (ms). 1 when taken.
+var queueLockScript = redis.NewScript(`
+local wq, wbeat, wn = KEYS[2], KEYS[3], KEYS[4]
+local wtoken, whb, wkeep = ARGV[1], ARGV[3], ARGV[4]
+` + waiterLua + `
+if queueUp() == wtoken and (redis.call("SET", KEYS[1], wtoken, "NX", "PX", ARGV[2]) or redis.call("GET", KEYS[1]) == wtoken) then
+	redis.call("ZREM", wq, wtoken)
+	redis.call("ZREM", wbeat, wtoken)
+	return 1
+end
+return 0`)
+
+// leaveQueueScript takes a waiter out of a lock's queue. KEYS: the queue
+// and the heartbeats; ARGV: the token.
+var leaveQueueScript = redis.NewScript(`
+redis.call("ZREM", KEYS[1], ARGV[1])
+redis.call("ZREM", KEYS[2], ARGV[1])
+return 1`)
+
 // deleteIfScript deletes a key only while it holds the given value: a lock
 // while it still holds its owner's token, a dedupe key while it is claimed
 // and not finished.
@@ -70,8 +128,15 @@ func (r *Redis) TurnsThrough(s redis.Scripter) *Redis {
 }
 
 func (r *Redis) sessionKey(openID string) string { return r.prefix + "session:" + openID }
-func (r *Redis) dedupeKey(key string) string     { return r.prefix + "dedupe:" + key }
-func (r *Redis) lockKey(name string) string      { return r.prefix + "lock:" + name }
+
+// queueKeys are the waiters' queue, heartbeats and ticket counter of the
+// lock named name (queueLockScript).
+func (r *Redis) queueKeys(name string) []string {
+	k := r.lockKey(name)
+	return []string{k + ":q", k + ":hb", k + ":n"}
+}
+func (r *Redis) dedupeKey(key string) string { return r.prefix + "dedupe:" + key }
+func (r *Redis) lockKey(name string) string  { return r.prefix + "lock:" + name }
 
 // Load returns the user's session; a zero Session when there is none.
 func (r *Redis) Load(ctx context.Context, openID string) (flows.Session, error) {
@@ -157,35 +222,62 @@ func (r *Redis) Abandon(ctx context.Context, key string) error {
 }
 
 // Lock waits for the named lock, polling with a jittered backoff from 2 ms
-// to 20 ms; see Store. The lock holds a random owner token, and release deletes it
-// with a compare-and-delete script. A release that fails (Redis down)
-// leaves the lock to expire after ttl.
+// to 20 ms; see Store. Its waiters take it in the order they first asked
+// (queueLockScript), on every instance. The lock holds a random owner
+// token, and release deletes it with a compare-and-delete script. A
+// release that fails (Redis down) leaves the lock to expire after ttl.
 func (r *Redis) Lock(ctx context.Context, name string, ttl time.Duration) (func(), error) {
+	return r.lockQueued(ctx, name, rand.Text(), ttl)
+}
+
+// WaitTurn takes the lock named lock for the delivery whose Begin found it
+// busy and queued it under claim, when the deliveries queued before it
+// are done; see flows.TurnWaiter.
+func (r *Redis) WaitTurn(ctx context.Context, lock, claim string, ttl time.Duration) (func(), error) {
+	if claim == "" {
+		return nil, errors.New("store: session: wait turn: no claim")
+	}
+	return r.lockQueued(ctx, lock, claim, ttl)
+}
+
+// lockQueued takes the lock named name for token once the waiters queued
+// before it have had it (queueLockScript), polling; waiting, it stays in
+// line, and leaves it when ctx ends.
+func (r *Redis) lockQueued(ctx context.Context, name, token string, ttl time.Duration) (func(), error) {
 	if err := checkTTL("lock", ttl); err != nil {
 		return nil, err
 	}
 	key := r.lockKey(name)
-	token := rand.Text()
+	queue := r.queueKeys(name)
+	keys := append([]string{key}, queue...)
 	release := func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
 		_ = deleteIfScript.Run(ctx, r.c, []string{key}, token).Err()
 	}
+	leave := func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		_ = leaveQueueScript.Run(ctx, r.c, queue[:2], token).Err()
+	}
 	wait := lockPollMin
 	var timer *time.Timer
 	for {
 		if err := ctx.Err(); err != nil {
+			leave()
 			return nil, fmt.Errorf("store: session: lock: %w", err)
 		}
-		ok, err := r.c.SetNX(ctx, key, token, ttl).Result()
+		got, err := queueLockScript.Run(ctx, r.c, keys, token, ttl.Milliseconds(), waiterTTL.Milliseconds(), queueTTL.Milliseconds()).Int()
 		if err != nil {
 			if ctx.Err() != nil {
-				// ctx ended mid-command: the SET may have landed unseen.
+				// ctx ended mid-command: the lock may have been taken
+				// unseen; give it back, and the place in line.
 				release()
 			}
+			leave()
 			return nil, fmt.Errorf("store: session: lock: %w", err)
 		}
-		if ok {
+		if got == 1 {
 			return release, nil
 		}
 		// Jitter, so waiters that started together do not poll in step.
@@ -198,6 +290,7 @@ func (r *Redis) Lock(ctx context.Context, name string, ttl time.Duration) (func(
 		}
 		select {
 		case <-ctx.Done():
+			leave()
 			return nil, fmt.Errorf("store: session: lock: %w", ctx.Err())
 		case <-timer.C:
 		}

@@ -19,19 +19,23 @@ import (
 )
 
 var (
-	_ flows.TurnStore = (*Redis)(nil)
-	_ flows.TurnStore = (*Memory)(nil)
+	_ flows.TurnStore  = (*Redis)(nil)
+	_ flows.TurnWaiter = (*Redis)(nil)
+	_ flows.TurnStore  = (*Memory)(nil)
 )
 
 // beginScript claims a delivery, takes its user's lock and reads the
 // user's session and cached member in one call. KEYS: dedupe, lock,
-// session, member, members generation; ARGV: claim ttl (ms), lock token,
-// lock ttl (ms). It returns {0, dedupe value} when the delivery was
-// claimed before, {1} when claimed but the lock is busy, {2, session or
-// nil, member entry or nil, generation} when claimed and locked. The
+// session, member, members generation, then the lock's queue (Redis.
+// queueKeys); ARGV: claim ttl (ms), lock token, lock ttl (ms), a waiter's
+// heartbeat and the queue's keep (ms). It returns {0, dedupe value} when
+// the delivery was claimed before, {1} when claimed but the lock is busy
+// or others wait for it: the delivery is then queued under its token, for
+// WaitTurn, behind them (SPEC §3: a user's messages in order); {2, session
+// or nil, member entry or nil, generation} when claimed and locked. The
 // claim holds the token too, so the script run twice with one token (a
 // pipeline resent after a dropped connection) answers the same: what
-// the token already holds counts as taken.
+// the token already holds counts as taken, and its place in line stays.
 var beginScript = redis.NewScript(`
 if not redis.call("SET", KEYS[1], "` + claimed + `" .. ARGV[2], "NX", "PX", ARGV[1]) then
 	local v = redis.call("GET", KEYS[1])
@@ -39,7 +43,23 @@ if not redis.call("SET", KEYS[1], "` + claimed + `" .. ARGV[2], "NX", "PX", ARGV
 		return {0, v}
 	end
 end
-if not redis.call("SET", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) and redis.call("GET", KEYS[2]) ~= ARGV[2] then
+local wq, wbeat, wn = KEYS[6], KEYS[7], KEYS[8]
+local wtoken, whb, wkeep = ARGV[2], ARGV[4], ARGV[5]
+` + waiterLua + `
+local function take()
+	return redis.call("SET", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) or redis.call("GET", KEYS[2]) == ARGV[2]
+end
+local locked
+if redis.call("GET", KEYS[2]) == ARGV[2] then
+	locked = true
+elseif redis.call("EXISTS", wq) == 0 and take() then
+	locked = true
+elseif queueUp() == wtoken and take() then
+	redis.call("ZREM", wq, wtoken)
+	redis.call("ZREM", wbeat, wtoken)
+	locked = true
+end
+if not locked then
 	return {1}
 end
 return {2, redis.call("GET", KEYS[3]), redis.call("GET", KEYS[4]), redis.call("GET", KEYS[5]) or "0"}`)
@@ -50,7 +70,9 @@ return {2, redis.call("GET", KEYS[3]), redis.call("GET", KEYS[4]), redis.call("G
 // lock token ("" leaves the lock), the session write ("s" save, "d"
 // delete, "" none), the session's JSON, its ttl (ms), the member entry
 // ("" none), the generation it was read under, its ttl (ms), the claim's
-// token ("" for any claim still being handled). The entry is kept only
+// token ("" for any claim still being handled; given, the delivery also
+// leaves the lock's queue, KEYS 6 and 7, if Begin queued it and it never
+// waited its turn). The entry is kept only
 // while members are still of that generation. The session and the dedupe
 // value are written only while the claim is still the delivery's own: a
 // script run again (a pipeline resent after a dropped connection), when
@@ -81,6 +103,10 @@ end
 if ARGV[7] ~= "" and (redis.call("GET", KEYS[5]) or "0") == ARGV[8] then
 	redis.call("SET", KEYS[4], ARGV[8] .. "|" .. ARGV[7], "PX", ARGV[9])
 end
+if ARGV[10] ~= "" then
+	redis.call("ZREM", KEYS[6], ARGV[10])
+	redis.call("ZREM", KEYS[7], ARGV[10])
+end
 return 1`)
 
 // MemberTTL is how long a member looked up by OpenID stays cached in
@@ -92,9 +118,11 @@ const MemberTTL = time.Minute
 func (r *Redis) memberKey(openID string) string { return r.prefix + "member:" + openID }
 func (r *Redis) membersGenKey() string          { return r.prefix + "members:gen" }
 
-// turnKeys are the keys of beginScript and endScript.
+// turnKeys are the keys of beginScript and endScript (which uses the
+// first five).
 func (r *Redis) turnKeys(key, lock, openID string) []string {
-	return []string{r.dedupeKey(key), r.lockKey(lock), r.sessionKey(openID), r.memberKey(openID), r.membersGenKey()}
+	return append([]string{r.dedupeKey(key), r.lockKey(lock), r.sessionKey(openID), r.memberKey(openID), r.membersGenKey()},
+		r.queueKeys(lock)...)
 }
 
 // MembersChanged drops every cached member lookup, on every instance: it
@@ -117,7 +145,8 @@ func (r *Redis) Begin(ctx context.Context, s flows.TurnStart) (flows.TurnBegun, 
 	}
 	token := rand.Text()
 	keys := r.turnKeys(s.Key, s.Lock, s.OpenID)
-	res, err := beginScript.Run(ctx, r.turns, keys, s.ClaimTTL.Milliseconds(), token, s.LockTTL.Milliseconds()).Slice()
+	res, err := beginScript.Run(ctx, r.turns, keys, s.ClaimTTL.Milliseconds(), token, s.LockTTL.Milliseconds(),
+		waiterTTL.Milliseconds(), queueTTL.Milliseconds()).Slice()
 	if err != nil {
 		if ctx.Err() != nil {
 			// ctx ended mid-call: the claim and the lock may have
@@ -281,11 +310,12 @@ func cloneSession(s flows.Session) flows.Session {
 	return s
 }
 
-// undoBegin drops a claim still being handled and the lock token holds.
+// undoBegin drops a claim still being handled and the lock token holds,
+// and takes token out of the lock's queue (endScript).
 func (r *Redis) undoBegin(ctx context.Context, keys []string, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	_ = endScript.Run(ctx, r.c, keys, "", 0, token, "", "", 0, "", "", 0, token).Err()
+	_ = endScript.Run(ctx, r.c, keys, "", 0, token, "", "", 0, "", "", 0, token).Err() // and its place in line
 }
 
 // End keeps the session, the reply and releases the lock in one round

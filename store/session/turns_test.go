@@ -230,7 +230,8 @@ func TestRedisBeginReplayed(t *testing.T) {
 	keys := r.turnKeys("m1", "user:u1", "u1")
 	run := func(token string) []any {
 		t.Helper()
-		res, err := beginScript.Run(ctx, r.c, keys, time.Minute.Milliseconds(), token, time.Minute.Milliseconds()).Slice()
+		res, err := beginScript.Run(ctx, r.c, keys, time.Minute.Milliseconds(), token, time.Minute.Milliseconds(),
+			waiterTTL.Milliseconds(), queueTTL.Milliseconds()).Slice()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +295,7 @@ func TestRedisPipelinedTurns(t *testing.T) {
 						}
 						if !b.Locked {
 							// Lock busy: give the claim back and try again.
-							if err := r.End(t.Context(), flows.TurnFinish{Key: key, Abandon: true, Lock: "user:" + openID, OpenID: openID}); err != nil {
+							if err := r.End(t.Context(), flows.TurnFinish{Key: key, Abandon: true, Lock: "user:" + openID, Claim: b.Claim, OpenID: openID}); err != nil {
 								errs <- err
 								return
 							}
@@ -485,4 +486,76 @@ func TestRedisSessionOfAnotherInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSession(t, turn(s1, "m6", flows.SessionKeep, mine), mine)
+}
+
+// TestRedisWaitersInOrder: deliveries of one user that find the lock busy
+// take it in the order Begin saw them, on any instance and whichever asks
+// first (SPEC §3); one queued that never waits (its instance died) holds
+// the others up only until its heartbeat runs out.
+func TestRedisWaitersInOrder(t *testing.T) {
+	t.Parallel()
+	c1, c2 := testenv.Redis(t), testenv.Redis(t)
+	prefix := testenv.RedisPrefix(t, c1)
+	a, b := NewRedis(c1, prefix), NewRedis(c2, prefix)
+	ctx := t.Context()
+	first := mustBegin(t, a, turnStart("m1", "u1"))
+	if !first.Locked {
+		t.Fatalf("first Begin = %+v, want locked", first)
+	}
+	var begun []flows.TurnBegun
+	for i, s := range []*Redis{b, a, b} {
+		bg := mustBegin(t, s, turnStart(fmt.Sprintf("m%d", i+2), "u1"))
+		if !bg.Claimed || bg.Locked {
+			t.Fatalf("Begin m%d = %+v, want claimed and waiting", i+2, bg)
+		}
+		begun = append(begun, bg)
+	}
+	// m3 and m4 ask for their turn before m2 does.
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	wait := func(s *Redis, key string, claim string) {
+		defer wg.Done()
+		release, err := s.WaitTurn(ctx, "user:u1", claim, time.Minute)
+		if err != nil {
+			t.Errorf("WaitTurn %s: %v", key, err)
+			return
+		}
+		mu.Lock()
+		order = append(order, key)
+		mu.Unlock()
+		release()
+	}
+	wg.Add(3)
+	go wait(b, "m4", begun[2].Claim)
+	go wait(a, "m3", begun[1].Claim)
+	time.Sleep(50 * time.Millisecond)
+	go wait(b, "m2", begun[0].Claim)
+	time.Sleep(50 * time.Millisecond)
+	mustEnd(t, a, finishOf(turnStart("m1", "u1"), first, "ok"))
+	wg.Wait()
+	if want := []string{"m2", "m3", "m4"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("the lock went %v, want %v", order, want)
+	}
+
+	// m5 queues and its instance dies; m6, queued behind it, gets the
+	// lock once m5's heartbeat has run out.
+	held := mustBegin(t, a, turnStart("m6-holder", "u1"))
+	dead := mustBegin(t, b, turnStart("m5", "u1"))
+	next := mustBegin(t, a, turnStart("m6", "u1"))
+	if !held.Locked || dead.Locked || next.Locked {
+		t.Fatalf("Begins = %+v, %+v, %+v; want the first locked", held, dead, next)
+	}
+	mustEnd(t, a, finishOf(turnStart("m6-holder", "u1"), held, "ok"))
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, 3*waiterTTL)
+	defer cancel()
+	release, err := a.WaitTurn(wctx, "user:u1", next.Claim, time.Minute)
+	if err != nil {
+		t.Fatalf("behind a dead waiter: %v", err)
+	}
+	release()
+	if d := time.Since(start); d > 2*waiterTTL {
+		t.Errorf("waited %v behind a dead waiter, want about its heartbeat (%v)", d, waiterTTL)
+	}
 }

@@ -50,9 +50,9 @@ local function take()
 	return redis.call("SET", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) or redis.call("GET", KEYS[2]) == ARGV[2]
 end
 local locked
-if redis.call("GET", KEYS[2]) == ARGV[2] then
+if redis.call("EXISTS", wq) == 0 and take() then
 	locked = true
-elseif redis.call("EXISTS", wq) == 0 and take() then
+elseif redis.call("GET", KEYS[2]) == ARGV[2] then
 	locked = true
 elseif queueUp() == wtoken and take() then
 	redis.call("ZREM", wq, wtoken)
@@ -70,9 +70,9 @@ return {2, redis.call("GET", KEYS[3]), redis.call("GET", KEYS[4]), redis.call("G
 // lock token ("" leaves the lock), the session write ("s" save, "d"
 // delete, "" none), the session's JSON, its ttl (ms), the member entry
 // ("" none), the generation it was read under, its ttl (ms), the claim's
-// token ("" for any claim still being handled; given, the delivery also
-// leaves the lock's queue, KEYS 6 and 7, if Begin queued it and it never
-// waited its turn). The entry is kept only
+// token ("" for any claim still being handled; given with no lock token,
+// the delivery also leaves the lock's queue, KEYS 6 and 7, if Begin
+// queued it and it never waited its turn). The entry is kept only
 // while members are still of that generation. The session and the dedupe
 // value are written only while the claim is still the delivery's own: a
 // script run again (a pipeline resent after a dropped connection), when
@@ -103,7 +103,7 @@ end
 if ARGV[7] ~= "" and (redis.call("GET", KEYS[5]) or "0") == ARGV[8] then
 	redis.call("SET", KEYS[4], ARGV[8] .. "|" .. ARGV[7], "PX", ARGV[9])
 end
-if ARGV[10] ~= "" then
+if ARGV[10] ~= "" and ARGV[3] == "" then
 	redis.call("ZREM", KEYS[6], ARGV[10])
 	redis.call("ZREM", KEYS[7], ARGV[10])
 end

@@ -80,8 +80,8 @@ func handleTasks(ctx context.Context, st Stores, env *Env) ([]string, error) {
 // to sign the month off.
 const signOffDays = 7
 
-// signOffTasks: for leaders in the last week of the month, the sign-off,
-// once 签发 is built.
+// signOffTasks: for leaders, last month's sign-off while it is unsigned
+// (签发上月), and this month's in its last week, once 签发 is built.
 func signOffTasks(ctx context.Context, st Stores, env *Env) ([]string, error) {
 	if env.Member.Role != RoleLeader || !flowBuilt(FlowSignOff) || st.SignOffs == nil {
 		return nil, nil

@@ -98,7 +98,8 @@ return 0`)
 
 // Redis is a Store in Redis, shared by every instance that uses the same
 // Redis and prefix. Keys: prefix+"session:"+openID (JSON, kept for TTL),
-// prefix+"dedupe:"+key, prefix+"lock:"+name.
+// prefix+"dedupe:"+key, prefix+"lock:"+name, and the lock's waiters
+// under the lock's key with ":q", ":hb" and ":n" (queueKeys).
 type Redis struct {
 	c        *redis.Client
 	turns    redis.Scripter // Begin and End go through it
@@ -128,6 +129,8 @@ func (r *Redis) TurnsThrough(s redis.Scripter) *Redis {
 }
 
 func (r *Redis) sessionKey(openID string) string { return r.prefix + "session:" + openID }
+func (r *Redis) dedupeKey(key string) string     { return r.prefix + "dedupe:" + key }
+func (r *Redis) lockKey(name string) string      { return r.prefix + "lock:" + name }
 
 // queueKeys are the waiters' queue, heartbeats and ticket counter of the
 // lock named name (queueLockScript).
@@ -135,8 +138,6 @@ func (r *Redis) queueKeys(name string) []string {
 	k := r.lockKey(name)
 	return []string{k + ":q", k + ":hb", k + ":n"}
 }
-func (r *Redis) dedupeKey(key string) string { return r.prefix + "dedupe:" + key }
-func (r *Redis) lockKey(name string) string  { return r.prefix + "lock:" + name }
 
 // Load returns the user's session; a zero Session when there is none.
 func (r *Redis) Load(ctx context.Context, openID string) (flows.Session, error) {

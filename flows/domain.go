@@ -28,6 +28,10 @@ var (
 	// request (FormDigest differs): a client reusing a key. Nothing is
 	// created.
 	ErrFormKeyReused = errors.New("form key used with another request")
+	// ErrBusy means the store waited as long as it may for others' work
+	// (closing a month waits for the saves in progress): nothing was
+	// changed, and the same request can be sent again.
+	ErrBusy = errors.New("busy: try again")
 )
 
 // FormKeyOf is the FormKey a create stores for the key a form or request

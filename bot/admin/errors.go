@@ -41,6 +41,8 @@ type Responder struct {
 	// NotFound, Conflict and Internal are the messages of
 	// flows.ErrNotFound, flows.ErrConflict and any other error.
 	NotFound, Conflict, Internal string
+	// Busy is the message of flows.ErrBusy.
+	Busy string
 	// NeedsNote is the status of a report status change that needs a
 	// note (the API's 400, the console's 422).
 	NeedsNote int
@@ -61,6 +63,7 @@ type Responder struct {
 //   - *flows.ClosedMonthError: 409, saying the month is closed;
 //   - *flows.FrozenMonthError: 409, saying what a closed month refuses;
 //   - flows.ErrNotFound: 404; flows.ErrConflict: 409;
+//   - flows.ErrBusy: 503, the Busy message;
 //   - anything else: 500, the Internal message.
 func (r Responder) Answer(err error) (status int, msg string) {
 	var own *Error
@@ -85,6 +88,8 @@ func (r Responder) Answer(err error) (status int, msg string) {
 		return http.StatusNotFound, r.NotFound
 	case errors.Is(err, flows.ErrConflict):
 		return http.StatusConflict, r.Conflict
+	case errors.Is(err, flows.ErrBusy):
+		return http.StatusServiceUnavailable, r.Busy
 	}
 	return http.StatusInternalServerError, r.Internal
 }
@@ -113,6 +118,7 @@ func responder(log *slog.Logger) Responder {
 	return Responder{
 		Forbidden: forbiddenMessage,
 		NotFound:  "not found", Conflict: "conflict", Internal: "internal error",
+		Busy:      "busy: nothing was changed, try again in a moment",
 		NeedsNote: http.StatusBadRequest,
 		Write:     abort, Log: log, Name: "admin api",
 	}

@@ -33,6 +33,7 @@ func TestAnswer(t *testing.T) {
 		{"not found", wrapped(flows.ErrNotFound), http.StatusNotFound, "not found"},
 		{"NotFound of another error", NotFound(wrapped(errors.New("connection reset")), "no such member"), http.StatusInternalServerError, "internal error"},
 		{"conflict", wrapped(flows.ErrConflict), http.StatusConflict, "conflict"},
+		{"busy", wrapped(flows.ErrBusy), http.StatusServiceUnavailable, "busy: nothing was changed, try again in a moment"},
 		{"forbidden unit", flows.Admin{Role: flows.AdminUnit}.Forbidden(flows.ResourceUnit), http.StatusForbidden, "not your unit"},
 		{"forbidden report", flows.Admin{Role: flows.AdminUnit, UnitID: 1, Unit: "市城管局"}.Forbidden(flows.ResourceReport), http.StatusForbidden, "not your unit"},
 		{"forbidden notice", flows.Admin{}.Forbidden(flows.ResourceNotice), http.StatusForbidden, "not a notice to your unit"},

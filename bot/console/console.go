@@ -156,6 +156,7 @@ func New(cfg Config) *Console {
 	c.out = admin.Responder{
 		Forbidden: forbiddenMessage,
 		NotFound:  "没有找到要查看的内容。", Conflict: "与已有数据冲突，请刷新页面后重试。", Internal: "服务器出错了，请稍后再试。",
+		Busy:      "正在保存的记录较多，这次没有完成，也没有改动任何数据，请稍后再试。",
 		NeedsNote: http.StatusUnprocessableEntity,
 		Write:     c.errorPage, Log: cfg.Log, Name: "console",
 	}

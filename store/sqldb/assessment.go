@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"gridbot/flows"
 )
 
@@ -143,6 +145,12 @@ ORDER BY g.id, x.unit_id`
 // ranked by flows.Assess. Every unit and grid appears, with zeros when it
 // has nothing.
 func (db *DB) liveAssessment(ctx context.Context, m flows.Month, loc *time.Location) (flows.Assessment, error) {
+	return db.assessIn(ctx, db.db, m, loc)
+}
+
+// assessIn is liveAssessment read through q: CloseMonth's transaction,
+// so the figures it freezes are those of the records its lock let in.
+func (db *DB) assessIn(ctx context.Context, q sqlx.QueryerContext, m flows.Month, loc *time.Location) (flows.Assessment, error) {
 	if m.Year < 1 || m.Year > 9999 || m.Month < time.January || m.Month > time.December {
 		return flows.Assessment{}, fmt.Errorf("store: assessment: bad month %d-%d", m.Year, m.Month)
 	}
@@ -162,7 +170,7 @@ func (db *DB) liveAssessment(ctx context.Context, m flows.Month, loc *time.Locat
 		Reports              int    `db:"reports"`
 		OnTime               int    `db:"on_time"`
 	}
-	err := db.db.SelectContext(ctx, &rows, db.q(assessmentUnits), assessmentArgs(m, loc)...)
+	err := sqlx.SelectContext(ctx, q, &rows, db.q(assessmentUnits), assessmentArgs(m, loc)...)
 	if err != nil {
 		return flows.Assessment{}, wrap("assessment", err)
 	}
@@ -182,7 +190,7 @@ func (db *DB) liveAssessment(ctx context.Context, m flows.Month, loc *time.Locat
 		Grid   string `db:"name"`
 		UnitID *int64 `db:"unit_id"`
 	}
-	if err := db.db.SelectContext(ctx, &links, db.q(assessmentGrids)); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &links, db.q(assessmentGrids)); err != nil {
 		return flows.Assessment{}, wrap("assessment grids", err)
 	}
 	var grids []flows.GridUnits

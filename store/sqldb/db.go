@@ -282,6 +282,15 @@ func (db *DB) forUpdate() string {
 	return ""
 }
 
+// forShare is forUpdate's shared lock: FOR SHARE on PostgreSQL, nothing
+// on SQLite.
+func (db *DB) forShare() string {
+	if db.dialect == DialectPostgres {
+		return " FOR SHARE"
+	}
+	return ""
+}
+
 // stamp is the current time as stored: UTC, microseconds (PostgreSQL's
 // precision, so both dialects read back the same value).
 func (db *DB) stamp() dbTime {
@@ -319,6 +328,13 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("store: %s: %w: %w", op, flows.ErrConflict, err)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// isLockTimeout reports whether err is PostgreSQL's lock_timeout
+// (lock_not_available).
+func isLockTimeout(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "55P03"
 }
 
 // isUniqueViolation reports whether err is a unique or primary key violation.

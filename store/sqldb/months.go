@@ -58,27 +58,66 @@ func frozenBefore00034(a *flows.Assessment) {
 // is now (the on-time deadline in loc) is kept and shown from then on,
 // and records dated in it are refused (a *flows.ClosedMonthError) until
 // ReopenMonth. flows.ErrConflict when it is closed already.
+//
+// The figures are read in the transaction that closes the month, behind
+// a lock every save takes with its check (refuseClosed): a save that
+// found the month open commits before they are read, and one that comes
+// after finds it closed. So no record is refused by the close and
+// missing from its figures at once. On PostgreSQL the lock is
+// closeLockQuery's, waited for at most closeLockWait; on SQLite the one
+// connection and BEGIN IMMEDIATE already keep every other write out.
 func (db *DB) CloseMonth(ctx context.Context, m flows.Month, loc *time.Location, by string) (flows.MonthClose, error) {
-	a, err := db.liveAssessment(ctx, m, loc)
-	if err != nil {
-		return flows.MonthClose{}, err
-	}
-	frozen, err := json.Marshal(a)
-	if err != nil {
-		return flows.MonthClose{}, fmt.Errorf("store: close month: %w", err)
-	}
 	at := db.stamp()
-	err = db.withTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		if db.dialect == DialectPostgres {
+			if _, err := tx.ExecContext(ctx, closeLockQuery); err != nil {
+				return err
+			}
+		}
+		if closed, err := db.monthClosed(ctx, tx, m); err != nil || closed {
+			return errors.Join(err, errAlreadyClosed(closed))
+		}
+		a, err := db.assessIn(ctx, tx, m, loc)
+		if err != nil {
+			return err
+		}
+		frozen, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
 		const insert = `INSERT INTO month_closes (month, closed_by, closed_at, assessment) VALUES (?, ?, ?, ?)`
 		if _, err := tx.ExecContext(ctx, db.q(insert), m.String(), by, at, string(frozen)); err != nil {
 			return err
 		}
 		return db.monthEvent(ctx, tx, m, "close", by, at)
 	})
+	if isLockTimeout(err) {
+		return flows.MonthClose{}, fmt.Errorf("store: close month %s: %w", m, flows.ErrBusy)
+	}
 	if err != nil {
 		return flows.MonthClose{}, wrap("close month", err)
 	}
 	return flows.MonthClose{Month: m, By: by, At: at.Time}, nil
+}
+
+// closeLockWait bounds CloseMonth's wait for the saves in progress (and
+// so the saves that wait behind it): past it the close fails, to be
+// tried again, rather than hold the webhook's saves past their reply.
+const closeLockWait = "2s"
+
+// closeLockQuery takes PostgreSQL's EXCLUSIVE lock on month_closes for
+// CloseMonth: it waits for every transaction that checked a month open
+// (monthClosed's FOR SHARE holds a ROW SHARE lock on the table to its
+// end) and holds off new checks until the close commits. Plain reads of
+// month_closes (the pages, the assessment) do not wait.
+const closeLockQuery = `SET LOCAL lock_timeout = '` + closeLockWait + `'; LOCK TABLE month_closes IN EXCLUSIVE MODE`
+
+// errAlreadyClosed is flows.ErrConflict when closed, nil otherwise.
+func errAlreadyClosed(closed bool) error {
+	if closed {
+		return flows.ErrConflict
+	}
+	return nil
 }
 
 // ReopenMonth reopens closed month m for by: its figures are computed
@@ -154,11 +193,17 @@ func (db *DB) refuseClosed(ctx context.Context, tx *sqlx.Tx, day flows.Date) err
 	return nil
 }
 
-// monthClosed reports whether the office closed month m.
+// monthClosed reports whether the office closed month m. In a
+// transaction on PostgreSQL the read locks (FOR SHARE), so CloseMonth
+// waits for the transaction to end before it reads its figures.
 func (db *DB) monthClosed(ctx context.Context, q sqlx.QueryerContext, m flows.Month) (bool, error) {
-	var n int
-	if err := sqlx.GetContext(ctx, q, &n, db.q(`SELECT COUNT(*) FROM month_closes WHERE month = ?`), m.String()); err != nil {
+	query := `SELECT month FROM month_closes WHERE month = ?`
+	if _, inTx := q.(*sqlx.Tx); inTx {
+		query += db.forShare()
+	}
+	var months []string
+	if err := sqlx.SelectContext(ctx, q, &months, db.q(query), m.String()); err != nil {
 		return false, err
 	}
-	return n > 0, nil
+	return len(months) > 0, nil
 }

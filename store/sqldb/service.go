@@ -176,9 +176,11 @@ func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) e
 // time range, photos or pairing, in one statement without a transaction
 // (insertServiceRecordAlone): the member's unit and grid where the record
 // has none, and no row when the month is closed, the draft saved before,
-// the day's records would pass flows.MaxDayMinutes or the member unknown. cast gives each parameter its column's type
-// (PostgreSQL does not infer it through a SELECT; SQLite needs none).
-func insertAloneQuery(cast func(string) string) string {
+// the day's records would pass flows.MaxDayMinutes or the member unknown.
+// cast gives each parameter its column's type (PostgreSQL does not infer
+// it through a SELECT; SQLite needs none); forShare locks the month's
+// check as monthClosed does in a transaction, for CloseMonth.
+func insertAloneQuery(cast func(string) string, forShare string) string {
 	return `
 INSERT INTO service_records (member_id, unit_id, grid_id, service_date, start_min, end_min,
     minutes, category, place, latitude, longitude, content, activity_id, created_at, draft_key,
@@ -188,7 +190,7 @@ SELECT m.id, COALESCE(?` + cast("bigint") + `, m.unit_id), COALESCE(?` + cast("b
     ?` + cast("text") + `, ?` + cast("bigint") + `, ?` + cast("timestamptz") + `, ?` + cast("text") + `, ?` + cast("text") + `, ?` + cast("text") + `, NULL
 FROM members m
 WHERE m.id = ?
-  AND NOT EXISTS (SELECT 1 FROM month_closes WHERE month = ?` + cast("text") + `)
+  AND NOT EXISTS (SELECT 1 FROM month_closes WHERE month = ?` + cast("text") + forShare + `)
   AND NOT EXISTS (SELECT 1 FROM service_records d WHERE d.draft_key = ?` + cast("text") + `)
   AND (SELECT COALESCE(SUM(s.minutes), 0) FROM service_records s
        WHERE s.member_id = m.id AND s.service_date = ?` + cast("date") + ` AND s.status <> 'rejected') + ?` + cast("integer") + ` <= ?` + cast("integer") + `
@@ -197,8 +199,8 @@ RETURNING id, unit_id, grid_id`
 
 // insertAlone is insertAloneQuery in each dialect, built once.
 var insertAlone = map[string]string{
-	DialectPostgres: insertAloneQuery(func(t string) string { return "::" + t }),
-	DialectSQLite:   insertAloneQuery(func(string) string { return "" }),
+	DialectPostgres: insertAloneQuery(func(t string) string { return "::" + t }, " FOR SHARE"),
+	DialectSQLite:   insertAloneQuery(func(string) string { return "" }, ""),
 }
 
 // aloneInsert is a record as insertAloneQuery saves it: its parameters,

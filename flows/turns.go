@@ -107,6 +107,19 @@ type TurnWaiter interface {
 	WaitTurn(ctx context.Context, lock, claim string, ttl time.Duration) (release func(), err error)
 }
 
+// TurnKeeper is a TurnStore whose claims and locks are taken for a short
+// time and kept while their delivery is handled, so that those of an
+// instance that died lapse within seconds and a retry of the message,
+// on another instance, handles it (SPEC §3: nothing a user sent is
+// lost). Keep extends the delivery's claim while it is still claim (the
+// token TurnBegun.Claim names), and the user's lock while that token
+// holds it (Begin and WaitTurn take it under the claim's token), to ttl
+// from now; false when the claim is no longer the delivery's.
+// store/session's Redis implements it.
+type TurnKeeper interface {
+	Keep(ctx context.Context, key, lock, claim string, ttl time.Duration) (bool, error)
+}
+
 // Turn answers one input of one user whose session is loaded, without
 // loading or saving it: it returns the reply ("" for none), the state
 // after the turn and what to do with the stored session. A turn that

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
+	"time"
 
 	"gridbot/bot/wechat"
 	"gridbot/flows"
@@ -36,9 +38,9 @@ func (h *Handler) turns() (flows.TurnStore, TurnEngine, bool) {
 // when Begin could not take it, steps the engine and ends the delivery
 // with one End (the session, the reply kept for retries, the lock). A
 // failed handling abandons the claim and keeps the session as it was.
-func (h *Handler) turn(ctx context.Context, ts flows.TurnStore, e TurnEngine, key, openID string, in flows.Input, b flows.TurnBegun) string {
+func (h *Handler) turn(ctx context.Context, ts flows.TurnStore, e TurnEngine, key, openID string, in flows.Input, b flows.TurnBegun, lockTTL time.Duration) string {
 	fin := flows.TurnFinish{Key: key, ReplyTTL: replyTTL, Lock: userLock(openID), Token: b.Token, Claim: b.Claim, OpenID: openID}
-	text, err := h.step(ctx, ts, e, &fin, openID, in, b)
+	text, err := h.step(ctx, ts, e, &fin, openID, in, b, lockTTL)
 	if err == nil {
 		return text
 	}
@@ -52,7 +54,7 @@ func (h *Handler) turn(ctx context.Context, ts flows.TurnStore, e TurnEngine, ke
 
 // step runs the engine's turn under the user's lock and ends the
 // delivery with its outcome; on error nothing of the turn is kept.
-func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fin *flows.TurnFinish, openID string, in flows.Input, b flows.TurnBegun) (string, error) {
+func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fin *flows.TurnFinish, openID string, in flows.Input, b flows.TurnBegun, lockTTL time.Duration) (string, error) {
 	st := flows.TurnState{Session: b.Session, Member: b.Member}
 	if !b.Locked {
 		// Another message of the user is being handled: wait for it, and
@@ -61,9 +63,9 @@ func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fi
 		var release func()
 		var err error
 		if w, ok := ts.(flows.TurnWaiter); ok && b.Claim != "" {
-			release, err = w.WaitTurn(ctx, fin.Lock, b.Claim, userLockTTL)
+			release, err = w.WaitTurn(ctx, fin.Lock, b.Claim, lockTTL)
 		} else {
-			release, err = h.Coordinator.Lock(ctx, fin.Lock, userLockTTL)
+			release, err = h.Coordinator.Lock(ctx, fin.Lock, lockTTL)
 		}
 		if err != nil {
 			return "", fmt.Errorf("lock user: %w", err)
@@ -85,6 +87,93 @@ func (h *Handler) step(ctx context.Context, ts flows.TurnStore, e TurnEngine, fi
 		return "", fmt.Errorf("end: %w", err)
 	}
 	return text, nil
+}
+
+// hold is how long a delivery's claim and its user's lock are taken for,
+// and the store that keeps them while the delivery is handled (nil: none
+// does, and they are taken for long enough).
+type hold struct {
+	claim, lock time.Duration
+	keeper      flows.TurnKeeper
+	every       time.Duration
+}
+
+// holdOf is the hold of deliveries on ts: keptTTL, kept every quarter of
+// it, on a flows.TurnKeeper; claimTTL and userLockTTL otherwise.
+func (h *Handler) holdOf(ts flows.TurnStore) hold {
+	k, ok := ts.(flows.TurnKeeper)
+	if !ok {
+		return hold{claim: claimTTL, lock: userLockTTL}
+	}
+	ttl := keptTTL
+	if h.KeptTTL > 0 {
+		ttl = h.KeptTTL
+	}
+	return hold{claim: ttl, lock: ttl, keeper: k, every: ttl / 4}
+}
+
+// keep keeps the delivery's claim and the user's lock (flows.TurnKeeper)
+// every hold.every until the returned stop is called: a timer, which
+// does nothing for a delivery handled sooner, as nearly all are. A keep
+// that finds the claim gone (lapsed while Redis was out of reach, say) is
+// logged and ends the keeping; the delivery's End then keeps neither its
+// session nor its reply (TurnFinish.Claim). A keep still running when
+// stop is called is harmless: after End the claim holds the reply and
+// the lock is released, so it extends neither.
+func (h *Handler) keep(ctx context.Context, hd hold, key, lock, claim string) (stop func()) {
+	if hd.keeper == nil || claim == "" {
+		return func() {}
+	}
+	var mu sync.Mutex
+	stopped := false
+	var timer *time.Timer
+	mu.Lock() // the callback reads timer under mu
+	defer mu.Unlock()
+	timer = time.AfterFunc(hd.every, func() {
+		kctx, cancel := context.WithTimeout(ctx, hd.every)
+		kept, err := hd.keeper.Keep(kctx, key, lock, claim, hd.claim)
+		cancel()
+		switch {
+		case err != nil:
+			h.Log.Error("webhook: keep claim", slog.Any("error", err))
+		case !kept:
+			h.Log.Warn("webhook: claim lapsed while handled: another request may handle the message too")
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			timer.Reset(hd.every)
+		}
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		timer.Stop()
+	}
+}
+
+// awaitTurn waits, until deadline, for the delivery another request is
+// handling: it polls Begin, which returns the reply once that request
+// kept it (Done), or claims the delivery for this request when that
+// request's claim lapsed or was given up (Claimed), so a message whose
+// handling died with its instance is handled by the retry. The zero
+// TurnBegun when neither came in time (the other request, still alive,
+// pushes its reply when it is late).
+func (h *Handler) awaitTurn(ctx context.Context, ts flows.TurnStore, start flows.TurnStart, deadline time.Time) flows.TurnBegun {
+	wait := 5 * time.Millisecond
+	for {
+		if time.Now().Add(wait).After(deadline) || ctx.Err() != nil {
+			return flows.TurnBegun{}
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 100*time.Millisecond)
+		b, err := ts.Begin(ctx, start)
+		if err == nil && (b.Claimed || b.Done) {
+			return b
+		}
+	}
 }
 
 // turnOf is e.Turn with a panic in it turned into an error: the delivery

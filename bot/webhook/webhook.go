@@ -34,6 +34,12 @@ const MaxBody = 1 << 20
 // Timing of the webhook. WeChat gives up after 5 s and retries 3 times in
 // about 15 s; a claim outlives the handling of a live instance, and a
 // retry after a crashed instance's claim expired handles the message anew.
+// On a store that keeps claims (flows.TurnKeeper) they and the user's
+// lock are taken for keptTTL and kept every keptTTL/4 while the delivery
+// is handled: an instance that dies mid-message lets go of both within
+// keptTTL, before WeChat's next retry gives up, and the retry waiting for
+// the reply takes the delivery over (awaitTurn). Elsewhere (one process,
+// which dies whole) they are taken for claimTTL and userLockTTL.
 const (
 	replyBudget   = 4500 * time.Millisecond
 	handleTimeout = 10 * time.Second
@@ -41,6 +47,7 @@ const (
 	claimTTL      = 12 * time.Second
 	replyTTL      = 10 * time.Minute
 	userLockTTL   = 15 * time.Second
+	keptTTL       = 4 * time.Second
 )
 
 // MaxSkew is how far a request's signed timestamp may be from the server's
@@ -98,6 +105,8 @@ type Handler struct {
 	Log             *slog.Logger
 	// Budget overrides how long a request waits for its reply (tests).
 	Budget time.Duration
+	// KeptTTL overrides keptTTL (tests).
+	KeptTTL time.Duration
 	// Now is the clock signed timestamps are checked against; nil is
 	// time.Now.
 	Now func() time.Time
@@ -336,19 +345,29 @@ func (h *Handler) answer(ctx context.Context, msg *message.MixMessage) (reply st
 	// run handles the claimed delivery and returns the reply to give.
 	var run func(ctx context.Context) string
 	if turns, engine, ok := h.turns(); ok {
-		b, err := turns.Begin(cctx, flows.TurnStart{Key: key, ClaimTTL: claimTTL, Lock: userLock(openID), LockTTL: userLockTTL, OpenID: openID})
+		hold := h.holdOf(turns)
+		start := flows.TurnStart{Key: key, ClaimTTL: hold.claim, Lock: userLock(openID), LockTTL: hold.lock, OpenID: openID}
+		b, err := turns.Begin(cctx, start)
 		if err != nil {
 			h.Log.Error("webhook: claim", slog.Any("error", err), slog.String("user", wechat.UserHash(openID)))
 			return busyText, nil, "error"
 		}
+		if !b.Claimed && !b.Done {
+			// Another request handles the delivery: wait for its reply,
+			// or for its claim to lapse (its instance died) and take it.
+			b = h.awaitTurn(cctx, turns, start, deadline)
+			if b.Claimed {
+				h.Log.Warn("webhook: took over a delivery whose handling stopped", slog.String("user", wechat.UserHash(openID)))
+			}
+		}
 		if !b.Claimed {
 			h.Metrics.dedupeHits.Inc()
-			if b.Done {
-				return passivePart(b.Reply), nil, "duplicate"
-			}
-			return passivePart(h.waitResult(cctx, key, deadline)), nil, "duplicate"
+			return passivePart(b.Reply), nil, "duplicate"
 		}
-		run = func(ctx context.Context) string { return h.turn(ctx, turns, engine, key, openID, in, b) }
+		run = func(ctx context.Context) string {
+			defer h.keep(ctx, hold, key, start.Lock, b.Claim)()
+			return h.turn(ctx, turns, engine, key, openID, in, b, hold.lock)
+		}
 	} else {
 		claimed, err := h.Coordinator.Claim(cctx, key, claimTTL)
 		if err != nil {

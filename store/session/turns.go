@@ -21,6 +21,7 @@ import (
 var (
 	_ flows.TurnStore  = (*Redis)(nil)
 	_ flows.TurnWaiter = (*Redis)(nil)
+	_ flows.TurnKeeper = (*Redis)(nil)
 	_ flows.TurnStore  = (*Memory)(nil)
 )
 
@@ -108,6 +109,37 @@ if ARGV[10] ~= "" and ARGV[3] == "" then
 	redis.call("ZREM", KEYS[7], ARGV[10])
 end
 return 1`)
+
+// keepScript extends a delivery's claim and its user's lock. KEYS:
+// dedupe, lock; ARGV: the claim's token, the ttl (ms). The claim is
+// extended while it is still the token's, the lock while the token holds
+// it; it returns 1 when the claim was the token's.
+var keepScript = redis.NewScript(`
+local kept = 0
+if redis.call("GET", KEYS[1]) == "` + claimed + `" .. ARGV[1] then
+	redis.call("PEXPIRE", KEYS[1], ARGV[2])
+	kept = 1
+end
+if redis.call("GET", KEYS[2]) == ARGV[1] then
+	redis.call("PEXPIRE", KEYS[2], ARGV[2])
+end
+return kept`)
+
+// Keep extends the delivery's claim and the user's lock; see
+// flows.TurnKeeper.
+func (r *Redis) Keep(ctx context.Context, key, lock, claim string, ttl time.Duration) (bool, error) {
+	if err := checkTTL("keep", ttl); err != nil {
+		return false, err
+	}
+	if claim == "" {
+		return false, errors.New("store: session: keep: no claim")
+	}
+	kept, err := keepScript.Run(ctx, r.c, []string{r.dedupeKey(key), r.lockKey(lock)}, claim, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: session: keep: %w", err)
+	}
+	return kept == 1, nil
+}
 
 // MemberTTL is how long a member looked up by OpenID stays cached in
 // Redis. Every change of members through the store drops the cache at

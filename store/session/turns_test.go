@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -557,5 +558,54 @@ func TestRedisWaitersInOrder(t *testing.T) {
 	release()
 	if d := time.Since(start); d > 2*waiterTTL {
 		t.Errorf("waited %v behind a dead waiter, want about its heartbeat (%v)", d, waiterTTL)
+	}
+}
+
+// TestRedisKeep: Keep extends a delivery's claim and the user's lock
+// while they are the claim's, and nothing of another claim, of a
+// delivery already ended or of a lock the next message holds.
+func TestRedisKeep(t *testing.T) {
+	t.Parallel()
+	r := newTestRedis(t)
+	ctx := t.Context()
+	short := 500 * time.Millisecond
+	start := flows.TurnStart{Key: "mk1", ClaimTTL: short, Lock: "user:k1", LockTTL: short, OpenID: "k1"}
+	b, err := r.Begin(ctx, start)
+	if err != nil || !b.Claimed || !b.Locked {
+		t.Fatalf("Begin = %+v, %v", b, err)
+	}
+	ttls := func() (claim, lock time.Duration) {
+		t.Helper()
+		claim, err1 := r.c.PTTL(ctx, r.dedupeKey("mk1")).Result()
+		lock, err2 := r.c.PTTL(ctx, r.lockKey("user:k1")).Result()
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		return claim, lock
+	}
+	if kept, err := r.Keep(ctx, "mk1", "user:k1", b.Claim, time.Minute); err != nil || !kept {
+		t.Fatalf("Keep = %v, %v; want kept", kept, err)
+	}
+	if claim, lock := ttls(); claim < 50*time.Second || lock < 50*time.Second {
+		t.Errorf("after Keep: claim ttl %v, lock ttl %v; want about a minute", claim, lock)
+	}
+	if kept, err := r.Keep(ctx, "mk1", "user:k1", "another", 2*time.Minute); err != nil || kept {
+		t.Errorf("Keep of another claim = %v, %v; want not kept", kept, err)
+	}
+	if claim, lock := ttls(); claim > time.Minute || lock > time.Minute {
+		t.Errorf("another claim's Keep extended: claim ttl %v, lock ttl %v", claim, lock)
+	}
+	if err := r.End(ctx, flows.TurnFinish{Key: "mk1", Reply: "ok", ReplyTTL: time.Second, Lock: "user:k1", Token: b.Token, Claim: b.Claim, OpenID: "k1"}); err != nil {
+		t.Fatal(err)
+	}
+	next, err := r.Begin(ctx, flows.TurnStart{Key: "mk2", ClaimTTL: short, Lock: "user:k1", LockTTL: short, OpenID: "k1"})
+	if err != nil || !next.Locked {
+		t.Fatalf("the next message's Begin = %+v, %v", next, err)
+	}
+	if kept, err := r.Keep(ctx, "mk1", "user:k1", b.Claim, time.Minute); err != nil || kept {
+		t.Errorf("Keep after End = %v, %v; want not kept", kept, err)
+	}
+	if claim, lock := ttls(); claim > time.Second || lock > short {
+		t.Errorf("Keep after End extended: reply ttl %v, the next message's lock ttl %v", claim, lock)
 	}
 }

@@ -394,7 +394,7 @@ func checkInFlow() *Flow {
 						}
 						return reject("签到码已连续输错%d次，暂不能用签到码签到，请发送您的位置签到，或找现场负责人协助。", MaxCodeGuesses)
 					}
-					if s != p.CheckinCode {
+					if parse.Normalize(s) != p.CheckinCode { // ０４２７ from a Chinese keyboard is 0427
 						if env.guesses != nil {
 							env.guesses.Fail(key)
 						}

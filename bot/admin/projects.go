@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gridbot/flows"
+	"gridbot/flows/parse"
 )
 
 // projectRequest is the body of POST /projects (SPEC §10).
@@ -117,15 +118,6 @@ func (a *API) signupJSON(s flows.Signup) signupJSON {
 	return out
 }
 
-// parseClock reads HH:MM as minutes since midnight; 24:00 is the end of the day.
-func parseClock(s string) (int, bool) {
-	t, err := time.Parse("15:04", s)
-	if err == nil && len(s) == len("15:04") {
-		return t.Hour()*60 + t.Minute(), true
-	}
-	return 0, s == "24:00"
-}
-
 // ProjectFromRequest turns a request into a project to create, or a 400.
 func (a *API) projectFromRequest(req projectRequest, by string) (flows.Project, error) {
 	p := flows.Project{
@@ -139,10 +131,10 @@ func (a *API) projectFromRequest(req projectRequest, by string) (flows.Project, 
 		return p, BadRequest("date must be YYYY-MM-DD")
 	}
 	var ok1, ok2 bool
-	p.StartMin, ok1 = parseClock(strings.TrimSpace(req.Start))
-	p.EndMin, ok2 = parseClock(strings.TrimSpace(req.End))
+	p.StartMin, ok1 = parse.FormClock(strings.TrimSpace(req.Start), false)
+	p.EndMin, ok2 = parse.FormClock(strings.TrimSpace(req.End), true)
 	if !ok1 || !ok2 {
-		return p, BadRequest("start and end must be HH:MM")
+		return p, BadRequest("start and end must be HH:MM, 00:00 to 23:59 (an end may be 24:00)")
 	}
 	switch {
 	case (req.Latitude == nil) != (req.Longitude == nil):

@@ -11,6 +11,7 @@ import (
 
 	"gridbot/bot/admin"
 	"gridbot/flows"
+	"gridbot/flows/parse"
 )
 
 // The project pages (SPEC §10): the month's projects, the form that
@@ -95,12 +96,12 @@ func (c *Console) parseProject(d *projectFormData) (flows.Project, string) {
 	if p.Date, err = flows.ParseISODate(d.Date); err != nil {
 		return p, "请填写日期，例如 2024-11-20。"
 	}
-	start, err1 := time.Parse("15:04", d.Start)
-	end, err2 := time.Parse("15:04", d.End)
-	if err1 != nil || err2 != nil {
-		return p, "开始和结束时间应为 时:分，例如 09:00。"
+	var ok1, ok2 bool
+	p.StartMin, ok1 = parse.FormClock(strings.TrimSpace(d.Start), false)
+	p.EndMin, ok2 = parse.FormClock(strings.TrimSpace(d.End), true)
+	if !ok1 || !ok2 {
+		return p, "开始和结束时间应为 时:分，00:00 到 23:59（结束可为 24:00），例如 09:00。"
 	}
-	p.StartMin, p.EndMin = start.Hour()*60+start.Minute(), end.Hour()*60+end.Minute()
 	if d.Latitude != "" || d.Longitude != "" {
 		lat, err1 := strconv.ParseFloat(d.Latitude, 64)
 		lng, err2 := strconv.ParseFloat(d.Longitude, 64)

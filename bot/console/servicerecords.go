@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"gridbot/bot/admin"
 	"gridbot/bot/workbook"
 	"gridbot/flows"
+	"gridbot/flows/parse"
 )
 
 // The service records page (issue 17): a month's records filtered by unit,
@@ -185,12 +185,12 @@ func (c *Console) correctRecord(ctx *gin.Context) error {
 		Category: d.Category, Place: d.Place, By: "管理员 " + adminOf(ctx).Username}
 	switch {
 	case d.Start != "" || d.End != "":
-		start, err1 := time.Parse("15:04", d.Start)
-		end, err2 := time.Parse("15:04", d.End)
-		if err1 != nil || err2 != nil {
-			return again("时间请写成 时:分，开始和结束都要填，例如 09:00 和 11:30；只改时长时请把两项都清空。")
+		var ok1, ok2 bool
+		corr.StartMin, ok1 = parse.FormClock(strings.TrimSpace(d.Start), false)
+		corr.EndMin, ok2 = parse.FormClock(strings.TrimSpace(d.End), true)
+		if !ok1 || !ok2 {
+			return again("时间请写成 时:分，开始和结束都要填，例如 09:00 和 11:30（结束可为 24:00）；只改时长时请把两项都清空。")
 		}
-		corr.StartMin, corr.EndMin = start.Hour()*60+start.Minute(), end.Hour()*60+end.Minute()
 		corr.Minutes = corr.EndMin - corr.StartMin
 	default:
 		h, err := strconv.ParseFloat(d.Hours, 64)

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -257,4 +258,23 @@ func hoursToMinutes(whole, frac string) (int, bool) {
 		den *= 10
 	}
 	return h*60 + (f*120+den)/(2*den), true
+}
+
+// FormClock reads a form's or request's H:MM or HH:MM ("9:00", "09:00")
+// as minutes since midnight. 24:00, the end of the day, is taken only as
+// an end (end true): a start of 24:00 would be the next day's 00:00.
+func FormClock(s string, end bool) (int, bool) {
+	h, m, ok := strings.Cut(s, ":")
+	if !ok || len(h) < 1 || len(h) > 2 || len(m) != 2 || !allDigits(h) || !allDigits(m) {
+		return 0, false
+	}
+	hour, _ := strconv.Atoi(h)
+	minute, _ := strconv.Atoi(m)
+	switch {
+	case hour == 24 && minute == 0:
+		return 24 * 60, end
+	case hour > 23 || minute > 59:
+		return 0, false
+	}
+	return hour*60 + minute, true
 }

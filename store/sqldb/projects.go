@@ -311,6 +311,16 @@ func (db *DB) CancelProject(ctx context.Context, code, by string) (flows.Project
 			}
 			return &flows.ProjectError{Msg: fmt.Sprintf("项目 %s 已有%d人签到，不能取消：签退（或结束2小时后自动签退）时为他们生成服务记录", code, p.CheckedIn)}
 		}
+		// Its announcement, when not being sent yet, is cancelled with it
+		// (as CancelNotice would); one sent already stays as sent, and
+		// the weekend reminder leaves it out (weekendEvents).
+		if p.NoticeID != 0 {
+			const cancelNotice = `UPDATE notices SET cancelled_by = ?, cancelled_at = ?
+WHERE id = ? AND cancelled_at IS NULL AND state <> ? AND resolved_through = 0`
+			if _, err := tx.ExecContext(ctx, db.q(cancelNotice), by, now, p.NoticeID, flows.NoticeResolved); err != nil {
+				return err
+			}
+		}
 		var members []int64
 		if err := tx.SelectContext(ctx, &members, db.q(`SELECT member_id FROM project_signups WHERE project_id = ? ORDER BY id`), p.ID); err != nil {
 			return err

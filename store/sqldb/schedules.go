@@ -202,12 +202,14 @@ func (db *DB) weekendEvents(ctx context.Context, tx *sqlx.Tx, from, to time.Time
 		Role      string `db:"role"`
 	}
 	// A notice the office cancelled (CancelNotice) is no event any more,
-	// and a notice the scheduler wrote is a reminder of events, not an
-	// event itself: announcing either would send members to something
-	// that is not on.
+	// nor is the announcement of a project cancelled since it was sent
+	// (CancelProject), and a notice the scheduler wrote is a reminder of
+	// events, not an event itself: announcing any of them would send
+	// members to something that is not on.
 	const query = `
-SELECT id, title, target_all, role FROM notices
+SELECT id, title, target_all, role FROM notices n
 WHERE event_time >= ? AND event_time < ? AND cancelled_at IS NULL AND created_by <> ?
+  AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.notice_id = n.id AND p.cancelled_at IS NOT NULL)
 ORDER BY event_time, id`
 	if err := tx.SelectContext(ctx, &events, db.q(query), dbTime{from.UTC()}, dbTime{to.UTC()}, scheduleAuthor); err != nil {
 		return nil, err

@@ -134,6 +134,14 @@ func (db *DB) SignUp(ctx context.Context, projectID int64, m flows.Member, now t
 			return err
 		}
 		if !ok {
+			// No place: the project is full, or was cancelled since it
+			// was read (takePlace takes none of a cancelled project).
+			if p, err = db.projectWhere(ctx, tx, `p.id = ?`, projectID); err != nil {
+				return err
+			}
+			if p.Cancelled() {
+				return &flows.ProjectError{Msg: "项目 " + p.Code + " 已取消。"}
+			}
 			return &flows.ProjectError{Msg: "项目 " + p.Code + " 名额已满。"}
 		}
 		s, err = db.insertSignup(ctx, tx, projectID, m.ID, now, nil)

@@ -37,6 +37,13 @@ func (db *DB) CorrectRecord(ctx context.Context, c flows.Correction) (flows.Serv
 		if err := tx.GetContext(ctx, &memberID, db.q(lockMember), memberID); err != nil {
 			return err
 		}
+		// The record too, as ReviewRecord locks it: a rejection in
+		// flight is waited for and seen below, not corrected over.
+		lockRecord := `SELECT id FROM service_records WHERE id = ?` + db.forUpdate()
+		var id int64
+		if err := tx.GetContext(ctx, &id, db.q(lockRecord), c.RecordID); err != nil {
+			return err
+		}
 		cur, err := db.serviceRecord(ctx, tx, c.RecordID)
 		if err != nil {
 			return err

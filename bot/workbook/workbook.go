@@ -348,16 +348,31 @@ func reportSheet(d Data) sheet {
 		col("照片数", 0, integer),
 		col("处理状态", 0, text),
 		col("处理说明", 30, wrapped),
+		col("计入考核", 16, text),
 	}}
 	s.n = len(d.Reports)
 	s.row = func(i int) []any {
 		r := d.Reports[i]
 		return []any{
 			r.Code, r.Date.String(), r.Grid, r.Unit, r.Reporter, r.Category, r.Place.Label,
-			r.Description, flows.CountPhotos(r.Photos), r.Status, r.Note,
+			r.Description, flows.CountPhotos(r.Photos), r.Status, r.Note, reportCounted(r, d.Closed),
 		}
 	}
 	return s
+}
+
+// reportCounted says whether report r counts in the month's figures: not
+// when the office marked it 不予处理, nor when it was reported after the
+// month was closed (closed: who closed it and when; nil when open),
+// which is taken and handled but left out of the frozen figures.
+func reportCounted(r flows.Report, closed *flows.MonthClose) string {
+	switch {
+	case r.Status == flows.StatusRejected:
+		return "否（不予处理）"
+	case closed != nil && !r.CreatedAt.Before(closed.At):
+		return "否（结账后上报）"
+	}
+	return "是"
 }
 
 // serviceSheet lists every service record of the month.

@@ -100,7 +100,7 @@ func TestWrite(t *testing.T) {
 		"单位考核": "单位,花名册人数,参与人数,参与率,参与达标,集中活动,4张照片以上活动,服务人次,合格人次,服务时长(小时),巡查上报,按时报送,得分,排名",
 		"网格排名": "网格,单位数,得分,排名",
 		"活动记录": "编号,单位,网格,日期,地点,主题,参加人数,活动内容,照片数,录入时间",
-		"巡查记录": "编号,日期,网格,单位,上报人,问题类别,地点,问题描述,照片数,处理状态,处理说明",
+		"巡查记录": "编号,日期,网格,单位,上报人,问题类别,地点,问题描述,照片数,处理状态,处理说明,计入考核",
 		"服务明细": "姓名,单位,网格,日期,开始,结束,时长(小时),类别,地点,内容,是否合格,关联活动,审核状态",
 		"月报签发": "单位,签发状态,签发人,签发时间,按时签发",
 	}
@@ -492,5 +492,29 @@ func TestLongListTitle(t *testing.T) {
 	if n := utf16Len(h); n > excelize.MaxFieldLength || !strings.HasPrefix(h, "&L"+office+`&C&"-,Bold"2024年11月 服务记录 人民`) ||
 		!strings.HasSuffix(h, "… 服务明细&R生成于 2024-12-01 10:05") {
 		t.Errorf("header with a 60-character office, %d units: %q", n, h)
+	}
+}
+
+// TestReportCounted: 巡查记录's 计入考核 tells the reports the month's
+// figures count from those they leave out: 不予处理, and those reported
+// after the month was closed (taken and handled, not in its frozen
+// figures).
+func TestReportCounted(t *testing.T) {
+	closedAt := time.Date(2024, 12, 2, 9, 0, 0, 0, time.UTC)
+	closed := &flows.MonthClose{Month: flows.Month{Year: 2024, Month: 11}, By: "管理员 boss", At: closedAt}
+	for _, tc := range []struct {
+		name   string
+		r      flows.Report
+		closed *flows.MonthClose
+		want   string
+	}{
+		{"open month", flows.Report{Status: flows.StatusPending, CreatedAt: closedAt}, nil, "是"},
+		{"before the close", flows.Report{Status: flows.StatusFixed, CreatedAt: closedAt.Add(-time.Microsecond)}, closed, "是"},
+		{"after the close", flows.Report{Status: flows.StatusPending, CreatedAt: closedAt}, closed, "否（结账后上报）"},
+		{"不予处理", flows.Report{Status: flows.StatusRejected, CreatedAt: closedAt.Add(-time.Hour)}, closed, "否（不予处理）"},
+	} {
+		if got := reportCounted(tc.r, tc.closed); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -300,7 +300,13 @@ func (db *DB) stamp() dbTime {
 // withTx runs fn in a transaction, committing when fn returns nil and
 // rolling back otherwise.
 func (db *DB) withTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := db.db.BeginTxx(ctx, nil)
+	return db.withTxOpts(ctx, nil, fn)
+}
+
+// withTxOpts is withTx with the transaction's options (nil: the
+// defaults).
+func (db *DB) withTxOpts(ctx context.Context, opts *sql.TxOptions, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := db.db.BeginTxx(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -66,14 +66,23 @@ func frozenBefore00034(a *flows.Assessment) {
 // missing from its figures at once. On PostgreSQL the lock is
 // closeLockQuery's, waited for at most closeLockWait; on SQLite the one
 // connection and BEGIN IMMEDIATE already keep every other write out.
+// Reports are taken in a closed month (a problem on the street is
+// handled whenever it is reported) and do not count in its frozen
+// figures; CreateReport takes the same lock, so a report counts exactly
+// when it was saved before the close's time.
 func (db *DB) CloseMonth(ctx context.Context, m flows.Month, loc *time.Location, by string) (flows.MonthClose, error) {
-	at := db.stamp()
-	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+	var at dbTime
+	err := db.withTxOpts(ctx, db.closeTx(), func(tx *sqlx.Tx) error {
 		if db.dialect == DialectPostgres {
 			if _, err := tx.ExecContext(ctx, closeLockQuery); err != nil {
 				return err
 			}
 		}
+		// Stamped once the lock is held: every record or report saved
+		// before this time is in the figures, every one after it is
+		// refused or, a report, taken and left out of them (the
+		// workbook's 巡查记录 says which).
+		at = db.stamp()
 		if closed, err := db.monthClosed(ctx, tx, m); err != nil || closed {
 			return errors.Join(err, errAlreadyClosed(closed))
 		}
@@ -98,6 +107,16 @@ func (db *DB) CloseMonth(ctx context.Context, m flows.Month, loc *time.Location,
 		return flows.MonthClose{}, wrap("close month", err)
 	}
 	return flows.MonthClose{Month: m, By: by, At: at.Time}, nil
+}
+
+// closeTx is CloseMonth's transaction: on PostgreSQL REPEATABLE READ,
+// so that all of the figures are read in one snapshot, taken after the
+// lock (its first query follows LOCK TABLE); SQLite's defaults.
+func (db *DB) closeTx() *sql.TxOptions {
+	if db.dialect == DialectPostgres {
+		return &sql.TxOptions{Isolation: sql.LevelRepeatableRead}
+	}
+	return nil
 }
 
 // closeLockWait bounds CloseMonth's wait for the saves in progress (and

@@ -155,3 +155,90 @@ func TestCloseMonthWaitsForSaves(t *testing.T) {
 		}
 	})
 }
+
+// TestReportsAroundClose: reports are taken in a closed month (a problem
+// on the street is handled whenever it is reported) and left out of its
+// frozen figures; whether one counts is exactly whether it was saved
+// before the close's time. CreateReport did not check the month at all,
+// so a report saved while the month was being closed could commit after
+// the figures were read and before the close's time, and be neither
+// counted nor told apart. It now takes the close's lock (PostgreSQL; the
+// one connection serializes SQLite).
+func TestReportsAroundClose(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		loc := time.FixedZone("CST", 8*3600)
+		zhang := seed(t, db)["张三"]
+		m := flows.MonthOf(day)
+		unitReports := func(a flows.Assessment) int {
+			for _, u := range a.Units {
+				if u.UnitID == zhang.UnitID {
+					return u.Reports
+				}
+			}
+			t.Fatalf("no unit %d", zhang.UnitID)
+			return 0
+		}
+		before := newReport(zhang, day)
+		if err := db.CreateReport(ctx, before); err != nil {
+			t.Fatal(err)
+		}
+		var after *flows.Report
+		if db.Dialect() == DialectPostgres {
+			// A close in progress: the report waits for it.
+			tx, err := db.db.BeginTxx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(ctx, closeLockQuery); err != nil {
+				t.Fatal(err)
+			}
+			saved := make(chan error, 1)
+			after = newReport(zhang, day, "r2")
+			go func() { saved <- db.CreateReport(ctx, after) }()
+			waitForLockWait(t, db, saved, "CreateReport")
+			if err := tx.Rollback(); err != nil { // the lock let go: the close is tried for real below
+				t.Fatal(err)
+			}
+			if err := <-saved; err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := db.CloseMonth(ctx, m, loc, "管理员 boss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		late := newReport(zhang, day, "r3")
+		if err := db.CreateReport(ctx, late); err != nil {
+			t.Fatalf("a report in a closed month: %v, want it taken", err)
+		}
+		frozen, err := db.Assessment(ctx, m, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if after != nil {
+			want = 2
+		}
+		if got := unitReports(frozen); got != want {
+			t.Errorf("the closed month counts %d reports, want the %d saved before the close", got, want)
+		}
+		list, err := db.Reports(ctx, flows.ReportFilter{Month: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted := 0
+		for _, r := range list {
+			if r.CreatedAt.Before(c.At) {
+				counted++
+			}
+			if r.ID == late.ID && r.CreatedAt.Before(c.At) {
+				t.Errorf("the report after the close is stamped %v, before the close's %v", r.CreatedAt, c.At)
+			}
+		}
+		if counted != want || len(list) != want+1 {
+			t.Errorf("%d of the %d reports listed are stamped before the close, want %d of %d", counted, len(list), want, want+1)
+		}
+	})
+}

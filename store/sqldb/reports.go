@@ -168,6 +168,13 @@ func (db *DB) CreateReport(ctx context.Context, r *flows.Report) error {
 		photos []flows.Photo
 	)
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
+		// Taken, not refused, in a closed month; but checked under the
+		// close's lock (monthClosed), so that a report saved while the
+		// month is closed is either in its frozen figures or stamped
+		// after the close (CloseMonth).
+		if _, err := db.monthClosed(ctx, tx, flows.MonthOf(r.Date)); err != nil {
+			return err
+		}
 		m, err := db.rosterRow(ctx, tx, r.MemberID, r.UnitID, r.GridID)
 		if err != nil {
 			return err

@@ -133,16 +133,18 @@ func (h *Handler) keep(ctx context.Context, hd hold, key, lock, claim string) (s
 		kctx, cancel := context.WithTimeout(ctx, hd.every)
 		kept, err := hd.keeper.Keep(kctx, key, lock, claim, hd.claim)
 		cancel()
-		switch {
-		case err != nil:
-			h.Log.Error("webhook: keep claim", slog.Any("error", err))
-		case !kept:
-			h.Log.Warn("webhook: claim lapsed while handled: another request may handle the message too")
-			return
-		}
 		mu.Lock()
 		defer mu.Unlock()
-		if !stopped {
+		switch {
+		case stopped:
+			// The delivery ended while this keep ran: its End gave the
+			// claim its reply and released the lock, as it should.
+		case err != nil:
+			h.Log.Error("webhook: keep claim", slog.Any("error", err))
+			timer.Reset(hd.every)
+		case !kept:
+			h.Log.Warn("webhook: claim lapsed while handled: another request may handle the message too")
+		default:
 			timer.Reset(hd.every)
 		}
 	})

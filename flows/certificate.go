@@ -84,7 +84,10 @@ type CertificateRequest struct {
 type CertificateStore interface {
 	// IssueCertificate snapshots the member's confirmed records, numbers
 	// the certificate (unique under concurrency) and stores it with its
-	// link, in one transaction. ErrNotFound for an unknown member.
+	// link, in one transaction. ErrNotFound for an unknown member. A
+	// request whose FormKey issued one before returns that one with
+	// ErrAlreadyCreated, given the request's link as well, or
+	// ErrFormKeyReused when it is another member's.
 	IssueCertificate(ctx context.Context, req CertificateRequest) (Certificate, error)
 	// CertificateByToken returns the certificate of a link whose token
 	// hashes to tokenHash and that has not expired at now; ErrNotFound
@@ -166,8 +169,10 @@ func (c *Certifier) Issue(ctx context.Context, memberID int64, by string) (Certi
 }
 
 // IssueOnce is Issue for the form of key formKey ("" for none): the form
-// sent again returns the certificate it issued, with no link (the link's
-// token is kept only as its hash) and ErrAlreadyCreated.
+// sent again returns the certificate it issued, with a new link to it
+// (links are kept only as their tokens' hashes, so the first cannot be
+// given again; it stays valid) and ErrAlreadyCreated; ErrFormKeyReused
+// when the key issued another member's.
 func (c *Certifier) IssueOnce(ctx context.Context, memberID int64, by, formKey string) (Certificate, string, error) {
 	if c == nil || c.Store == nil {
 		return Certificate{}, "", errors.New("certificates: not configured")
@@ -185,6 +190,9 @@ func (c *Certifier) IssueOnce(ctx context.Context, memberID int64, by, formKey s
 		MemberID: memberID, Issuer: office, IssuedBy: by,
 		TokenHash: hash, Expires: now().Add(CertificateTTL), Loc: c.Loc, FormKey: formKey,
 	})
+	if errors.Is(err, ErrAlreadyCreated) {
+		return cert, c.LinkURL(token), err
+	}
 	if err != nil {
 		return cert, "", err
 	}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -26,8 +27,16 @@ type certificateJSON struct {
 
 // issueCertificate issues member id a certificate of their confirmed
 // records: 201 {number, url}, url the 7-day link to the certificate.
+// With an Idempotency-Key, the request sent again (a client retrying
+// after a timeout) issues nothing more and answers 200 with the same
+// number and a new link to it (the first stays valid); the key used for
+// another member is 422.
 func (a *API) issueCertificate(c *gin.Context) error {
 	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	key, _, err := idempotencyKey(c, gin.H{"member": id})
 	if err != nil {
 		return err
 	}
@@ -40,11 +49,15 @@ func (a *API) issueCertificate(c *gin.Context) error {
 	if !adm.CanIssueCertificate(m) {
 		return adm.Forbidden(flows.ResourceCertificate)
 	}
-	cert, url, err := a.cfg.Certificates.Issue(ctx, m.ID, adm.IssuedBy())
-	if err != nil {
-		return NotFound(err, "no such member")
+	cert, url, err := a.cfg.Certificates.IssueOnce(ctx, m.ID, adm.IssuedBy(), key)
+	status := http.StatusCreated
+	switch {
+	case errors.Is(err, flows.ErrAlreadyCreated):
+		status = http.StatusOK
+	case err != nil:
+		return keyReused(NotFound(err, "no such member"))
 	}
-	c.JSON(http.StatusCreated, certificateJSON{Number: cert.Number, URL: url})
+	c.JSON(status, certificateJSON{Number: cert.Number, URL: url})
 	return nil
 }
 

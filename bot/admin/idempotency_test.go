@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"gridbot/flows"
 )
 
 // doKeyed is f.do with an Idempotency-Key header.
@@ -83,5 +86,44 @@ func TestIdempotencyKey(t *testing.T) {
 	wantError(t, f.doKeyed("/api/v1/projects", "boss", projectBody(t, `{"slots": 6}`), "project-1"), http.StatusUnprocessableEntity)
 	if n := f.noticeCount(); n != 4 {
 		t.Fatalf("notices = %d, want 4 (one project notice)", n)
+	}
+}
+
+// TestCertificateIdempotencyKey: POST /members/{id}/certificates sent
+// again with its Idempotency-Key (a client retrying after a timeout)
+// issued a second certificate, a second number for the same records. It
+// now answers 200 with the first's number and a link to it (both links
+// lead to it); the key used for another member is 422 and issues
+// nothing; without a key each request issues one.
+func TestCertificateIdempotencyKey(t *testing.T) {
+	f := newFixture(t)
+	r := gin.New()
+	New(Config{Accounts: f.db, Store: f.db,
+		Certificates: &flows.Certifier{Store: f.db, PublicURL: "https://example.org", Loc: shanghai}, Loc: shanghai}).Register(r.Group("/api/v1"))
+	f.handler = r
+	zhang, wang := f.members["张三"].ID, f.members["王五"].ID
+	path := func(id int64) string { return "/api/v1/members/" + itoa(id) + "/certificates" }
+	var first, again struct{ Number, URL string }
+	w1 := f.doKeyed(path(zhang), "boss", "", "cert-1")
+	w2 := f.doKeyed(path(zhang), "boss", "", "cert-1")
+	if w1.Code != http.StatusCreated || w2.Code != http.StatusOK ||
+		json.Unmarshal(w1.Body.Bytes(), &first) != nil || json.Unmarshal(w2.Body.Bytes(), &again) != nil ||
+		first.Number == "" || again.Number != first.Number || again.URL == "" {
+		t.Fatalf("sent twice: %d %s, then %d %s", w1.Code, w1.Body, w2.Code, w2.Body)
+	}
+	for _, link := range []string{first.URL, again.URL} {
+		token := strings.TrimPrefix(link, "https://example.org/c/")
+		c, err := f.db.CertificateByToken(context.Background(), flows.TokenHash(token), time.Now())
+		if err != nil || c.Number != first.Number {
+			t.Errorf("link %s leads to %q, %v; want %s", link, c.Number, err, first.Number)
+		}
+	}
+	wantError(t, f.doKeyed(path(wang), "boss", "", "cert-1"), http.StatusUnprocessableEntity)
+	if certs, _ := f.db.MemberCertificates(context.Background(), wang); len(certs) != 0 {
+		t.Errorf("the key reused for another member issued %d certificates", len(certs))
+	}
+	f.do(http.MethodPost, path(zhang), "boss", "")
+	if certs, _ := f.db.MemberCertificates(context.Background(), zhang); len(certs) != 2 {
+		t.Errorf("certificates of 张三 = %d, want 2 (one keyed, one without a key)", len(certs))
 	}
 }

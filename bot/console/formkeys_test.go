@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gridbot/flows"
 )
@@ -97,7 +98,8 @@ func TestProjectFormSentTwice(t *testing.T) {
 
 // TestCertificateFormSentTwice: the 开具证明 form sent twice (a double
 // click) issues one certificate; the second answer says nothing more was
-// issued. The page shown next has a new key, which issues another.
+// issued and gives a link to that certificate (the first link stays
+// valid too). The page shown next has a new key, which issues another.
 func TestCertificateFormSentTwice(t *testing.T) {
 	f := newFixture(t)
 	boss := f.as("boss")
@@ -111,16 +113,26 @@ func TestCertificateFormSentTwice(t *testing.T) {
 		t.Fatalf("first issue: %d %s %s", first.code, first.location, first.body)
 	}
 	again := boss.post(path+"/certificates", url.Values{"form_key": {key}})
-	if again.code != http.StatusSeeOther || !strings.Contains(again.location, "msg=certresent") {
+	if again.code != http.StatusSeeOther || !strings.Contains(again.location, "msg=certresent") || !strings.Contains(again.location, "issued=") {
 		t.Fatalf("the form sent again: %d %s %s", again.code, again.location, again.body)
 	}
-	wantPage(t, boss.get(again.location), http.StatusOK, "已经开具过证明")
+	wantPage(t, boss.get(again.location), http.StatusOK, "已经开具过证明", "/c/")
 	certs, err := f.db.MemberCertificates(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(certs) != 1 {
 		t.Fatalf("one form sent twice issued %d certificates, want 1", len(certs))
+	}
+	for _, loc := range []string{first.location, again.location} {
+		u, err := url.Parse(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.db.CertificateByToken(context.Background(), flows.TokenHash(u.Query().Get("issued")), time.Now())
+		if err != nil || got.Number != certs[0].Number {
+			t.Errorf("the link of %s leads to %+v, %v; want certificate %s", loc, got.Number, err, certs[0].Number)
+		}
 	}
 	next := formKeyIn(t, boss.get(path))
 	if next == key {

@@ -42,7 +42,7 @@ var flashes = map[string]string{
 	"schedule":        "定时提醒已保存，从下一个提醒时间起生效。",
 	"resent":          "这份表单已经发布过这条通知，没有再发一次；要发新的通知，请重新打开「发布通知」。",
 	"projectresent":   "这份表单已经发布过这个项目，没有再发布一次；要发布新的项目，请重新打开「发布志愿项目」。",
-	"certresent":      "这份表单已经开具过证明（见下方证明列表），没有再开具一次；证明链接只在开具时显示，需要链接请再点「开具证明」。",
+	"certresent":      "这份表单已经开具过证明，没有再开具一次；下面是这份证明的链接。",
 }
 
 func flash(ctx *gin.Context) string { return flashes[ctx.Query("msg")] }

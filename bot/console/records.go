@@ -125,19 +125,19 @@ func (c *Console) issueCertificate(ctx *gin.Context) error {
 	}
 	key := formKeyOf(ctx)
 	_, link, err := c.cfg.Certificates.IssueOnce(ctx.Request.Context(), m.ID, adminOf(ctx).IssuedBy(), storedFormKey(ctx, key))
-	if errors.Is(err, flows.ErrAlreadyCreated) {
-		// The form sent again (a double click): nothing more is issued.
-		ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/members/%d?msg=certresent", Path, m.ID))
-		return nil
-	}
-	if err != nil {
+	resent := errors.Is(err, flows.ErrAlreadyCreated) // a double click: nothing more is issued
+	if err != nil && !resent {
 		return admin.NotFound(err, "没有这个成员。")
 	}
 	token, ok := c.cfg.Certificates.LinkToken(link)
 	if !ok {
 		return fmt.Errorf("issue certificate: link %q has no token", link)
 	}
-	ctx.Redirect(http.StatusSeeOther, fmt.Sprintf("%s/members/%d?issued=%s", Path, m.ID, url.QueryEscape(token)))
+	to := fmt.Sprintf("%s/members/%d?issued=%s", Path, m.ID, url.QueryEscape(token))
+	if resent {
+		to += "&msg=certresent"
+	}
+	ctx.Redirect(http.StatusSeeOther, to)
 	return nil
 }
 

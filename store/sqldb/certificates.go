@@ -68,7 +68,7 @@ func (r certificateRow) certificate() (flows.Certificate, error) {
 // share a number on either dialect), and stores it with its link, in one
 // transaction. flows.ErrNotFound for an unknown member.
 func (db *DB) IssueCertificate(ctx context.Context, req flows.CertificateRequest) (flows.Certificate, error) {
-	if c, found, err := db.certificateOfForm(ctx, req.FormKey); err != nil || found {
+	if c, found, err := db.issuedBefore(ctx, req); err != nil || found {
 		return c, err
 	}
 	loc := req.Loc
@@ -150,7 +150,7 @@ RETURNING id`
 	})
 	if isUniqueViolation(err) && req.FormKey != "" {
 		// The same form's issue, run alongside, committed first.
-		if c, found, ferr := db.certificateOfForm(ctx, req.FormKey); ferr != nil || found {
+		if c, found, ferr := db.issuedBefore(ctx, req); ferr != nil || found {
 			return c, ferr
 		}
 	}
@@ -158,6 +158,28 @@ RETURNING id`
 		return flows.Certificate{}, wrap("issue certificate", err)
 	}
 	return out, nil
+}
+
+// issuedBefore is the certificate req's form key issued before, found
+// true with flows.ErrAlreadyCreated, given a link of req's token too (the
+// first link stays valid): the form or request sent again gets a link to
+// the one certificate. flows.ErrFormKeyReused when the key issued a
+// certificate of another member.
+func (db *DB) issuedBefore(ctx context.Context, req flows.CertificateRequest) (flows.Certificate, bool, error) {
+	c, found, err := db.certificateOfForm(ctx, req.FormKey)
+	if !found {
+		return c, false, err
+	}
+	if c.MemberID != req.MemberID {
+		return flows.Certificate{}, true, fmt.Errorf("store: issue certificate: %w", flows.ErrFormKeyReused)
+	}
+	if req.TokenHash != "" {
+		const link = `INSERT INTO certificate_links (token_hash, certificate_id, expires_at) VALUES (?, ?, ?)`
+		if _, lerr := db.db.ExecContext(ctx, db.q(link), req.TokenHash, c.ID, dbTime{req.Expires.UTC().Truncate(time.Microsecond)}); lerr != nil {
+			return flows.Certificate{}, true, wrap("issue certificate", lerr)
+		}
+	}
+	return c, true, err
 }
 
 // certificateOfForm is the certificate issued with form key key, found

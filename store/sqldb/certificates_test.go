@@ -225,12 +225,14 @@ func TestSignOffReminder(t *testing.T) {
 
 // TestIssueCertificateOncePerFormKey: requests carrying one form key,
 // one after another or at once, issue one certificate, and the others
-// get it back with flows.ErrAlreadyCreated; no key, or another, issues
-// anew.
+// get it back with flows.ErrAlreadyCreated, each with its own link to
+// it; no key, or another, issues anew; the key of another member's is
+// flows.ErrFormKeyReused.
 func TestIssueCertificateOncePerFormKey(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		zhang := seed(t, db)["张三"]
+		ms := seed(t, db)
+		zhang := ms["张三"]
 		req := func(key, hash string) flows.CertificateRequest {
 			return flows.CertificateRequest{MemberID: zhang.ID, Issuer: "文明办", IssuedBy: "管理员 boss", TokenHash: hash,
 				Expires: time.Now().Add(time.Hour), Loc: officeLoc, FormKey: key}
@@ -277,8 +279,18 @@ func TestIssueCertificateOncePerFormKey(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM certificates`); n != 3 {
 			t.Errorf("certificates = %d, want 3 (A, B, none)", n)
 		}
-		if n := count(t, db, `SELECT COUNT(*) FROM certificate_links`); n != 3 {
-			t.Errorf("links = %d, want one per certificate issued", n)
+		if n := count(t, db, `SELECT COUNT(*) FROM certificate_links`); n != 7 {
+			t.Errorf("links = %d, want one per request (7)", n)
+		}
+		for _, h := range []string{"h1", "h2"} {
+			if c, err := db.CertificateByToken(ctx, h, time.Now()); err != nil || c.Number != first.Number {
+				t.Errorf("link %s leads to %q, %v; want %s", h, c.Number, err, first.Number)
+			}
+		}
+		other := req("console|boss|A", "h4")
+		other.MemberID = ms["王五"].ID
+		if _, err := db.IssueCertificate(ctx, other); !errors.Is(err, flows.ErrFormKeyReused) {
+			t.Errorf("the key of 张三's certificate for another member: %v, want flows.ErrFormKeyReused", err)
 		}
 	})
 }

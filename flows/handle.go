@@ -22,6 +22,10 @@ const (
 	handleStatus = "report_status"
 	handleAction = "action"
 	handleNote   = "note"
+	// handleListed is the codes of the reports the list showed, in its
+	// order: a number answers the list the member saw, not the one read
+	// again when the answer comes.
+	handleListed = "listed"
 )
 
 // maxHandleListed is how many reports the list shows; the rest wait.
@@ -132,6 +136,8 @@ func loadToHandle(ctx context.Context, st Stores, env *Env) error {
 // deadline and whether it passed.
 func handleList(env *Env) string {
 	var b strings.Builder
+	listed := make([]string, 0, min(len(env.Facts.ToHandle), maxHandleListed))
+	defer func() { env.Draft[handleListed] = strings.Join(listed, ",") }()
 	for i, r := range env.Facts.ToHandle {
 		if i == maxHandleListed {
 			fmt.Fprintf(&b, "\n……另有%d条，处理完上面的再看。", len(env.Facts.ToHandle)-i)
@@ -141,6 +147,7 @@ func handleList(env *Env) string {
 			b.WriteByte('\n')
 		}
 		fmt.Fprintf(&b, "%d. %s", i+1, handleLine(r, env.Now))
+		listed = append(listed, r.Code)
 	}
 	return b.String()
 }
@@ -168,27 +175,43 @@ func acceptHandleReport(env *Env, in Input) error {
 	if err != nil {
 		return err
 	}
-	list := env.Facts.ToHandle
-	if len(list) > maxHandleListed {
-		list = list[:maxHandleListed]
+	// The candidates: the reports listed, in the list's order (what a
+	// number or a line answers), then any other open one (by its code).
+	open := make(map[string]Report, len(env.Facts.ToHandle))
+	for _, r := range env.Facts.ToHandle {
+		open[r.Code] = r
 	}
-	all := env.Facts.ToHandle
-	codes := make([]string, len(all))
-	for i, r := range all {
-		codes[i] = r.Code
+	var codes []string
+	if l := env.Draft[handleListed]; l != "" {
+		codes = strings.Split(l, ",")
+	} else {
+		for _, r := range env.Facts.ToHandle[:min(len(env.Facts.ToHandle), maxHandleListed)] {
+			codes = append(codes, r.Code)
+		}
 	}
-	lines, names := make([]string, len(list)), make([][]string, len(list))
-	for i, r := range list {
-		lines[i], names[i] = handleLine(r, env.Now), []string{r.Place.Label}
+	lines, names := make([]string, len(codes)), make([][]string, len(codes))
+	for i, c := range codes {
+		lines[i] = c
+		if r, ok := open[c]; ok {
+			lines[i], names[i] = handleLine(r, env.Now), []string{r.Place.Label}
+		}
+	}
+	for _, r := range env.Facts.ToHandle {
+		if !slices.Contains(codes, r.Code) {
+			codes = append(codes, r.Code)
+		}
 	}
 	i, found, err := pickItem(s, codes, lines, names)
 	if err != nil {
 		return err
 	}
 	if !found {
-		return reject("请回复列表中的编号（1–%d）、问题编号或地点。", len(list))
+		return reject("请回复列表中的编号（1–%d）、问题编号或地点。", len(lines))
 	}
-	r := env.Facts.ToHandle[i]
+	r, ok := open[codes[i]]
+	if !ok {
+		return reject("%s 的状态已有变化，不在待处置之列了。请按下面的新列表选择。", codes[i])
+	}
 	env.Draft[handleReport], env.Draft[handleStatus] = r.Code, r.Status
 	return nil
 }

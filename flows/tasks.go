@@ -93,8 +93,20 @@ func signOffTasks(ctx context.Context, st Stores, env *Env) ([]string, error) {
 		tasks = append(tasks, fmt.Sprintf("· %d月月报未签发（已逾期），回复「签发上月」补签", m.Month))
 	}
 	last := MonthOf(env.Today).Next().First().AddDays(-1)
-	if last.Day-env.Today.Day < signOffDays {
-		tasks = append(tasks, fmt.Sprintf("· %d月月报待签发（28日前），回复「签发」", env.Today.Month))
+	if last.Day-env.Today.Day >= signOffDays {
+		return tasks, nil
+	}
+	// This month's, until it is signed: a signed month waits for nothing
+	// (signing again replaces it, but nothing asks for that).
+	switch _, err := st.SignOffs.SignOff(ctx, env.Member.UnitID, MonthOf(env.Today)); {
+	case err == nil:
+		return tasks, nil
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	case env.Today.Day > DeadlineDay:
+		tasks = append(tasks, fmt.Sprintf("· %d月月报未签发（已过%d日，签发记为逾期），回复「签发」", env.Today.Month, DeadlineDay))
+	default:
+		tasks = append(tasks, fmt.Sprintf("· %d月月报待签发（%d日前），回复「签发」", env.Today.Month, DeadlineDay))
 	}
 	return tasks, nil
 }

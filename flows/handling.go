@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"gridbot/flows/parse"
 )
 
 // The closed loop of patrol reports (SPEC §15): a saved report is assigned
@@ -49,7 +51,12 @@ func IsNearby(p Location, r Report) bool {
 	return a != "" && a == b
 }
 
-func addressKey(s string) string { return strings.Join(strings.Fields(s), "") }
+// addressKey is an address as two reports' are compared: full-width
+// characters as half-width (人民路１８号 is 人民路18号), without spaces,
+// letters in lower case.
+func addressKey(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(parse.Normalize(s)), ""))
+}
 
 // Assignment is the office moving a report to another handler unit or
 // deadline; a zero field leaves that as it is.

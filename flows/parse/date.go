@@ -40,7 +40,7 @@ func Date(s string, now time.Time) (time.Time, error) {
 			return '-'
 		}
 		return r
-	}, compact(s)))
+	}, compact(answer(s))))
 
 	back := -1
 	switch t {

@@ -21,7 +21,7 @@ func Mobile(s string) (string, error) {
 			return -1
 		}
 		return r
-	}, compact(s))
+	}, compact(answer(s)))
 	switch {
 	case strings.HasPrefix(d, "+86"):
 		d = d[3:]
@@ -55,7 +55,7 @@ func Mobile(s string) (string, error) {
 func Name(s string) (string, error) {
 	const rule = "姓名要 2–20 个字，可以有文字、数字、中间点 · 和空格，例如 张三 或 阿依古丽·买买提。"
 	rs := make([]rune, 0, len(s))
-	for _, r := range Normalize(s) {
+	for _, r := range answer(s) {
 		switch {
 		case isBlank(r):
 			r = ' '
@@ -113,7 +113,7 @@ func Name(s string) (string, error) {
 //
 // A trailing '。' after the number is accepted as well.
 func Choice(s string, options []string) (int, error) {
-	in := asciiLower(Normalize(s))
+	in := asciiLower(answer(s))
 	if in != "" {
 		for i, o := range options {
 			if asciiLower(Normalize(o)) == in {
@@ -153,7 +153,7 @@ func Choice(s string, options []string) (int, error) {
 //
 // A trailing 位 is accepted too, and spaces are ignored.
 func Count(s string, min, max int) (int, error) {
-	t := cnNumerals(compact(s)) // 二十五人 as 25人
+	t := cnNumerals(compact(answer(s))) // 二十五人 as 25人
 	for _, suffix := range []string{"人", "名", "个", "位"} {
 		if strings.HasSuffix(t, suffix) {
 			t = strings.TrimSuffix(t, suffix)

@@ -70,6 +70,15 @@ func isBlank(r rune) bool {
 	return unicode.IsSpace(r)
 }
 
+// answer is s normalized and without the punctuation a sentence ends
+// with (今天。, 2小时！, 13812345678。, 张三。): the answers the parsers
+// read, as Word is the control words.
+func answer(s string) string {
+	return strings.TrimRightFunc(Normalize(s), func(r rune) bool {
+		return isBlank(r) || strings.ContainsRune("。.!?、,，…", r)
+	})
+}
+
 // compact normalizes s and removes every blank inside it, for inputs where
 // spaces carry no meaning ("9 : 00 - 11 : 30", "138 1234 5678").
 func compact(s string) string {

@@ -280,6 +280,9 @@ func CheckNewPairing(p *NewPairing) error {
 type ResidentRow struct {
 	Row int // 1-based row number in the file (headers are row 1)
 	Resident
+	// NoPhone: the file has no phone column, so a person imported before
+	// keeps the phone stored (a blank cell in the column clears it).
+	NoPhone bool
 }
 
 // ResidentStore is the registry and its pairings. store/sqldb implements

@@ -91,7 +91,7 @@ func ReadResidents(name string, r io.Reader, knownGrid func(string) bool) ([]flo
 			problems = append(problems, Problem{Row: rec.row, Msg: msg})
 		}
 		if len(bad) == 0 {
-			out = append(out, flows.ResidentRow{Row: rec.row, Resident: res})
+			out = append(out, flows.ResidentRow{Row: rec.row, Resident: res, NoPhone: tel < 0})
 		}
 	}
 	if len(problems) > 0 {

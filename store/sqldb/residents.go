@@ -198,7 +198,7 @@ func (db *DB) ImportResidents(ctx context.Context, rows []flows.ResidentRow) (fl
 				}
 				gid, grids[r.Grid] = id, id
 			}
-			outcome, err := db.upsertResident(ctx, tx, r, gid)
+			outcome, err := db.upsertResident(ctx, tx, r, gid, row.NoPhone)
 			if err != nil {
 				return fmt.Errorf("row %d: %w", row.Row, err)
 			}
@@ -216,7 +216,7 @@ func (db *DB) ImportResidents(ctx context.Context, rows []flows.ResidentRow) (fl
 	return res, nil
 }
 
-func (db *DB) upsertResident(ctx context.Context, tx *sqlx.Tx, r flows.Resident, gridID int64) (outcome, error) {
+func (db *DB) upsertResident(ctx context.Context, tx *sqlx.Tx, r flows.Resident, gridID int64, keepPhone bool) (outcome, error) {
 	now := db.stamp()
 	var cur struct {
 		ID       int64  `db:"id"`
@@ -239,6 +239,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	}
 	if err != nil {
 		return 0, err
+	}
+	if keepPhone {
+		r.Phone = cur.Phone // the file has no phone column: not a phone cleared
 	}
 	if cur.Category == r.Category && cur.GridID == gridID && cur.Phone == r.Phone && cur.Needs == r.Needs {
 		return unchanged, nil

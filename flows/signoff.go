@@ -44,6 +44,9 @@ type MonthSoFar struct {
 	// Closed: the office closed the month (its figures are frozen); it
 	// is not signed any more, and Figures are zero.
 	Closed bool
+	// Signed is the unit's sign-off of the month so far (SignedAt in the
+	// office's zone), nil when none.
+	Signed *SignOff
 }
 
 // SignOffRequest is a leader's sign-off of a month: of the unit whose
@@ -111,16 +114,24 @@ func FiguresText(m Month, s MonthSoFar) string {
 
 // SignOffPush is the 26th's reminder to one of a unit's leaders.
 func SignOffPush(leader Member, m Month, s MonthSoFar) Push {
+	head, tail, note := "本月报表请在28日前签发。", "回复「签发」提交本月报表。", "回复签发"
+	if g := s.Signed; g != nil {
+		// Signed before the reminder: nothing waits, but the figures may
+		// have moved since; signing again replaces the sign-off.
+		head = fmt.Sprintf("本月报表已由%s于%d月%d日签发。当前数字：", g.Leader, g.SignedAt.Month(), g.SignedAt.Day())
+		tail = fmt.Sprintf("数字有变化时，可在%d日前回复「签发」重新签发。", DeadlineDay)
+		note = "已签发"
+	}
 	return Push{
 		Kind: PushSignOff, MemberID: leader.ID,
 		Key:  fmt.Sprintf("signoff:%s:%d", m, leader.ID),
-		Text: "本月报表请在28日前签发。\n" + FiguresText(m, s) + "\n\n回复「签发」提交本月报表。",
+		Text: head + "\n" + FiguresText(m, s) + "\n\n" + tail,
 		// A template's fields take about 20 characters each: the figures of
 		// the text in short, so a leader outside the 48-hour window sees
 		// them all (SPEC §13).
 		Values: PushValues{Title: "月报签发提醒", Code: m.String(),
 			Status: fmt.Sprintf("参与%d/%d人 待审%d条", s.Figures.Served, s.Figures.Roster, s.Pending),
-			Note:   fmt.Sprintf("活动%d/%d 上报%d 回复签发", s.Figures.ActivitiesWithPhotos, ActivityGoal, s.Figures.Reports)},
+			Note:   fmt.Sprintf("活动%d/%d 上报%d %s", s.Figures.ActivitiesWithPhotos, ActivityGoal, s.Figures.Reports, note)},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -140,12 +141,18 @@ type signOffRow struct {
 
 // SignOff returns a unit's sign-off of month m, or flows.ErrNotFound.
 func (db *DB) SignOff(ctx context.Context, unitID int64, m flows.Month) (flows.SignOff, error) {
+	return db.signOffIn(ctx, db.db, unitID, m)
+}
+
+// signOffIn is SignOff read through q (a transaction: on SQLite, the one
+// connection).
+func (db *DB) signOffIn(ctx context.Context, q sqlx.QueryerContext, unitID int64, m flows.Month) (flows.SignOff, error) {
 	const query = `
 SELECT s.unit_id, u.name AS unit, s.month, s.member_id, s.leader, s.signed_at, s.late, s.figures
 FROM signoffs s JOIN units u ON u.id = s.unit_id
 WHERE s.unit_id = ? AND s.month = ?`
 	var r signOffRow
-	if err := db.db.GetContext(ctx, &r, db.q(query), unitID, m.String()); err != nil {
+	if err := sqlx.GetContext(ctx, q, &r, db.q(query), unitID, m.String()); err != nil {
 		return flows.SignOff{}, wrap("sign-off", err)
 	}
 	s := flows.SignOff{UnitID: r.UnitID, Unit: r.Unit, Month: m, MemberID: r.MemberID, Leader: r.Leader, SignedAt: r.SignedAt.Time, Late: r.Late}
@@ -205,6 +212,13 @@ func (db *DB) SignOffReminder(ctx context.Context, fireID int64, loc *time.Locat
 				return err
 			}
 			s := flows.MonthSoFar{Figures: u, Pending: pending, Leaders: leaders}
+			switch g, err := db.signOffIn(ctx, tx, u.UnitID, m); {
+			case err == nil:
+				g.SignedAt = g.SignedAt.In(loc)
+				s.Signed = &g
+			case !errors.Is(err, flows.ErrNotFound):
+				return err
+			}
 			for _, l := range leaders {
 				id, err := db.queuePush(ctx, tx, flows.SignOffPush(l, m, s))
 				if err != nil {

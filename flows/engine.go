@@ -154,8 +154,9 @@ func (e *Engine) idle(ctx context.Context, env *Env, in Input) (string, error) {
 const unboundText = "您还没有绑定身份：绑定后才能登记时长、上报问题。请回复「绑定」，按提示输入姓名和花名册上登记的手机号。"
 
 // start begins a flow, binding the user first when the flow needs a member.
-// It reports refused when the flow is not set up or the member may not
-// use it: the reply says why and sess is left as it was.
+// It reports refused when the flow is not set up, the member may not use
+// it or it has nothing to do (Empty): the reply says why and sess is left
+// as it was.
 func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro string) (reply string, refused bool, err error) {
 	f := e.flows[name]
 	if f == nil {
@@ -168,14 +169,14 @@ func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro
 	}
 	switch {
 	case f.Name == FlowWelcome && !env.Bound:
-		reply, err := e.begin(ctx, env, sess, e.flows[FlowBind], joinReply([]string{intro}, welcomeText), "")
+		reply, _, err := e.begin(ctx, env, sess, e.flows[FlowBind], joinReply([]string{intro}, welcomeText), "")
 		return reply, false, err
 	case f.Name == FlowBind && env.Bound:
 		intro = joinReply([]string{intro}, fmt.Sprintf("您已绑定为 %s（%s，%s）。如需改绑，请继续；不需要请回复「取消」。", env.Member.Name, env.Member.Unit, GridLabel(env.Member.Grid)))
 	}
 	if f.NeedsMember && !env.Bound {
 		intro = joinReply([]string{intro}, fmt.Sprintf("使用「%s」前请先绑定身份。", f.Title))
-		reply, err := e.begin(ctx, env, sess, e.flows[FlowBind], intro, f.Name)
+		reply, _, err := e.begin(ctx, env, sess, e.flows[FlowBind], intro, f.Name)
 		return reply, false, err
 	}
 	if (f.NeedsRecords && e.deps.Records == nil) || (f.Available != nil && !f.Available(e.stores())) {
@@ -186,8 +187,8 @@ func (e *Engine) start(ctx context.Context, env *Env, sess *Session, name, intro
 			return joinReply([]string{intro}, msg), true, nil
 		}
 	}
-	reply, err = e.begin(ctx, env, sess, f, intro, "")
-	return reply, false, err
+	// A flow with nothing to do (Empty) does not start either.
+	return e.begin(ctx, env, sess, f, intro, "")
 }
 
 // resume answers a menu click or keyword whose flow was refused (reply
@@ -202,15 +203,17 @@ func (e *Engine) resume(ctx context.Context, env *Env, f *Flow, sess *Session, r
 }
 
 // begin runs a stepless flow or asks the first step of a flow; either
-// way the user's previous draft is gone.
-func (e *Engine) begin(ctx context.Context, env *Env, sess *Session, f *Flow, intro, then string) (string, error) {
-	*sess = Session{}
+// way the user's previous draft is gone. A flow with nothing to do
+// (Empty) does not start: empty, the reply says so, and sess is left as
+// it was.
+func (e *Engine) begin(ctx context.Context, env *Env, sess *Session, f *Flow, intro, then string) (reply string, empty bool, err error) {
 	if f.Run != nil {
+		*sess = Session{}
 		reply, err := f.Run(ctx, e.stores(), env)
 		if err != nil {
-			return "", fmt.Errorf("flows: %s: %w", f.Name, err)
+			return "", false, fmt.Errorf("flows: %s: %w", f.Name, err)
 		}
-		return joinReply([]string{intro}, reply), nil
+		return joinReply([]string{intro}, reply), false, nil
 	}
 	env.Draft = map[string]string{draftKey: rand.Text()}
 	env.Photos = nil
@@ -224,14 +227,15 @@ func (e *Engine) begin(ctx context.Context, env *Env, sess *Session, f *Flow, in
 	env.factsFresh = false
 	if f.Empty != nil {
 		if err := e.loadFacts(ctx, env, f); err != nil {
-			return "", err
+			return "", false, err
 		}
 		if msg := f.Empty(env); msg != "" {
-			return joinReply([]string{intro}, msg), nil
+			return joinReply([]string{intro}, msg), true, nil
 		}
 	}
 	*sess = Session{Flow: f.Name, Draft: env.Draft}
-	return e.ask(ctx, env, f, sess, 0, joinReply([]string{intro}, f.Intro))
+	reply, err = e.ask(ctx, env, f, sess, 0, joinReply([]string{intro}, f.Intro))
+	return reply, false, err
 }
 
 // ask moves the session to the first applicable step at or after index i

@@ -355,6 +355,14 @@ func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess *Session, i
 			return reply, err
 		}
 	}
+	switch word {
+	case wordConfirm:
+		// Sent a step early, it is no answer: a place or content of 确认.
+		return e.reask(ctx, env, f, sess, "还没到核对这一步，「确认」请在核对信息时回复。")
+	case wordDone:
+		// A photo step ended by itself before the 完成 came.
+		return e.reask(ctx, env, f, sess, "「完成」用于结束发送照片，这一步请按下面的提示回复。")
+	}
 	if word == wordSkip {
 		if !st.Optional {
 			return e.reask(ctx, env, f, sess, "这一步不能跳过。")

@@ -186,24 +186,7 @@ func TestSignOffReminder(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		ms := seed(t, db)
-		ss, err := db.Schedules(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sc flows.Schedule
-		for _, s := range ss {
-			if s.Kind == flows.ScheduleSignOff {
-				sc = s
-			}
-		}
-		due := time.Date(2024, 11, 26, 9, 0, 0, 0, officeLoc)
-		if ok, err := db.FireSchedule(ctx, sc, due); err != nil || !ok {
-			t.Fatalf("FireSchedule = %v, %v", ok, err)
-		}
-		var fid int64
-		if err := db.db.GetContext(ctx, &fid, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
-			t.Fatal(err)
-		}
+		fid := fireDue(t, db, flows.ScheduleSignOff, time.Date(2024, 11, 26, 9, 0, 0, 0, officeLoc))
 		// One leader (王五 of 市城管局); a second run stores nothing more.
 		for i, want := range []int{1, 0} {
 			if got, err := db.SignOffReminder(ctx, fid, officeLoc); err != nil || got != want {

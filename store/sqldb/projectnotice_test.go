@@ -48,18 +48,7 @@ func TestCancelledProjectNotAnnounced(t *testing.T) {
 				if cancelled := err == nil; cancelled == sent {
 					t.Errorf("the project's notice cancelled = %v (%v), want %v", cancelled, err, !sent)
 				}
-				ss, err := db.Schedules(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				due := time.Date(2024, 11, 15, 18, 0, 0, 0, loc)
-				if ok, err := db.FireSchedule(ctx, ss[0], due); err != nil || !ok {
-					t.Fatalf("FireSchedule = %v, %v", ok, err)
-				}
-				var fid int64
-				if err := db.db.GetContext(ctx, &fid, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
-					t.Fatal(err)
-				}
+				fid := fireDue(t, db, flows.ScheduleWeekend, time.Date(2024, 11, 15, 18, 0, 0, 0, loc))
 				if _, err := db.WeekendReminder(ctx, fid, loc); err != nil {
 					t.Fatal(err)
 				}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -183,18 +184,7 @@ func TestWeekendReminderSkipsCancelledAndScheduledNotices(t *testing.T) {
 		if err := db.CancelNotice(ctx, cancelled.ID, "boss"); err != nil {
 			t.Fatalf("CancelNotice: %v", err)
 		}
-		ss, err := db.Schedules(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		due := time.Date(2024, 11, 15, 18, 0, 0, 0, loc)
-		if ok, err := db.FireSchedule(ctx, ss[0], due); err != nil || !ok {
-			t.Fatalf("FireSchedule = %v, %v", ok, err)
-		}
-		var fid int64
-		if err := db.db.GetContext(ctx, &fid, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
-			t.Fatal(err)
-		}
+		fid := fireDue(t, db, flows.ScheduleWeekend, time.Date(2024, 11, 15, 18, 0, 0, 0, loc))
 		id, err := db.WeekendReminder(ctx, fid, loc)
 		if err != nil || id == 0 {
 			t.Fatalf("WeekendReminder = %d, %v", id, err)
@@ -439,4 +429,27 @@ func TestUpdateSchedule(t *testing.T) {
 			}
 		}
 	})
+}
+
+// fireDue fires the schedule of kind at due, as the scheduler would,
+// and returns the fire's ID for the schedule's job.
+func fireDue(t *testing.T, db *DB, kind string, due time.Time) int64 {
+	t.Helper()
+	ctx := context.Background()
+	ss, err := db.Schedules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ss, func(s flows.Schedule) bool { return s.Kind == kind })
+	if i < 0 {
+		t.Fatalf("no schedule %s", kind)
+	}
+	if ok, err := db.FireSchedule(ctx, ss[i], due); err != nil || !ok {
+		t.Fatalf("FireSchedule = %v, %v", ok, err)
+	}
+	var fid int64
+	if err := db.db.GetContext(ctx, &fid, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
+		t.Fatal(err)
+	}
+	return fid
 }

@@ -23,24 +23,7 @@ func TestSignOffReminderOfSignedUnit(t *testing.T) {
 		if _, err := db.SaveSignOff(ctx, flows.SignOffRequest{MemberID: wang.ID, Month: flows.Month{Year: 2024, Month: 11}}, officeLoc); err != nil {
 			t.Fatal(err)
 		}
-		ss, err := db.Schedules(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var sc flows.Schedule
-		for _, s := range ss {
-			if s.Kind == flows.ScheduleSignOff {
-				sc = s
-			}
-		}
-		due := time.Date(2024, 11, 26, 9, 0, 0, 0, officeLoc)
-		if ok, err := db.FireSchedule(ctx, sc, due); err != nil || !ok {
-			t.Fatalf("FireSchedule = %v, %v", ok, err)
-		}
-		var fid int64
-		if err := db.db.GetContext(ctx, &fid, db.q(`SELECT id FROM schedule_fires WHERE due_at = ?`), dbTime{due}); err != nil {
-			t.Fatal(err)
-		}
+		fid := fireDue(t, db, flows.ScheduleSignOff, time.Date(2024, 11, 26, 9, 0, 0, 0, officeLoc))
 		if n, err := db.SignOffReminder(ctx, fid, officeLoc); err != nil || n != 1 {
 			t.Fatalf("SignOffReminder = %d, %v; want 1", n, err)
 		}

@@ -278,6 +278,9 @@ func confirmPrompt(f *Flow, env *Env) string {
 // flow needs a member and the office unbound them meanwhile, the draft is
 // dropped and gone says so.
 func (e *Engine) reopen(ctx context.Context, env *Env, f *Flow, sess *Session) (gone string, err error) {
+	// Facts loaded this turn were another draft's (a flow that did not
+	// start, after loading its own): f's steps read their own again.
+	env.Facts, env.factsFresh = Facts{}, false
 	env.Draft = sess.Draft
 	if env.Draft == nil {
 		env.Draft = map[string]string{}
@@ -355,11 +358,12 @@ func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess *Session, i
 			return reply, err
 		}
 	}
-	switch word {
-	case wordConfirm:
+	switch {
+	case word == wordConfirm && !f.Direct:
 		// Sent a step early, it is no answer: a place or content of 确认.
+		// (A flow without a summary, such as 审核, hears it at its step.)
 		return e.reask(ctx, env, f, sess, "还没到核对这一步，「确认」请在核对信息时回复。")
-	case wordDone:
+	case word == wordDone:
 		// A photo step ended by itself before the 完成 came.
 		return e.reask(ctx, env, f, sess, "「完成」用于结束发送照片，这一步请按下面的提示回复。")
 	}

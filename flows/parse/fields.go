@@ -113,10 +113,12 @@ func Name(s string) (string, error) {
 //
 // A trailing '。' after the number is accepted as well.
 func Choice(s string, options []string) (int, error) {
-	in := asciiLower(answer(s))
+	// The option's text as typed, or both without the mark a sentence
+	// ends with (an activity's theme may end in one: 清洁家园！).
+	raw, in := asciiLower(Normalize(s)), asciiLower(answer(s))
 	if in != "" {
 		for i, o := range options {
-			if asciiLower(Normalize(o)) == in {
+			if asciiLower(Normalize(o)) == raw || asciiLower(answer(o)) == in {
 				return i, nil
 			}
 		}

@@ -79,6 +79,17 @@ func answer(s string) string {
 	})
 }
 
+// spanAnswer is answer for a time or duration: a '.' right after a
+// digit stays, since 2. or 9. may be a number cut short (2.5, 9.30),
+// which is refused rather than read as 2 or 9 hours.
+func spanAnswer(s string) string {
+	t := strings.TrimRightFunc(Normalize(s), isBlank)
+	if n := len(t); n >= 2 && t[n-1] == '.' && isASCIIDigit(rune(t[n-2])) {
+		return t
+	}
+	return answer(s)
+}
+
 // compact normalizes s and removes every blank inside it, for inputs where
 // spaces carry no meaning ("9 : 00 - 11 : 30", "138 1234 5678").
 func compact(s string) string {

@@ -46,7 +46,7 @@ var (
 // hours and minutes (两个半小时, 九点-十一点半, 三十分钟). A duration over 24
 // hours is an error. A plain duration has Start and End -1.
 func TimeSpan(s string) (Span, error) {
-	t := asciiLower(cnNumerals(compact(answer(s))))
+	t := asciiLower(cnNumerals(compact(spanAnswer(s))))
 	t = strings.Map(func(r rune) rune {
 		switch {
 		case isDash(r), r == '~', r == '〜', r == '至', r == '到':

@@ -126,7 +126,10 @@ func (c *Console) issueCertificate(ctx *gin.Context) error {
 	key := formKeyOf(ctx)
 	_, link, err := c.cfg.Certificates.IssueOnce(ctx.Request.Context(), m.ID, adminOf(ctx).IssuedBy(), storedFormKey(ctx, key))
 	resent := errors.Is(err, flows.ErrAlreadyCreated) // a double click: nothing more is issued
-	if err != nil && !resent {
+	switch {
+	case errors.Is(err, flows.ErrFormKeyReused):
+		return &admin.Error{Status: http.StatusUnprocessableEntity, Message: "这份表单已为另一位成员开具过证明，请刷新页面后再开具。"}
+	case err != nil && !resent:
 		return admin.NotFound(err, "没有这个成员。")
 	}
 	token, ok := c.cfg.Certificates.LinkToken(link)

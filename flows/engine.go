@@ -376,6 +376,11 @@ func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess *Session, i
 		}
 		return e.advance(ctx, env, f, sess, idx, "")
 	}
+	if in.Kind == KindImage {
+		if reply, kept, err := e.earlyPhoto(ctx, env, f, sess, idx, in); kept {
+			return reply, err
+		}
+	}
 	env.answerFacts = func() error { return e.factsOf(ctx, env, f, st.Name) }
 	err := st.Accept(env, in)
 	env.answerFacts = nil
@@ -388,6 +393,41 @@ func (e *Engine) answer(ctx context.Context, env *Env, f *Flow, sess *Session, i
 	}
 	env.factsFresh = false // the draft changed
 	return e.advance(ctx, env, f, sess, idx, "")
+}
+
+// earlyPhoto keeps a photo sent before the flow's photo step (a report's
+// photo sent first, say): staged as the photo step would stage it, kept
+// in the draft for that step, and the current step asked again (SPEC §4:
+// nothing a user sends is lost). Only for a photo step that is always
+// asked; kept false when the flow has none after step idx, and the
+// current step answers the image as it would any it cannot use.
+func (e *Engine) earlyPhoto(ctx context.Context, env *Env, f *Flow, sess *Session, idx int, in Input) (reply string, kept bool, err error) {
+	var rule *PhotoRule
+	for _, st := range f.Steps[idx+1:] {
+		if st.Photos != nil {
+			if st.Applies == nil {
+				rule = st.Photos
+			}
+			break
+		}
+	}
+	switch {
+	case rule == nil || rule.Max == 0:
+		return "", false, nil
+	case len(env.Photos) >= rule.Max:
+		reply, err := e.reask(ctx, env, f, sess, fmt.Sprintf("已收到%d张照片，最多%d张，这张未收。请先回答这一步：", len(env.Photos), rule.Max))
+		return reply, true, err
+	case in.MediaID == "" && in.PicURL == "":
+		reply, err := e.reask(ctx, env, f, sess, "这张照片无法读取，请到照片那一步时重新发送。请先回答这一步：")
+		return reply, true, err
+	}
+	p, err := e.deps.Store.StagePhoto(ctx, env.Member.ID, Photo{MediaID: in.MediaID, PicURL: in.PicURL})
+	if err != nil {
+		return "", true, fmt.Errorf("flows: stage photo: %w", err)
+	}
+	env.Photos = append(env.Photos, p.ID)
+	reply, err = e.reask(ctx, env, f, sess, fmt.Sprintf("已收到照片（共%d张），到照片那一步时一并使用。请先回答这一步：", len(env.Photos)))
+	return reply, true, err
 }
 
 // advance records the answered step for 返回 and asks the next one.

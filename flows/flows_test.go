@@ -565,14 +565,18 @@ func TestUnusableMessagesSayWhatTheStepWants(t *testing.T) {
 	h := newHarness(t)
 	h.bind()
 	h.expect("登记")
-	for _, in := range []Input{{Kind: KindImage, MediaID: "m1"}, {Kind: KindVoice}, {Kind: KindUnsupported}, {Kind: KindVideo}, {Kind: KindLocation}} {
+	for _, in := range []Input{{Kind: KindVoice}, {Kind: KindUnsupported}, {Kind: KindVideo}, {Kind: KindLocation}} {
 		got := h.send(in)
 		if !strings.Contains(got, "需要") || !strings.Contains(got, "服务日期") {
 			t.Fatalf("kind %d at date step: %q", in.Kind, got)
 		}
 	}
-	if s := h.session(); s.Step != "date" {
-		t.Fatalf("step moved: %q", s.Step)
+	// A photo, which the flow's photo step takes later, is kept for it.
+	if got := h.send(Input{Kind: KindImage, MediaID: "m1"}); !strings.Contains(got, "已收到照片（共1张）") || !strings.Contains(got, "服务日期") {
+		t.Fatalf("a photo at the date step: %q", got)
+	}
+	if s := h.session(); s.Step != "date" || len(s.Photos) != 1 {
+		t.Fatalf("step moved, or the photo not kept: %q, %d photos", s.Step, len(s.Photos))
 	}
 	h.expect("今天")
 	h.expect("2小时")

@@ -106,7 +106,7 @@ gb="$work/gridbot"
 "$gb" import roster testdata/roster/roster.csv >/dev/null
 "$gb" admin add office --password deploy-pass-1 >/dev/null
 
-GRIDBOT_ADDR=127.0.0.1:$p1 "$gb" serve > "$work/a.log" 2>&1 & pids+=($!)
+GRIDBOT_ADDR=127.0.0.1:$p1 "$gb" serve > "$work/a.log" 2>&1 & pids+=($!) pid_a=$!
 GRIDBOT_ADDR=127.0.0.1:$p2 "$gb" serve > "$work/b.log" 2>&1 & pids+=($!)
 for p in $p1 $p2; do
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.2; done
@@ -149,12 +149,19 @@ echo "deploy-check: $n members bound through nginx: $answered messages, $answere
 # deliveries over both instances; every one gets the first's reply.
 # post_signed XML: a signed POST to the webhook as WeChat sends it; prints
 # the reply's text (its CreateTime is the time of answering).
-post_signed() {
+post_signed() { post_signed_to "$base/wechat" "$1"; }
+post_signed_to() {
   local ts nonce sig
   ts=$(date +%s) nonce=$RANDOM$RANDOM
   sig=$(printf '%s\n' "$WECHAT_TOKEN" "$ts" "$nonce" | sort | tr -d '\n' | sha1sum | cut -d' ' -f1)
-  tls -H 'Content-Type: text/xml' --data-binary "$1" "$base/wechat?signature=$sig&timestamp=$ts&nonce=$nonce" |
-    python3 -c 'import sys, xml.etree.ElementTree as E; print(E.fromstring(sys.stdin.read()).findtext("Content"))'
+  tls -H 'Content-Type: text/xml' --data-binary "$2" "$1?signature=$sig&timestamp=$ts&nonce=$nonce" |
+    python3 -c '
+import sys, xml.etree.ElementTree as E
+body = sys.stdin.read()
+try:
+    print(E.fromstring(body).findtext("Content"))
+except E.ParseError:
+    print("(no reply: %r)" % body[:80])'
 }
 ts=$(date +%s)
 msg="<xml><ToUserName><![CDATA[gh_gridbot]]></ToUserName><FromUserName><![CDATA[o-deploy-1]]></FromUserName><CreateTime>$ts</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[时长]]></Content><MsgId>$((ts * 1000 + RANDOM % 1000))</MsgId></xml>"
@@ -226,6 +233,43 @@ if set(got) != want or any(c != 1 for c in got.values()):
     sys.exit(f"deliveries by member: {dict(got)}")
 PY
 echo "deploy-check: notice $id: sent $n, failed 0; the fake WeChat API got it once for each of the $n members"
+
+# An instance dies (kill -9) while it handles a message: WeChat's retry,
+# which nginx gives the other instance, takes the message over once the
+# dead one's claim lapses (4 s) and answers it; the record is saved once.
+# The save is held mid-way by a lock on the member's row, so the first
+# instance is surely handling it when it dies.
+printf '登记\n昨天\n9:00-10:00\n1\n东关街口\n清理卫生死角\n跳过\n' |
+  "$gb" chat --as o-deploy-2 --url "http://127.0.0.1:$p1/wechat" > "$work/crash-start.out" 2>&1
+grep -q '请核对' "$work/crash-start.out" || fail "log hours before the crash: $(cat "$work/crash-start.out")"
+member=$(psql "$DATABASE_URL" -qAtc "SELECT id FROM members WHERE openid = 'o-deploy-2'")
+psql "$DATABASE_URL" -qAtc "BEGIN; SELECT id FROM members WHERE id = $member FOR UPDATE; SELECT pg_sleep(60); COMMIT" >/dev/null 2>&1 &
+locker=$!
+for _ in $(seq 1 50); do
+  [ "$(psql "$DATABASE_URL" -qAtc "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()")" = 1 ] && break
+  sleep 0.1
+done
+ts=$(date +%s)
+confirm="<xml><ToUserName><![CDATA[gh_gridbot]]></ToUserName><FromUserName><![CDATA[o-deploy-2]]></FromUserName><CreateTime>$ts</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[确认]]></Content><MsgId>$((ts * 1000 + 777))</MsgId></xml>"
+(post_signed_to "http://127.0.0.1:$p1/wechat" "$confirm" > /dev/null 2>&1 &)
+for _ in $(seq 1 50); do
+  [ "$(psql "$DATABASE_URL" -qAtc "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")" -gt 0 ] && break
+  sleep 0.1
+done
+[ "$(psql "$DATABASE_URL" -qAtc "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")" -gt 0 ] ||
+  fail "the first instance's save never waited for the member's row"
+sleep 1.5 # the first instance keeps its claim meanwhile
+kill -9 "$pid_a"
+wait "$pid_a" 2>/dev/null || true
+psql "$DATABASE_URL" -qAtc "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$locker" 2>/dev/null || true
+start=$(date +%s.%N)
+reply=$(post_signed "$confirm")
+took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+[[ $reply == *已保存* ]] || fail "the retry after the crash: $reply"
+saved=$(psql "$DATABASE_URL" -qAtc "SELECT COUNT(*) FROM service_records WHERE member_id = $member AND start_min = 540")
+[ "$saved" = 1 ] || fail "records saved by the message handled across the crash: $saved, want 1"
+echo "deploy-check: an instance killed (-9) while saving a record: the retry through nginx was taken over by the other and answered in ${took} s (已保存); the record saved once"
 
 bash scripts/restore-check.sh "$DATABASE_URL"
 echo "deploy-check: OK"

@@ -79,15 +79,24 @@ func answer(s string) string {
 	})
 }
 
-// spanAnswer is answer for a time or duration: a '.' right after a
-// digit stays, since 2. or 9. may be a number cut short (2.5, 9.30),
-// which is refused rather than read as 2 or 9 hours.
+// spanAnswer is answer for a time or duration, but a whole number
+// followed by '.' (2., 9., 9:00-11., also 2.。) stays as typed, and so is
+// refused: it may be a number cut short (2.5, 9.30, 11:30) rather than 2
+// or 9 hours. A number complete before the mark (11:30., 2.5.) is read.
 func spanAnswer(s string) string {
 	t := strings.TrimRightFunc(Normalize(s), isBlank)
-	if n := len(t); n >= 2 && t[n-1] == '.' && isASCIIDigit(rune(t[n-2])) {
+	a := answer(s)
+	if !strings.HasPrefix(t[len(a):], ".") {
+		return a
+	}
+	k := len(a)
+	for k > 0 && isASCIIDigit(rune(a[k-1])) {
+		k--
+	}
+	if k < len(a) && (k == 0 || (a[k-1] != ':' && a[k-1] != '.')) {
 		return t
 	}
-	return answer(s)
+	return a
 }
 
 // compact normalizes s and removes every blank inside it, for inputs where

@@ -248,9 +248,12 @@ func saveReview(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	skipped := env.Draft[reviewSkipped]
 	again := Outcome{Next: FlowReview, Keep: map[string]string{reviewSkipped: skipped}}
 	if env.Draft[reviewDecide] == "" { // 跳过
-		if len(skippedRecords(env.Draft)) < maxSkipped {
-			again.Keep[reviewSkipped] = strings.Trim(skipped+","+env.Draft[reviewRecord], ",")
+		if len(skippedRecords(env.Draft)) >= maxSkipped {
+			// No room to remember one more: the round would show this
+			// record again and again. It ends; 审核 starts afresh.
+			return Outcome{Reply: fmt.Sprintf("本轮已跳过%d条，审核到此结束。回复「审核」从头再看。", maxSkipped)}, nil
 		}
+		again.Keep[reviewSkipped] = strings.Trim(skipped+","+env.Draft[reviewRecord], ",")
 		return again, nil
 	}
 	id, err := strconv.ParseInt(env.Draft[reviewRecord], 10, 64)

@@ -41,3 +41,31 @@ func TestVisitDateNotBeforePairingStarted(t *testing.T) {
 	h.expect("孙大爷", "走访日期")
 	h.expect("今天", "结对从12月1日开始，尚未开始", "走访日期：")
 }
+
+// TestVisitAfterPairingEndedAsksForAnotherDate: the office ended the
+// pairing while the member was logging a visit, and the store refuses
+// its date (after the day the pairing ended). The refusal ended the
+// flow and dropped the draft, content and photos with it; it now goes
+// back to the date step, the rest of the draft kept.
+func TestVisitAfterPairingEndedAsksForAnotherDate(t *testing.T) {
+	h := newHarness(t) // today is 2026-11-28
+	pairs := &fakePairings{pairs: []MemberPairing{
+		{Pairing: Pairing{ID: 6, Resident: "钱秀兰", Category: "残疾人", Members: []PairMember{{ID: h.member.ID}}, CadenceDays: 30, Started: Date{2026, 11, 1}},
+			Address: "西门路8号院", Needs: "打扫"},
+	}}
+	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Pairings: pairs, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.bind()
+	h.expect("结对", "钱秀兰")
+	h.expect("钱秀兰", "走访日期")
+	h.expect("昨天", "走访时间")
+	h.expect("9:00-11:00", "走访内容")
+	h.expect("陪同就医并打扫卫生", "照片")
+	h.expect("跳过", "请核对")
+	h.st.failCreate = &ResidentError{Msg: "该结对已于11月27日结束，走访日期不能晚于这一天", Date: true}
+	got := h.expect("确认", "该结对已于11月27日结束", "请换一个日期", "走访日期")
+	if s := h.session(); s.Step != "date" || s.Draft["content"] == "" {
+		t.Errorf("after the refused date: %q, step %q, draft %v; want the date step, the content kept", got, s.Step, s.Draft)
+	}
+	h.st.failCreate = nil
+	h.expect("11月27日", "走访时间")
+}

@@ -156,6 +156,9 @@ type NewPairing struct {
 // rule, in Chinese.
 type ResidentError struct {
 	Msg string
+	// Date: the refusal is of a visit's date (outside the days the
+	// pairing ran), so another date may do.
+	Date bool
 }
 
 func (e *ResidentError) Error() string { return e.Msg }

@@ -307,24 +307,33 @@ WHERE kind = ? AND state = 'pending' AND dedupe_key LIKE ?`
 }
 
 // checkVisit refuses, inside the transaction saving a visit dated day, a
-// record whose member is not in the active pairing it names, or dated
-// before the pairing started: 结对帮扶 hours count for the days a pairing
-// ran, and an ended pairing takes no visits at all, so none dated after
-// its end.
+// record whose member is not in the pairing it names, or dated outside
+// the days the pairing ran: before it started, or after the day it
+// ended (office time). 结对帮扶 hours count for the days a pairing ran, so
+// a visit made before the office ended the pairing, and logged after,
+// is taken.
 func (db *DB) checkVisit(ctx context.Context, tx *sqlx.Tx, pairingID, memberID int64, day flows.Date) error {
 	const query = `
-SELECT p.started FROM pairing_members pm JOIN pairings p ON p.id = pm.pairing_id
-WHERE pm.pairing_id = ? AND pm.member_id = ? AND p.ended_at IS NULL`
-	var started dbDate
-	err := tx.GetContext(ctx, &started, db.q(query), pairingID, memberID)
+SELECT p.started, p.ended_at FROM pairing_members pm JOIN pairings p ON p.id = pm.pairing_id
+WHERE pm.pairing_id = ? AND pm.member_id = ?`
+	var row struct {
+		Started dbDate  `db:"started"`
+		Ended   *dbTime `db:"ended_at"`
+	}
+	err := tx.GetContext(ctx, &row, db.q(query), pairingID, memberID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return &flows.ResidentError{Msg: "该结对已结束或您不在其中"}
+		return &flows.ResidentError{Msg: "您不在这个结对中"}
 	}
 	if err != nil {
 		return err
 	}
-	if s := flows.Date(started); day.Before(s) {
-		return &flows.ResidentError{Msg: "结对从" + s.Chinese() + "开始，走访日期不能早于这一天"}
+	if s := flows.Date(row.Started); day.Before(s) {
+		return &flows.ResidentError{Msg: "结对从" + s.Chinese() + "开始，走访日期不能早于这一天", Date: true}
+	}
+	if row.Ended != nil {
+		if last := flows.DateOf(row.Ended.In(db.location())); last.Before(day) {
+			return &flows.ResidentError{Msg: "该结对已于" + last.Chinese() + "结束，走访日期不能晚于这一天", Date: true}
+		}
 	}
 	return nil
 }

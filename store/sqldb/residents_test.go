@@ -203,10 +203,18 @@ func TestPairingsAndVisits(t *testing.T) {
 		if all, _ := db.ResidentPairings(ctx, one.ID); len(all) != 1 || all[0].Ended.IsZero() {
 			t.Errorf("ResidentPairings = %+v", all)
 		}
+		// A visit made while the pairing ran, logged after it ended, is
+		// taken (it was refused, and the member's hours lost with the
+		// draft); one dated after the day it ended is refused.
 		late := ranged(zhang, day, 14*60, 15*60)
 		late.PairingID = p.ID
-		if err := db.CreateServiceRecord(ctx, late); !errors.As(err, &re) {
-			t.Errorf("a visit of an ended pairing = %v", err)
+		if err := db.CreateServiceRecord(ctx, late); err != nil {
+			t.Errorf("a visit dated while the pairing ran, logged after it ended = %v", err)
+		}
+		after := ranged(zhang, flows.DateOf(time.Now().In(db.location())).AddDays(1), 9*60, 10*60)
+		after.PairingID = p.ID
+		if err := db.CreateServiceRecord(ctx, after); !errors.As(err, &re) || !strings.Contains(re.Msg, "结束") || !re.Date {
+			t.Errorf("a visit dated after the pairing ended = %v", err)
 		}
 	})
 }

@@ -106,6 +106,31 @@ func count(t testing.TB, db *DB, query string, args ...any) int {
 	return n
 }
 
+// waitForLockWait waits until a session of db's database waits on a lock
+// (PostgreSQL), or done delivers first: then it fails the test with what.
+func waitForLockWait(t *testing.T, db *DB, done <-chan error, what string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		select {
+		case err := <-done:
+			t.Fatalf("%s did not wait for the transaction in progress (returned %v)", what, err)
+		default:
+		}
+		var n int
+		if err := db.db.GetContext(context.Background(), &n,
+			`SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if i > 300 {
+			t.Fatalf("%s never waited", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func wantErr(t testing.TB, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {

@@ -83,8 +83,11 @@ func (db *DB) CloseMonth(ctx context.Context, m flows.Month, loc *time.Location,
 		// refused or, a report, taken and left out of them (the
 		// workbook's 巡查记录 says which).
 		at = db.stamp()
-		if closed, err := db.monthClosed(ctx, tx, m); err != nil || closed {
-			return errors.Join(err, errAlreadyClosed(closed))
+		switch closed, err := db.monthClosed(ctx, tx, m); {
+		case err != nil:
+			return err
+		case closed:
+			return flows.ErrConflict
 		}
 		a, err := db.assessIn(ctx, tx, m, loc)
 		if err != nil {
@@ -130,14 +133,6 @@ const closeLockWait = "2s"
 // end) and holds off new checks until the close commits. Plain reads of
 // month_closes (the pages, the assessment) do not wait.
 const closeLockQuery = `SET LOCAL lock_timeout = '` + closeLockWait + `'; LOCK TABLE month_closes IN EXCLUSIVE MODE`
-
-// errAlreadyClosed is flows.ErrConflict when closed, nil otherwise.
-func errAlreadyClosed(closed bool) error {
-	if closed {
-		return flows.ErrConflict
-	}
-	return nil
-}
 
 // ReopenMonth reopens closed month m for by: its figures are computed
 // from the records again and records dated in it are taken.

@@ -11,31 +11,6 @@ import (
 	"gridbot/flows"
 )
 
-// waitForLockWait waits until a session of db's database waits on a lock
-// (PostgreSQL), or done delivers first: then it fails the test with what.
-func waitForLockWait(t *testing.T, db *DB, done <-chan error, what string) {
-	t.Helper()
-	for i := 0; ; i++ {
-		select {
-		case err := <-done:
-			t.Fatalf("%s did not wait for the transaction in progress (returned %v)", what, err)
-		default:
-		}
-		var n int
-		if err := db.db.GetContext(context.Background(), &n,
-			`SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			return
-		}
-		if i > 300 {
-			t.Fatalf("%s never waited", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // unitMinutes is the minutes of unit in a.
 func unitMinutes(t *testing.T, a flows.Assessment, unit int64) int {
 	t.Helper()

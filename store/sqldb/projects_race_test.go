@@ -41,20 +41,7 @@ func TestCheckInAndCancelAtOnce(t *testing.T) {
 			_, err := db.CheckIn(ctx, p.ID, zhang, at(9, 10))
 			checkIn <- err
 		}()
-		// Wait until the check-in waits on the lock.
-		for i := 0; ; i++ {
-			var n int
-			if err := db.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`); err != nil {
-				t.Fatal(err)
-			}
-			if n > 0 {
-				break
-			}
-			if i > 200 {
-				t.Fatal("check-in never waited")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitForLockWait(t, db, checkIn, "check-in")
 		cancelDone := make(chan error, 1)
 		go func() {
 			_, err := db.CancelProject(ctx, p.Code, "boss")

@@ -340,6 +340,21 @@ type ServiceRecord struct {
 	// §10); PairingID the pairing of a visit (SPEC §14); "" and 0 when none.
 	ProjectCode string
 	PairingID   int64
+	// DayLimit, when saving, is the most minutes the member's records of
+	// the record's day may add up to with it, where that is less than
+	// MaxDayMinutes: on today, the time since midnight (a duration on
+	// today ends now at the latest, SPEC §5). 0 is MaxDayMinutes. Not
+	// stored.
+	DayLimit int
+}
+
+// DayCap is the most the member's records of r's day may add up to with
+// r: DayLimit, or MaxDayMinutes.
+func (r ServiceRecord) DayCap() int {
+	if r.DayLimit > 0 && r.DayLimit < MaxDayMinutes {
+		return r.DayLimit
+	}
+	return MaxDayMinutes
 }
 
 // Counts reports whether the record counts (hours, stars, sessions, the

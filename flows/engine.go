@@ -316,6 +316,12 @@ func (e *Engine) step(ctx context.Context, env *Env, sess *Session, in Input) (s
 		*sess = Session{}
 		return fmt.Sprintf("已取消「%s」，草稿已删除。", f.Title), nil
 	case wordBack:
+		if sess.Resume != "" {
+			// 返回 from a step asked again after the save: the steps
+			// after it count as not visited, as after any 返回.
+			rewind(sess, sess.Resume)
+			sess.Resume = ""
+		}
 		if len(sess.Back) == 0 {
 			return e.reask(ctx, env, f, sess, "已经是第一步了。")
 		}
@@ -432,6 +438,10 @@ func (e *Engine) earlyPhoto(ctx context.Context, env *Env, f *Flow, sess *Sessio
 
 // advance records the answered step for 返回 and asks the next one.
 func (e *Engine) advance(ctx context.Context, env *Env, f *Flow, sess *Session, idx int, prefix string) (string, error) {
+	if sess.Resume != "" && sess.Resume == f.Steps[idx].Name {
+		sess.Resume = ""
+		return e.ask(ctx, env, f, sess, len(f.Steps), prefix)
+	}
 	sess.Back = append(sess.Back, f.Steps[idx].Name)
 	return e.ask(ctx, env, f, sess, idx+1, prefix)
 }
@@ -476,7 +486,13 @@ func (e *Engine) save(ctx context.Context, env *Env, f *Flow, sess *Session, pre
 			*sess = Session{}
 			return joinReply([]string{prefix}, se.Msg), nil
 		}
-		rewind(sess, se.Step)
+		if se.Resume {
+			// The steps after it keep their answers and stay visited
+			// (sess.Back): once it is answered, the summary comes back.
+			sess.Resume = se.Step
+		} else {
+			rewind(sess, se.Step)
+		}
 		return e.ask(ctx, env, f, sess, f.stepIndex(se.Step), joinReply([]string{prefix}, se.Msg))
 	}
 	if err != nil {

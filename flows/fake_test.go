@@ -200,7 +200,7 @@ func (s *fakeStore) CreateServiceRecord(_ context.Context, r *ServiceRecord) err
 			logged += o.Minutes
 		}
 	}
-	if r.ProjectCode == "" && logged+r.Minutes > MaxDayMinutes {
+	if r.ProjectCode == "" && logged+r.Minutes > r.DayCap() {
 		return &DayFullError{Logged: logged}
 	}
 	if err := s.attach(r.MemberID, r.Photos, ServicePhotos); err != nil {

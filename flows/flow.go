@@ -137,6 +137,10 @@ type Env struct {
 type StepError struct {
 	Step string // when set by Save: the step to go back to
 	Msg  string
+	// Resume, with Step, says no later step depends on Step's answer:
+	// the later answers are kept, and once Step is answered again the
+	// summary comes back instead of every later step.
+	Resume bool
 }
 
 func (e *StepError) Error() string { return e.Msg }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -381,8 +382,9 @@ func atoi(s string) int {
 
 // TestLogHoursFactsPerStep: each step reads only what it needs of the
 // day: nothing to ask the time, the day's records for a range's overlap
-// check and for the day's total (a duration too), the unit's activities
-// for the activity step alone.
+// check and its day's total, nothing for a duration (its day's total is
+// checked where it is saved), the unit's activities for the activity
+// step alone.
 func TestLogHoursFactsPerStep(t *testing.T) {
 	h := newHarness(t)
 	h.now = time.Date(2026, 11, 28, 23, 0, 0, 0, shanghai)
@@ -399,7 +401,7 @@ func TestLogHoursFactsPerStep(t *testing.T) {
 	for _, tc := range []struct {
 		time  string
 		reads map[string]int
-	}{{"2小时", map[string]int{"records": 1}}, {"9:00-11:00", map[string]int{"records": 1}}} {
+	}{{"2小时", nil}, {"9:00-11:00", map[string]int{"records": 1}}} {
 		step("登记", nil, "服务日期")
 		step("今天", nil, "服务时间")
 		step(tc.time, tc.reads, "服务类别")
@@ -439,7 +441,29 @@ func TestLogHoursOverlapIsRefusedNamingTheSession(t *testing.T) {
 	if s := h.session(); s.Step != stepTime {
 		t.Fatalf("after overlap at save: step %q", s.Step)
 	}
-	h.expect("17:00-18:00", "服务类别")
+	// The answers after the time are kept: a new time brings back the
+	// summary, not every later step.
+	h.expect("16:00-17:00", "15:00-17:00", "重叠", "服务时间") // refused at the step: still asked again
+	h.expect("17:00-18:00", "请核对", "17:00-18:00", "讲座内容")
+	h.expect("确认", "已保存")
+
+	// 返回 from the time step asked again goes to the date, and the steps
+	// after come one by one again, as after any 返回.
+	h.expect("登记")
+	h.expect("今天")
+	h.expect("19:00-20:00", "服务类别")
+	h.expect("1")
+	h.expect("社区")
+	h.expect("讲座内容")
+	h.expect("跳过")
+	h.st.records = append(h.st.records, ServiceRecord{MemberID: h.member.ID, Date: DateOf(h.now), StartMin: 19 * 60, EndMin: 21 * 60, Minutes: 120, Category: "法律咨询"})
+	h.expect("确认", "19:00-21:00", "服务时间")
+	h.expect("返回", "服务日期")
+	h.expect("昨天", "服务时间")
+	h.expect("19:00-20:00", "服务类别")
+	if s := h.session(); s.Resume != "" || !slices.Equal(s.Back, []string{"date", stepTime}) {
+		t.Fatalf("after 返回 and the time again: resume %q, back %v", s.Resume, s.Back)
+	}
 }
 
 func TestLogHoursSavedReply(t *testing.T) {

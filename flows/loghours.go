@@ -205,18 +205,26 @@ func acceptServiceTime(env *Env, in Input) error {
 	if msg := laterThanNow(env, sp.End, sp.Minutes); msg != "" {
 		return reject("%s", msg)
 	}
-	if err := env.AnswerFacts(); err != nil {
-		return err
-	}
-	logged := 0
-	for _, r := range env.Facts.DayRecords {
-		if sp.Start >= 0 && r.Overlaps(sp.Start, sp.End) {
-			return reject("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(r.StartMin, r.EndMin), r.Category)
+	// A range is checked here against the day's records (SPEC §5: an
+	// overlap is refused at this step, naming the other), and the day's
+	// total with it. A duration overlaps nothing: its day total is checked
+	// where it is saved (DayCap, in the store's one statement), and a
+	// refusal at 确认 comes back to this step with the rest of the draft,
+	// so a duration costs no query here.
+	if sp.Start >= 0 {
+		if err := env.AnswerFacts(); err != nil {
+			return err
 		}
-		logged += r.Minutes
-	}
-	if msg := dayFull(env, logged, sp.Minutes); msg != "" {
-		return reject("%s", msg)
+		logged := 0
+		for _, r := range env.Facts.DayRecords {
+			if r.Overlaps(sp.Start, sp.End) {
+				return reject("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(r.StartMin, r.EndMin), r.Category)
+			}
+			logged += r.Minutes
+		}
+		if msg := dayFull(env, logged, sp.Minutes); msg != "" {
+			return reject("%s", msg)
+		}
 	}
 	env.Draft["start"] = strconv.Itoa(sp.Start)
 	env.Draft["end"] = strconv.Itoa(sp.End)
@@ -362,7 +370,17 @@ func draftRecord(env *Env) (ServiceRecord, error) {
 		Date: d, StartMin: start, EndMin: end, Minutes: minutes,
 		Category: env.Draft["category"], Place: placeOf(env.Draft), Content: env.Draft["content"],
 		ActivityID: activityID, Photos: stagedPhotos(env), DraftKey: env.Draft[draftKey],
+		DayLimit: dayLimit(env),
 	}, nil
+}
+
+// dayLimit is a record's DayLimit: on today, the minutes since midnight
+// (dayFull's limit); 0, MaxDayMinutes, on another day.
+func dayLimit(env *Env) int {
+	if env.Draft["date"] != env.Today.String() {
+		return 0
+	}
+	return max(env.Now.Hour()*60+env.Now.Minute(), 1)
 }
 
 func serviceSummary(env *Env) string {
@@ -403,10 +421,10 @@ func saveServiceRecord(ctx context.Context, st Stores, env *Env) (Outcome, error
 	}
 	if errors.As(err, &ov) {
 		e := ov.Existing
-		return Outcome{}, &StepError{Step: "time", Msg: fmt.Sprintf("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(e.StartMin, e.EndMin), e.Category)}
+		return Outcome{}, &StepError{Step: "time", Resume: true, Msg: fmt.Sprintf("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(e.StartMin, e.EndMin), e.Category)}
 	}
 	if full := (*DayFullError)(nil); errors.As(err, &full) {
-		return Outcome{}, &StepError{Step: "time", Msg: dayFullReason(env, full, r.Minutes)}
+		return Outcome{}, &StepError{Step: "time", Resume: true, Msg: dayFullReason(env, full, r.Minutes)}
 	}
 	if err != nil {
 		return Outcome{}, photoSaveError(env, err)

@@ -24,8 +24,10 @@ type Store interface {
 	ServiceRecordsOn(ctx context.Context, memberID int64, day Date) ([]ServiceRecord, error)
 	// CreateServiceRecord saves a record, setting ID and CreatedAt. A ranged
 	// record that overlaps another of the member's that day is refused with
-	// an *OverlapError, and one that takes the day's records past
-	// MaxDayMinutes with a *DayFullError; nothing is written.
+	// an *OverlapError, and one that takes the day's records past its
+	// DayCap with a *DayFullError; nothing is written. A UnitID or GridID
+	// given is one of the member's as loaded (the store does not look them
+	// up again).
 	CreateServiceRecord(ctx context.Context, r *ServiceRecord) error
 	// HoursSummary totals a member's hours for the month and year of day.
 	HoursSummary(ctx context.Context, memberID int64, day Date) (HoursSummary, error)
@@ -72,14 +74,14 @@ type OverlapError struct {
 func (e *OverlapError) Error() string { return "service record overlaps another" }
 
 // DayFullError is returned when a record a member logs would take their
-// records of its day past MaxDayMinutes; Logged is the minutes already
+// records of its day past its DayCap; Logged is the minutes already
 // counted that day (rejected records not).
 type DayFullError struct {
 	Logged int
 }
 
 func (e *DayFullError) Error() string {
-	return fmt.Sprintf("service records of the day would exceed %d minutes (%d logged)", MaxDayMinutes, e.Logged)
+	return fmt.Sprintf("service records of the day would exceed their limit (%d minutes logged)", e.Logged)
 }
 
 // Session is a user's conversation state between messages.
@@ -88,8 +90,12 @@ type Session struct {
 	Step  string            `json:"step,omitempty"`
 	Draft map[string]string `json:"draft,omitempty"`
 	// Photos are the IDs of the draft's staged photos, in the order sent.
-	Photos  []int64   `json:"photo_ids,omitempty"`
-	Back    []string  `json:"back,omitempty"` // steps visited, for 返回
+	Photos []int64  `json:"photo_ids,omitempty"`
+	Back   []string `json:"back,omitempty"` // steps visited, for 返回
+	// Resume names the step the save sent the draft back to with the
+	// answers after it kept (StepError.Resume): answering it brings back
+	// the summary.
+	Resume  string    `json:"resume,omitempty"`
 	Updated time.Time `json:"updated"`
 }
 

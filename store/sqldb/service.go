@@ -133,7 +133,7 @@ RETURNING id`
 // ranged record of the member that day is refused with a
 // *flows.OverlapError naming it, and nothing is written; so is a record
 // dated in a closed month, a *flows.ClosedMonthError, and one that takes
-// the member's records of its day past flows.MaxDayMinutes, a
+// the member's records of its day past its DayCap, a
 // *flows.DayFullError (checkDay). The member row is locked for the
 // checks, so concurrent saves can't both pass them. A record with no
 // range, photos or pairing has no overlap to check and is saved in one
@@ -176,7 +176,7 @@ func (db *DB) CreateServiceRecord(ctx context.Context, r *flows.ServiceRecord) e
 // time range, photos or pairing, in one statement without a transaction
 // (insertServiceRecordAlone): the member's unit and grid where the record
 // has none, and no row when the month is closed, the draft saved before,
-// the day's records would pass flows.MaxDayMinutes or the member unknown.
+// the day's records would pass the record's DayCap or the member unknown.
 // cast gives each parameter its column's type (PostgreSQL does not infer
 // it through a SELECT; SQLite needs none); forShare locks the month's
 // check as monthClosed does in a transaction, for CloseMonth.
@@ -219,7 +219,7 @@ func (db *DB) aloneInsert(r *flows.ServiceRecord) (args []any, status flows.Reco
 		r.Minutes, r.Category, r.Place.Label, lat, lng, r.Content, nullID(r.ActivityID), created, nullText(r.DraftKey),
 		string(status), nullText(r.ProjectCode),
 		r.MemberID, flows.MonthOf(r.Date).String(), nullText(r.DraftKey),
-		dbDate(r.Date), r.Minutes, flows.MaxDayMinutes}
+		dbDate(r.Date), r.Minutes, r.DayCap()}
 	return args, status, created, nil
 }
 
@@ -332,7 +332,7 @@ func (db *DB) insertServiceRecord(ctx context.Context, tx *sqlx.Tx, r *flows.Ser
 // (rejected ones do not), read in one query with the member's row
 // locked, so concurrent saves cannot both pass: a range that overlaps
 // another is refused with a *flows.OverlapError naming it, and a record
-// the member logs that takes the day past flows.MaxDayMinutes with a
+// the member logs that takes the day past its DayCap with a
 // *flows.DayFullError (durations have no overlap to check, and without
 // it a day could hold any number of them). Project records (check-out)
 // are not held to the day's total: their time is the project's, checked
@@ -357,7 +357,7 @@ ORDER BY r.start_min NULLS LAST, r.id`
 		}
 		logged += existing.Minutes
 	}
-	if capped && logged+r.Minutes > flows.MaxDayMinutes {
+	if capped && logged+r.Minutes > r.DayCap() {
 		return &flows.DayFullError{Logged: logged}
 	}
 	return nil

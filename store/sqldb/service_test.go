@@ -974,3 +974,44 @@ func TestCreateServiceRecordDayTotal(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateServiceRecordDayLimit: a record's DayLimit (today's time
+// since midnight, which flows gives a duration on today: the chat checks
+// a duration's day total only when it is saved) holds the day's records
+// below 24 hours on every save path, and a record without one is held
+// to 24 hours.
+func TestCreateServiceRecordDayLimit(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		ms := seed(t, db)
+		zhang := ms["张三"]
+		if err := db.CreateServiceRecord(ctx, lasting(zhang, day, 8*60)); err != nil {
+			t.Fatal(err)
+		}
+		limited := func(minutes, limit int) *flows.ServiceRecord {
+			r := lasting(zhang, day, minutes)
+			r.DayLimit = limit
+			return r
+		}
+		refused := func(what string, err error) {
+			t.Helper()
+			var full *flows.DayFullError
+			if !errors.As(err, &full) || full.Logged != 8*60 {
+				t.Errorf("%s: %v, want a DayFullError with 8 hours logged", what, err)
+			}
+		}
+		// At 10:00, 8 hours logged: 3 more would end before midnight.
+		refused("alone", db.CreateServiceRecord(ctx, limited(3*60, 10*60)))
+		_, err := db.CreateServiceRecordSummary(ctx, limited(3*60, 10*60), day, flows.MonthOf(day))
+		refused("with the totals", err)
+		ranged := ranged(zhang, day, 8*60, 11*60)
+		ranged.DayLimit = 10 * 60
+		refused("ranged", db.CreateServiceRecord(ctx, ranged))
+		if _, err := db.CreateServiceRecordSummary(ctx, limited(2*60, 10*60), day, flows.MonthOf(day)); err != nil {
+			t.Fatalf("2 hours, up to the limit: %v", err)
+		}
+		if err := db.CreateServiceRecord(ctx, limited(3*60, 0)); err != nil {
+			t.Errorf("no limit (another day's record): %v", err)
+		}
+	})
+}

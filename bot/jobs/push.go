@@ -116,9 +116,13 @@ func (w *SendPushWorker) deliver(ctx context.Context, id int64, attempt, maxAtte
 	o, err := w.send(ctx, p)
 	if err != nil {
 		err = wechat.Redact(err)
-		if ctx.Err() != nil || attempt < maxAttempts {
-			// Stopping (or out of time), or another attempt is due:
-			// River retries, a stop without using up an attempt.
+		// Stopping (the client cancels the job's ctx): River runs it
+		// again without using up an attempt. Out of time (the job's
+		// Timeout) is an attempt used up like any failure: River discards
+		// a job whose last attempt returns an error, so the last one
+		// records the push failed instead of leaving it pending for ever.
+		stopping := ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)
+		if stopping || attempt < maxAttempts {
 			log.Warn("jobs: push failed; will retry", slog.Any("error", err))
 			return fmt.Errorf("send push %d: %w", id, err)
 		}
@@ -220,6 +224,8 @@ func retriesReason(err error) string {
 		return fmt.Sprintf("多次重试仍失败（errcode %d）", code)
 	case errors.As(err, &he):
 		return fmt.Sprintf("多次重试仍失败（HTTP %d）", he.Status)
+	case errors.Is(err, context.DeadlineExceeded):
+		return "多次重试仍失败（发送超时，未能确认是否送达）"
 	}
 	return "多次重试仍失败：" + err.Error()
 }

@@ -72,6 +72,9 @@ func (s DeliveryState) Final() bool {
 const (
 	SkipUnfollowed   = "unfollowed"
 	SkipRemindersOff = "reminders off"
+	// SkipUnbound: the office unbound the member after the notice's
+	// recipients were fixed, before it was sent to them.
+	SkipUnbound = "unbound"
 )
 
 // Delivery is one recipient of a notice.

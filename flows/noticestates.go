@@ -48,6 +48,8 @@ func (r Recipient) Reason() string {
 		return "关闭了提醒"
 	case SkipUnfollowed:
 		return "已取消关注"
+	case SkipUnbound:
+		return "发送前已解除绑定"
 	}
 	return r.Message
 }

@@ -74,6 +74,10 @@ func (s *sender) send(ctx context.Context, l *letter, d flows.Delivery) flows.De
 	// ctx bounds the attempt: a run's job Timeout leaves each send it
 	// starts at least sendTimeout (and each HTTP call has its own).
 	path := l.path
+	if d.OpenID == "" {
+		// Unbound since the recipients were fixed: no longer a target.
+		return flows.DeliveryOutcome{State: flows.DeliverySkipped, Message: flows.SkipUnbound}
+	}
 	if path == PathText && !flows.InServiceWindow(d.LastMessage, time.Now()) {
 		// WeChat would refuse it (45015): no call, the reason recorded.
 		return flows.DeliveryOutcome{State: flows.DeliveryFailed, Message: ReasonOutsideWindow}

@@ -182,10 +182,14 @@ func (r deliveryRow) delivery() flows.Delivery {
 // deliveryColumns are a delivery row's columns, with the recipient's unit
 // name (which a notice template may show) and when they last wrote to the
 // account (whether a customer-service text can reach them), read by
-// primary keys.
-const deliveryColumns = `id, notice_id, member_id, openid, state, errcode, message, attempts, client_msg_id, msgid,
+// primary keys. The OpenID is the member's as they are now, "" when the
+// office has unbound them since the recipients were fixed (the sender
+// skips them, flows.SkipUnbound): a notice goes to the WeChat user bound
+// to the member when it is sent, as pushes do, not to one unbound meanwhile.
+const deliveryColumns = `id, notice_id, member_id, state, errcode, message, attempts, client_msg_id, msgid,
+  COALESCE((SELECT m.openid FROM members m WHERE m.id = notice_deliveries.member_id), '') AS openid,
   COALESCE((SELECT u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE m.id = notice_deliveries.member_id), '') AS unit,
-  (SELECT w.last_message_at FROM wechat_users w WHERE w.openid = notice_deliveries.openid) AS last_message_at`
+  (SELECT w.last_message_at FROM members m JOIN wechat_users w ON w.openid = m.openid WHERE m.id = notice_deliveries.member_id) AS last_message_at`
 
 // ClaimDelivery marks a pending delivery, or one left sending (by a
 // process that died) longer than stale ago, as sending with one more

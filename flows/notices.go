@@ -66,6 +66,11 @@ func (s DeliveryState) Final() bool {
 	return s == DeliverySent || s == DeliveryFailed || s == DeliverySkipped
 }
 
+// MaxNoticeTextBytes is the longest text, in bytes of UTF-8, a notice
+// goes out as (bot/notices.MaxTextBytes): what the weekend reminder's
+// list of events is kept to.
+const MaxNoticeTextBytes = 2047
+
 // Messages of skipped deliveries: the member unfollowed the official
 // account (or WeChat answered 43004), or turned reminders off (SPEC §7: a
 // bound target member with reminders off is counted, as skipped).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gridbot/bot/notices"
 	"gridbot/flows"
 )
 
@@ -230,6 +231,8 @@ func (a *API) createNotice(c *gin.Context) error {
 		return BadRequest(fmt.Sprintf("content has more than %d characters", maxContentRunes))
 	case utf8.RuneCountInString(n.Place) > maxPlaceRunes:
 		return BadRequest(fmt.Sprintf("place has more than %d characters", maxPlaceRunes))
+	case len(notices.Text(n, a.cfg.Loc)) > notices.MaxTextBytes:
+		return BadRequest(fmt.Sprintf("the notice as one text message (title, event time, place and content) is %d bytes of UTF-8, more than the %d WeChat takes: shorten the content", len(notices.Text(n, a.cfg.Loc)), notices.MaxTextBytes))
 	case !n.SendAt.IsZero() && n.SendAt.Before(a.cfg.Now().Add(-noticeSlack)):
 		return BadRequest("send_at " + a.rfc3339(n.SendAt) + " is in the past (leave it out to send now)")
 	case n.SendAt.After(a.cfg.Now().Add(maxSendAhead)):

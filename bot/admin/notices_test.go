@@ -70,6 +70,9 @@ func TestCreateNotice(t *testing.T) {
 		{"send_at past", "boss", `{"title":"t","content":"c","targets":{"all":true},"send_at":"2020-01-01T09:00:00+08:00"}`, "past", http.StatusBadRequest},
 		{"long title", "boss", `{"title":"` + strings.Repeat("长", 65) + `","content":"c","targets":{"all":true}}`, "title", http.StatusBadRequest},
 		{"long content", "boss", `{"title":"t","content":"` + strings.Repeat("长", 1001) + `","targets":{"all":true}}`, "content", http.StatusBadRequest},
+		// 700 characters of Chinese with a title and a place pass the
+		// 2,047 bytes one text message takes (SPEC §7: one message).
+		{"too long for one message", "boss", `{"title":"周六大扫除","content":"` + strings.Repeat("长", 700) + `","place":"人民广场","targets":{"all":true}}`, "2047", http.StatusBadRequest},
 		{"long place", "boss", `{"title":"t","content":"c","place":"` + strings.Repeat("长", 101) + `","targets":{"all":true}}`, "place", http.StatusBadRequest},
 		{"send_at years ahead", "boss", `{"title":"t","content":"c","targets":{"all":true},"send_at":"9999-12-31T09:00:00+08:00"}`, "year", http.StatusBadRequest},
 		{"title not UTF-8", "boss", "{\"title\":\"周六\xff\",\"content\":\"c\",\"targets\":{\"all\":true}}", "UTF-8", http.StatusBadRequest},

@@ -617,6 +617,7 @@ func TestNoticeComposer(t *testing.T) {
 		{form("event_time", "0001-05-01T09:00"), "活动时间的年份应在2000–2999年之间"},
 		{form("send_at", "2020-01-01T09:00"), "发送时间不能早于现在"},
 		{form("title", strings.Repeat("长", 65)), "标题最多64字"},
+		{form("content", strings.Repeat("长", 700)), "超过微信一条消息的上限2047字节"}, // SPEC §7: one message
 	} {
 		r := b.post("/admin/notices", tc.form)
 		wantPage(t, r, http.StatusUnprocessableEntity, tc.want)

@@ -147,6 +147,9 @@ func (c *Console) parseNotice(d *noticeFormData) (flows.Notice, string) {
 		}
 		n.SendAt = t
 	}
+	if msg := notices.TextProblem(n, c.cfg.Loc); msg != "" {
+		return n, msg
+	}
 	if !d.All {
 		for _, g := range d.Grids {
 			if !slices.Contains(d.AllGrids, g) {

@@ -138,6 +138,24 @@ func PreviewOf(n flows.Notice, templateID string, fields wechat.TemplateFields, 
 	return p
 }
 
+// MaxTextBytes is the longest customer-service text, in bytes of UTF-8,
+// a notice may go out as: the limit gridbot keeps every text to (a
+// passive reply's, bot/webhook maxReplyBytes). SPEC §7 gives each member
+// one message, so a notice longer than this is refused when it is
+// composed (TextProblem), not split.
+const MaxTextBytes = flows.MaxNoticeTextBytes
+
+// TextProblem says, in the office's words, why notice n cannot go out as
+// one customer-service text (its Text is longer than MaxTextBytes), or "".
+func TextProblem(n flows.Notice, loc *time.Location) string {
+	size := len(Text(n, loc))
+	if size <= MaxTextBytes {
+		return ""
+	}
+	return fmt.Sprintf("通知全文（标题、时间、地点和内容）共%d字节，超过微信一条消息的上限%d字节（汉字每字3字节，约%d个汉字）：请把内容缩短约%d个汉字。",
+		size, MaxTextBytes, MaxTextBytes/3, (size-MaxTextBytes+2)/3)
+}
+
 // Text is notice n as a customer-service text message shows it (the
 // event time in loc): what members read without a notice template, and
 // the console's preview.

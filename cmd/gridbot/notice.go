@@ -82,6 +82,9 @@ func runNotice(ctx context.Context, cfg Config, args []string, stdout, stderr io
 		return fmt.Errorf("notice send: --event-time: %w", err)
 	}
 
+	if msg := notices.TextProblem(n, cfg.TZ); msg != "" {
+		return fmt.Errorf("notice send: %s", msg)
+	}
 	a, err := open(ctx, cfg, log)
 	if err != nil {
 		return err

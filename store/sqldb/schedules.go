@@ -170,7 +170,7 @@ func (db *DB) WeekendReminder(ctx context.Context, fireID int64, loc *time.Locat
 			now := db.stamp()
 			n := g.reminder
 			n.Title, n.SendAt, n.CreatedBy = "周末提醒", now.Time, scheduleAuthor
-			n.Content = fmt.Sprintf("本周末（%s）：%s", flows.DateOf(sat).Chinese(), strings.Join(g.titles, "；"))
+			n.Content = weekendContent(flows.DateOf(sat), g.titles)
 			if err := db.insertNotice(ctx, tx, &n, now); err != nil {
 				return err
 			}
@@ -340,4 +340,25 @@ ORDER BY u.id`
 		return err
 	})
 	return created, wrap("activity reminder", err)
+}
+
+// weekendContent is a weekend reminder's content: the weekend's events by
+// title, as many as one message holds (flows.MaxNoticeTextBytes, with
+// room for the title the text starts with), then how many more there are.
+func weekendContent(sat flows.Date, titles []string) string {
+	const room = flows.MaxNoticeTextBytes - 64 // 【通知】周末提醒 and line breaks
+	head := fmt.Sprintf("本周末（%s）：", sat.Chinese())
+	shown := len(titles)
+	for shown > 0 && len(head)+len(strings.Join(titles[:shown], "；"))+len(moreEvents(len(titles)-shown)) > room {
+		shown--
+	}
+	return head + strings.Join(titles[:shown], "；") + moreEvents(len(titles)-shown)
+}
+
+// moreEvents notes the events a weekend reminder leaves out, "" for none.
+func moreEvents(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("；另有%d项活动，详见本单位通知", n)
 }

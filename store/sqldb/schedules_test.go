@@ -453,3 +453,28 @@ func fireDue(t *testing.T, db *DB, kind string, due time.Time) int64 {
 	}
 	return fid
 }
+
+// TestWeekendContentFitsOneMessage: a weekend with more events than one
+// message holds lists as many as fit and says how many more there are
+// (SPEC §7: one message per member, raised by an outside audit); a short
+// list is whole.
+func TestWeekendContentFitsOneMessage(t *testing.T) {
+	sat := flows.Date{Year: 2026, Month: 12, Day: 12}
+	short := weekendContent(sat, []string{"周六大扫除", "交通劝导"})
+	if !strings.HasSuffix(short, "周六大扫除；交通劝导") {
+		t.Errorf("short list: %q", short)
+	}
+	var titles []string
+	for i := range 40 {
+		titles = append(titles, fmt.Sprintf("%02d号网格周六上午卫生大扫除及背街小巷环境整治志愿服务活动", i))
+	}
+	long := weekendContent(sat, titles)
+	text := "【通知】周末提醒\n" + long
+	if len(text) > flows.MaxNoticeTextBytes {
+		t.Errorf("the reminder is %d bytes, over %d", len(text), flows.MaxNoticeTextBytes)
+	}
+	shown := strings.Count(long, "号网格")
+	if shown == 0 || shown == len(titles) || !strings.Contains(long, fmt.Sprintf("另有%d项活动", len(titles)-shown)) {
+		t.Errorf("%d of %d titles shown, the rest not counted: %q", shown, len(titles), long)
+	}
+}

@@ -107,10 +107,15 @@ func CorrectionChange(r ServiceRecord, c Correction) string {
 }
 
 // recordTime is a record's time as the console shows it: the range with
-// its hours, or the hours alone.
+// its hours, or the hours alone, in hours and minutes where one decimal
+// would round them (117 minutes are 1小时57分, not 2.0小时), so that two
+// lengths never read the same and every change of minutes is logged.
 func recordTime(start, end, minutes int) string {
 	if start >= 0 && end > start {
 		return fmt.Sprintf("%02d:%02d–%02d:%02d（%s小时）", start/60, start%60, end/60, end%60, Hours(minutes))
+	}
+	if minutes%6 != 0 {
+		return fmt.Sprintf("%d小时%d分", minutes/60, minutes%60)
 	}
 	return Hours(minutes) + "小时"
 }

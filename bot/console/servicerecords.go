@@ -192,6 +192,11 @@ func (c *Console) correctRecord(ctx *gin.Context) error {
 			return again("时间请写成 时:分，开始和结束都要填，例如 09:00 和 11:30（结束可为 24:00）；只改时长时请把两项都清空。")
 		}
 		corr.Minutes = corr.EndMin - corr.StartMin
+	case strings.TrimSpace(d.Hours) == flows.Hours(d.Record.Minutes) && !d.Record.HasRange():
+		// The hours as the form shows them, untouched: the record's own
+		// minutes, not the one-decimal figure (117 minutes show as 2.0,
+		// which read back would be 120, a qualified session).
+		corr.Minutes = d.Record.Minutes
 	default:
 		h, err := strconv.ParseFloat(d.Hours, 64)
 		if err != nil || math.IsNaN(h) || math.IsInf(h, 0) {

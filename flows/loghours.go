@@ -463,6 +463,11 @@ func starLine(total int) string {
 	if toNext == 0 {
 		return "星级：" + Stars(stars) + "（已达最高星级）"
 	}
+	if toNext < 60 {
+		// In hours with one decimal 1–2 minutes read 0.0, and the total
+		// beside it (rounded) as the next star's hours already.
+		return fmt.Sprintf("星级：%s，距下一星级还差%d分钟", Stars(stars), toNext)
+	}
 	return fmt.Sprintf("星级：%s，距下一星级还差%s小时", Stars(stars), Hours(toNext))
 }
 

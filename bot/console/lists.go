@@ -89,10 +89,15 @@ func sortMembers(ms []flows.Member) {
 }
 
 // membersXLSX writes the members listed, with their hours and sessions of
-// month m that count (not rejected).
-func (c *Console) membersXLSX(ctx *gin.Context, d membersData, unitID int64, m flows.Month) error {
+// month m that count (not rejected): all of each member's own, wherever
+// they were booked. The list is filtered by the members' roster rows as
+// they are now, so a member moved to another grid or unit this month is
+// listed where they are with the hours they logged before the move too,
+// as the unfiltered list gives them (the unit and grid filters choose
+// members, not records).
+func (c *Console) membersXLSX(ctx *gin.Context, d membersData, m flows.Month) error {
 	f := flows.MonthFilter(m)
-	f.UnitID, f.Unit, f.Grid, f.Counted = unitID, d.Unit, d.Grid, true
+	f.Counted = true
 	rs, err := c.cfg.Store.ServiceRecords(ctx.Request.Context(), f)
 	if err != nil {
 		return err
@@ -152,7 +157,7 @@ func (c *Console) members(ctx *gin.Context) error {
 		return err
 	}
 	if ctx.Query("format") == "xlsx" {
-		return c.membersXLSX(ctx, d, unitID, m)
+		return c.membersXLSX(ctx, d, m)
 	}
 	nav := c.navUpToNow(m)
 	d.Month, d.Max = nav.Month, nav.Max

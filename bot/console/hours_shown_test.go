@@ -92,3 +92,46 @@ func TestCorrectDurationMinutesLogged(t *testing.T) {
 		t.Errorf("record %d minutes, correction %q; want 120 and the change in hours and minutes", rec.Minutes, cs[len(cs)-1].Change)
 	}
 }
+
+// TestMembersExportHoursOfMovedMember: the members export gives each
+// member listed "本月时长" and "本月服务次数" (README: members with their
+// month's hours), but with a grid (or unit) filter it sums only the
+// records booked to that grid (unit). 张三 served 2 hours in 一号网格,
+// then the roster moved him to 二号网格 of the same unit: filtered by
+// his grid he is listed with 0.0 hours, filtered by the old grid he is
+// not listed, and only the unfiltered export showed his 2.0 hours.
+// Raised by an outside audit.
+func TestMembersExportHoursOfMovedMember(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	zhang := f.members["张三"]
+	r := &flows.ServiceRecord{MemberID: zhang.ID, Date: f.report.Date, StartMin: -1, EndMin: -1, Minutes: 120,
+		Category: "邻里守望", Place: flows.Location{Label: "东关街"}, Content: "巡逻"}
+	if err := f.db.CreateServiceRecord(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	moved := []flows.RosterRow{{Row: 2, Unit: "市文明办", Grid: "二号网格", Name: "张三", Phone: "13800000001", Role: flows.RoleVolunteer}}
+	if _, err := f.db.ImportRoster(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	m := flows.MonthOf(f.report.Date).String()
+	boss := f.as("boss")
+	hoursOf := func(path string) string {
+		x := boss.download(path)
+		rows, err := x.GetRows(x.GetSheetName(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows[1:] {
+			if row[0] == "张三" {
+				return row[7]
+			}
+		}
+		return "(not listed)"
+	}
+	all := hoursOf("/admin/members?month=" + m + "&format=xlsx")
+	byGrid := hoursOf("/admin/members?month=" + m + "&grid=" + url.QueryEscape("二号网格") + "&format=xlsx")
+	if all != "2.0" || byGrid != "2.0" {
+		t.Errorf("张三's month hours in the members export: %s unfiltered, %s filtered by his grid 二号网格; want 2.0 both", all, byGrid)
+	}
+}

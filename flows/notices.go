@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -70,6 +71,22 @@ func (s DeliveryState) Final() bool {
 // goes out as (bot/notices.MaxTextBytes): what the weekend reminder's
 // list of events is kept to.
 const MaxNoticeTextBytes = 2047
+
+// NoticeText is notice n as a customer-service text message shows it (the
+// event time in loc): what members read without a notice template, and
+// the console's preview.
+func NoticeText(n Notice, loc *time.Location) string {
+	var b strings.Builder
+	b.WriteString("【通知】" + n.Title)
+	if !n.EventTime.IsZero() {
+		b.WriteString("\n时间：" + n.EventTime.In(loc).Format("1月2日 15:04"))
+	}
+	if n.Place != "" {
+		b.WriteString("\n地点：" + n.Place)
+	}
+	b.WriteString("\n" + n.Content)
+	return b.String()
+}
 
 // Messages of skipped deliveries: the member unfollowed the official
 // account (or WeChat answered 43004), or turned reminders off (SPEC §7: a

@@ -3,7 +3,6 @@ package notices
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -157,20 +156,8 @@ func TextProblem(n flows.Notice, loc *time.Location) string {
 }
 
 // Text is notice n as a customer-service text message shows it (the
-// event time in loc): what members read without a notice template, and
-// the console's preview.
-func Text(n flows.Notice, loc *time.Location) string {
-	var b strings.Builder
-	b.WriteString("【通知】" + n.Title)
-	if !n.EventTime.IsZero() {
-		b.WriteString("\n时间：" + n.EventTime.In(loc).Format("1月2日 15:04"))
-	}
-	if n.Place != "" {
-		b.WriteString("\n地点：" + n.Place)
-	}
-	b.WriteString("\n" + n.Content)
-	return b.String()
-}
+// event time in loc): flows.NoticeText.
+func Text(n flows.Notice, loc *time.Location) string { return flows.NoticeText(n, loc) }
 
 // commonPart encodes the fields a letter's messages have in common as
 // they follow the recipient's: {"a":1} → ,"a":1}.

@@ -183,16 +183,36 @@ RETURNING id`
 	return nil
 }
 
-// projectNotice is the notice announcing project p to its targets.
+// projectNotice is the notice announcing project p to its targets. It
+// goes to each as one message (SPEC §7, flows.MaxNoticeTextBytes): a
+// project's content too long for it (up to 1,000 characters are allowed)
+// is shortened in the announcement, with an ellipsis, as the chat's list
+// of projects shortens it; the project keeps it whole.
 func projectNotice(p flows.Project) flows.Notice {
-	return flows.Notice{
-		Title: "志愿服务项目：" + p.Title,
-		Content: fmt.Sprintf("%s（%s），%s，共%d个名额。%s\n回复「报名」参加。",
-			p.Title, p.Code, p.TimeText(), p.Slots, p.Content),
+	n := flows.Notice{
+		Title:     "志愿服务项目：" + p.Title,
 		EventTime: p.Starts, Place: p.Place.Label,
 		TargetAll: p.TargetAll, Grids: p.Grids, Units: p.Units, CreatedBy: p.CreatedBy,
 	}
+	content := []rune(p.Content)
+	for cut := false; ; cut = true {
+		text := string(content)
+		if cut {
+			text += "…"
+		}
+		n.Content = fmt.Sprintf("%s（%s），%s，共%d个名额。%s\n回复「报名」参加。", p.Title, p.Code, p.TimeText(), p.Slots, text)
+		// UTC stands for the office's zone: the event time's text differs
+		// by a few bytes at most between zones (noticeTimeSlack).
+		if len(flows.NoticeText(n, time.UTC))+noticeTimeSlack <= flows.MaxNoticeTextBytes || len(content) == 0 {
+			return n
+		}
+		content = content[:len(content)-1]
+	}
 }
+
+// noticeTimeSlack covers the event time's text in another zone than UTC
+// ("1月2日 15:04" against "12月31日 23:59").
+const noticeTimeSlack = 4
 
 // Projects lists the projects matching f, by date and start, with their
 // targets and counts.

@@ -238,13 +238,13 @@ func saveVisit(ctx context.Context, st Stores, env *Env) (Outcome, error) {
 	switch {
 	case errors.As(err, &ov):
 		e := ov.Existing
-		return Outcome{}, &StepError{Step: "time", Msg: fmt.Sprintf("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(e.StartMin, e.EndMin), e.Category)}
+		return Outcome{}, &StepError{Step: "time", Resume: true, Msg: fmt.Sprintf("与您当天已登记的 %s「%s」时间重叠，请换一个时间段。", clockRange(e.StartMin, e.EndMin), e.Category)}
 	case errors.As(err, &re) && re.Date:
 		return Outcome{}, &StepError{Step: "date", Msg: re.Msg + "，请换一个日期。"}
 	case errors.As(err, &re):
 		return Outcome{}, &StepError{Msg: "未能保存：" + re.Msg + "。"}
 	case errors.As(err, &full):
-		return Outcome{}, &StepError{Step: "time", Msg: dayFullReason(env, full, r.Minutes)}
+		return Outcome{}, &StepError{Step: "time", Resume: true, Msg: dayFullReason(env, full, r.Minutes)}
 	case err != nil:
 		return Outcome{}, photoSaveError(env, err)
 	}

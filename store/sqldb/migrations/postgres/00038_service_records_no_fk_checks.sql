@@ -1,5 +1,3 @@
--- +goose NO TRANSACTION
-
 -- Saving a service record is the hot path of every log-hours
 -- conversation, and PostgreSQL checked each new row's member, unit and
 -- grid with a locking lookup (SELECT … FOR KEY SHARE): three row locks,
@@ -20,17 +18,21 @@
 -- them). The indexes stay; activity_id keeps its key (ON DELETE SET NULL,
 -- and no lookup for the records that have none).
 --
--- NO TRANSACTION: each ALTER locks service_records and one referenced
--- table for a moment and lets both go at once, so an instance of the
--- previous version saving during a rolling upgrade waits for three short
--- statements, never for all four tables held together.
+-- Dropping a foreign key locks service_records and the referenced table
+-- exclusively, and an ALTER that waits for a long reader of members (an
+-- export, the assessment) would hold every save behind it: lock_timeout
+-- gives up after 3 s instead, the migration fails with nothing changed
+-- (one transaction), and gridbot migrate (or the next instance's start)
+-- runs it again.
 
 -- +goose Up
+SET LOCAL lock_timeout = '3s';
 ALTER TABLE service_records DROP CONSTRAINT IF EXISTS service_records_member_id_fkey;
 ALTER TABLE service_records DROP CONSTRAINT IF EXISTS service_records_unit_id_fkey;
 ALTER TABLE service_records DROP CONSTRAINT IF EXISTS service_records_grid_id_fkey;
 
 -- +goose Down
+SET LOCAL lock_timeout = '3s';
 ALTER TABLE service_records ADD CONSTRAINT service_records_member_id_fkey
     FOREIGN KEY (member_id) REFERENCES members (id);
 ALTER TABLE service_records ADD CONSTRAINT service_records_unit_id_fkey

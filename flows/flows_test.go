@@ -44,6 +44,12 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
+// withPairings gives the harness's engine the pairings of pairs (the
+// member's, for the 结对 flow).
+func (h *harness) withPairings(pairs *fakePairings) {
+	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Pairings: pairs, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+}
+
 func (h *harness) send(in Input) string {
 	h.t.Helper()
 	reply, err := h.e.Handle(context.Background(), h.openID, in)

@@ -114,7 +114,7 @@ func TestResidentFields(t *testing.T) {
 func TestMyPairsFlow(t *testing.T) {
 	h := newHarness(t)
 	pairs := &fakePairings{}
-	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Pairings: pairs, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.withPairings(pairs)
 	h.bind()
 	h.expect("结对", "没有结对的服务对象")
 	pairs.pairs = []MemberPairing{

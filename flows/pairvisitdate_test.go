@@ -3,7 +3,6 @@ package flows
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestVisitDateNotBeforePairingStarted checks the rule that a visit is
@@ -20,7 +19,7 @@ func TestVisitDateNotBeforePairingStarted(t *testing.T) {
 		{Pairing: Pairing{ID: 7, Resident: "孙大爷", Category: "空巢老人", Members: []PairMember{{ID: h.member.ID}}, CadenceDays: 30, Started: Date{2026, 12, 1}},
 			Address: "南门街1号", Needs: "买菜"},
 	}}
-	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Pairings: pairs, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.withPairings(pairs)
 	h.bind()
 
 	h.expect("结对", "钱秀兰")
@@ -53,7 +52,7 @@ func TestVisitAfterPairingEndedAsksForAnotherDate(t *testing.T) {
 		{Pairing: Pairing{ID: 6, Resident: "钱秀兰", Category: "残疾人", Members: []PairMember{{ID: h.member.ID}}, CadenceDays: 30, Started: Date{2026, 11, 1}},
 			Address: "西门路8号院", Needs: "打扫"},
 	}}
-	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Pairings: pairs, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.withPairings(pairs)
 	h.bind()
 	h.expect("结对", "钱秀兰")
 	h.expect("钱秀兰", "走访日期")

@@ -3,7 +3,6 @@ package flows
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestVisitDurationDayFull: a visit's duration, like a log-hours one, is
@@ -18,7 +17,7 @@ func TestVisitDurationDayFull(t *testing.T) {
 		{Pairing: Pairing{ID: 5, Resident: "赵德明", Category: "空巢老人", Members: []PairMember{{ID: h.member.ID}}, CadenceDays: 30, Started: Date{2026, 10, 1}},
 			Address: "东关街12号", Needs: "买菜"},
 	}}
-	h.e = NewEngine(Deps{Store: h.st, Records: h.st, Reviews: h.st, Pairings: pairs, Sessions: h.ss, Now: func() time.Time { return h.now }, Loc: shanghai})
+	h.withPairings(pairs)
 	h.bind()
 	h.logHours("昨天", "12小时")
 	h.logHours("昨天", "10小时")

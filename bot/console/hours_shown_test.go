@@ -12,6 +12,18 @@ import (
 	"gridbot/flows"
 )
 
+// duration117 saves 张三 a duration record of 117 minutes (under 2 hours,
+// shown as 2.0 to one decimal) and gives its console page.
+func (f *fixture) duration117(t *testing.T) (*flows.ServiceRecord, string) {
+	t.Helper()
+	r := &flows.ServiceRecord{MemberID: f.members["张三"].ID, Date: f.report.Date, StartMin: -1, EndMin: -1, Minutes: 117,
+		Category: "邻里守望", Place: flows.Location{Label: "东关街"}, Content: "巡逻"}
+	if err := f.db.CreateServiceRecord(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	return r, fmt.Sprintf("/admin/service-records/%d", r.ID)
+}
+
 // TestCorrectCategoryKeepsDurationMinutes: an admin who corrects only
 // the category of a duration-only record of 1 h 57 min, submitting the
 // correction form as the page fills it in, must not change the record's
@@ -22,12 +34,7 @@ import (
 func TestCorrectCategoryKeepsDurationMinutes(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	r := &flows.ServiceRecord{MemberID: f.members["张三"].ID, Date: f.report.Date, StartMin: -1, EndMin: -1, Minutes: 117,
-		Category: "邻里守望", Place: flows.Location{Label: "东关街"}, Content: "巡逻"}
-	if err := f.db.CreateServiceRecord(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	page := fmt.Sprintf("/admin/service-records/%d", r.ID)
+	r, page := f.duration117(t)
 	b := f.as("wmb")
 	got := b.get(page)
 	if got.code != http.StatusOK {
@@ -70,12 +77,7 @@ func TestCorrectCategoryKeepsDurationMinutes(t *testing.T) {
 func TestCorrectDurationMinutesLogged(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	r := &flows.ServiceRecord{MemberID: f.members["张三"].ID, Date: f.report.Date, StartMin: -1, EndMin: -1, Minutes: 117,
-		Category: "邻里守望", Place: flows.Location{Label: "东关街"}, Content: "巡逻"}
-	if err := f.db.CreateServiceRecord(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	page := fmt.Sprintf("/admin/service-records/%d", r.ID)
+	r, page := f.duration117(t)
 	res := f.as("wmb").post(page+"/correct", url.Values{"hours": {"2"}, "category": {"邻里守望"}, "place": {"东关街"}})
 	if res.code != http.StatusSeeOther {
 		t.Fatalf("correct: %d\n%s", res.code, res.body)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"gridbot/bot/wechat"
 	"gridbot/flows"
@@ -53,7 +54,7 @@ type letter struct {
 // notice names none, its send time), else a customer-service text.
 func prepare(n flows.Notice, templateID string, fields wechat.TemplateFields, loc *time.Location) (*letter, error) {
 	if templateID == "" {
-		common, err := commonPart(map[string]any{"msgtype": "text", "text": map[string]string{"content": Text(n, loc)}})
+		common, err := commonPart(map[string]any{"msgtype": "text", "text": map[string]string{"content": fitText(n, loc)}})
 		if err != nil {
 			return nil, fmt.Errorf("notice %d: %w", n.ID, err)
 		}
@@ -153,6 +154,23 @@ func TextProblem(n flows.Notice, loc *time.Location) string {
 	}
 	return fmt.Sprintf("通知全文（标题、时间、地点和内容）共%d字节，超过微信一条消息的上限%d字节（汉字每字3字节，约%d个汉字）：请把内容缩短约%d个汉字。",
 		size, MaxTextBytes, MaxTextBytes/3, (size-MaxTextBytes+2)/3)
+}
+
+// fitText is Text(n, loc) within MaxTextBytes: a notice stored before
+// TextProblem refused longer ones (or written to the database by hand)
+// goes out with its content cut at a character and 已截断 said, rather
+// than as a text WeChat would refuse or cut where it likes.
+func fitText(n flows.Notice, loc *time.Location) string {
+	text := Text(n, loc)
+	if len(text) <= MaxTextBytes {
+		return text
+	}
+	const cut = "…（内容过长，已截断）"
+	end := MaxTextBytes - len(cut)
+	for end > 0 && !utf8.RuneStart(text[end]) {
+		end--
+	}
+	return text[:end] + cut
 }
 
 // Text is notice n as a customer-service text message shows it (the

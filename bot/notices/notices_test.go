@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/riverqueue/river/rivertype"
 	"github.com/silenceper/wechat/v2/credential"
@@ -523,5 +524,32 @@ func TestLetterBody(t *testing.T) {
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("template %q: body = %v, want %v", tc.templateID, got, tc.want)
 		}
+	}
+}
+
+// TestLetterOfTooLongNotice: a notice longer than one text (stored before
+// such notices were refused when composed) goes out within MaxTextBytes,
+// cut at a character boundary and saying it was cut.
+func TestLetterOfTooLongNotice(t *testing.T) {
+	n := flows.Notice{ID: 8, Title: "周六大扫除", Content: strings.Repeat("扫", 1000)}
+	l, err := prepare(n, "", nil, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Text struct {
+			Content string `json:"content"`
+		} `json:"text"`
+	}
+	if err := json.Unmarshal(l.body(flows.Delivery{OpenID: "o-1", ClientMsgID: "n8-m1"}), &got); err != nil {
+		t.Fatal(err)
+	}
+	c := got.Text.Content
+	if len(c) > MaxTextBytes || !utf8.ValidString(c) || !strings.HasSuffix(c, "扫…（内容过长，已截断）") || !strings.HasPrefix(c, "【通知】周六大扫除\n扫扫") {
+		t.Errorf("text of %d bytes (valid UTF-8 %v): …%s", len(c), utf8.ValidString(c), c[max(0, len(c)-60):])
+	}
+	short := flows.Notice{ID: 9, Title: "周六大扫除", Content: "带好工具"}
+	if s := fitText(short, time.UTC); s != Text(short, time.UTC) {
+		t.Errorf("a short notice changed: %q", s)
 	}
 }
